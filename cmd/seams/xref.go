@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/xref"
+)
+
+var xrefCommand = &command{
+	summary: "cross-reference reports against a registry of compound infrastructure",
+	usage: `Usage:
+  seams xref --compounds FILE --indicators FILE --reports FILE [--reports FILE ...]
+             [--shared FILE] [--drift DURATION] --out DIR
+
+Cross-reference every report against the registry and write, into DIR:
+  findings.jsonl  one line per (report, compound) pair with evidence: its tier
+                  (tied or potential) and every indicator that fired
+  summary.json    counts: reports, events, tied and potential reports, by
+                  compound and by country
+  rejected.jsonl  every record that could not be used, with file, line, item
+                  and reason; nothing read is lost
+The files are written under temporary names and renamed when the run
+completes: a failed run leaves DIR as it was. A short summary table is
+printed on standard output.
+
+Flags:
+  --compounds FILE    compounds CSV: id,name,aliases,country,province,lat,lon,status
+  --indicators FILE   indicators CSV: compound,kind,value,first_seen,last_seen,
+                      confidence,source; kind is ip, cidr or device
+  --reports FILE      reports as JSON Lines; repeat for several files. A name
+                      ending in .gz is decompressed; "-" reads standard input.
+                      Report ids must be unique across all files.
+  --shared FILE       shared address space (carrier NAT, satellite, VPN): one
+                      address or CIDR a line, # comments. Evidence from shared
+                      space is never tied. 100.64.0.0/10 is always shared.
+  --drift DURATION    how far outside an ip indicator's window an event at the
+                      same address still counts, as rule ip-drift (potential).
+                      Go syntax (2160h, 36h30m) or days (90d). Default 90d.
+  --out DIR           output directory, created if missing.
+  --max-rejected N    fail (exit 1, nothing written) when more than N records
+                      are rejected. Default: no limit.
+  --workers N         goroutines parsing and matching. Default: one per CPU.
+  --max-line BYTES    longest report line accepted. Default 4194304 (4 MiB).
+  --cpuprofile FILE   write a CPU profile (go tool pprof) for a slow case.
+  --memprofile FILE   write a heap profile at the end of the run.
+  --verbose           log progress details on standard error.
+
+Tiers:
+  tied       a device of the report matches a device indicator in its window;
+             or an event's address equals an ip indicator's, in its window,
+             and the event is not flagged proxy and the address is not in
+             shared space.
+  potential  any other evidence: an exact address from a proxy or shared
+             space, an address within --drift of the window (ip-drift), or an
+             address inside a cidr indicator in its window.
+
+Examples:
+  seams xref --compounds compounds.csv --indicators indicators.csv \
+             --reports reports.jsonl.gz --out out/
+  zcat 2024-*.jsonl.gz | seams xref --compounds c.csv --indicators i.csv \
+             --reports - --shared shared.txt --drift 30d --out out/
+
+Exit status: 0 when the run completed, even with rejected records; 1 when it
+could not complete; 2 for a usage error.
+`,
+	run: runXref,
+}
+
+// xrefArgs are the flags of xref that are not xref.Options fields.
+type xrefArgs struct {
+	reports                []string
+	drift                  durationFlag
+	cpuprofile, memprofile string
+	verbose                bool
+}
+
+// xrefFlags returns the flag set of xref, filling o and a.
+func xrefFlags(o *xref.Options, a *xrefArgs) *flag.FlagSet {
+	fs := newFlags("xref")
+	a.drift = durationFlag(o.Drift)
+	fs.StringVar(&o.Compounds, "compounds", "", "")
+	fs.StringVar(&o.Indicators, "indicators", "", "")
+	fs.Var((*listFlag)(&a.reports), "reports", "")
+	fs.StringVar(&o.Shared, "shared", "", "")
+	fs.Var(&a.drift, "drift", "")
+	fs.StringVar(&o.Out, "out", "", "")
+	fs.IntVar(&o.MaxRejected, "max-rejected", -1, "")
+	fs.IntVar(&o.Workers, "workers", 0, "")
+	fs.IntVar(&o.MaxLine, "max-line", o.MaxLine, "")
+	fs.StringVar(&a.cpuprofile, "cpuprofile", "", "")
+	fs.StringVar(&a.memprofile, "memprofile", "", "")
+	fs.BoolVar(&a.verbose, "verbose", false, "")
+	return fs
+}
+
+func runXref(ctx context.Context, e *env, args []string) error {
+	o := xref.NewOptions()
+	var a xrefArgs
+	fs := xrefFlags(&o, &a)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	for _, f := range []struct{ name, val string }{{"compounds", o.Compounds}, {"indicators", o.Indicators}, {"out", o.Out}} {
+		if f.val == "" {
+			return usagef("xref", "missing --%s", f.name)
+		}
+	}
+	if len(a.reports) == 0 {
+		return usagef("xref", "missing --reports")
+	}
+	stdin := 0
+	for _, r := range a.reports {
+		if r == "-" {
+			stdin++
+		}
+	}
+	if stdin > 1 {
+		return usagef("xref", "--reports - (standard input) given more than once")
+	}
+	if o.MaxLine < 1024 {
+		return usagef("xref", "--max-line %d is too small (at least 1024)", o.MaxLine)
+	}
+	o.Reports = a.reports
+	o.Drift = time.Duration(a.drift)
+	o.Stdin = e.stdin
+	o.Logger = newLogger(e.stderr, a.verbose)
+	if isTerminal(e.stderr) {
+		o.Progress = e.stderr
+	}
+
+	if a.cpuprofile != "" {
+		f, err := os.Create(a.cpuprofile)
+		if err != nil {
+			return fmt.Errorf("cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	s, err := xref.Run(ctx, o)
+	if a.memprofile != "" {
+		if f, ferr := os.Create(a.memprofile); ferr == nil {
+			pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+	}
+	if err != nil {
+		if errors.Is(err, xref.ErrTooManyRejected) {
+			return fmt.Errorf("%w; nothing was written to %s", err, o.Out)
+		}
+		return err
+	}
+	printSummary(e.stdout, s, o.Out)
+	return nil
+}
+
+// printSummary prints the table people read after a run.
+func printSummary(w io.Writer, s *seams.Summary, out string) {
+	fmt.Fprintf(w, "reports scanned          %d (%d ip events, %d devices)\n", s.Reports, s.Events, s.Devices)
+	fmt.Fprintf(w, "tied                     %d reports\n", s.TiedReports)
+	fmt.Fprintf(w, "potentially associated   %d reports\n", s.PotentialReports)
+	fmt.Fprintf(w, "compounds with tied      %d\n", s.CompoundsTied)
+	fmt.Fprintf(w, "rejected records         %d\n", s.Rejected)
+	if len(s.ByCompound) > 0 {
+		fmt.Fprintln(w)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "compound\tname\tcountry\ttied\tpotential")
+		const top = 10
+		for i, c := range s.ByCompound {
+			if i == top {
+				fmt.Fprintf(tw, "… %d more in summary.json\t\t\t\t\n", len(s.ByCompound)-top)
+				break
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\n", c.Compound, c.Name, c.Country, c.Tied, c.Potential)
+		}
+		tw.Flush()
+	}
+	files := []string{xref.FindingsFile, xref.SummaryFile, xref.RejectedFile}
+	for i, f := range files {
+		files[i] = filepath.Join(out, f)
+	}
+	fmt.Fprintf(w, "\nwrote %s\n", strings.Join(files, ", "))
+}

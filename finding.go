@@ -1,0 +1,68 @@
+package seams
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Finding says that a report is connected to a compound, how strongly (Tier),
+// and why (Evidence). There is one finding per (report, compound) pair that
+// has any evidence.
+type Finding struct {
+	Report   string // report id
+	Compound string // compound id
+	Tier     Tier
+	// Evidence lists every indicator that fired, in the order of the
+	// report's events (ip events first, then devices), and for one event in
+	// the order the indicators were read.
+	Evidence []Evidence
+}
+
+// Evidence is one indicator of the compound firing on one event of the report.
+type Evidence struct {
+	Rule      Rule
+	Indicator *Indicator
+	Observed  Observation
+	// Drift is how far outside the indicator's window the event was, for
+	// RuleIPDrift; zero otherwise.
+	Drift time.Duration
+	// Shared is the shared-space prefix containing the observed address,
+	// when it lies in shared space; the zero Prefix otherwise.
+	Shared netip.Prefix
+}
+
+// Observation is what the report showed: an IP event or a device.
+type Observation struct {
+	IP     netip.Addr // an ip event's address; invalid for a device
+	Device DeviceID   // a device; zero for an ip event
+	At     time.Time  // zero if the device had no time
+	Event  string
+	Port   int
+	Proxy  bool
+}
+
+// Weakened reports whether this piece of evidence, though of rule ip, cannot
+// tie a report: the event was flagged as a proxy or its address lies in
+// shared space.
+func (e *Evidence) Weakened() bool { return e.Observed.Proxy || e.Shared.IsValid() }
+
+// Ties reports whether this evidence alone makes a finding tied: a device in
+// its window, or an exact address in its window from an event that is
+// neither a proxy nor in shared space.
+func (e *Evidence) Ties() bool {
+	return e.Rule == RuleDevice || e.Rule == RuleIP && !e.Weakened()
+}
+
+// TierOf returns the tier that a list of evidence earns: tied if any piece
+// ties, potential if there is any evidence at all, none otherwise.
+func TierOf(ev []Evidence) Tier {
+	if len(ev) == 0 {
+		return TierNone
+	}
+	for i := range ev {
+		if ev[i].Ties() {
+			return TierTied
+		}
+	}
+	return TierPotential
+}

@@ -1,0 +1,3 @@
+module github.com/seams-dev/seams
+
+go 1.26

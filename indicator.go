@@ -1,0 +1,137 @@
+package seams
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// Kind is the kind of an indicator.
+type Kind uint8
+
+// The indicator kinds.
+const (
+	KindIP     Kind = iota + 1 // one address
+	KindCIDR                   // a prefix shorter than full length
+	KindDevice                 // a device identifier TYPE:VALUE
+)
+
+// String returns the kind's name as written in files: ip, cidr or device.
+func (k Kind) String() string {
+	switch k {
+	case KindIP:
+		return "ip"
+	case KindCIDR:
+		return "cidr"
+	case KindDevice:
+		return "device"
+	}
+	return "unknown"
+}
+
+// ParseKind parses an indicator kind, ignoring case and surrounding spaces.
+func ParseKind(s string) (Kind, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "ip":
+		return KindIP, nil
+	case "cidr":
+		return KindCIDR, nil
+	case "device":
+		return KindDevice, nil
+	}
+	return 0, fmt.Errorf("unknown kind %q (want ip, cidr or device)", s)
+}
+
+// Indicator is one piece of infrastructure attributed to a compound, with the
+// window during which it was seen there.
+type Indicator struct {
+	Compound string // the compound's id
+	Kind     Kind
+	// Value is the canonical text of the indicator: the address, the
+	// prefix, or the device as type:value with the type in lower case.
+	Value  string
+	Addr   netip.Addr   // KindIP
+	Prefix netip.Prefix // KindCIDR
+	Device DeviceID     // KindDevice
+	Window Window
+	// Confidence in [0,1]; meaningful only when HasConfidence.
+	Confidence    float64
+	HasConfidence bool
+	Source        string
+	// File and Line say where the indicator was read, for provenance.
+	File string
+	Line int
+}
+
+// ParseIndicatorValue parses the value column of an indicator of kind k and
+// fills Value and Addr, Prefix or Device. A full-length prefix (/32, /128)
+// becomes an ip indicator, as the contract says it is the same thing.
+// Non-routable addresses and prefixes are refused: they cannot identify a
+// place.
+func ParseIndicatorValue(k Kind, value string) (Indicator, error) {
+	switch k {
+	case KindIP, KindCIDR:
+		var p netip.Prefix
+		if !strings.Contains(value, "/") {
+			if k == KindCIDR {
+				return Indicator{}, fmt.Errorf("invalid CIDR prefix %q (no /length)", value)
+			}
+			a, err := ParseAddr(value)
+			if err != nil {
+				return Indicator{}, err
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		} else {
+			var err error
+			p, err = ParsePrefix(value)
+			switch {
+			case err != nil && k == KindIP:
+				return Indicator{}, fmt.Errorf("invalid IP address %q", value)
+			case err != nil:
+				return Indicator{}, err
+			case k == KindIP && !p.IsSingleIP():
+				return Indicator{}, fmt.Errorf("kind ip takes one address, not the prefix %s (use kind cidr)", p)
+			}
+		}
+		if p.IsSingleIP() {
+			if why := NonRoutable(p.Addr()); why != "" {
+				return Indicator{}, fmt.Errorf("address %s is %s: it cannot identify a place", p.Addr(), why)
+			}
+			return Indicator{Kind: KindIP, Value: p.Addr().String(), Addr: p.Addr()}, nil
+		}
+		if why := NonRoutablePrefix(p); why != "" {
+			return Indicator{}, fmt.Errorf("prefix %s %s: it cannot identify a place", p, why)
+		}
+		return Indicator{Kind: KindCIDR, Value: p.String(), Prefix: p}, nil
+	case KindDevice:
+		d, err := ParseDeviceID(value)
+		if err != nil {
+			return Indicator{}, err
+		}
+		return Indicator{Kind: KindDevice, Value: d.String(), Device: d}, nil
+	}
+	return Indicator{}, fmt.Errorf("unknown kind %d", k)
+}
+
+// ParseConfidence parses a confidence: a number in [0,1], or low, medium or
+// high, which stand for 0.15, 0.5 and 0.85 (the midpoints STIX 2.1 gives
+// those words on its 0-100 scale). ok is false for an empty string.
+func ParseConfidence(s string) (c float64, ok bool, err error) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	switch t {
+	case "":
+		return 0, false, nil
+	case "low":
+		return 0.15, true, nil
+	case "medium":
+		return 0.5, true, nil
+	case "high":
+		return 0.85, true, nil
+	}
+	c, err = strconv.ParseFloat(t, 64)
+	if err != nil || !(c >= 0 && c <= 1) { // the negation also refuses NaN
+		return 0, false, fmt.Errorf("invalid confidence %q (want a number in [0,1], or low, medium or high)", s)
+	}
+	return c + 0, true, nil // + 0 turns -0 into 0
+}

@@ -1,0 +1,184 @@
+// Package chunk cuts a stream of lines into large chunks that end at a line
+// boundary, so that workers can parse chunks in parallel while the order of
+// lines, and their numbers, are kept.
+//
+// Memory is bounded: a chunk's buffer grows to hold one line of at most the
+// longest line allowed, and no further. A line that does not end within that
+// many bytes is returned cut short, as a Long chunk, and the rest of it is
+// skipped without being held. A long line that happens to arrive whole with
+// its newline is returned in an ordinary chunk, so callers check each line's
+// length as well; the bound on memory is the same either way: about
+// 1.25 x size + the longest line + 64 KiB per chunk.
+package chunk
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"sync"
+)
+
+// Chunk is a run of whole lines.
+type Chunk struct {
+	// Data holds whole lines, each ending in '\n' except perhaps the last
+	// line of the input.
+	Data []byte
+	// FirstLine is the 1-based number of the first line in Data.
+	FirstLine int
+	// Long reports that line FirstLine was longer than the reader's limit
+	// and did not end within it: Data holds only its first bytes, and the
+	// rest was skipped.
+	Long bool
+
+	buf *[]byte
+}
+
+// Lines returns the number of lines in the chunk.
+func (c *Chunk) Lines() int {
+	if c.Long {
+		return 1
+	}
+	n := bytes.Count(c.Data, []byte{'\n'})
+	if len(c.Data) > 0 && c.Data[len(c.Data)-1] != '\n' {
+		n++
+	}
+	return n
+}
+
+// Reader reads chunks from an io.Reader.
+type Reader struct {
+	r       io.Reader
+	size    int // target chunk size
+	maxLine int // longest line kept whole
+	keep    int // bytes kept of a long line
+	line    int // number of the next line
+	rest    []byte
+	eof     bool
+	err     error // a read error met while skipping, returned by the next Next
+	start   bool
+	pool    sync.Pool
+}
+
+// NewReader returns a Reader of chunks of about size bytes from r, with lines
+// of at most maxLine bytes (not counting the newline); of a longer line, the
+// first keep bytes are returned in a Long chunk. A UTF-8 byte order mark at
+// the start of the input is dropped.
+func NewReader(r io.Reader, size, maxLine, keep int) *Reader {
+	return &Reader{r: r, size: size, maxLine: maxLine, keep: min(keep, maxLine), line: 1, start: true}
+}
+
+// Release returns a chunk's memory for reuse. The chunk must not be used after.
+func (cr *Reader) Release(c *Chunk) {
+	if c.buf != nil {
+		*c.buf = c.Data[:0]
+		cr.pool.Put(c.buf)
+		c.buf, c.Data = nil, nil
+	}
+}
+
+func (cr *Reader) get() *[]byte {
+	if b, ok := cr.pool.Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, 0, cr.size+cr.size/4)
+	return &b
+}
+
+// Next returns the next chunk, or io.EOF after the last. Any other error is
+// an error of the underlying reader.
+func (cr *Reader) Next() (*Chunk, error) {
+	if cr.err != nil {
+		return nil, cr.err
+	}
+	bp := cr.get()
+	buf := append((*bp)[:0], cr.rest...)
+	cr.rest = cr.rest[:0]
+	for {
+		// At least 3 bytes, so that a byte order mark is seen whole.
+		if !cr.eof && len(buf) < max(cr.size, 3) {
+			if err := cr.fill(&buf, max(cr.size, 3)); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if cr.start {
+			buf = bytes.TrimPrefix(buf, []byte("\uFEFF"))
+			cr.start = false
+		}
+		if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
+			cr.rest = append(cr.rest, buf[i+1:]...)
+			return cr.chunk(bp, buf[:i+1]), nil
+		}
+		// No newline in buf: one line so far.
+		if cr.eof {
+			if len(buf) == 0 {
+				*bp = buf
+				cr.pool.Put(bp)
+				return nil, io.EOF
+			}
+			if len(buf) > cr.maxLine {
+				return cr.long(bp, buf)
+			}
+			return cr.chunk(bp, buf), nil
+		}
+		if len(buf) > cr.maxLine {
+			return cr.long(bp, buf)
+		}
+		if err := cr.fill(&buf, cr.maxLine+1); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// fill reads more into *buf, growing it up to limit bytes of capacity.
+func (cr *Reader) fill(buf *[]byte, limit int) error {
+	b := *buf
+	if len(b) == cap(b) {
+		n := min(max(2*cap(b), 64<<10), max(limit, len(b)+1))
+		nb := make([]byte, len(b), n)
+		copy(nb, b)
+		b = nb
+	}
+	n, err := cr.r.Read(b[len(b):cap(b)])
+	*buf = b[:len(b)+n]
+	if errors.Is(err, io.EOF) {
+		cr.eof = true
+		return nil
+	}
+	return err
+}
+
+func (cr *Reader) chunk(bp *[]byte, data []byte) *Chunk {
+	c := &Chunk{Data: data, FirstLine: cr.line, buf: bp}
+	cr.line += c.Lines()
+	return c
+}
+
+// long returns the start of an over-long line and skips the rest of it.
+func (cr *Reader) long(bp *[]byte, buf []byte) (*Chunk, error) {
+	c := &Chunk{Data: buf[:cr.keep], FirstLine: cr.line, Long: true, buf: bp}
+	cr.line++
+	// Skip to the end of the line, reading into a scratch buffer so that
+	// the chunk's bytes stay as they are.
+	scratch := make([]byte, 64<<10)
+	for {
+		if cr.eof {
+			return c, nil
+		}
+		n, err := cr.r.Read(scratch)
+		if i := bytes.IndexByte(scratch[:n], '\n'); i >= 0 {
+			cr.rest = append(cr.rest, scratch[i+1:n]...)
+			if errors.Is(err, io.EOF) {
+				cr.eof = true
+			} else if err != nil {
+				cr.err = err // the next call reports it, after this chunk
+			}
+			return c, nil
+		}
+		if errors.Is(err, io.EOF) {
+			cr.eof = true
+		} else if err != nil {
+			return nil, err
+		}
+	}
+}

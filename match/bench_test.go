@@ -1,0 +1,125 @@
+package match
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/seams-dev/seams"
+)
+
+// benchRegistry builds a registry of nIP addresses, nCIDR prefixes and nDev
+// devices over 400 compounds, addresses spread over 4 /8s as a region's
+// carriers would be, with windows over three years.
+func benchRegistry(nIP, nCIDR, nDev int) ([]seams.Compound, []seams.Indicator) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	compounds := make([]seams.Compound, 400)
+	for i := range compounds {
+		compounds[i] = seams.Compound{ID: fmt.Sprintf("c-%03d", i), Country: "KH"}
+	}
+	inds := make([]seams.Indicator, 0, nIP+nCIDR+nDev)
+	window := func() seams.Window {
+		f := base.Add(time.Duration(rng.Int64N(int64(3 * 365 * 24 * time.Hour))))
+		return seams.Window{First: f, Last: f.Add(time.Duration(rng.Int64N(int64(120 * 24 * time.Hour))))}
+	}
+	for range nIP {
+		a := netip.AddrFrom4([4]byte{byte(36 + rng.IntN(4)), byte(rng.IntN(256)), byte(rng.IntN(256)), byte(rng.IntN(256))})
+		inds = append(inds, seams.Indicator{Compound: compounds[rng.IntN(400)].ID, Kind: seams.KindIP, Addr: a, Value: a.String(), Window: window()})
+	}
+	for range nCIDR {
+		a := netip.AddrFrom4([4]byte{byte(36 + rng.IntN(4)), byte(rng.IntN(256)), byte(rng.IntN(256)), 0})
+		p := netip.PrefixFrom(a, 24+rng.IntN(6)).Masked()
+		inds = append(inds, seams.Indicator{Compound: compounds[rng.IntN(400)].ID, Kind: seams.KindCIDR, Prefix: p, Value: p.String(), Window: window()})
+	}
+	for i := range nDev {
+		d := seams.DeviceID{Type: "imei", Value: fmt.Sprintf("35824005%07d", i)}
+		inds = append(inds, seams.Indicator{Compound: compounds[rng.IntN(400)].ID, Kind: seams.KindDevice, Device: d, Value: d.String(), Window: window()})
+	}
+	return compounds, inds
+}
+
+var benchIndex = sync.OnceValues(func() (*Index, error) {
+	compounds, inds := benchRegistry(1_000_000, 100_000, 100_000)
+	return NewIndex(compounds, inds, nil)
+})
+
+// benchReports makes n reports of 3 events each from the same /8s as the
+// registry (so lookups walk real buckets), one device in four reports.
+func benchReports(n int) []seams.Report {
+	rng := rand.New(rand.NewPCG(3, 4))
+	out := make([]seams.Report, n)
+	for i := range out {
+		r := seams.Report{ID: fmt.Sprintf("r-%d", i)}
+		for range 3 {
+			a := netip.AddrFrom4([4]byte{byte(36 + rng.IntN(4)), byte(rng.IntN(256)), byte(rng.IntN(256)), byte(rng.IntN(256))})
+			r.IPs = append(r.IPs, seams.IPEvent{Addr: a, At: base.Add(time.Duration(rng.Int64N(int64(3 * 365 * 24 * time.Hour))))})
+		}
+		if i%4 == 0 {
+			r.Devices = append(r.Devices, seams.Device{ID: seams.DeviceID{Type: "imei", Value: fmt.Sprintf("35824005%07d", rng.IntN(400_000))}})
+		}
+		out[i] = r
+	}
+	return out
+}
+
+// BenchmarkLookup measures one random address lookup in the table of 1.1M
+// addresses and prefixes: memory-latency bound.
+func BenchmarkLookup(b *testing.B) {
+	x, err := benchIndex()
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	addrs := make([]netip.Addr, 1<<16)
+	for i := range addrs {
+		addrs[i] = netip.AddrFrom4([4]byte{byte(36 + rng.IntN(4)), byte(rng.IntN(256)), byte(rng.IntN(256)), byte(rng.IntN(256))})
+	}
+	b.ResetTimer()
+	hits := 0
+	for i := 0; b.Loop(); i++ {
+		if x.addrs.lookup(addrs[i&(len(addrs)-1)]) >= 0 {
+			hits++
+		}
+	}
+	b.ReportMetric(float64(hits)/float64(b.N), "hit/op")
+}
+
+// BenchmarkMatch measures whole reports (3 ip events, a device in one of
+// four) against the index; it reports events per second on one core.
+func BenchmarkMatch(b *testing.B) {
+	x, err := benchIndex()
+	if err != nil {
+		b.Fatal(err)
+	}
+	reports := benchReports(1 << 14)
+	m := NewMatcher(x, DefaultDrift)
+	b.ResetTimer()
+	findings := 0
+	for i := 0; b.Loop(); i++ {
+		findings += len(m.Match(&reports[i&(len(reports)-1)]))
+	}
+	b.ReportMetric(float64(b.N)*3.25/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(findings)/float64(b.N), "findings/report")
+}
+
+// BenchmarkIndexBuild measures building the index of 1.2M indicators and
+// the memory it holds beyond the indicators.
+func BenchmarkIndexBuild(b *testing.B) {
+	compounds, inds := benchRegistry(1_000_000, 100_000, 100_000)
+	var x *Index
+	for b.Loop() {
+		var err error
+		if x, err = NewIndex(compounds, inds, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(x.Bytes())/float64(len(inds)), "index-bytes/indicator")
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.HeapInuse)/float64(len(inds)), "heap-bytes/indicator")
+}

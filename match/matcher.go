@@ -1,0 +1,173 @@
+package match
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/seams-dev/seams"
+)
+
+// DefaultDrift is how far outside an ip indicator's window an event at the
+// same address may lie and still be evidence (rule ip-drift): 90 days.
+const DefaultDrift = 90 * 24 * time.Hour
+
+// Matcher matches reports against an Index. It keeps scratch buffers so that
+// matching allocates nothing in the steady state; a Matcher is therefore not
+// safe for concurrent use: give each goroutine its own.
+type Matcher struct {
+	x     *Index
+	drift uint64
+
+	hits []hit
+	ev   []seams.Evidence
+	out  []seams.Finding
+	key  []byte
+}
+
+// hit is one indicator firing on one event, before findings are formed.
+type hit struct {
+	compound int32
+	seq      int32 // the event's position: ip events first, then devices
+	ind      int32
+	rule     seams.Rule
+	shared   int32 // shared prefix containing the address, or -1
+	drift    int64
+}
+
+// NewMatcher returns a matcher over x. drift bounds rule ip-drift; a
+// negative drift is taken as zero (no drift evidence).
+func NewMatcher(x *Index, drift time.Duration) *Matcher {
+	return &Matcher{x: x, drift: uint64(max(drift, 0))}
+}
+
+// Match returns the findings of report r, one per compound with evidence, in
+// the order of the compounds in the index. The findings and their evidence
+// are valid until the next call of Match; they point into r, which must not
+// change meanwhile.
+func (m *Matcher) Match(r *seams.Report) []seams.Finding {
+	x := m.x
+	m.hits = m.hits[:0]
+	for i := range r.IPs {
+		e := &r.IPs[i]
+		n := x.addrs.lookup(e.Addr)
+		if n < 0 {
+			continue // the common case: the address is in no indicator
+		}
+		m.matchAddr(n, int32(i), e)
+	}
+	for j := range r.Devices {
+		d := &r.Devices[j]
+		m.key = append(append(append(m.key[:0], d.ID.Type...), ':'), d.ID.Value...)
+		s, ok := x.devices[string(m.key)] // string(bytes) in a map index does not allocate
+		if !ok {
+			continue
+		}
+		at := d.At.UnixNano()
+		for _, en := range x.entries[s.off : s.off+s.n] {
+			// A device seen with no time matches whatever the window.
+			if d.At.IsZero() || en.first <= at && at <= en.last {
+				m.hits = append(m.hits, hit{compound: en.compound, seq: int32(len(r.IPs) + j), ind: en.ind, rule: seams.RuleDevice, shared: -1})
+			}
+		}
+	}
+	if len(m.hits) == 0 {
+		return nil
+	}
+	return m.findings(r)
+}
+
+// matchAddr adds the hits of ip event i whose address lies in node n.
+func (m *Matcher) matchAddr(n int32, i int32, e *seams.IPEvent) {
+	x := m.x
+	if seams.NonRoutable(e.Addr) != "" {
+		// No index built from validated indicators reaches here, but an
+		// unroutable address must never match, whatever the registry.
+		return
+	}
+	start := len(m.hits)
+	t := e.At.UnixNano()
+	if nd := &x.nodes[n]; nd.exact {
+		for _, en := range x.entries[nd.off : nd.off+nd.n] {
+			switch {
+			case en.first <= t && t <= en.last:
+				m.hits = append(m.hits, hit{compound: en.compound, seq: i, ind: en.ind, rule: seams.RuleIP})
+			case m.drift > 0:
+				// Unsigned differences cannot overflow: both times are
+				// int64, so their distance fits in a uint64.
+				var d uint64
+				if t < en.first {
+					d = uint64(en.first) - uint64(t)
+				} else {
+					d = uint64(t) - uint64(en.last)
+				}
+				if d <= m.drift {
+					m.hits = append(m.hits, hit{compound: en.compound, seq: i, ind: en.ind, rule: seams.RuleIPDrift, drift: int64(min(d, math.MaxInt64))})
+				}
+			}
+		}
+		n = x.addrs.parent[n]
+	}
+	for ; n >= 0; n = x.addrs.parent[n] {
+		nd := &x.nodes[n]
+		for _, en := range x.entries[nd.off : nd.off+nd.n] {
+			if en.first <= t && t <= en.last {
+				m.hits = append(m.hits, hit{compound: en.compound, seq: i, ind: en.ind, rule: seams.RuleCIDR})
+			}
+		}
+	}
+	if len(m.hits) > start {
+		sh := x.shared.lookup(e.Addr)
+		for k := start; k < len(m.hits); k++ {
+			m.hits[k].shared = sh
+		}
+	}
+}
+
+// findings groups the hits by compound into findings.
+func (m *Matcher) findings(r *seams.Report) []seams.Finding {
+	x := m.x
+	if len(m.hits) > 1 {
+		slices.SortFunc(m.hits, func(a, b hit) int {
+			if c := cmp.Compare(a.compound, b.compound); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(a.seq, b.seq); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.ind, b.ind)
+		})
+	}
+	m.ev = m.ev[:0]
+	for _, h := range m.hits {
+		ev := seams.Evidence{Rule: h.rule, Indicator: &x.inds[h.ind], Drift: time.Duration(h.drift)}
+		if int(h.seq) < len(r.IPs) {
+			e := &r.IPs[h.seq]
+			ev.Observed = seams.Observation{IP: e.Addr, At: e.At, Event: e.Event, Port: e.Port, Proxy: e.Proxy}
+			if h.shared >= 0 {
+				ev.Shared = x.sharedNames[h.shared]
+			}
+		} else {
+			d := &r.Devices[int(h.seq)-len(r.IPs)]
+			ev.Observed = seams.Observation{Device: d.ID, At: d.At}
+		}
+		m.ev = append(m.ev, ev)
+	}
+	m.out = m.out[:0]
+	for i := 0; i < len(m.hits); {
+		j := i + 1
+		for j < len(m.hits) && m.hits[j].compound == m.hits[i].compound {
+			j++
+		}
+		ev := m.ev[i:j:j]
+		m.out = append(m.out, seams.Finding{
+			Report:   r.ID,
+			Compound: x.compounds[m.hits[i].compound].ID,
+			Tier:     seams.TierOf(ev),
+			Evidence: ev,
+		})
+		i = j
+	}
+	return m.out
+}

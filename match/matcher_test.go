@@ -1,0 +1,229 @@
+package match
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/seams-dev/seams"
+)
+
+func mustTime(s string) time.Time {
+	t, err := seams.ParseTime(s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+func ind(compound, kind, value, first, last string) seams.Indicator {
+	k, err := seams.ParseKind(kind)
+	if err != nil {
+		panic(err)
+	}
+	in, err := seams.ParseIndicatorValue(k, value)
+	if err != nil {
+		panic(err)
+	}
+	if in.Window, err = seams.ParseWindow(first, last); err != nil {
+		panic(err)
+	}
+	in.Compound = compound
+	return in
+}
+
+// testIndex is a small registry in which each case below picks its events.
+func testIndex(t *testing.T) *Index {
+	compounds := []seams.Compound{{ID: "c-a", Country: "KH"}, {ID: "c-b", Country: "MM"}}
+	inds := []seams.Indicator{
+		ind("c-a", "ip", "203.0.113.7", "2024-03-03", "2024-06-09"),
+		ind("c-a", "cidr", "198.51.100.0/24", "2024-01-01", "2024-12-31"),
+		ind("c-a", "device", "IMEI:358240051111110", "2024-01-01", "2024-12-31"),
+		ind("c-b", "ip", "203.0.113.7", "2024-07-01", "2024-09-30"),
+		ind("c-b", "ip", "::ffff:192.0.2.10", "", ""),
+		ind("c-b", "cidr", "192.0.2.200/32", "2024-01-01", "2024-12-31"),
+		ind("c-b", "cidr", "2001:db8:1::/48", "2024-01-01", ""),
+		ind("c-b", "ip", "198.51.100.77", "2024-05-01", "2024-05-31"),
+		ind("c-b", "ip", "203.0.113.99", "2024-05-01", "2024-05-31"),
+		ind("c-a", "cidr", "198.51.100.64/26", "2024-01-01", "2024-12-31"),
+	}
+	shared := []netip.Prefix{netip.MustParsePrefix("203.0.113.96/27")}
+	x, err := NewIndex(compounds, inds, shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
+
+func ipEvent(addr, at string) seams.IPEvent {
+	return seams.IPEvent{Addr: seams.NormalizeAddr(netip.MustParseAddr(addr)), At: mustTime(at)}
+}
+
+// summarize renders findings as "compound:tier:rule+rule" joined by spaces.
+func summarize(fs []seams.Finding) string {
+	var parts []string
+	for _, f := range fs {
+		var rules []string
+		for _, e := range f.Evidence {
+			rules = append(rules, e.Rule.String())
+		}
+		parts = append(parts, f.Compound+":"+f.Tier.String()+":"+strings.Join(rules, "+"))
+	}
+	return strings.Join(parts, " ")
+}
+
+func TestMatchRules(t *testing.T) {
+	x := testIndex(t)
+	proxy := func(e seams.IPEvent) seams.IPEvent { e.Proxy = true; return e }
+	dev := func(typ, value, at string) seams.Device {
+		id, err := seams.NewDeviceID(typ, value)
+		if err != nil {
+			panic(err)
+		}
+		d := seams.Device{ID: id}
+		if at != "" {
+			d.At = mustTime(at)
+		}
+		return d
+	}
+	cases := []struct {
+		name    string
+		drift   time.Duration
+		ips     []seams.IPEvent
+		devices []seams.Device
+		want    string
+	}{
+		{name: "exact address inside window", ips: []seams.IPEvent{ipEvent("203.0.113.7", "2024-05-01T22:14:03Z")},
+			want: "c-a:tied:ip c-b:potential:ip-drift"},
+		{name: "event at first_seen is inside", ips: []seams.IPEvent{ipEvent("203.0.113.7", "2024-03-03T00:00:00Z")},
+			want: "c-a:tied:ip"},
+		{name: "event one nanosecond before first_seen, inside drift", ips: []seams.IPEvent{ipEvent("203.0.113.7", "2024-03-02T23:59:59.999999999Z")},
+			want: "c-a:potential:ip-drift"},
+		{name: "event at the last instant of the last_seen date is inside", ips: []seams.IPEvent{ipEvent("203.0.113.7", "2024-06-09T23:59:59.999999999Z")},
+			want: "c-a:tied:ip c-b:potential:ip-drift"},
+		{name: "event one second after window, inside drift", ips: []seams.IPEvent{ipEvent("203.0.113.7", "2024-06-10T00:00:01Z")},
+			want: "c-a:potential:ip-drift c-b:potential:ip-drift"},
+		{name: "event exactly drift after window", ips: []seams.IPEvent{ipEvent("192.0.2.200", "2025-03-31T23:59:59.999999999Z")},
+			want: "c-b:potential:ip-drift"},
+		{name: "event one nanosecond beyond drift", ips: []seams.IPEvent{ipEvent("192.0.2.200", "2025-04-01T00:00:00Z")},
+			want: ""},
+		{name: "drift zero turns ip-drift off", drift: -1, ips: []seams.IPEvent{ipEvent("203.0.113.7", "2024-06-10T00:00:01Z")},
+			want: ""},
+		{name: "short drift", drift: time.Second, ips: []seams.IPEvent{ipEvent("203.0.113.7", "2024-06-10T00:00:01Z")},
+			want: ""},
+		{name: "full-length cidr behaves as ip", ips: []seams.IPEvent{ipEvent("192.0.2.200", "2024-05-01T00:00:00Z")},
+			want: "c-b:tied:ip"},
+		{name: "IPv4-mapped event matches IPv4 indicator", ips: []seams.IPEvent{ipEvent("::ffff:192.0.2.10", "2020-01-01T00:00:00Z")},
+			want: "c-b:tied:ip"},
+		{name: "open window matches any time", ips: []seams.IPEvent{ipEvent("192.0.2.10", "1999-01-01T00:00:00Z")},
+			want: "c-b:tied:ip"},
+		{name: "proxy event makes exact match potential", ips: []seams.IPEvent{proxy(ipEvent("203.0.113.7", "2024-05-01T00:00:00Z"))},
+			want: "c-a:potential:ip c-b:potential:ip-drift"},
+		{name: "proxy and non-proxy events: the clean one ties", ips: []seams.IPEvent{proxy(ipEvent("203.0.113.7", "2024-05-01T00:00:00Z")), ipEvent("203.0.113.7", "2024-05-02T00:00:00Z")},
+			want: "c-a:tied:ip+ip c-b:potential:ip-drift+ip-drift"},
+		{name: "shared space makes exact match potential", ips: []seams.IPEvent{ipEvent("203.0.113.99", "2024-05-10T00:00:00Z")},
+			want: "c-b:potential:ip"},
+		{name: "cidr inside window is potential", ips: []seams.IPEvent{ipEvent("198.51.100.5", "2024-02-01T00:00:00Z")},
+			want: "c-a:potential:cidr"},
+		{name: "cidr outside window is nothing, no drift for cidr", ips: []seams.IPEvent{ipEvent("198.51.100.5", "2025-01-01T00:00:00Z")},
+			want: ""},
+		{name: "nested cidrs of one compound both fire", ips: []seams.IPEvent{ipEvent("198.51.100.70", "2024-02-01T00:00:00Z")},
+			want: "c-a:potential:cidr+cidr"},
+		{name: "ip of one compound inside cidr of another", ips: []seams.IPEvent{ipEvent("198.51.100.77", "2024-05-15T00:00:00Z")},
+			want: "c-a:potential:cidr+cidr c-b:tied:ip"},
+		{name: "IPv6 cidr", ips: []seams.IPEvent{ipEvent("2001:db8:1::5", "2024-03-01T00:00:00Z")},
+			want: "c-b:potential:cidr"},
+		{name: "IPv6 outside cidr", ips: []seams.IPEvent{ipEvent("2001:db8:2::5", "2024-03-01T00:00:00Z")},
+			want: ""},
+		{name: "private address never matches", ips: []seams.IPEvent{ipEvent("10.0.0.1", "2024-03-01T00:00:00Z")},
+			want: ""},
+		{name: "device in window ties", devices: []seams.Device{dev("imei", "358240051111110", "2024-05-01T00:00:00Z")},
+			want: "c-a:tied:device"},
+		{name: "device type compared case-insensitively", devices: []seams.Device{dev("IMEI", " 358240051111110 ", "2024-05-01T00:00:00Z")},
+			want: "c-a:tied:device"},
+		{name: "device value compared exactly", devices: []seams.Device{dev("imei", "358240051111111", "2024-05-01T00:00:00Z")},
+			want: ""},
+		{name: "device without time matches whatever the window", devices: []seams.Device{dev("imei", "358240051111110", "")},
+			want: "c-a:tied:device"},
+		{name: "device outside window is nothing", devices: []seams.Device{dev("imei", "358240051111110", "2025-01-01T00:00:00Z")},
+			want: ""},
+		{name: "device ties even when addresses only drift", ips: []seams.IPEvent{ipEvent("203.0.113.7", "2024-06-20T00:00:00Z")}, devices: []seams.Device{dev("imei", "358240051111110", "")},
+			want: "c-a:tied:ip-drift+device c-b:potential:ip-drift"},
+		{name: "no evidence, no finding", ips: []seams.IPEvent{ipEvent("192.0.2.55", "2024-03-01T00:00:00Z")},
+			want: ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			drift := DefaultDrift
+			if c.drift != 0 {
+				drift = c.drift
+			}
+			m := NewMatcher(x, drift)
+			r := seams.Report{ID: "r-1", IPs: c.ips, Devices: c.devices}
+			if got := summarize(m.Match(&r)); got != c.want {
+				t.Errorf("got %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
+// TestEvidenceDetail checks what a finding carries beyond its rules: the
+// drift distance, the shared prefix, the observation.
+func TestEvidenceDetail(t *testing.T) {
+	x := testIndex(t)
+	m := NewMatcher(x, DefaultDrift)
+	r := seams.Report{ID: "r-1", IPs: []seams.IPEvent{
+		ipEvent("203.0.113.7", "2024-06-10T01:00:00Z"),
+		ipEvent("203.0.113.99", "2024-05-10T00:00:00Z"),
+	}}
+	fs := m.Match(&r)
+	if len(fs) != 2 {
+		t.Fatalf("got %d findings: %s", len(fs), summarize(fs))
+	}
+	a := fs[0].Evidence[0]
+	if a.Drift != time.Hour+time.Nanosecond {
+		t.Errorf("drift = %s, want 1h0m0.000000001s", a.Drift)
+	}
+	if a.Observed.IP.String() != "203.0.113.7" || a.Indicator.Compound != "c-a" {
+		t.Errorf("evidence observed %s from %s", a.Observed.IP, a.Indicator.Compound)
+	}
+	var shared *seams.Evidence
+	for i := range fs[1].Evidence {
+		if fs[1].Evidence[i].Observed.IP.String() == "203.0.113.99" {
+			shared = &fs[1].Evidence[i]
+		}
+	}
+	if shared == nil || shared.Shared.String() != "203.0.113.96/27" {
+		t.Errorf("shared evidence = %+v, want shared prefix 203.0.113.96/27", shared)
+	}
+	if _, ok := x.Shared(netip.MustParseAddr("100.64.0.1")); !ok {
+		t.Error("100.64.0.0/10 must always be shared")
+	}
+}
+
+// TestNewIndexErrors checks that an index refuses what the registry reader
+// should have refused before it.
+func TestNewIndexErrors(t *testing.T) {
+	c := []seams.Compound{{ID: "c-a"}}
+	if _, err := NewIndex(c, []seams.Indicator{ind("c-z", "ip", "203.0.113.1", "", "")}, nil); err == nil {
+		t.Error("indicator of an unknown compound accepted")
+	}
+	if _, err := NewIndex(append(c, c[0]), nil, nil); err == nil {
+		t.Error("duplicate compound accepted")
+	}
+}
+
+// TestMatchAllocations checks the steady state of the hot path allocates
+// nothing, matched or not.
+func TestMatchAllocations(t *testing.T) {
+	x := testIndex(t)
+	m := NewMatcher(x, DefaultDrift)
+	id, _ := seams.NewDeviceID("imei", "358240051111110")
+	r := seams.Report{ID: "r-1", IPs: []seams.IPEvent{ipEvent("203.0.113.7", "2024-05-01T00:00:00Z"), ipEvent("192.0.2.55", "2024-05-01T00:00:00Z")},
+		Devices: []seams.Device{{ID: id}}}
+	m.Match(&r)
+	if n := testing.AllocsPerRun(100, func() { m.Match(&r) }); n != 0 {
+		t.Errorf("Match allocates %.1f times per report, want 0", n)
+	}
+}

@@ -1,0 +1,368 @@
+// Package registry reads the registry inputs of a cross-reference run: the
+// compounds CSV, the indicators CSV and the shared-infrastructure list.
+//
+// Every record read is either returned or handed to a Reject function as a
+// *seams.RecordError naming its file and line; only a problem that stops the
+// whole file from being read (an I/O error, a missing column, a line longer
+// than MaxLine) is returned as an error.
+package registry
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/seams-dev/seams"
+)
+
+// Reject receives every record that could not be used. A nil Reject drops
+// them.
+type Reject func(*seams.RecordError)
+
+// MaxLine is the longest physical line, in bytes without its newline, that
+// the readers accept. encoding/csv and bufio.Scanner would otherwise buffer a
+// line of any length, so a hostile file without newlines could exhaust
+// memory; a longer line is a fatal error.
+const MaxLine = 1 << 20
+
+// input wraps the reader of one file. It strips a UTF-8 byte order mark at
+// the start, refuses lines longer than MaxLine, and, when record is set,
+// keeps the bytes it has delivered so that the raw text of a record that
+// encoding/csv cannot parse can be reported as it was written.
+type input struct {
+	r       io.Reader
+	file    string
+	started bool   // the byte order mark has been looked for
+	pending []byte // bytes read while looking for it, not yet delivered
+	line    int    // 1-based number of the line being read
+	lineLen int    // bytes of that line read so far
+	err     error  // first error of r or of the line guard; sticky
+
+	record  bool
+	rec     []byte // delivered bytes from offset recBase on
+	recBase int64
+}
+
+func newInput(r io.Reader, file string, record bool) *input {
+	return &input{r: r, file: file, line: 1, record: record}
+}
+
+const bom = "\uFEFF"
+
+func (in *input) Read(p []byte) (int, error) {
+	if !in.started {
+		in.started = true
+		var b [len(bom)]byte
+		n, err := io.ReadFull(in.r, b[:])
+		switch {
+		case err == io.ErrUnexpectedEOF:
+			in.err = io.EOF
+		case err != nil:
+			in.err = err
+		}
+		in.pending = b[:n]
+		if string(in.pending) == bom {
+			in.pending = nil
+		}
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	var n int
+	switch {
+	case len(in.pending) > 0:
+		n = copy(p, in.pending)
+		in.pending = in.pending[n:]
+	case in.err != nil:
+		return 0, in.err
+	default:
+		var err error
+		n, err = in.r.Read(p)
+		if err != nil {
+			in.err = err
+		}
+	}
+	n = in.guard(p[:n])
+	if in.record {
+		in.rec = append(in.rec, p[:n]...)
+	}
+	if n > 0 {
+		return n, nil // deliver the data now, the error (if any) on the next call
+	}
+	return 0, in.err
+}
+
+// guard counts lines in b and returns how many of its bytes may be
+// delivered: all of them unless a line grows longer than MaxLine, which
+// becomes the input's error.
+func (in *input) guard(b []byte) int {
+	for i := 0; i < len(b); {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			j = len(b) - i
+		}
+		if in.lineLen+j > MaxLine {
+			in.err = &seams.RecordError{File: in.file, Line: in.line,
+				Reason: "line longer than " + strconv.Itoa(MaxLine) + " bytes"}
+			return i
+		}
+		if i+j == len(b) {
+			in.lineLen += j
+			break
+		}
+		in.line++
+		in.lineLen = 0
+		i += j + 1
+	}
+	return len(b)
+}
+
+// fatal returns the input's error as the error of the whole read, or nil if
+// there is none yet (or the input simply ended).
+func (in *input) fatal() error {
+	var re *seams.RecordError
+	switch {
+	case in.err == nil || in.err == io.EOF:
+		return nil
+	case errors.As(in.err, &re):
+		return re
+	}
+	return fmt.Errorf("%s: %w", in.file, in.err)
+}
+
+// take returns the recorded bytes up to offset end and forgets them. The
+// slice is valid until the next Read.
+func (in *input) take(end int64) []byte {
+	k := int(end - in.recBase)
+	if k < 0 || k > len(in.rec) { // cannot happen: csv offsets count delivered bytes
+		k = len(in.rec)
+	}
+	b := in.rec[:k:k]
+	// Slicing forward leaves the taken bytes behind; the next append that
+	// outgrows the shrinking capacity copies only what is left (csv's
+	// read-ahead), so recording costs amortized constant time per byte.
+	in.rec = in.rec[k:]
+	in.recBase += int64(k)
+	return b
+}
+
+// column is a column a reader looks for in a CSV header.
+type column struct {
+	name     string // lower case
+	required bool
+}
+
+// table reads the rows of a CSV file with a header, finding columns by name.
+type table struct {
+	file    string
+	in      *input
+	cr      *csv.Reader
+	width   int      // fields in the header
+	index   []int    // for each wanted column, its index in a row; -1 if absent
+	orig    []string // the current row as read
+	origRaw []byte   // its text, valid until the next row is read
+	fields  []string // the current row, trimmed
+	line    int      // the line the current row starts on
+	raw     bytes.Buffer
+	rawW    *csv.Writer
+}
+
+// newTable reads the header of a CSV file and finds the wanted columns in
+// it: names are trimmed and compared case-insensitively, in any order, and
+// unknown columns are ignored. A missing required column, a wanted column
+// given twice or an empty file is a fatal *seams.RecordError.
+func newTable(r io.Reader, file string, cols []column) (*table, error) {
+	in := newInput(r, file, true)
+	cr := csv.NewReader(in)
+	cr.FieldsPerRecord = -1
+	// "a, "b"" is a common hand-written form; fields are trimmed anyway.
+	cr.TrimLeadingSpace = true
+	cr.ReuseRecord = true
+	t := &table{file: file, in: in, cr: cr, index: make([]int, len(cols))}
+	t.rawW = csv.NewWriter(&t.raw)
+
+	header, err := cr.Read()
+	if err := in.fatal(); err != nil {
+		return nil, err
+	}
+	in.take(cr.InputOffset())
+	var pe *csv.ParseError
+	switch {
+	case err == io.EOF:
+		return nil, &seams.RecordError{File: file, Line: 1, Reason: "empty file (want a header line naming the columns)"}
+	case errors.As(err, &pe):
+		return nil, &seams.RecordError{File: file, Line: pe.StartLine, Reason: "header: " + parseErrorText(pe)}
+	case err != nil:
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	line, _ := cr.FieldPos(0)
+	t.width = len(header)
+	for i := range t.index {
+		t.index[i] = -1
+	}
+	for j, h := range header {
+		h = strings.ToLower(strings.TrimSpace(h))
+		for i, c := range cols {
+			if c.name != h {
+				continue
+			}
+			if t.index[i] >= 0 {
+				return nil, &seams.RecordError{File: file, Line: line,
+					Reason: fmt.Sprintf("duplicate column %q (columns %d and %d)", c.name, t.index[i]+1, j+1)}
+			}
+			t.index[i] = j
+		}
+	}
+	var missing []string
+	for i, c := range cols {
+		if c.required && t.index[i] < 0 {
+			missing = append(missing, strconv.Quote(c.name))
+		}
+	}
+	switch len(missing) {
+	case 0:
+	case 1:
+		return nil, &seams.RecordError{File: file, Line: line, Reason: "missing required column " + missing[0]}
+	default:
+		return nil, &seams.RecordError{File: file, Line: line, Reason: "missing required columns " + strings.Join(missing, ", ")}
+	}
+	return t, nil
+}
+
+// next reads the next row that has as many fields as the header, trims its
+// fields and returns the line it starts on. Rows of another width and rows
+// that are not valid CSV go to reject. At the end of the file next returns
+// io.EOF; any other error is fatal.
+func (t *table) next(reject Reject) (int, error) {
+	for {
+		rec, err := t.cr.Read()
+		if err := t.in.fatal(); err != nil {
+			return 0, err
+		}
+		raw := t.in.take(t.cr.InputOffset())
+		var pe *csv.ParseError
+		switch {
+		case err == io.EOF:
+			return 0, io.EOF
+		case errors.As(err, &pe):
+			reason := parseErrorText(pe)
+			if pe.Err == csv.ErrQuote && endsInQuote(raw) {
+				// csv's position is then just the end of the file.
+				lines := fmt.Sprintf("lines %d to %d", pe.StartLine, pe.Line)
+				if pe.Line == pe.StartLine {
+					lines = fmt.Sprintf("line %d", pe.Line)
+				}
+				reason = fmt.Sprintf("%v: a quoted field is never closed, so the rest of the file (%s) was read as this one record", pe.Err, lines)
+			}
+			reject(&seams.RecordError{File: t.file, Line: pe.StartLine, Reason: reason,
+				Raw: seams.TruncateRaw(trimLineEnds(raw))})
+			continue
+		case err != nil:
+			return 0, fmt.Errorf("%s: %w", t.file, err)
+		}
+		t.orig, t.origRaw = rec, raw
+		t.line, _ = t.cr.FieldPos(0)
+		if len(rec) != t.width {
+			t.reject(reject, fmt.Sprintf("row has %s, header has %d", plural(len(rec), "field"), t.width))
+			continue
+		}
+		t.fields = t.fields[:0]
+		for _, f := range rec {
+			t.fields = append(t.fields, strings.TrimSpace(f))
+		}
+		return t.line, nil
+	}
+}
+
+// get returns the trimmed field of wanted column i in the current row, or ""
+// if the file has no such column.
+func (t *table) get(i int) string {
+	if j := t.index[i]; j >= 0 {
+		return t.fields[j]
+	}
+	return ""
+}
+
+// reject rejects the current row, with the row re-encoded as CSV as its raw
+// text; or the text as read when that is empty, as for a line of spaces,
+// which csv reads as one empty field.
+func (t *table) reject(reject Reject, reason string) {
+	t.raw.Reset()
+	t.rawW.Write(t.orig) // a bytes.Buffer does not fail
+	t.rawW.Flush()
+	raw := bytes.TrimSuffix(t.raw.Bytes(), []byte("\n"))
+	if len(raw) == 0 {
+		raw = trimLineEnds(t.origRaw)
+	}
+	reject(&seams.RecordError{File: t.file, Line: t.line, Reason: reason, Raw: seams.TruncateRaw(raw)})
+}
+
+// trimLineEnds drops the blank lines csv skipped before a record and the
+// line ending after it.
+func trimLineEnds(b []byte) []byte { return bytes.TrimRight(bytes.TrimLeft(b, "\r\n"), "\r\n") }
+
+// parseErrorText describes a CSV syntax error without the "record on line"
+// preamble, since the rejected record carries its line.
+func parseErrorText(pe *csv.ParseError) string {
+	return fmt.Sprintf("parse error on line %d, column %d: %v", pe.Line, pe.Column, pe.Err)
+}
+
+// endsInQuote reports whether raw, the text of one CSV record that failed to
+// parse, ends inside a quoted field: whether the error is an opening quote
+// that was never closed (which swallows the rest of the file) rather than a
+// stray quote after a closed one. It follows encoding/csv's grammar with
+// TrimLeadingSpace, and stops where csv stops, at the first error.
+func endsInQuote(raw []byte) bool {
+	inQuote, fieldStart := false, true
+	for i := 0; i < len(raw); {
+		c := raw[i]
+		switch {
+		case inQuote:
+			if c == '"' {
+				if i+1 < len(raw) && raw[i+1] == '"' {
+					i += 2
+					continue
+				}
+				inQuote = false
+				switch rest := raw[i+1:]; {
+				case len(rest) == 0, rest[0] == ',', rest[0] == '\n', rest[0] == '\r' && (len(rest) == 1 || rest[1] == '\n'):
+				default:
+					return false // `"x`: csv's extraneous-quote error
+				}
+			}
+		case fieldStart && c == '"':
+			inQuote, fieldStart = true, false
+		case fieldStart && c != '\n' && c != '\r':
+			r, size := utf8.DecodeRune(raw[i:])
+			if unicode.IsSpace(r) {
+				i += size
+				continue
+			}
+			fieldStart = false
+			if c == ',' {
+				fieldStart = true
+			}
+		case c == ',' || c == '\n':
+			fieldStart = true
+		case c == '"':
+			return false // a bare quote in an unquoted field
+		}
+		i++
+	}
+	return inQuote
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
+}
+
+func discard(*seams.RecordError) {}

@@ -1,0 +1,58 @@
+package seams
+
+// Summary is the outcome of a cross-reference run, written as summary.json.
+// The first fields are the contract; the rest describe the run's inputs.
+type Summary struct {
+	Reports          int             `json:"reports"`  // reports accepted
+	Events           int             `json:"events"`   // ip events accepted
+	Devices          int             `json:"devices"`  // devices accepted
+	Rejected         int             `json:"rejected"` // records listed in rejected.jsonl
+	TiedReports      int             `json:"tied_reports"`
+	PotentialReports int             `json:"potential_reports"` // potential and not tied
+	CompoundsTied    int             `json:"compounds_tied"`
+	ByCompound       []CompoundCount `json:"by_compound"`
+	ByCountry        []CountryCount  `json:"by_country"`
+	Unroutable       int             `json:"events_unroutable"` // accepted ip events that can never match
+	Findings         int             `json:"findings"`          // lines in findings.jsonl
+	Registry         RegistryCounts  `json:"registry"`
+	Drift            string          `json:"drift"`
+	Inputs           []InputCount    `json:"inputs"`
+}
+
+// CompoundCount counts distinct reports by the tier of their finding for one
+// compound.
+type CompoundCount struct {
+	Compound  string `json:"compound"`
+	Name      string `json:"name"`
+	Country   string `json:"country"`
+	Tied      int    `json:"tied"`
+	Potential int    `json:"potential"`
+}
+
+// CountryCount counts distinct reports tied to any compound of a country, and
+// those with a potential finding there and no tied one.
+type CountryCount struct {
+	Country   string `json:"country"`
+	Tied      int    `json:"tied"`
+	Potential int    `json:"potential"`
+}
+
+// RegistryCounts describes the registry a run used.
+type RegistryCounts struct {
+	Compounds        int `json:"compounds"`
+	IPIndicators     int `json:"ip_indicators"`
+	CIDRIndicators   int `json:"cidr_indicators"`
+	DeviceIndicators int `json:"device_indicators"`
+	SharedPrefixes   int `json:"shared_prefixes"` // including 100.64.0.0/10
+}
+
+// InputCount says what was read from one input file.
+type InputCount struct {
+	File     string `json:"file"`
+	Kind     string `json:"kind"`     // compounds, indicators, shared or reports
+	Records  int    `json:"records"`  // records read: lines of reports, rows of CSV
+	Rejected int    `json:"rejected"` // records rejected whole
+	// PartsRejected counts parts of accepted reports rejected on their own
+	// (an ip event, a device, a field).
+	PartsRejected int `json:"parts_rejected"`
+}

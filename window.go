@@ -1,0 +1,228 @@
+package seams
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// The range of instants seams can hold: every time is kept as int64
+// nanoseconds since the Unix epoch in the index, so anything outside that
+// range is rejected when read rather than silently clamped.
+var (
+	MinTime = time.Unix(0, math.MinInt64).UTC() // 1677-09-21T00:12:43.145224192Z
+	MaxTime = time.Unix(0, math.MaxInt64).UTC() // 2262-04-11T23:47:16.854775807Z
+)
+
+// ErrTimeRange is returned for a well-formed time outside [MinTime, MaxTime].
+var ErrTimeRange = fmt.Errorf("time outside the supported range %s to %s",
+	MinTime.Format(time.DateOnly), MaxTime.Format(time.DateOnly))
+
+// Window is the closed interval of time during which an indicator was seen at
+// a compound. A zero First or Last means the window is open on that side.
+type Window struct {
+	First time.Time
+	Last  time.Time
+}
+
+// NewWindow returns the window [first, last]; either may be zero (open).
+// It fails if first is after last.
+func NewWindow(first, last time.Time) (Window, error) {
+	if !first.IsZero() && !last.IsZero() && first.After(last) {
+		return Window{}, fmt.Errorf("first_seen %s is after last_seen %s",
+			first.Format(time.RFC3339Nano), last.Format(time.RFC3339Nano))
+	}
+	return Window{First: first.UTC(), Last: last.UTC()}, nil
+}
+
+// ParseWindow parses the first_seen and last_seen columns of an indicator.
+// Each is empty (open-ended), an RFC 3339 timestamp, or a date YYYY-MM-DD.
+// As first a date means 00:00:00Z that day; as last it means the end of that
+// day, 23:59:59.999999999Z, so that the whole day is inside the window.
+func ParseWindow(first, last string) (Window, error) {
+	f, err := parseWindowEdge(first, false)
+	if err != nil {
+		return Window{}, fmt.Errorf("first_seen: %w", err)
+	}
+	l, err := parseWindowEdge(last, true)
+	if err != nil {
+		return Window{}, fmt.Errorf("last_seen: %w", err)
+	}
+	return NewWindow(f, l)
+}
+
+func parseWindowEdge(s string, end bool) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if len(s) == len(time.DateOnly) {
+		d, err := time.Parse(time.DateOnly, s)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("invalid date %q (want YYYY-MM-DD or an RFC 3339 timestamp)", s)
+		}
+		if end {
+			d = d.Add(24*time.Hour - time.Nanosecond)
+		}
+		if d.Before(MinTime) || d.After(MaxTime) {
+			return time.Time{}, fmt.Errorf("%q: %w", s, ErrTimeRange)
+		}
+		return d, nil
+	}
+	return ParseTime(s)
+}
+
+// IsOpen reports whether the window is open on both sides (always contains).
+func (w Window) IsOpen() bool { return w.First.IsZero() && w.Last.IsZero() }
+
+// Contains reports whether t is inside the closed window: an instant equal to
+// First or Last is inside.
+func (w Window) Contains(t time.Time) bool {
+	return (w.First.IsZero() || !t.Before(w.First)) && (w.Last.IsZero() || !t.After(w.Last))
+}
+
+// Distance returns how far t lies outside the window: zero when inside,
+// otherwise the distance to the nearest edge. It saturates rather than
+// overflow for instants centuries apart.
+func (w Window) Distance(t time.Time) time.Duration {
+	switch {
+	case !w.First.IsZero() && t.Before(w.First):
+		return w.First.Sub(t)
+	case !w.Last.IsZero() && t.After(w.Last):
+		return t.Sub(w.Last)
+	}
+	return 0
+}
+
+// String formats the window as "first/last" in RFC 3339, with ".." for an
+// open side, as ISO 8601 writes open intervals.
+func (w Window) String() string {
+	f, l := "..", ".."
+	if !w.First.IsZero() {
+		f = w.First.Format(time.RFC3339Nano)
+	}
+	if !w.Last.IsZero() {
+		l = w.Last.Format(time.RFC3339Nano)
+	}
+	return f + "/" + l
+}
+
+// ParseTime parses an RFC 3339 timestamp and returns it in UTC. The common
+// shape (YYYY-MM-DDTHH:MM:SS[.frac](Z|±hh:mm)) is decoded directly, without
+// allocating; anything else is handed to time.Parse, so the accepted language
+// is exactly time.RFC3339's. Times outside [MinTime, MaxTime] are an error.
+func ParseTime(s string) (time.Time, error) {
+	if ns, ok := parseRFC3339Fast(s); ok {
+		return time.Unix(0, ns).UTC(), nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("invalid RFC 3339 time %q", s)
+	}
+	if t.Before(MinTime) || t.After(MaxTime) {
+		return time.Time{}, fmt.Errorf("%q: %w", s, ErrTimeRange)
+	}
+	return t.UTC(), nil
+}
+
+// parseRFC3339Fast decodes the common shape of an RFC 3339 timestamp into
+// Unix nanoseconds. It returns ok=false for anything it is not sure of (odd
+// fractions, offsets, out-of-range fields, years outside 1700-2200), leaving
+// the decision to time.Parse; so it never accepts what time.Parse rejects.
+func parseRFC3339Fast(s string) (int64, bool) {
+	if len(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+		return 0, false
+	}
+	year, ok1 := digits(s[0:4])
+	month, ok2 := digits(s[5:7])
+	day, ok3 := digits(s[8:10])
+	hour, ok4 := digits(s[11:13])
+	min, ok5 := digits(s[14:16])
+	sec, ok6 := digits(s[17:19])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) {
+		return 0, false
+	}
+	if year < 1700 || year > 2200 || month < 1 || month > 12 || day < 1 ||
+		day > daysIn(month, year) || hour > 23 || min > 59 || sec > 59 {
+		return 0, false
+	}
+	rest := s[19:]
+	var nanos int64
+	if rest[0] == '.' {
+		n := 1
+		for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+			n++
+		}
+		if n == 1 || n > 10 { // no digits, or more than nanosecond precision
+			return 0, false
+		}
+		f, _ := digits(rest[1:n])
+		for i := n; i <= 9; i++ {
+			f *= 10
+		}
+		nanos = int64(f)
+		rest = rest[n:]
+	}
+	var offset int64
+	switch {
+	case rest == "Z":
+	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
+		oh, ok1 := digits(rest[1:3])
+		om, ok2 := digits(rest[4:6])
+		if !ok1 || !ok2 || oh > 23 || om > 59 {
+			return 0, false
+		}
+		offset = int64(oh*3600 + om*60)
+		if rest[0] == '-' {
+			offset = -offset
+		}
+	default:
+		return 0, false
+	}
+	secs := daysFromCivil(year, month, day)*86400 + int64(hour*3600+min*60+sec) - offset
+	return secs*1e9 + nanos, true
+}
+
+// digits decodes a run of ASCII digits; ok is false if any byte is not one.
+func digits(s string) (int, bool) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i] - '0'
+		if c > 9 {
+			return 0, false
+		}
+		n = n*10 + int(c)
+	}
+	return n, true
+}
+
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// daysFromCivil returns the number of days from 1970-01-01 to the given date
+// in the proleptic Gregorian calendar (Howard Hinnant's algorithm).
+func daysFromCivil(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era--
+	}
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era)*146097 + int64(doe) - 719468
+}

@@ -1,0 +1,281 @@
+// Package xref runs a cross-reference: it reads a registry (compounds,
+// indicators, shared space) and report files, matches every report, and
+// writes findings.jsonl, summary.json and rejected.jsonl atomically.
+package xref
+
+import (
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/internal/atomicfile"
+	"github.com/seams-dev/seams/jsonl"
+	"github.com/seams-dev/seams/match"
+	"github.com/seams-dev/seams/registry"
+)
+
+// Options configures a run. Use NewOptions for the defaults.
+type Options struct {
+	Compounds  string   // compounds CSV
+	Indicators string   // indicators CSV
+	Reports    []string // JSON Lines report files; ".gz" is gunzipped, "-" is Stdin
+	Shared     string   // optional shared-space list
+	Drift      time.Duration
+	Out        string // output directory, created if missing
+
+	// MaxRejected aborts the run when more records than this are rejected;
+	// negative means no limit.
+	MaxRejected int
+	// Workers is the number of goroutines parsing and matching; 0 means
+	// GOMAXPROCS.
+	Workers int
+	// ChunkSize is the size of the blocks of lines handed to workers.
+	ChunkSize int
+	// MaxLine is the longest report line accepted, in bytes.
+	MaxLine int
+
+	Stdin    io.Reader
+	Progress io.Writer // where to draw a progress line; nil for none
+	Logger   *slog.Logger
+}
+
+// NewOptions returns Options with the defaults filled in.
+func NewOptions() Options {
+	return Options{
+		Drift:       match.DefaultDrift,
+		MaxRejected: -1,
+		ChunkSize:   1 << 20,
+		MaxLine:     jsonl.DefaultMaxLine,
+		Stdin:       os.Stdin,
+		Logger:      slog.New(slog.DiscardHandler),
+	}
+}
+
+// ErrTooManyRejected is returned when more records were rejected than
+// Options.MaxRejected allows; no output is written then.
+var ErrTooManyRejected = errors.New("too many rejected records")
+
+// The names of the output files in the output directory.
+const (
+	FindingsFile = "findings.jsonl"
+	SummaryFile  = "summary.json"
+	RejectedFile = "rejected.jsonl"
+)
+
+// Run performs the cross-reference and returns its summary. On error nothing
+// is written to the output directory (files from an earlier run stay as they
+// were); on success the three outputs replace any earlier ones.
+func Run(ctx context.Context, o Options) (*seams.Summary, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	if o.ChunkSize <= 0 {
+		o.ChunkSize = 1 << 20
+	}
+	if o.MaxLine <= 0 {
+		o.MaxLine = jsonl.DefaultMaxLine
+	}
+	if err := os.MkdirAll(o.Out, 0o750); err != nil {
+		return nil, fmt.Errorf("output directory: %w", err)
+	}
+	findings, err := atomicfile.Create(filepath.Join(o.Out, FindingsFile))
+	if err != nil {
+		return nil, err
+	}
+	defer findings.Abort()
+	rejected, err := atomicfile.Create(filepath.Join(o.Out, RejectedFile))
+	if err != nil {
+		return nil, err
+	}
+	defer rejected.Abort()
+	summary, err := atomicfile.Create(filepath.Join(o.Out, SummaryFile))
+	if err != nil {
+		return nil, err
+	}
+	defer summary.Abort()
+
+	rj := &rejections{w: rejected, max: o.MaxRejected}
+	start := time.Now()
+	x, inputs, err := loadRegistry(o, rj)
+	if err != nil {
+		return nil, err
+	}
+	// Reading the registry made garbage in proportion to its files (CSV
+	// rows, slices grown by doubling); give it back before the long part
+	// of the run, so that peak memory is the index plus the stream.
+	debug.FreeOSMemory()
+	o.Logger.Info("registry loaded", "compounds", len(x.Compounds()), "indicators", len(x.Indicators()),
+		"index_bytes", x.Bytes(), "took", time.Since(start).Round(time.Millisecond))
+
+	t := newTally(x)
+	p := pipeline{o: o, x: x, findings: findings, rj: rj, tally: t}
+	reportInputs, err := p.run(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s := t.summary(x)
+	s.Rejected = rj.n
+	s.Drift = o.Drift.String()
+	s.Inputs = append(inputs, reportInputs...)
+	s.Registry = registryCounts(x)
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("summary: %w", err)
+	}
+	if _, err := summary.Write(append(b, '\n')); err != nil {
+		return nil, fmt.Errorf("write %s: %w", SummaryFile, err)
+	}
+	// The summary goes last: its presence says the run completed.
+	for _, f := range []*atomicfile.File{rejected, findings, summary} {
+		if err := f.Commit(); err != nil {
+			return nil, err
+		}
+	}
+	o.Logger.Info("done", "reports", s.Reports, "findings", s.Findings, "rejected", s.Rejected,
+		"took", time.Since(start).Round(time.Millisecond))
+	return s, nil
+}
+
+// rejections writes rejected records and counts them against the limit.
+type rejections struct {
+	w   io.Writer
+	buf []byte
+	n   int
+	max int
+}
+
+// add writes one rejection.
+func (r *rejections) add(e *seams.RecordError) error {
+	r.buf = jsonl.AppendRejected(r.buf[:0], e)
+	return r.addBytes(r.buf, 1)
+}
+
+// addBytes writes n rejections already encoded.
+func (r *rejections) addBytes(b []byte, n int) error {
+	r.n += n
+	if r.max >= 0 && r.n > r.max {
+		return fmt.Errorf("%w: more than %d (see --max-rejected)", ErrTooManyRejected, r.max)
+	}
+	if _, err := r.w.Write(b); err != nil {
+		return fmt.Errorf("write %s: %w", RejectedFile, err)
+	}
+	return nil
+}
+
+// loadRegistry reads the compounds, indicators and shared list, writes their
+// rejections, and builds the index.
+func loadRegistry(o Options, rj *rejections) (*match.Index, []seams.InputCount, error) {
+	var inputs []seams.InputCount
+	var werr error
+	read := func(path, kind string, fn func(io.Reader, registry.Reject) (int, error)) error {
+		f, err := os.Open(path)
+		if err != nil {
+			return fmt.Errorf("%s: %w", kind, err)
+		}
+		defer f.Close()
+		in := seams.InputCount{File: path, Kind: kind}
+		n, err := fn(f, func(e *seams.RecordError) {
+			in.Rejected++
+			if werr == nil {
+				werr = rj.add(e)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		if werr != nil {
+			return werr
+		}
+		in.Records = n + in.Rejected
+		inputs = append(inputs, in)
+		return nil
+	}
+
+	var compounds []seams.Compound
+	if err := read(o.Compounds, "compounds", func(r io.Reader, rej registry.Reject) (n int, err error) {
+		compounds, err = registry.ReadCompounds(r, o.Compounds, rej)
+		return len(compounds), err
+	}); err != nil {
+		return nil, nil, err
+	}
+	ids := make(map[string]int, len(compounds))
+	for i, c := range compounds {
+		ids[c.ID] = i
+	}
+	var inds []seams.Indicator
+	if err := read(o.Indicators, "indicators", func(r io.Reader, rej registry.Reject) (n int, err error) {
+		inds, err = registry.ReadIndicators(r, o.Indicators, ids, rej)
+		return len(inds), err
+	}); err != nil {
+		return nil, nil, err
+	}
+	var shared []netip.Prefix
+	if o.Shared != "" {
+		if err := read(o.Shared, "shared", func(r io.Reader, rej registry.Reject) (n int, err error) {
+			shared, err = registry.ReadShared(r, o.Shared, rej)
+			return len(shared), err
+		}); err != nil {
+			return nil, nil, err
+		}
+	}
+	x, err := match.NewIndex(compounds, inds, shared)
+	if err != nil {
+		return nil, nil, err
+	}
+	return x, inputs, nil
+}
+
+func registryCounts(x *match.Index) seams.RegistryCounts {
+	rc := seams.RegistryCounts{Compounds: len(x.Compounds()), SharedPrefixes: len(x.SharedPrefixes())}
+	for i := range x.Indicators() {
+		switch x.Indicators()[i].Kind {
+		case seams.KindIP:
+			rc.IPIndicators++
+		case seams.KindCIDR:
+			rc.CIDRIndicators++
+		case seams.KindDevice:
+			rc.DeviceIndicators++
+		}
+	}
+	return rc
+}
+
+// openReports opens one report input: "-" is standard input, a name ending
+// in .gz is decompressed.
+func openReports(name string, stdin io.Reader) (io.Reader, func() error, error) {
+	var r io.Reader
+	closeFn := func() error { return nil }
+	if name == "-" {
+		r = stdin
+	} else {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, nil, fmt.Errorf("reports: %w", err)
+		}
+		r, closeFn = f, f.Close
+	}
+	if strings.HasSuffix(name, ".gz") {
+		z, err := gzip.NewReader(r)
+		if err != nil {
+			closeFn()
+			return nil, nil, fmt.Errorf("%s: %w", name, err)
+		}
+		return z, closeFn, nil
+	}
+	return r, closeFn, nil
+}

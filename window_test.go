@@ -99,3 +99,17 @@ func TestWindow(t *testing.T) {
 		t.Errorf("a one-day window spans the whole day: %v %v", same, err)
 	}
 }
+
+// FuzzParseDate holds the direct date parser to time.Parse.
+func FuzzParseDate(f *testing.F) {
+	for _, s := range []string{"2024-03-03", "2024-02-29", "2023-02-29", "1699-12-31", "2024-13-01", "0000-00-00", "2024-1-01"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := parseDate(s)
+		want, werr := time.Parse(time.DateOnly, s)
+		if (err != nil) != (werr != nil) || err == nil && !got.Equal(want) {
+			t.Fatalf("parseDate(%q) = %v, %v; time.Parse = %v, %v", s, got, err, want, werr)
+		}
+	})
+}

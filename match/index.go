@@ -6,139 +6,322 @@ package match
 import (
 	"cmp"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"net/netip"
 	"slices"
+	"time"
 
 	"github.com/seams-dev/seams"
 )
 
 // Index is a frozen, read-only index of a registry: the compounds, their
 // indicators and the shared address space. It is safe for concurrent use by
-// any number of Matchers.
+// any number of Matchers. Build one with a Builder, or NewIndex.
+//
+// An index does not keep the seams.Indicator values it was built from: it
+// keeps a compact record of each (about 56 bytes, without pointers, so the
+// garbage collector never scans them) and rebuilds an Indicator only when
+// one appears as evidence.
 type Index struct {
 	compounds []seams.Compound
-	inds      []seams.Indicator
 
 	// Every distinct address (ip indicators, as full-length prefixes) and
 	// prefix (cidr indicators) is a node of one table, so one lookup answers
 	// both the exact-address and the containing-prefix question: the node
 	// found is the innermost, and its parents are the enclosing prefixes.
-	addrs   table
-	nodes   []node
-	entries []entry // grouped by node, in indicator order within a node
+	addrs table
+	nodes []node
+	v6    []netip.Addr // the addresses of IPv6 nodes
 
-	devices map[string]span // device indicator value (type:value) -> entries
+	metas   []meta          // grouped by node, then by device; read order within a group
+	devices map[string]span // device (type:value) -> metas
+	devKeys []string        // device of each device group, by meta.ref
+
+	sources []string // distinct sources, by meta.source
+	files   []string // distinct files, by meta.file
 
 	shared      table
 	sharedNames []netip.Prefix
+
+	counts Counts
+}
+
+// Counts says how many indicators of each kind an index holds.
+type Counts struct {
+	IP, CIDR, Device int
 }
 
 // node is one distinct address or prefix of the registry.
 type node struct {
 	span
+	addr  uint32 // the IPv4 address, or the index in v6 of an IPv6 one
+	bits  uint8
 	exact bool // a full-length prefix: an ip indicator's address
+	is6   bool
 }
 
 type span struct{ off, n uint32 }
 
-// entry is one indicator under a node, with its window in Unix nanoseconds
-// (math.MinInt64 / math.MaxInt64 for an open side). It is what the hot loop
-// reads, so it is kept small and free of pointers.
-type entry struct {
-	first, last int64
-	ind         int32 // index into inds
-	compound    int32 // index into compounds
+// meta is what the index keeps of one indicator. The matcher reads first,
+// last and compound for every candidate; the rest is provenance, read only
+// to rebuild the indicator for evidence.
+type meta struct {
+	first, last int64 // window in Unix nanoseconds; MinInt64/MaxInt64 when open
+	conf        float64
+	ord         uint32 // the order in which the indicator was added
+	line        uint32
+	compound    int32
+	ref         int32 // node of an ip or cidr indicator; device group of a device
+	source      uint32
+	file        uint16
+	kind        seams.Kind
+	flags       uint8
 }
 
-// NewIndex builds the index of a registry. Every indicator must name a
-// compound of compounds. 100.64.0.0/10 is always part of the shared space,
-// whether shared lists it or not. The index keeps compounds and inds.
-func NewIndex(compounds []seams.Compound, inds []seams.Indicator, shared []netip.Prefix) (*Index, error) {
-	x := &Index{compounds: compounds, inds: inds, devices: make(map[string]span)}
-	byID := make(map[string]int32, len(compounds))
+const (
+	hasConf uint8 = 1 << iota
+	openFirst
+	openLast
+)
+
+// Builder collects indicators, one at a time, into an Index.
+type Builder struct {
+	compounds []seams.Compound
+	byID      map[string]int32
+	metas     blocks[meta] // in the order added
+	keys4     blocks[key4]
+	keys6     blocks[key6]
+	devs      blocks[devKey]
+	sources   map[string]uint32
+	files     map[string]uint16
+	idx       Index
+	shared    []netip.Prefix
+}
+
+type key4 struct {
+	k   uint64 // address << 8 | prefix length
+	ord uint32
+}
+
+type key6 struct {
+	hi, lo uint64
+	bits   uint8
+	ord    uint32
+}
+
+var devSeed = maphash.MakeSeed()
+
+type devKey struct {
+	h   uint64 // hash of v, so that sorting compares integers first
+	v   string
+	ord uint32
+}
+
+// blocks is an append-only sequence kept in fixed-size blocks: appending
+// never copies what is already there, as growing one slice of millions of
+// records would, several times over.
+type blocks[T any] struct {
+	b [][]T
+	n int
+}
+
+const blockBits = 16
+
+func (s *blocks[T]) add(v T) {
+	if s.n&(1<<blockBits-1) == 0 {
+		s.b = append(s.b, make([]T, 0, 1<<blockBits))
+	}
+	s.b[len(s.b)-1] = append(s.b[len(s.b)-1], v)
+	s.n++
+}
+
+func (s *blocks[T]) at(i uint32) *T { return &s.b[i>>blockBits][i&(1<<blockBits-1)] }
+
+// flat returns the elements as one slice and empties s.
+func (s *blocks[T]) flat() []T {
+	out := make([]T, 0, s.n)
+	for _, b := range s.b {
+		out = append(out, b...)
+	}
+	*s = blocks[T]{}
+	return out
+}
+
+// NewBuilder starts an index of the given compounds, whose ids must be
+// distinct. The builder keeps compounds.
+func NewBuilder(compounds []seams.Compound) (*Builder, error) {
+	b := &Builder{compounds: compounds, byID: make(map[string]int32, len(compounds)),
+		sources: map[string]uint32{}, files: map[string]uint16{}}
 	for i, c := range compounds {
-		if _, dup := byID[c.ID]; dup {
+		if _, dup := b.byID[c.ID]; dup {
 			return nil, fmt.Errorf("index: duplicate compound id %q", c.ID)
 		}
-		byID[c.ID] = int32(i)
+		b.byID[c.ID] = int32(i)
 	}
+	return b, nil
+}
 
-	type keyed struct {
-		p   netip.Prefix
-		dev string
-		ind int32
+// Add adds one indicator. It copies what the index needs, so in may be
+// reused after Add returns. It refuses an indicator of an unknown compound
+// or kind; other validation is the reader's.
+func (b *Builder) Add(in *seams.Indicator) error {
+	c, ok := b.byID[in.Compound]
+	if !ok {
+		return fmt.Errorf("index: indicator %s %s names unknown compound %q", in.Kind, in.Value, in.Compound)
 	}
-	var addrKeys, devKeys []keyed
-	for i := range inds {
-		in := &inds[i]
-		if _, ok := byID[in.Compound]; !ok {
-			return nil, fmt.Errorf("index: indicator %s %s names unknown compound %q", in.Kind, in.Value, in.Compound)
-		}
-		switch in.Kind {
-		case seams.KindIP:
-			addrKeys = append(addrKeys, keyed{p: netip.PrefixFrom(in.Addr, in.Addr.BitLen()), ind: int32(i)})
-		case seams.KindCIDR:
-			addrKeys = append(addrKeys, keyed{p: in.Prefix, ind: int32(i)})
-		case seams.KindDevice:
-			devKeys = append(devKeys, keyed{dev: in.Value, ind: int32(i)})
-		default:
-			return nil, fmt.Errorf("index: indicator %q has unknown kind %d", in.Value, in.Kind)
-		}
+	if b.metas.n == math.MaxUint32 {
+		return fmt.Errorf("index: more than %d indicators", math.MaxUint32)
 	}
-	entryOf := func(ind int32) entry {
-		in := &inds[ind]
-		e := entry{first: math.MinInt64, last: math.MaxInt64, ind: ind, compound: byID[in.Compound]}
-		if !in.Window.First.IsZero() {
-			e.first = in.Window.First.UnixNano()
-		}
-		if !in.Window.Last.IsZero() {
-			e.last = in.Window.Last.UnixNano()
-		}
-		return e
+	ord := uint32(b.metas.n)
+	m := meta{first: math.MinInt64, last: math.MaxInt64, ord: ord, line: uint32(max(min(in.Line, math.MaxUint32), 0)),
+		compound: c, kind: in.Kind, conf: in.Confidence}
+	if in.Window.First.IsZero() {
+		m.flags |= openFirst
+	} else {
+		m.first = in.Window.First.UnixNano()
 	}
+	if in.Window.Last.IsZero() {
+		m.flags |= openLast
+	} else {
+		m.last = in.Window.Last.UnixNano()
+	}
+	if in.HasConfidence {
+		m.flags |= hasConf
+	}
+	m.source = intern(b.sources, in.Source)
+	f, ok := b.files[in.File]
+	if !ok {
+		if len(b.files) == math.MaxUint16 {
+			return fmt.Errorf("index: indicators from more than %d files", math.MaxUint16)
+		}
+		f = uint16(len(b.files))
+		b.files[in.File] = f
+	}
+	m.file = f
 
-	// Group by key, keeping indicator order inside a group (a stable sort
-	// on the key alone would do; comparing ind as well makes it explicit).
-	slices.SortFunc(addrKeys, func(a, b keyed) int {
-		if c := a.p.Addr().Compare(b.p.Addr()); c != 0 {
-			return c
+	var p netip.Prefix
+	switch in.Kind {
+	case seams.KindIP:
+		p = netip.PrefixFrom(in.Addr, in.Addr.BitLen())
+	case seams.KindCIDR:
+		p = in.Prefix
+	case seams.KindDevice:
+		if in.Value == "" {
+			return fmt.Errorf("index: device indicator without a value")
 		}
-		if c := cmp.Compare(a.p.Bits(), b.p.Bits()); c != 0 {
-			return c
+		b.devs.add(devKey{maphash.String(devSeed, in.Value), in.Value, ord})
+	default:
+		return fmt.Errorf("index: indicator %q has unknown kind %d", in.Value, in.Kind)
+	}
+	if in.Kind != seams.KindDevice {
+		if !p.IsValid() || p.Masked() != p {
+			return fmt.Errorf("index: indicator %s %q is not a valid masked prefix", in.Kind, in.Value)
 		}
-		return cmp.Compare(a.ind, b.ind)
+		if p.Addr().Is4() {
+			b.keys4.add(key4{uint64(key4Of(p.Addr()))<<8 | uint64(p.Bits()), ord})
+		} else {
+			k := key6Of(p.Addr())
+			b.keys6.add(key6{k.hi, k.lo, uint8(p.Bits()), ord})
+		}
+	}
+	b.metas.add(m)
+	return nil
+}
+
+func intern(m map[string]uint32, s string) uint32 {
+	i, ok := m[s]
+	if !ok {
+		i = uint32(len(m))
+		m[s] = i
+	}
+	return i
+}
+
+// AddShared adds prefixes to the shared space. 100.64.0.0/10 is always in it.
+func (b *Builder) AddShared(ps ...netip.Prefix) { b.shared = append(b.shared, ps...) }
+
+// Build freezes the index. The Builder must not be used afterwards.
+func (b *Builder) Build() (*Index, error) {
+	x := &b.idx
+	x.compounds = b.compounds
+	x.devices = make(map[string]span, b.devs.n)
+	metas := make([]meta, 0, b.metas.n)
+
+	// Group the address indicators into nodes: one per distinct prefix,
+	// indicators in the order added within a node.
+	keys4 := b.keys4.flat()
+	slices.SortFunc(keys4, func(a, c key4) int {
+		if a.k != c.k {
+			return cmp.Compare(a.k, c.k)
+		}
+		return cmp.Compare(a.ord, c.ord)
 	})
-	x.entries = make([]entry, 0, len(addrKeys))
-	var prefixes []netip.Prefix
-	for i, k := range addrKeys {
-		if i == 0 || k.p != addrKeys[i-1].p {
-			prefixes = append(prefixes, k.p)
-			x.nodes = append(x.nodes, node{span: span{off: uint32(len(x.entries))}, exact: k.p.IsSingleIP()})
+	for i, k := range keys4 {
+		if i == 0 || k.k != keys4[i-1].k {
+			bits := uint8(k.k)
+			x.nodes = append(x.nodes, node{span: span{off: uint32(len(metas))}, addr: uint32(k.k >> 8), bits: bits, exact: bits == 32})
 		}
-		x.nodes[len(x.nodes)-1].n++
-		x.entries = append(x.entries, entryOf(k.ind))
+		metas = x.appendMeta(metas, *b.metas.at(k.ord), int32(len(x.nodes)-1))
 	}
-	x.addrs = buildTable(prefixes)
-
-	// Device entries follow the address entries in the same array.
-	slices.SortFunc(devKeys, func(a, b keyed) int {
-		if c := cmp.Compare(a.dev, b.dev); c != 0 {
-			return c
+	keys4 = nil
+	keys6 := b.keys6.flat()
+	slices.SortFunc(keys6, func(a, c key6) int {
+		switch {
+		case a.hi != c.hi:
+			return cmp.Compare(a.hi, c.hi)
+		case a.lo != c.lo:
+			return cmp.Compare(a.lo, c.lo)
+		case a.bits != c.bits:
+			return cmp.Compare(a.bits, c.bits)
 		}
-		return cmp.Compare(a.ind, b.ind)
+		return cmp.Compare(a.ord, c.ord)
 	})
-	for i, k := range devKeys {
-		if i == 0 || k.dev != devKeys[i-1].dev {
-			x.devices[k.dev] = span{off: uint32(len(x.entries))}
+	for i, k := range keys6 {
+		if i == 0 || k.hi != keys6[i-1].hi || k.lo != keys6[i-1].lo || k.bits != keys6[i-1].bits {
+			x.nodes = append(x.nodes, node{span: span{off: uint32(len(metas))}, addr: uint32(len(x.v6)), bits: k.bits, exact: k.bits == 128, is6: true})
+			x.v6 = append(x.v6, addrOf6(u128{k.hi, k.lo}))
 		}
-		s := x.devices[k.dev]
+		metas = x.appendMeta(metas, *b.metas.at(k.ord), int32(len(x.nodes)-1))
+	}
+	x.addrs = buildTable(len(x.nodes), x.prefix)
+
+	// Device indicators follow, grouped by device.
+	devs := b.devs.flat()
+	slices.SortFunc(devs, func(a, c devKey) int {
+		if a.h != c.h {
+			return cmp.Compare(a.h, c.h)
+		}
+		if n := cmp.Compare(a.v, c.v); n != 0 {
+			return n
+		}
+		return cmp.Compare(a.ord, c.ord)
+	})
+	for i, d := range devs {
+		if i == 0 || d.v != devs[i-1].v {
+			x.devKeys = append(x.devKeys, d.v)
+			x.devices[d.v] = span{off: uint32(len(metas))}
+		}
+		s := x.devices[d.v]
 		s.n++
-		x.devices[k.dev] = s
-		x.entries = append(x.entries, entryOf(k.ind))
+		x.devices[d.v] = s
+		metas = append(metas, *b.metas.at(d.ord))
+		metas[len(metas)-1].ref = int32(len(x.devKeys) - 1)
+		x.counts.Device++
+	}
+	b.metas = blocks[meta]{}
+	x.metas = metas
+
+	x.sources = make([]string, len(b.sources))
+	for s, i := range b.sources {
+		x.sources[i] = s
+	}
+	x.files = make([]string, len(b.files))
+	for f, i := range b.files {
+		x.files[i] = f
 	}
 
-	x.sharedNames = append([]netip.Prefix{seams.CarrierNAT}, shared...)
+	x.sharedNames = append([]netip.Prefix{seams.CarrierNAT}, b.shared...)
 	slices.SortFunc(x.sharedNames, func(a, b netip.Prefix) int {
 		if c := a.Addr().Compare(b.Addr()); c != 0 {
 			return c
@@ -146,15 +329,54 @@ func NewIndex(compounds []seams.Compound, inds []seams.Indicator, shared []netip
 		return cmp.Compare(a.Bits(), b.Bits())
 	})
 	x.sharedNames = slices.Compact(x.sharedNames)
-	x.shared = buildTable(x.sharedNames)
+	x.shared = buildTable(len(x.sharedNames), func(i int) netip.Prefix { return x.sharedNames[i] })
 	return x, nil
+}
+
+// appendMeta appends m as an indicator of node n, counting it.
+func (x *Index) appendMeta(metas []meta, m meta, n int32) []meta {
+	m.ref = n
+	x.nodes[n].n++
+	if x.nodes[n].exact {
+		x.counts.IP++
+	} else {
+		x.counts.CIDR++
+	}
+	return append(metas, m)
+}
+
+// prefix returns the prefix of node i.
+func (x *Index) prefix(i int) netip.Prefix {
+	nd := &x.nodes[i]
+	if nd.is6 {
+		return netip.PrefixFrom(x.v6[nd.addr], int(nd.bits))
+	}
+	a := nd.addr
+	return netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)}), int(nd.bits))
+}
+
+// NewIndex builds the index of a registry in one call. Every indicator must
+// name a compound of compounds. 100.64.0.0/10 is always part of the shared
+// space, whether shared lists it or not.
+func NewIndex(compounds []seams.Compound, inds []seams.Indicator, shared []netip.Prefix) (*Index, error) {
+	b, err := NewBuilder(compounds)
+	if err != nil {
+		return nil, err
+	}
+	for i := range inds {
+		if err := b.Add(&inds[i]); err != nil {
+			return nil, err
+		}
+	}
+	b.AddShared(shared...)
+	return b.Build()
 }
 
 // Compounds returns the compounds of the index, in the order given.
 func (x *Index) Compounds() []seams.Compound { return x.compounds }
 
-// Indicators returns the indicators of the index, in the order given.
-func (x *Index) Indicators() []seams.Indicator { return x.inds }
+// Counts returns how many indicators of each kind the index holds.
+func (x *Index) Counts() Counts { return x.counts }
 
 // SharedPrefixes returns the distinct prefixes of the shared space, sorted,
 // including 100.64.0.0/10.
@@ -168,9 +390,52 @@ func (x *Index) Shared(addr netip.Addr) (netip.Prefix, bool) {
 	return netip.Prefix{}, false
 }
 
-// Bytes estimates the memory the index holds beyond the indicators
-// themselves: tables, nodes, entries and the device map.
+// Indicator rebuilds indicator i (an index into the index's records) into
+// dst. value, when not empty, is used as the indicator's text instead of
+// formatting it anew (the matcher caches it).
+func (x *Index) indicator(i int32, dst *seams.Indicator, value string) {
+	m := &x.metas[i]
+	*dst = seams.Indicator{
+		Compound:      x.compounds[m.compound].ID,
+		Kind:          m.kind,
+		Confidence:    m.conf,
+		HasConfidence: m.flags&hasConf != 0,
+		Source:        x.sources[m.source],
+		File:          x.files[m.file],
+		Line:          int(m.line),
+	}
+	if m.flags&openFirst == 0 {
+		dst.Window.First = time.Unix(0, m.first).UTC()
+	}
+	if m.flags&openLast == 0 {
+		dst.Window.Last = time.Unix(0, m.last).UTC()
+	}
+	switch m.kind {
+	case seams.KindIP:
+		dst.Addr = x.prefix(int(m.ref)).Addr()
+		dst.Value = value
+		if value == "" {
+			dst.Value = dst.Addr.String()
+		}
+	case seams.KindCIDR:
+		dst.Prefix = x.prefix(int(m.ref))
+		dst.Value = value
+		if value == "" {
+			dst.Value = dst.Prefix.String()
+		}
+	case seams.KindDevice:
+		dst.Value = x.devKeys[m.ref]
+		dst.Device, _ = seams.ParseDeviceID(dst.Value)
+	}
+}
+
+// Bytes estimates the memory the index holds: tables, nodes, indicator
+// records and the device map.
 func (x *Index) Bytes() int {
-	const entrySize, nodeSize, mapSlot = 24, 12, 40
-	return x.addrs.bytes() + x.shared.bytes() + nodeSize*len(x.nodes) + entrySize*len(x.entries) + mapSlot*len(x.devices)
+	const metaSize, nodeSize, mapSlot = 56, 20, 48
+	n := x.addrs.bytes() + x.shared.bytes() + nodeSize*len(x.nodes) + 16*len(x.v6) + metaSize*len(x.metas) + mapSlot*len(x.devices)
+	for _, k := range x.devKeys {
+		n += 16 + len(k)
+	}
+	return n
 }

@@ -20,17 +20,25 @@ type Matcher struct {
 	x     *Index
 	drift uint64
 
-	hits []hit
-	ev   []seams.Evidence
-	out  []seams.Finding
-	key  []byte
+	hits    []hit
+	ev      []seams.Evidence
+	out     []seams.Finding
+	inds    []seams.Indicator // indicators rebuilt for evidence
+	key     []byte
+	keys    []uint32 // MatchAll: IPv4 keys of all events
+	nodes   []int32  // MatchAll: their nodes
+	pending []uint32
+	// values caches the text of address indicators that have fired, so
+	// that a finding costs no allocation once its indicator has been seen.
+	values map[int32]string
 }
 
 // hit is one indicator firing on one event, before findings are formed.
 type hit struct {
 	compound int32
-	seq      int32 // the event's position: ip events first, then devices
-	ind      int32
+	seq      int32  // the event's position: ip events first, then devices
+	ord      uint32 // the order the indicator was added
+	meta     int32  // the indicator's record in the index
 	rule     seams.Rule
 	shared   int32 // shared prefix containing the address, or -1
 	drift    int64
@@ -39,7 +47,7 @@ type hit struct {
 // NewMatcher returns a matcher over x. drift bounds rule ip-drift; a
 // negative drift is taken as zero (no drift evidence).
 func NewMatcher(x *Index, drift time.Duration) *Matcher {
-	return &Matcher{x: x, drift: uint64(max(drift, 0))}
+	return &Matcher{x: x, drift: uint64(max(drift, 0)), values: map[int32]string{}}
 }
 
 // Match returns the findings of report r, one per compound with evidence, in
@@ -47,16 +55,65 @@ func NewMatcher(x *Index, drift time.Duration) *Matcher {
 // are valid until the next call of Match; they point into r, which must not
 // change meanwhile.
 func (m *Matcher) Match(r *seams.Report) []seams.Finding {
-	x := m.x
 	m.hits = m.hits[:0]
 	for i := range r.IPs {
 		e := &r.IPs[i]
-		n := x.addrs.lookup(e.Addr)
-		if n < 0 {
-			continue // the common case: the address is in no indicator
+		if n := m.x.addrs.lookup(e.Addr); n >= 0 {
+			m.matchAddr(n, int32(i), e)
 		}
-		m.matchAddr(n, int32(i), e)
+		// else the common case: the address is in no indicator
 	}
+	m.matchDevices(r)
+	if len(m.hits) == 0 {
+		return nil
+	}
+	return m.findings(r)
+}
+
+// MatchAll matches many reports and calls emit with the findings of each
+// report that has any, in order. It gives the same findings as Match on each
+// report, faster: the address lookups of all the reports' events are made
+// together (see lookupMany4), so their cache misses overlap. The findings
+// passed to emit are valid until emit returns.
+func (m *Matcher) MatchAll(rs []seams.Report, emit func(i int, fs []seams.Finding)) {
+	x := m.x
+	m.keys = m.keys[:0]
+	for i := range rs {
+		for k := range rs[i].IPs {
+			if a := rs[i].IPs[k].Addr; a.Is4() {
+				m.keys = append(m.keys, key4Of(a))
+			}
+		}
+	}
+	m.nodes = slices.Grow(m.nodes[:0], len(m.keys))[:len(m.keys)]
+	m.pending = x.addrs.lookupMany4(m.keys, m.nodes, m.pending)
+	next := 0
+	for i := range rs {
+		r := &rs[i]
+		m.hits = m.hits[:0]
+		for k := range r.IPs {
+			e := &r.IPs[k]
+			var n int32
+			if e.Addr.Is4() {
+				n = m.nodes[next]
+				next++
+			} else {
+				n = x.addrs.lookup6(key6Of(e.Addr))
+			}
+			if n >= 0 {
+				m.matchAddr(n, int32(k), e)
+			}
+		}
+		m.matchDevices(r)
+		if len(m.hits) > 0 {
+			emit(i, m.findings(r))
+		}
+	}
+}
+
+// matchDevices adds the hits of r's devices.
+func (m *Matcher) matchDevices(r *seams.Report) {
+	x := m.x
 	for j := range r.Devices {
 		d := &r.Devices[j]
 		m.key = append(append(append(m.key[:0], d.ID.Type...), ':'), d.ID.Value...)
@@ -65,17 +122,14 @@ func (m *Matcher) Match(r *seams.Report) []seams.Finding {
 			continue
 		}
 		at := d.At.UnixNano()
-		for _, en := range x.entries[s.off : s.off+s.n] {
+		for k := s.off; k < s.off+s.n; k++ {
+			en := &x.metas[k]
 			// A device seen with no time matches whatever the window.
 			if d.At.IsZero() || en.first <= at && at <= en.last {
-				m.hits = append(m.hits, hit{compound: en.compound, seq: int32(len(r.IPs) + j), ind: en.ind, rule: seams.RuleDevice, shared: -1})
+				m.hits = append(m.hits, hit{compound: en.compound, seq: int32(len(r.IPs) + j), ord: en.ord, meta: int32(k), rule: seams.RuleDevice, shared: -1})
 			}
 		}
 	}
-	if len(m.hits) == 0 {
-		return nil
-	}
-	return m.findings(r)
 }
 
 // matchAddr adds the hits of ip event i whose address lies in node n.
@@ -89,10 +143,11 @@ func (m *Matcher) matchAddr(n int32, i int32, e *seams.IPEvent) {
 	start := len(m.hits)
 	t := e.At.UnixNano()
 	if nd := &x.nodes[n]; nd.exact {
-		for _, en := range x.entries[nd.off : nd.off+nd.n] {
+		for k := nd.off; k < nd.off+nd.n; k++ {
+			en := &x.metas[k]
 			switch {
 			case en.first <= t && t <= en.last:
-				m.hits = append(m.hits, hit{compound: en.compound, seq: i, ind: en.ind, rule: seams.RuleIP})
+				m.hits = append(m.hits, hit{compound: en.compound, seq: i, ord: en.ord, meta: int32(k), rule: seams.RuleIP})
 			case m.drift > 0:
 				// Unsigned differences cannot overflow: both times are
 				// int64, so their distance fits in a uint64.
@@ -103,7 +158,7 @@ func (m *Matcher) matchAddr(n int32, i int32, e *seams.IPEvent) {
 					d = uint64(t) - uint64(en.last)
 				}
 				if d <= m.drift {
-					m.hits = append(m.hits, hit{compound: en.compound, seq: i, ind: en.ind, rule: seams.RuleIPDrift, drift: int64(min(d, math.MaxInt64))})
+					m.hits = append(m.hits, hit{compound: en.compound, seq: i, ord: en.ord, meta: int32(k), rule: seams.RuleIPDrift, drift: int64(min(d, math.MaxInt64))})
 				}
 			}
 		}
@@ -111,9 +166,9 @@ func (m *Matcher) matchAddr(n int32, i int32, e *seams.IPEvent) {
 	}
 	for ; n >= 0; n = x.addrs.parent[n] {
 		nd := &x.nodes[n]
-		for _, en := range x.entries[nd.off : nd.off+nd.n] {
-			if en.first <= t && t <= en.last {
-				m.hits = append(m.hits, hit{compound: en.compound, seq: i, ind: en.ind, rule: seams.RuleCIDR})
+		for k := nd.off; k < nd.off+nd.n; k++ {
+			if en := &x.metas[k]; en.first <= t && t <= en.last {
+				m.hits = append(m.hits, hit{compound: en.compound, seq: i, ord: en.ord, meta: int32(k), rule: seams.RuleCIDR})
 			}
 		}
 	}
@@ -136,12 +191,22 @@ func (m *Matcher) findings(r *seams.Report) []seams.Finding {
 			if c := cmp.Compare(a.seq, b.seq); c != 0 {
 				return c
 			}
-			return cmp.Compare(a.ind, b.ind)
+			return cmp.Compare(a.ord, b.ord)
 		})
 	}
+	// Rebuild the indicators first: pointers into m.inds are taken only
+	// once it has stopped growing.
+	m.inds = slices.Grow(m.inds[:0], len(m.hits))[:len(m.hits)]
+	for k, h := range m.hits {
+		v, cached := m.values[h.meta]
+		x.indicator(h.meta, &m.inds[k], v)
+		if !cached && x.metas[h.meta].kind != seams.KindDevice {
+			m.values[h.meta] = m.inds[k].Value
+		}
+	}
 	m.ev = m.ev[:0]
-	for _, h := range m.hits {
-		ev := seams.Evidence{Rule: h.rule, Indicator: &x.inds[h.ind], Drift: time.Duration(h.drift)}
+	for k, h := range m.hits {
+		ev := seams.Evidence{Rule: h.rule, Indicator: &m.inds[k], Drift: time.Duration(h.drift)}
 		if int(h.seq) < len(r.IPs) {
 			e := &r.IPs[h.seq]
 			ev.Observed = seams.Observation{IP: e.Addr, At: e.At, Event: e.Event, Port: e.Port, Proxy: e.Proxy}

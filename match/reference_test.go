@@ -187,11 +187,28 @@ func TestMatcherAgainstReference(t *testing.T) {
 			t.Fatal(err)
 		}
 		m := NewMatcher(x, drift)
-		for i := range 400 {
-			r := randomReport(rng, i)
-			got, want := describe(m.Match(&r)), describe(reference(compounds, inds, shared, drift, &r))
-			if got != want {
-				t.Fatalf("seed %d report %d: matcher and reference differ\nmatcher:\n%s\nreference:\n%s", seed, i, got, want)
+		reports := make([]seams.Report, 400)
+		want := make([]string, len(reports))
+		for i := range reports {
+			reports[i] = randomReport(rng, i)
+			r := &reports[i]
+			got := describe(m.Match(r))
+			want[i] = describe(reference(compounds, inds, shared, drift, r))
+			if got != want[i] {
+				t.Fatalf("seed %d report %d: matcher and reference differ\nmatcher:\n%s\nreference:\n%s", seed, i, got, want[i])
+			}
+		}
+		// MatchAll, over batches of every size, must say what Match says.
+		for size := 1; size <= len(reports); size = size*3 + 1 {
+			got := make([]string, len(reports))
+			for b := 0; b < len(reports); b += size {
+				batch := reports[b:min(b+size, len(reports))]
+				m.MatchAll(batch, func(i int, fs []seams.Finding) { got[b+i] = describe(fs) })
+			}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("seed %d batch size %d report %d: MatchAll and reference differ\nMatchAll:\n%s\nreference:\n%s", seed, size, i, got[i], want[i])
+				}
 			}
 		}
 	}
@@ -215,7 +232,7 @@ func TestTableAgainstReference(t *testing.T) {
 				ps = append(ps, p)
 			}
 		}
-		tb := buildTable(ps)
+		tb := buildTable(len(ps), func(i int) netip.Prefix { return ps[i] })
 		innermost := func(a netip.Addr) int32 {
 			best := int32(-1)
 			for i, p := range ps {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/internal/hashset"
 )
 
 // The columns of an indicators file, in the order their problems are
@@ -39,30 +40,24 @@ var indicatorColumns = []column{
 // value, so that the duplicate check of a million-row registry holds 16
 // bytes a row instead of the row; two distinct rows would need a hash
 // collision to be taken for one another (about 1 in 10^26 at a million rows).
-type rowHash [2]uint64
+type rowHash = hashset.Key
 
 var rowSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
 
-func hashRow(in *seams.Indicator) rowHash {
-	var h rowHash
-	for i, seed := range rowSeeds {
-		var m maphash.Hash
-		m.SetSeed(seed)
-		for _, s := range []string{in.Compound, in.Kind.String(), in.Value, in.Source} {
-			m.WriteString(s)
-			m.WriteByte(0)
-		}
-		var b [8 * 4]byte
-		binary.LittleEndian.PutUint64(b[0:], uint64(unixOrZero(in.Window.First)))
-		binary.LittleEndian.PutUint64(b[8:], uint64(unixOrZero(in.Window.Last)))
-		binary.LittleEndian.PutUint64(b[16:], math.Float64bits(in.Confidence))
-		if in.HasConfidence {
-			b[24] = 1
-		}
-		m.Write(b[:])
-		h[i] = m.Sum64()
+func hashRow(in *seams.Indicator, buf *[]byte) rowHash {
+	b := (*buf)[:0]
+	for _, s := range []string{in.Compound, in.Kind.String(), in.Value, in.Source} {
+		b = append(b, s...)
+		b = append(b, 0)
 	}
-	return h
+	b = binary.LittleEndian.AppendUint64(b, uint64(unixOrZero(in.Window.First)))
+	b = binary.LittleEndian.AppendUint64(b, uint64(unixOrZero(in.Window.Last)))
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(in.Confidence))
+	if in.HasConfidence {
+		b = append(b, 1)
+	}
+	*buf = b
+	return rowHash{maphash.Bytes(rowSeeds[0], b), maphash.Bytes(rowSeeds[1], b)}
 }
 
 // unixOrZero distinguishes an open window edge from every real instant.
@@ -80,15 +75,31 @@ func unixOrZero(t time.Time) int64 {
 // compound, kind, canonical value, window, confidence and source) is
 // rejected as a duplicate of the first.
 func ReadIndicators(r io.Reader, file string, compounds map[string]int, reject Reject) ([]seams.Indicator, error) {
+	var out []seams.Indicator
+	err := ScanIndicators(r, file, compounds, reject, func(in *seams.Indicator) error {
+		out = append(out, *in)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ScanIndicators reads an indicators CSV as ReadIndicators does, but hands
+// each accepted indicator to fn instead of keeping them all: a registry of
+// millions of rows then costs what fn keeps of it. The indicator passed to
+// fn is reused after fn returns. An error from fn stops the scan and is
+// returned.
+func ScanIndicators(r io.Reader, file string, compounds map[string]int, reject Reject, fn func(*seams.Indicator) error) error {
 	if reject == nil {
 		reject = discard
 	}
 	t, err := newTable(r, file, indicatorColumns)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var out []seams.Indicator
-	firstLine := make(map[rowHash]int)
+	var firstLine hashset.Map[int32]
 	// Fields are substrings of the string encoding/csv makes of a whole
 	// row; strings kept in an indicator are copied (and shared, since
 	// compound ids and sources repeat) so that the rows themselves can go.
@@ -101,23 +112,24 @@ func ReadIndicators(r io.Reader, file string, compounds map[string]int, reject R
 		interned[s] = s
 		return s
 	}
+	var ind seams.Indicator
+	var buf []byte
 	for {
 		line, err := t.next(reject)
 		if err == io.EOF {
-			return out, nil
+			return nil
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
-		ind, reason := parseIndicator(t, compounds)
+		var reason string
+		ind, reason = parseIndicator(t, compounds)
 		if reason == "" {
 			ind.Compound = intern(ind.Compound)
 			ind.Source = intern(ind.Source)
-			key := hashRow(&ind)
-			if first, dup := firstLine[key]; dup {
+			key := hashRow(&ind, &buf)
+			if first, dup := firstLine.PutIfAbsent(key, int32(min(line, math.MaxInt32))); dup {
 				reason = fmt.Sprintf("duplicate of line %d", first)
-			} else {
-				firstLine[key] = line
 			}
 		}
 		if reason != "" {
@@ -125,7 +137,9 @@ func ReadIndicators(r io.Reader, file string, compounds map[string]int, reject R
 			continue
 		}
 		ind.File, ind.Line = file, line
-		out = append(out, ind)
+		if err := fn(&ind); err != nil {
+			return err
+		}
 	}
 }
 

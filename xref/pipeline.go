@@ -6,12 +6,19 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/internal/chunk"
+	"github.com/seams-dev/seams/internal/hashset"
+	"github.com/seams-dev/seams/internal/mapfile"
 	"github.com/seams-dev/seams/jsonl"
 	"github.com/seams-dev/seams/match"
 )
@@ -29,6 +36,8 @@ import (
 // At most inFlight chunks exist at once, which bounds memory.
 
 type pipeline struct {
+	mu       sync.Mutex
+	mapped   []*mapfile.File // inputs mapped into memory, unmapped at the end
 	o        Options
 	x        *match.Index
 	findings io.Writer
@@ -37,6 +46,9 @@ type pipeline struct {
 
 	bytesRead atomic.Int64
 	reports   atomic.Int64
+
+	hashes []hashset.Key // writer scratch
+	dups   []bool
 }
 
 // job is one chunk on its way through the pipeline.
@@ -62,7 +74,7 @@ type result struct {
 type rec struct {
 	line     int
 	report   bool // false: the line was rejected whole (rejects[rejOff:rejEnd])
-	hash     [2]uint64
+	hash     hashset.Key
 	idOff    int
 	idEnd    int
 	rawOff   int // the line in the chunk, for a duplicate's rejection
@@ -122,6 +134,15 @@ func (p *pipeline) run(ctx context.Context) ([]seams.InputCount, error) {
 			return true
 		}
 		for i, name := range p.o.Reports {
+			// A plain file is mapped and cut into chunks in place; a
+			// stream (standard input, gzip) is read into chunk buffers.
+			if m := p.mapReports(name); m != nil {
+				if err := p.sendMapped(i, m, func(cr *chunk.Reader, c *chunk.Chunk) bool { return send(newJob(i, cr, c, nil)) }); err != nil {
+					send(newJob(i, nil, nil, err))
+					return
+				}
+				continue
+			}
 			r, closeFn, err := openReports(name, p.o.Stdin)
 			if err != nil {
 				send(newJob(i, nil, nil, err))
@@ -157,16 +178,27 @@ func (p *pipeline) run(ctx context.Context) ([]seams.InputCount, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// A mapped input truncated by another program while we read
+			// it faults; make that a panic, recovered into an error.
+			debug.SetPanicOnFault(true)
 			w := worker{o: &p.o, x: p.x, m: match.NewMatcher(p.x, p.o.Drift), seed: seed}
 			for j := range jobs {
 				if j.err == nil {
-					w.process(j)
+					w.safeProcess(j)
 				}
 				results <- j
 			}
 		}()
 	}
 	go func() { wg.Wait(); close(results) }()
+	// However run returns, it waits for the workers before the deferred
+	// unmapping of the inputs: a worker may still be reading a mapping.
+	defer func() {
+		cancel()
+		for range results {
+		}
+		p.unmapAll()
+	}()
 
 	stopProgress := p.progress()
 	defer stopProgress()
@@ -176,7 +208,10 @@ func (p *pipeline) run(ctx context.Context) ([]seams.InputCount, error) {
 	for i, name := range p.o.Reports {
 		inputs[i] = seams.InputCount{File: name, Kind: "reports"}
 	}
-	ids := newIDSet()
+	// Report ids seen so far, as 128-bit hashes: the one structure of a
+	// run that grows with the number of reports (about 27 bytes a report).
+	var ids hashset.Set
+	reserved := false
 	pending := map[int]*job{}
 	next := 0
 	for j := range results {
@@ -191,7 +226,14 @@ func (p *pipeline) run(ctx context.Context) ([]seams.InputCount, error) {
 			if j.err != nil {
 				return nil, j.err
 			}
-			if err := p.write(j, ids, &inputs[j.file]); err != nil {
+			if !reserved && len(j.res.recs) > 0 {
+				// Size the id set from the first chunk's line length and
+				// the size of the plain input files, so that it never has
+				// to grow (and copy itself) on the way.
+				reserved = true
+				ids.Reserve(int(p.plainBytes() / int64(max(len(j.c.Data)/len(j.res.recs), 1))))
+			}
+			if err := p.write(j, &ids, &inputs[j.file]); err != nil {
 				return nil, err
 			}
 			j.cr.Release(j.c)
@@ -205,10 +247,87 @@ func (p *pipeline) run(ctx context.Context) ([]seams.InputCount, error) {
 	return inputs, nil
 }
 
+// mapReports maps a plain report file, or returns nil for an input to read
+// as a stream: standard input, a gzip file, or a file that cannot be mapped
+// (the stream path then reports any error opening it).
+func (p *pipeline) mapReports(name string) *mapfile.File {
+	if name == "-" || strings.HasSuffix(name, ".gz") {
+		return nil
+	}
+	m, err := mapfile.Open(name)
+	if err != nil {
+		return nil
+	}
+	p.mu.Lock()
+	p.mapped = append(p.mapped, m)
+	p.mu.Unlock()
+	return m
+}
+
+// sendMapped cuts a mapped input into chunks and sends them. A fault while
+// reading the mapping (the file was truncated meanwhile) becomes an error.
+func (p *pipeline) sendMapped(file int, m *mapfile.File, send func(*chunk.Reader, *chunk.Chunk) bool) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if v := recover(); v != nil {
+			if _, fault := v.(runtime.Error); !fault {
+				panic(v)
+			}
+			err = fmt.Errorf("%s: the file changed while it was being read (%v)", p.o.Reports[file], v)
+		}
+	}()
+	cr := chunk.NewBytes(m.Data, p.o.ChunkSize, p.o.MaxLine, seams.MaxRaw)
+	cr.Released = m.Drop
+	for {
+		c, err := cr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if !send(cr, c) {
+			return nil
+		}
+	}
+}
+
+func (p *pipeline) unmapAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, m := range p.mapped {
+		m.Close()
+	}
+	p.mapped = nil
+}
+
+// plainBytes returns the total size of the report inputs that are plain
+// files (not standard input, not compressed), whose number of lines can be
+// estimated from their size.
+func (p *pipeline) plainBytes() int64 {
+	var n int64
+	for _, name := range p.o.Reports {
+		if name == "-" || strings.HasSuffix(name, ".gz") {
+			continue
+		}
+		if st, err := os.Stat(name); err == nil && st.Mode().IsRegular() {
+			n += st.Size()
+		}
+	}
+	return n
+}
+
 // write commits one chunk's results in order.
-func (p *pipeline) write(j *job, ids *idSet, in *seams.InputCount) error {
+func (p *pipeline) write(j *job, ids *hashset.Set, in *seams.InputCount) error {
 	res := &j.res
 	name := p.o.Reports[j.file]
+	// The duplicate check for the whole chunk at once (see InsertMany).
+	p.hashes, p.dups = p.hashes[:0], p.dups[:0]
+	for i := range res.recs {
+		if res.recs[i].report {
+			p.hashes = append(p.hashes, res.recs[i].hash)
+		}
+	}
+	p.dups = slices.Grow(p.dups, len(p.hashes))[:len(p.hashes)]
+	ids.InsertMany(p.hashes, p.dups)
+	k := 0
 	for i := range res.recs {
 		r := &res.recs[i]
 		in.Records++
@@ -219,7 +338,9 @@ func (p *pipeline) write(j *job, ids *idSet, in *seams.InputCount) error {
 			}
 			continue
 		}
-		if ids.insert(r.hash) {
+		dup := p.dups[k]
+		k++
+		if dup {
 			in.Rejected++
 			e := seams.RecordError{File: name, Line: r.line,
 				Reason: fmt.Sprintf("duplicate report id %q (the first one stands)", res.ids[r.idOff:r.idEnd]),
@@ -245,19 +366,36 @@ func (p *pipeline) write(j *job, ids *idSet, in *seams.InputCount) error {
 	return nil
 }
 
-// worker parses and matches chunks. Each has its own parser, report and
+// worker parses and matches chunks. Each has its own parser, reports and
 // matcher, so the steady state allocates nothing.
 type worker struct {
-	o      *Options
-	x      *match.Index
-	m      *match.Matcher
-	p      jsonl.Parser
-	r      seams.Report
-	seed   [2]maphash.Seed
-	ids    map[string]int32 // compound id -> index
-	rejBuf seams.RecordError
+	o       *Options
+	x       *match.Index
+	m       *match.Matcher
+	p       jsonl.Parser
+	reports []seams.Report // the reports of the chunk being processed
+	recOf   []int          // for each of them, its rec
+	seed    [2]maphash.Seed
+	ids     map[string]int32 // compound id -> index
+	rejBuf  seams.RecordError
 }
 
+// safeProcess is process, turning a memory fault (a mapped input that
+// shrank under us) into the job's error.
+func (w *worker) safeProcess(j *job) {
+	defer func() {
+		if v := recover(); v != nil {
+			if _, fault := v.(runtime.Error); !fault {
+				panic(v)
+			}
+			j.err = fmt.Errorf("%s: the file changed while it was being read (%v)", w.o.Reports[j.file], v)
+		}
+	}()
+	w.process(j)
+}
+
+// process parses every line of the chunk, then matches all its reports at
+// once (Matcher.MatchAll overlaps their lookups), then encodes findings.
 func (w *worker) process(j *job) {
 	res := &j.res
 	name := w.o.Reports[j.file]
@@ -275,6 +413,8 @@ func (w *worker) process(j *job) {
 		return
 	}
 	data := c.Data
+	k := 0 // reports parsed
+	w.recOf = w.recOf[:0]
 	for n, off := c.FirstLine, 0; off < len(data); n++ {
 		end := bytes.IndexByte(data[off:], '\n')
 		if end < 0 {
@@ -286,7 +426,11 @@ func (w *worker) process(j *job) {
 		lineOff := off
 		off = end + 1
 
-		ok, rej := w.p.ParseLine(name, n, line, w.o.MaxLine, &w.r)
+		if k == len(w.reports) {
+			w.reports = append(w.reports, seams.Report{})
+		}
+		r := &w.reports[k]
+		ok, rej := w.p.ParseLine(name, n, line, w.o.MaxLine, r)
 		if rej != nil {
 			start := len(res.rejects)
 			res.rejects = jsonl.AppendRejected(res.rejects, rej)
@@ -296,37 +440,42 @@ func (w *worker) process(j *job) {
 		if !ok {
 			continue // blank line
 		}
-		r := &w.r
 		rc := rec{line: n, report: true, rawOff: lineOff, rawEnd: end,
 			events: len(r.IPs), devices: len(r.Devices)}
-		rc.hash = [2]uint64{maphash.String(w.seed[0], r.ID), maphash.String(w.seed[1], r.ID)}
+		rc.hash = hashset.Key{maphash.String(w.seed[0], r.ID), maphash.String(w.seed[1], r.ID)}
 		rc.idOff = len(res.ids)
 		res.ids = append(res.ids, r.ID...)
 		rc.idEnd = len(res.ids)
 
 		rc.rejOff = len(res.rejects)
-		for k := range w.p.Problems {
-			q := &w.p.Problems[k]
-			w.rejBuf = seams.RecordError{File: name, Line: n, Item: q.Item(), Reason: q.Reason, Raw: seams.TruncateRaw(q.Raw)}
+		for q := range w.p.Problems {
+			pr := &w.p.Problems[q]
+			w.rejBuf = seams.RecordError{File: name, Line: n, Item: pr.Item(), Reason: pr.Reason, Raw: seams.TruncateRaw(pr.Raw)}
 			res.rejects = jsonl.AppendRejected(res.rejects, &w.rejBuf)
 		}
 		rc.nrej = len(w.p.Problems)
 		rc.rejEnd = len(res.rejects)
-
-		for k := range r.IPs {
-			if seams.NonRoutable(r.IPs[k].Addr) != "" {
+		for e := range r.IPs {
+			if seams.NonRoutable(r.IPs[e].Addr) != "" {
 				rc.unroute++
 			}
 		}
+		res.recs = append(res.recs, rc)
+		w.recOf = append(w.recOf, len(res.recs)-1)
+		k++
+	}
+	// A report without findings keeps the empty ranges findOff == findEnd
+	// == 0 and ctOff == ctEnd == 0.
+	w.m.MatchAll(w.reports[:k], func(i int, fs []seams.Finding) {
+		rc := &res.recs[w.recOf[i]]
 		rc.findOff, rc.ctOff = len(res.findings), len(res.cts)
-		for _, f := range w.m.Match(r) {
-			res.findings = jsonl.AppendFinding(res.findings, &f)
-			res.cts = append(res.cts, compoundTier{w.ids[f.Compound], f.Tier})
+		for f := range fs {
+			res.findings = jsonl.AppendFinding(res.findings, &fs[f])
+			res.cts = append(res.cts, compoundTier{w.ids[fs[f].Compound], fs[f].Tier})
 		}
 		rc.findEnd, rc.ctEnd = len(res.findings), len(res.cts)
-		rc.nfinding = rc.ctEnd - rc.ctOff
-		res.recs = append(res.recs, rc)
-	}
+		rc.nfinding = len(fs)
+	})
 }
 
 // progress draws a progress line on o.Progress every half second until the

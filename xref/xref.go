@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -119,7 +118,8 @@ func Run(ctx context.Context, o Options) (*seams.Summary, error) {
 	// rows, slices grown by doubling); give it back before the long part
 	// of the run, so that peak memory is the index plus the stream.
 	debug.FreeOSMemory()
-	o.Logger.Info("registry loaded", "compounds", len(x.Compounds()), "indicators", len(x.Indicators()),
+	c := x.Counts()
+	o.Logger.Info("registry loaded", "compounds", len(x.Compounds()), "indicators", c.IP+c.CIDR+c.Device,
 		"index_bytes", x.Bytes(), "took", time.Since(start).Round(time.Millisecond))
 
 	t := newTally(x)
@@ -217,23 +217,31 @@ func loadRegistry(o Options, rj *rejections) (*match.Index, []seams.InputCount, 
 	for i, c := range compounds {
 		ids[c.ID] = i
 	}
-	var inds []seams.Indicator
+	b, err := match.NewBuilder(compounds)
+	if err != nil {
+		return nil, nil, err
+	}
+	// Indicators go straight into the index as they are read: a registry
+	// of millions of rows never exists as a slice of seams.Indicator.
 	if err := read(o.Indicators, "indicators", func(r io.Reader, rej registry.Reject) (n int, err error) {
-		inds, err = registry.ReadIndicators(r, o.Indicators, ids, rej)
-		return len(inds), err
+		err = registry.ScanIndicators(r, o.Indicators, ids, rej, func(in *seams.Indicator) error {
+			n++
+			return b.Add(in)
+		})
+		return n, err
 	}); err != nil {
 		return nil, nil, err
 	}
-	var shared []netip.Prefix
 	if o.Shared != "" {
 		if err := read(o.Shared, "shared", func(r io.Reader, rej registry.Reject) (n int, err error) {
-			shared, err = registry.ReadShared(r, o.Shared, rej)
+			shared, err := registry.ReadShared(r, o.Shared, rej)
+			b.AddShared(shared...)
 			return len(shared), err
 		}); err != nil {
 			return nil, nil, err
 		}
 	}
-	x, err := match.NewIndex(compounds, inds, shared)
+	x, err := b.Build()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -241,18 +249,9 @@ func loadRegistry(o Options, rj *rejections) (*match.Index, []seams.InputCount, 
 }
 
 func registryCounts(x *match.Index) seams.RegistryCounts {
-	rc := seams.RegistryCounts{Compounds: len(x.Compounds()), SharedPrefixes: len(x.SharedPrefixes())}
-	for i := range x.Indicators() {
-		switch x.Indicators()[i].Kind {
-		case seams.KindIP:
-			rc.IPIndicators++
-		case seams.KindCIDR:
-			rc.CIDRIndicators++
-		case seams.KindDevice:
-			rc.DeviceIndicators++
-		}
-	}
-	return rc
+	c := x.Counts()
+	return seams.RegistryCounts{Compounds: len(x.Compounds()), SharedPrefixes: len(x.SharedPrefixes()),
+		IPIndicators: c.IP, CIDRIndicators: c.CIDR, DeviceIndicators: c.Device}
 }
 
 // openReports opens one report input: "-" is standard input, a name ending

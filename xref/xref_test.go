@@ -8,12 +8,15 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/internal/chunk"
+	"github.com/seams-dev/seams/internal/mapfile"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -280,4 +283,34 @@ func TestLongLine(t *testing.T) {
 func TestMain(m *testing.M) {
 	flag.Parse()
 	os.Exit(m.Run())
+}
+
+// TestTruncatedWhileMapped shrinks a report file after it is mapped: the run
+// must fail with an error naming the file, not crash.
+func TestTruncatedWhileMapped(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "r.jsonl")
+	line := `{"id":"r-%d","ips":[{"ip":"203.0.113.7","at":"2024-05-01T22:14:03Z"}]}` + "\n"
+	var b strings.Builder
+	for i := 0; b.Len() < 8<<20; i++ {
+		fmt.Fprintf(&b, line, i)
+	}
+	if err := os.WriteFile(p, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m, err := mapfile.Open(p)
+	if err != nil {
+		t.Skip("mapping not supported here:", err)
+	}
+	defer m.Close()
+	if err := os.Truncate(p, 0); err != nil {
+		t.Fatal(err)
+	}
+	o := smallOptions(t)
+	pl := pipeline{o: o}
+	pl.o.Reports = []string{p}
+	err = pl.sendMapped(0, m, func(*chunk.Reader, *chunk.Chunk) bool { return true })
+	if err == nil || !strings.Contains(err.Error(), "changed while it was being read") {
+		t.Fatalf("err = %v, want a file-changed error", err)
+	}
 }

@@ -57,6 +57,12 @@ type Reader struct {
 	err     error // a read error met while skipping, returned by the next Next
 	start   bool
 	pool    sync.Pool
+
+	mem    []byte // the input, when it is held in memory (NewBytes)
+	memPos int
+	// Released, when set on a Reader over memory, is called with the data
+	// of each chunk released.
+	Released func([]byte)
 }
 
 // NewReader returns a Reader of chunks of about size bytes from r, with lines
@@ -67,8 +73,53 @@ func NewReader(r io.Reader, size, maxLine, keep int) *Reader {
 	return &Reader{r: r, size: size, maxLine: maxLine, keep: min(keep, maxLine), line: 1, start: true}
 }
 
+// NewBytes returns a Reader of chunks of about size bytes from data held in
+// memory, such as a mapped file: chunks are slices of data, nothing is
+// copied. Lines, limits and the byte order mark are as for NewReader.
+func NewBytes(data []byte, size, maxLine, keep int) *Reader {
+	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
+	if data == nil {
+		data = []byte{} // a Reader over memory is told apart by mem != nil
+	}
+	return &Reader{mem: data, size: size, maxLine: maxLine, keep: min(keep, maxLine), line: 1}
+}
+
+// nextMem is Next for a Reader over memory.
+func (cr *Reader) nextMem() (*Chunk, error) {
+	rest := cr.mem[cr.memPos:]
+	if len(rest) == 0 {
+		return nil, io.EOF
+	}
+	// A line that does not end within the limit becomes a Long chunk.
+	if i := bytes.IndexByte(rest[:min(len(rest), cr.maxLine+1)], '\n'); i < 0 && len(rest) > cr.maxLine {
+		c := &Chunk{Data: rest[:cr.keep], FirstLine: cr.line, Long: true}
+		cr.line++
+		if j := bytes.IndexByte(rest, '\n'); j >= 0 {
+			cr.memPos += j + 1
+		} else {
+			cr.memPos = len(cr.mem)
+		}
+		return c, nil
+	}
+	end := len(rest)
+	if end > cr.size {
+		// End at the last newline within size, or, for a long first
+		// line, at the first newline after it.
+		if i := bytes.LastIndexByte(rest[:cr.size], '\n'); i >= 0 {
+			end = i + 1
+		} else if j := bytes.IndexByte(rest, '\n'); j >= 0 {
+			end = j + 1
+		}
+	}
+	cr.memPos += end
+	return cr.chunk(nil, rest[:end:end]), nil
+}
+
 // Release returns a chunk's memory for reuse. The chunk must not be used after.
 func (cr *Reader) Release(c *Chunk) {
+	if cr.mem != nil && cr.Released != nil {
+		cr.Released(c.Data)
+	}
 	if c.buf != nil {
 		*c.buf = c.Data[:0]
 		cr.pool.Put(c.buf)
@@ -87,6 +138,9 @@ func (cr *Reader) get() *[]byte {
 // Next returns the next chunk, or io.EOF after the last. Any other error is
 // an error of the underlying reader.
 func (cr *Reader) Next() (*Chunk, error) {
+	if cr.mem != nil {
+		return cr.nextMem()
+	}
 	if cr.err != nil {
 		return nil, cr.err
 	}

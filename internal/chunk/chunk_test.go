@@ -37,6 +37,7 @@ var readers = []struct {
 	{"one byte", iotest.OneByteReader},
 	{"half", iotest.HalfReader},
 	{"EOF with data", iotest.DataErrReader},
+	{"in memory (NewBytes)", nil},
 }
 
 // params is one way of reading an input.
@@ -73,7 +74,12 @@ const (
 func check(in []byte, p params, strict promises) string {
 	want := refLines(in)
 	keep := min(p.keep, p.maxLine)
-	cr := NewReader(readers[p.reader].wrap(bytes.NewReader(in)), p.size, p.maxLine, p.keep)
+	var cr *Reader
+	if wrap := readers[p.reader].wrap; wrap != nil {
+		cr = NewReader(wrap(bytes.NewReader(in)), p.size, p.maxLine, p.keep)
+	} else {
+		cr = NewBytes(bytes.Clone(in), p.size, p.maxLine, p.keep)
+	}
 
 	type held struct {
 		c    *Chunk
@@ -310,7 +316,12 @@ func TestLongLineNumbers(t *testing.T) {
 	in := longLines()
 	for reader := range readers {
 		for _, size := range []int{1, 8, 64, 4096} {
-			cr := NewReader(readers[reader].wrap(strings.NewReader(in)), size, 16, 4)
+			var cr *Reader
+			if wrap := readers[reader].wrap; wrap != nil {
+				cr = NewReader(wrap(strings.NewReader(in)), size, 16, 4)
+			} else {
+				cr = NewBytes([]byte(in), size, 16, 4)
+			}
 			var long []int
 			for {
 				c, err := cr.Next()

@@ -15,6 +15,7 @@ const (
 	KindIP     Kind = iota + 1 // one address
 	KindCIDR                   // a prefix shorter than full length
 	KindDevice                 // a device identifier TYPE:VALUE
+	KindASN                    // an autonomous system: every address it announces
 )
 
 // String returns the kind's name as written in files: ip, cidr or device.
@@ -26,6 +27,8 @@ func (k Kind) String() string {
 		return "cidr"
 	case KindDevice:
 		return "device"
+	case KindASN:
+		return "asn"
 	}
 	return "unknown"
 }
@@ -54,6 +57,7 @@ type Indicator struct {
 	Addr   netip.Addr   // KindIP
 	Prefix netip.Prefix // KindCIDR
 	Device DeviceID     // KindDevice
+	ASN    uint32       // KindASN
 	Window Window
 	// Confidence in [0,1]; meaningful only when HasConfidence.
 	Confidence    float64
@@ -110,6 +114,12 @@ func ParseIndicatorValue(k Kind, value string) (Indicator, error) {
 			return Indicator{}, err
 		}
 		return Indicator{Kind: KindDevice, Value: d.String(), Device: d}, nil
+	case KindASN:
+		n, err := ParseASN(value)
+		if err != nil {
+			return Indicator{}, err
+		}
+		return Indicator{Kind: KindASN, Value: FormatASN(n), ASN: n}, nil
 	}
 	return Indicator{}, fmt.Errorf("unknown kind %d", k)
 }
@@ -135,3 +145,31 @@ func ParseConfidence(s string) (c float64, ok bool, err error) {
 	}
 	return c + 0, true, nil // + 0 turns -0 into 0
 }
+
+// ParseASN parses an autonomous system number as AS14593, as14593 or
+// 14593. Numbers that cannot identify a network are refused: AS0, AS_TRANS
+// 23456, the private-use ranges (RFC 6996: 64512-65534, 4200000000 up),
+// 65535 and 65552-131071 (reserved). The documentation ranges (RFC 5398:
+// 64496-64511, 65536-65551) are allowed, as documentation address ranges
+// are: they are what test data and examples use.
+func ParseASN(s string) (uint32, error) {
+	t := strings.TrimSpace(s)
+	if len(t) > 2 && (t[0] == 'A' || t[0] == 'a') && (t[1] == 'S' || t[1] == 's') {
+		t = t[2:]
+	}
+	if t == "" || t[0] < '0' || t[0] > '9' {
+		return 0, fmt.Errorf("invalid ASN %q (want AS14593 or 14593)", s)
+	}
+	n, err := strconv.ParseUint(t, 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("invalid ASN %q (want AS14593 or 14593)", s)
+	}
+	switch {
+	case n == 0, n == 23456, n >= 64512 && n <= 65535, n >= 65552 && n <= 131071, n >= 4200000000:
+		return 0, fmt.Errorf("ASN %q is reserved or for private use: it cannot identify a network", s)
+	}
+	return uint32(n), nil
+}
+
+// FormatASN writes an ASN as AS14593.
+func FormatASN(n uint32) string { return "AS" + strconv.FormatUint(uint64(n), 10) }

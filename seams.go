@@ -97,6 +97,7 @@ const (
 	RuleIP                      // an event address equals an ip indicator, in its window
 	RuleIPDrift                 // same address, outside the window by at most the drift
 	RuleCIDR                    // the event address lies in a cidr indicator, in its window
+	RuleASN                     // the event address is announced by an asn indicator's AS, in its window
 )
 
 // String returns the rule's name as written in findings.
@@ -110,6 +111,8 @@ func (r Rule) String() string {
 		return "ip-drift"
 	case RuleCIDR:
 		return "cidr"
+	case RuleASN:
+		return "asn"
 	}
 	return "unknown"
 }

@@ -2,6 +2,7 @@ package seams
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"net/netip"
 	"strconv"
@@ -664,7 +665,9 @@ func TestNames(t *testing.T) {
 		{"kind ip", KindIP.String(), "ip"},
 		{"kind cidr", KindCIDR.String(), "cidr"},
 		{"kind device", KindDevice.String(), "device"},
-		{"kind out of range", Kind(4).String(), "unknown"},
+		{"kind asn", KindASN.String(), "asn"},
+		{"rule asn", RuleASN.String(), "asn"},
+		{"kind out of range", Kind(5).String(), "unknown"},
 	}
 	for _, c := range cases {
 		if c.got != c.want {
@@ -859,3 +862,44 @@ func ends(s string) string {
 }
 
 func quote(s string) string { return strconv.Quote(s) }
+
+func TestParseASN(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want uint32
+		ok   bool
+	}{
+		{"AS14593", 14593, true},
+		{"as14593", 14593, true},
+		{" 14593 ", 14593, true},
+		{"AS64496", 64496, true},   // documentation
+		{"AS65551", 65551, true},   // documentation
+		{"AS131072", 131072, true}, // first public 32-bit
+		{"AS4199999999", 4199999999, true},
+		{"AS0", 0, false},
+		{"AS23456", 0, false}, // AS_TRANS
+		{"AS64512", 0, false}, // private
+		{"AS65535", 0, false},
+		{"AS65552", 0, false}, // reserved
+		{"AS4200000000", 0, false},
+		{"AS4294967296", 0, false}, // over 32 bits
+		{"AS", 0, false},
+		{"", 0, false},
+		{"AS-1", 0, false},
+		{"+5", 0, false},
+		{"ASN14593", 0, false},
+		{"14593x", 0, false},
+	} {
+		got, err := ParseASN(c.in)
+		if (err == nil) != c.ok || got != c.want {
+			t.Errorf("ParseASN(%q) = %d, %v; want %d, ok=%v", c.in, got, err, c.want, c.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), fmt.Sprintf("%q", c.in)) {
+			t.Errorf("ParseASN(%q) error %q does not quote the input", c.in, err)
+		}
+	}
+	in, err := ParseIndicatorValue(KindASN, "as14593")
+	if err != nil || in.Value != "AS14593" || in.ASN != 14593 || in.Kind != KindASN {
+		t.Errorf("ParseIndicatorValue(asn, as14593) = %+v, %v", in, err)
+	}
+}

@@ -2,6 +2,7 @@ package jsonl
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/netip"
 	"strings"
@@ -524,7 +525,7 @@ func TestReader(t *testing.T) {
 	rd := NewReader(strings.NewReader(input), "reports.jsonl")
 	var r seams.Report
 	for {
-		err := rd.Next(&r, func(e *seams.RecordError) {
+		err := nextReport(rd, &r, func(e *seams.RecordError) {
 			if e.File != "reports.jsonl" {
 				t.Errorf("rejection names file %q", e.File)
 			}
@@ -583,7 +584,7 @@ func TestReaderLongLine(t *testing.T) {
 	var ids []string
 	var rej []seams.RecordError
 	for {
-		err := rd.Next(&r, func(e *seams.RecordError) { rej = append(rej, *e) })
+		err := nextReport(rd, &r, func(e *seams.RecordError) { rej = append(rej, *e) })
 		if err == io.EOF {
 			break
 		}
@@ -611,12 +612,36 @@ func TestReaderError(t *testing.T) {
 	var r seams.Report
 	var err error
 	for range 3 {
-		if err = rd.Next(&r, func(e *seams.RecordError) { t.Errorf("rejection %v", e) }); err != nil {
+		if err = nextReport(rd, &r, func(e *seams.RecordError) { t.Errorf("rejection %v", e) }); err != nil {
 			break
 		}
 	}
 	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "broken.jsonl") {
 		t.Errorf("Next = %v, want the read error naming the file", err)
+	}
+}
+
+// nextReport reads records from rd until a report, which it copies into r,
+// handing every rejection (whole records, then the report's parts) to
+// reject in order.
+func nextReport(rd *Reader, r *seams.Report, reject func(*seams.RecordError)) error {
+	for {
+		rec, err := rd.Next()
+		if err != nil {
+			return err
+		}
+		if rec.Whole != nil {
+			if rec.Line != rec.Whole.Line {
+				return fmt.Errorf("record line %d, rejection line %d", rec.Line, rec.Whole.Line)
+			}
+			reject(rec.Whole)
+			continue
+		}
+		for i := range rec.Parts {
+			reject(&rec.Parts[i])
+		}
+		*r = rec.Report.Clone()
+		return nil
 	}
 }
 
@@ -655,7 +680,7 @@ func TestLongLineRawMarkedAsCut(t *testing.T) {
 	var r seams.Report
 	var rej []seams.RecordError
 	for {
-		err := rd.Next(&r, func(e *seams.RecordError) { rej = append(rej, *e) })
+		err := nextReport(rd, &r, func(e *seams.RecordError) { rej = append(rej, *e) })
 		if err == io.EOF {
 			break
 		}

@@ -51,9 +51,9 @@ func (p *Parser) Rejections(file string, n int) []seams.RecordError {
 	return out
 }
 
-// Reader reads reports one at a time. The pipeline in package xref reads
-// chunks in parallel instead; Reader is for tools and tests that want a
-// simple loop.
+// Reader reads reports one at a time: it is the seams.ReportReader of JSON
+// Lines. The pipeline in package xref reads chunks in parallel instead;
+// Reader is for tools (load, enrich) and tests that want a simple loop.
 type Reader struct {
 	file    string
 	cr      *chunk.Reader
@@ -62,6 +62,8 @@ type Reader struct {
 	line    int    // number of the next line in data
 	p       Parser
 	maxLine int
+	rec     seams.ReportRecord
+	long    seams.RecordError
 }
 
 // NewReader returns a Reader of the reports in r; file names r in rejections.
@@ -69,10 +71,12 @@ func NewReader(r io.Reader, file string) *Reader {
 	return &Reader{file: file, cr: chunk.NewReader(r, 1<<20, DefaultMaxLine, seams.MaxRaw), maxLine: DefaultMaxLine}
 }
 
-// Next reads the next report into r, passing every rejected line or part to
-// reject. It returns io.EOF after the last report. The report is valid until
-// the next call (see Parser).
-func (rd *Reader) Next(r *seams.Report, reject func(*seams.RecordError)) error {
+// Next returns the next record: a report, with the parts of it rejected on
+// their own, or a line rejected whole. Blank lines are not records. It
+// returns io.EOF after the last record. The record is valid until the next
+// call (see Parser).
+func (rd *Reader) Next() (*seams.ReportRecord, error) {
+	rec := &rd.rec
 	for {
 		if len(rd.data) == 0 {
 			if rd.c != nil {
@@ -83,14 +87,15 @@ func (rd *Reader) Next(r *seams.Report, reject func(*seams.RecordError)) error {
 			c, err := rd.cr.Next()
 			if err != nil {
 				if err == io.EOF {
-					return io.EOF
+					return nil, io.EOF
 				}
-				return fmt.Errorf("%s: %w", rd.file, err)
+				return nil, fmt.Errorf("%s: %w", rd.file, err)
 			}
 			if c.Long {
-				reject(LongLine(rd.file, c.FirstLine, c.Data, rd.maxLine))
+				rd.long = *LongLine(rd.file, c.FirstLine, c.Data, rd.maxLine)
 				rd.cr.Release(c)
-				continue
+				*rec = seams.ReportRecord{Line: rd.long.Line, Whole: &rd.long}
+				return rec, nil
 			}
 			rd.c, rd.data, rd.line = c, c.Data, c.FirstLine
 		}
@@ -102,16 +107,21 @@ func (rd *Reader) Next(r *seams.Report, reject func(*seams.RecordError)) error {
 		}
 		n := rd.line
 		rd.line++
-		ok, rej := rd.p.ParseLine(rd.file, n, line, rd.maxLine, r)
+		parts := rec.Parts[:0]
+		*rec = seams.ReportRecord{Report: rec.Report, Line: n, Raw: line}
+		ok, rej := rd.p.ParseLine(rd.file, n, line, rd.maxLine, &rec.Report)
 		if rej != nil {
-			reject(rej)
+			rec.Whole = rej
+			return rec, nil
 		}
 		if !ok {
-			continue
+			continue // a blank line is not a record
 		}
-		for _, e := range rd.p.Rejections(rd.file, n) {
-			reject(&e)
+		for i := range rd.p.Problems {
+			q := &rd.p.Problems[i]
+			parts = append(parts, seams.RecordError{File: rd.file, Line: n, Item: q.Item(), Reason: q.Reason, Raw: seams.TruncateRaw(q.Raw)})
 		}
-		return nil
+		rec.Parts = parts
+		return rec, nil
 	}
 }

@@ -1,6 +1,7 @@
 package xref
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"github.com/seams-dev/seams/internal/mapfile"
 	"github.com/seams-dev/seams/jsonl"
 	"github.com/seams-dev/seams/match"
+	"github.com/seams-dev/seams/reportfile"
 )
 
 // The pipeline, all in this file:
@@ -58,7 +60,41 @@ type job struct {
 	cr   *chunk.Reader
 	c    *chunk.Chunk
 	err  error // a read error; it ends the run when its turn comes
+	pre  *batch // records already parsed by a seams.ReportReader; c is nil then
 	res  result
+}
+
+// batch is a run of records of an input in a format other than JSON Lines,
+// parsed by the reader goroutine and copied out of the ReportReader, so
+// that workers only match them.
+type batch struct {
+	reports []seams.Report
+	items   []batchItem
+	raw     []byte // the raw text of every record, back to back
+}
+
+// batchItem is one record of a batch.
+type batchItem struct {
+	line           int
+	whole          *seams.RecordError // rejected whole
+	parts          []seams.RecordError
+	report         int // index in reports, when whole is nil
+	rawOff, rawEnd int
+}
+
+// data returns the bytes a rec's rawOff/rawEnd refer to.
+func (j *job) data() []byte {
+	if j.pre != nil {
+		return j.pre.raw
+	}
+	return j.c.Data
+}
+
+// release gives the job's input memory back.
+func (j *job) release() {
+	if j.c != nil {
+		j.cr.Release(j.c)
+	}
 }
 
 // result is what a worker made of a chunk.
@@ -110,7 +146,13 @@ func (p *pipeline) run(ctx context.Context) ([]seams.InputCount, error) {
 	// Jobs are recycled with their result buffers, so a long run does not
 	// make garbage in proportion to its input.
 	pool := sync.Pool{New: func() any { return new(job) }}
-	newJob := func(file int, cr *chunk.Reader, c *chunk.Chunk, err error) *job {
+	var newJob func(file int, cr *chunk.Reader, c *chunk.Chunk, err error) *job
+	newBatch := func(file int, b *batch) *job {
+		j := newJob(file, nil, nil, nil)
+		j.pre = b
+		return j
+	}
+	newJob = func(file int, cr *chunk.Reader, c *chunk.Chunk, err error) *job {
 		j := pool.Get().(*job)
 		res := j.res
 		*j = job{file: file, cr: cr, c: c, err: err, res: result{
@@ -134,21 +176,40 @@ func (p *pipeline) run(ctx context.Context) ([]seams.InputCount, error) {
 			return true
 		}
 		for i, name := range p.o.Reports {
-			// A plain file is mapped and cut into chunks in place; a
-			// stream (standard input, gzip) is read into chunk buffers.
+			// A plain JSON Lines file is mapped and cut into chunks in
+			// place; a stream (standard input, gzip) is read into chunk
+			// buffers; any other format is parsed here by its
+			// ReportReader and handed on in batches.
 			if m := p.mapReports(name); m != nil {
-				if err := p.sendMapped(i, m, func(cr *chunk.Reader, c *chunk.Chunk) bool { return send(newJob(i, cr, c, nil)) }); err != nil {
+				if f := reportfile.Detect(p.o.Format, name, m.Data[:min(len(m.Data), reportfile.SniffSize)]); f != reportfile.JSONL {
+					p.unmap(m)
+				} else {
+					if err := p.sendMapped(i, m, func(cr *chunk.Reader, c *chunk.Chunk) bool { return send(newJob(i, cr, c, nil)) }); err != nil {
+						send(newJob(i, nil, nil, err))
+						return
+					}
+					continue
+				}
+			}
+			r, closeFn, err := reportfile.OpenStream(name, p.o.Stdin)
+			if err != nil {
+				send(newJob(i, nil, nil, err))
+				return
+			}
+			br := bufio.NewReaderSize(r, 64<<10)
+			head, _ := br.Peek(reportfile.SniffSize) // errors surface on read
+			if f := reportfile.Detect(p.o.Format, name, head); f != reportfile.JSONL {
+				err := p.sendRecords(ctx, i, f, br, func(b *batch) bool { return send(newBatch(i, b)) })
+				if cerr := closeFn(); err == nil && cerr != nil {
+					err = fmt.Errorf("%s: %w", name, cerr)
+				}
+				if err != nil {
 					send(newJob(i, nil, nil, err))
 					return
 				}
 				continue
 			}
-			r, closeFn, err := openReports(name, p.o.Stdin)
-			if err != nil {
-				send(newJob(i, nil, nil, err))
-				return
-			}
-			cr := chunk.NewReader(r, p.o.ChunkSize, p.o.MaxLine, seams.MaxRaw)
+			cr := chunk.NewReader(br, p.o.ChunkSize, p.o.MaxLine, seams.MaxRaw)
 			for {
 				c, err := cr.Next()
 				if err == io.EOF {
@@ -231,12 +292,12 @@ func (p *pipeline) run(ctx context.Context) ([]seams.InputCount, error) {
 				// the size of the plain input files, so that it never has
 				// to grow (and copy itself) on the way.
 				reserved = true
-				ids.Reserve(int(p.plainBytes() / int64(max(len(j.c.Data)/len(j.res.recs), 1))))
+				ids.Reserve(int(p.plainBytes() / int64(max(len(j.data())/len(j.res.recs), 1))))
 			}
 			if err := p.write(j, &ids, &inputs[j.file]); err != nil {
 				return nil, err
 			}
-			j.cr.Release(j.c)
+			j.release()
 			pool.Put(j)
 			<-slots
 		}
@@ -287,6 +348,60 @@ func (p *pipeline) sendMapped(file int, m *mapfile.File, send func(*chunk.Reader
 			return nil
 		}
 	}
+}
+
+// unmap closes one mapping before its input is read as a stream instead.
+func (p *pipeline) unmap(m *mapfile.File) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if i := slices.Index(p.mapped, m); i >= 0 {
+		p.mapped = slices.Delete(p.mapped, i, i+1)
+	}
+	m.Close()
+}
+
+// sendRecords reads an input of format f with its ReportReader and sends
+// its records in batches of about ChunkSize bytes of raw text (or
+// batchRecords records).
+func (p *pipeline) sendRecords(ctx context.Context, file int, f reportfile.Format, r io.Reader, send func(*batch) bool) error {
+	name := p.o.Reports[file]
+	rd, err := newReportReader(f, r, name)
+	if err != nil {
+		return err
+	}
+	const batchRecords = 4096
+	b := &batch{}
+	for {
+		rec, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		it := batchItem{line: rec.Line, rawOff: len(b.raw)}
+		b.raw = append(b.raw, rec.Raw...)
+		it.rawEnd = len(b.raw)
+		if rec.Whole != nil {
+			w := *rec.Whole
+			it.whole = &w
+		} else {
+			it.report = len(b.reports)
+			b.reports = append(b.reports, rec.Report.Clone())
+			it.parts = slices.Clone(rec.Parts)
+		}
+		b.items = append(b.items, it)
+		if len(b.items) >= batchRecords || len(b.raw) >= p.o.ChunkSize {
+			if !send(b) {
+				return ctx.Err()
+			}
+			b = &batch{}
+		}
+	}
+	if len(b.items) > 0 && !send(b) {
+		return ctx.Err()
+	}
+	return nil
 }
 
 func (p *pipeline) unmapAll() {
@@ -344,7 +459,7 @@ func (p *pipeline) write(j *job, ids *hashset.Set, in *seams.InputCount) error {
 			in.Rejected++
 			e := seams.RecordError{File: name, Line: r.line,
 				Reason: fmt.Sprintf("duplicate report id %q (the first one stands)", res.ids[r.idOff:r.idEnd]),
-				Raw:    seams.TruncateRaw(j.c.Data[r.rawOff:r.rawEnd])}
+				Raw:    seams.TruncateRaw(j.data()[r.rawOff:r.rawEnd])}
 			if err := p.rj.add(&e); err != nil {
 				return err
 			}
@@ -361,7 +476,7 @@ func (p *pipeline) write(j *job, ids *hashset.Set, in *seams.InputCount) error {
 		}
 		p.tally.add(r, res.cts[r.ctOff:r.ctEnd])
 	}
-	p.bytesRead.Add(int64(len(j.c.Data)))
+	p.bytesRead.Add(int64(len(j.data())))
 	p.reports.Add(int64(len(res.recs)))
 	return nil
 }
@@ -404,6 +519,10 @@ func (w *worker) process(j *job) {
 		for i, c := range w.x.Compounds() {
 			w.ids[c.ID] = int32(i)
 		}
+	}
+	if j.pre != nil {
+		w.processBatch(j)
+		return
 	}
 	defer w.p.Reset()
 	c := j.c
@@ -455,18 +574,69 @@ func (w *worker) process(j *job) {
 		}
 		rc.nrej = len(w.p.Problems)
 		rc.rejEnd = len(res.rejects)
-		for e := range r.IPs {
-			if seams.NonRoutable(r.IPs[e].Addr) != "" {
-				rc.unroute++
-			}
-		}
+		rc.unroute = unroutable(r)
 		res.recs = append(res.recs, rc)
 		w.recOf = append(w.recOf, len(res.recs)-1)
 		k++
 	}
+	w.match(res, w.reports[:k])
+}
+
+// processBatch turns a batch of records parsed by a ReportReader into a
+// result, as process does for a chunk of JSON Lines.
+func (w *worker) processBatch(j *job) {
+	res := &j.res
+	b := j.pre
+	w.recOf = w.recOf[:0]
+	for i := range b.items {
+		it := &b.items[i]
+		if it.whole != nil {
+			start := len(res.rejects)
+			res.rejects = jsonl.AppendRejected(res.rejects, it.whole)
+			res.recs = append(res.recs, rec{line: it.line, rejOff: start, rejEnd: len(res.rejects)})
+			continue
+		}
+		r := &b.reports[it.report]
+		rc := rec{line: it.line, report: true, rawOff: it.rawOff, rawEnd: it.rawEnd,
+			events: len(r.IPs), devices: len(r.Devices)}
+		rc.hash = hashset.Key{maphash.String(w.seed[0], r.ID), maphash.String(w.seed[1], r.ID)}
+		rc.idOff = len(res.ids)
+		res.ids = append(res.ids, r.ID...)
+		rc.idEnd = len(res.ids)
+		rc.rejOff = len(res.rejects)
+		for q := range it.parts {
+			res.rejects = jsonl.AppendRejected(res.rejects, &it.parts[q])
+		}
+		rc.nrej = len(it.parts)
+		rc.rejEnd = len(res.rejects)
+		rc.unroute = unroutable(r)
+		res.recs = append(res.recs, rc)
+		w.recOf = append(w.recOf, len(res.recs)-1)
+	}
+	w.match(res, b.reports)
+}
+
+// newReportReader is reportfile.NewReader; tests replace it to send JSON
+// Lines through the batch path and compare with the chunk path.
+var newReportReader = reportfile.NewReader
+
+// unroutable counts the ip events of r whose address can never match.
+func unroutable(r *seams.Report) int {
+	n := 0
+	for e := range r.IPs {
+		if seams.NonRoutable(r.IPs[e].Addr) != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// match matches reports, the i-th of which is the report of rec
+// w.recOf[i], and encodes their findings into res.
+func (w *worker) match(res *result, reports []seams.Report) {
 	// A report without findings keeps the empty ranges findOff == findEnd
 	// == 0 and ctOff == ctEnd == 0.
-	w.m.MatchAll(w.reports[:k], func(i int, fs []seams.Finding) {
+	w.m.MatchAll(reports, func(i int, fs []seams.Finding) {
 		rc := &res.recs[w.recOf[i]]
 		rc.findOff, rc.ctOff = len(res.findings), len(res.cts)
 		for f := range fs {

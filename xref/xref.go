@@ -4,7 +4,6 @@
 package xref
 
 import (
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,7 +14,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/seams-dev/seams"
@@ -23,16 +21,20 @@ import (
 	"github.com/seams-dev/seams/jsonl"
 	"github.com/seams-dev/seams/match"
 	"github.com/seams-dev/seams/registry"
+	"github.com/seams-dev/seams/reportfile"
 )
 
 // Options configures a run. Use NewOptions for the defaults.
 type Options struct {
 	Compounds  string   // compounds CSV
 	Indicators string   // indicators CSV
-	Reports    []string // JSON Lines report files; ".gz" is gunzipped, "-" is Stdin
-	Shared     string   // optional shared-space list
-	Drift      time.Duration
-	Out        string // output directory, created if missing
+	Reports    []string // report files; ".gz" is gunzipped, "-" is Stdin
+	// Format is the format of every report input; "" finds each one's
+	// from its name and content (see package reportfile).
+	Format reportfile.Format
+	Shared string // optional shared-space list
+	Drift  time.Duration
+	Out    string // output directory, created if missing
 
 	// MaxRejected aborts the run when more records than this are rejected;
 	// negative means no limit.
@@ -252,29 +254,4 @@ func registryCounts(x *match.Index) seams.RegistryCounts {
 	c := x.Counts()
 	return seams.RegistryCounts{Compounds: len(x.Compounds()), SharedPrefixes: len(x.SharedPrefixes()),
 		IPIndicators: c.IP, CIDRIndicators: c.CIDR, DeviceIndicators: c.Device}
-}
-
-// openReports opens one report input: "-" is standard input, a name ending
-// in .gz is decompressed.
-func openReports(name string, stdin io.Reader) (io.Reader, func() error, error) {
-	var r io.Reader
-	closeFn := func() error { return nil }
-	if name == "-" {
-		r = stdin
-	} else {
-		f, err := os.Open(name)
-		if err != nil {
-			return nil, nil, fmt.Errorf("reports: %w", err)
-		}
-		r, closeFn = f, f.Close
-	}
-	if strings.HasSuffix(name, ".gz") {
-		z, err := gzip.NewReader(r)
-		if err != nil {
-			closeFn()
-			return nil, nil, fmt.Errorf("%s: %w", name, err)
-		}
-		return z, closeFn, nil
-	}
-	return r, closeFn, nil
 }

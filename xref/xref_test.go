@@ -9,6 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/internal/chunk"
 	"github.com/seams-dev/seams/internal/mapfile"
+	"github.com/seams-dev/seams/reportfile"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -312,5 +314,40 @@ func TestTruncatedWhileMapped(t *testing.T) {
 	err = pl.sendMapped(0, m, func(*chunk.Reader, *chunk.Chunk) bool { return true })
 	if err == nil || !strings.Contains(err.Error(), "changed while it was being read") {
 		t.Fatalf("err = %v, want a file-changed error", err)
+	}
+}
+
+// TestBatchPathMatchesChunkPath sends the small data set through the path
+// that inputs in formats other than JSON Lines take (a seams.ReportReader
+// in the reader goroutine, batches to the workers), with the JSON Lines
+// reader standing in for the other formats' readers, and expects the same
+// bytes as the chunk path: findings, rejections (whole lines, parts and
+// duplicate ids) and summary.
+func TestBatchPathMatchesChunkPath(t *testing.T) {
+	want := smallOptions(t)
+	if _, err := Run(context.Background(), want); err != nil {
+		t.Fatal(err)
+	}
+	orig := newReportReader
+	t.Cleanup(func() { newReportReader = orig })
+	newReportReader = func(f reportfile.Format, r io.Reader, file string) (seams.ReportReader, error) {
+		if f != reportfile.CSV {
+			t.Errorf("reader asked for format %q, want csv", f)
+		}
+		return orig(reportfile.JSONL, r, file)
+	}
+	for _, c := range []struct{ workers, chunk int }{{1, 1 << 20}, {2, 64}, {3, 1}} {
+		o := smallOptions(t)
+		o.Format = reportfile.CSV
+		o.Workers, o.ChunkSize = c.workers, c.chunk
+		if _, err := Run(context.Background(), o); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{FindingsFile, RejectedFile, SummaryFile} {
+			got, exp := readFile(t, filepath.Join(o.Out, name)), readFile(t, filepath.Join(want.Out, name))
+			if !bytes.Equal(got, exp) {
+				t.Errorf("workers=%d chunk=%d: %s differs from the chunk path's\ngot:\n%s\nwant:\n%s", c.workers, c.chunk, name, got, exp)
+			}
+		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/reportfile"
 	"github.com/seams-dev/seams/xref"
 )
 
@@ -38,9 +39,14 @@ Flags:
   --compounds FILE    compounds CSV: id,name,aliases,country,province,lat,lon,status
   --indicators FILE   indicators CSV: compound,kind,value,first_seen,last_seen,
                       confidence,source; kind is ip, cidr or device
-  --reports FILE      reports as JSON Lines; repeat for several files. A name
-                      ending in .gz is decompressed; "-" reads standard input.
-                      Report ids must be unique across all files.
+  --reports FILE      reports; repeat for several files. A name ending in .gz
+                      is decompressed; "-" reads standard input. Report ids
+                      must be unique across all files.
+  --format FORMAT     format of the report files: jsonl (seams' own, one
+                      report a line), cybertip (CyberTipline report XML) or
+                      csv (one row per ip event or device). Default: found
+                      for each file from its name (.jsonl, .xml, .csv, with
+                      or without .gz) or, failing that, its first bytes.
   --shared FILE       shared address space (carrier NAT, satellite, VPN): one
                       address or CIDR a line, # comments. Evidence from shared
                       space is never tied. 100.64.0.0/10 is always shared.
@@ -83,6 +89,7 @@ type xrefArgs struct {
 	drift                  durationFlag
 	cpuprofile, memprofile string
 	verbose                bool
+	format                 string
 }
 
 // xrefFlags returns the flag set of xref, filling o and a.
@@ -92,6 +99,7 @@ func xrefFlags(o *xref.Options, a *xrefArgs) *flag.FlagSet {
 	fs.StringVar(&o.Compounds, "compounds", "", "")
 	fs.StringVar(&o.Indicators, "indicators", "", "")
 	fs.Var((*listFlag)(&a.reports), "reports", "")
+	fs.StringVar(&a.format, "format", "", "")
 	fs.StringVar(&o.Shared, "shared", "", "")
 	fs.Var(&a.drift, "drift", "")
 	fs.StringVar(&o.Out, "out", "", "")
@@ -131,6 +139,11 @@ func runXref(ctx context.Context, e *env, args []string) error {
 	if o.MaxLine < 1024 {
 		return usagef("xref", "--max-line %d is too small (at least 1024)", o.MaxLine)
 	}
+	f, err := reportfile.ParseFormat(a.format)
+	if err != nil {
+		return usagef("xref", "--format: %v", err)
+	}
+	o.Format = f
 	o.Reports = a.reports
 	o.Drift = time.Duration(a.drift)
 	o.Stdin = e.stdin

@@ -1,0 +1,169 @@
+// Package reportfile opens a report input in whichever format it is in: it
+// finds the format from the name and the content (or takes the one given),
+// decompresses gzip, and returns a seams.ReportReader. The cross-reference
+// pipeline reads JSON Lines with its own parallel parser and asks this
+// package only which format an input is in; load and the other tools read
+// every format through it.
+package reportfile
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/jsonl"
+)
+
+// Format is a report file format.
+type Format string
+
+// The formats. The empty Format means "find it out".
+const (
+	JSONL    Format = "jsonl"    // seams' own: one report object a line
+	CyberTip Format = "cybertip" // CyberTipline Reporting API report XML
+	CSV      Format = "csv"      // one row per ip event or device
+)
+
+// Formats lists the formats, for help texts and errors.
+var Formats = []Format{JSONL, CyberTip, CSV}
+
+// ParseFormat parses a format name as given to --format; "" and "auto" mean
+// find it out.
+func ParseFormat(s string) (Format, error) {
+	switch f := Format(strings.ToLower(strings.TrimSpace(s))); f {
+	case "", "auto":
+		return "", nil
+	case JSONL, CyberTip, CSV:
+		return f, nil
+	case "xml", "ncmec":
+		return CyberTip, nil
+	case "ndjson":
+		return JSONL, nil
+	}
+	return "", fmt.Errorf("unknown report format %q (want jsonl, cybertip or csv)", s)
+}
+
+// ByName returns the format a file name says, ignoring a .gz suffix, or ""
+// when the name does not say: .jsonl, .ndjson and .json are JSON Lines,
+// .xml is CyberTipline XML, .csv is CSV.
+func ByName(name string) Format {
+	name = strings.TrimSuffix(strings.ToLower(name), ".gz")
+	switch filepath.Ext(name) {
+	case ".jsonl", ".ndjson", ".json":
+		return JSONL
+	case ".xml":
+		return CyberTip
+	case ".csv":
+		return CSV
+	}
+	return ""
+}
+
+// Sniff returns the format the first bytes of a file show: '<' starts XML,
+// '{' a JSON object; a first line with commas and no brace is CSV. Anything
+// else is taken for JSON Lines, the contract's format, whose parser then
+// names what is wrong line by line.
+func Sniff(head []byte) Format {
+	head = bytes.TrimPrefix(head, []byte("\uFEFF"))
+	head = bytes.TrimLeft(head, " \t\r\n")
+	switch {
+	case len(head) == 0:
+		return JSONL
+	case head[0] == '<':
+		return CyberTip
+	case head[0] == '{':
+		return JSONL
+	}
+	line := head
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	}
+	if bytes.IndexByte(line, ',') >= 0 {
+		return CSV
+	}
+	return JSONL
+}
+
+// SniffSize is how many bytes Sniff wants to see.
+const SniffSize = 4096
+
+// Detect returns the format of an input: f if given, else what its name
+// says, else what its first bytes show.
+func Detect(f Format, name string, head []byte) Format {
+	if f != "" {
+		return f
+	}
+	if g := ByName(name); g != "" {
+		return g
+	}
+	return Sniff(head)
+}
+
+// NewReader returns the ReportReader of format f over r; file names r in
+// rejections.
+func NewReader(f Format, r io.Reader, file string) (seams.ReportReader, error) {
+	switch f {
+	case JSONL, "":
+		return jsonl.NewReader(r, file), nil
+	}
+	return nil, fmt.Errorf("%s: report format %q is not supported yet", file, f)
+}
+
+// Input is an opened report input.
+type Input struct {
+	seams.ReportReader
+	Format Format
+	close  func() error
+}
+
+// Close closes the underlying file.
+func (in *Input) Close() error { return in.close() }
+
+// Open opens a report input by name: "-" is stdin, a name ending in .gz is
+// decompressed, and the format is f or, when f is "", detected.
+func Open(name string, f Format, stdin io.Reader) (*Input, error) {
+	r, closeFn, err := OpenStream(name, stdin)
+	if err != nil {
+		return nil, err
+	}
+	br := bufio.NewReaderSize(r, 64<<10)
+	head, _ := br.Peek(SniffSize) // a short file peeks short; errors surface on read
+	f = Detect(f, name, head)
+	rd, err := NewReader(f, br, name)
+	if err != nil {
+		closeFn()
+		return nil, err
+	}
+	return &Input{ReportReader: rd, Format: f, close: closeFn}, nil
+}
+
+// OpenStream opens a report input as a byte stream: "-" is stdin, a name
+// ending in .gz is decompressed.
+func OpenStream(name string, stdin io.Reader) (io.Reader, func() error, error) {
+	var r io.Reader
+	closeFn := func() error { return nil }
+	if name == "-" {
+		r = stdin
+	} else {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, nil, fmt.Errorf("reports: %w", err)
+		}
+		r, closeFn = f, f.Close
+	}
+	if strings.HasSuffix(name, ".gz") {
+		z, err := gzip.NewReader(r)
+		if err != nil {
+			closeFn()
+			return nil, nil, fmt.Errorf("%s: %w", name, err)
+		}
+		return z, closeFn, nil
+	}
+	return r, closeFn, nil
+}

@@ -59,7 +59,7 @@ type job struct {
 	file int
 	cr   *chunk.Reader
 	c    *chunk.Chunk
-	err  error // a read error; it ends the run when its turn comes
+	err  error  // a read error; it ends the run when its turn comes
 	pre  *batch // records already parsed by a seams.ReportReader; c is nil then
 	res  result
 }

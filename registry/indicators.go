@@ -1,11 +1,14 @@
 package registry
 
 import (
+	"bytes"
 	"encoding/binary"
+	"encoding/csv"
 	"fmt"
 	"hash/maphash"
 	"io"
 	"math"
+	"runtime"
 	"strings"
 	"time"
 
@@ -90,7 +93,14 @@ func ReadIndicators(r io.Reader, file string, compounds map[string]int, reject R
 // each accepted indicator to fn instead of keeping them all: a registry of
 // millions of rows then costs what fn keeps of it. The indicator passed to
 // fn is reused after fn returns. An error from fn stops the scan and is
-// returned.
+// returned. fn and reject are called on the caller's goroutine, in the
+// order of the file.
+//
+// The work is a pipeline over the cores, because a registry of a million
+// rows is read at the start of every run: one goroutine reads CSV records
+// (the grammar is sequential), workers check batches of rows (addresses,
+// windows, confidence) and hash them, and the caller's goroutine takes the
+// batches in order for the duplicate check and fn.
 func ScanIndicators(r io.Reader, file string, compounds map[string]int, reject Reject, fn func(*seams.Indicator) error) error {
 	if reject == nil {
 		reject = discard
@@ -99,11 +109,76 @@ func ScanIndicators(r io.Reader, file string, compounds map[string]int, reject R
 	if err != nil {
 		return err
 	}
+	done := make(chan struct{})
+	defer close(done)
+	ordered := make(chan *indicatorBatch, 2*runtime.GOMAXPROCS(0)+2)
+	work := make(chan *indicatorBatch, cap(ordered))
+
+	// Read.
+	go func() {
+		defer close(ordered)
+		defer close(work)
+		b := newIndicatorBatch()
+		send := func() bool {
+			select {
+			case ordered <- b:
+			case <-done:
+				return false
+			}
+			work <- b // never blocks: work has room for every batch in ordered
+			b = newIndicatorBatch()
+			return true
+		}
+		for {
+			_, err := t.next(func(e *seams.RecordError) {
+				b.items = append(b.items, indicatorItem{rej: e})
+			})
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.err = err
+				break
+			}
+			b.items = append(b.items, indicatorItem{row: t.row(&b.strs, &b.raw)})
+			if len(b.items) >= indicatorBatchRows && !send() {
+				return
+			}
+		}
+		send()
+	}()
+
+	// Check.
+	for range runtime.GOMAXPROCS(0) {
+		go func() {
+			var buf []byte
+			var raw bytes.Buffer
+			w := csv.NewWriter(&raw)
+			for b := range work {
+				for i := range b.items {
+					it := &b.items[i]
+					if it.rej != nil {
+						continue
+					}
+					var reason string
+					it.ind, reason = parseIndicator(&it.row, compounds)
+					if reason != "" {
+						it.rej = rowError(file, it.row.line, it.row.orig, it.row.origRaw, reason, &raw, w)
+						continue
+					}
+					it.key = hashRow(&it.ind, &buf)
+				}
+				close(b.checked)
+			}
+		}()
+	}
+
+	// Take in order: the duplicate check ("the first one stands") and fn.
 	var firstLine hashset.Map[int32]
 	// Fields are substrings of the string encoding/csv makes of a whole
 	// row; strings kept in an indicator are copied (and shared, since
 	// compound ids and sources repeat) so that the rows themselves can go.
-	interned := make(map[string]string)
+	interned := map[string]string{}
 	intern := func(s string) string {
 		if v, ok := interned[s]; ok {
 			return v
@@ -112,41 +187,66 @@ func ScanIndicators(r io.Reader, file string, compounds map[string]int, reject R
 		interned[s] = s
 		return s
 	}
-	var ind seams.Indicator
-	var buf []byte
-	for {
-		line, err := t.next(reject)
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		var reason string
-		ind, reason = parseIndicator(t, compounds)
-		if reason == "" {
+	var raw bytes.Buffer
+	w := csv.NewWriter(&raw)
+	for b := range ordered {
+		<-b.checked
+		for i := range b.items {
+			it := &b.items[i]
+			if it.rej == nil {
+				line := it.row.line
+				if first, dup := firstLine.PutIfAbsent(it.key, int32(min(line, math.MaxInt32))); dup {
+					it.rej = rowError(file, line, it.row.orig, it.row.origRaw, fmt.Sprintf("duplicate of line %d", first), &raw, w)
+				}
+			}
+			if it.rej != nil {
+				reject(it.rej)
+				continue
+			}
+			ind := &it.ind
 			ind.Compound = intern(ind.Compound)
 			ind.Source = intern(ind.Source)
-			key := hashRow(&ind, &buf)
-			if first, dup := firstLine.PutIfAbsent(key, int32(min(line, math.MaxInt32))); dup {
-				reason = fmt.Sprintf("duplicate of line %d", first)
+			ind.File, ind.Line = file, it.row.line
+			if err := fn(ind); err != nil {
+				return err
 			}
 		}
-		if reason != "" {
-			t.reject(reject, reason)
-			continue
-		}
-		ind.File, ind.Line = file, line
-		if err := fn(&ind); err != nil {
-			return err
+		if b.err != nil {
+			return b.err
 		}
 	}
+	return nil
+}
+
+// indicatorBatchRows is the number of rows a worker checks at a time.
+const indicatorBatchRows = 1024
+
+// indicatorBatch is a run of rows of an indicators file on its way through
+// ScanIndicators.
+type indicatorBatch struct {
+	items   []indicatorItem
+	strs    []string // arena of the rows' fields
+	raw     []byte   // arena of the rows' text
+	err     error    // a fatal error after the items
+	checked chan struct{}
+}
+
+func newIndicatorBatch() *indicatorBatch {
+	return &indicatorBatch{items: make([]indicatorItem, 0, indicatorBatchRows), checked: make(chan struct{})}
+}
+
+// indicatorItem is one record: a row to check, or a rejection.
+type indicatorItem struct {
+	row row
+	rej *seams.RecordError
+	ind seams.Indicator
+	key rowHash
 }
 
 // parseIndicator validates the current row of t as an indicator. The reason
 // is empty when it is valid, and otherwise names the first problem found,
 // prefixed with the column when the message would not say which.
-func parseIndicator(t *table, compounds map[string]int) (seams.Indicator, string) {
+func parseIndicator(t *row, compounds map[string]int) (seams.Indicator, string) {
 	compound := t.get(colCompound)
 	if compound == "" {
 		return seams.Indicator{}, "compound is empty"

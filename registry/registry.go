@@ -293,14 +293,54 @@ func (t *table) get(i int) string {
 // text; or the text as read when that is empty, as for a line of spaces,
 // which csv reads as one empty field.
 func (t *table) reject(reject Reject, reason string) {
-	t.raw.Reset()
-	t.rawW.Write(t.orig) // a bytes.Buffer does not fail
-	t.rawW.Flush()
-	raw := bytes.TrimSuffix(t.raw.Bytes(), []byte("\n"))
+	reject(rowError(t.file, t.line, t.orig, t.origRaw, reason, &t.raw, t.rawW))
+}
+
+// rowError is the rejection of a row read as orig from the text origRaw.
+// buf and w are scratch space for re-encoding it.
+func rowError(file string, line int, orig []string, origRaw []byte, reason string, buf *bytes.Buffer, w *csv.Writer) *seams.RecordError {
+	buf.Reset()
+	w.Write(orig) // a bytes.Buffer does not fail
+	w.Flush()
+	raw := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	if len(raw) == 0 {
-		raw = trimLineEnds(t.origRaw)
+		raw = trimLineEnds(origRaw)
 	}
-	reject(&seams.RecordError{File: t.file, Line: t.line, Reason: reason, Raw: seams.TruncateRaw(raw)})
+	return &seams.RecordError{File: file, Line: line, Reason: reason, Raw: seams.TruncateRaw(raw)}
+}
+
+// row is a copy of a table's current row, which outlives the next read:
+// its strings are csv's, which it never overwrites, and its raw text is
+// copied. Rows let the reading of a file and the checking of its rows run
+// on different goroutines.
+type row struct {
+	line    int
+	index   []int // the table's, shared
+	fields  []string
+	orig    []string
+	origRaw []byte
+}
+
+// row copies the current row, appending its slices to the arenas given.
+func (t *table) row(strs *[]string, raw *[]byte) row {
+	r := row{line: t.line, index: t.index}
+	s := append(*strs, t.fields...)
+	r.fields = s[len(s)-len(t.fields) : len(s) : len(s)]
+	s = append(s, t.orig...)
+	r.orig = s[len(s)-len(t.orig) : len(s) : len(s)]
+	*strs = s
+	b := append(*raw, t.origRaw...)
+	r.origRaw = b[len(b)-len(t.origRaw) : len(b) : len(b)]
+	*raw = b
+	return r
+}
+
+// get is table.get for a row.
+func (r *row) get(i int) string {
+	if j := r.index[i]; j >= 0 {
+		return r.fields[j]
+	}
+	return ""
 }
 
 // trimLineEnds drops the blank lines csv skipped before a record and the

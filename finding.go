@@ -29,6 +29,10 @@ type Evidence struct {
 	// Shared is the shared-space prefix containing the observed address,
 	// when it lies in shared space; the zero Prefix otherwise.
 	Shared netip.Prefix
+	// Ref names the indicator among those of the index that matched it
+	// (match.Index.Indicator), so that a run can count what each indicator
+	// matched. It is meaningful only in evidence made by a match.Matcher.
+	Ref int32
 }
 
 // Observation is what the report showed: an IP event or a device.

@@ -16,7 +16,12 @@ type Summary struct {
 	Findings         int             `json:"findings"`          // lines in findings.jsonl
 	Registry         RegistryCounts  `json:"registry"`
 	Drift            string          `json:"drift"`
-	Inputs           []InputCount    `json:"inputs"`
+	// MaxReportsPerIndicator is the over-correlation limit of the run (0:
+	// none); OverCorrelated lists the address and device indicators that
+	// matched more distinct reports than that.
+	MaxReportsPerIndicator int              `json:"max_reports_per_indicator"`
+	OverCorrelated         []OverCorrelated `json:"over_correlated"`
+	Inputs                 []InputCount     `json:"inputs"`
 }
 
 // CompoundCount counts distinct reports by the tier of their finding for one
@@ -55,4 +60,19 @@ type InputCount struct {
 	// PartsRejected counts parts of accepted reports rejected on their own
 	// (an ip event, a device, a field).
 	PartsRejected int `json:"parts_rejected"`
+}
+
+// OverCorrelated is an address or device indicator that matched more
+// distinct reports than the run's limit: probably shared infrastructure. The
+// findings it alone tied were capped at potential, unless the analyst
+// lifted the cap for it.
+type OverCorrelated struct {
+	Compound string `json:"compound"`
+	Kind     string `json:"kind"`
+	Value    string `json:"value"`
+	Reports  int    `json:"reports"` // distinct reports with evidence from it
+	Capped   bool   `json:"capped"`  // false when the cap was lifted
+	// Downgraded counts the findings that were tied by it alone (with other
+	// capped indicators) and are potential instead.
+	Downgraded int `json:"downgraded"`
 }

@@ -429,6 +429,20 @@ func (x *Index) indicator(i int32, dst *seams.Indicator, value string) {
 	}
 }
 
+// Records returns how many indicator records the index holds: the refs of
+// evidence (seams.Evidence.Ref) are 0 to Records()-1.
+func (x *Index) Records() int { return len(x.metas) }
+
+// Indicator returns the indicator of record ref.
+func (x *Index) Indicator(ref int32) seams.Indicator {
+	var in seams.Indicator
+	x.indicator(ref, &in, "")
+	return in
+}
+
+// Kind returns the kind of the indicator of record ref.
+func (x *Index) Kind(ref int32) seams.Kind { return x.metas[ref].kind }
+
 // Bytes estimates the memory the index holds: tables, nodes, indicator
 // records and the device map.
 func (x *Index) Bytes() int {

@@ -206,7 +206,7 @@ func (m *Matcher) findings(r *seams.Report) []seams.Finding {
 	}
 	m.ev = m.ev[:0]
 	for k, h := range m.hits {
-		ev := seams.Evidence{Rule: h.rule, Indicator: &m.inds[k], Drift: time.Duration(h.drift)}
+		ev := seams.Evidence{Rule: h.rule, Indicator: &m.inds[k], Drift: time.Duration(h.drift), Ref: h.meta}
 		if int(h.seq) < len(r.IPs) {
 			e := &r.IPs[h.seq]
 			ev.Observed = seams.Observation{IP: e.Addr, At: e.At, Event: e.Event, Port: e.Port, Proxy: e.Proxy}

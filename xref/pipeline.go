@@ -51,6 +51,9 @@ type pipeline struct {
 
 	hashes []hashset.Key // writer scratch
 	dups   []bool
+
+	written int64 // bytes written to findings
+	caps    caps
 }
 
 // job is one chunk on its way through the pipeline.
@@ -103,7 +106,9 @@ type result struct {
 	findings []byte // encoded findings of all reports, in order
 	rejects  []byte // encoded rejections, in order
 	cts      []compoundTier
-	ids      []byte // report ids, for the duplicate check's message
+	ids      []byte  // report ids, for the duplicate check's message
+	refs     []int32 // distinct indicators in the evidence of each report
+	tieRefs  []int32 // indicators whose evidence ties each tied finding
 }
 
 // rec is the outcome of one non-blank line.
@@ -122,16 +127,22 @@ type rec struct {
 	nrej     int // rejections in rejects[rejOff:rejEnd]
 	ctOff    int
 	ctEnd    int
+	refOff   int
+	refEnd   int
 	events   int
 	devices  int
 	unroute  int
 	nfinding int
 }
 
-// compoundTier is one finding of a report, for the tally.
+// compoundTier is one finding of a report, for the tally, and for a tied
+// one, where it is and what tied it, in case its indicators turn out to be
+// over-correlated (see capping.go).
 type compoundTier struct {
-	compound int32
-	tier     seams.Tier
+	compound         int32
+	tier             seams.Tier
+	findOff, findEnd int32 // the finding's line in result.findings, from the report's findOff
+	tieOff, tieEnd   int32 // result.tieRefs of a tied finding
 }
 
 func (p *pipeline) run(ctx context.Context) ([]seams.InputCount, error) {
@@ -156,7 +167,8 @@ func (p *pipeline) run(ctx context.Context) ([]seams.InputCount, error) {
 		j := pool.Get().(*job)
 		res := j.res
 		*j = job{file: file, cr: cr, c: c, err: err, res: result{
-			recs: res.recs[:0], findings: res.findings[:0], rejects: res.rejects[:0], cts: res.cts[:0], ids: res.ids[:0]}}
+			recs: res.recs[:0], findings: res.findings[:0], rejects: res.rejects[:0], cts: res.cts[:0], ids: res.ids[:0],
+			refs: res.refs[:0], tieRefs: res.tieRefs[:0]}}
 		return j
 	}
 
@@ -468,6 +480,8 @@ func (p *pipeline) write(j *job, ids *hashset.Set, in *seams.InputCount) error {
 		if _, err := p.findings.Write(res.findings[r.findOff:r.findEnd]); err != nil {
 			return fmt.Errorf("write %s: %w", FindingsFile, err)
 		}
+		p.caps.add(res, r, p.written)
+		p.written += int64(r.findEnd - r.findOff)
 		if r.nrej > 0 {
 			in.PartsRejected += r.nrej
 			if err := p.rj.addBytes(res.rejects[r.rejOff:r.rejEnd], r.nrej); err != nil {
@@ -638,12 +652,26 @@ func (w *worker) match(res *result, reports []seams.Report) {
 	// == 0 and ctOff == ctEnd == 0.
 	w.m.MatchAll(reports, func(i int, fs []seams.Finding) {
 		rc := &res.recs[w.recOf[i]]
-		rc.findOff, rc.ctOff = len(res.findings), len(res.cts)
+		rc.findOff, rc.ctOff, rc.refOff = len(res.findings), len(res.cts), len(res.refs)
 		for f := range fs {
+			start := len(res.findings)
 			res.findings = jsonl.AppendFinding(res.findings, &fs[f])
-			res.cts = append(res.cts, compoundTier{w.ids[fs[f].Compound], fs[f].Tier})
+			ct := compoundTier{compound: w.ids[fs[f].Compound], tier: fs[f].Tier,
+				findOff: int32(start - rc.findOff), findEnd: int32(len(res.findings) - rc.findOff)}
+			ct.tieOff = int32(len(res.tieRefs))
+			for e := range fs[f].Evidence {
+				ev := &fs[f].Evidence[e]
+				if !slices.Contains(res.refs[rc.refOff:], ev.Ref) {
+					res.refs = append(res.refs, ev.Ref)
+				}
+				if ev.Ties() && !slices.Contains(res.tieRefs[ct.tieOff:], ev.Ref) {
+					res.tieRefs = append(res.tieRefs, ev.Ref)
+				}
+			}
+			ct.tieEnd = int32(len(res.tieRefs))
+			res.cts = append(res.cts, ct)
 		}
-		rc.findEnd, rc.ctEnd = len(res.findings), len(res.cts)
+		rc.findEnd, rc.ctEnd, rc.refEnd = len(res.findings), len(res.cts), len(res.refs)
 		rc.nfinding = len(fs)
 	})
 }

@@ -31,6 +31,13 @@ func (t *tally) add(r *rec, cts []compoundTier) {
 	t.devices += r.devices
 	t.unroutable += r.unroute
 	t.findings += len(cts)
+	t.addFindings(cts, 1)
+}
+
+// addFindings counts (sign 1) or uncounts (sign -1) the findings of one
+// report: uncounting and counting again is how a run revises the tiers of
+// a report it has already counted (see capping.go).
+func (t *tally) addFindings(cts []compoundTier, sign int) {
 	if len(cts) == 0 {
 		return
 	}
@@ -38,30 +45,30 @@ func (t *tally) add(r *rec, cts []compoundTier) {
 	for _, ct := range cts {
 		country := t.compounds[ct.compound].Country
 		if ct.tier == seams.TierTied {
-			t.tied[ct.compound]++
+			t.tied[ct.compound] += sign
 			if !slices.Contains(t.tiedC, country) {
 				t.tiedC = append(t.tiedC, country)
 			}
 		} else {
-			t.potential[ct.compound]++
+			t.potential[ct.compound] += sign
 			if !slices.Contains(t.potC, country) {
 				t.potC = append(t.potC, country)
 			}
 		}
 	}
 	if len(t.tiedC) > 0 {
-		t.tiedReports++
+		t.tiedReports += sign
 	} else {
-		t.potentialReports++
+		t.potentialReports += sign
 	}
 	for _, c := range t.tiedC {
-		t.countryTied[c]++
+		t.countryTied[c] += sign
 	}
 	// A country counts a report as potential only if no compound of that
 	// country tied it.
 	for _, c := range t.potC {
 		if !slices.Contains(t.tiedC, c) {
-			t.countryPotential[c]++
+			t.countryPotential[c] += sign
 		}
 	}
 }
@@ -94,6 +101,9 @@ func (t *tally) summary(x *match.Index) *seams.Summary {
 		countries[c] = true
 	}
 	for c := range countries {
+		if t.countryTied[c]+t.countryPotential[c] == 0 {
+			continue // all its findings were revised away
+		}
 		s.ByCountry = append(s.ByCountry, seams.CountryCount{Country: c, Tied: t.countryTied[c], Potential: t.countryPotential[c]})
 	}
 	slices.SortFunc(s.ByCountry, func(a, b seams.CountryCount) int {

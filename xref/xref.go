@@ -36,6 +36,15 @@ type Options struct {
 	Drift  time.Duration
 	Out    string // output directory, created if missing
 
+	// MaxReportsPerIndicator is the over-correlation limit: an ip or device
+	// indicator with evidence in more distinct reports than this is flagged
+	// in the summary and cannot tie a report on its own (see capping.go).
+	// Zero or less turns the check off.
+	MaxReportsPerIndicator int
+	// LiftCap lists indicators (by value: an address, or a device as
+	// type:value) exempt from the cap; they are still flagged.
+	LiftCap []string
+
 	// MaxRejected aborts the run when more records than this are rejected;
 	// negative means no limit.
 	MaxRejected int
@@ -55,12 +64,13 @@ type Options struct {
 // NewOptions returns Options with the defaults filled in.
 func NewOptions() Options {
 	return Options{
-		Drift:       match.DefaultDrift,
-		MaxRejected: -1,
-		ChunkSize:   1 << 20,
-		MaxLine:     jsonl.DefaultMaxLine,
-		Stdin:       os.Stdin,
-		Logger:      slog.New(slog.DiscardHandler),
+		Drift:                  match.DefaultDrift,
+		MaxReportsPerIndicator: DefaultMaxReportsPerIndicator,
+		MaxRejected:            -1,
+		ChunkSize:              1 << 20,
+		MaxLine:                jsonl.DefaultMaxLine,
+		Stdin:                  os.Stdin,
+		Logger:                 slog.New(slog.DiscardHandler),
 	}
 }
 
@@ -124,13 +134,31 @@ func Run(ctx context.Context, o Options) (*seams.Summary, error) {
 	o.Logger.Info("registry loaded", "compounds", len(x.Compounds()), "indicators", c.IP+c.CIDR+c.Device,
 		"index_bytes", x.Bytes(), "took", time.Since(start).Round(time.Millisecond))
 
+	lift, err := liftSet(o.LiftCap)
+	if err != nil {
+		return nil, err
+	}
 	t := newTally(x)
 	p := pipeline{o: o, x: x, findings: findings, rj: rj, tally: t}
+	p.caps.counts = make([]int32, x.Records())
 	reportInputs, err := p.run(ctx)
 	if err != nil {
 		return nil, err
 	}
+	over, revised, err := p.caps.apply(x, o.MaxReportsPerIndicator, lift, t, findings, filepath.Join(o.Out, FindingsFile))
+	if err != nil {
+		return nil, err
+	}
+	if revised != findings {
+		findings = revised
+		defer findings.Abort()
+	}
 	s := t.summary(x)
+	s.MaxReportsPerIndicator = max(o.MaxReportsPerIndicator, 0)
+	s.OverCorrelated = over
+	if s.OverCorrelated == nil {
+		s.OverCorrelated = []seams.OverCorrelated{}
+	}
 	s.Rejected = rj.n
 	s.Drift = o.Drift.String()
 	s.Inputs = append(inputs, reportInputs...)
@@ -151,6 +179,24 @@ func Run(ctx context.Context, o Options) (*seams.Summary, error) {
 	o.Logger.Info("done", "reports", s.Reports, "findings", s.Findings, "rejected", s.Rejected,
 		"took", time.Since(start).Round(time.Millisecond))
 	return s, nil
+}
+
+// liftSet parses the values of Options.LiftCap into the canonical values of
+// indicators: an address or a device type:value.
+func liftSet(values []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, v := range values {
+		if in, err := seams.ParseIndicatorValue(seams.KindIP, v); err == nil {
+			out[in.Value] = true
+			continue
+		}
+		in, err := seams.ParseIndicatorValue(seams.KindDevice, v)
+		if err != nil {
+			return nil, fmt.Errorf("lift cap: %q is neither an IP address nor a device TYPE:VALUE", v)
+		}
+		out[in.Value] = true
+	}
+	return out, nil
 }
 
 // rejections writes rejected records and counts them against the limit.

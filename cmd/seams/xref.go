@@ -54,6 +54,17 @@ Flags:
                       same address still counts, as rule ip-drift (potential).
                       Go syntax (2160h, 36h30m) or days (90d). Default 90d.
   --out DIR           output directory, created if missing.
+  --max-reports-per-indicator N
+                      over-correlation limit: an ip or device indicator with
+                      evidence in more than N distinct reports is probably
+                      shared (carrier NAT, VPN exit, a device id an app
+                      reports for everyone). It is listed in summary.json
+                      under over_correlated, and the findings it alone ties
+                      are capped at potential (marked "capped"). Default
+                      500; 0 turns the check off.
+  --lift-cap VALUE    exempt one indicator from the cap (an address, or a
+                      device as TYPE:VALUE), when you know it is not shared;
+                      repeat for several. It is still listed.
   --max-rejected N    fail (exit 1, nothing written) when more than N records
                       are rejected. Default: no limit.
   --workers N         goroutines parsing and matching. Default: one per CPU.
@@ -90,6 +101,7 @@ type xrefArgs struct {
 	cpuprofile, memprofile string
 	verbose                bool
 	format                 string
+	liftCap                []string
 }
 
 // xrefFlags returns the flag set of xref, filling o and a.
@@ -104,6 +116,8 @@ func xrefFlags(o *xref.Options, a *xrefArgs) *flag.FlagSet {
 	fs.Var(&a.drift, "drift", "")
 	fs.StringVar(&o.Out, "out", "", "")
 	fs.IntVar(&o.MaxRejected, "max-rejected", -1, "")
+	fs.IntVar(&o.MaxReportsPerIndicator, "max-reports-per-indicator", o.MaxReportsPerIndicator, "")
+	fs.Var((*listFlag)(&a.liftCap), "lift-cap", "")
 	fs.IntVar(&o.Workers, "workers", 0, "")
 	fs.IntVar(&o.MaxLine, "max-line", o.MaxLine, "")
 	fs.StringVar(&a.cpuprofile, "cpuprofile", "", "")
@@ -144,6 +158,10 @@ func runXref(ctx context.Context, e *env, args []string) error {
 		return usagef("xref", "--format: %v", err)
 	}
 	o.Format = f
+	o.LiftCap = a.liftCap
+	if o.MaxReportsPerIndicator < 0 {
+		return usagef("xref", "--max-reports-per-indicator %d is negative (0 turns the check off)", o.MaxReportsPerIndicator)
+	}
 	o.Reports = a.reports
 	o.Drift = time.Duration(a.drift)
 	o.Stdin = e.stdin
@@ -187,6 +205,18 @@ func printSummary(w io.Writer, s *seams.Summary, out string) {
 	fmt.Fprintf(w, "potentially associated   %d reports\n", s.PotentialReports)
 	fmt.Fprintf(w, "compounds with tied      %d\n", s.CompoundsTied)
 	fmt.Fprintf(w, "rejected records         %d\n", s.Rejected)
+	for i, oc := range s.OverCorrelated {
+		if i == 3 {
+			fmt.Fprintf(w, "                         … %d more in summary.json\n", len(s.OverCorrelated)-i)
+			break
+		}
+		what := "capped at potential"
+		if !oc.Capped {
+			what = "cap lifted"
+		}
+		fmt.Fprintf(w, "over-correlated          %s %s of %s in %d reports (over %d): %s\n",
+			oc.Kind, oc.Value, oc.Compound, oc.Reports, s.MaxReportsPerIndicator, what)
+	}
 	if len(s.ByCompound) > 0 {
 		fmt.Fprintln(w)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

@@ -53,6 +53,15 @@ func (a *File) Commit() error {
 	return nil
 }
 
+// ReadBack flushes what was written so far and opens it for reading, for a
+// writer that must revise its output before committing it.
+func (a *File) ReadBack() (*os.File, error) {
+	if err := a.Flush(); err != nil {
+		return nil, fmt.Errorf("write %s: %w", a.path, err)
+	}
+	return os.Open(a.f.Name())
+}
+
 // Abort discards the file. It is safe to call after Commit, which makes it a
 // convenient defer.
 func (a *File) Abort() {

@@ -85,6 +85,24 @@ func NewDeviceID(typ, value string) (DeviceID, error) {
 	return DeviceID{Type: lower(typ), Value: value}, nil
 }
 
+// NewReportDeviceID normalizes a device as a report gives it, in two
+// fields: as NewDeviceID, except that a type containing ':' is accepted (the
+// contract makes a report's device invalid only when its type or value is
+// empty). Such a device can never equal an indicator's, whose type ends at
+// the first colon of TYPE:VALUE; Matchable reports false for it, and
+// matchers skip it rather than compare its ambiguous TYPE:VALUE text.
+func NewReportDeviceID(typ, value string) (DeviceID, error) {
+	d, err := NewDeviceID(typ, value)
+	if err == ErrDeviceTypeColon {
+		return DeviceID{Type: lower(strings.TrimSpace(typ)), Value: strings.TrimSpace(value)}, nil
+	}
+	return d, err
+}
+
+// Matchable reports whether d can equal an indicator's device: its type has
+// no colon (see NewReportDeviceID).
+func (d DeviceID) Matchable() bool { return strings.IndexByte(d.Type, ':') < 0 }
+
 // lower is strings.ToLower without an allocation when s is already lower-case
 // ASCII, the common case for device types.
 func lower(s string) string {

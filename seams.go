@@ -54,15 +54,46 @@ var compoundIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 // 1 to 64 characters from A-Za-z0-9._-.
 func ValidCompoundID(id string) bool { return compoundIDPattern.MatchString(id) }
 
-// ParseCountry validates an ISO 3166-1 alpha-2 code (two ASCII letters) and
-// returns it in upper case. It checks the form, not membership in the list,
-// so that user-assigned codes (XK) and codes new to the list still pass.
+// ParseCountry validates an ISO 3166-1 alpha-2 code and returns it in upper
+// case. The code must be one of the 249 the standard assigns, or XK
+// (Kosovo: user-assigned, but used by the European Commission, the IMF and
+// every IP geolocation database for an area the registry may need).
 func ParseCountry(s string) (string, error) {
 	c := strings.TrimSpace(s)
 	if len(c) != 2 || !isASCIILetter(c[0]) || !isASCIILetter(c[1]) {
 		return "", fmt.Errorf("invalid country %q (want an ISO 3166-1 alpha-2 code such as KH)", s)
 	}
-	return strings.ToUpper(c), nil
+	c = strings.ToUpper(c)
+	if !isoCountry(c) {
+		return "", fmt.Errorf("invalid country %q (not an ISO 3166-1 alpha-2 code)", s)
+	}
+	return c, nil
+}
+
+// isoCountries lists the ISO 3166-1 alpha-2 codes (assigned as of 2026;
+// the list changes rarely: the last new code was SS in 2011), and XK.
+const isoCountries = "" +
+	"AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE " +
+	"BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD " +
+	"CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM " +
+	"DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF " +
+	"GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU " +
+	"ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN " +
+	"KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME " +
+	"MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA " +
+	"NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM " +
+	"PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI " +
+	"SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK " +
+	"TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI " +
+	"VN VU WF WS YE YT ZA ZM ZW XK"
+
+func isoCountry(c string) bool {
+	for i := 0; i+2 <= len(isoCountries); i += 3 {
+		if isoCountries[i:i+2] == c {
+			return true
+		}
+	}
+	return false
 }
 
 func isASCIILetter(b byte) bool { return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' }

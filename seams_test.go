@@ -903,3 +903,30 @@ func TestParseASN(t *testing.T) {
 		t.Errorf("ParseIndicatorValue(asn, as14593) = %+v, %v", in, err)
 	}
 }
+
+func TestParseCountryList(t *testing.T) {
+	for _, c := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{"KH", "KH", true}, {"mm", "MM", true}, {" la ", "LA", true}, {"TH", "TH", true},
+		{"AD", "AD", true}, {"ZW", "ZW", true}, {"XK", "XK", true},
+		{"QQ", "", false}, {"ZZ", "", false}, {"UK", "", false}, {"AA", "", false}, {"XX", "", false},
+		{"K", "", false}, {"KHM", "", false}, {"", "", false},
+	} {
+		got, err := ParseCountry(c.in)
+		if (err == nil) != c.ok || got != c.want {
+			t.Errorf("ParseCountry(%q) = %q, %v; want %q ok=%v", c.in, got, err, c.want, c.ok)
+		}
+	}
+	n := 0
+	for i := 0; i+2 <= len(isoCountries); i += 3 {
+		n++
+		if i+2 < len(isoCountries) && isoCountries[i+2] != ' ' {
+			t.Fatalf("isoCountries is not two letters and a space at %d", i)
+		}
+	}
+	if n != 250 {
+		t.Errorf("%d codes, want 249 and XK", n)
+	}
+}

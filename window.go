@@ -126,10 +126,27 @@ func (w Window) String() string {
 // ParseTime parses an RFC 3339 timestamp and returns it in UTC. The common
 // shape (YYYY-MM-DDTHH:MM:SS[.frac](Z|±hh:mm)) is decoded directly, without
 // allocating; anything else is handed to time.Parse, so the accepted language
-// is exactly time.RFC3339's. Times outside [MinTime, MaxTime] are an error.
+// is time.RFC3339's, corrected to RFC 3339's: a lower-case t or z is
+// accepted, a comma before the fraction is not. Times outside [MinTime, MaxTime] are an error.
 func ParseTime(s string) (time.Time, error) {
 	if ns, ok := parseRFC3339Fast(s); ok {
 		return time.Unix(0, ns).UTC(), nil
+	}
+	// RFC 3339 (section 5.6) allows a lower-case t and z, which time.Parse
+	// refuses; and time.Parse takes a comma before the fraction (ISO 8601
+	// allows it, RFC 3339 does not).
+	if strings.IndexByte(s, ',') >= 0 {
+		return time.Time{}, fmt.Errorf("invalid RFC 3339 time %q", s)
+	}
+	if len(s) > 10 && s[10] == 't' || strings.HasSuffix(s, "z") {
+		b := []byte(s)
+		if len(b) > 10 && b[10] == 't' {
+			b[10] = 'T'
+		}
+		if b[len(b)-1] == 'z' {
+			b[len(b)-1] = 'Z'
+		}
+		s = string(b)
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {

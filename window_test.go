@@ -1,6 +1,8 @@
 package seams
 
 import (
+	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -19,7 +21,7 @@ func TestParseTime(t *testing.T) {
 		{"2023-02-29T00:00:00Z", ""},
 		{"2024-05-01T24:00:00Z", ""},
 		{"2024-05-01T22:14:60Z", ""},
-		{"2024-05-01t22:14:03z", ""},
+		{"2024-05-01t22:14:03z", "2024-05-01T22:14:03Z"}, // RFC 3339 5.6 allows lower case
 		{"2024-05-01 22:14:03Z", ""},
 		{"2024-05-01", ""},
 		{"", ""},
@@ -48,7 +50,7 @@ func FuzzParseTime(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		got, err := ParseTime(s)
-		want, werr := time.Parse(time.RFC3339, s)
+		want, werr := rfc3339Reference(s)
 		if werr == nil && (want.Before(MinTime) || want.After(MaxTime)) {
 			werr = ErrTimeRange
 		}
@@ -59,6 +61,46 @@ func FuzzParseTime(f *testing.F) {
 			t.Fatalf("ParseTime(%q) = %s, time.Parse = %s", s, got, want)
 		}
 	})
+}
+
+// rfc3339Reference is the slow, obviously right parser ParseTime must
+// equal: time.Parse, with RFC 3339's lower-case t and z, and without the
+// ISO 8601 comma that time.Parse accepts and RFC 3339 does not.
+func rfc3339Reference(s string) (time.Time, error) {
+	if strings.Contains(s, ",") {
+		return time.Time{}, errors.New("comma")
+	}
+	if len(s) > 10 && s[10] == 't' {
+		s = s[:10] + "T" + s[11:]
+	}
+	if strings.HasSuffix(s, "z") {
+		s = s[:len(s)-1] + "Z"
+	}
+	return time.Parse(time.RFC3339, s)
+}
+
+func TestParseTimeRFC3339Edges(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want string // RFC 3339 in UTC; empty for an error
+	}{
+		{"2024-05-01t22:14:03z", "2024-05-01T22:14:03Z"},
+		{"2024-05-01t22:14:03.5+07:00", "2024-05-01T15:14:03.5Z"},
+		{"2024-05-01T22:14:03z", "2024-05-01T22:14:03Z"},
+		{"2024-05-10T00:00:00,5Z", ""},
+		{"2024-05-10t00:00:00,5z", ""},
+		{"2024-05-01 22:14:03Z", ""},
+	} {
+		got, err := ParseTime(c.in)
+		switch {
+		case c.want == "" && err == nil:
+			t.Errorf("ParseTime(%q) = %s, want an error", c.in, got)
+		case c.want != "" && err != nil:
+			t.Errorf("ParseTime(%q): %v", c.in, err)
+		case c.want != "" && got.Format(time.RFC3339Nano) != c.want:
+			t.Errorf("ParseTime(%q) = %s, want %s", c.in, got.Format(time.RFC3339Nano), c.want)
+		}
+	}
 }
 
 func TestWindow(t *testing.T) {

@@ -463,7 +463,7 @@ func (p *Parser) device(r *seams.Report, i int) error {
 	if !p.requiredString(&typ, "type", i, raw) || !p.requiredString(&value, "value", i, raw) {
 		return nil
 	}
-	id, err := seams.NewDeviceID(bytesString(typ.str), bytesString(value.str))
+	id, err := seams.NewReportDeviceID(bytesString(typ.str), bytesString(value.str))
 	if err != nil {
 		p.problem("devices", i, raw, "%v", err)
 		return nil

@@ -153,7 +153,7 @@ func refParse(line []byte) (r seams.Report, items []string, whole bool) {
 			items = append(items, item)
 			continue
 		}
-		id, err := seams.NewDeviceID(str(typ), str(value))
+		id, err := seams.NewReportDeviceID(str(typ), str(value))
 		if err != nil {
 			items = append(items, item)
 			continue

@@ -1,8 +1,10 @@
 package jsonl
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
@@ -75,6 +77,19 @@ var strClass = func() (t [256]bool) {
 	return t
 }()
 
+const (
+	lowBits     = 0x0101010101010101
+	highBits    = 0x8080808080808080
+	quotes      = '"' * lowBits
+	backslashes = '\\' * lowBits
+	controls    = 0x20 * lowBits
+)
+
+// zeroBytes sets the high bit of the lowest zero byte of x (and maybe of
+// bytes above it): the classic test of "Bit Twiddling Hacks", whose &^x and
+// & highBits are applied by the caller.
+func zeroBytes(x uint64) uint64 { return x - lowBits }
+
 // str reads a string at the current position (which must be '"') and
 // returns its decoded bytes: a slice of the line when it has no escapes and
 // is valid UTF-8, otherwise a slice of the arena.
@@ -83,6 +98,18 @@ func (s *scanner) str() ([]byte, error) {
 	start := s.pos
 	d := s.data
 	i := start
+	// Eight bytes at a time while no byte needs a look: a word has one
+	// that does when it holds a quote, a backslash, a control character
+	// or a byte of a multi-byte sequence. The lowest flagged byte is
+	// exact (the borrows of the zero-byte test only ever run upwards).
+	for i+8 <= len(d) {
+		x := binary.LittleEndian.Uint64(d[i:])
+		if m := (zeroBytes(x^quotes) | zeroBytes(x^backslashes) | (x - controls)) &^ x & highBits; m|x&highBits != 0 {
+			i += bits.TrailingZeros64(m|x&highBits) >> 3
+			break
+		}
+		i += 8
+	}
 	for i < len(d) && !strClass[d[i]] {
 		i++
 	}

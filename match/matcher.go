@@ -116,6 +116,9 @@ func (m *Matcher) matchDevices(r *seams.Report) {
 	x := m.x
 	for j := range r.Devices {
 		d := &r.Devices[j]
+		if !d.ID.Matchable() {
+			continue // its TYPE:VALUE text could spell another device
+		}
 		m.key = append(append(append(m.key[:0], d.ID.Type...), ':'), d.ID.Value...)
 		s, ok := x.devices[string(m.key)] // string(bytes) in a map index does not allocate
 		if !ok {

@@ -40,6 +40,7 @@ func testIndex(t *testing.T) *Index {
 		ind("c-a", "ip", "203.0.113.7", "2024-03-03", "2024-06-09"),
 		ind("c-a", "cidr", "198.51.100.0/24", "2024-01-01", "2024-12-31"),
 		ind("c-a", "device", "IMEI:358240051111110", "2024-01-01", "2024-12-31"),
+		ind("c-b", "device", "x:y:z", "", ""), // type x, value y:z
 		ind("c-b", "ip", "203.0.113.7", "2024-07-01", "2024-09-30"),
 		ind("c-b", "ip", "::ffff:192.0.2.10", "", ""),
 		ind("c-b", "cidr", "192.0.2.200/32", "2024-01-01", "2024-12-31"),
@@ -143,6 +144,10 @@ func TestMatchRules(t *testing.T) {
 		{name: "device type compared case-insensitively", devices: []seams.Device{dev("IMEI", " 358240051111110 ", "2024-05-01T00:00:00Z")},
 			want: "c-a:tied:device"},
 		{name: "device value compared exactly", devices: []seams.Device{dev("imei", "358240051111111", "2024-05-01T00:00:00Z")},
+			want: ""},
+		{name: "device value with a colon matches", devices: []seams.Device{{ID: seams.DeviceID{Type: "x", Value: "y:z"}}},
+			want: "c-b:tied:device"},
+		{name: "report device whose type has a colon never matches, though its text spells one", devices: []seams.Device{{ID: seams.DeviceID{Type: "x:y", Value: "z"}}},
 			want: ""},
 		{name: "device without time matches whatever the window", devices: []seams.Device{dev("imei", "358240051111110", "")},
 			want: "c-a:tied:device"},

@@ -95,22 +95,24 @@ func parseCompound(t *table) (seams.Compound, string) {
 		return c, err.Error()
 	}
 	c.Province = t.get(colProvince)
+	// Each coordinate is optional and checked when given; a compound has
+	// a location only when both are. A row with one is still a compound
+	// (rejecting it would reject its indicators too, for a missing map
+	// pin).
 	lat, lon := t.get(colLat), t.get(colLon)
-	switch {
-	case lat == "" && lon == "":
-	case lon == "":
-		return c, fmt.Sprintf("lat %q given without lon (give both or neither)", lat)
-	case lat == "":
-		return c, fmt.Sprintf("lon %q given without lat (give both or neither)", lon)
-	default:
-		var reason string
+	var reason string
+	if lat != "" {
 		if c.Lat, reason = parseCoordinate("lat", lat, 90); reason != "" {
 			return c, reason
 		}
+	}
+	if lon != "" {
 		if c.Lon, reason = parseCoordinate("lon", lon, 180); reason != "" {
 			return c, reason
 		}
-		c.HasLocation = true
+	}
+	if c.HasLocation = lat != "" && lon != ""; !c.HasLocation {
+		c.Lat, c.Lon = 0, 0
 	}
 	if c.Status, err = seams.ParseStatus(t.get(colStatus)); err != nil {
 		return c, err.Error()

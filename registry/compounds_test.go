@@ -75,8 +75,12 @@ func TestReadCompoundsRow(t *testing.T) {
 		{"lon -181", "c-1,Test Compound One,,KH,,0,-181,", nil, `invalid lon "-181" (want a decimal number in [-180,180])`},
 		{"lat and lon zero", "c-1,Test Compound One,,KH,,0,0,", at(0, 0), ""},
 		{"lat with plus sign and exponent", "c-1,Test Compound One,,KH,,+1.5e1,-.5,", at(15, -0.5), ""},
-		{"lat without lon", "c-1,Test Compound One,,KH,,11.5,,", nil, `lat "11.5" given without lon (give both or neither)`},
-		{"lon without lat", "c-1,Test Compound One,,KH,,,104.9,", nil, `lon "104.9" given without lat (give both or neither)`},
+		// Each coordinate is optional: one alone is checked, and the
+		// compound has no location.
+		{"lat without lon: accepted, no location", "c-1,Test Compound One,,KH,,11.5,,", with(func(c *seams.Compound) {}), ""},
+		{"lon without lat: accepted, no location", "c-1,Test Compound One,,KH,,,104.9,", with(func(c *seams.Compound) {}), ""},
+		{"lon without lat, out of range", "c-1,Test Compound One,,KH,,,180.5,", nil, `invalid lon "180.5" (want a decimal number in [-180,180])`},
+		{"country not in ISO 3166-1", "c-1,Test Compound One,,QQ,,,,", nil, `invalid country "QQ" (not an ISO 3166-1 alpha-2 code)`},
 		{"lat NaN", "c-1,Test Compound One,,KH,,NaN,0,", nil, `invalid lat "NaN" (want a decimal number in [-90,90])`},
 		{"lon Inf", "c-1,Test Compound One,,KH,,0,Inf,", nil, `invalid lon "Inf" (want a decimal number in [-180,180])`},
 		{"lon -Infinity", "c-1,Test Compound One,,KH,,0,-Infinity,", nil, `invalid lon "-Infinity" (want a decimal number in [-180,180])`},

@@ -1,6 +1,6 @@
 // Package reportfile opens a report input in whichever format it is in: it
 // finds the format from the name and the content (or takes the one given),
-// decompresses gzip, and returns a seams.ReportReader. The cross-reference
+// decompresses gzip and zstd, and returns a seams.ReportReader. The cross-reference
 // pipeline reads JSON Lines with its own parallel parser and asks this
 // package only which format an input is in; load and the other tools read
 // every format through it.
@@ -9,12 +9,14 @@ package reportfile
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/jsonl"
@@ -53,7 +55,7 @@ func ParseFormat(s string) (Format, error) {
 // when the name does not say: .jsonl, .ndjson and .json are JSON Lines,
 // .xml is CyberTipline XML, .csv is CSV.
 func ByName(name string) Format {
-	name = strings.TrimSuffix(strings.ToLower(name), ".gz")
+	name = strings.TrimSuffix(strings.TrimSuffix(strings.ToLower(name), ".gz"), ".zst")
 	switch filepath.Ext(name) {
 	case ".jsonl", ".ndjson", ".json":
 		return JSONL
@@ -143,8 +145,18 @@ func Open(name string, f Format, stdin io.Reader) (*Input, error) {
 	return &Input{ReportReader: rd, Format: f, close: closeFn}, nil
 }
 
+// Compressed reports whether a name says its file is compressed: it ends in
+// .gz (gzip) or .zst (Zstandard).
+func Compressed(name string) bool {
+	n := strings.ToLower(name)
+	return strings.HasSuffix(n, ".gz") || strings.HasSuffix(n, ".zst")
+}
+
 // OpenStream opens a report input as a byte stream: "-" is stdin, a name
-// ending in .gz is decompressed.
+// ending in .gz or .zst is decompressed. Decompression is
+// github.com/klauspost/compress's, about twice as fast as compress/gzip:
+// it runs in the goroutine that feeds the parsers, and must keep up with
+// them.
 func OpenStream(name string, stdin io.Reader) (io.Reader, func() error, error) {
 	var r io.Reader
 	closeFn := func() error { return nil }
@@ -157,13 +169,24 @@ func OpenStream(name string, stdin io.Reader) (io.Reader, func() error, error) {
 		}
 		r, closeFn = f, f.Close
 	}
-	if strings.HasSuffix(name, ".gz") {
+	switch n := strings.ToLower(name); {
+	case strings.HasSuffix(n, ".gz"):
 		z, err := gzip.NewReader(r)
 		if err != nil {
 			closeFn()
 			return nil, nil, fmt.Errorf("%s: %w", name, err)
 		}
 		return z, closeFn, nil
+	case strings.HasSuffix(n, ".zst"):
+		// A window of at most 128 MiB: enough for every zstd level a
+		// file is written with, and a bound on what a hostile frame can
+		// make us allocate.
+		z, err := zstd.NewReader(r, zstd.WithDecoderMaxWindow(128<<20), zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			closeFn()
+			return nil, nil, fmt.Errorf("%s: %w", name, err)
+		}
+		return z, func() error { z.Close(); return closeFn() }, nil
 	}
 	return r, closeFn, nil
 }

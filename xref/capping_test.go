@@ -41,7 +41,7 @@ func capCase(t *testing.T) Options {
 		`{"id":"r-4","ips":[` + ev("203.0.113.7") + `],"devices":[{"type":"imei","value":"358240051111110"}]}`,
 		`{"id":"r-5","ips":[` + ev("203.0.113.8") + `]}`,
 		`{"id":"r-6","ips":[` + ev("203.0.113.9") + `]}`,
-	}, "\n") + "\n")}
+	}, "\n")+"\n")}
 	o.Out = filepath.Join(dir, "out")
 	o.MaxReportsPerIndicator = 3
 	return o

@@ -11,7 +11,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -324,7 +323,7 @@ func (p *pipeline) run(ctx context.Context) ([]seams.InputCount, error) {
 // as a stream: standard input, a gzip file, or a file that cannot be mapped
 // (the stream path then reports any error opening it).
 func (p *pipeline) mapReports(name string) *mapfile.File {
-	if name == "-" || strings.HasSuffix(name, ".gz") {
+	if name == "-" || reportfile.Compressed(name) {
 		return nil
 	}
 	m, err := mapfile.Open(name)
@@ -431,7 +430,7 @@ func (p *pipeline) unmapAll() {
 func (p *pipeline) plainBytes() int64 {
 	var n int64
 	for _, name := range p.o.Reports {
-		if name == "-" || strings.HasSuffix(name, ".gz") {
+		if name == "-" || reportfile.Compressed(name) {
 			continue
 		}
 		if st, err := os.Stat(name); err == nil && st.Mode().IsRegular() {

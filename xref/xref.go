@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -89,6 +90,34 @@ const (
 // is written to the output directory (files from an earlier run stay as they
 // were); on success the three outputs replace any earlier ones.
 func Run(ctx context.Context, o Options) (*seams.Summary, error) {
+	// A failed run leaves DIR as it was: if it did not exist, the
+	// directories made for it go again (os.Remove takes only empty ones).
+	made := missingDirs(o.Out)
+	s, err := run(ctx, o)
+	if err != nil {
+		for _, d := range made {
+			os.Remove(d)
+		}
+	}
+	return s, err
+}
+
+// missingDirs returns the directories MkdirAll(dir) would create, the
+// deepest first.
+func missingDirs(dir string) []string {
+	var out []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil || !errors.Is(err, fs.ErrNotExist) {
+			return out
+		}
+		out = append(out, d)
+		if filepath.Dir(d) == d {
+			return out
+		}
+	}
+}
+
+func run(ctx context.Context, o Options) (*seams.Summary, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}

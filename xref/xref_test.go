@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/internal/chunk"
 	"github.com/seams-dev/seams/internal/mapfile"
@@ -349,5 +351,46 @@ func TestBatchPathMatchesChunkPath(t *testing.T) {
 				t.Errorf("workers=%d chunk=%d: %s differs from the chunk path's\ngot:\n%s\nwant:\n%s", c.workers, c.chunk, name, got, exp)
 			}
 		}
+	}
+}
+
+// TestZstd reads the reports through Zstandard and expects the findings of
+// the plain files.
+func TestZstd(t *testing.T) {
+	base := smallOptions(t)
+	if _, err := Run(context.Background(), base); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var names []string
+	for _, name := range []string{"reports.jsonl", "reports2.jsonl"} {
+		var buf bytes.Buffer
+		zw, err := zstd.NewWriter(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zw.Write(readFile(t, small+name))
+		zw.Close()
+		p := filepath.Join(dir, name+".zst")
+		if err := os.WriteFile(p, buf.Bytes(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, p)
+	}
+	o := smallOptions(t)
+	o.Reports = names
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := readFile(t, filepath.Join(o.Out, FindingsFile)), readFile(t, filepath.Join(base.Out, FindingsFile)); !bytes.Equal(got, want) {
+		t.Errorf("findings through zstd differ:\n%s\nwant:\n%s", got, want)
+	}
+	// A file that says .zst and is not gives an error naming it.
+	o = smallOptions(t)
+	bad := filepath.Join(dir, "bad.jsonl.zst")
+	os.WriteFile(bad, []byte("not zstd\n"), 0o600)
+	o.Reports = []string{bad}
+	if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), "bad.jsonl.zst") {
+		t.Errorf("Run on a corrupt .zst = %v, want an error naming the file", err)
 	}
 }

@@ -40,13 +40,14 @@ Flags:
   --indicators FILE   indicators CSV: compound,kind,value,first_seen,last_seen,
                       confidence,source; kind is ip, cidr or device
   --reports FILE      reports; repeat for several files. A name ending in .gz
-                      is decompressed; "-" reads standard input. Report ids
-                      must be unique across all files.
+                      (gzip) or .zst (Zstandard) is decompressed; "-" reads
+                      standard input. Report ids must be unique across all
+                      files.
   --format FORMAT     format of the report files: jsonl (seams' own, one
                       report a line), cybertip (CyberTipline report XML) or
                       csv (one row per ip event or device). Default: found
                       for each file from its name (.jsonl, .xml, .csv, with
-                      or without .gz) or, failing that, its first bytes.
+                      or without .gz/.zst) or, failing that, its first bytes.
   --shared FILE       shared address space (carrier NAT, satellite, VPN): one
                       address or CIDR a line, # comments. Evidence from shared
                       space is never tied. 100.64.0.0/10 is always shared.

@@ -35,6 +35,16 @@ func refParse(line []byte) (r seams.Report, items []string, whole bool) {
 		return s
 	}
 	parseTime := func(s string) (time.Time, bool) {
+		// RFC 3339, not time.Parse: no comma fraction, lower-case t and z.
+		if strings.Contains(s, ",") {
+			return time.Time{}, false
+		}
+		if len(s) > 10 && s[10] == 't' {
+			s = s[:10] + "T" + s[11:]
+		}
+		if strings.HasSuffix(s, "z") {
+			s = s[:len(s)-1] + "Z"
+		}
 		t, err := time.Parse(time.RFC3339, s)
 		if err != nil || t.Before(seams.MinTime) || t.After(seams.MaxTime) {
 			return time.Time{}, false

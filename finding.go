@@ -43,6 +43,8 @@ type Observation struct {
 	Event  string
 	Port   int
 	Proxy  bool
+	// Associated: the event or device is an associated account's.
+	Associated bool
 }
 
 // Weakened reports whether this piece of evidence, though of rule ip, cannot

@@ -29,12 +29,19 @@ type IPEvent struct {
 	// source port, so it is read as absent).
 	Port  int
 	Proxy bool // the reporter flagged the address as a possible proxy
+	// Associated marks the event of an account the reporter associated
+	// with the suspect (CyberTipline associatedAccount): it counts as the
+	// suspect's, and findings say where it came from.
+	Associated bool
 }
 
 // Device is a device identifier seen in a report, optionally with when.
 type Device struct {
 	ID DeviceID
 	At time.Time // zero if not given
+	// Associated marks a device of an account associated with the
+	// suspect, as IPEvent.Associated.
+	Associated bool
 }
 
 // DeviceID is a normalized device identifier: Type in lower case and Value,

@@ -64,6 +64,9 @@ func appendEvidence(b []byte, e *seams.Evidence) []byte {
 	if o.Proxy {
 		b = append(b, `,"proxy":true`...)
 	}
+	if o.Associated {
+		b = append(b, `,"associated":true`...)
+	}
 	b = append(b, '}')
 	if e.Rule == seams.RuleIPDrift {
 		b = append(b, `,"drift":"`...)

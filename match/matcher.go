@@ -212,13 +212,13 @@ func (m *Matcher) findings(r *seams.Report) []seams.Finding {
 		ev := seams.Evidence{Rule: h.rule, Indicator: &m.inds[k], Drift: time.Duration(h.drift), Ref: h.meta}
 		if int(h.seq) < len(r.IPs) {
 			e := &r.IPs[h.seq]
-			ev.Observed = seams.Observation{IP: e.Addr, At: e.At, Event: e.Event, Port: e.Port, Proxy: e.Proxy}
+			ev.Observed = seams.Observation{IP: e.Addr, At: e.At, Event: e.Event, Port: e.Port, Proxy: e.Proxy, Associated: e.Associated}
 			if h.shared >= 0 {
 				ev.Shared = x.sharedNames[h.shared]
 			}
 		} else {
 			d := &r.Devices[int(h.seq)-len(r.IPs)]
-			ev.Observed = seams.Observation{Device: d.ID, At: d.At}
+			ev.Observed = seams.Observation{Device: d.ID, At: d.At, Associated: d.Associated}
 		}
 		m.ev = append(m.ev, ev)
 	}

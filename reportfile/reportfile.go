@@ -19,6 +19,8 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/csvreport"
+	"github.com/seams-dev/seams/cybertip"
 	"github.com/seams-dev/seams/jsonl"
 )
 
@@ -107,14 +109,35 @@ func Detect(f Format, name string, head []byte) Format {
 	return Sniff(head)
 }
 
-// NewReader returns the ReportReader of format f over r; file names r in
-// rejections.
+// NewReader returns the ReportReader of format f over r, with the default
+// options; file names r in rejections. A CSV reader may hold temporary
+// files: close it (it is an io.Closer) if it is not read to the end.
 func NewReader(f Format, r io.Reader, file string) (seams.ReportReader, error) {
+	return NewReaderOptions(f, r, file, NewReaderOptionsDefault())
+}
+
+// ReaderOptions holds the options of the readers that have any.
+type ReaderOptions struct {
+	CyberTip cybertip.Options  // limits of the XML reader
+	CSV      csvreport.Options // memory budget and temporary directory of the CSV grouping
+}
+
+// NewReaderOptionsDefault returns the default options of every reader.
+func NewReaderOptionsDefault() ReaderOptions {
+	return ReaderOptions{CyberTip: cybertip.NewOptions(), CSV: csvreport.NewOptions()}
+}
+
+// NewReaderOptions is NewReader with options.
+func NewReaderOptions(f Format, r io.Reader, file string, o ReaderOptions) (seams.ReportReader, error) {
 	switch f {
 	case JSONL, "":
 		return jsonl.NewReader(r, file), nil
+	case CyberTip:
+		return cybertip.NewReaderOptions(r, file, o.CyberTip), nil
+	case CSV:
+		return csvreport.NewReader(r, file, o.CSV), nil
 	}
-	return nil, fmt.Errorf("%s: report format %q is not supported yet", file, f)
+	return nil, fmt.Errorf("%s: unknown report format %q", file, f)
 }
 
 // Input is an opened report input.
@@ -124,12 +147,27 @@ type Input struct {
 	close  func() error
 }
 
-// Close closes the underlying file.
-func (in *Input) Close() error { return in.close() }
+// Close closes the reader (releasing a CSV reader's temporary files) and
+// the underlying file.
+func (in *Input) Close() error {
+	var err error
+	if c, ok := in.ReportReader.(io.Closer); ok {
+		err = c.Close()
+	}
+	if cerr := in.close(); err == nil {
+		err = cerr
+	}
+	return err
+}
 
 // Open opens a report input by name: "-" is stdin, a name ending in .gz is
 // decompressed, and the format is f or, when f is "", detected.
 func Open(name string, f Format, stdin io.Reader) (*Input, error) {
+	return OpenOptions(name, f, stdin, NewReaderOptionsDefault())
+}
+
+// OpenOptions is Open with reader options.
+func OpenOptions(name string, f Format, stdin io.Reader, o ReaderOptions) (*Input, error) {
 	r, closeFn, err := OpenStream(name, stdin)
 	if err != nil {
 		return nil, err
@@ -137,7 +175,7 @@ func Open(name string, f Format, stdin io.Reader) (*Input, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, _ := br.Peek(SniffSize) // a short file peeks short; errors surface on read
 	f = Detect(f, name, head)
-	rd, err := NewReader(f, br, name)
+	rd, err := NewReaderOptions(f, br, name, o)
 	if err != nil {
 		closeFn()
 		return nil, err

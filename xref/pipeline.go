@@ -376,9 +376,12 @@ func (p *pipeline) unmap(m *mapfile.File) {
 // batchRecords records).
 func (p *pipeline) sendRecords(ctx context.Context, file int, f reportfile.Format, r io.Reader, send func(*batch) bool) error {
 	name := p.o.Reports[file]
-	rd, err := newReportReader(f, r, name)
+	rd, err := newReportReader(f, r, name, p.o.Readers)
 	if err != nil {
 		return err
+	}
+	if c, ok := rd.(io.Closer); ok {
+		defer c.Close() // a CSV reader's spill files
 	}
 	const batchRecords = 4096
 	b := &batch{}
@@ -631,7 +634,7 @@ func (w *worker) processBatch(j *job) {
 
 // newReportReader is reportfile.NewReader; tests replace it to send JSON
 // Lines through the batch path and compare with the chunk path.
-var newReportReader = reportfile.NewReader
+var newReportReader = reportfile.NewReaderOptions
 
 // unroutable counts the ip events of r whose address can never match.
 func unroutable(r *seams.Report) int {

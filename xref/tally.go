@@ -43,20 +43,22 @@ func (t *tally) addFindings(cts []compoundTier, sign int) {
 	}
 	t.tiedC, t.potC = t.tiedC[:0], t.potC[:0]
 	for _, ct := range cts {
+		// A compound from an exchange format may have no country: it
+		// counts for itself, and for no country.
 		country := t.compounds[ct.compound].Country
 		if ct.tier == seams.TierTied {
 			t.tied[ct.compound] += sign
-			if !slices.Contains(t.tiedC, country) {
+			if country != "" && !slices.Contains(t.tiedC, country) {
 				t.tiedC = append(t.tiedC, country)
 			}
 		} else {
 			t.potential[ct.compound] += sign
-			if !slices.Contains(t.potC, country) {
+			if country != "" && !slices.Contains(t.potC, country) {
 				t.potC = append(t.potC, country)
 			}
 		}
 	}
-	if len(t.tiedC) > 0 {
+	if slices.ContainsFunc(cts, func(ct compoundTier) bool { return ct.tier == seams.TierTied }) {
 		t.tiedReports += sign
 	} else {
 		t.potentialReports += sign

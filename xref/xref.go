@@ -27,15 +27,18 @@ import (
 
 // Options configures a run. Use NewOptions for the defaults.
 type Options struct {
-	Compounds  string   // compounds CSV
-	Indicators string   // indicators CSV
-	Reports    []string // report files; ".gz" is gunzipped, "-" is Stdin
+	Compounds  string   // compounds: CSV or FollowTheMoney; "" when Indicators names them
+	Indicators string   // indicators: CSV, STIX 2.1 bundle or MISP events
+	Reports    []string // report files; ".gz" and ".zst" are decompressed, "-" is Stdin
 	// Format is the format of every report input; "" finds each one's
 	// from its name and content (see package reportfile).
 	Format reportfile.Format
-	Shared string // optional shared-space list
-	Drift  time.Duration
-	Out    string // output directory, created if missing
+	// Readers holds the options of the readers of formats other than
+	// JSON Lines (the CSV reader's memory budget and spill directory).
+	Readers reportfile.ReaderOptions
+	Shared  string // optional shared-space list
+	Drift   time.Duration
+	Out     string // output directory, created if missing
 
 	// MaxReportsPerIndicator is the over-correlation limit: an ip or device
 	// indicator with evidence in more distinct reports than this is flagged
@@ -67,6 +70,7 @@ func NewOptions() Options {
 	return Options{
 		Drift:                  match.DefaultDrift,
 		MaxReportsPerIndicator: DefaultMaxReportsPerIndicator,
+		Readers:                reportfile.NewReaderOptionsDefault(),
 		MaxRejected:            -1,
 		ChunkSize:              1 << 20,
 		MaxLine:                jsonl.DefaultMaxLine,
@@ -74,6 +78,10 @@ func NewOptions() Options {
 		Logger:                 slog.New(slog.DiscardHandler),
 	}
 }
+
+// ErrUsage marks an error in the options, which a command line reports as
+// a usage error.
+var ErrUsage = errors.New("usage")
 
 // ErrTooManyRejected is returned when more records were rejected than
 // Options.MaxRejected allows; no output is written then.
@@ -255,7 +263,10 @@ func (r *rejections) addBytes(b []byte, n int) error {
 }
 
 // loadRegistry reads the compounds, indicators and shared list, writes their
-// rejections, and builds the index.
+// rejections, and builds the index. Each file may be in any registry format
+// (see registryformat.go): compounds as CSV or FollowTheMoney, indicators
+// as CSV, a STIX 2.1 bundle or MISP events (which may bring compounds of
+// their own), shared space as a list or a MISP warninglist.
 func loadRegistry(o Options, rj *rejections) (*match.Index, []seams.InputCount, error) {
 	var inputs []seams.InputCount
 	var werr error
@@ -284,11 +295,35 @@ func loadRegistry(o Options, rj *rejections) (*match.Index, []seams.InputCount, 
 	}
 
 	var compounds []seams.Compound
-	if err := read(o.Compounds, "compounds", func(r io.Reader, rej registry.Reject) (n int, err error) {
-		compounds, err = registry.ReadCompounds(r, o.Compounds, rej)
-		return len(compounds), err
-	}); err != nil {
-		return nil, nil, err
+	if o.Compounds != "" {
+		if err := read(o.Compounds, "compounds", func(r io.Reader, rej registry.Reject) (n int, err error) {
+			compounds, err = readCompounds(r, o.Compounds, rej)
+			return len(compounds), err
+		}); err != nil {
+			return nil, nil, err
+		}
+	}
+	indFormat, err := sniffFile(o.Indicators, detectIndicators)
+	if err != nil {
+		return nil, nil, fmt.Errorf("indicators: %w", err)
+	}
+	if o.Compounds == "" && indFormat == formatCSV {
+		return nil, nil, fmt.Errorf("%w: --compounds is needed with an indicators CSV", ErrUsage)
+	}
+	// Indicators in an exchange format are read whole (their readers
+	// resolve references across the file) and may bring compounds, which
+	// join those of the compounds file; a CSV is streamed into the index.
+	var inds []seams.Indicator
+	if indFormat != formatCSV {
+		if err := read(o.Indicators, "indicators", func(r io.Reader, rej registry.Reject) (n int, err error) {
+			var more []seams.Compound
+			more, inds, err = readExchangeIndicators(indFormat, r, o.Indicators, rej)
+			compounds = mergeCompounds(compounds, more)
+			inds = knownCompounds(inds, compounds, rej)
+			return len(inds), err
+		}); err != nil {
+			return nil, nil, err
+		}
 	}
 	ids := make(map[string]int, len(compounds))
 	for i, c := range compounds {
@@ -298,20 +333,29 @@ func loadRegistry(o Options, rj *rejections) (*match.Index, []seams.InputCount, 
 	if err != nil {
 		return nil, nil, err
 	}
-	// Indicators go straight into the index as they are read: a registry
-	// of millions of rows never exists as a slice of seams.Indicator.
-	if err := read(o.Indicators, "indicators", func(r io.Reader, rej registry.Reject) (n int, err error) {
-		err = registry.ScanIndicators(r, o.Indicators, ids, rej, func(in *seams.Indicator) error {
-			n++
-			return b.Add(in)
-		})
-		return n, err
-	}); err != nil {
-		return nil, nil, err
+	if indFormat == formatCSV {
+		// Indicators go straight into the index as they are read: a
+		// registry of millions of rows never exists as a slice of
+		// seams.Indicator.
+		if err := read(o.Indicators, "indicators", func(r io.Reader, rej registry.Reject) (n int, err error) {
+			err = registry.ScanIndicators(r, o.Indicators, ids, rej, func(in *seams.Indicator) error {
+				n++
+				return b.Add(in)
+			})
+			return n, err
+		}); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		for i := range inds {
+			if err := b.Add(&inds[i]); err != nil {
+				return nil, nil, err
+			}
+		}
 	}
 	if o.Shared != "" {
 		if err := read(o.Shared, "shared", func(r io.Reader, rej registry.Reject) (n int, err error) {
-			shared, err := registry.ReadShared(r, o.Shared, rej)
+			shared, err := readShared(r, o.Shared, rej)
 			b.AddShared(shared...)
 			return len(shared), err
 		}); err != nil {

@@ -332,11 +332,11 @@ func TestBatchPathMatchesChunkPath(t *testing.T) {
 	}
 	orig := newReportReader
 	t.Cleanup(func() { newReportReader = orig })
-	newReportReader = func(f reportfile.Format, r io.Reader, file string) (seams.ReportReader, error) {
+	newReportReader = func(f reportfile.Format, r io.Reader, file string, o reportfile.ReaderOptions) (seams.ReportReader, error) {
 		if f != reportfile.CSV {
 			t.Errorf("reader asked for format %q, want csv", f)
 		}
-		return orig(reportfile.JSONL, r, file)
+		return orig(reportfile.JSONL, r, file, o)
 	}
 	for _, c := range []struct{ workers, chunk int }{{1, 1 << 20}, {2, 64}, {3, 1}} {
 		o := smallOptions(t)

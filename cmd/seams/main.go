@@ -62,10 +62,16 @@ var commands map[string]*command
 
 func init() {
 	commands = map[string]*command{
-		"xref":    xrefCommand,
-		"gen":     genCommand,
-		"demo":    demoCommand,
-		"version": versionCommand,
+		"xref":     xrefCommand,
+		"export":   exportCommand,
+		"gen":      genCommand,
+		"demo":     demoCommand,
+		"version":  versionCommand,
+		"load":     loadCommand,
+		"token":    tokenCommand,
+		"audit":    auditCommand,
+		"findings": findingsCommand,
+		"review":   reviewCommand,
 	}
 }
 

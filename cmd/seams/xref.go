@@ -23,6 +23,7 @@ var xrefCommand = &command{
 	usage: `Usage:
   seams xref --compounds FILE --indicators FILE --reports FILE [--reports FILE ...]
              [--shared FILE] [--drift DURATION] --out DIR
+  seams xref --store DIR [--drift DURATION] [--full]     (or --db URL)
 
 Cross-reference every report against the registry and write, into DIR:
   findings.jsonl  one line per (report, compound) pair with evidence: its tier
@@ -36,9 +37,13 @@ completes: a failed run leaves DIR as it was. A short summary table is
 printed on standard output.
 
 Flags:
-  --compounds FILE    compounds CSV: id,name,aliases,country,province,lat,lon,status
+  --compounds FILE    compounds CSV: id,name,aliases,country,province,lat,lon,
+                      status; or FollowTheMoney entities (JSON lines).
+                      May be left out when --indicators names compounds.
   --indicators FILE   indicators CSV: compound,kind,value,first_seen,last_seen,
-                      confidence,source; kind is ip, cidr or device
+                      confidence,source; kind is ip, cidr or device. Or a
+                      STIX 2.1 bundle, or MISP events (JSON): their
+                      compounds join those of --compounds (which wins).
   --reports FILE      reports; repeat for several files. A name ending in .gz
                       (gzip) or .zst (Zstandard) is decompressed; "-" reads
                       standard input. Report ids must be unique across all
@@ -48,8 +53,13 @@ Flags:
                       csv (one row per ip event or device). Default: found
                       for each file from its name (.jsonl, .xml, .csv, with
                       or without .gz/.zst) or, failing that, its first bytes.
+  --csv-memory BYTES  reports CSV: how many bytes of rows to group in memory
+                      before spilling sorted runs to disk (rows of one report
+                      may be anywhere in the file). Default 268435456.
+  --tmp-dir DIR       where the CSV reader spills; default the system's.
   --shared FILE       shared address space (carrier NAT, satellite, VPN): one
-                      address or CIDR a line, # comments. Evidence from shared
+                      address or CIDR a line, # comments; or a MISP
+                      warninglist (JSON). Evidence from shared
                       space is never tied. 100.64.0.0/10 is always shared.
   --drift DURATION    how far outside an ip indicator's window an event at the
                       same address still counts, as rule ip-drift (potential).
@@ -73,6 +83,16 @@ Flags:
   --cpuprofile FILE   write a CPU profile (go tool pprof) for a slow case.
   --memprofile FILE   write a heap profile at the end of the run.
   --verbose           log progress details on standard error.
+  --store DIR         cross-reference what the store in DIR holds instead of
+                      files (see seams load) and store the findings: new,
+                      upgraded, downgraded, withdrawn and revised ones are
+                      recorded as a run. Only reports stored since the last
+                      run are matched, unless indicators, shared space or
+                      the drift changed: then every stored report is (a
+                      retro-hunt). --compounds, --indicators, --reports and
+                      --out are not used. Review marks survive.
+  --db URL            the same for a PostgreSQL store (postgres://...).
+  --full              with --store: match every stored report anyway.
 
 Tiers:
   tied       a device of the report matches a device indicator in its window;
@@ -102,6 +122,8 @@ type xrefArgs struct {
 	cpuprofile, memprofile string
 	verbose                bool
 	format                 string
+	store, db              string // --store DIR, --db URL: cross-reference a store
+	full                   bool
 	liftCap                []string
 }
 
@@ -113,6 +135,8 @@ func xrefFlags(o *xref.Options, a *xrefArgs) *flag.FlagSet {
 	fs.StringVar(&o.Indicators, "indicators", "", "")
 	fs.Var((*listFlag)(&a.reports), "reports", "")
 	fs.StringVar(&a.format, "format", "", "")
+	fs.Int64Var(&o.Readers.CSV.Memory, "csv-memory", o.Readers.CSV.Memory, "")
+	fs.StringVar(&o.Readers.CSV.TempDir, "tmp-dir", "", "")
 	fs.StringVar(&o.Shared, "shared", "", "")
 	fs.Var(&a.drift, "drift", "")
 	fs.StringVar(&o.Out, "out", "", "")
@@ -124,6 +148,9 @@ func xrefFlags(o *xref.Options, a *xrefArgs) *flag.FlagSet {
 	fs.StringVar(&a.cpuprofile, "cpuprofile", "", "")
 	fs.StringVar(&a.memprofile, "memprofile", "", "")
 	fs.BoolVar(&a.verbose, "verbose", false, "")
+	fs.StringVar(&a.store, "store", "", "")
+	fs.StringVar(&a.db, "db", "", "")
+	fs.BoolVar(&a.full, "full", false, "")
 	return fs
 }
 
@@ -134,7 +161,17 @@ func runXref(ctx context.Context, e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	for _, f := range []struct{ name, val string }{{"compounds", o.Compounds}, {"indicators", o.Indicators}, {"out", o.Out}} {
+	if a.store != "" || a.db != "" {
+		return runXrefStore(ctx, e, &a)
+	}
+	// --compounds may be left out when the indicators come in an exchange
+	// format that names its compounds (STIX, MISP: JSON); xref.Run checks
+	// the content (ErrUsage) when the name is not enough.
+	compounds := o.Compounds
+	if strings.HasSuffix(strings.ToLower(o.Indicators), ".json") {
+		compounds = "from --indicators"
+	}
+	for _, f := range []struct{ name, val string }{{"compounds", compounds}, {"indicators", o.Indicators}, {"out", o.Out}} {
 		if f.val == "" {
 			return usagef("xref", "missing --%s", f.name)
 		}
@@ -160,6 +197,9 @@ func runXref(ctx context.Context, e *env, args []string) error {
 	}
 	o.Format = f
 	o.LiftCap = a.liftCap
+	if o.Readers.CSV.Memory < 1<<20 {
+		return usagef("xref", "--csv-memory %d is too small (at least 1048576)", o.Readers.CSV.Memory)
+	}
 	if o.MaxReportsPerIndicator < 0 {
 		return usagef("xref", "--max-reports-per-indicator %d is negative (0 turns the check off)", o.MaxReportsPerIndicator)
 	}
@@ -190,6 +230,9 @@ func runXref(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	if err != nil {
+		if errors.Is(err, xref.ErrUsage) {
+			return usagef("xref", "%s", strings.TrimPrefix(err.Error(), xref.ErrUsage.Error()+": "))
+		}
 		if errors.Is(err, xref.ErrTooManyRejected) {
 			return fmt.Errorf("%w; nothing was written to %s", err, o.Out)
 		}

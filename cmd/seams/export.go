@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/export"
+)
+
+var exportCommand = &command{
+	summary: "write the findings of a run as STIX, MISP, CSV, Parquet or a signal feed",
+	usage: `Usage:
+  seams export --format FORMAT --from DIR --out FILE
+               [--compounds FILE --indicators FILE] [--org NAME] [--time TIME]
+
+Read the output of "seams xref" in DIR (findings.jsonl and summary.json) and
+write it in a format partners and tools already use. The file is written
+under a temporary name and renamed when complete, with mode 0600: it holds
+report metadata. docs/formats.md has every mapping.
+
+Formats:
+  stix     a STIX 2.1 bundle: each compound as Infrastructure located at a
+           Location, each indicator as an Indicator that indicates it, and
+           one Sighting per finding and indicator (count, first_seen and
+           last_seen from the evidence, confidence 85 for tied and 50 for
+           potential, sighted by the --org Identity). Ids are UUIDv5 of the
+           content, so a re-export updates rather than duplicates.
+  misp     MISP events, one per compound, unpublished and for your
+           organisation only: the indicators as attributes (ip-src, AS, or
+           text for devices), each evidence item as a sighting of its
+           attribute. Evidence without a time cannot be a MISP sighting and
+           is counted on standard error.
+  csv      the findings, one row per evidence item, columns in a fixed
+           order; cells that a spreadsheet would run as a formula (starting
+           with = + - @) are prefixed with '.
+  parquet  the same rows as Parquet, for DuckDB, pandas and Spark.
+  gse      a flat feed of compound addresses (ip, cidr, asn; never devices
+           or anything of the reports) as scam signals in the shape of the
+           Global Signal Exchange, one JSON object a line.
+
+Flags:
+  --format FORMAT     stix, misp, csv, parquet or gse. Required.
+  --from DIR          the output directory of seams xref. Required.
+  --out FILE          the file to write; "-" writes standard output. Required.
+  --compounds FILE    the compounds CSV of the run: gives every compound its
+                      aliases, province, coordinates and status. Without it,
+                      the compounds with findings are known by the id, name
+                      and country of summary.json.
+  --indicators FILE   the indicators CSV of the run (needs --compounds):
+                      stix, misp and gse then write every indicator, not only
+                      those of the findings' evidence.
+  --org NAME          the reporting organisation: the STIX Identity that
+                      sighted the findings, the MISP creator and sighting
+                      source, the signal source. Required for stix, misp, gse.
+  --time TIME         the time stamped on the objects (STIX created and
+                      modified, MISP timestamps), RFC 3339. Default: the
+                      latest instant in the data, so that the same data gives
+                      the same bytes and new evidence moves it forward.
+
+Examples:
+  seams export --format stix --from out/ --org "Hotline Example" \
+               --compounds compounds.csv --indicators indicators.csv --out findings.stix.json
+  seams export --format csv --from out/ --out findings.csv
+  seams export --format parquet --from out/ --out findings.parquet
+  duckdb -c "select compound, tier, count(*) from 'findings.parquet' group by all"
+
+Exit status: 0 when written; 1 when the input cannot be read or the output
+written (nothing is left behind); 2 for a usage error.
+`,
+	run: runExport,
+}
+
+func runExport(ctx context.Context, e *env, args []string) error {
+	fs := newFlags("export")
+	var o export.Options
+	var format, at string
+	fs.StringVar(&format, "format", "", "")
+	fs.StringVar(&o.From, "from", "", "")
+	fs.StringVar(&o.Out, "out", "", "")
+	fs.StringVar(&o.Compounds, "compounds", "", "")
+	fs.StringVar(&o.Indicators, "indicators", "", "")
+	fs.StringVar(&o.Org, "org", "", "")
+	fs.StringVar(&at, "time", "", "")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	for _, f := range []struct{ name, val string }{{"format", format}, {"from", o.From}, {"out", o.Out}} {
+		if f.val == "" {
+			return usagef("export", "missing --%s", f.name)
+		}
+	}
+	var err error
+	if o.Format, err = export.ParseFormat(format); err != nil {
+		return usagef("export", "--format: %v", err)
+	}
+	if (o.Format == export.STIX || o.Format == export.MISP || o.Format == export.GSE) && o.Org == "" {
+		return usagef("export", "--format %s needs --org, the reporting organisation", o.Format)
+	}
+	if o.Indicators != "" && o.Compounds == "" {
+		return usagef("export", "--indicators needs --compounds, the compounds it refers to")
+	}
+	if at != "" {
+		if o.Time, err = seams.ParseTime(at); err != nil {
+			return usagef("export", "--time: %v", err)
+		}
+	}
+	o.Stdout = e.stdout
+	res, err := export.Run(ctx, o)
+	if errors.Is(err, export.ErrNoTime) {
+		return fmt.Errorf("%w with --time (e.g. --time %s)", err, time.Now().UTC().Format(time.RFC3339))
+	}
+	if err != nil {
+		return err
+	}
+	what := fmt.Sprintf("%d findings", res.Findings)
+	switch o.Format {
+	case export.CSV, export.Parquet:
+		what += fmt.Sprintf(", %d rows", res.Rows)
+	case export.STIX:
+		what += fmt.Sprintf(", %d STIX objects", res.Objects)
+	case export.MISP:
+		what += fmt.Sprintf(", %d MISP attributes", res.Objects)
+	case export.GSE:
+		what += fmt.Sprintf(", %d signals", res.Objects)
+	}
+	if o.Out != "-" {
+		fmt.Fprintf(e.stderr, "wrote %s (%s)\n", o.Out, what)
+	}
+	if res.Skipped != "" {
+		fmt.Fprintf(e.stderr, "note: %s\n", res.Skipped)
+	}
+	if res.Rejected > 0 {
+		fmt.Fprintf(e.stderr, "note: %d rows of the registry files could not be used (see the rejected.jsonl of the run)\n", res.Rejected)
+	}
+	return nil
+}

@@ -1,0 +1,287 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/jsonl"
+)
+
+var findingsCommand = &command{
+	summary: "list the findings a store holds, with filters",
+	usage: `Usage:
+  seams findings (--data DIR | --db URL) [--tier TIER] [--compound ID]
+                 [--country CC] [--incident TEXT] [--report ID]
+                 [--review MARK] [--from TIME] [--to TIME] [--withdrawn]
+                 [--newest] [--limit N] [--format table|jsonl]
+
+List the current findings of the store (those of the last run that
+touched each), oldest first. At the command line you are the store's
+operator: you see every organisation's findings. The read is audited.
+
+--format jsonl writes each finding as a line of findings.jsonl, in the
+format seams xref writes (report, compound, tier, and the evidence with
+the indicator version that fired), so that the two can be compared.
+
+Flags:
+` + storeFlagsHelp + `  --tier TIER         tied or potential
+  --compound ID       findings of this compound
+  --country CC        findings of compounds of this country
+  --incident TEXT     findings of reports with this incident
+  --report ID         findings of this report
+  --review MARK       confirmed, dismissed or none (not reviewed)
+  --from TIME         findings whose earliest observation is at or after
+                      TIME (RFC 3339 or YYYY-MM-DD)
+  --to TIME           ... and before TIME
+  --withdrawn         list withdrawn findings instead
+  --newest            newest first
+  --limit N           at most N findings (default: all)
+  --format FORMAT     table (default) or jsonl
+
+Examples:
+  seams findings --data case/ --tier tied --country KH
+  seams findings --data case/ --format jsonl > stored.jsonl
+`,
+	run: runFindings,
+}
+
+var reviewCommand = &command{
+	summary: "mark a finding confirmed or dismissed, with a comment",
+	usage: `Usage:
+  seams review (--data DIR | --db URL) --finding ID --mark MARK [--comment TEXT]
+
+Record an analyst's review of a finding: confirmed, dismissed, or none to
+clear the mark. The mark belongs to the (report, compound) pair and
+survives later runs; when a run changes the finding afterwards, seams
+findings shows the review as stale. The review is audited (its comment is
+stored with the finding, not in the audit log).
+
+Flags:
+` + storeFlagsHelp + `  --finding ID        the finding's id (the first column of seams findings)
+  --mark MARK         confirmed, dismissed or none
+  --comment TEXT      why (at most 4096 bytes)
+
+Example:
+  seams review --data case/ --finding 42 --mark confirmed --comment "same login, same week"
+`,
+	run: runReview,
+}
+
+func runFindings(ctx context.Context, e *env, args []string) error {
+	fs := newFlags("findings")
+	var sa storeArgs
+	sa.register(fs)
+	var q seams.FindingQuery
+	var tier, review, from, to, format string
+	var newest bool
+	var n int
+	fs.StringVar(&tier, "tier", "", "")
+	fs.StringVar(&q.Compound, "compound", "", "")
+	fs.StringVar(&q.Country, "country", "", "")
+	fs.StringVar(&q.Incident, "incident", "", "")
+	fs.StringVar(&q.Report, "report", "", "")
+	fs.StringVar(&review, "review", "", "")
+	fs.StringVar(&from, "from", "", "")
+	fs.StringVar(&to, "to", "", "")
+	fs.BoolVar(&q.Withdrawn, "withdrawn", false, "")
+	fs.BoolVar(&newest, "newest", false, "")
+	fs.IntVar(&n, "limit", 0, "")
+	fs.StringVar(&format, "format", "table", "")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	var err error
+	if tier != "" {
+		if q.Tier, err = seams.ParseTier(tier); err != nil {
+			return usagef("findings", "--tier: %v", err)
+		}
+	}
+	if review != "" {
+		m, err := seams.ParseMark(review)
+		if err != nil {
+			return usagef("findings", "--review: %v", err)
+		}
+		q.Mark = &m
+	}
+	if q.Country != "" {
+		if q.Country, err = seams.ParseCountry(q.Country); err != nil {
+			return usagef("findings", "--country: %v", err)
+		}
+	}
+	if q.From, err = parseWhen(from, false); err != nil {
+		return usagef("findings", "--from: %v", err)
+	}
+	if q.To, err = parseWhen(to, false); err != nil {
+		return usagef("findings", "--to: %v", err)
+	}
+	if format != "table" && format != "jsonl" {
+		return usagef("findings", "--format %q (want table or jsonl)", format)
+	}
+	if n < 0 {
+		return usagef("findings", "--limit %d is negative", n)
+	}
+	if newest {
+		q.Sort = seams.SortNewest
+	}
+	st, err := sa.open(ctx, "findings", newLogger(e.stderr, false))
+	if err != nil {
+		return storeError(err)
+	}
+	defer st.Close()
+	p := operator(defaultOrg)
+	w := bufio.NewWriter(e.stdout)
+	defer w.Flush()
+	var tw *tabwriter.Writer
+	if format == "table" {
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "id\treport\tcompound\ttier\tat\tevidence\treview")
+	}
+	inds := map[int64]*seams.Indicator{}
+	var buf []byte
+	count := 0
+	q.Limit = 1000
+	for {
+		if n > 0 {
+			q.Limit = min(1000, n-count)
+		}
+		page, err := st.Findings(ctx, p, q)
+		if err != nil {
+			return err
+		}
+		if format == "jsonl" {
+			if err := resolveIndicators(ctx, st, p, page.Findings, inds); err != nil {
+				return err
+			}
+		}
+		for i := range page.Findings {
+			f := &page.Findings[i]
+			if tw != nil {
+				mark := string(f.Review.Mark)
+				if f.ReviewStale() {
+					mark += " (stale)"
+				}
+				at := "-"
+				if !f.At.IsZero() {
+					at = f.At.Format(time.RFC3339)
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", f.ID, f.Report, f.Compound, f.Tier, at, evidenceSummary(f.Evidence), dash(mark))
+				continue
+			}
+			rf, err := f.Resolve(inds)
+			if err != nil {
+				return err
+			}
+			buf = jsonl.AppendFinding(buf[:0], &rf)
+			w.Write(buf)
+		}
+		count += len(page.Findings)
+		if page.Next == "" || n > 0 && count >= n {
+			break
+		}
+		q.Cursor = page.Next
+	}
+	if tw != nil {
+		return tw.Flush()
+	}
+	return nil
+}
+
+// resolveIndicators adds to inds the indicator versions fs name.
+func resolveIndicators(ctx context.Context, st seams.Store, p seams.Principal, fs []seams.StoredFinding, inds map[int64]*seams.Indicator) error {
+	var ids []int64
+	for _, f := range fs {
+		for _, e := range f.Evidence {
+			if _, ok := inds[e.Indicator]; !ok {
+				ids = append(ids, e.Indicator)
+			}
+		}
+	}
+	for chunk := range slices.Chunk(ids, 5000) {
+		page, err := st.Indicators(ctx, p, seams.IndicatorQuery{IDs: chunk})
+		if err != nil {
+			return err
+		}
+		for i := range page.Indicators {
+			inds[page.Indicators[i].ID] = &page.Indicators[i].Indicator
+		}
+	}
+	return nil
+}
+
+// evidenceSummary names the rules of a finding's evidence: "ip, cidr".
+func evidenceSummary(ev []seams.StoredEvidence) string {
+	var rules []string
+	for _, e := range ev {
+		r := e.Rule.String()
+		if !slices.Contains(rules, r) {
+			rules = append(rules, r)
+		}
+	}
+	s := ""
+	for i, r := range rules {
+		if i > 0 {
+			s += ","
+		}
+		s += r
+	}
+	return s
+}
+
+// parseWhen parses an RFC 3339 time or a date (its start, or its end when
+// end is set); "" is the zero time.
+func parseWhen(s string, end bool) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if end {
+		w, err := seams.ParseWindow("", s)
+		return w.Last, err
+	}
+	w, err := seams.ParseWindow(s, "")
+	return w.First, err
+}
+
+func runReview(ctx context.Context, e *env, args []string) error {
+	fs := newFlags("review")
+	var sa storeArgs
+	sa.register(fs)
+	var id, mark, comment string
+	fs.StringVar(&id, "finding", "", "")
+	fs.StringVar(&mark, "mark", "", "")
+	fs.StringVar(&comment, "comment", "", "")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || n <= 0 {
+		return usagef("review", "--finding wants a finding id (a number), not %q", id)
+	}
+	if mark == "" {
+		return usagef("review", "missing --mark (confirmed, dismissed or none)")
+	}
+	m, err := seams.ParseMark(mark)
+	if err != nil {
+		return usagef("review", "--mark: %v", err)
+	}
+	st, err := sa.open(ctx, "review", newLogger(e.stderr, false))
+	if err != nil {
+		return storeError(err)
+	}
+	defer st.Close()
+	r, err := st.Review(ctx, operator(defaultOrg), n, m, comment)
+	if err != nil {
+		return err
+	}
+	if m == seams.MarkNone {
+		fmt.Fprintf(e.stdout, "finding %d: review cleared\n", n)
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "finding %d (version %d): %s by %s\n", n, r.Version, r.Mark, r.By)
+	return nil
+}

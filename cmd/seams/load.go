@@ -1,0 +1,216 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/jsonl"
+	"github.com/seams-dev/seams/load"
+	"github.com/seams-dev/seams/reportfile"
+)
+
+var loadCommand = &command{
+	summary: "import compounds, indicators, shared space or reports into a store",
+	usage: `Usage:
+  seams load (--data DIR | --db URL) KIND FILE [FILE ...] [flags]
+
+Import files into the case store. KIND is what the files hold:
+  compounds   a compounds CSV (as for seams xref): new compounds are added,
+              changed ones updated; none is ever deleted
+  indicators  an indicators CSV: it becomes the new version of the
+              indicator file of that name (--name) of the organisation;
+              rows already stored stay as they are, new rows are new
+              indicator versions, rows no longer listed are retired. Old
+              findings keep pointing at the versions that made them. The
+              compounds must be loaded first.
+  shared      a shared-space list, replacing what the list of that name
+              listed before (takes effect for every organisation)
+  reports     report files in any format seams reads (JSON Lines,
+              CyberTipline XML, CSV; see --format), stored 2,000 reports a
+              transaction: a load that is stopped keeps what it committed,
+              and loading the file again stores the rest
+Loading the same file twice changes nothing, and says so. Every record
+read is stored, already stored, or rejected with its file, line and reason:
+rejections go to standard error, one a line, or with --rejected to a file
+as JSON Lines (the format of xref's rejected.jsonl). A line per file on
+standard output says what was done.
+
+Flags:
+` + storeFlagsHelp + `  --org ORG           the organisation the data belongs to (default local);
+                      created if new
+  --shared            make the indicators or reports visible to the other
+                      organisations of the store (default: only to ORG)
+  --name NAME         the name the file is stored under (default: its base
+                      name; "stdin" for -). Indicator files of one name and
+                      organisation are versions of one set.
+  --source TEXT       where reports came from (default: the name)
+  --format FORMAT     format of report files: jsonl, cybertip or csv
+                      (default: from the name, or the first bytes)
+  --batch N           reports per transaction (default 2000)
+  --rejected FILE     write rejections to FILE as JSON Lines ("-" for
+                      standard output) instead of standard error
+  --verbose           log progress on standard error
+
+Examples:
+  seams load --data case/ compounds compounds.csv
+  seams load --data case/ indicators partner-a.csv --org partner-a --shared
+  seams load --data case/ reports 2024-*.jsonl.gz --org hotline
+  zcat today.xml.gz | seams load --data case/ reports - --name today.xml
+
+Exit status: 0 when the files were loaded, even with rejected records; 1 when
+a file could not be read or stored (batches committed before stay); 2 for
+a usage error.
+`,
+	run: runLoad,
+}
+
+func runLoad(ctx context.Context, e *env, args []string) error {
+	fs := newFlags("load")
+	var sa storeArgs
+	sa.register(fs)
+	o := load.NewOptions()
+	org := defaultOrg
+	var rejected, format string
+	var verbose bool
+	fs.StringVar(&org, "org", org, "")
+	fs.BoolVar(&o.Shared, "shared", false, "")
+	fs.StringVar(&o.Name, "name", "", "")
+	fs.StringVar(&o.Source, "source", "", "")
+	fs.StringVar(&format, "format", "", "")
+	fs.IntVar(&o.Batch, "batch", load.DefaultBatch, "")
+	fs.StringVar(&rejected, "rejected", "", "")
+	fs.BoolVar(&verbose, "verbose", false, "")
+	pos, err := parseMixed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) < 2 {
+		return usagef("load", "want a kind (compounds, indicators, shared or reports) and a file")
+	}
+	kind, files := pos[0], pos[1:]
+	switch kind {
+	case "compounds", "indicators", "shared":
+		if len(files) != 1 {
+			return usagef("load", "%s: one file at a time (got %d)", kind, len(files))
+		}
+	case "reports":
+	default:
+		return usagef("load", "unknown kind %q (want compounds, indicators, shared or reports)", kind)
+	}
+	if o.Batch < 1 || o.Batch > 100000 {
+		return usagef("load", "--batch %d out of range (1 to 100000)", o.Batch)
+	}
+	if o.Name != "" && len(files) > 1 {
+		return usagef("load", "--name names one file, not %d", len(files))
+	}
+	stdin := 0
+	for _, f := range files {
+		if f == "-" {
+			stdin++
+		}
+	}
+	if stdin > 1 {
+		return usagef("load", "- (standard input) given more than once")
+	}
+	if o.Format, err = reportfile.ParseFormat(format); err != nil {
+		return usagef("load", "--format: %v", err)
+	}
+	o.Stdin = e.stdin
+	o.Logger = newLogger(e.stderr, verbose)
+
+	// Rejections: one line each on stderr, or JSON Lines in a file.
+	var rw *bufio.Writer
+	var rerr error
+	switch rejected {
+	case "":
+		o.Reject = func(r *seams.RecordError) { fmt.Fprintf(e.stderr, "rejected %s\n", r.Error()) }
+	default:
+		var w io.Writer = e.stdout
+		if rejected != "-" {
+			f, err := os.OpenFile(rejected, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+			if err != nil {
+				return fmt.Errorf("rejected: %w", err)
+			}
+			defer f.Close()
+			w = f
+		}
+		rw = bufio.NewWriter(w)
+		var buf []byte
+		o.Reject = func(r *seams.RecordError) {
+			buf = jsonl.AppendRejected(buf[:0], r)
+			if _, err := rw.Write(buf); err != nil && rerr == nil {
+				rerr = err
+			}
+		}
+	}
+
+	st, err := sa.open(ctx, "load", o.Logger)
+	if err != nil {
+		return storeError(err)
+	}
+	defer st.Close()
+	p := operator(org)
+	var res load.Result
+	switch kind {
+	case "compounds":
+		res, err = load.Compounds(ctx, st, p, files[0], o)
+	case "indicators":
+		res, err = load.Indicators(ctx, st, p, files[0], o)
+	case "shared":
+		res, err = load.Shared(ctx, st, p, files[0], o)
+	case "reports":
+		for _, f := range files {
+			var r load.Result
+			r, err = load.Reports(ctx, st, p, []string{f}, o)
+			printLoad(e, kind, f, r)
+			if err != nil {
+				break
+			}
+		}
+	}
+	if kind != "reports" {
+		printLoad(e, kind, files[0], res)
+	}
+	if rw != nil {
+		if ferr := rw.Flush(); rerr == nil {
+			rerr = ferr
+		}
+	}
+	if err != nil {
+		return storeError(err)
+	}
+	if rerr != nil {
+		return fmt.Errorf("rejected: %w", rerr)
+	}
+	return nil
+}
+
+// printLoad says what a load did with one file.
+func printLoad(e *env, kind, file string, r load.Result) {
+	switch kind {
+	case "reports":
+		fmt.Fprintf(e.stdout, "%s: %d records read: %d stored, %d already stored", file, r.Read, r.New, r.Unchanged+r.Updated)
+		if r.Updated > 0 {
+			fmt.Fprintf(e.stdout, " (%d of them now shared or unshared)", r.Updated)
+		}
+		fmt.Fprintf(e.stdout, ", %d rejected", r.Rejected)
+		if r.PartsRejected > 0 {
+			fmt.Fprintf(e.stdout, "; %d parts of stored reports rejected", r.PartsRejected)
+		}
+	case "indicators":
+		fmt.Fprintf(e.stdout, "%s: %d rows read: %d new indicator versions, %d kept, %d retired, %d rejected; file version %d",
+			file, r.Read, r.New, r.Unchanged+r.Updated, r.Retired, r.Rejected, r.Version)
+	case "shared":
+		fmt.Fprintf(e.stdout, "%s: %d entries read: %d new, %d kept, %d retired, %d rejected", file, r.Read, r.New, r.Unchanged, r.Retired, r.Rejected)
+	default:
+		fmt.Fprintf(e.stdout, "%s: %d rows read: %d new, %d updated, %d unchanged, %d rejected", file, r.Read, r.New, r.Updated, r.Unchanged, r.Rejected)
+	}
+	if !r.Changed() {
+		fmt.Fprint(e.stdout, "; nothing changed")
+	}
+	fmt.Fprintln(e.stdout)
+}

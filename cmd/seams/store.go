@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/user"
+	"strings"
+	"time"
+
+	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/hunt"
+	"github.com/seams-dev/seams/postgres"
+	"github.com/seams-dev/seams/sqlite"
+)
+
+// storeArgs are the flags that say which store a command works on.
+type storeArgs struct {
+	data string // --data DIR: the SQLite store in DIR
+	db   string // --db URL: a PostgreSQL store
+}
+
+// storeFlagsHelp is the part of a manual that describes storeArgs.
+const storeFlagsHelp = `  --data DIR          the store in data directory DIR (SQLite, created if
+                      missing, mode 0700)
+  --db URL            a PostgreSQL store instead: postgres://user@host/db
+                      (or $SEAMS_DB, which keeps a password out of the
+                      process list)
+`
+
+func (a *storeArgs) register(fs *flag.FlagSet) {
+	fs.StringVar(&a.data, "data", "", "")
+	fs.StringVar(&a.db, "db", "", "")
+}
+
+// given reports whether a store was named.
+func (a *storeArgs) given() bool { return a.data != "" || a.db != "" || os.Getenv("SEAMS_DB") != "" }
+
+// open opens the store the flags name, migrating its schema.
+func (a *storeArgs) open(ctx context.Context, cmd string, log *slog.Logger) (seams.Store, error) {
+	db := a.db
+	if db == "" && a.data == "" {
+		db = os.Getenv("SEAMS_DB")
+	}
+	switch {
+	case a.data != "" && db != "":
+		return nil, usagef(cmd, "--data and --db both given: pick one store")
+	case a.data != "":
+		o := sqlite.NewOptions()
+		o.Logger = log
+		return sqlite.Open(ctx, a.data, o)
+	case db != "":
+		if !strings.HasPrefix(db, "postgres://") && !strings.HasPrefix(db, "postgresql://") {
+			return nil, usagef(cmd, "--db wants a postgres:// URL")
+		}
+		o := postgres.NewOptions()
+		o.Logger = log
+		return postgres.Open(ctx, db, o)
+	}
+	return nil, usagef(cmd, "missing --data DIR (or --db URL)")
+}
+
+// operator is the principal of the command line: the operator, acting on
+// behalf of org.
+func operator(org string) seams.Principal {
+	name := os.Getenv("USER")
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name = u.Username
+	}
+	if name == "" {
+		name = "operator"
+	}
+	return seams.Operator(org, name)
+}
+
+// defaultOrg is the organisation the command line acts for without --org.
+const defaultOrg = "local"
+
+// parseMixed parses flags that may stand before, between or after
+// the positional arguments, and returns the positional ones.
+func parseMixed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usagef(fs.Name(), "%v", err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// storeError adds a hint to the errors a person can act on.
+func storeError(err error) error {
+	switch {
+	case errors.Is(err, seams.ErrSchemaTooNew):
+		return fmt.Errorf("%w (upgrade seams to open this store)", err)
+	case errors.Is(err, seams.ErrConflict):
+		return fmt.Errorf("%w (another run or a load of indicators finished first)", err)
+	}
+	return err
+}
+
+// runXrefStore is seams xref --store: a cross-reference run over what the
+// store holds, recorded in it.
+func runXrefStore(ctx context.Context, e *env, a *xrefArgs) error {
+	log := newLogger(e.stderr, a.verbose)
+	sa := storeArgs{data: a.store, db: a.db}
+	st, err := sa.open(ctx, "xref", log)
+	if err != nil {
+		return storeError(err)
+	}
+	defer st.Close()
+	o := hunt.NewOptions()
+	o.Drift, o.Full, o.Logger = time.Duration(a.drift), a.full, log
+	p := operator(defaultOrg)
+	var run seams.Run
+	// A run that another run or an indicator load overtook is refused
+	// whole; matching again on the new state is all it takes.
+	for try := 1; ; try++ {
+		run, err = hunt.Run(ctx, st, p, o)
+		if !errors.Is(err, seams.ErrConflict) || try == 3 {
+			break
+		}
+		log.Warn("the store changed during the run; running again", "try", try+1)
+	}
+	if err != nil {
+		return storeError(err)
+	}
+	kind := "incremental: reports stored since the last run"
+	if run.Full {
+		kind = "full: every stored report (retro-hunt)"
+	}
+	fmt.Fprintf(e.stdout, "run %d, %s: %d reports matched\n", run.ID, kind, run.Scanned)
+	for _, k := range seams.ChangeKinds {
+		fmt.Fprintf(e.stdout, "  %-11s %d findings\n", k, run.Counts[k])
+	}
+	sum, err := st.Summary(ctx, p, seams.SummaryQuery{})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "\nreports stored           %d (%d ip events, %d devices)\n", sum.Reports, sum.Events, sum.Devices)
+	fmt.Fprintf(e.stdout, "tied                     %d reports\n", sum.TiedReports)
+	fmt.Fprintf(e.stdout, "potentially associated   %d reports\n", sum.PotentialReports)
+	fmt.Fprintf(e.stdout, "compounds with tied      %d\n", sum.CompoundsTied)
+	fmt.Fprintf(e.stdout, "reviewed                 %d confirmed, %d dismissed (%d changed since)\n", sum.Reviews.Confirmed, sum.Reviews.Dismissed, sum.Reviews.Stale)
+	fmt.Fprintf(e.stdout, "\nseams findings %s lists them.\n", sa.flagText())
+	return nil
+}
+
+// flagText is the flag that names the store, for hints.
+func (a *storeArgs) flagText() string {
+	if a.data != "" {
+		return "--data " + a.data
+	}
+	return "--db URL"
+}

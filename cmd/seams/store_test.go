@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/seams-dev/seams/sqlite"
+)
+
+// loadSmall loads the hand-made set into the store in dir through the CLI.
+func loadSmall(t *testing.T, dir string) (outputs []string) {
+	t.Helper()
+	for _, args := range [][]string{
+		{"load", "--data", dir, "compounds", small + "compounds.csv"},
+		{"load", "--data", dir, "indicators", small + "indicators.csv", "--org", "partner-a", "--shared"},
+		{"load", "--data", dir, "shared", small + "shared.txt"},
+		{"load", "--data", dir, "reports", small + "reports.jsonl", small + "reports2.jsonl", "--org", "hotline"},
+	} {
+		code, stdout, stderr := run(t, "", args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d\n%s", args, code, stderr)
+		}
+		outputs = append(outputs, stdout)
+	}
+	return outputs
+}
+
+func TestLoadTwiceChangesNothing(t *testing.T) {
+	dir := t.TempDir()
+	loadSmall(t, dir)
+	for _, out := range loadSmall(t, dir) {
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			if !strings.HasSuffix(line, "nothing changed") {
+				t.Errorf("second load says %q, want it to say nothing changed", line)
+			}
+		}
+	}
+	// Rejections as JSON Lines.
+	rej := filepath.Join(t.TempDir(), "rejected.jsonl")
+	code, _, stderr := run(t, "", "load", "--data", dir, "reports", small+"reports.jsonl", "--org", "hotline", "--rejected", rej)
+	if code != 0 || strings.Contains(stderr, "rejected ") {
+		t.Fatalf("exit %d, stderr %s", code, stderr)
+	}
+	b, err := os.ReadFile(rej)
+	if err != nil || !strings.Contains(string(b), `"line":`) || !strings.Contains(string(b), `"reason":`) {
+		t.Errorf("rejected.jsonl %q (%v)", b, err)
+	}
+}
+
+// TestXrefStoreMatchesXref is the differential test at the command line:
+// seams findings --format jsonl after seams xref --store holds the lines
+// of findings.jsonl that seams xref writes for the same files.
+func TestXrefStoreMatchesXref(t *testing.T) {
+	dir := t.TempDir()
+	loadSmall(t, dir)
+	code, stdout, stderr := run(t, "", "xref", "--store", dir)
+	if code != 0 || !strings.Contains(stdout, "full: every stored report") {
+		t.Fatalf("xref --store: exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, _ = run(t, "", "xref", "--store", dir)
+	if code != 0 || !strings.Contains(stdout, "incremental") || !strings.Contains(stdout, ": 0 reports matched") {
+		t.Errorf("second xref --store:\n%s", stdout)
+	}
+	_, stored, _ := run(t, "", "findings", "--data", dir, "--format", "jsonl")
+	out := t.TempDir()
+	if code, _, stderr := run(t, "", smallArgs(out)...); code != 0 {
+		t.Fatalf("xref: %s", stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "findings.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sorted := func(s string) string {
+		l := strings.Split(strings.TrimSpace(s), "\n")
+		sort.Strings(l)
+		return strings.Join(l, "\n")
+	}
+	if sorted(stored) != sorted(string(b)) {
+		t.Errorf("stored findings differ from xref's:\n%s\n---\n%s", sorted(stored), sorted(string(b)))
+	}
+	// Review, and see it in the listing.
+	if code, stdout, stderr := run(t, "", "review", "--data", dir, "--finding", "1", "--mark", "confirmed", "--comment", "checked"); code != 0 || !strings.Contains(stdout, "confirmed") {
+		t.Fatalf("review: exit %d %s%s", code, stdout, stderr)
+	}
+	_, stdout, _ = run(t, "", "findings", "--data", dir, "--review", "confirmed")
+	if lines := strings.Split(strings.TrimSpace(stdout), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[1], "1 ") {
+		t.Errorf("confirmed findings:\n%s", stdout)
+	}
+}
+
+func TestTokenAndAuditCommands(t *testing.T) {
+	dir := t.TempDir()
+	code, secret, stderr := run(t, "", "token", "create", "--data", dir, "--org", "partner-a", "--role", "analyst", "--user", "alice")
+	if code != 0 || !strings.HasPrefix(secret, "seams_") || !strings.Contains(stderr, "shown only now") {
+		t.Fatalf("token create: exit %d %q %s", code, secret, stderr)
+	}
+	_, list, _ := run(t, "", "token", "list", "--data", dir)
+	fields := strings.Fields(strings.Split(list, "\n")[1])
+	if len(fields) < 7 || fields[1] != "partner-a" || fields[2] != "alice" || fields[6] != "active" || strings.Contains(list, strings.TrimSpace(secret)) {
+		t.Fatalf("token list:\n%s", list)
+	}
+	if code, out, _ := run(t, "", "token", "revoke", "--data", dir, fields[0]); code != 0 || !strings.Contains(out, "revoked") {
+		t.Errorf("token revoke: %d %s", code, out)
+	}
+	if code, _, _ := run(t, "", "token", "create", "--data", dir, "--org", "x", "--role", "root"); code != 2 {
+		t.Errorf("token create --role root: exit %d, want 2", code)
+	}
+	code, out, _ := run(t, "", "audit", "verify", "--data", dir)
+	if code != 0 || !strings.Contains(out, "audit log verifies: 4 entries") {
+		t.Fatalf("audit verify: %d %s", code, out)
+	}
+	_, out, _ = run(t, "", "audit", "list", "--data", dir, "--action", "token.revoke")
+	if !strings.Contains(out, fields[0]) {
+		t.Errorf("audit list --action token.revoke:\n%s", out)
+	}
+	// Someone with the database file drops the guard and edits an entry.
+	db, err := sql.Open("sqlite", filepath.Join(dir, sqlite.File))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{sqlite.Unguard, `UPDATE audit SET actor = 'cli:nobody' WHERE seq = 2`} {
+		if _, err := db.ExecContext(context.Background(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	code, _, stderr = run(t, "", "audit", "verify", "--data", dir)
+	if code != 1 || !strings.Contains(stderr, "entry 2 was changed") {
+		t.Errorf("audit verify after tampering: exit %d, %s", code, stderr)
+	}
+}
+
+func TestStoreUsage(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"load", "--data", dir}, "want a kind"},
+		{[]string{"load", "--data", dir, "things", "x"}, "unknown kind"},
+		{[]string{"load", "compounds", "x.csv"}, "missing --data"},
+		{[]string{"load", "--data", dir, "--db", "postgres://x", "compounds", "x.csv"}, "both given"},
+		{[]string{"load", "--data", dir, "indicators", "a.csv", "b.csv"}, "one file at a time"},
+		{[]string{"findings", "--data", dir, "--tier", "strong"}, "--tier"},
+		{[]string{"review", "--data", dir, "--finding", "x", "--mark", "confirmed"}, "--finding"},
+		{[]string{"audit", "--data", dir}, "want verify or list"},
+		{[]string{"token", "create", "--data", dir, "--role", "viewer"}, "missing --org"},
+	} {
+		code, _, stderr := run(t, "", c.args...)
+		if code != 2 || !strings.Contains(stderr, c.msg) || !strings.Contains(stderr, "Try: seams help") {
+			t.Errorf("%v: exit %d, %q; want 2 and %q", c.args, code, stderr, c.msg)
+		}
+	}
+}

@@ -1,0 +1,1054 @@
+// Package cybertip reads reports in the XML of the CyberTipline Reporting
+// API: the report an electronic service provider files with the hotline.
+//
+// A report gives seams its suspect's IP capture events and device ids
+// (personOrUserReported, and the accounts associated with it) and a
+// summary of the incident. The child's side of a report (victim,
+// intendedRecipient) is never read into a seams.Report: its events are
+// counted (see Counts) and skipped, so that they can never match. Nothing
+// else of a report is kept; in particular no content, and no text of the
+// report is quoted in a rejection beyond its id.
+//
+// The input is a stream: a <report> document, several concatenated, or any
+// root element whose children are <report> elements. It is read a token at
+// a time with bounded memory, whatever its size: no DTD, entity or token
+// beyond a limit is accepted, elements nest at most Options.MaxDepth deep
+// and a report is at most Options.MaxReport bytes. A report that breaks
+// the XML or those limits is rejected whole, and reading resumes at the next
+// <report> tag.
+//
+// The schema has no report id (the Reporting API assigns one when a report
+// is submitted, in reportResponse/reportId). seams reads it from a
+// <reportId> element as the first child of <report>, which is where the
+// API's own fileDetails document carries it; a report without one is named
+// FILE#N, N counting the <report> elements of the file from 1.
+//
+// docs/formats.md has the full mapping and the decisions behind it.
+package cybertip
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/seams-dev/seams"
+)
+
+// Options limits what a Reader accepts. Use NewOptions for the defaults.
+type Options struct {
+	// MaxDepth is the deepest nesting of elements, counting the root as 1.
+	// The schema needs about 8.
+	MaxDepth int
+	// MaxToken is the longest single XML token (a run of text, a tag, a
+	// comment), in bytes.
+	MaxToken int
+	// MaxReport is the largest report, from <report> to </report>, in bytes.
+	MaxReport int64
+	// MaxValue is the longest value of an element seams reads (an address,
+	// an id, a time), in bytes.
+	MaxValue int
+}
+
+// The default limits.
+const (
+	DefaultMaxDepth  = 32
+	DefaultMaxToken  = 16 << 20
+	DefaultMaxReport = 64 << 20
+	DefaultMaxValue  = 64 << 10
+)
+
+// NewOptions returns the default limits.
+func NewOptions() Options {
+	return Options{MaxDepth: DefaultMaxDepth, MaxToken: DefaultMaxToken, MaxReport: DefaultMaxReport, MaxValue: DefaultMaxValue}
+}
+
+// Counts says what a Reader met, so far.
+type Counts struct {
+	Reports  int // <report> elements met
+	Accepted int // reports returned as reports
+	Rejected int // records rejected whole
+	// AssociatedIPs and AssociatedDevices are the events of accounts
+	// associated with the suspect (personOrUserReported/associatedAccount),
+	// read as the suspect's and included in the reports.
+	AssociatedIPs, AssociatedDevices int
+	// VictimIPs, VictimDevices, RecipientIPs and RecipientDevices are the
+	// ipCaptureEvent and deviceId elements under victim and
+	// intendedRecipient: the child's side, skipped and never matched.
+	VictimIPs, VictimDevices       int
+	RecipientIPs, RecipientDevices int
+	// OtherIPs and OtherDevices are ipCaptureEvent and deviceId elements
+	// elsewhere in a report (internetDetails/peer2peerIncident), not read.
+	OtherIPs, OtherDevices int
+}
+
+// Source says where in its report an ip event or a device was read.
+type Source struct {
+	// Path is the element's path in the report, e.g.
+	// "personOrUserReported/associatedAccount[1]/ipCaptureEvent[2]".
+	Path string
+	// Associated is set for an event of an associated account.
+	Associated bool
+	// Event is the eventName, lower-cased; for a device, it is kept only
+	// here, since seams.Device has no event.
+	Event string
+}
+
+// Reader reads the reports of one CyberTipline XML input: it is the
+// seams.ReportReader of the format.
+type Reader struct {
+	file string
+	o    Options
+	src  *source
+	d    *xml.Decoder
+
+	decStart int64 // src.n when d was made
+	base     int   // newlines before d's first byte
+
+	stack       []string // names of the open elements, outermost first
+	done        bool
+	needResync  bool
+	resynced    bool // the decoder started at a resync point: stray end tags are expected
+	pending     bool // a <report> start met inside a report is on top of stack
+	pendingLine int
+	wrapperLine int
+	wrapper     string // the root element around the reports, while it is open
+
+	inReport    bool
+	reportStart int64 // src.n at the report's start tag
+	reportLevel int   // len(stack) with the report's start tag on top
+	n           int   // <report> elements met
+
+	rec    seams.ReportRecord
+	whole  seams.RecordError
+	ipSrc  []Source
+	devSrc []Source
+	counts Counts
+	text   []byte
+	raw    bytes.Buffer
+}
+
+// NewReader returns a Reader of the reports in r with the default limits;
+// file names r in rejections.
+func NewReader(r io.Reader, file string) *Reader { return NewReaderOptions(r, file, NewOptions()) }
+
+// NewReaderOptions returns a Reader of the reports in r with the limits o;
+// a zero limit takes its default.
+func NewReaderOptions(r io.Reader, file string, o Options) *Reader {
+	d := NewOptions()
+	if o.MaxDepth <= 0 {
+		o.MaxDepth = d.MaxDepth
+	}
+	if o.MaxToken <= 0 {
+		o.MaxToken = d.MaxToken
+	}
+	if o.MaxReport <= 0 {
+		o.MaxReport = d.MaxReport
+	}
+	if o.MaxValue <= 0 {
+		o.MaxValue = d.MaxValue
+	}
+	rd := &Reader{file: file, o: o, src: newSource(r)}
+	rd.newDecoder()
+	return rd
+}
+
+// Counts returns what the reader has met so far.
+func (r *Reader) Counts() Counts { return r.counts }
+
+// Sources returns, for the report last returned by Next, where each of its
+// ip events and devices was read, in the order of Report.IPs and
+// Report.Devices. The slices are valid until the next call of Next.
+func (r *Reader) Sources() (ips, devices []Source) { return r.ipSrc, r.devSrc }
+
+func (r *Reader) newDecoder() {
+	d := xml.NewDecoder(r.src)
+	d.Strict = true
+	r.d = d
+	r.decStart = r.src.n
+	r.base = r.src.lines
+}
+
+// structError is a break in the XML or in the reader's limits: the report
+// it happens in is rejected whole and reading resumes at the next <report>.
+type structError struct {
+	line int
+	msg  string
+}
+
+func (e *structError) Error() string { return e.msg }
+
+// errNested says a <report> start tag was met inside a report; it is on top
+// of the stack, and Next reads it after rejecting the report it was in.
+var errNested = errors.New("nested report")
+
+// line returns the line of the decoder's position.
+func (r *Reader) line() int {
+	l, _ := r.d.InputPos()
+	return r.base + l
+}
+
+// token returns the next token and the line it starts on, keeping the
+// stack of open elements and checking the limits and the nesting.
+func (r *Reader) token() (xml.Token, int, error) {
+	line := r.line()
+	r.src.tok, r.src.max = 0, r.o.MaxToken
+	t, err := r.d.RawToken()
+	if err != nil {
+		return nil, line, r.classify(err, line)
+	}
+	if r.inReport && r.src.n-r.reportStart > r.o.MaxReport {
+		return nil, line, &structError{line, fmt.Sprintf("report longer than %d bytes", r.o.MaxReport)}
+	}
+	switch t := t.(type) {
+	case xml.StartElement:
+		if len(r.stack) >= r.o.MaxDepth {
+			return nil, line, &structError{line, fmt.Sprintf("elements nested deeper than %d", r.o.MaxDepth)}
+		}
+		r.stack = append(r.stack, qname(t.Name))
+	case xml.EndElement:
+		name := qname(t.Name)
+		if len(r.stack) == 0 {
+			if r.resynced {
+				return t, line, nil // the end of a wrapper left behind by a resync
+			}
+			return nil, line, &structError{line, fmt.Sprintf("XML syntax error on line %d: unexpected end element </%s>", line, name)}
+		}
+		if top := r.stack[len(r.stack)-1]; top != name {
+			return nil, line, &structError{line, fmt.Sprintf("XML syntax error on line %d: element <%s> closed by </%s>", line, top, name)}
+		}
+		r.stack = r.stack[:len(r.stack)-1]
+	}
+	return t, line, nil
+}
+
+// classify turns a decoder error into a structError, io.EOF at the clean end
+// of the input, or a fatal error (one of the underlying reader).
+func (r *Reader) classify(err error, line int) error {
+	if r.src.err != nil && r.src.err != io.EOF {
+		return fmt.Errorf("%s: %w", r.file, r.src.err)
+	}
+	var se *xml.SyntaxError
+	switch {
+	case errors.Is(err, errTokenTooLong):
+		return &structError{line, fmt.Sprintf("an XML token (a text, tag or comment) longer than %d bytes", r.o.MaxToken)}
+	case err == io.EOF && r.inReport:
+		return &structError{line, "the file ends inside this report (cut short?)"}
+	case err == io.EOF:
+		return io.EOF
+	case errors.As(err, &se):
+		if se.Msg == "unexpected EOF" {
+			return &structError{line, "the file ends inside an XML token (cut short?)"}
+		}
+		return &structError{r.base + se.Line, fmt.Sprintf("XML syntax error on line %d: %s", r.base+se.Line, se.Msg)}
+	}
+	return &structError{line, strings.TrimPrefix(err.Error(), "xml: ")}
+}
+
+func qname(n xml.Name) string {
+	if n.Space == "" {
+		return n.Local
+	}
+	return n.Space + ":" + n.Local
+}
+
+func (r *Reader) top() string { return r.stack[len(r.stack)-1] }
+
+// reject returns a record rejected whole.
+func (r *Reader) reject(line int, reason, raw string) (*seams.ReportRecord, error) {
+	r.counts.Rejected++
+	r.whole = seams.RecordError{File: r.file, Line: line, Reason: reason, Raw: raw}
+	r.rec = seams.ReportRecord{Report: seams.Report{IPs: r.rec.Report.IPs[:0], Devices: r.rec.Report.Devices[:0]},
+		Parts: r.rec.Parts[:0], Line: line, Raw: []byte(raw), Whole: &r.whole}
+	r.ipSrc, r.devSrc = r.ipSrc[:0], r.devSrc[:0]
+	return &r.rec, nil
+}
+
+const resumes = " (reading resumes at the next <report>)"
+
+// Next returns the next record: a report, with the parts of it rejected on
+// their own, or a record rejected whole. It returns io.EOF after the last.
+// The record is valid until the next call.
+func (r *Reader) Next() (*seams.ReportRecord, error) {
+	for {
+		if r.done {
+			return nil, io.EOF
+		}
+		if r.needResync {
+			if err := r.resync(); err != nil {
+				if err == io.EOF {
+					r.done = true
+					return nil, io.EOF
+				}
+				return nil, err
+			}
+		}
+		line := r.pendingLine
+		if r.pending {
+			r.pending = false
+			return r.readReport(line)
+		}
+		t, line, err := r.token()
+		var st *structError
+		switch {
+		case err == io.EOF:
+			r.done = true
+			if len(r.stack) > 0 {
+				return r.reject(r.wrapperLine, fmt.Sprintf("the file ends before </%s> (cut short?)", r.stack[0]), "")
+			}
+			return nil, io.EOF
+		case errors.As(err, &st):
+			r.needResync = true
+			return r.reject(st.line, st.msg+resumes, "")
+		case err != nil:
+			return nil, err
+		}
+		switch t := t.(type) {
+		case xml.StartElement:
+			name := r.top()
+			switch {
+			case name == "report" && len(r.stack) <= 2:
+				return r.readReport(line)
+			case len(r.stack) == 1:
+				r.wrapper, r.wrapperLine = name, line
+			default:
+				var c tally
+				if err := r.skip(&c, false); err != nil {
+					if errors.As(err, &st) {
+						r.needResync = true
+						return r.reject(st.line, st.msg+resumes, "")
+					}
+					return nil, err
+				}
+				reason := fmt.Sprintf("<%s> in <%s> is not a <report>; skipped", name, r.stack[0])
+				if c.reports > 0 {
+					reason += fmt.Sprintf(" with the %d <report> elements inside it (reports must be children of the root)", c.reports)
+				}
+				return r.reject(line, reason, "<"+name+">")
+			}
+		case xml.Directive:
+			return r.reject(line, "<!"+firstWord(t)+"> refused: CyberTipline XML has no DTD, and seams accepts no DTD or entity declarations", "")
+		case xml.EndElement:
+			if len(r.stack) == 0 {
+				r.wrapper = ""
+			}
+		}
+		// Text, comments, processing instructions and end tags outside
+		// reports carry nothing.
+	}
+}
+
+func firstWord(b []byte) string {
+	s := string(b[:min(len(b), 64)])
+	if i := strings.IndexAny(s, " \t\r\n["); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// resync skips to the next "<report" start tag after a break in the XML and
+// starts a new decoder there.
+func (r *Reader) resync() error {
+	r.needResync, r.inReport, r.resynced = false, false, true
+	// Most breaks are inside a report, and reports are read on inside the
+	// root that held them.
+	r.stack = r.stack[:0]
+	if r.wrapper != "" {
+		r.stack = append(r.stack, r.wrapper)
+	}
+	s := r.src
+	s.max = 0
+	// A byte the old decoder took back (its one byte of lookahead) is the
+	// first byte to look at.
+	var carry []byte
+	if s.n-r.decStart-r.d.InputOffset() == 1 {
+		carry = []byte{s.last}
+	}
+	const pat = "<report"
+	matched := 0
+	for {
+		var c byte
+		if len(carry) > 0 {
+			c, carry = carry[0], carry[1:]
+		} else {
+			var err error
+			if c, err = s.ReadByte(); err != nil {
+				if err == io.EOF {
+					return io.EOF
+				}
+				return fmt.Errorf("%s: %w", r.file, err)
+			}
+		}
+		if matched == len(pat) {
+			switch c {
+			case ' ', '\t', '\r', '\n', '/', '>':
+				s.unread(append([]byte(pat), c))
+				r.newDecoder()
+				return nil
+			}
+			matched = 0
+		}
+		switch {
+		case c == pat[matched]:
+			matched++
+		case c == '<':
+			matched = 1
+		default:
+			matched = 0
+		}
+	}
+}
+
+// tally counts the elements of interest in a skipped subtree.
+type tally struct{ ips, devices, reports int }
+
+// skip consumes the element whose start tag was just read, through its end
+// tag, counting into c (if not nil) the ipCaptureEvent, deviceId and report
+// elements inside. Inside a report, a <report> start is errNested.
+func (r *Reader) skip(c *tally, inReport bool) error {
+	depth := len(r.stack)
+	for {
+		t, line, err := r.token()
+		if err != nil {
+			return err
+		}
+		switch t.(type) {
+		case xml.StartElement:
+			name := r.top()
+			if name == "report" && inReport {
+				r.pending, r.pendingLine = true, line
+				return errNested
+			}
+			if c != nil {
+				switch name {
+				case "ipCaptureEvent":
+					c.ips++
+				case "deviceId":
+					c.devices++
+				case "report":
+					c.reports++
+				}
+			}
+		case xml.EndElement:
+			if len(r.stack) < depth {
+				return nil
+			}
+		}
+	}
+}
+
+// each calls fn for every child element of the element whose start tag was
+// just read, until its end tag; fn consumes the child through its end tag.
+// Text between children is ignored.
+func (r *Reader) each(fn func(name string, line int) error) error {
+	depth := len(r.stack)
+	for {
+		t, line, err := r.token()
+		if err != nil {
+			return err
+		}
+		switch t.(type) {
+		case xml.StartElement:
+			name := r.top()
+			if name == "report" {
+				r.pending, r.pendingLine = true, line
+				return errNested
+			}
+			if err := fn(name, line); err != nil {
+				return err
+			}
+		case xml.EndElement:
+			if len(r.stack) < depth {
+				return nil
+			}
+		case xml.Directive:
+			return &structError{line, "a <!" + firstWord(t.(xml.Directive)) + "> directive inside a report"}
+		}
+	}
+}
+
+// value reads the text of the leaf element whose start tag was just read,
+// through its end tag. problem is set when the element is not a plain
+// value: it has child elements or too long a text. The text is trimmed of
+// white space (the schema's types collapse it).
+func (r *Reader) value() (text, problem string, err error) {
+	depth := len(r.stack)
+	r.text = r.text[:0]
+	for {
+		t, line, err := r.token()
+		if err != nil {
+			return "", "", err
+		}
+		switch t := t.(type) {
+		case xml.CharData:
+			if problem == "" && len(r.text)+len(t) > r.o.MaxValue {
+				problem = fmt.Sprintf("value longer than %d bytes", r.o.MaxValue)
+			}
+			if problem == "" {
+				r.text = append(r.text, t...)
+			}
+		case xml.StartElement:
+			if r.top() == "report" {
+				r.pending, r.pendingLine = true, line
+				return "", "", errNested
+			}
+			if problem == "" {
+				problem = "<" + r.top() + "> inside a value"
+			}
+			if err := r.skip(nil, true); err != nil {
+				return "", "", err
+			}
+		case xml.EndElement:
+			if len(r.stack) < depth {
+				return string(bytes.TrimSpace(r.text)), problem, nil
+			}
+		}
+	}
+}
+
+// report is what one report has given so far.
+type report struct {
+	id       string
+	hasID    bool
+	whole    string // the first problem that rejects the report whole
+	itype    string
+	flags    []string
+	received time.Time
+}
+
+// wholeProblem records a problem that rejects the report whole; the first
+// one is kept.
+func (rp *report) wholeProblem(path, problem string) {
+	if rp.whole == "" {
+		rp.whole = path + ": " + problem
+	}
+}
+
+// part records a part of the report rejected on its own.
+func (r *Reader) part(line int, item, reason, raw string) {
+	r.rec.Parts = append(r.rec.Parts, seams.RecordError{File: r.file, Line: line, Item: item, Reason: reason, Raw: seams.TruncateRaw([]byte(raw))})
+}
+
+// unknown records an element the schema does not have where it stands.
+func (r *Reader) unknown(line int, path, name string) error {
+	r.part(line, path, "unknown element <"+name+"> (not in the CyberTipline schema where it stands); skipped", "")
+	return r.skip(nil, true)
+}
+
+// readReport reads the report whose start tag is on top of the stack.
+func (r *Reader) readReport(line int) (*seams.ReportRecord, error) {
+	r.n++
+	r.counts.Reports++
+	r.inReport, r.reportStart, r.reportLevel = true, r.src.n, len(r.stack)
+	defer func() { r.inReport = false }()
+	rec := &r.rec
+	*rec = seams.ReportRecord{Report: seams.Report{IPs: rec.Report.IPs[:0], Devices: rec.Report.Devices[:0]},
+		Parts: rec.Parts[:0], Line: line}
+	r.ipSrc, r.devSrc = r.ipSrc[:0], r.devSrc[:0]
+
+	var rp report
+	s := newSeq(reportOrder)
+	err := r.each(func(name string, line int) error {
+		i, k, problem := s.next(name)
+		switch {
+		case i < 0:
+			return r.unknown(line, name, name)
+		case problem != "":
+			rp.wholeProblem(s.child(i, k), problem)
+			return r.skip(nil, true)
+		}
+		path := s.child(i, k)
+		switch name {
+		case "reportId":
+			v, problem, err := r.value()
+			if err != nil {
+				return err
+			}
+			if problem != "" {
+				rp.wholeProblem(path, problem)
+			}
+			rp.id, rp.hasID = v, true
+			return nil
+		case "incidentSummary":
+			return r.incident(&rp, path)
+		case "personOrUserReported":
+			return r.person(&rp, path)
+		case "victim":
+			c := tally{}
+			err := r.skip(&c, true)
+			r.counts.VictimIPs += c.ips
+			r.counts.VictimDevices += c.devices
+			return err
+		case "intendedRecipient":
+			c := tally{}
+			err := r.skip(&c, true)
+			r.counts.RecipientIPs += c.ips
+			r.counts.RecipientDevices += c.devices
+			return err
+		default:
+			c := tally{}
+			err := r.skip(&c, true)
+			r.counts.OtherIPs += c.ips
+			r.counts.OtherDevices += c.devices
+			return err
+		}
+	})
+	raw := r.reportRaw(&rp)
+	var st *structError
+	switch {
+	case err == errNested:
+		// The new report's start tag stands where this report's children
+		// were: this report is not closed.
+		r.stack = append(r.stack[:r.reportLevel-1], "report")
+		return r.reject(line, fmt.Sprintf("a <report> on line %d starts inside this report: this one is not closed", r.pendingLine), raw)
+	case errors.As(err, &st):
+		r.needResync = true
+		return r.reject(line, st.msg+resumes, raw)
+	case err != nil:
+		return nil, err
+	}
+	switch {
+	case rp.whole != "":
+		return r.reject(line, rp.whole, raw)
+	case rp.hasID && rp.id == "":
+		return r.reject(line, "reportId is empty", raw)
+	case !rp.hasID:
+		rp.id = r.file + "#" + strconv.Itoa(r.n)
+	}
+	rec.Report.ID = rp.id
+	rec.Report.Received = rp.received
+	rec.Report.Incident = incidentString(rp.itype, rp.flags)
+	rec.Raw = []byte(raw)
+	r.counts.Accepted++
+	return rec, nil
+}
+
+// reportRaw is the raw text quoted for a report: its start and id, never
+// more, since a report can hold content.
+func (r *Reader) reportRaw(rp *report) string {
+	if !rp.hasID {
+		return "<report>"
+	}
+	r.raw.Reset()
+	r.raw.WriteString("<report><reportId>")
+	xml.EscapeText(&r.raw, []byte(rp.id))
+	r.raw.WriteString("</reportId>")
+	return seams.TruncateRaw(r.raw.Bytes())
+}
+
+// incidentString is the incident string: the incident type, then the report
+// annotations that are true, in document order, joined by "; ".
+func incidentString(itype string, flags []string) string {
+	if len(flags) == 0 {
+		return itype
+	}
+	parts := make([]string, 0, 1+len(flags))
+	if itype != "" {
+		parts = append(parts, itype)
+	}
+	return strings.Join(append(parts, flags...), "; ")
+}
+
+// incident reads incidentSummary.
+func (r *Reader) incident(rp *report, path string) error {
+	s := newSeq(incidentOrder)
+	return r.each(func(name string, line int) error {
+		i, k, problem := s.next(name)
+		switch {
+		case i < 0:
+			return r.unknown(line, path+"/"+name, name)
+		case problem != "":
+			rp.wholeProblem(path+"/"+s.child(i, k), problem)
+			return r.skip(nil, true)
+		}
+		item := path + "/" + s.child(i, k)
+		switch name {
+		case "incidentType":
+			v, problem, err := r.value()
+			if err != nil {
+				return err
+			}
+			if problem != "" {
+				r.part(line, item, problem, "")
+				return nil
+			}
+			rp.itype = strings.Join(strings.Fields(v), " ")
+		case "reportAnnotations":
+			return r.annotations(rp, item)
+		case "incidentDateTime":
+			v, problem, err := r.value()
+			if err != nil {
+				return err
+			}
+			raw := leaf(&r.raw, name, v)
+			if problem != "" {
+				r.part(line, item, problem, raw)
+				return nil
+			}
+			if v == "" {
+				return nil
+			}
+			t, err := parseDateTime(v)
+			if err != nil {
+				r.part(line, item, err.Error(), raw)
+				return nil
+			}
+			rp.received = t
+		default:
+			return r.skip(nil, true)
+		}
+		return nil
+	})
+}
+
+// annotations reads reportAnnotations: every child is a flag, an xs:boolean,
+// whether or not seams knows its name, so that flags the schema gains later
+// are kept too.
+func (r *Reader) annotations(rp *report, path string) error {
+	return r.each(func(name string, line int) error {
+		item := path + "/" + name
+		v, problem, err := r.value()
+		if err != nil {
+			return err
+		}
+		if problem == "" {
+			var on bool
+			if on, problem = parseBool(v); problem == "" {
+				if on && !contains(rp.flags, name) {
+					rp.flags = append(rp.flags, name)
+				}
+				return nil
+			}
+		}
+		r.part(line, item, problem, leaf(&r.raw, name, v))
+		return nil
+	})
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// person reads personOrUserReported: the suspect.
+func (r *Reader) person(rp *report, path string) error {
+	first := len(r.rec.Report.IPs)
+	var country string
+	s := newSeq(personOrder)
+	err := r.each(func(name string, line int) error {
+		i, k, problem := s.next(name)
+		switch {
+		case i < 0:
+			return r.unknown(line, path+"/"+name, name)
+		case problem != "":
+			rp.wholeProblem(path+"/"+s.child(i, k), problem)
+			return r.skip(nil, true)
+		}
+		item := path + "/" + s.child(i, k)
+		switch name {
+		case "ipCaptureEvent":
+			return r.ipEvent(line, item, false)
+		case "deviceId":
+			return r.device(line, item, false)
+		case "estimatedLocation":
+			return r.location(rp, item, &country)
+		case "associatedAccount":
+			return r.account(rp, item)
+		}
+		return r.skip(nil, true)
+	})
+	// A1 and A2 are the codes geolocation gives anonymous proxies and
+	// satellite providers: the person's addresses do not place them. The
+	// estimate is of the person, not of one event, so it marks all their
+	// events, the associated accounts' too (a proxy mark only weakens a
+	// finding, never strengthens it).
+	if country == "A1" || country == "A2" {
+		for i := first; i < len(r.rec.Report.IPs); i++ {
+			r.rec.Report.IPs[i].Proxy = true
+		}
+	}
+	return err
+}
+
+// location reads estimatedLocation for its country code.
+func (r *Reader) location(rp *report, path string, country *string) error {
+	s := newSeq(locationOrder)
+	return r.each(func(name string, line int) error {
+		i, k, problem := s.next(name)
+		switch {
+		case i < 0:
+			return r.unknown(line, path+"/"+name, name)
+		case problem != "":
+			rp.wholeProblem(path+"/"+s.child(i, k), problem)
+			return r.skip(nil, true)
+		}
+		if name != "countryCode" {
+			return r.skip(nil, true)
+		}
+		v, problem, err := r.value()
+		if err != nil {
+			return err
+		}
+		if problem != "" {
+			// Whether the person is behind a proxy decides tiers: a
+			// country code that cannot be read rejects the report.
+			rp.wholeProblem(path+"/countryCode", problem)
+			return nil
+		}
+		*country = strings.ToUpper(v)
+		return nil
+	})
+}
+
+// account reads an associatedAccount of the suspect: its events are the
+// suspect's, marked as an associated account's.
+func (r *Reader) account(rp *report, path string) error {
+	s := newSeq(accountOrder)
+	return r.each(func(name string, line int) error {
+		i, k, problem := s.next(name)
+		switch {
+		case i < 0:
+			return r.unknown(line, path+"/"+name, name)
+		case problem != "":
+			rp.wholeProblem(path+"/"+s.child(i, k), problem)
+			return r.skip(nil, true)
+		}
+		item := path + "/" + s.child(i, k)
+		switch name {
+		case "ipCaptureEvent":
+			return r.ipEvent(line, item, true)
+		case "deviceId":
+			return r.device(line, item, true)
+		}
+		return r.skip(nil, true)
+	})
+}
+
+// event holds the values of an ipCaptureEvent or deviceId as read.
+type event struct {
+	vals    [5]string // by index in the element's order
+	has     [5]bool
+	problem string // the first problem, naming its item
+	item    string
+}
+
+func (e *event) fail(item, problem string) {
+	if e.problem == "" {
+		e.item, e.problem = item, problem
+	}
+}
+
+// fields reads the children of an ipCaptureEvent or deviceId.
+func (r *Reader) fields(o *order, path string, e *event) error {
+	s := newSeq(o)
+	return r.each(func(name string, line int) error {
+		i, _, problem := s.next(name)
+		switch {
+		case i < 0:
+			return r.unknown(line, path+"/"+name, name)
+		case problem != "":
+			e.fail(path+"/"+name, problem)
+			return r.skip(nil, true)
+		}
+		v, problem, err := r.value()
+		if err != nil {
+			return err
+		}
+		if problem != "" {
+			e.fail(path+"/"+name, problem)
+		}
+		e.vals[i], e.has[i] = v, true
+		return nil
+	})
+}
+
+// eventRaw re-writes the values of an event as XML, for a rejection.
+func (r *Reader) eventRaw(o *order, elem string, e *event) string {
+	b := &r.raw
+	b.Reset()
+	b.WriteString("<" + elem + ">")
+	for i, name := range o.names {
+		if e.has[i] {
+			b.WriteString("<" + name + ">")
+			xml.EscapeText(b, []byte(e.vals[i]))
+			b.WriteString("</" + name + ">")
+		}
+	}
+	b.WriteString("</" + elem + ">")
+	return b.String()
+}
+
+// The indexes of ipCaptureEvent's and deviceId's children in their orders.
+const (
+	ipAddress, ipEventName, ipDateTime, ipProxy, ipPort = 0, 1, 2, 3, 4
+	devType, devValue, devEventName, devDateTime        = 0, 1, 2, 3
+)
+
+// ipEvent reads an ipCaptureEvent of the suspect or of an associated account.
+func (r *Reader) ipEvent(line int, path string, associated bool) error {
+	var e event
+	if err := r.fields(ipEventOrder, path, &e); err != nil {
+		return err
+	}
+	var ev seams.IPEvent
+	if e.problem == "" {
+		switch {
+		case !e.has[ipAddress] || e.vals[ipAddress] == "":
+			e.fail(path, "missing <ipAddress>")
+		default:
+			a, err := netip.ParseAddr(e.vals[ipAddress])
+			if err != nil {
+				e.fail(path+"/ipAddress", fmt.Sprintf("invalid IP address %q", e.vals[ipAddress]))
+			}
+			ev.Addr = seams.NormalizeAddr(a)
+		}
+	}
+	if e.problem == "" {
+		switch {
+		case !e.has[ipDateTime] || e.vals[ipDateTime] == "":
+			e.fail(path, "missing <dateTime> (seams needs the time of an ip event)")
+		default:
+			t, err := parseDateTime(e.vals[ipDateTime])
+			if err != nil {
+				e.fail(path+"/dateTime", err.Error())
+			}
+			ev.At = t
+		}
+	}
+	if e.problem == "" && e.has[ipProxy] {
+		var problem string
+		if ev.Proxy, problem = parseBool(e.vals[ipProxy]); problem != "" {
+			e.fail(path+"/possibleProxy", problem)
+		}
+	}
+	if e.problem == "" && e.has[ipPort] && e.vals[ipPort] != "" {
+		n, err := strconv.ParseUint(e.vals[ipPort], 10, 16)
+		if err != nil {
+			e.fail(path+"/port", fmt.Sprintf("invalid port %q (want an integer 0-65535)", e.vals[ipPort]))
+		}
+		ev.Port = int(n)
+	}
+	if e.problem != "" {
+		r.part(line, e.item, e.problem, r.eventRaw(ipEventOrder, "ipCaptureEvent", &e))
+		return nil
+	}
+	name := eventName(e.vals[ipEventName])
+	ev.Event = name
+	if associated {
+		r.counts.AssociatedIPs++
+		ev.Associated = true
+	}
+	r.rec.Report.IPs = append(r.rec.Report.IPs, ev)
+	r.ipSrc = append(r.ipSrc, Source{Path: path, Associated: associated, Event: name})
+	return nil
+}
+
+// device reads a deviceId of the suspect or of an associated account.
+func (r *Reader) device(line int, path string, associated bool) error {
+	var e event
+	if err := r.fields(deviceOrder, path, &e); err != nil {
+		return err
+	}
+	var dv seams.Device
+	if e.problem == "" {
+		switch {
+		case !e.has[devType]:
+			e.fail(path, "missing <idType>")
+		case !e.has[devValue]:
+			e.fail(path, "missing <idValue>")
+		default:
+			id, err := seams.NewReportDeviceID(e.vals[devType], e.vals[devValue])
+			if err != nil {
+				e.fail(path, err.Error())
+			}
+			dv.ID = id
+		}
+	}
+	if e.problem == "" && e.vals[devDateTime] != "" {
+		t, err := parseDateTime(e.vals[devDateTime])
+		if err != nil {
+			e.fail(path+"/dateTime", err.Error())
+		}
+		dv.At = t
+	}
+	if e.problem != "" {
+		r.part(line, e.item, e.problem, r.eventRaw(deviceOrder, "deviceId", &e))
+		return nil
+	}
+	if associated {
+		r.counts.AssociatedDevices++
+		dv.Associated = true
+	}
+	r.rec.Report.Devices = append(r.rec.Report.Devices, dv)
+	r.devSrc = append(r.devSrc, Source{Path: path, Associated: associated, Event: eventName(e.vals[devEventName])})
+	return nil
+}
+
+// eventName lower-cases an eventName: the schema's Login, Registration,
+// Purchase, Upload, Other and Unknown become login ... unknown, as seams'
+// own reports write them, without allocating; any other name is kept,
+// lower-cased.
+func eventName(s string) string {
+	switch s {
+	case "":
+		return ""
+	case "Login":
+		return "login"
+	case "Registration":
+		return "registration"
+	case "Purchase":
+		return "purchase"
+	case "Upload":
+		return "upload"
+	case "Other":
+		return "other"
+	case "Unknown":
+		return "unknown"
+	}
+	return strings.ToLower(s)
+}
+
+// parseDateTime parses an xs:dateTime. The schema lets the offset be left
+// out; seams does not, since a time without one could be any of 26 hours.
+func parseDateTime(s string) (time.Time, error) {
+	t, err := seams.ParseTime(s)
+	if err == nil {
+		return t, nil
+	}
+	if errors.Is(err, seams.ErrTimeRange) {
+		return time.Time{}, err
+	}
+	if _, lerr := time.Parse("2006-01-02T15:04:05.999999999", s); lerr == nil {
+		return time.Time{}, fmt.Errorf("time %q has no offset (want one, such as Z or -05:00: without it the time is ambiguous)", s)
+	}
+	return time.Time{}, fmt.Errorf("invalid dateTime %q (want an xs:dateTime with an offset, such as 2024-05-01T22:14:03Z)", s)
+}
+
+// parseBool parses an xs:boolean.
+func parseBool(s string) (bool, string) {
+	switch s {
+	case "true", "1":
+		return true, ""
+	case "false", "0":
+		return false, ""
+	}
+	return false, fmt.Sprintf("invalid boolean %q (want true, false, 1 or 0)", s)
+}
+
+// leaf re-writes one element's value as XML, for a rejection.
+func leaf(b *bytes.Buffer, name, v string) string {
+	b.Reset()
+	b.WriteString("<" + name + ">")
+	xml.EscapeText(b, []byte(v))
+	b.WriteString("</" + name + ">")
+	return b.String()
+}

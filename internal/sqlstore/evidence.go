@@ -1,0 +1,108 @@
+package sqlstore
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/seams-dev/seams"
+)
+
+// evidenceJSON is how one piece of evidence is stored: a compact JSON
+// object in finding_versions.evidence, readable with the engines' own JSON
+// functions for ad-hoc queries.
+type evidenceJSON struct {
+	Rule      string `json:"rule"`
+	Indicator int64  `json:"indicator"`
+	IP        string `json:"ip,omitempty"`
+	Device    *struct {
+		Type  string `json:"type"`
+		Value string `json:"value"`
+	} `json:"device,omitempty"`
+	At     *int64 `json:"at,omitempty"` // Unix nanoseconds
+	Event  string `json:"event,omitempty"`
+	Port   int    `json:"port,omitempty"`
+	Proxy  bool   `json:"proxy,omitempty"`
+	Drift  int64  `json:"drift,omitempty"` // nanoseconds
+	Shared string `json:"shared,omitempty"`
+}
+
+// EncodeEvidence encodes evidence as stored.
+func EncodeEvidence(ev []seams.StoredEvidence) (string, error) {
+	out := make([]evidenceJSON, len(ev))
+	for i := range ev {
+		e := &ev[i]
+		o := &out[i]
+		o.Rule, o.Indicator = e.Rule.String(), e.Indicator
+		if e.Observed.IP.IsValid() {
+			o.IP = e.Observed.IP.String()
+		} else {
+			o.Device = &struct {
+				Type  string `json:"type"`
+				Value string `json:"value"`
+			}{e.Observed.Device.Type, e.Observed.Device.Value}
+		}
+		if !e.Observed.At.IsZero() {
+			at := e.Observed.At.UnixNano()
+			o.At = &at
+		}
+		o.Event, o.Port, o.Proxy, o.Drift = e.Observed.Event, e.Observed.Port, e.Observed.Proxy, int64(e.Drift)
+		if e.Shared.IsValid() {
+			o.Shared = e.Shared.String()
+		}
+	}
+	b, err := json.Marshal(out)
+	return string(b), err
+}
+
+// DecodeEvidence decodes stored evidence, checking every field: the
+// database is input like any other.
+func DecodeEvidence(s string) ([]seams.StoredEvidence, error) {
+	var in []evidenceJSON
+	if err := json.Unmarshal([]byte(s), &in); err != nil {
+		return nil, fmt.Errorf("evidence: %w", err)
+	}
+	out := make([]seams.StoredEvidence, len(in))
+	for i := range in {
+		o := &in[i]
+		e := &out[i]
+		r, err := seams.ParseRule(o.Rule)
+		if err != nil {
+			return nil, fmt.Errorf("evidence %d: %w", i, err)
+		}
+		e.Rule = r
+		e.Indicator = o.Indicator
+		switch {
+		case o.IP != "" && o.Device == nil:
+			a, err := netip.ParseAddr(o.IP)
+			if err != nil {
+				return nil, fmt.Errorf("evidence %d: %w", i, err)
+			}
+			e.Observed.IP = a
+		case o.IP == "" && o.Device != nil && e.Rule == seams.RuleDevice:
+			d, err := seams.NewDeviceID(o.Device.Type, o.Device.Value)
+			if err != nil {
+				return nil, fmt.Errorf("evidence %d: %w", i, err)
+			}
+			e.Observed.Device = d
+		default:
+			return nil, fmt.Errorf("evidence %d: want an ip or a device observation matching rule %s", i, o.Rule)
+		}
+		if o.At != nil {
+			e.Observed.At = time.Unix(0, *o.At).UTC()
+		}
+		if o.Port < 0 || o.Port > 65535 || o.Drift < 0 {
+			return nil, fmt.Errorf("evidence %d: port or drift out of range", i)
+		}
+		e.Observed.Event, e.Observed.Port, e.Observed.Proxy, e.Drift = o.Event, o.Port, o.Proxy, time.Duration(o.Drift)
+		if o.Shared != "" {
+			p, err := netip.ParsePrefix(o.Shared)
+			if err != nil {
+				return nil, fmt.Errorf("evidence %d: %w", i, err)
+			}
+			e.Shared = p
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,773 @@
+package sqlstore
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/seams-dev/seams"
+)
+
+// Rows of a multi-row INSERT: enough to amortize a statement, few enough to
+// stay under both engines' limits on parameters (SQLite 32766).
+const insertRows = 500
+
+// PutCompounds implements seams.Loader.
+func (s *Store) PutCompounds(ctx context.Context, p seams.Principal, file string, cs []seams.Compound) (seams.LoadResult, error) {
+	var res seams.LoadResult
+	if err := checkFile(file); err != nil {
+		return res, err
+	}
+	for i := range cs {
+		if !seams.ValidCompoundID(cs[i].ID) {
+			return res, fmt.Errorf("%w: compound id %q", seams.ErrInvalid, clean(cs[i].ID))
+		}
+		if why := seams.UnstorableCompound(&cs[i]); why != "" {
+			return res, fmt.Errorf("compound %s: %s", cs[i].ID, why)
+		}
+	}
+	err := s.write(ctx, p, seams.RoleAnalyst, func(t *tx) error {
+		res = seams.LoadResult{}
+		stored, err := t.compounds()
+		if err != nil {
+			return err
+		}
+		now := s.now().UnixNano()
+		seen := map[string]bool{}
+		for _, c := range cs {
+			if seen[c.ID] {
+				continue // the first one stands, as in a file
+			}
+			seen[c.ID] = true
+			aliases, _ := json.Marshal(nonNil(c.Aliases))
+			var lat, lon any
+			if c.HasLocation {
+				lat, lon = c.Lat, c.Lon
+			}
+			old, ok := stored[c.ID]
+			switch {
+			case !ok:
+				if _, err := t.exec(`INSERT INTO compounds (id, name, aliases, country, province, lat, lon, status, file, added_by, added_ns, updated_by, updated_ns)
+					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+					c.ID, c.Name, string(aliases), c.Country, c.Province, lat, lon, string(c.Status), file, p.Actor(), now, p.Actor(), now); err != nil {
+					return err
+				}
+				res.New++
+			case !sameCompound(&old, &c):
+				if _, err := t.exec(`UPDATE compounds SET name = ?, aliases = ?, country = ?, province = ?, lat = ?, lon = ?, status = ?, updated_by = ?, updated_ns = ? WHERE id = ?`,
+					c.Name, string(aliases), c.Country, c.Province, lat, lon, string(c.Status), p.Actor(), now, c.ID); err != nil {
+					return err
+				}
+				res.Updated++
+				t.record("compound.update", "compound:"+c.ID, "from "+file)
+			default:
+				res.Unchanged++
+			}
+		}
+		t.record("compounds.load", "file:"+file, fmt.Sprintf("%d new, %d updated, %d unchanged", res.New, res.Updated, res.Unchanged))
+		return nil
+	})
+	return res, err
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func sameCompound(a, b *seams.Compound) bool {
+	return a.Name == b.Name && slices.Equal(a.Aliases, b.Aliases) && a.Country == b.Country && a.Province == b.Province &&
+		a.HasLocation == b.HasLocation && (!a.HasLocation || a.Lat == b.Lat && a.Lon == b.Lon) && a.Status == b.Status
+}
+
+func checkFile(name string) error {
+	if len(name) > seams.MaxKey {
+		return fmt.Errorf("%w: file name longer than %d bytes", seams.ErrInvalid, seams.MaxKey)
+	}
+	return checkName("file", name)
+}
+
+// compounds reads every compound, by id.
+func (t *tx) compounds() (map[string]seams.Compound, error) {
+	rows, err := t.query(`SELECT id, name, aliases, country, province, lat, lon, status FROM compounds ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]seams.Compound{}
+	for rows.Next() {
+		c, err := scanCompound(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[c.ID] = c
+	}
+	return out, rows.Err()
+}
+
+func scanCompound(rows *sql.Rows) (seams.Compound, error) {
+	var c seams.Compound
+	var aliases, status string
+	var lat, lon sql.NullFloat64
+	if err := rows.Scan(&c.ID, &c.Name, &aliases, &c.Country, &c.Province, &lat, &lon, &status); err != nil {
+		return c, err
+	}
+	if err := json.Unmarshal([]byte(aliases), &c.Aliases); err != nil {
+		return c, fmt.Errorf("compound %s: aliases: %w", c.ID, err)
+	}
+	if len(c.Aliases) == 0 {
+		c.Aliases = nil
+	}
+	c.Status = seams.Status(status)
+	if lat.Valid && lon.Valid {
+		c.Lat, c.Lon, c.HasLocation = lat.Float64, lon.Float64, true
+	}
+	return c, nil
+}
+
+// Compounds implements seams.Loader.
+func (s *Store) Compounds(ctx context.Context) ([]seams.Compound, error) {
+	var out []seams.Compound
+	err := s.view(ctx, func(t *tx) error {
+		m, err := t.compounds()
+		for _, c := range m {
+			out = append(out, c)
+		}
+		return err
+	})
+	slices.SortFunc(out, func(a, b seams.Compound) int { return strings.Compare(a.ID, b.ID) })
+	return out, err
+}
+
+// indicatorDigest identifies an indicator by what it says, not where it
+// was read: two rows with the same digest are the same indicator.
+func indicatorDigest(in *seams.Indicator) []byte {
+	h := sha256.New()
+	for _, s := range []string{in.Compound, in.Kind.String(), in.Value, in.Source} {
+		var n [4]byte
+		binary.BigEndian.PutUint32(n[:], uint32(len(s)))
+		h.Write(n[:])
+		h.Write([]byte(s))
+	}
+	var b [25]byte
+	binary.BigEndian.PutUint64(b[0:], uint64(edge(in.Window.First)))
+	binary.BigEndian.PutUint64(b[8:], uint64(edge(in.Window.Last)))
+	binary.BigEndian.PutUint64(b[16:], math.Float64bits(in.Confidence))
+	if in.HasConfidence {
+		b[24] = 1
+	}
+	h.Write(b[:])
+	return h.Sum(nil)
+}
+
+// edge distinguishes an open window edge from every real instant.
+func edge(t time.Time) int64 {
+	if t.IsZero() {
+		return math.MinInt64
+	}
+	return t.UnixNano()
+}
+
+// PutIndicators implements seams.Loader.
+func (s *Store) PutIndicators(ctx context.Context, p seams.Principal, f seams.IndicatorFile, inds []seams.Indicator) (seams.LoadResult, error) {
+	var res seams.LoadResult
+	if err := checkFile(f.Name); err != nil {
+		return res, err
+	}
+	for i := range inds {
+		if why := seams.UnstorableIndicator(&inds[i]); why != "" {
+			return res, fmt.Errorf("%s:%d: %s", f.Name, inds[i].Line, why)
+		}
+		if _, err := seams.ParseIndicatorValue(inds[i].Kind, inds[i].Value); err != nil {
+			return res, fmt.Errorf("%s:%d: %w", f.Name, inds[i].Line, err)
+		}
+	}
+	err := s.write(ctx, p, seams.RoleAnalyst, func(t *tx) error {
+		res = seams.LoadResult{}
+		org, err := t.orgID(p.Org, true)
+		if err != nil {
+			return err
+		}
+		compounds, err := t.compounds()
+		if err != nil {
+			return err
+		}
+		for i := range inds {
+			if _, ok := compounds[inds[i].Compound]; !ok {
+				return fmt.Errorf("%s:%d: unknown compound %q (load the compounds first)", f.Name, inds[i].Line, inds[i].Compound)
+			}
+		}
+		var version int
+		var lastSHA []byte
+		var lastShared int64
+		err = t.queryRow(`SELECT version, sha256, shared FROM indicator_files WHERE org = ? AND name = ? ORDER BY version DESC LIMIT 1`, org, f.Name).
+			Scan(&version, &lastSHA, &lastShared)
+		if err != nil && err != sql.ErrNoRows {
+			return err
+		}
+		res.Version = version
+
+		// The active rows of this file, by what they say.
+		active := map[string][]int64{}
+		rows, err := t.query(`SELECT id, digest FROM indicators WHERE org = ? AND file = ? AND retired_ns IS NULL ORDER BY id`, org, f.Name)
+		if err != nil {
+			return err
+		}
+		nActive := 0
+		for rows.Next() {
+			var id int64
+			var d []byte
+			if err := rows.Scan(&id, &d); err != nil {
+				rows.Close()
+				return err
+			}
+			active[string(d)] = append(active[string(d)], id)
+			nActive++
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if version > 0 && bytes.Equal(lastSHA, f.SHA256[:]) && (lastShared == 1) == f.Shared {
+			res.Unchanged = nActive
+			t.record("indicators.load", "file:"+f.Name, fmt.Sprintf("version %d, unchanged", version))
+			return nil
+		}
+
+		var add []int
+		digests := make([][]byte, len(inds))
+		for i := range inds {
+			d := indicatorDigest(&inds[i])
+			digests[i] = d
+			if ids := active[string(d)]; len(ids) > 0 {
+				active[string(d)] = ids[1:]
+				res.Unchanged++
+				continue
+			}
+			add = append(add, i)
+		}
+		var retire []int64
+		for _, ids := range active {
+			retire = append(retire, ids...)
+		}
+		slices.Sort(retire)
+		sharingChanged := version > 0 && (lastShared == 1) != f.Shared && res.Unchanged > 0
+		if len(add) == 0 && len(retire) == 0 && !sharingChanged {
+			t.record("indicators.load", "file:"+f.Name, fmt.Sprintf("version %d, same indicators", version))
+			return nil
+		}
+
+		version++
+		res.Version = version
+		now := s.now().UnixNano()
+		if _, err := t.exec(`INSERT INTO indicator_files (org, name, version, shared, sha256, indicators, added, retired, loaded_by, loaded_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			org, f.Name, version, boolInt(f.Shared), f.SHA256[:], len(inds), len(add), len(retire), p.Actor(), now); err != nil {
+			return err
+		}
+		for chunk := range slices.Chunk(retire, insertRows) {
+			args := []any{now, version}
+			for _, id := range chunk {
+				args = append(args, id)
+			}
+			if _, err := t.exec(`UPDATE indicators SET retired_ns = ?, retired_version = ? WHERE id IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(chunk)), ", ")+`)`, args...); err != nil {
+				return err
+			}
+		}
+		res.Retired = len(retire)
+		if sharingChanged {
+			if _, err := t.exec(`UPDATE indicators SET shared = ? WHERE org = ? AND file = ? AND retired_ns IS NULL`, boolInt(f.Shared), org, f.Name); err != nil {
+				return err
+			}
+			res.Updated = res.Unchanged
+			res.Unchanged = 0
+		}
+
+		// Each new row is the next version of its (compound, kind, value)
+		// in this file.
+		type key struct {
+			compound string
+			kind     int
+			value    string
+		}
+		versions := map[key]int{}
+		rows, err = t.query(`SELECT compound, kind, value, MAX(version) FROM indicators WHERE org = ? AND file = ? GROUP BY compound, kind, value`, org, f.Name)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var k key
+			var v int
+			if err := rows.Scan(&k.compound, &k.kind, &k.value, &v); err != nil {
+				rows.Close()
+				return err
+			}
+			versions[k] = v
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		const cols = 18
+		for chunk := range slices.Chunk(add, insertRows) {
+			args := make([]any, 0, cols*len(chunk))
+			for _, i := range chunk {
+				in := &inds[i]
+				k := key{in.Compound, int(in.Kind), in.Value}
+				versions[k]++
+				var conf any
+				if in.HasConfidence {
+					conf = in.Confidence
+				}
+				var lo, hi any
+				if p, ok := indicatorPrefix(in); ok {
+					l, h := bounds(p)
+					lo, hi = l[:], h[:]
+				}
+				args = append(args, org, f.Name, boolInt(f.Shared), in.Compound, int64(in.Kind), in.Value, lo, hi,
+					nsOrNull(in.Window.First), nsOrNull(in.Window.Last), conf, in.Source, int64(in.Line),
+					digests[i], versions[k], version, p.Actor(), now)
+			}
+			if _, err := t.exec(`INSERT INTO indicators (org, file, shared, compound, kind, value, lo, hi, first_ns, last_ns, confidence, source, line, digest, version, file_version, added_by, added_ns)
+				VALUES `+placeholders(len(chunk), cols), args...); err != nil {
+				return err
+			}
+		}
+		failpoint("indicators.insert")
+		res.New = len(add)
+		if err := t.bumpRegistry(); err != nil {
+			return err
+		}
+		t.record("indicators.load", "file:"+f.Name, fmt.Sprintf("version %d: %d new, %d retired, %d unchanged, shared %v", version, res.New, res.Retired, res.Unchanged, f.Shared))
+		return nil
+	})
+	return res, err
+}
+
+func (t *tx) bumpRegistry() error {
+	_, err := t.exec(`UPDATE state SET registry_version = registry_version + 1 WHERE id = 1`)
+	return err
+}
+
+// PutShared implements seams.Loader. Shared space changes what every
+// organisation's findings say, so it takes an admin.
+func (s *Store) PutShared(ctx context.Context, p seams.Principal, file string, prefixes []netip.Prefix) (seams.LoadResult, error) {
+	var res seams.LoadResult
+	if err := checkFile(file); err != nil {
+		return res, err
+	}
+	err := s.write(ctx, p, seams.RoleAdmin, func(t *tx) error {
+		res = seams.LoadResult{}
+		active := map[string][]int64{}
+		rows, err := t.query(`SELECT id, prefix FROM shared_space WHERE file = ? AND retired_ns IS NULL ORDER BY id`, file)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id int64
+			var pfx string
+			if err := rows.Scan(&id, &pfx); err != nil {
+				rows.Close()
+				return err
+			}
+			active[pfx] = append(active[pfx], id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		now := s.now().UnixNano()
+		for _, sp := range prefixes {
+			if !sp.IsValid() || sp.Masked() != sp {
+				return fmt.Errorf("%w: %s: prefix %s is not canonical", seams.ErrInvalid, file, sp)
+			}
+			pfx := sp.String()
+			if ids := active[pfx]; len(ids) > 0 {
+				active[pfx] = ids[1:]
+				res.Unchanged++
+				continue
+			}
+			lo, hi := bounds(sp)
+			if _, err := t.exec(`INSERT INTO shared_space (file, prefix, lo, hi, added_by, added_ns) VALUES (?, ?, ?, ?, ?, ?)`, file, pfx, lo[:], hi[:], p.Actor(), now); err != nil {
+				return err
+			}
+			res.New++
+		}
+		var retire []int64
+		for _, ids := range active {
+			retire = append(retire, ids...)
+		}
+		slices.Sort(retire)
+		for _, id := range retire {
+			if _, err := t.exec(`UPDATE shared_space SET retired_ns = ? WHERE id = ?`, now, id); err != nil {
+				return err
+			}
+			res.Retired++
+		}
+		if res.Changed() {
+			if err := t.bumpRegistry(); err != nil {
+				return err
+			}
+		}
+		t.record("shared.load", "file:"+file, fmt.Sprintf("%d new, %d retired, %d unchanged", res.New, res.Retired, res.Unchanged))
+		return nil
+	})
+	return res, err
+}
+
+// reportDigest identifies a report by its content: id, received, incident,
+// events and devices, in order.
+func reportDigest(r *seams.Report) []byte {
+	h := sha256.New()
+	var b [8]byte
+	str := func(s string) {
+		binary.BigEndian.PutUint32(b[:4], uint32(len(s)))
+		h.Write(b[:4])
+		h.Write([]byte(s))
+	}
+	num := func(n int64) {
+		binary.BigEndian.PutUint64(b[:], uint64(n))
+		h.Write(b[:])
+	}
+	str(r.ID)
+	num(edge(r.Received))
+	str(r.Incident)
+	num(int64(len(r.IPs)))
+	for _, e := range r.IPs {
+		a := e.Addr.As16()
+		h.Write(a[:])
+		num(e.At.UnixNano())
+		str(e.Event)
+		num(int64(e.Port))
+		num(boolInt(e.Proxy))
+	}
+	num(int64(len(r.Devices)))
+	for _, d := range r.Devices {
+		str(d.ID.Type)
+		str(d.ID.Value)
+		num(edge(d.At))
+	}
+	return h.Sum(nil)
+}
+
+// PutReports implements seams.Loader.
+func (s *Store) PutReports(ctx context.Context, p seams.Principal, b seams.ReportBatch, rs []seams.Report) (seams.LoadResult, []*seams.RecordError, error) {
+	var res seams.LoadResult
+	var rejected []*seams.RecordError
+	if err := checkFile(b.File); err != nil {
+		return res, nil, err
+	}
+	if len(b.Source) > seams.MaxKey || hasNUL(b.Source) {
+		return res, nil, fmt.Errorf("%w: source %q", seams.ErrInvalid, clean(b.Source))
+	}
+	line := func(i int) int {
+		if i < len(b.Lines) {
+			return b.Lines[i]
+		}
+		return 0
+	}
+	err := s.write(ctx, p, seams.RoleAnalyst, func(t *tx) error {
+		res, rejected = seams.LoadResult{}, nil
+		org, err := t.orgID(p.Org, true)
+		if err != nil {
+			return err
+		}
+		// Keep the storable reports, the first of each id.
+		type item struct {
+			i      int
+			digest []byte
+		}
+		var items []item
+		first := map[string]int{} // id -> index in items
+		for i := range rs {
+			r := &rs[i]
+			if why := seams.Unstorable(r); why != "" {
+				rejected = append(rejected, &seams.RecordError{File: b.File, Line: line(i), Reason: why})
+				continue
+			}
+			d := reportDigest(r)
+			if _, dup := first[r.ID]; dup {
+				rejected = append(rejected, &seams.RecordError{File: b.File, Line: line(i),
+					Reason: fmt.Sprintf("duplicate report id %q (the first one stands)", r.ID)})
+				continue
+			}
+			first[r.ID] = len(items)
+			items = append(items, item{i, d})
+		}
+
+		now := s.now().UnixNano()
+		inserted := map[string]int64{} // id -> seq
+		const cols = 11
+		for chunk := range slices.Chunk(items, insertRows) {
+			args := make([]any, 0, cols*len(chunk))
+			for _, it := range chunk {
+				r := &rs[it.i]
+				args = append(args, org, r.ID, boolInt(b.Shared), nsOrNull(r.Received), r.Incident, b.Source, b.File, int64(line(it.i)), it.digest, p.Actor(), now)
+			}
+			rows, err := t.query(`INSERT INTO reports (org, rid, shared, received_ns, incident, source, file, line, digest, loaded_by, loaded_ns)
+				VALUES `+placeholders(len(chunk), cols)+` ON CONFLICT (org, rid) DO NOTHING RETURNING seq, rid`, args...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var seq int64
+				var rid string
+				if err := rows.Scan(&seq, &rid); err != nil {
+					rows.Close()
+					return err
+				}
+				inserted[rid] = seq
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+
+		// Reports already stored: the same content is unchanged (its
+		// sharing follows the batch), other content is rejected.
+		var existing []item
+		for _, it := range items {
+			if _, ok := inserted[rs[it.i].ID]; !ok {
+				existing = append(existing, it)
+			}
+		}
+		for chunk := range slices.Chunk(existing, insertRows) {
+			args := []any{org}
+			for _, it := range chunk {
+				args = append(args, rs[it.i].ID)
+			}
+			rows, err := t.query(`SELECT rid, digest, shared FROM reports WHERE org = ? AND rid IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(chunk)), ", ")+`)`, args...)
+			if err != nil {
+				return err
+			}
+			type old struct {
+				digest []byte
+				shared bool
+			}
+			olds := map[string]old{}
+			for rows.Next() {
+				var rid string
+				var o old
+				var sh int64
+				if err := rows.Scan(&rid, &o.digest, &sh); err != nil {
+					rows.Close()
+					return err
+				}
+				o.shared = sh == 1
+				olds[rid] = o
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			for _, it := range chunk {
+				r := &rs[it.i]
+				o := olds[r.ID]
+				switch {
+				case !bytes.Equal(o.digest, it.digest):
+					rejected = append(rejected, &seams.RecordError{File: b.File, Line: line(it.i),
+						Reason: fmt.Sprintf("report id %q is already stored with other content (the first one stands)", r.ID)})
+				case o.shared != b.Shared:
+					if _, err := t.exec(`UPDATE reports SET shared = ? WHERE org = ? AND rid = ?`, boolInt(b.Shared), org, r.ID); err != nil {
+						return err
+					}
+					res.Updated++
+				default:
+					res.Unchanged++
+				}
+			}
+		}
+
+		// Events and devices of the new reports.
+		var ips, devs []any
+		nips, ndevs := 0, 0
+		flushIPs := func() error {
+			if nips == 0 {
+				return nil
+			}
+			_, err := t.exec(`INSERT INTO report_ips (report, n, addr, at_ns, event, port, proxy) VALUES `+placeholders(nips, 7), ips...)
+			ips, nips = ips[:0], 0
+			return err
+		}
+		flushDevs := func() error {
+			if ndevs == 0 {
+				return nil
+			}
+			_, err := t.exec(`INSERT INTO report_devices (report, n, type, value, at_ns) VALUES `+placeholders(ndevs, 5), devs...)
+			devs, ndevs = devs[:0], 0
+			return err
+		}
+		for _, it := range items {
+			r := &rs[it.i]
+			seq, ok := inserted[r.ID]
+			if !ok {
+				continue
+			}
+			for n, e := range r.IPs {
+				a := e.Addr.As16()
+				ips = append(ips, seq, n, a[:], e.At.UnixNano(), e.Event, e.Port, boolInt(e.Proxy))
+				if nips++; nips == insertRows*2 {
+					if err := flushIPs(); err != nil {
+						return err
+					}
+				}
+			}
+			for n, d := range r.Devices {
+				devs = append(devs, seq, n, d.ID.Type, d.ID.Value, nsOrNull(d.At))
+				if ndevs++; ndevs == insertRows*2 {
+					if err := flushDevs(); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		if err := flushIPs(); err != nil {
+			return err
+		}
+		if err := flushDevs(); err != nil {
+			return err
+		}
+		res.New = len(inserted)
+		failpoint("reports.insert")
+		if len(rs) > 0 {
+			from, to := line(0), line(len(rs)-1)
+			t.record("reports.load", "file:"+b.File, fmt.Sprintf("lines %d-%d: %d new, %d sharing changed, %d unchanged, %d rejected; source %q, shared %v",
+				from, to, res.New, res.Updated, res.Unchanged, len(rejected), b.Source, b.Shared))
+		}
+		return nil
+	})
+	if err != nil {
+		return seams.LoadResult{}, nil, err
+	}
+	return res, rejected, nil
+}
+
+// ShareReports implements seams.Loader.
+func (s *Store) ShareReports(ctx context.Context, p seams.Principal, ids []string, shared bool) (int, error) {
+	n := 0
+	err := s.write(ctx, p, seams.RoleAnalyst, func(t *tx) error {
+		n = 0
+		org, err := t.orgID(p.Org, false)
+		if err != nil || org == 0 {
+			return err
+		}
+		for chunk := range slices.Chunk(ids, insertRows) {
+			args := []any{boolInt(shared), org}
+			for _, id := range chunk {
+				args = append(args, id)
+			}
+			res, err := t.exec(`UPDATE reports SET shared = ? WHERE org = ? AND rid IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(chunk)), ", ")+`)`, args...)
+			if err != nil {
+				return err
+			}
+			k, _ := res.RowsAffected()
+			n += int(k)
+		}
+		t.record("reports.share", "reports", fmt.Sprintf("%d of %d reports, shared %v", n, len(ids), shared))
+		return nil
+	})
+	return n, err
+}
+
+// indicatorPrefix returns the prefix an ip or cidr indicator covers.
+func indicatorPrefix(in *seams.Indicator) (netip.Prefix, bool) {
+	switch in.Kind {
+	case seams.KindIP:
+		return netip.PrefixFrom(in.Addr, in.Addr.BitLen()), in.Addr.IsValid()
+	case seams.KindCIDR:
+		return in.Prefix, in.Prefix.IsValid()
+	}
+	return netip.Prefix{}, false
+}
+
+// bounds returns the first and last address of p as stored: 16 bytes,
+// IPv4 as IPv4-mapped, so that bytewise order is address order.
+func bounds(p netip.Prefix) (lo, hi [16]byte) {
+	lo = p.Masked().Addr().As16()
+	hi = lo
+	bits := p.Bits()
+	if p.Addr().Is4() {
+		bits += 96
+	}
+	for i := bits; i < 128; i++ {
+		hi[i/8] |= 1 << (7 - i%8)
+	}
+	return lo, hi
+}
+
+func hasNUL(s string) bool { return strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s) }
+
+// addrBytes is how an address is stored: 16 bytes, IPv4 as IPv4-mapped.
+// Events are normalized (IPv4-mapped addresses are unmapped when read), so
+// a stored IPv4-mapped address is always an IPv4 one.
+func addrOf(b []byte) (netip.Addr, error) {
+	if len(b) != 16 {
+		return netip.Addr{}, fmt.Errorf("stored address of %d bytes", len(b))
+	}
+	return netip.AddrFrom16([16]byte(b)).Unmap(), nil
+}
+
+// ShareIndicators implements seams.Loader.
+func (s *Store) ShareIndicators(ctx context.Context, p seams.Principal, name string, shared bool) (seams.LoadResult, error) {
+	var res seams.LoadResult
+	if err := checkFile(name); err != nil {
+		return res, err
+	}
+	err := s.write(ctx, p, seams.RoleAnalyst, func(t *tx) error {
+		res = seams.LoadResult{}
+		org, err := t.orgID(p.Org, false)
+		if err != nil {
+			return err
+		}
+		var version int
+		var sha []byte
+		var lastShared int64
+		err = t.queryRow(`SELECT version, sha256, shared FROM indicator_files WHERE org = ? AND name = ? ORDER BY version DESC LIMIT 1`, org, name).
+			Scan(&version, &sha, &lastShared)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("indicator file %q of %s: %w", clean(name), clean(p.Org), seams.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		res.Version = version
+		if (lastShared == 1) == shared {
+			if err := t.queryRow(`SELECT COUNT(*) FROM indicators WHERE org = ? AND file = ? AND retired_ns IS NULL`, org, name).Scan(&res.Unchanged); err != nil {
+				return err
+			}
+			t.record("indicators.share", "file:"+name, fmt.Sprintf("version %d, already shared %v", version, shared))
+			return nil
+		}
+		r, err := t.exec(`UPDATE indicators SET shared = ? WHERE org = ? AND file = ? AND retired_ns IS NULL`, boolInt(shared), org, name)
+		if err != nil {
+			return err
+		}
+		n, _ := r.RowsAffected()
+		res.Updated = int(n)
+		version++
+		res.Version = version
+		if _, err := t.exec(`INSERT INTO indicator_files (org, name, version, shared, sha256, indicators, added, retired, loaded_by, loaded_ns) VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?, ?)`,
+			org, name, version, boolInt(shared), sha, n, p.Actor(), s.now().UnixNano()); err != nil {
+			return err
+		}
+		if err := t.bumpRegistry(); err != nil {
+			return err
+		}
+		t.record("indicators.share", "file:"+name, fmt.Sprintf("version %d: %d indicators, shared %v", version, n, shared))
+		return nil
+	})
+	return res, err
+}

@@ -1,0 +1,328 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/seams-dev/seams"
+)
+
+// Dialect is what differs between the engines: column types, placeholders,
+// how a write transaction takes the store's lock, and statements of a
+// migration that only one engine needs. Everything else is one schema and
+// one set of queries, so the engines cannot drift apart.
+type Dialect struct {
+	Name string
+	// Dollar: placeholders are $1, $2... instead of ?.
+	Dollar bool
+	// Types replaces {{NAME}} in the schema: ID, INT, REAL, BLOB, TEXT,
+	// NOROWID.
+	Types map[string]string
+	// LockState is run first in every write transaction, to serialize
+	// writers on the state row; empty when the transaction itself does
+	// (SQLite's BEGIN IMMEDIATE).
+	LockState string
+	// LockMigrations is run first in the migration transaction.
+	LockMigrations string
+	// Extra holds statements for a migration version that only this
+	// engine needs (triggers are written differently).
+	Extra map[int][]string
+}
+
+// migrations are the versioned steps of the schema; version i+1 is
+// migrations[i]. A step is never changed once released: a change is a new
+// step.
+var migrations = [][]string{schemaV1}
+
+// schemaV1 is the first schema. Times are Unix nanoseconds in integers in
+// both engines (NULL for an open or missing time), booleans are 0 or 1,
+// addresses are 16 bytes (IPv4 as IPv4-mapped) so that both engines sort
+// and compare them the same way (bytewise), and text compares bytewise too
+// ({{TEXT}} carries COLLATE "C" in PostgreSQL).
+var schemaV1 = []string{
+	`CREATE TABLE state (
+		id {{INT}} PRIMARY KEY,
+		registry_version {{INT}} NOT NULL,
+		last_run {{INT}} NOT NULL,
+		audit_seq {{INT}} NOT NULL,
+		audit_hash {{BLOB}}
+	)`,
+	`INSERT INTO state (id, registry_version, last_run, audit_seq) VALUES (1, 0, 0, 0)`,
+	`CREATE TABLE orgs (
+		id {{ID}},
+		name {{TEXT}} NOT NULL UNIQUE,
+		created_ns {{INT}} NOT NULL
+	)`,
+	`CREATE TABLE users (
+		id {{ID}},
+		org {{INT}} NOT NULL REFERENCES orgs (id),
+		name {{TEXT}} NOT NULL,
+		created_ns {{INT}} NOT NULL,
+		UNIQUE (org, name)
+	)`,
+	`CREATE TABLE tokens (
+		id {{TEXT}} PRIMARY KEY,
+		hash {{BLOB}} NOT NULL UNIQUE,
+		org {{INT}} NOT NULL REFERENCES orgs (id),
+		user_id {{INT}} REFERENCES users (id),
+		role {{TEXT}} NOT NULL,
+		label {{TEXT}} NOT NULL,
+		created_ns {{INT}} NOT NULL,
+		expires_ns {{INT}},
+		revoked_ns {{INT}}
+	)`,
+	`CREATE TABLE compounds (
+		id {{TEXT}} PRIMARY KEY,
+		name {{TEXT}} NOT NULL,
+		aliases {{TEXT}} NOT NULL,
+		country {{TEXT}} NOT NULL,
+		province {{TEXT}} NOT NULL,
+		lat {{REAL}},
+		lon {{REAL}},
+		status {{TEXT}} NOT NULL,
+		file {{TEXT}} NOT NULL,
+		added_by {{TEXT}} NOT NULL,
+		added_ns {{INT}} NOT NULL,
+		updated_by {{TEXT}} NOT NULL,
+		updated_ns {{INT}} NOT NULL
+	)`,
+	`CREATE TABLE indicator_files (
+		id {{ID}},
+		org {{INT}} NOT NULL REFERENCES orgs (id),
+		name {{TEXT}} NOT NULL,
+		version {{INT}} NOT NULL,
+		shared {{INT}} NOT NULL,
+		sha256 {{BLOB}} NOT NULL,
+		indicators {{INT}} NOT NULL,
+		added {{INT}} NOT NULL,
+		retired {{INT}} NOT NULL,
+		loaded_by {{TEXT}} NOT NULL,
+		loaded_ns {{INT}} NOT NULL,
+		UNIQUE (org, name, version)
+	)`,
+	// lo and hi are the first and last address of an ip or cidr
+	// indicator (NULL for other kinds): searches find the indicators
+	// containing an address by looking up each of its prefixes' lo.
+	`CREATE TABLE indicators (
+		id {{ID}},
+		org {{INT}} NOT NULL REFERENCES orgs (id),
+		file {{TEXT}} NOT NULL,
+		shared {{INT}} NOT NULL,
+		compound {{TEXT}} NOT NULL REFERENCES compounds (id),
+		kind {{INT}} NOT NULL,
+		value {{TEXT}} NOT NULL,
+		lo {{BLOB}},
+		hi {{BLOB}},
+		first_ns {{INT}},
+		last_ns {{INT}},
+		confidence {{REAL}},
+		source {{TEXT}} NOT NULL,
+		line {{INT}} NOT NULL,
+		digest {{BLOB}} NOT NULL,
+		version {{INT}} NOT NULL,
+		file_version {{INT}} NOT NULL,
+		added_by {{TEXT}} NOT NULL,
+		added_ns {{INT}} NOT NULL,
+		retired_ns {{INT}},
+		retired_version {{INT}}
+	)`,
+	`CREATE INDEX indicators_file ON indicators (org, file, retired_ns)`,
+	`CREATE INDEX indicators_value ON indicators (value)`,
+	`CREATE INDEX indicators_lo ON indicators (lo)`,
+	`CREATE INDEX indicators_compound ON indicators (compound)`,
+	`CREATE TABLE shared_space (
+		id {{ID}},
+		file {{TEXT}} NOT NULL,
+		prefix {{TEXT}} NOT NULL,
+		lo {{BLOB}} NOT NULL,
+		hi {{BLOB}} NOT NULL,
+		added_by {{TEXT}} NOT NULL,
+		added_ns {{INT}} NOT NULL,
+		retired_ns {{INT}}
+	)`,
+	`CREATE INDEX shared_space_file ON shared_space (file, retired_ns)`,
+	`CREATE TABLE reports (
+		seq {{ID}},
+		org {{INT}} NOT NULL REFERENCES orgs (id),
+		rid {{TEXT}} NOT NULL,
+		shared {{INT}} NOT NULL,
+		received_ns {{INT}},
+		incident {{TEXT}} NOT NULL,
+		source {{TEXT}} NOT NULL,
+		file {{TEXT}} NOT NULL,
+		line {{INT}} NOT NULL,
+		digest {{BLOB}} NOT NULL,
+		loaded_by {{TEXT}} NOT NULL,
+		loaded_ns {{INT}} NOT NULL,
+		UNIQUE (org, rid)
+	)`,
+	`CREATE INDEX reports_rid ON reports (rid)`,
+	`CREATE TABLE report_ips (
+		report {{INT}} NOT NULL REFERENCES reports (seq),
+		n {{INT}} NOT NULL,
+		addr {{BLOB}} NOT NULL,
+		at_ns {{INT}} NOT NULL,
+		event {{TEXT}} NOT NULL,
+		port {{INT}} NOT NULL,
+		proxy {{INT}} NOT NULL,
+		PRIMARY KEY (report, n)
+	) {{NOROWID}}`,
+	`CREATE INDEX report_ips_addr ON report_ips (addr)`,
+	`CREATE TABLE report_devices (
+		report {{INT}} NOT NULL REFERENCES reports (seq),
+		n {{INT}} NOT NULL,
+		type {{TEXT}} NOT NULL,
+		value {{TEXT}} NOT NULL,
+		at_ns {{INT}},
+		PRIMARY KEY (report, n)
+	) {{NOROWID}}`,
+	`CREATE INDEX report_devices_value ON report_devices (value, type)`,
+	`CREATE TABLE runs (
+		id {{ID}},
+		started_ns {{INT}} NOT NULL,
+		finished_ns {{INT}} NOT NULL,
+		by_actor {{TEXT}} NOT NULL,
+		registry_version {{INT}} NOT NULL,
+		drift_ns {{INT}} NOT NULL,
+		full_run {{INT}} NOT NULL,
+		through {{INT}} NOT NULL,
+		scanned {{INT}} NOT NULL,
+		n_new {{INT}} NOT NULL,
+		n_upgraded {{INT}} NOT NULL,
+		n_downgraded {{INT}} NOT NULL,
+		n_withdrawn {{INT}} NOT NULL,
+		n_revised {{INT}} NOT NULL
+	)`,
+	// findings holds the current state of each (report, compound) pair
+	// that ever had evidence, and its review mark; finding_versions holds
+	// what each run made of it (a version is a change).
+	`CREATE TABLE findings (
+		id {{ID}},
+		report {{INT}} NOT NULL REFERENCES reports (seq),
+		org {{INT}} NOT NULL REFERENCES orgs (id),
+		compound {{TEXT}} NOT NULL REFERENCES compounds (id),
+		tier {{INT}} NOT NULL,
+		version {{INT}} NOT NULL,
+		private {{INT}} NOT NULL,
+		at_ns {{INT}},
+		digest {{BLOB}} NOT NULL,
+		first_run {{INT}} NOT NULL REFERENCES runs (id),
+		run {{INT}} NOT NULL REFERENCES runs (id),
+		mark {{TEXT}} NOT NULL,
+		comment {{TEXT}} NOT NULL,
+		reviewed_by {{TEXT}} NOT NULL,
+		reviewed_ns {{INT}},
+		reviewed_version {{INT}},
+		UNIQUE (report, compound)
+	)`,
+	`CREATE INDEX findings_compound ON findings (compound, tier)`,
+	`CREATE INDEX findings_tier ON findings (tier)`,
+	`CREATE INDEX findings_at ON findings (at_ns)`,
+	`CREATE TABLE finding_versions (
+		id {{ID}},
+		finding {{INT}} NOT NULL REFERENCES findings (id),
+		run {{INT}} NOT NULL REFERENCES runs (id),
+		kind {{TEXT}} NOT NULL,
+		from_tier {{INT}} NOT NULL,
+		tier {{INT}} NOT NULL,
+		private {{INT}} NOT NULL,
+		at_ns {{INT}},
+		evidence {{TEXT}} NOT NULL
+	)`,
+	`CREATE INDEX finding_versions_finding ON finding_versions (finding)`,
+	`CREATE INDEX finding_versions_run ON finding_versions (run, finding)`,
+	`CREATE TABLE reviews (
+		id {{ID}},
+		finding {{INT}} NOT NULL REFERENCES findings (id),
+		version {{INT}} NOT NULL,
+		mark {{TEXT}} NOT NULL,
+		comment {{TEXT}} NOT NULL,
+		by_actor {{TEXT}} NOT NULL,
+		at_ns {{INT}} NOT NULL
+	)`,
+	`CREATE INDEX reviews_finding ON reviews (finding)`,
+	`CREATE TABLE audit (
+		seq {{INT}} PRIMARY KEY,
+		at_ns {{INT}} NOT NULL,
+		actor {{TEXT}} NOT NULL,
+		org {{TEXT}} NOT NULL,
+		action {{TEXT}} NOT NULL,
+		object {{TEXT}} NOT NULL,
+		detail {{TEXT}} NOT NULL,
+		prev {{BLOB}} NOT NULL,
+		hash {{BLOB}} NOT NULL
+	)`,
+}
+
+// SchemaVersion is the version of the schema this seams writes.
+func SchemaVersion() int { return len(migrations) }
+
+// render replaces the {{NAME}} markers of a statement with the dialect's
+// types.
+func (d *Dialect) render(stmt string) string {
+	for k, v := range d.Types {
+		stmt = strings.ReplaceAll(stmt, "{{"+k+"}}", v)
+	}
+	return stmt
+}
+
+// migrate brings the schema to SchemaVersion in one transaction per step,
+// recording each in schema_migrations. A database migrated by a newer
+// seams is refused rather than touched.
+func migrate(ctx context.Context, db *sql.DB, d *Dialect, now func() int64) error {
+	for {
+		done, err := migrateStep(ctx, db, d, now)
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+func migrateStep(ctx context.Context, db *sql.DB, d *Dialect, now func() int64) (done bool, err error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("migrate: %w", err)
+	}
+	defer tx.Rollback()
+	if d.LockMigrations != "" {
+		if _, err := tx.ExecContext(ctx, d.LockMigrations); err != nil {
+			return false, fmt.Errorf("migrate: lock: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, d.render(`CREATE TABLE IF NOT EXISTS schema_migrations (
+		version {{INT}} PRIMARY KEY,
+		applied_ns {{INT}} NOT NULL
+	)`)); err != nil {
+		return false, fmt.Errorf("migrate: %w", err)
+	}
+	var cur int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&cur); err != nil {
+		return false, fmt.Errorf("migrate: %w", err)
+	}
+	switch {
+	case cur > len(migrations):
+		return false, fmt.Errorf("%w: version %d, this seams knows up to %d", seams.ErrSchemaTooNew, cur, len(migrations))
+	case cur == len(migrations):
+		return true, nil
+	}
+	v := cur + 1
+	stmts := append(append([]string{}, migrations[v-1]...), d.Extra[v]...)
+	for _, s := range stmts {
+		if _, err := tx.ExecContext(ctx, d.render(s)); err != nil {
+			return false, fmt.Errorf("migrate to version %d: %w", v, err)
+		}
+	}
+	q := `INSERT INTO schema_migrations (version, applied_ns) VALUES (?, ?)`
+	if d.Dollar {
+		q = `INSERT INTO schema_migrations (version, applied_ns) VALUES ($1, $2)`
+	}
+	if _, err := tx.ExecContext(ctx, q, v, now()); err != nil {
+		return false, fmt.Errorf("migrate to version %d: %w", v, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("migrate to version %d: %w", v, err)
+	}
+	return false, nil
+}

@@ -1,0 +1,494 @@
+package misp
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/registry"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (go test -update rewrites it); got:\n%s", name, got)
+	}
+}
+
+func decodeFile(t *testing.T, path string) (*Feed, []*seams.RecordError) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var rej []*seams.RecordError
+	feed, err := Decode(f, filepath.Base(path), DefaultLimits(), func(e *seams.RecordError) { rej = append(rej, e) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return feed, rej
+}
+
+func TestDecodeGolden(t *testing.T) {
+	feed, rej := decodeFile(t, "testdata/partner-event.json")
+	var b bytes.Buffer
+	for _, c := range feed.Compounds {
+		fmt.Fprintf(&b, "compound %s name=%q aliases=%q country=%s\n", c.ID, c.Name, c.Aliases, c.Country)
+	}
+	for _, in := range feed.Indicators {
+		fmt.Fprintf(&b, "indicator %s %s %s window=%s confidence=%v,%v source=%q\n",
+			in.Compound, in.Kind, in.Value, in.Window, in.HasConfidence, in.Confidence, in.Source)
+	}
+	for _, s := range feed.Sightings {
+		fmt.Fprintf(&b, "sighting %s %s %s at=%s source=%q type=%d\n", s.Compound, s.Kind, s.Value, s.At.Format(time.RFC3339), s.Source, s.Type)
+	}
+	for _, e := range rej {
+		fmt.Fprintf(&b, "rejected %s\n", e.Error())
+	}
+	golden(t, "partner-event.golden", b.Bytes())
+}
+
+func TestDecodeShapes(t *testing.T) {
+	attr := `{"type":"ip-src","value":"203.0.113.7","Tag":[{"name":"seams:compound=\"c-x\""}]}`
+	for _, tc := range []struct{ name, in string }{
+		{"one event", `{"Event":{"Attribute":[` + attr + `]}}`},
+		{"response", `{"response":[{"Event":{"Attribute":[` + attr + `]}}]}`},
+		{"array", `[{"Event":{"Attribute":[` + attr + `]}}]`},
+		{"byte order mark", "\uFEFF" + `{"Event":{"Attribute":[` + attr + `]}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cs, ins, err := ReadEvents(strings.NewReader(tc.in), "e.json", func(e *seams.RecordError) { t.Errorf("rejected: %v", e) })
+			if err != nil || len(cs) != 1 || len(ins) != 1 || ins[0].Value != "203.0.113.7" || ins[0].Compound != "c-x" {
+				t.Errorf("got %v %v %v", cs, ins, err)
+			}
+		})
+	}
+	for _, tc := range []struct{ name, in, want string }{
+		{"not json", "nope", "not valid JSON"},
+		{"no event", `{"x":1}`, "not MISP event JSON"},
+		{"number", `7`, "want a JSON object"},
+		{"response not list", `{"response":{"Attribute":[]}}`, "not a list of events"},
+		{"too deep", strings.Repeat("[", 40) + strings.Repeat("]", 40), "nested deeper than 32"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := ReadEvents(strings.NewReader(tc.in), "e.json", nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "e.json: ") {
+				t.Errorf("error %v, want one naming e.json and containing %q", err, tc.want)
+			}
+		})
+	}
+	_, err := Decode(strings.NewReader(`{"Event":{}}`), "e.json", Limits{MaxBytes: 5, MaxDepth: 32}, nil)
+	if err == nil || !strings.Contains(err.Error(), "larger than 5 bytes") {
+		t.Errorf("size limit: %v", err)
+	}
+}
+
+func TestWarninglist(t *testing.T) {
+	var rej []*seams.RecordError
+	f, _ := os.Open("testdata/warninglist.json")
+	defer f.Close()
+	ps, asns, err := ReadWarninglist(f, "warninglist.json", func(e *seams.RecordError) { rej = append(rej, e) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []netip.Prefix{netip.MustParsePrefix("203.0.113.96/27"), netip.MustParsePrefix("198.51.100.7/32"), netip.MustParsePrefix("2001:db8:1::/48")}
+	if fmt.Sprint(ps) != fmt.Sprint(want) || len(asns) != 0 {
+		t.Errorf("prefixes %v asns %v, want %v", ps, asns, want)
+	}
+	var got []string
+	for _, e := range rej {
+		got = append(got, e.Item+": "+e.Reason)
+	}
+	wantRej := []string{
+		`list[3]: prefix "203.0.113.97/27" has host bits set (did you mean 203.0.113.96/27?)`,
+		`list[4]: invalid IP address "not-an-address"`,
+		`list[5]: entry is not a string`,
+	}
+	if strings.Join(got, "\n") != strings.Join(wantRej, "\n") {
+		t.Errorf("rejections:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantRej, "\n"))
+	}
+
+	f2, _ := os.Open("testdata/warninglist-string.json")
+	defer f2.Close()
+	rej = nil
+	ps, asns, err = ReadWarninglist(f2, "s.json", func(e *seams.RecordError) { rej = append(rej, e) })
+	if err != nil || fmt.Sprint(ps) != "[192.0.2.0/24]" || fmt.Sprint(asns) != "[64500]" || len(rej) != 2 {
+		t.Errorf("string list: %v %v %v %v", ps, asns, rej, err)
+	}
+
+	_, _, err = ReadWarninglist(strings.NewReader(`{"name":"h","type":"hostname","list":["a.example"]}`), "h.json", nil)
+	if err == nil || !strings.Contains(err.Error(), `of type "hostname"`) {
+		t.Errorf("hostname list: %v", err)
+	}
+	_, _, err = ReadWarninglist(strings.NewReader(`{"name":"h"}`), "h.json", nil)
+	if err == nil || !strings.Contains(err.Error(), "no \"list\"") {
+		t.Errorf("no list: %v", err)
+	}
+}
+
+// sample builds an export on the foundation's small registry with findings
+// of every kind of evidence, including one without a time.
+func sample(t *testing.T) *Export {
+	t.Helper()
+	cf, _ := os.Open("../testdata/small/compounds.csv")
+	defer cf.Close()
+	cs, err := registry.ReadCompounds(cf, "compounds.csv", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]int{}
+	for i, c := range cs {
+		ids[c.ID] = i
+	}
+	inf, _ := os.Open("../testdata/small/indicators.csv")
+	defer inf.Close()
+	ins, err := registry.ReadIndicators(inf, "indicators.csv", ids, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asn, err := seams.ParseIndicatorValue(seams.KindASN, "AS64500")
+	if err != nil {
+		t.Fatal(err)
+	}
+	asn.Compound, asn.Source = "c-kings", "partner-d"
+	asn.Window, _ = seams.ParseWindow("2024-01-01T06:30:00.123456Z", "")
+	ins = append(ins, asn)
+	pick := func(compound string, kind seams.Kind) *seams.Indicator {
+		for i := range ins {
+			if ins[i].Kind == kind && ins[i].Compound == compound {
+				return &ins[i]
+			}
+		}
+		t.Fatalf("no %s indicator of %s", kind, compound)
+		return nil
+	}
+	at := func(s string) time.Time { v, _ := time.Parse(time.RFC3339Nano, s); return v }
+	a := netip.MustParseAddr("203.0.113.7")
+	ip, cidr, dev := pick("c-jinbei", seams.KindIP), pick("c-jinbei", seams.KindCIDR), pick("c-jinbei", seams.KindDevice)
+	kk := pick("c-kkpark", seams.KindIP)
+	fs := []seams.Finding{
+		{Report: "r-1", Compound: "c-jinbei", Tier: seams.TierTied, Evidence: []seams.Evidence{
+			{Rule: seams.RuleIP, Indicator: ip, Observed: seams.Observation{IP: a, At: at("2024-05-01T22:14:03Z")}},
+			{Rule: seams.RuleIP, Indicator: ip, Observed: seams.Observation{IP: a, At: at("2024-04-02T08:00:00.75Z")}},
+			{Rule: seams.RuleDevice, Indicator: dev, Observed: seams.Observation{Device: dev.Device}},
+		}},
+		{Report: "r-1", Compound: "c-kkpark", Tier: seams.TierPotential, Evidence: []seams.Evidence{
+			{Rule: seams.RuleIPDrift, Indicator: kk, Observed: seams.Observation{IP: a, At: at("2024-05-01T22:14:03Z")}, Drift: time.Hour},
+		}},
+		{Report: "r-2", Compound: "c-jinbei", Tier: seams.TierPotential, Evidence: []seams.Evidence{
+			{Rule: seams.RuleCIDR, Indicator: cidr, Observed: seams.Observation{IP: netip.MustParseAddr("198.51.100.23"), At: at("2024-07-01T00:00:00Z")}},
+			{Rule: seams.RuleDevice, Indicator: dev, Observed: seams.Observation{Device: dev.Device, At: at("2024-07-01T00:00:05Z")}},
+		}},
+	}
+	return &Export{Org: "Hotline Example", Time: time.Date(2025, 1, 31, 12, 0, 0, 0, time.UTC), Compounds: cs, Indicators: ins, Findings: fs}
+}
+
+func TestWriteEventsGolden(t *testing.T) {
+	var a, b bytes.Buffer
+	n, err := WriteEvents(&a, sample(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := WriteEvents(&b, sample(t)); err != nil || !bytes.Equal(a.Bytes(), b.Bytes()) {
+		t.Fatalf("two writes differ (%v)", err)
+	}
+	if n.Events != 3 || n.Sightings != 5 || n.Undated != 1 {
+		t.Errorf("written %+v, want 3 events, 5 sightings, 1 undated", n)
+	}
+	golden(t, "small.misp.json", a.Bytes())
+}
+
+// TestRoundTripSightings: findings -> MISP -> read back gives the same
+// sightings, computed here from the findings directly: one per dated
+// evidence item, at its time cut to whole seconds (MISP's date_sighting).
+func TestRoundTripSightings(t *testing.T) {
+	e := sample(t)
+	var want []string
+	for _, f := range e.Findings {
+		for _, ev := range f.Evidence {
+			if ev.Observed.At.IsZero() {
+				continue
+			}
+			want = append(want, fmt.Sprintf("%s %s %s %d %s 0", f.Compound, ev.Indicator.Kind, ev.Indicator.Value,
+				ev.Observed.At.Unix(), e.Org))
+		}
+	}
+	var buf bytes.Buffer
+	if _, err := WriteEvents(&buf, e); err != nil {
+		t.Fatal(err)
+	}
+	feed, err := Decode(&buf, "x.json", DefaultLimits(), func(r *seams.RecordError) { t.Errorf("rejected: %v", r) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range feed.Sightings {
+		got = append(got, fmt.Sprintf("%s %s %s %d %s %d", s.Compound, s.Kind, s.Value, s.At.Unix(), s.Source, s.Type))
+	}
+	sort.Strings(want)
+	sort.Strings(got)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("sightings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// The indicators come back too: windows at microsecond precision,
+	// which the registry's (whole days) are.
+	if len(feed.Indicators) != len(e.Indicators) {
+		t.Fatalf("%d indicators back, want %d", len(feed.Indicators), len(e.Indicators))
+	}
+	for i := range e.Indicators {
+		a, b := e.Indicators[i], feed.Indicators[i]
+		a.File, a.Line, b.File, b.Line = "", 0, "", 0
+		if fmt.Sprint(a) != fmt.Sprint(b) {
+			t.Errorf("indicator %d:\n got %+v\nwant %+v", i, b, a)
+		}
+	}
+}
+
+var (
+	uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	uintRE = regexp.MustCompile(`^[0-9]+$`)
+	dateRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+)
+
+// categoryTypes lists, from the MISP core format, the categories valid for
+// each attribute type seams writes.
+var categoryTypes = map[string][]string{
+	"ip-src": {"Network activity", "Payload delivery", "External analysis"},
+	"AS":     {"Network activity", "Payload delivery", "External analysis"},
+	"text":   {"Other", "Antivirus detection", "Attribution", "Internal reference", "Network activity", "Payload delivery"},
+}
+
+// checkCoreFormat checks an event against the MISP core format
+// (draft-dulaunoy-misp-core-format): the keys it says MUST or SHALL be
+// present, their JSON types, and the allowed values.
+func checkCoreFormat(t *testing.T, ev map[string]any) {
+	t.Helper()
+	str := func(obj map[string]any, where, key string, re *regexp.Regexp) string {
+		v, ok := obj[key]
+		s, isStr := v.(string)
+		if !ok || !isStr {
+			t.Errorf("%s: %q must be a JSON string, is %T", where, key, v)
+			return ""
+		}
+		if re != nil && !re.MatchString(s) {
+			t.Errorf("%s: %q = %q does not have the required form", where, key, s)
+		}
+		return s
+	}
+	boolean := func(obj map[string]any, where, key string) {
+		if _, ok := obj[key].(bool); !ok {
+			t.Errorf("%s: %q must be a JSON boolean, is %T", where, key, obj[key])
+		}
+	}
+	oneOf := func(where, key, v string, allowed ...string) {
+		for _, a := range allowed {
+			if v == a {
+				return
+			}
+		}
+		t.Errorf("%s: %q = %q, want one of %v", where, key, v, allowed)
+	}
+	str(ev, "Event", "uuid", uuidRE)
+	str(ev, "Event", "id", uintRE)
+	boolean(ev, "Event", "published")
+	if info := str(ev, "Event", "info", nil); len([]rune(info)) > 256 || strings.ContainsAny(info, "\r\n") {
+		t.Errorf("Event: info %q is longer than 256 characters or has a newline", info)
+	}
+	oneOf("Event", "threat_level_id", str(ev, "Event", "threat_level_id", nil), "1", "2", "3", "4")
+	oneOf("Event", "analysis", str(ev, "Event", "analysis", nil), "0", "1", "2")
+	str(ev, "Event", "date", dateRE)
+	for _, k := range []string{"timestamp", "publish_timestamp", "first_publication", "org_id", "orgc_id", "attribute_count", "sharing_group_id"} {
+		str(ev, "Event", k, uintRE)
+	}
+	oneOf("Event", "distribution", str(ev, "Event", "distribution", nil), "0", "1", "2", "3", "4")
+	for _, o := range []string{"Org", "Orgc"} {
+		org, ok := ev[o].(map[string]any)
+		if !ok {
+			t.Errorf("Event: %s must be an object", o)
+			continue
+		}
+		str(org, o, "uuid", uuidRE)
+		str(org, o, "name", nil)
+		str(org, o, "id", uintRE)
+	}
+	checkTags := func(where string, v any) {
+		tags, ok := v.([]any)
+		if !ok {
+			t.Errorf("%s: Tag must be an array", where)
+			return
+		}
+		for i, x := range tags {
+			tg, _ := x.(map[string]any)
+			w := fmt.Sprintf("%s.Tag[%d]", where, i)
+			str(tg, w, "name", nil)
+			str(tg, w, "colour", regexp.MustCompile(`^#[0-9a-fA-F]{6}$`))
+			str(tg, w, "id", uintRE)
+			boolean(tg, w, "exportable")
+		}
+	}
+	checkTags("Event", ev["Tag"])
+	attrs, ok := ev["Attribute"].([]any)
+	if !ok {
+		t.Fatalf("Event: Attribute must be an array")
+	}
+	if c, _ := ev["attribute_count"].(string); c != strconv.Itoa(len(attrs)) {
+		t.Errorf("Event: attribute_count %q, but %d attributes", c, len(attrs))
+	}
+	for i, x := range attrs {
+		a, _ := x.(map[string]any)
+		w := fmt.Sprintf("Attribute[%d]", i)
+		str(a, w, "uuid", uuidRE)
+		typ := str(a, w, "type", nil)
+		cat := str(a, w, "category", nil)
+		oneOf(w, "category", cat, categoryTypes[typ]...)
+		boolean(a, w, "to_ids")
+		str(a, w, "event_id", uintRE)
+		oneOf(w, "distribution", str(a, w, "distribution", nil), "0", "1", "2", "3", "4", "5")
+		str(a, w, "timestamp", uintRE)
+		boolean(a, w, "deleted")
+		str(a, w, "value", nil)
+		for _, k := range []string{"first_seen", "last_seen"} {
+			if v, ok := a[k]; ok && v != nil {
+				s, _ := v.(string)
+				if _, err := time.Parse("2006-01-02T15:04:05.999999-07:00", s); err != nil {
+					t.Errorf("%s: %s %q is not ISO 8601 up to the microsecond: %v", w, k, s, err)
+				}
+			}
+		}
+		checkTags(w, a["Tag"])
+		sights, _ := a["Sighting"].([]any)
+		for j, y := range sights {
+			s, _ := y.(map[string]any)
+			sw := fmt.Sprintf("%s.Sighting[%d]", w, j)
+			oneOf(sw, "type", str(s, sw, "type", nil), "0", "1", "2", "3")
+			str(s, sw, "uuid", uuidRE)
+			str(s, sw, "date_sighting", uintRE)
+		}
+	}
+}
+
+func TestCoreFormat(t *testing.T) {
+	var buf bytes.Buffer
+	if _, err := WriteEvents(&buf, sample(t)); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Response []struct {
+			Event map[string]any `json:"Event"`
+		} `json:"response"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Response) == 0 {
+		t.Fatal("no events")
+	}
+	types := map[string]bool{}
+	for _, r := range doc.Response {
+		checkCoreFormat(t, r.Event)
+		for _, a := range r.Event["Attribute"].([]any) {
+			types[a.(map[string]any)["type"].(string)] = true
+		}
+	}
+	for typ := range categoryTypes {
+		if !types[typ] {
+			t.Errorf("no %s attribute written: the check would not cover it", typ)
+		}
+	}
+}
+
+func TestMachineTag(t *testing.T) {
+	for _, v := range []string{"c-jinbei", `partner "b"`, `back\slash`, "", `"`} {
+		name, got, ok := parseMachineTag(machineTag(TagSource, v))
+		if !ok || name != TagSource || got != v {
+			t.Errorf("%q: got %q %q %v", v, name, got, ok)
+		}
+	}
+	for _, s := range []string{"tlp:amber", `seams:compound=c-x`, `x="`} {
+		if _, _, ok := parseMachineTag(s); ok {
+			t.Errorf("%q parsed as a machine tag", s)
+		}
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, name := range []string{"testdata/partner-event.json", "testdata/small.misp.json"} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		feed, err := Decode(bytes.NewReader(b), "f.json", Limits{MaxBytes: 1 << 20, MaxDepth: 16}, func(e *seams.RecordError) {
+			if e.File != "f.json" || e.Reason == "" {
+				t.Fatalf("rejection without file or reason: %+v", e)
+			}
+		})
+		if err != nil {
+			return
+		}
+		ids := map[string]bool{}
+		for _, c := range feed.Compounds {
+			ids[c.ID] = true
+		}
+		for _, in := range feed.Indicators {
+			if !ids[in.Compound] || !seams.ValidCompoundID(in.Compound) {
+				t.Fatalf("indicator of unknown or invalid compound %q", in.Compound)
+			}
+		}
+		var buf bytes.Buffer
+		if _, err := WriteEvents(&buf, &Export{Org: "o", Time: time.Unix(1e9, 0), Compounds: feed.Compounds, Indicators: feed.Indicators}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Decode(&buf, "g.json", DefaultLimits(), func(e *seams.RecordError) { t.Fatalf("rewritten events rejected: %v", e) }); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func FuzzWarninglist(f *testing.F) {
+	for _, name := range []string{"testdata/warninglist.json", "testdata/warninglist-string.json"} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		w, err := DecodeWarninglist(bytes.NewReader(b), "w.json", Limits{MaxBytes: 1 << 20, MaxDepth: 16}, nil)
+		if err != nil {
+			return
+		}
+		for _, p := range w.Prefixes {
+			if !p.IsValid() || p.Masked() != p {
+				t.Fatalf("prefix %v is not canonical", p)
+			}
+		}
+	})
+}

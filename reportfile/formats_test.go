@@ -1,0 +1,104 @@
+package reportfile
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/seams-dev/seams/csvreport"
+	"github.com/seams-dev/seams/cybertip"
+	"github.com/seams-dev/seams/jsonl"
+)
+
+func TestDetect(t *testing.T) {
+	const (
+		xmlHead  = "<?xml version=\"1.0\"?>\n<reports>"
+		csvHead  = "report_id,received,incident,ip,at\nr-1,,,203.0.113.7,2024-05-01T22:14:03Z\n"
+		jsonHead = `{"id":"r-1"}`
+	)
+	cases := []struct {
+		name   string
+		given  Format
+		file   string
+		head   string
+		format Format
+	}{
+		{"xml by name", "", "reports.xml", jsonHead, CyberTip},
+		{"xml by name, gzipped", "", "REPORTS.XML.GZ", "", CyberTip},
+		{"csv by name, zstd", "", "r.csv.zst", "", CSV},
+		{"jsonl by name", "", "r.ndjson", xmlHead, JSONL},
+		{"xml sniffed", "", "reports", xmlHead, CyberTip},
+		{"xml sniffed after a byte order mark and spaces", "", "-", "\uFEFF \n<report>", CyberTip},
+		{"csv sniffed", "", "reports.txt", csvHead, CSV},
+		{"csv sniffed, quoted header", "", "-", `"report_id","ip","at"` + "\n", CSV},
+		{"json sniffed", "", "-", jsonHead, JSONL},
+		{"empty is JSON Lines", "", "-", "", JSONL},
+		{"given wins", CSV, "reports.xml", xmlHead, CSV},
+	}
+	for _, c := range cases {
+		if got := Detect(c.given, c.file, []byte(c.head)); got != c.format {
+			t.Errorf("%s: Detect = %q, want %q", c.name, got, c.format)
+		}
+	}
+}
+
+func TestNewReaderFormats(t *testing.T) {
+	for f, want := range map[Format]any{JSONL: (*jsonl.Reader)(nil), CyberTip: (*cybertip.Reader)(nil), CSV: (*csvreport.Reader)(nil)} {
+		rd, err := NewReader(f, bytes.NewReader(nil), "x")
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if g, w := fmt.Sprintf("%T", rd), fmt.Sprintf("%T", want); g != w {
+			t.Errorf("%s: reader %s, want %s", f, g, w)
+		}
+	}
+	if _, err := NewReader("parquet", bytes.NewReader(nil), "x"); err == nil {
+		t.Error("an unknown format gave a reader")
+	}
+}
+
+// TestOpenFormats opens one report in each format, plain and gzipped, and
+// reads it through Open.
+func TestOpenFormats(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"r.jsonl": `{"id":"r-1","ips":[{"ip":"203.0.113.7","at":"2024-05-01T22:14:03Z"}]}` + "\n",
+		"r.xml":   "<report><reportId>r-1</reportId><personOrUserReported><ipCaptureEvent><ipAddress>203.0.113.7</ipAddress><dateTime>2024-05-01T22:14:03Z</dateTime></ipCaptureEvent></personOrUserReported></report>\n",
+		"r.csv":   "report_id,ip,at\nr-1,203.0.113.7,2024-05-01T22:14:03Z\n",
+	}
+	for name, body := range files {
+		for _, gz := range []bool{false, true} {
+			p := filepath.Join(dir, name)
+			data := []byte(body)
+			if gz {
+				p += ".gz"
+				var b bytes.Buffer
+				w := gzip.NewWriter(&b)
+				w.Write(data)
+				w.Close()
+				data = b.Bytes()
+			}
+			if err := os.WriteFile(p, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			in, err := Open(p, "", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec, err := in.Next()
+			if err != nil || rec.Whole != nil || rec.Report.ID != "r-1" || len(rec.Report.IPs) != 1 {
+				t.Errorf("%s: %+v %v", p, rec, err)
+			}
+			if _, err := in.Next(); err != io.EOF {
+				t.Errorf("%s: after the report: %v", p, err)
+			}
+			if err := in.Close(); err != nil {
+				t.Errorf("%s: close: %v", p, err)
+			}
+		}
+	}
+}

@@ -1,0 +1,52 @@
+package seams
+
+import (
+	"testing"
+)
+
+func TestParseSearch(t *testing.T) {
+	for _, c := range []struct {
+		kind, in string
+		want     SearchKind
+		text     string
+	}{
+		{"", "203.0.113.7", SearchIP, "203.0.113.7"},
+		{"", " ::ffff:192.0.2.10 ", SearchIP, "192.0.2.10"},
+		{"", "2001:db8::1", SearchIP, "2001:db8::1"},
+		{"", "198.51.100.0/24", SearchPrefix, "198.51.100.0/24"},
+		{"", "imei:358240051111110", SearchDevice, "imei:358240051111110"},
+		{"", "IDFA: AAAA-BBBB", SearchDevice, "idfa:AAAA-BBBB"},
+		{"", "r-tied-ip", SearchReport, "r-tied-ip"},
+		{"", "198.51.100.1/24", SearchReport, "198.51.100.1/24"}, // not a canonical prefix: an id
+		{"report", "203.0.113.7", SearchReport, "203.0.113.7"},
+		{"device", "a:b", SearchDevice, "a:b"},
+	} {
+		q, err := ParseSearch(c.kind, c.in)
+		if err != nil || q.Kind != c.want || q.String() != c.text {
+			t.Errorf("ParseSearch(%q, %q) = %v %q, %v; want %v %q", c.kind, c.in, q.Kind, q.String(), err, c.want, c.text)
+		}
+	}
+	for _, c := range []struct{ kind, in string }{{"ip", "x"}, {"prefix", "198.51.100.1/24"}, {"device", "x"}, {"", ""}, {"", "a\x00b"}, {"color", "x"}} {
+		if _, err := ParseSearch(c.kind, c.in); err == nil {
+			t.Errorf("ParseSearch(%q, %q) accepted", c.kind, c.in)
+		}
+	}
+}
+
+// FuzzParseSearch holds ParseSearch to never panic and to read its own
+// output back as the same query.
+func FuzzParseSearch(f *testing.F) {
+	for _, s := range []string{"203.0.113.7", "198.51.100.0/24", "imei:1", "r-1", "2001:db8::/32", "::ffff:1.2.3.4"} {
+		f.Add("", s)
+	}
+	f.Fuzz(func(t *testing.T, kind, s string) {
+		q, err := ParseSearch(kind, s)
+		if err != nil {
+			return
+		}
+		again, err := ParseSearch(string(q.Kind), q.String())
+		if err != nil || again.String() != q.String() || again.Kind != q.Kind {
+			t.Fatalf("ParseSearch(%q, %q) = %v %q; reading it back gives %v %q, %v", kind, s, q.Kind, q.String(), again.Kind, again.String(), err)
+		}
+	})
+}

@@ -299,7 +299,9 @@ func (r *Reader) Next() (*seams.ReportRecord, error) {
 		case err == io.EOF:
 			r.done = true
 			if len(r.stack) > 0 {
-				return r.reject(r.wrapperLine, fmt.Sprintf("the file ends before </%s> (cut short?)", r.stack[0]), "")
+				// Rejected where the file ends, which comes after every
+				// record read; the reason says where the wrapper opened.
+				return r.reject(max(r.wrapperLine, r.line()), fmt.Sprintf("the file ends before </%s>, opened on line %d (cut short?)", r.stack[0], r.wrapperLine), "")
 			}
 			return nil, io.EOF
 		case errors.As(err, &st):

@@ -173,7 +173,7 @@ func TestRecords(t *testing.T) {
 			[]string{"W 1: <fileDetails> in <r> is not a <report>; skipped", "R a 1 0 []"}},
 		{"cut short inside a report", "<r>" + rep("a", good) + "<report><reportId>b</reportId><personOrUserReported>",
 			[]string{"R a 1 0 []", "W 1: the file ends inside this report"}},
-		{"cut short after reports", "<r>" + rep("a", good), []string{"R a 1 0 []", "W 1: the file ends before </r>"}},
+		{"cut short after reports", "<r>" + rep("a", good), []string{"R a 1 0 []", "W 1: the file ends before </r>, opened on line 1"}},
 		{"non-UTF-8 encoding declared", `<?xml version="1.0" encoding="ISO-8859-1"?>` + rep("a", good),
 			[]string{`W 1: encoding "ISO-8859-1" declared`, "R a 1 0 []"}},
 		{"namespace prefix is another element", "<x:report><reportId>a</reportId></x:report>",

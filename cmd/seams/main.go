@@ -67,6 +67,8 @@ func init() {
 		"gen":      genCommand,
 		"demo":     demoCommand,
 		"version":  versionCommand,
+		"whois-ip": whoisCommand,
+		"enrich":   enrichCommand,
 		"load":     loadCommand,
 		"token":    tokenCommand,
 		"audit":    auditCommand,

@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/seams-dev/seams/mmdb/internal/mmdbcsv"
+	"github.com/seams-dev/seams/internal/mmdbcsv"
 )
 
 // The committed extract: three small databases in MaxMind DB format, built

@@ -3,7 +3,7 @@
 // the registry publishes only as CSV, into the MaxMind-format database that
 // seams reads:
 //
-//	go run ./mmdb/internal/csv2mmdb -columns start,end,asn,org \
+//	go run ./internal/csv2mmdb -columns start,end,asn,org \
 //	    -type ip-location-db-ASN -description "..." -built 2026-06-17T19:00:00Z \
 //	    -out asn.mmdb asn-ipv4.csv asn-ipv6.csv
 //
@@ -22,7 +22,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/seams-dev/seams/mmdb/internal/mmdbcsv"
+	"github.com/seams-dev/seams/internal/mmdbcsv"
 )
 
 func main() {

@@ -16,6 +16,33 @@ type Finding struct {
 	// report's events (ip events first, then devices), and for one event in
 	// the order the indicators were read.
 	Evidence []Evidence
+	// Signals are consistency signals, set when enrichment databases are
+	// given. They are reported, never used to decide the tier.
+	Signals Signals
+}
+
+// Signals are what enrichment says of a finding's addresses beside its
+// tier: worth a look, not a reason to doubt it (cross-border lines are
+// common at the compounds).
+type Signals struct {
+	// CrossBorder: an observed address is located in another country
+	// than the compound's.
+	CrossBorder bool
+	// ForeignASN: an observed address is on an AS that none of the
+	// compound's own address indicators is on.
+	ForeignASN bool
+}
+
+// Any reports whether any signal is set.
+func (s Signals) Any() bool { return s.CrossBorder || s.ForeignASN }
+
+// AddrInfo is what enrichment databases say of an address: the AS that
+// announces it and where it is. Zero fields are unknown.
+type AddrInfo struct {
+	ASN     uint32
+	Org     string // the AS's organisation
+	Country string // ISO 3166-1 alpha-2
+	City    string
 }
 
 // Evidence is one indicator of the compound firing on one event of the report.
@@ -29,6 +56,10 @@ type Evidence struct {
 	// Shared is the shared-space prefix containing the observed address,
 	// when it lies in shared space; the zero Prefix otherwise.
 	Shared netip.Prefix
+	// SharedWhy says why Shared is shared space, as the list that made it
+	// so said: "listed in shared.txt", "AS14593 SpaceX Starlink, listed in
+	// shared-asn". Empty when not given.
+	SharedWhy string
 	// Ref names the indicator among those of the index that matched it
 	// (match.Index.Indicator), so that a run can count what each indicator
 	// matched. It is meaningful only in evidence made by a match.Matcher.
@@ -45,6 +76,8 @@ type Observation struct {
 	Proxy  bool
 	// Associated: the event or device is an associated account's.
 	Associated bool
+	// Net is what enrichment says of IP, when databases were given.
+	Net AddrInfo
 }
 
 // Weakened reports whether this piece of evidence, though of rule ip, cannot

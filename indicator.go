@@ -42,8 +42,10 @@ func ParseKind(s string) (Kind, error) {
 		return KindCIDR, nil
 	case "device":
 		return KindDevice, nil
+	case "asn":
+		return KindASN, nil
 	}
-	return 0, fmt.Errorf("unknown kind %q (want ip, cidr or device)", s)
+	return 0, fmt.Errorf("unknown kind %q (want ip, cidr, device or asn)", s)
 }
 
 // Indicator is one piece of infrastructure attributed to a compound, with the

@@ -21,7 +21,16 @@ type Summary struct {
 	// matched more distinct reports than that.
 	MaxReportsPerIndicator int              `json:"max_reports_per_indicator"`
 	OverCorrelated         []OverCorrelated `json:"over_correlated"`
-	Inputs                 []InputCount     `json:"inputs"`
+	// What enrichment put in force, when databases or shared lists were
+	// given: the databases with their build dates, the shared-space lists
+	// with their sources and dates, what could not be used and why, the
+	// reports by the AS of their evidence, and the consistency signals.
+	Databases   []DatabaseInfo `json:"databases,omitempty"`
+	SharedLists []SharedList   `json:"shared_lists,omitempty"`
+	Unusable    []Unusable     `json:"unusable,omitempty"`
+	ByASN       []ASNCount     `json:"by_asn,omitempty"`
+	Signals     *SignalCounts  `json:"signals,omitempty"`
+	Inputs      []InputCount   `json:"inputs"`
 }
 
 // CompoundCount counts distinct reports by the tier of their finding for one
@@ -48,7 +57,8 @@ type RegistryCounts struct {
 	IPIndicators     int `json:"ip_indicators"`
 	CIDRIndicators   int `json:"cidr_indicators"`
 	DeviceIndicators int `json:"device_indicators"`
-	SharedPrefixes   int `json:"shared_prefixes"` // including 100.64.0.0/10
+	ASNIndicators    int `json:"asn_indicators,omitempty"` // usable ones: with networks in the ASN database
+	SharedPrefixes   int `json:"shared_prefixes"`          // including 100.64.0.0/10
 }
 
 // InputCount says what was read from one input file.
@@ -75,4 +85,47 @@ type OverCorrelated struct {
 	// Downgraded counts the findings that were tied by it alone (with other
 	// capped indicators) and are potential instead.
 	Downgraded int `json:"downgraded"`
+}
+
+// DatabaseInfo describes an enrichment database a run used.
+type DatabaseInfo struct {
+	Role     string   `json:"role"` // asn or geo
+	File     string   `json:"file"`
+	Type     string   `json:"type"`  // the database's own type name
+	Built    string   `json:"built"` // YYYY-MM-DD
+	Networks int      `json:"networks"`
+	Provides []string `json:"provides"` // asn, country, city
+}
+
+// SharedList describes a list of shared space a run used.
+type SharedList struct {
+	Name     string `json:"name"`   // a file, a preset or "shared-asn"
+	Source   string `json:"source"` // where its entries come from
+	Date     string `json:"date,omitempty"`
+	Prefixes int    `json:"prefixes"` // prefixes in force, ASNs' networks included
+	ASNs     int    `json:"asns"`
+}
+
+// Unusable says what a run could not use, and why: asn indicators without
+// an ASN database, an AS with no networks in it.
+type Unusable struct {
+	What   string `json:"what"`
+	Count  int    `json:"count"`
+	Reason string `json:"reason"`
+}
+
+// ASNCount counts distinct reports by the AS of their evidence addresses:
+// Tied, the reports with a tied finding with evidence on that AS;
+// Potential, those with potential evidence on it and no tied one.
+type ASNCount struct {
+	ASN       uint32 `json:"asn"`
+	Org       string `json:"org"`
+	Tied      int    `json:"tied"`
+	Potential int    `json:"potential"`
+}
+
+// SignalCounts counts findings by consistency signal.
+type SignalCounts struct {
+	CrossBorder int `json:"cross_border"`
+	ForeignASN  int `json:"foreign_asn"`
 }

@@ -34,7 +34,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
+
+	"github.com/seams-dev/seams/internal/mmdbcsv"
 )
 
 // TruthDrift is the drift the truth file assumes: the contract's default.
@@ -81,6 +84,9 @@ type Files struct {
 	Shared     string // shared.txt
 	Reports    string // reports.jsonl or reports.jsonl.gz
 	Truth      string // truth.jsonl: {"report","compound","tier"} per expected finding
+	// IPDB is ipdb.mmdb: the embedded ranges' AS numbers, organisations
+	// and countries as a MaxMind DB, for xref's --asn-db and --geo-db.
+	IPDB string
 }
 
 // ErrOptions is returned by Generate for options it cannot honour.
@@ -130,6 +136,7 @@ func Generate(dir string, o Options) (Files, error) {
 		Shared:     filepath.Join(dir, "shared.txt"),
 		Reports:    filepath.Join(dir, "reports.jsonl"),
 		Truth:      filepath.Join(dir, "truth.jsonl"),
+		IPDB:       filepath.Join(dir, "ipdb.mmdb"),
 	}
 	if o.Gzip {
 		f.Reports += ".gz"
@@ -145,6 +152,9 @@ func Generate(dir string, o Options) (Files, error) {
 		return Files{}, err
 	}
 	if err := writeFile(f.Shared, func(w *bufio.Writer) error { return writeShared(w, reg.space, o.Seed) }); err != nil {
+		return Files{}, err
+	}
+	if err := writeFile(f.IPDB, writeIPDB); err != nil {
 		return Files{}, err
 	}
 	if err := writeFile(f.Truth, func(truth *bufio.Writer) error {
@@ -206,6 +216,27 @@ func writeFile(path string, fill func(*bufio.Writer) error) (err error) {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// writeIPDB writes the embedded ranges as a MaxMind DB holding, for each,
+// its AS number, organisation and country (none for Starlink's, which the
+// data marks SAT: a satellite network has no one country). The build time
+// is the data's date, so the same bytes come out every time.
+func writeIPDB(w *bufio.Writer) error {
+	var b strings.Builder
+	for line := range strings.Lines(rangesCSV) {
+		if t, ok := strings.CutSuffix(strings.TrimRight(line, "\r\n"), ",SAT"); ok {
+			line = t + ",\n"
+		}
+		b.WriteString(line)
+	}
+	_, err := mmdbcsv.Build(w, []mmdbcsv.Input{{Name: "sea_ipv4_ranges.csv", R: strings.NewReader(b.String())}}, mmdbcsv.Options{
+		DatabaseType: "seams-gen-asn-country",
+		Description:  "IP to ASN data by DB-IP and RouteViews (CC BY 4.0); country from ip-location-db (CC0)",
+		BuildEpoch:   time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC).Unix(),
+		IPv4Only:     true,
+	})
+	return err
 }
 
 // writeShared writes the shared-space list: the Starlink prefixes chosen as

@@ -28,7 +28,21 @@ func AppendFinding(b []byte, f *seams.Finding) []byte {
 		}
 		b = appendEvidence(b, &f.Evidence[i])
 	}
-	return append(b, "]}\n"...)
+	b = append(b, ']')
+	if f.Signals.Any() {
+		b = append(b, `,"signals":[`...)
+		sep := ""
+		if f.Signals.CrossBorder {
+			b = append(b, `"cross-border"`...)
+			sep = ","
+		}
+		if f.Signals.ForeignASN {
+			b = append(b, sep...)
+			b = append(b, `"foreign-asn"`...)
+		}
+		b = append(b, ']')
+	}
+	return append(b, "}\n"...)
 }
 
 func appendEvidence(b []byte, e *seams.Evidence) []byte {
@@ -67,6 +81,7 @@ func appendEvidence(b []byte, e *seams.Evidence) []byte {
 	if o.Associated {
 		b = append(b, `,"associated":true`...)
 	}
+	b = appendAddrInfo(b, &o.Net)
 	b = append(b, '}')
 	if e.Rule == seams.RuleIPDrift {
 		b = append(b, `,"drift":"`...)
@@ -77,8 +92,35 @@ func appendEvidence(b []byte, e *seams.Evidence) []byte {
 		b = append(b, `,"shared":"`...)
 		b = e.Shared.AppendTo(b)
 		b = append(b, '"')
+		if e.SharedWhy != "" {
+			b = append(b, `,"shared_why":`...)
+			b = AppendString(b, e.SharedWhy)
+		}
 	}
 	return append(b, '}')
+}
+
+// appendAddrInfo appends the enrichment fields of an observed address,
+// those that are known: ,"asn":14593,"as_org":"...","country":"KH","city":"..."
+// (the names seams enrich writes).
+func appendAddrInfo(b []byte, n *seams.AddrInfo) []byte {
+	if n.ASN != 0 {
+		b = append(b, `,"asn":`...)
+		b = strconv.AppendUint(b, uint64(n.ASN), 10)
+	}
+	if n.Org != "" {
+		b = append(b, `,"as_org":`...)
+		b = AppendString(b, n.Org)
+	}
+	if n.Country != "" {
+		b = append(b, `,"country":`...)
+		b = AppendString(b, n.Country)
+	}
+	if n.City != "" {
+		b = append(b, `,"city":`...)
+		b = AppendString(b, n.City)
+	}
+	return b
 }
 
 // AppendIndicator appends the JSON object of an indicator as findings show it.

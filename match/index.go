@@ -40,16 +40,18 @@ type Index struct {
 
 	sources []string // distinct sources, by meta.source
 	files   []string // distinct files, by meta.file
+	asnOf   map[uint32]uint32
 
 	shared      table
 	sharedNames []netip.Prefix
+	sharedWhy   []string // why each is shared
 
 	counts Counts
 }
 
 // Counts says how many indicators of each kind an index holds.
 type Counts struct {
-	IP, CIDR, Device int
+	IP, CIDR, Device, ASN int
 }
 
 // node is one distinct address or prefix of the registry.
@@ -97,6 +99,8 @@ type Builder struct {
 	files     map[string]uint16
 	idx       Index
 	shared    []netip.Prefix
+	sharedWhy []string
+	asnOf     map[uint32]uint32 // ord -> AS number, of asn indicators
 }
 
 type key4 struct {
@@ -164,8 +168,32 @@ func NewBuilder(compounds []seams.Compound) (*Builder, error) {
 
 // Add adds one indicator. It copies what the index needs, so in may be
 // reused after Add returns. It refuses an indicator of an unknown compound
-// or kind; other validation is the reader's.
+// or kind, and an asn indicator, which needs AddASN; other validation is
+// the reader's.
 func (b *Builder) Add(in *seams.Indicator) error {
+	if in.Kind == seams.KindASN {
+		return fmt.Errorf("index: asn indicator %s needs the networks of its AS (AddASN)", in.Value)
+	}
+	return b.add(in, nil)
+}
+
+// AddASN adds an asn indicator: an event at an address of one of the
+// networks its AS announces (as an ASN database gives them) is evidence,
+// rule asn, when inside the window. The networks may nest: an address in
+// several of them is one piece of evidence.
+func (b *Builder) AddASN(in *seams.Indicator, networks []netip.Prefix) error {
+	if in.Kind != seams.KindASN {
+		return fmt.Errorf("index: AddASN of a %s indicator", in.Kind)
+	}
+	if b.asnOf == nil {
+		b.asnOf = map[uint32]uint32{}
+	}
+	b.asnOf[uint32(b.metas.n)] = in.ASN
+	b.idx.counts.ASN++
+	return b.add(in, networks)
+}
+
+func (b *Builder) add(in *seams.Indicator, networks []netip.Prefix) error {
 	c, ok := b.byID[in.Compound]
 	if !ok {
 		return fmt.Errorf("index: indicator %s %s names unknown compound %q", in.Kind, in.Value, in.Compound)
@@ -200,12 +228,14 @@ func (b *Builder) Add(in *seams.Indicator) error {
 	}
 	m.file = f
 
-	var p netip.Prefix
+	var ps []netip.Prefix
 	switch in.Kind {
 	case seams.KindIP:
-		p = netip.PrefixFrom(in.Addr, in.Addr.BitLen())
+		ps = []netip.Prefix{netip.PrefixFrom(in.Addr, in.Addr.BitLen())}
 	case seams.KindCIDR:
-		p = in.Prefix
+		ps = []netip.Prefix{in.Prefix}
+	case seams.KindASN:
+		ps = networks
 	case seams.KindDevice:
 		if in.Value == "" {
 			return fmt.Errorf("index: device indicator without a value")
@@ -214,9 +244,9 @@ func (b *Builder) Add(in *seams.Indicator) error {
 	default:
 		return fmt.Errorf("index: indicator %q has unknown kind %d", in.Value, in.Kind)
 	}
-	if in.Kind != seams.KindDevice {
+	for _, p := range ps {
 		if !p.IsValid() || p.Masked() != p {
-			return fmt.Errorf("index: indicator %s %q is not a valid masked prefix", in.Kind, in.Value)
+			return fmt.Errorf("index: indicator %s %q: %s is not a valid masked prefix", in.Kind, in.Value, p)
 		}
 		if p.Addr().Is4() {
 			b.keys4.add(key4{uint64(key4Of(p.Addr()))<<8 | uint64(p.Bits()), ord})
@@ -239,12 +269,27 @@ func intern(m map[string]uint32, s string) uint32 {
 }
 
 // AddShared adds prefixes to the shared space. 100.64.0.0/10 is always in it.
-func (b *Builder) AddShared(ps ...netip.Prefix) { b.shared = append(b.shared, ps...) }
+func (b *Builder) AddShared(ps ...netip.Prefix) { b.AddSharedWhy("", ps...) }
+
+// AddSharedWhy adds prefixes to the shared space, saying why they are
+// there ("listed in shared.txt", "AS14593 SpaceX Starlink, listed in
+// shared-asn"): evidence at an address in them carries the reason. Of a
+// prefix added twice, the first reason stands.
+func (b *Builder) AddSharedWhy(why string, ps ...netip.Prefix) {
+	b.shared = append(b.shared, ps...)
+	for range ps {
+		b.sharedWhy = append(b.sharedWhy, why)
+	}
+}
+
+// CarrierNATWhy is why 100.64.0.0/10 is shared.
+const CarrierNATWhy = "carrier-grade NAT (RFC 6598), always shared"
 
 // Build freezes the index. The Builder must not be used afterwards.
 func (b *Builder) Build() (*Index, error) {
 	x := &b.idx
 	x.compounds = b.compounds
+	x.asnOf = b.asnOf
 	x.devices = make(map[string]span, b.devs.n)
 	metas := make([]meta, 0, b.metas.n)
 
@@ -321,14 +366,25 @@ func (b *Builder) Build() (*Index, error) {
 		x.files[i] = f
 	}
 
-	x.sharedNames = append([]netip.Prefix{seams.CarrierNAT}, b.shared...)
-	slices.SortFunc(x.sharedNames, func(a, b netip.Prefix) int {
-		if c := a.Addr().Compare(b.Addr()); c != 0 {
+	type sharedPrefix struct {
+		p   netip.Prefix
+		why string
+	}
+	sh := []sharedPrefix{{seams.CarrierNAT, CarrierNATWhy}}
+	for i, p := range b.shared {
+		sh = append(sh, sharedPrefix{p, b.sharedWhy[i]})
+	}
+	slices.SortStableFunc(sh, func(a, b sharedPrefix) int {
+		if c := a.p.Addr().Compare(b.p.Addr()); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.Bits(), b.Bits())
+		return cmp.Compare(a.p.Bits(), b.p.Bits())
 	})
-	x.sharedNames = slices.Compact(x.sharedNames)
+	sh = slices.CompactFunc(sh, func(a, b sharedPrefix) bool { return a.p == b.p })
+	x.sharedNames, x.sharedWhy = make([]netip.Prefix, len(sh)), make([]string, len(sh))
+	for i := range sh {
+		x.sharedNames[i], x.sharedWhy[i] = sh[i].p, sh[i].why
+	}
 	x.shared = buildTable(len(x.sharedNames), func(i int) netip.Prefix { return x.sharedNames[i] })
 	return x, nil
 }
@@ -337,7 +393,9 @@ func (b *Builder) Build() (*Index, error) {
 func (x *Index) appendMeta(metas []meta, m meta, n int32) []meta {
 	m.ref = n
 	x.nodes[n].n++
-	if x.nodes[n].exact {
+	if m.kind == seams.KindASN {
+		// Counted once by AddASN: it has a record per network.
+	} else if x.nodes[n].exact {
 		x.counts.IP++
 	} else {
 		x.counts.CIDR++
@@ -390,6 +448,20 @@ func (x *Index) Shared(addr netip.Addr) (netip.Prefix, bool) {
 	return netip.Prefix{}, false
 }
 
+// SharedWhy returns why the shared prefix p (one of SharedPrefixes) is
+// shared, as its list said; "" if no reason was given.
+func (x *Index) SharedWhy(p netip.Prefix) string {
+	if i, ok := slices.BinarySearchFunc(x.sharedNames, p, func(a, b netip.Prefix) int {
+		if c := a.Addr().Compare(b.Addr()); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Bits(), b.Bits())
+	}); ok {
+		return x.sharedWhy[i]
+	}
+	return ""
+}
+
 // Indicator rebuilds indicator i (an index into the index's records) into
 // dst. value, when not empty, is used as the indicator's text instead of
 // formatting it anew (the matcher caches it).
@@ -426,6 +498,9 @@ func (x *Index) indicator(i int32, dst *seams.Indicator, value string) {
 	case seams.KindDevice:
 		dst.Value = x.devKeys[m.ref]
 		dst.Device, _ = seams.ParseDeviceID(dst.Value)
+	case seams.KindASN:
+		dst.ASN = x.asnOf[m.ord]
+		dst.Value = seams.FormatASN(dst.ASN)
 	}
 }
 

@@ -149,6 +149,11 @@ func (m *Matcher) matchAddr(n int32, i int32, e *seams.IPEvent) {
 		for k := nd.off; k < nd.off+nd.n; k++ {
 			en := &x.metas[k]
 			switch {
+			case en.kind == seams.KindASN:
+				// A one-address network of an AS: asn evidence, no drift.
+				if en.first <= t && t <= en.last {
+					m.hits = append(m.hits, hit{compound: en.compound, seq: i, ord: en.ord, meta: int32(k), rule: seams.RuleASN})
+				}
 			case en.first <= t && t <= en.last:
 				m.hits = append(m.hits, hit{compound: en.compound, seq: i, ord: en.ord, meta: int32(k), rule: seams.RuleIP})
 			case m.drift > 0:
@@ -171,7 +176,11 @@ func (m *Matcher) matchAddr(n int32, i int32, e *seams.IPEvent) {
 		nd := &x.nodes[n]
 		for k := nd.off; k < nd.off+nd.n; k++ {
 			if en := &x.metas[k]; en.first <= t && t <= en.last {
-				m.hits = append(m.hits, hit{compound: en.compound, seq: i, ord: en.ord, meta: int32(k), rule: seams.RuleCIDR})
+				rule := seams.RuleCIDR
+				if en.kind == seams.KindASN {
+					rule = seams.RuleASN
+				}
+				m.hits = append(m.hits, hit{compound: en.compound, seq: i, ord: en.ord, meta: int32(k), rule: rule})
 			}
 		}
 	}
@@ -196,6 +205,12 @@ func (m *Matcher) findings(r *seams.Report) []seams.Finding {
 			}
 			return cmp.Compare(a.ord, b.ord)
 		})
+		// An asn indicator has a record per network of its AS, and an
+		// address in nested networks hits it more than once: one piece
+		// of evidence is enough. (Any other indicator hits an event once.)
+		m.hits = slices.CompactFunc(m.hits, func(a, b hit) bool {
+			return a.compound == b.compound && a.seq == b.seq && a.ord == b.ord && a.rule == b.rule
+		})
 	}
 	// Rebuild the indicators first: pointers into m.inds are taken only
 	// once it has stopped growing.
@@ -214,7 +229,7 @@ func (m *Matcher) findings(r *seams.Report) []seams.Finding {
 			e := &r.IPs[h.seq]
 			ev.Observed = seams.Observation{IP: e.Addr, At: e.At, Event: e.Event, Port: e.Port, Proxy: e.Proxy, Associated: e.Associated}
 			if h.shared >= 0 {
-				ev.Shared = x.sharedNames[h.shared]
+				ev.Shared, ev.SharedWhy = x.sharedNames[h.shared], x.sharedWhy[h.shared]
 			}
 		} else {
 			d := &r.Devices[int(h.seq)-len(r.IPs)]

@@ -76,7 +76,7 @@ func TestReadIndicatorsRow(t *testing.T) {
 		// kind
 		{"kind upper case", "c-1,IP,203.0.113.7,,,,", ip("203.0.113.7"), ""},
 		{"kind mixed case and spaces", "c-1, Cidr ,203.0.113.0/24,,,,", cidr("203.0.113.0/24"), ""},
-		{"unknown kind", "c-1,domain,example.test,,,,", nil, `unknown kind "domain" (want ip, cidr or device)`},
+		{"unknown kind", "c-1,domain,example.test,,,,", nil, `unknown kind "domain" (want ip, cidr, device or asn)`},
 		{"kind empty", "c-1,,203.0.113.7,,,,", nil, "kind is empty"},
 
 		// ip
@@ -181,7 +181,7 @@ func TestReadIndicatorsRow(t *testing.T) {
 
 		// order of problems
 		{"compound checked first", "c-9,bogus,N/A,x,y,z,", nil, `unknown compound "c-9"`},
-		{"kind before value", "c-1,bogus,N/A,x,y,z,", nil, `unknown kind "bogus" (want ip, cidr or device)`},
+		{"kind before value", "c-1,bogus,N/A,x,y,z,", nil, `unknown kind "bogus" (want ip, cidr, device or asn)`},
 		{"value before window", "c-1,ip,N/A,x,y,z,", nil, `value: invalid IP address "N/A"`},
 		{"window before confidence", "c-1,ip,203.0.113.7,x,y,z,", nil, `first_seen: invalid RFC 3339 time "x"`},
 	}

@@ -42,8 +42,9 @@ type caps struct {
 
 // capReport is an accepted report with at least one tied finding.
 type capReport struct {
-	cts   []compoundTier // all its findings: compound and tier
-	finds []capFinding   // its tied findings
+	cts   []compoundTier // all its findings: compound, tier and ASes (in asns)
+	asns  []asnOrg
+	finds []capFinding // its tied findings
 }
 
 // capFinding is a tied finding: its line in findings.jsonl and the
@@ -71,7 +72,9 @@ func (c *caps) add(res *result, r *rec, written int64) {
 			c.reports = append(c.reports, capReport{cts: make([]compoundTier, len(cts))})
 			cr = &c.reports[len(c.reports)-1]
 			for k, ct := range cts {
-				cr.cts[k] = compoundTier{compound: ct.compound, tier: ct.tier}
+				off := int32(len(cr.asns))
+				cr.asns = append(cr.asns, res.asns[ct.asnOff:ct.asnEnd]...)
+				cr.cts[k] = compoundTier{compound: ct.compound, tier: ct.tier, asnOff: off, asnEnd: int32(len(cr.asns))}
 			}
 		}
 		cr.finds = append(cr.finds, capFinding{ct: i, off: written + int64(ct.findOff), n: ct.findEnd - ct.findOff,
@@ -140,8 +143,8 @@ func (c *caps) apply(x *match.Index, limit int, lift map[string]bool, t *tally, 
 			}
 		}
 		if changed {
-			t.addFindings(old, -1)
-			t.addFindings(cr.cts, 1)
+			t.addFindings(old, cr.asns, -1)
+			t.addFindings(cr.cts, cr.asns, 1)
 		}
 	}
 	info := func(ref int32) seams.OverCorrelated { return over[capped[ref]].OverCorrelated }

@@ -53,6 +53,7 @@ type pipeline struct {
 
 	written int64 // bytes written to findings
 	caps    caps
+	e       *enrichment
 }
 
 // job is one chunk on its way through the pipeline.
@@ -108,6 +109,7 @@ type result struct {
 	ids      []byte  // report ids, for the duplicate check's message
 	refs     []int32 // distinct indicators in the evidence of each report
 	tieRefs  []int32 // indicators whose evidence ties each tied finding
+	asns     []asnOrg
 }
 
 // rec is the outcome of one non-blank line.
@@ -142,6 +144,8 @@ type compoundTier struct {
 	tier             seams.Tier
 	findOff, findEnd int32 // the finding's line in result.findings, from the report's findOff
 	tieOff, tieEnd   int32 // result.tieRefs of a tied finding
+	asnOff, asnEnd   int32 // result.asns: the ASes of its evidence addresses
+	signals          seams.Signals
 }
 
 func (p *pipeline) run(ctx context.Context) ([]seams.InputCount, error) {
@@ -167,7 +171,7 @@ func (p *pipeline) run(ctx context.Context) ([]seams.InputCount, error) {
 		res := j.res
 		*j = job{file: file, cr: cr, c: c, err: err, res: result{
 			recs: res.recs[:0], findings: res.findings[:0], rejects: res.rejects[:0], cts: res.cts[:0], ids: res.ids[:0],
-			refs: res.refs[:0], tieRefs: res.tieRefs[:0]}}
+			refs: res.refs[:0], tieRefs: res.tieRefs[:0], asns: res.asns[:0]}}
 		return j
 	}
 
@@ -253,7 +257,11 @@ func (p *pipeline) run(ctx context.Context) ([]seams.InputCount, error) {
 			// A mapped input truncated by another program while we read
 			// it faults; make that a panic, recovered into an error.
 			debug.SetPanicOnFault(true)
-			w := worker{o: &p.o, x: p.x, m: match.NewMatcher(p.x, p.o.Drift), seed: seed}
+			w := worker{o: &p.o, x: p.x, m: match.NewMatcher(p.x, p.o.Drift), seed: seed, e: p.e}
+			w.ids = make(map[string]int32, len(p.x.Compounds()))
+			for i, c := range p.x.Compounds() {
+				w.ids[c.ID] = int32(i)
+			}
 			for j := range jobs {
 				if j.err == nil {
 					w.safeProcess(j)
@@ -490,7 +498,7 @@ func (p *pipeline) write(j *job, ids *hashset.Set, in *seams.InputCount) error {
 				return err
 			}
 		}
-		p.tally.add(r, res.cts[r.ctOff:r.ctEnd])
+		p.tally.add(r, res.cts[r.ctOff:r.ctEnd], res.asns)
 	}
 	p.bytesRead.Add(int64(len(j.data())))
 	p.reports.Add(int64(len(res.recs)))
@@ -509,6 +517,13 @@ type worker struct {
 	seed    [2]maphash.Seed
 	ids     map[string]int32 // compound id -> index
 	rejBuf  seams.RecordError
+	e       *enrichment
+}
+
+// compoundOf returns the index and the compound of an id.
+func (w *worker) compoundOf(id string) (int, *seams.Compound) {
+	i := w.ids[id]
+	return int(i), &w.x.Compounds()[i]
 }
 
 // safeProcess is process, turning a memory fault (a mapped input that
@@ -653,6 +668,7 @@ func (w *worker) match(res *result, reports []seams.Report) {
 	// A report without findings keeps the empty ranges findOff == findEnd
 	// == 0 and ctOff == ctEnd == 0.
 	w.m.MatchAll(reports, func(i int, fs []seams.Finding) {
+		w.e.enrich(fs, w.compoundOf)
 		rc := &res.recs[w.recOf[i]]
 		rc.findOff, rc.ctOff, rc.refOff = len(res.findings), len(res.cts), len(res.refs)
 		for f := range fs {
@@ -671,6 +687,15 @@ func (w *worker) match(res *result, reports []seams.Report) {
 				}
 			}
 			ct.tieEnd = int32(len(res.tieRefs))
+			ct.asnOff = int32(len(res.asns))
+			for e := range fs[f].Evidence {
+				n := &fs[f].Evidence[e].Observed.Net
+				if n.ASN != 0 && !slices.ContainsFunc(res.asns[ct.asnOff:], func(a asnOrg) bool { return a.asn == n.ASN }) {
+					res.asns = append(res.asns, asnOrg{n.ASN, n.Org})
+				}
+			}
+			ct.asnEnd = int32(len(res.asns))
+			ct.signals = fs[f].Signals
 			res.cts = append(res.cts, ct)
 		}
 		rc.findEnd, rc.ctEnd, rc.refEnd = len(res.findings), len(res.cts), len(res.refs)

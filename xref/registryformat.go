@@ -83,22 +83,16 @@ func readExchangeIndicators(f registryFormat, r io.Reader, file string, reject r
 	return nil, nil, fmt.Errorf("%s: no reader for indicators in %s", file, f)
 }
 
-// readShared reads a shared-space list: a MISP warninglist, or the
-// contract's one address or prefix a line. Autonomous systems in a
-// warninglist are rejected one by one until shared ASNs can be used (they
-// need an ASN database).
-func readShared(r io.Reader, file string, reject registry.Reject) ([]netip.Prefix, error) {
+// readShared reads a shared-space list: a MISP warninglist (prefixes and
+// autonomous systems), or the contract's one address or prefix a line.
+func readShared(r io.Reader, file string, reject registry.Reject) ([]netip.Prefix, []uint32, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, _ := br.Peek(sniffSize)
 	if !misp.SniffWarninglist(head) {
-		return registry.ReadShared(br, file, reject)
+		ps, err := registry.ReadShared(br, file, reject)
+		return ps, nil, err
 	}
-	ps, asns, err := misp.ReadWarninglist(br, file, reject)
-	for _, a := range asns {
-		reject(&seams.RecordError{File: file, Item: seams.FormatASN(a),
-			Reason: "an autonomous system as shared space needs an ASN database (--asn-db)"})
-	}
-	return ps, err
+	return misp.ReadWarninglist(br, file, reject)
 }
 
 // mergeCompounds adds to cs the compounds of more whose ids it lacks: the
@@ -118,7 +112,7 @@ func mergeCompounds(cs, more []seams.Compound) []seams.Compound {
 }
 
 // knownCompounds drops, as rejected, the indicators that name a compound
-// neither file defines, and those the index cannot use.
+// neither file defines.
 func knownCompounds(inds []seams.Indicator, cs []seams.Compound, reject registry.Reject) []seams.Indicator {
 	have := make(map[string]bool, len(cs))
 	for _, c := range cs {
@@ -129,11 +123,6 @@ func knownCompounds(inds []seams.Indicator, cs []seams.Compound, reject registry
 		if !have[in.Compound] {
 			reject(&seams.RecordError{File: in.File, Line: in.Line, Item: in.Value,
 				Reason: fmt.Sprintf("unknown compound %q", in.Compound)})
-			continue
-		}
-		if in.Kind == seams.KindASN {
-			reject(&seams.RecordError{File: in.File, Line: in.Line, Item: in.Value,
-				Reason: "an asn indicator needs an ASN database (--asn-db)"})
 			continue
 		}
 		out = append(out, in)

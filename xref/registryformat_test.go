@@ -138,7 +138,7 @@ func TestWarninglistAsShared(t *testing.T) {
 	if _, err := Run(context.Background(), base); err != nil {
 		t.Fatal(err)
 	}
-	wl := `{"name":"Test list","version":1,"description":"test","type":"cidr","matching_attributes":["ip-src","ip-dst"],"list":["203.0.113.7/32","AS64500"]}`
+	wl := `{"name":"Test list","version":1,"description":"test","type":"string","matching_attributes":["ip-src","ip-dst"],"list":["203.0.113.7/32","AS64500"]}`
 	p := filepath.Join(t.TempDir(), "warninglist.json")
 	os.WriteFile(p, []byte(wl), 0o600)
 	o := smallOptions(t)
@@ -157,7 +157,11 @@ func TestWarninglistAsShared(t *testing.T) {
 			shared = &s.Inputs[i]
 		}
 	}
-	if shared == nil || shared.Records != 2 || shared.Rejected != 1 {
-		t.Errorf("shared input %+v, want 2 records, 1 rejected (the AS)", shared)
+	if shared == nil || shared.Records != 2 || shared.Rejected != 0 {
+		t.Errorf("shared input %+v, want 2 records, none rejected", shared)
+	}
+	// The AS cannot be used without an ASN database: said once.
+	if len(s.Unusable) != 1 || s.Unusable[0].What != "shared ASNs" || s.Unusable[0].Count != 1 {
+		t.Errorf("unusable = %+v, want the shared AS", s.Unusable)
 	}
 }

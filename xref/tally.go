@@ -16,6 +16,8 @@ type tally struct {
 	tied, potential                                []int // distinct reports per compound
 	countryTied, countryPotential                  map[string]int
 	tiedC, potC                                    []string // scratch: countries of one report
+	asn                                            asnTally
+	signals                                        seams.SignalCounts
 }
 
 func newTally(x *match.Index) *tally {
@@ -25,22 +27,31 @@ func newTally(x *match.Index) *tally {
 }
 
 // add counts one accepted report and its findings (one per compound).
-func (t *tally) add(r *rec, cts []compoundTier) {
+func (t *tally) add(r *rec, cts []compoundTier, asns []asnOrg) {
 	t.reports++
 	t.events += r.events
 	t.devices += r.devices
 	t.unroutable += r.unroute
 	t.findings += len(cts)
-	t.addFindings(cts, 1)
+	for _, ct := range cts {
+		if ct.signals.CrossBorder {
+			t.signals.CrossBorder++
+		}
+		if ct.signals.ForeignASN {
+			t.signals.ForeignASN++
+		}
+	}
+	t.addFindings(cts, asns, 1)
 }
 
 // addFindings counts (sign 1) or uncounts (sign -1) the findings of one
 // report: uncounting and counting again is how a run revises the tiers of
 // a report it has already counted (see capping.go).
-func (t *tally) addFindings(cts []compoundTier, sign int) {
+func (t *tally) addFindings(cts []compoundTier, asns []asnOrg, sign int) {
 	if len(cts) == 0 {
 		return
 	}
+	t.asn.add(cts, asns, sign)
 	t.tiedC, t.potC = t.tiedC[:0], t.potC[:0]
 	for _, ct := range cts {
 		// A compound from an exchange format may have no country: it

@@ -36,9 +36,19 @@ type Options struct {
 	// Readers holds the options of the readers of formats other than
 	// JSON Lines (the CSV reader's memory budget and spill directory).
 	Readers reportfile.ReaderOptions
-	Shared  string // optional shared-space list
-	Drift   time.Duration
-	Out     string // output directory, created if missing
+	Shared  string // optional shared-space list: one prefix a line, or a MISP warninglist
+
+	// ASNDB and GeoDB are enrichment databases in MaxMind DB format (see
+	// package mmdb and enrich.go): ASN and location of every evidence
+	// address, asn indicators, shared ASNs, consistency signals.
+	ASNDB, GeoDB []string
+	// SharedASN lists ASes whose every address is shared space (needs
+	// ASNDB); SharedPresets names curated lists to turn on
+	// ("satellite,cdn"; see package sharedlist). Off by default.
+	SharedASN     []uint32
+	SharedPresets string
+	Drift         time.Duration
+	Out           string // output directory, created if missing
 
 	// MaxReportsPerIndicator is the over-correlation limit: an ip or device
 	// indicator with evidence in more distinct reports than this is flagged
@@ -159,7 +169,15 @@ func run(ctx context.Context, o Options) (*seams.Summary, error) {
 
 	rj := &rejections{w: rejected, max: o.MaxRejected}
 	start := time.Now()
-	x, inputs, err := loadRegistry(o, rj)
+	if len(o.SharedASN) > 0 && len(o.ASNDB) == 0 {
+		return nil, fmt.Errorf("%w: shared ASNs need an ASN database (--asn-db)", ErrUsage)
+	}
+	enr, err := openEnrichment(&o)
+	if err != nil {
+		return nil, err
+	}
+	defer enr.close()
+	x, inputs, err := loadRegistry(o, rj, enr)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +186,7 @@ func run(ctx context.Context, o Options) (*seams.Summary, error) {
 	// of the run, so that peak memory is the index plus the stream.
 	debug.FreeOSMemory()
 	c := x.Counts()
-	o.Logger.Info("registry loaded", "compounds", len(x.Compounds()), "indicators", c.IP+c.CIDR+c.Device,
+	o.Logger.Info("registry loaded", "compounds", len(x.Compounds()), "indicators", c.IP+c.CIDR+c.Device+c.ASN,
 		"index_bytes", x.Bytes(), "took", time.Since(start).Round(time.Millisecond))
 
 	lift, err := liftSet(o.LiftCap)
@@ -176,7 +194,7 @@ func run(ctx context.Context, o Options) (*seams.Summary, error) {
 		return nil, err
 	}
 	t := newTally(x)
-	p := pipeline{o: o, x: x, findings: findings, rj: rj, tally: t}
+	p := pipeline{o: o, x: x, findings: findings, rj: rj, tally: t, e: enr}
 	p.caps.counts = make([]int32, x.Records())
 	reportInputs, err := p.run(ctx)
 	if err != nil {
@@ -200,6 +218,16 @@ func run(ctx context.Context, o Options) (*seams.Summary, error) {
 	s.Drift = o.Drift.String()
 	s.Inputs = append(inputs, reportInputs...)
 	s.Registry = registryCounts(x)
+	s.Databases = enr.databases()
+	s.SharedLists = enr.lists
+	s.Unusable = enr.unusable
+	if enr.en != nil {
+		s.ByASN = t.asn.list()
+		if s.ByASN == nil {
+			s.ByASN = []seams.ASNCount{}
+		}
+		s.Signals = &t.signals
+	}
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("summary: %w", err)
@@ -267,7 +295,7 @@ func (r *rejections) addBytes(b []byte, n int) error {
 // (see registryformat.go): compounds as CSV or FollowTheMoney, indicators
 // as CSV, a STIX 2.1 bundle or MISP events (which may bring compounds of
 // their own), shared space as a list or a MISP warninglist.
-func loadRegistry(o Options, rj *rejections) (*match.Index, []seams.InputCount, error) {
+func loadRegistry(o Options, rj *rejections, enr *enrichment) (*match.Index, []seams.InputCount, error) {
 	var inputs []seams.InputCount
 	var werr error
 	read := func(path, kind string, fn func(io.Reader, registry.Reject) (int, error)) error {
@@ -333,6 +361,18 @@ func loadRegistry(o Options, rj *rejections) (*match.Index, []seams.InputCount, 
 	if err != nil {
 		return nil, nil, err
 	}
+	// add puts an indicator in the index, but for one of an AS, which
+	// waits for the ASN database's networks (enrich.go).
+	add := func(in *seams.Indicator) error {
+		switch in.Kind {
+		case seams.KindASN:
+			enr.pendingASNs = append(enr.pendingASNs, *in)
+			return nil
+		case seams.KindIP, seams.KindCIDR:
+			enr.noteAddress(ids[in.Compound], in)
+		}
+		return b.Add(in)
+	}
 	if indFormat == formatCSV {
 		// Indicators go straight into the index as they are read: a
 		// registry of millions of rows never exists as a slice of
@@ -340,7 +380,7 @@ func loadRegistry(o Options, rj *rejections) (*match.Index, []seams.InputCount, 
 		if err := read(o.Indicators, "indicators", func(r io.Reader, rej registry.Reject) (n int, err error) {
 			err = registry.ScanIndicators(r, o.Indicators, ids, rej, func(in *seams.Indicator) error {
 				n++
-				return b.Add(in)
+				return add(in)
 			})
 			return n, err
 		}); err != nil {
@@ -348,19 +388,28 @@ func loadRegistry(o Options, rj *rejections) (*match.Index, []seams.InputCount, 
 		}
 	} else {
 		for i := range inds {
-			if err := b.Add(&inds[i]); err != nil {
+			if err := add(&inds[i]); err != nil {
 				return nil, nil, err
 			}
 		}
 	}
 	if o.Shared != "" {
 		if err := read(o.Shared, "shared", func(r io.Reader, rej registry.Reject) (n int, err error) {
-			shared, err := readShared(r, o.Shared, rej)
+			shared, asns, err := readShared(r, o.Shared, rej)
+			// The prefix in the evidence says why: it is listed. Only
+			// lists by AS and presets add a reason (enrich.go).
 			b.AddShared(shared...)
-			return len(shared), err
+			enr.addSharedList(o.Shared, "file", "", len(shared), asns, nil)
+			return len(shared) + len(asns), err
 		}); err != nil {
 			return nil, nil, err
 		}
+	}
+	if err := enr.loadSharedLists(&o, b); err != nil {
+		return nil, nil, err
+	}
+	if err := enr.finish(b); err != nil {
+		return nil, nil, err
 	}
 	x, err := b.Build()
 	if err != nil {
@@ -372,5 +421,5 @@ func loadRegistry(o Options, rj *rejections) (*match.Index, []seams.InputCount, 
 func registryCounts(x *match.Index) seams.RegistryCounts {
 	c := x.Counts()
 	return seams.RegistryCounts{Compounds: len(x.Compounds()), SharedPrefixes: len(x.SharedPrefixes()),
-		IPIndicators: c.IP, CIDRIndicators: c.CIDR, DeviceIndicators: c.Device}
+		IPIndicators: c.IP, CIDRIndicators: c.CIDR, DeviceIndicators: c.Device, ASNIndicators: c.ASN}
 }

@@ -97,8 +97,8 @@ func runGen(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "wrote %d compounds, %d indicators, %d reports (%s) into %s in %s\n",
 		o.Compounds, o.Indicators, o.Reports, humanSize(size), out, time.Since(start).Round(time.Millisecond))
-	fmt.Fprintf(e.stdout, "next: seams xref --compounds %s --indicators %s --shared %s --reports %s --out %s\n",
-		files.Compounds, files.Indicators, files.Shared, files.Reports, filepath.Join(out, "out"))
+	fmt.Fprintf(e.stdout, "next: seams xref --compounds %s --indicators %s --shared %s --reports %s --asn-db %s --geo-db %s --out %s\n",
+		files.Compounds, files.Indicators, files.Shared, files.Reports, files.IPDB, files.IPDB, filepath.Join(out, "out"))
 	return nil
 }
 
@@ -156,6 +156,8 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 
 	xo := xref.NewOptions()
 	xo.Compounds, xo.Indicators, xo.Shared = files.Compounds, files.Indicators, files.Shared
+	// The generated addresses are real carriers' ranges: the demo names them.
+	xo.ASNDB, xo.GeoDB = []string{files.IPDB}, []string{files.IPDB}
 	xo.Reports = []string{files.Reports}
 	xo.Out = filepath.Join(dir, "out")
 	xo.Logger = newLogger(e.stderr, verbose)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/reportfile"
+	"github.com/seams-dev/seams/sharedlist"
 	"github.com/seams-dev/seams/xref"
 )
 
@@ -61,6 +62,26 @@ Flags:
                       address or CIDR a line, # comments; or a MISP
                       warninglist (JSON). Evidence from shared
                       space is never tied. 100.64.0.0/10 is always shared.
+  --asn-db FILE       IP-to-ASN database in MaxMind DB format (GeoLite2-ASN,
+                      DB-IP, IPinfo, ip-location-db; scripts/fetch-ipdb gets
+                      openly licensed ones). Repeat for several: the first
+                      with a record answers. Findings then give the AS and
+                      its organisation of every observed address, asn
+                      indicators match, and shared ASNs can be given.
+  --geo-db FILE       IP-to-location database (country, city), the same way.
+                      Findings then give country and city, and are flagged
+                      cross-border when the address is in another country
+                      than the compound, foreign-asn when its AS is none of
+                      the compound's own address indicators' (signals are
+                      reported; they never change a tier).
+  --shared-asn LIST   ASes whose every address is shared space, such as
+                      AS14593,AS13335 (needs --asn-db).
+  --shared-preset LIST
+                      curated shared-space lists to turn on, by name:
+                      satellite, cdn, public-dns, vpn (docs/enrich.md lists
+                      what each holds). Off by default, so that a result depends
+                      only on what you gave; summary.json records the lists
+                      and databases in force, with their dates.
   --drift DURATION    how far outside an ip indicator's window an event at the
                       same address still counts, as rule ip-drift (potential).
                       Go syntax (2160h, 36h30m) or days (90d). Default 90d.
@@ -125,6 +146,7 @@ type xrefArgs struct {
 	store, db              string // --store DIR, --db URL: cross-reference a store
 	full                   bool
 	liftCap                []string
+	sharedASN              string
 }
 
 // xrefFlags returns the flag set of xref, filling o and a.
@@ -143,6 +165,10 @@ func xrefFlags(o *xref.Options, a *xrefArgs) *flag.FlagSet {
 	fs.IntVar(&o.MaxRejected, "max-rejected", -1, "")
 	fs.IntVar(&o.MaxReportsPerIndicator, "max-reports-per-indicator", o.MaxReportsPerIndicator, "")
 	fs.Var((*listFlag)(&a.liftCap), "lift-cap", "")
+	fs.Var((*listFlag)(&o.ASNDB), "asn-db", "")
+	fs.Var((*listFlag)(&o.GeoDB), "geo-db", "")
+	fs.StringVar(&a.sharedASN, "shared-asn", "", "")
+	fs.StringVar(&o.SharedPresets, "shared-preset", "", "")
 	fs.IntVar(&o.Workers, "workers", 0, "")
 	fs.IntVar(&o.MaxLine, "max-line", o.MaxLine, "")
 	fs.StringVar(&a.cpuprofile, "cpuprofile", "", "")
@@ -197,6 +223,16 @@ func runXref(ctx context.Context, e *env, args []string) error {
 	}
 	o.Format = f
 	o.LiftCap = a.liftCap
+	if a.sharedASN != "" {
+		if len(o.ASNDB) == 0 {
+			return usagef("xref", "--shared-asn needs an ASN database (--asn-db)")
+		}
+		asns, err := sharedlist.ParseASNs(a.sharedASN)
+		if err != nil {
+			return usagef("xref", "--shared-asn: %v", err)
+		}
+		o.SharedASN = asns
+	}
 	if o.Readers.CSV.Memory < 1<<20 {
 		return usagef("xref", "--csv-memory %d is too small (at least 1048576)", o.Readers.CSV.Memory)
 	}
@@ -249,6 +285,12 @@ func printSummary(w io.Writer, s *seams.Summary, out string) {
 	fmt.Fprintf(w, "potentially associated   %d reports\n", s.PotentialReports)
 	fmt.Fprintf(w, "compounds with tied      %d\n", s.CompoundsTied)
 	fmt.Fprintf(w, "rejected records         %d\n", s.Rejected)
+	for _, u := range s.Unusable {
+		fmt.Fprintf(w, "unusable                 %d %s: %s\n", u.Count, u.What, u.Reason)
+	}
+	if s.Signals != nil {
+		fmt.Fprintf(w, "signals                  %d cross-border, %d foreign-asn findings\n", s.Signals.CrossBorder, s.Signals.ForeignASN)
+	}
 	for i, oc := range s.OverCorrelated {
 		if i == 3 {
 			fmt.Fprintf(w, "                         … %d more in summary.json\n", len(s.OverCorrelated)-i)
@@ -272,6 +314,20 @@ func printSummary(w io.Writer, s *seams.Summary, out string) {
 				break
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\n", c.Compound, c.Name, c.Country, c.Tied, c.Potential)
+		}
+		tw.Flush()
+	}
+	if len(s.ByASN) > 0 {
+		fmt.Fprintln(w)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "network (AS)\torganisation\ttied\tpotential")
+		const top = 5
+		for i, a := range s.ByASN {
+			if i == top {
+				fmt.Fprintf(tw, "… %d more in summary.json\t\t\t\n", len(s.ByASN)-top)
+				break
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\n", seams.FormatASN(a.ASN), a.Org, a.Tied, a.Potential)
 		}
 		tw.Flush()
 	}

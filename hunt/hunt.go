@@ -148,6 +148,11 @@ func (h *hunter) scope(org string) (*scope, error) {
 		if !si.Shared && si.Org != org {
 			continue
 		}
+		if si.Kind == seams.KindASN {
+			// An AS is matched through an ASN database, which a store's
+			// runs do not have yet: kept, not used (docs/store.md).
+			continue
+		}
 		// The index rebuilds the indicators of evidence from its own
 		// records, so the evidence cannot point at the stored version.
 		// Its Line can: the index is given the version's position in

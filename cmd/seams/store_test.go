@@ -157,3 +157,19 @@ func TestStoreUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestXrefStoreKeepsASNIndicators: an asn indicator loads (it is part of
+// the partner's file) but a store's run, which has no ASN database, does
+// not use it, and does not fail on it.
+func TestXrefStoreKeepsASNIndicators(t *testing.T) {
+	dir := t.TempDir()
+	loadSmall(t, dir)
+	inds := filepath.Join(t.TempDir(), "asn.csv")
+	os.WriteFile(inds, []byte("compound,kind,value\nc-jinbei,asn,AS64499\nc-jinbei,ip,192.0.2.44\n"), 0o600)
+	if code, stdout, stderr := run(t, "", "load", "--data", dir, "indicators", inds); code != 0 || !strings.Contains(stdout, "2 new indicator versions") {
+		t.Fatalf("load: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if code, stdout, stderr := run(t, "", "xref", "--store", dir); code != 0 {
+		t.Fatalf("xref --store with an asn indicator: exit %d\n%s%s", code, stdout, stderr)
+	}
+}

@@ -2,7 +2,7 @@
 // bench/run installs into a cache folder) on a data set written by
 // `seams gen`, and prints its counts as JSON on standard output.
 //
-// usage: node duckdb.mjs DIR [DRIFT_HOURS]
+// usage: node duckdb.mjs DIR [DRIFT_HOURS [SQL_FILE]]   (SQL_FILE default baseline.sql)
 import { DuckDBInstance } from '@duckdb/node-api';
 import { readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 const dir = process.argv[2];
 const driftNs = BigInt(process.argv[3] ?? '2160') * 3600n * 1000000000n;
 const here = dirname(fileURLToPath(import.meta.url));
+const sqlFile = process.argv[4] ?? 'baseline.sql';
 
 // The shared-space list, as IPv4 ranges (gen writes IPv4 prefixes only).
 const ip4 = (s) => s.split('.').reduce((n, p) => n * 256 + Number(p), 0);
@@ -25,7 +26,7 @@ const shared = ranges.map((p) => {
   return `(${lo}, ${lo + 2 ** (32 - Number(bits)) - 1})`;
 }).join(', ');
 
-const sql = readFileSync(join(here, 'baseline.sql'), 'utf8')
+const sql = readFileSync(join(here, sqlFile), 'utf8')
   .replaceAll('${REPORTS}', join(dir, 'reports.jsonl'))
   .replaceAll('${INDICATORS}', join(dir, 'indicators.csv'))
   .replaceAll('${SHARED}', shared)

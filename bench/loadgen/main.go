@@ -1,0 +1,310 @@
+// Command loadgen measures a seams server on this machine: requests a
+// second and latency percentiles (p50, p99) of the dashboard's overview
+// (GET /api/summary), the findings list (GET /api/findings, following
+// cursors) and IP search (GET /api/search, addresses taken from stored
+// findings), each for a bounded time and number of requests, with a fixed
+// number of concurrent clients.
+//
+// It only talks to loopback addresses, and stops by itself: every
+// scenario ends after --duration or --requests, whichever comes first.
+//
+//	seams serve --data /tmp/bench1m/store --rate 0 --allow-root &
+//	go run ./bench/loadgen --url http://127.0.0.1:8080 --token "$TOKEN" --duration 20s --concurrency 8
+//
+// Start the server with --rate 0: the per-token rate limit (20 a second by
+// default) would otherwise be what is measured.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	base        *url.URL
+	token       string
+	duration    time.Duration
+	requests    int
+	concurrency int
+	scenarios   []string
+	seed        uint64
+}
+
+func run(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
+	raw := fs.String("url", "http://127.0.0.1:8080", "the server (loopback only)")
+	token := fs.String("token", os.Getenv("SEAMS_TOKEN"), "an API token (default $SEAMS_TOKEN)")
+	duration := fs.Duration("duration", 20*time.Second, "time per scenario (at most 5m)")
+	requests := fs.Int("requests", 200000, "most requests per scenario")
+	concurrency := fs.Int("concurrency", 8, "concurrent clients (1-256)")
+	scen := fs.String("scenarios", "overview,findings,search", "comma-separated: overview, findings, search")
+	seed := fs.Uint64("seed", 1, "random seed (search addresses, findings filters)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	o := options{token: *token, duration: *duration, requests: *requests, concurrency: *concurrency, scenarios: strings.Split(*scen, ","), seed: *seed}
+	u, err := url.Parse(*raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return fmt.Errorf("--url %q: want http://127.0.0.1:PORT", *raw)
+	}
+	if err := loopbackOnly(u.Hostname()); err != nil {
+		return err
+	}
+	o.base = u
+	switch {
+	case o.token == "":
+		return errors.New("missing --token (or $SEAMS_TOKEN): seams token create --role viewer makes one")
+	case o.duration <= 0 || o.duration > 5*time.Minute:
+		return fmt.Errorf("--duration %v: want more than 0 and at most 5m", o.duration)
+	case o.requests < 1 || o.requests > 10_000_000:
+		return fmt.Errorf("--requests %d: want 1 to 10,000,000", o.requests)
+	case o.concurrency < 1 || o.concurrency > 256:
+		return fmt.Errorf("--concurrency %d: want 1 to 256", o.concurrency)
+	}
+	client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: o.concurrency, MaxConnsPerHost: o.concurrency}}
+	l := &loader{o: o, c: client}
+	if err := l.prepare(); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(out, 2, 8, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "scenario\trequests\terrors\treq/s\tp50\tp90\tp99\tmax\t\n")
+	for _, s := range o.scenarios {
+		gen, ok := l.scenario(strings.TrimSpace(s))
+		if !ok {
+			return fmt.Errorf("unknown scenario %q (want overview, findings or search)", s)
+		}
+		r := l.measure(gen)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%s\t%s\t%s\t%s\t\n", s, r.ok, r.failed, r.rate(), ms(r.pct(50)), ms(r.pct(90)), ms(r.pct(99)), ms(r.pct(100)))
+		tw.Flush()
+		if r.failed > 0 {
+			fmt.Fprintf(os.Stderr, "loadgen: %s: %d errors, first: %s\n", s, r.failed, r.firstErr)
+		}
+	}
+	return tw.Flush()
+}
+
+// loopbackOnly refuses any host that is not this machine: a load test
+// sends its traffic nowhere else.
+func loopbackOnly(host string) error {
+	if host == "localhost" {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("host %q is not a loopback address: loadgen only loads a server on this machine", host)
+	}
+	return nil
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000) }
+
+type loader struct {
+	o         options
+	c         *http.Client
+	addrs     []string // addresses seen in findings, for search
+	compounds []string
+}
+
+// get fetches path and decodes JSON into v (when not nil).
+func (l *loader) get(ctx context.Context, path string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, "GET", l.o.base.String()+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+l.o.token)
+	resp, err := l.c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("GET %s: %d %s", strings.SplitN(path, "?", 2)[0], resp.StatusCode, strings.TrimSpace(string(b)))
+	}
+	if v == nil {
+		_, err = io.Copy(io.Discard, resp.Body)
+		return err
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// prepare collects addresses to search for and compounds to filter by.
+func (l *loader) prepare() error {
+	ctx := context.Background()
+	var cs struct{ Compounds []struct{ ID string } }
+	if err := l.get(ctx, "/api/compounds", &cs); err != nil {
+		return err
+	}
+	for _, c := range cs.Compounds {
+		l.compounds = append(l.compounds, c.ID)
+	}
+	seen := map[string]bool{}
+	cursor := ""
+	for page := 0; page < 20 && len(l.addrs) < 2000; page++ {
+		var p struct {
+			Findings []struct {
+				Evidence []struct{ Observed struct{ IP string } }
+			}
+			Next string
+		}
+		if err := l.get(ctx, "/api/findings?sort=newest&limit=1000&cursor="+url.QueryEscape(cursor), &p); err != nil {
+			return err
+		}
+		for _, f := range p.Findings {
+			for _, e := range f.Evidence {
+				if ip := e.Observed.IP; ip != "" && !seen[ip] {
+					seen[ip] = true
+					l.addrs = append(l.addrs, ip)
+				}
+			}
+		}
+		if p.Next == "" {
+			break
+		}
+		cursor = p.Next
+	}
+	if len(l.addrs) == 0 {
+		l.addrs = []string{"203.0.113.7"}
+	}
+	return nil
+}
+
+// A scenario hands each client its next request path.
+type scenario func(rng *rand.Rand, state *string) string
+
+func (l *loader) scenario(name string) (scenario, bool) {
+	switch name {
+	case "overview":
+		return func(*rand.Rand, *string) string { return "/api/summary" }, true
+	case "findings":
+		// Pages of 100, following the cursor, under one of a few
+		// filters; a client starts over every 20 pages.
+		filters := []string{"", "tier=tied&", "tier=potential&", "review=none&"}
+		for _, c := range l.compounds[:min(5, len(l.compounds))] {
+			filters = append(filters, "compound="+url.QueryEscape(c)+"&")
+		}
+		return func(rng *rand.Rand, state *string) string {
+			if *state == "" || rng.IntN(20) == 0 {
+				return "/api/findings?" + filters[rng.IntN(len(filters))] + "limit=100"
+			}
+			return *state
+		}, true
+	case "search":
+		return func(rng *rand.Rand, _ *string) string {
+			return "/api/search?q=" + url.QueryEscape(l.addrs[rng.IntN(len(l.addrs))])
+		}, true
+	}
+	return nil, false
+}
+
+type result struct {
+	lat      []time.Duration
+	ok       int
+	failed   int
+	firstErr string
+	took     time.Duration
+}
+
+func (r *result) rate() float64 { return float64(r.ok) / r.took.Seconds() }
+
+func (r *result) pct(p int) time.Duration {
+	if len(r.lat) == 0 {
+		return 0
+	}
+	i := (len(r.lat)*p + 99) / 100
+	return r.lat[min(max(i-1, 0), len(r.lat)-1)]
+}
+
+// measure runs one scenario with o.concurrency clients until the time or
+// the request budget runs out.
+func (l *loader) measure(next scenario) *result {
+	ctx, cancel := context.WithTimeout(context.Background(), l.o.duration)
+	defer cancel()
+	var mu sync.Mutex
+	res := &result{}
+	budget := make(chan struct{}, l.o.requests)
+	for i := 0; i < l.o.requests; i++ {
+		budget <- struct{}{}
+	}
+	close(budget)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < l.o.concurrency; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(l.o.seed, uint64(w)))
+			var state string
+			var lat []time.Duration
+			ok, failed := 0, 0
+			var first string
+			for range budget {
+				if ctx.Err() != nil {
+					break
+				}
+				path := next(rng, &state)
+				t0 := time.Now()
+				var p struct{ Next string }
+				var err error
+				if strings.HasPrefix(path, "/api/findings") {
+					err = l.get(ctx, path, &p)
+				} else {
+					err = l.get(ctx, path, nil)
+				}
+				d := time.Since(t0)
+				if ctx.Err() != nil {
+					break // cut by the end of the scenario: not counted
+				}
+				if err != nil {
+					failed++
+					if first == "" {
+						first = err.Error()
+					}
+					continue
+				}
+				ok++
+				lat = append(lat, d)
+				if strings.HasPrefix(path, "/api/findings") {
+					state = ""
+					if p.Next != "" {
+						base, _, _ := strings.Cut(path, "&cursor=")
+						state = base + "&cursor=" + url.QueryEscape(p.Next)
+					}
+				}
+			}
+			mu.Lock()
+			res.lat = append(res.lat, lat...)
+			res.ok += ok
+			res.failed += failed
+			if res.firstErr == "" {
+				res.firstErr = first
+			}
+			mu.Unlock()
+		}(w)
+	}
+	wg.Wait()
+	res.took = time.Since(start)
+	slices.Sort(res.lat)
+	return res
+}

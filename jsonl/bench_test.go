@@ -1,4 +1,4 @@
-package jsonl
+package jsonl_test
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/gen"
+	"github.com/seams-dev/seams/jsonl"
 )
 
 // benchLines generates realistic report lines with the project's generator
@@ -32,7 +33,7 @@ func benchLines(b *testing.B) [][]byte {
 // Lines per second.
 func BenchmarkParse(b *testing.B) {
 	lines := benchLines(b)
-	var p Parser
+	var p jsonl.Parser
 	var r seams.Report
 	var size int64
 	for _, l := range lines {

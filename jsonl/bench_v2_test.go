@@ -1,6 +1,6 @@
 //go:build goexperiment.jsonv2
 
-package jsonl
+package jsonl_test
 
 import (
 	jsonv2 "encoding/json/v2"

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -52,6 +54,37 @@ Example:
   seams gen --out /tmp/set --reports 1000000 --indicators 100000
   seams xref --compounds /tmp/set/compounds.csv --indicators /tmp/set/indicators.csv \
              --shared /tmp/set/shared.txt --reports /tmp/set/reports.jsonl --out /tmp/out
+
+Observations (the inputs of "seams derive"):
+  seams gen --observations N --out DIR [--compounds N] [--reports N] [--seed N]
+            [--format jsonl|csv|parquet] [--bad-rate F] [--gzip]
+
+With --observations, gen writes instead a world of compounds with footprints
+and exactly N location observations of devices, for "seams derive":
+  compounds.csv       compounds located to the microdegree (default 20)
+  footprints.geojson  polygons and two-block multipolygons; a quarter of the
+                      compounds have none and get derive's circle of 250 m
+  observations.jsonl  (or .csv, .parquet) device, at, lat, lon, accuracy_m, ip:
+                      residents living inside, commuters just outside the
+                      fence, visitors, occasional visitors, the towns nearby;
+                      noisy fixes (some wrong beyond their stated accuracy,
+                      some coarse, some without accuracy); compound Wi-Fi
+                      addresses and carrier NAT addresses shared by everyone
+  world.jsonl         the ground truth: residents, compound addresses, shared
+                      carrier addresses; commuters and visitors for reference
+  reports.jsonl       reports planted on the devices of residents seen on
+                      most days of a long stay, on compound addresses and on
+                      shared addresses; and background (default 10,000 lines)
+  truth.jsonl         the tied findings "seams xref" must make of the reports
+                      against the derived registry
+  --observations N       observation lines, malformed ones included
+  --format F             jsonl (default), csv or parquet
+  --reports, --compounds, --seed, --bad-rate and --gzip as above; --indicators,
+  --tied-rate and --potential-rate do not apply.
+Example:
+  seams gen --observations 1000000 --compounds 50 --out /tmp/world
+  seams derive --compounds /tmp/world/compounds.csv --footprints /tmp/world/footprints.geojson \
+               --observations /tmp/world/observations.jsonl --out /tmp/world/registry
 `,
 	run: runGen,
 }
@@ -79,11 +112,23 @@ func runGen(ctx context.Context, e *env, args []string) error {
 	genFlags(fs, &o)
 	var out string
 	fs.StringVar(&out, "out", "", "")
+	var obs int
+	var format string
+	fs.IntVar(&obs, "observations", 0, "")
+	fs.StringVar(&format, "format", "", "")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if out == "" {
 		return usagef("gen", "missing --out")
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["observations"] {
+		return genObservations(e, out, obs, format, o, set)
+	}
+	if set["format"] {
+		return usagef("gen", "--format applies to --observations only")
 	}
 	start := time.Now()
 	files, err := gen.Generate(out, o)
@@ -236,4 +281,48 @@ func compareTruth(truthPath, findingsPath string) (string, error) {
 		diffs = append(diffs[:10], fmt.Sprintf("... and %d more", len(diffs)-10))
 	}
 	return strings.Join(diffs, "\n"), nil
+}
+
+// genObservations is "seams gen --observations": a world for seams derive.
+// o holds the values of the flags the two modes share.
+func genObservations(e *env, out string, n int, format string, o gen.Options, set map[string]bool) error {
+	for _, f := range []string{"indicators", "tied-rate", "potential-rate"} {
+		if set[f] {
+			return usagef("gen", "--%s does not apply to --observations", f)
+		}
+	}
+	if n < 0 {
+		return usagef("gen", "--observations %d: want 0 or more", n)
+	}
+	oo := gen.DefaultObservationOptions()
+	oo.Observations, oo.Seed, oo.BadRate, oo.Gzip = n, o.Seed, o.BadRate, o.Gzip
+	if set["compounds"] {
+		oo.Compounds = o.Compounds
+	}
+	if set["reports"] {
+		oo.Reports = o.Reports
+	}
+	if format != "" {
+		oo.Format = format
+	}
+	start := time.Now()
+	f, err := gen.GenerateObservations(out, oo)
+	if errors.Is(err, gen.ErrOptions) {
+		return usagef("gen", "%s", strings.TrimPrefix(err.Error(), gen.ErrOptions.Error()+": "))
+	}
+	if err != nil {
+		return err
+	}
+	var size int64
+	if fi, _ := os.Stat(f.Observations); fi != nil {
+		size = fi.Size()
+	}
+	fmt.Fprintf(e.stdout, "wrote %d compounds, %d observations (%s), %d reports into %s in %s\n",
+		oo.Compounds, oo.Observations, humanSize(size), oo.Reports, out, time.Since(start).Round(time.Millisecond))
+	reg := filepath.Join(out, "registry")
+	fmt.Fprintf(e.stdout, "next: seams derive --compounds %s --footprints %s --observations %s --out %s\n",
+		f.Compounds, f.Footprints, f.Observations, reg)
+	fmt.Fprintf(e.stdout, "then: seams xref --compounds %s --indicators %s --shared %s --reports %s --out %s\n",
+		f.Compounds, filepath.Join(reg, "indicators.csv"), filepath.Join(reg, "shared.txt"), f.Reports, filepath.Join(out, "out"))
+	return nil
 }

@@ -63,6 +63,7 @@ var commands map[string]*command
 func init() {
 	commands = map[string]*command{
 		"xref":     xrefCommand,
+		"derive":   deriveCommand,
 		"export":   exportCommand,
 		"gen":      genCommand,
 		"demo":     demoCommand,

@@ -1,0 +1,391 @@
+package derive
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/footprint"
+	"github.com/seams-dev/seams/internal/chunk"
+	"github.com/seams-dev/seams/observe"
+)
+
+// The pipeline of one pass over the observations, all in this file:
+//
+//	read (1 goroutine)  ->  parse + locate (Workers goroutines)  ->  aggregate (the caller's goroutine)
+//
+// The reader cuts JSON Lines into chunks of whole lines; CSV and Parquet,
+// which cannot be cut without parsing, it parses itself into batches of
+// observations. Workers parse chunks, place every observation against the
+// footprints, and keep only what the pass needs. The caller takes batches
+// in input order, so rejections are written in input order; the aggregate
+// itself does not depend on the order (first and last times, sets and
+// counts), which is why re-running on the same data in any order gives the
+// same registry. At most inFlight batches exist at once, which bounds
+// memory.
+
+// rec is one observation as the aggregation sees it.
+type rec struct {
+	dev      seams.DeviceID // its strings are valid while its batch is
+	at       int64          // Unix nanoseconds
+	lat, lon float64
+	acc      float64 // the accuracy used: given, or Options.AssumeAccuracy
+	ip       netip.Addr
+	where    footprint.Where
+	inOff    int32 // compounds holding it: batch.ins[inOff:inOff+inN]
+	inN      int32
+}
+
+// batch is a run of observations of one file on its way through a pass.
+type batch struct {
+	file int
+	// Input: a chunk of JSON Lines, or observations already parsed.
+	c    *chunk.Chunk
+	cr   *chunk.Reader
+	recs []rec
+	// Output of the workers.
+	ins     []int32
+	records int // records read: lines that are not blank, or rows
+	rejects []seams.RecordError
+	where   [4]int // count of each footprint.Where
+	noAcc   int
+	err     error // a read error; it ends the pass when its turn comes
+	done    chan struct{}
+}
+
+// passKind says what a pass keeps.
+type passKind int
+
+const (
+	// passResidents keeps the observations inside a footprint and counts
+	// the others; it writes rejections.
+	passResidents passKind = iota + 1
+	// passAddresses keeps the observations whose address is a relevant
+	// candidate, inside or outside; it counts records only.
+	passAddresses
+)
+
+// fileStamp identifies the content of an input between the two passes.
+type fileStamp struct {
+	size int64
+	mod  time.Time
+}
+
+// scanner runs passes over the observation files.
+type scanner struct {
+	o      *Options
+	x      *footprint.Index
+	stamps []fileStamp
+	// cands numbers the addresses used inside a footprint (pass 1), and
+	// relevant says, in pass 2, which of them are worth placing. Workers
+	// only read them, and only in pass 2.
+	cands    map[netip.Addr]int32
+	relevant []bool
+	// pool recycles batches, whose slices are what the pass allocates.
+	pool sync.Pool
+}
+
+// newBatch returns an empty batch of file fi, recycled if one is free.
+func (s *scanner) newBatch(fi int) *batch {
+	b, _ := s.pool.Get().(*batch)
+	if b == nil {
+		return &batch{file: fi}
+	}
+	b.file = fi
+	return b
+}
+
+// recycle empties a batch for newBatch. What it pointed to (the chunk, its
+// reader, the strings of its observations, which point into the chunk) must
+// not outlive it: a file's reader and buffers are freed with the file.
+func (s *scanner) recycle(b *batch) {
+	clear(b.recs[:cap(b.recs)])
+	clear(b.rejects[:cap(b.rejects)])
+	*b = batch{recs: b.recs[:0], ins: b.ins[:0], rejects: b.rejects[:0]}
+	s.pool.Put(b)
+}
+
+const batchObs = 8192 // observations of a batch of CSV or Parquet
+
+// chunkSize is the size of a chunk of JSON Lines: about 1,700 observations.
+// Each file has its own chunk reader, whose buffers are freed a GC or two
+// after the file ends; small chunks keep those few.
+const chunkSize = 256 << 10
+
+// run runs one pass, calling handle with every batch in input order.
+func (s *scanner) run(ctx context.Context, kind passKind, handle func(*batch) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	workers := s.o.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	inFlight := 2*workers + 2
+	order := make(chan *batch, inFlight)
+	work := make(chan *batch, inFlight)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range work {
+				s.process(b, kind)
+				close(b.done)
+			}
+		}()
+	}
+	go func() {
+		defer close(order)
+		defer close(work)
+		s.read(ctx, kind, order, work)
+	}()
+	var err error
+	for b := range order {
+		if err != nil {
+			continue // drain: the reader stops at the cancel
+		}
+		select {
+		case <-b.done:
+		case <-ctx.Done():
+			err = ctx.Err()
+			cancel()
+			continue
+		}
+		if b.err != nil {
+			err = b.err
+		} else {
+			err = handle(b)
+		}
+		if b.c != nil {
+			b.cr.Release(b.c)
+		}
+		s.recycle(b)
+		if err != nil {
+			cancel()
+		}
+	}
+	wg.Wait()
+	return err
+}
+
+// read produces the batches of every file, in order. A batch goes to order
+// before work, so that the aggregation sees it in its turn.
+func (s *scanner) read(ctx context.Context, kind passKind, order, work chan<- *batch) {
+	send := func(b *batch) bool {
+		b.done = make(chan struct{})
+		select {
+		case order <- b:
+		case <-ctx.Done():
+			return false
+		}
+		if b.err != nil {
+			close(b.done)
+			return true
+		}
+		select {
+		case work <- b:
+			return true
+		case <-ctx.Done():
+			close(b.done)
+			return false
+		}
+	}
+	for fi, name := range s.o.Observations {
+		err := s.readFile(ctx, fi, name, kind, send)
+		if err != nil {
+			send(&batch{file: fi, err: err})
+			return
+		}
+	}
+}
+
+// readFile produces the batches of one file.
+func (s *scanner) readFile(ctx context.Context, fi int, name string, kind passKind, send func(*batch) bool) error {
+	in, err := observe.Open(name, s.o.Format)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if err := s.stamp(fi, name, kind); err != nil {
+		return err
+	}
+	if in.Format == observe.JSONL {
+		cr := chunk.NewReader(in.Stream, chunkSize, observe.MaxLine, seams.MaxRaw)
+		for {
+			c, err := cr.Next()
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			b := s.newBatch(fi)
+			b.c, b.cr = c, cr
+			if !send(b) {
+				return ctx.Err()
+			}
+		}
+	}
+	r, err := in.Reader()
+	if err != nil {
+		return err
+	}
+	b := s.newBatch(fi)
+	for {
+		var o observe.Observation
+		_, err := r.Next(&o, func(e *seams.RecordError) {
+			b.records++
+			if kind == passResidents {
+				b.rejects = append(b.rejects, *e)
+			}
+		})
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		b.records++
+		dev := seams.DeviceID{Type: strings.Clone(o.Device.Type), Value: strings.Clone(o.Device.Value)}
+		b.recs = append(b.recs, s.recOf(&o, dev, b))
+		if len(b.recs) == batchObs {
+			if !send(b) {
+				return ctx.Err()
+			}
+			b = s.newBatch(fi)
+		}
+	}
+	if b.records > 0 && !send(b) {
+		return ctx.Err()
+	}
+	return nil
+}
+
+// stamp remembers the size and time of a file in the first pass and checks
+// them in the second: both passes must read the same data.
+func (s *scanner) stamp(fi int, name string, kind passKind) error {
+	st, err := os.Stat(name)
+	if err != nil {
+		return fmt.Errorf("observations: %w", err)
+	}
+	fs := fileStamp{st.Size(), st.ModTime()}
+	if kind == passResidents {
+		s.stamps[fi] = fs
+		return nil
+	}
+	if s.stamps[fi] != fs {
+		return fmt.Errorf("%s changed between the two passes over it (size or time): derive reads every input twice; give it files that stay as they are", name)
+	}
+	return nil
+}
+
+// recOf makes the rec of an observation, counting a missing accuracy.
+func (s *scanner) recOf(o *observe.Observation, dev seams.DeviceID, b *batch) rec {
+	r := rec{dev: dev, at: o.At.UnixNano(), lat: o.Lat, lon: o.Lon, acc: o.Accuracy, ip: o.IP}
+	if !o.HasAccuracy {
+		r.acc = s.o.AssumeAccuracy
+		b.noAcc++
+	}
+	return r
+}
+
+// process is a worker's part: parse a chunk of JSON Lines, place every
+// observation, and keep what the pass needs.
+func (s *scanner) process(b *batch, kind passKind) {
+	if b.c != nil {
+		s.parseChunk(b, kind)
+	}
+	keep := b.recs[:0]
+	for _, r := range b.recs {
+		if kind == passAddresses {
+			// Only an address that may become an indicator matters
+			// now, and most observations have none: skip them unplaced.
+			if !r.ip.IsValid() {
+				continue
+			}
+			if ai, ok := s.cands[r.ip]; !ok || !s.relevant[ai] {
+				continue
+			}
+		}
+		n := len(b.ins)
+		b.ins, r.where = s.x.Locate(r.lon, r.lat, r.acc, b.ins)
+		r.inOff, r.inN = int32(n), int32(len(b.ins)-n)
+		b.where[r.where]++
+		if r.where == footprint.Inside || kind == passAddresses && r.where == footprint.Outside {
+			keep = append(keep, r)
+		}
+	}
+	b.recs = keep
+}
+
+// parseChunk parses the lines of a chunk of JSON Lines into b.recs.
+func (s *scanner) parseChunk(b *batch, kind passKind) {
+	c := b.c
+	if c.Long {
+		b.records++
+		if kind == passResidents {
+			b.rejects = append(b.rejects, seams.RecordError{File: s.o.Observations[b.file], Line: c.FirstLine,
+				Reason: fmt.Sprintf("line longer than %d bytes", observe.MaxLine), Raw: seams.CutRaw(c.Data, seams.MaxRaw)})
+		}
+		return
+	}
+	data, line := c.Data, c.FirstLine
+	var o observe.Observation
+	for len(data) > 0 {
+		l := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			l, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		if kind == passAddresses {
+			// The second pass wants only the lines with a relevant
+			// address, and counts the others without parsing them; a line
+			// is a record when it is not blank, whether it parses or not.
+			if isBlank(l) {
+				line++
+				continue
+			}
+			if ip, ok := observe.QuickIP(l); ok || len(l) > observe.MaxLine {
+				if ai, found := s.cands[ip]; !ok || !ip.IsValid() || !found || !s.relevant[ai] {
+					b.records++
+					line++
+					continue
+				}
+			}
+		}
+		why := observe.ParseLine(l, &o)
+		switch {
+		case why == "":
+			b.records++
+			b.recs = append(b.recs, s.recOf(&o, o.Device, b))
+		case observe.IsBlank(why):
+		default:
+			b.records++
+			if kind == passResidents {
+				b.rejects = append(b.rejects, seams.RecordError{File: s.o.Observations[b.file], Line: line,
+					Reason: why, Raw: seams.TruncateRaw(l)})
+			}
+		}
+		line++
+	}
+}
+
+// isBlank reports whether a line holds only white space, as ParseLine
+// decides it.
+func isBlank(l []byte) bool {
+	for _, c := range l {
+		if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+			return false
+		}
+	}
+	return true
+}

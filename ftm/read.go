@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/internal/jsonlimit"
 )
 
 // Options configure Read.
@@ -131,7 +132,7 @@ func (rd *reader) fail(line int, item, raw string, format string, args ...any) {
 
 func (rd *reader) line(n int, b []byte) error {
 	raw := seams.TruncateRaw(b)
-	if err := checkDepth(b, rd.o.MaxDepth); err != nil {
+	if err := jsonlimit.CheckDepth(b, rd.o.MaxDepth); err != nil {
 		rd.fail(n, "", raw, "%v", err)
 		return nil
 	}
@@ -397,28 +398,4 @@ func cut(s string) string {
 		return seams.CutRaw([]byte(s), 200)
 	}
 	return s
-}
-
-// checkDepth returns an error if the JSON text b nests arrays and objects
-// deeper than max. It skips strings; it does not validate.
-func checkDepth(b []byte, max int) error {
-	depth := 0
-	for i := 0; i < len(b); i++ {
-		switch b[i] {
-		case '"':
-			for i++; i < len(b) && b[i] != '"'; i++ {
-				if b[i] == '\\' {
-					i++
-				}
-			}
-		case '{', '[':
-			depth++
-			if depth > max {
-				return fmt.Errorf("nested deeper than %d levels", max)
-			}
-		case '}', ']':
-			depth--
-		}
-	}
-	return nil
 }

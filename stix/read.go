@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/internal/jsonlimit"
 )
 
 // object is the part of a STIX object seams reads. Unknown properties are
@@ -108,12 +109,12 @@ func ReadBundleLimits(r io.Reader, file string, lim Limits, reject func(*seams.R
 // element that is not a JSON object is kept with its error, to be rejected
 // in order.
 func decodeBundle(r io.Reader, file string, lim Limits) ([]*object, error) {
-	lr := &limitedReader{r: r, n: lim.MaxBytes}
+	lr := &jsonlimit.Reader{R: r, N: lim.MaxBytes}
 	dec := json.NewDecoder(lr)
 	dec.UseNumber()
 	fail := func(err error) error {
 		switch {
-		case errors.Is(err, errTooLarge):
+		case errors.Is(err, jsonlimit.ErrTooLarge):
 			return fmt.Errorf("%s: bundle larger than %d bytes", file, lim.MaxBytes)
 		case err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF):
 			return fmt.Errorf("%s: bundle ends early (at byte %d)", file, dec.InputOffset())
@@ -144,7 +145,7 @@ func decodeBundle(r io.Reader, file string, lim Limits) ([]*object, error) {
 			if err := dec.Decode(&v); err != nil {
 				return nil, fail(err)
 			}
-			if err := checkDepth(v, lim.MaxDepth); err != nil {
+			if err := jsonlimit.CheckDepth(v, lim.MaxDepth); err != nil {
 				return nil, fmt.Errorf("%s: %q %v", file, key, err)
 			}
 			if key == "type" {
@@ -168,7 +169,7 @@ func decodeBundle(r io.Reader, file string, lim Limits) ([]*object, error) {
 			}
 			o := &object{index: len(objs)}
 			objs = append(objs, o)
-			if err := checkDepth(raw, lim.MaxDepth); err != nil {
+			if err := jsonlimit.CheckDepth(raw, lim.MaxDepth); err != nil {
 				o.Type = "!" + err.Error()
 				continue
 			}

@@ -1038,3 +1038,168 @@ func testDifferentialGenerated(t *testing.T, e Engine) {
 	must(t, err)
 	differential(t, st, f.Compounds, f.Indicators, f.Shared, []string{f.Reports})
 }
+
+// testSummarySlowTwin holds Summary and CompoundStats, which count in one
+// pass over the findings, to a slow count over every finding listed:
+// distinct reports by tier, by compound and by country, months, reviews
+// (stale ones too), for the whole store and for each compound.
+func testSummarySlowTwin(t *testing.T, e Engine) {
+	st, _ := e.New(t)
+	defer st.Close()
+	p := Operator
+	dir := t.TempDir()
+	o := gen.DefaultOptions()
+	o.Seed, o.Compounds, o.Indicators, o.Reports = 11, 12, 600, 3000
+	o.TiedRate, o.PotentialRate = 0.1, 0.2
+	f, err := gen.Generate(dir, o)
+	must(t, err)
+	loadRegistry(t, st, p, f.Compounds, f.Indicators, f.Shared, load.NewOptions())
+	loadReports(t, st, p, load.NewOptions(), f.Reports)
+	xrefStore(t, st, p)
+	all := allFindings(t, st, p, seams.FindingQuery{Limit: 1000})
+	if len(all) < 100 {
+		t.Fatalf("%d findings: the data set tests little", len(all))
+	}
+	// Reviews of a few, one of them made stale by a retro-hunt that
+	// changes its evidence (the drift changes).
+	for i, m := range []seams.Mark{seams.MarkConfirmed, seams.MarkDismissed, seams.MarkConfirmed} {
+		_, err := st.Review(ctx(), p, all[i*7].ID, m, "")
+		must(t, err)
+	}
+	compounds, err := st.Compounds(ctx())
+	must(t, err)
+	country := map[string]string{}
+	for _, c := range compounds {
+		country[c.ID] = c.Country
+	}
+	slow := func(only string) seams.StoreSummary {
+		var s seams.StoreSummary
+		tiedR, anyR := map[int64]bool{}, map[int64]bool{}
+		type key struct {
+			k string
+			r int64
+		}
+		cTied, cAny := map[key]bool{}, map[key]bool{}
+		byC := map[string]*seams.CompoundCount{}
+		months := map[string]*seams.MonthCount{}
+		tiedCompounds := map[string]bool{}
+		for _, x := range allFindings(t, st, p, seams.FindingQuery{Limit: 1000, Compound: only}) {
+			s.Findings++
+			anyR[x.ReportSeq] = true
+			cAny[key{country[x.Compound], x.ReportSeq}] = true
+			cc := byC[x.Compound]
+			if cc == nil {
+				cc = &seams.CompoundCount{Compound: x.Compound}
+				byC[x.Compound] = cc
+			}
+			m := ""
+			if !x.At.IsZero() {
+				m = x.At.UTC().Format("2006-01")
+			}
+			mc := months[m]
+			if mc == nil {
+				mc = &seams.MonthCount{Month: m}
+				months[m] = mc
+			}
+			if x.Tier == seams.TierTied {
+				tiedR[x.ReportSeq] = true
+				cTied[key{country[x.Compound], x.ReportSeq}] = true
+				tiedCompounds[x.Compound] = true
+				cc.Tied++
+				mc.Tied++
+			} else {
+				cc.Potential++
+				mc.Potential++
+			}
+			switch x.Review.Mark {
+			case seams.MarkConfirmed:
+				s.Reviews.Confirmed++
+			case seams.MarkDismissed:
+				s.Reviews.Dismissed++
+			default:
+				s.Reviews.Unreviewed++
+			}
+			if x.ReviewStale() {
+				s.Reviews.Stale++
+			}
+		}
+		s.TiedReports, s.PotentialReports, s.CompoundsTied = len(tiedR), len(anyR)-len(tiedR), len(tiedCompounds)
+		for _, cc := range byC {
+			s.ByCompound = append(s.ByCompound, *cc)
+		}
+		countries := map[string]*seams.CountryCount{}
+		for k := range cAny {
+			cc := countries[k.k]
+			if cc == nil {
+				cc = &seams.CountryCount{Country: k.k}
+				countries[k.k] = cc
+			}
+			if cTied[k] {
+				cc.Tied++
+			} else {
+				cc.Potential++
+			}
+		}
+		for _, cc := range countries {
+			s.ByCountry = append(s.ByCountry, *cc)
+		}
+		for _, mc := range months {
+			s.ByMonth = append(s.ByMonth, *mc)
+		}
+		return s
+	}
+	same := func(what string, got *seams.StoreSummary, want seams.StoreSummary) {
+		t.Helper()
+		sortCounts := func(s *seams.StoreSummary) {
+			sort.Slice(s.ByCompound, func(i, j int) bool { return s.ByCompound[i].Compound < s.ByCompound[j].Compound })
+			sort.Slice(s.ByCountry, func(i, j int) bool { return s.ByCountry[i].Country < s.ByCountry[j].Country })
+			sort.Slice(s.ByMonth, func(i, j int) bool { return s.ByMonth[i].Month < s.ByMonth[j].Month })
+			for i := range s.ByCompound {
+				s.ByCompound[i].Name, s.ByCompound[i].Country = "", ""
+			}
+		}
+		g := *got
+		g.ByCompound = slices.Clone(g.ByCompound)
+		sortCounts(&g)
+		sortCounts(&want)
+		type core struct {
+			Tied, Potential, CompoundsTied, Findings int
+			Reviews                                  seams.ReviewCounts
+			ByCompound                               []seams.CompoundCount
+			ByCountry                                []seams.CountryCount
+			ByMonth                                  []seams.MonthCount
+		}
+		gj, _ := json.Marshal(core{g.TiedReports, g.PotentialReports, g.CompoundsTied, g.Findings, g.Reviews, g.ByCompound, g.ByCountry, g.ByMonth})
+		wj, _ := json.Marshal(core{want.TiedReports, want.PotentialReports, want.CompoundsTied, want.Findings, want.Reviews, want.ByCompound, want.ByCountry, want.ByMonth})
+		if string(gj) != string(wj) {
+			t.Errorf("%s:\nstore %s\nslow  %s", what, gj, wj)
+		}
+	}
+	check := func() {
+		sum, err := st.Summary(ctx(), p, seams.SummaryQuery{})
+		must(t, err)
+		same("summary", sum, slow(""))
+		stats, err := st.CompoundStats(ctx(), p)
+		must(t, err)
+		for _, cs := range stats {
+			one, err := st.Summary(ctx(), p, seams.SummaryQuery{Compound: cs.ID})
+			must(t, err)
+			want := slow(cs.ID)
+			same("summary of "+cs.ID, one, want)
+			if cs.Tied != one.TiedReports || cs.Potential != one.PotentialReports || cs.Confirmed != want.Reviews.Confirmed || cs.Dismissed != want.Reviews.Dismissed {
+				t.Errorf("stats of %s: %+v; its summary %+v", cs.ID, cs, one)
+			}
+			byID, err := st.CompoundStats(ctx(), p, cs.ID)
+			must(t, err)
+			if len(byID) != 1 || byID[0].Tied != cs.Tied || byID[0].Potential != cs.Potential || !byID[0].First.Equal(cs.First) || !byID[0].Last.Equal(cs.Last) {
+				t.Errorf("stats of %s alone %+v, among all %+v", cs.ID, byID, cs)
+			}
+		}
+	}
+	check()
+	// A retro-hunt with another drift changes some findings: reviews of
+	// those go stale, and the counts follow.
+	_, err = hunt.Run(ctx(), st, p, hunt.Options{Drift: defaultDrift / 3})
+	must(t, err)
+	check()
+}

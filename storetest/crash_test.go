@@ -246,8 +246,11 @@ func readReports(t *testing.T, path string) map[string]seams.Report {
 			t.Fatal(err)
 		}
 		if rec.Whole == nil {
+			// The id is the reader's until the next record: key by the
+			// clone's.
 			if _, dup := out[rec.Report.ID]; !dup {
-				out[rec.Report.ID] = rec.Report.Clone()
+				r := rec.Report.Clone()
+				out[r.ID] = r
 			}
 		}
 	}

@@ -71,6 +71,7 @@ func Run(t *testing.T, e Engine) {
 		{"FindingDetail", testFindingDetail},
 		{"Search", testSearch},
 		{"CompoundStats", testCompoundStats},
+		{"SummarySlowTwin", testSummarySlowTwin},
 		{"DifferentialSmall", testDifferentialSmall},
 		{"DifferentialGenerated", testDifferentialGenerated},
 	}

@@ -58,8 +58,9 @@ func run(args []string, out io.Writer) error {
 	duration := fs.Duration("duration", 20*time.Second, "time per scenario (at most 5m)")
 	requests := fs.Int("requests", 200000, "most requests per scenario")
 	concurrency := fs.Int("concurrency", 8, "concurrent clients (1-256)")
-	scen := fs.String("scenarios", "overview,findings,search", "comma-separated: overview, findings, search")
+	scen := fs.String("scenarios", "search,findings,overview", "comma-separated: overview, findings, search")
 	seed := fs.Uint64("seed", 1, "random seed (search addresses, findings filters)")
+	settle := fs.Duration("settle", 10*time.Second, "pause between scenarios, for the server to finish requests cut at the end of the last one")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -89,14 +90,17 @@ func run(args []string, out io.Writer) error {
 	}
 	tw := tabwriter.NewWriter(out, 2, 8, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "scenario\trequests\terrors\treq/s\tp50\tp90\tp99\tmax\t\n")
-	for _, s := range o.scenarios {
+	for i, s := range o.scenarios {
+		if i > 0 && *settle > 0 {
+			time.Sleep(min(*settle, time.Minute))
+		}
 		gen, ok := l.scenario(strings.TrimSpace(s))
 		if !ok {
 			return fmt.Errorf("unknown scenario %q (want overview, findings or search)", s)
 		}
+		fmt.Fprintf(os.Stderr, "loadgen: %s for %v with %d clients\n", s, o.duration, o.concurrency)
 		r := l.measure(gen)
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%s\t%s\t%s\t%s\t\n", s, r.ok, r.failed, r.rate(), ms(r.pct(50)), ms(r.pct(90)), ms(r.pct(99)), ms(r.pct(100)))
-		tw.Flush()
 		if r.failed > 0 {
 			fmt.Fprintf(os.Stderr, "loadgen: %s: %d errors, first: %s\n", s, r.failed, r.firstErr)
 		}

@@ -75,6 +75,7 @@ func init() {
 		"audit":    auditCommand,
 		"findings": findingsCommand,
 		"review":   reviewCommand,
+		"serve":    serveCommand,
 	}
 }
 

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"github.com/seams-dev/seams/server"
+)
+
+var serveCommand = &command{
+	summary: "serve the case store over HTTP: the API and the web dashboard",
+	usage: `Usage:
+  seams serve (--data DIR | --db URL) [--listen ADDR] [flags]
+
+Serve the store to a team: a JSON API under /api/ (docs/api.md; the OpenAPI
+document is at /api/openapi.json) and a web dashboard at / that needs no
+internet (every asset is in the binary). Every API request but /api/health
+and /api/openapi.json carries a token made with seams token create:
+  Authorization: Bearer seams_...
+and does what the token's role allows: viewer reads (device ids masked),
+analyst also uploads, reviews and runs cross-references, admin also
+manages the organisation's tokens and reads its audit log. Each
+organisation sees its own data and what others shared. Every read of
+findings or reports and every change is in the audit log.
+
+The server logs one line per request on standard error (method, route,
+status, size, time, the token's public id; never a secret, a device id or
+a search), and stops on SIGTERM or Ctrl-C: it stops accepting connections,
+lets requests in flight finish (an upload being received or loaded, a
+run) for up to --shutdown-timeout, then exits.
+
+Flags:
+` + storeFlagsHelp + `  --listen ADDR       host:port to listen on (default 127.0.0.1:8080). An
+                      address other than loopback needs --tls-cert and
+                      --tls-key, or --allow-plaintext behind a TLS proxy.
+  --tls-cert FILE     serve HTTPS with this certificate (PEM)...
+  --tls-key FILE      ...and this key
+  --allow-plaintext   listen beyond loopback without TLS (tokens then cross
+                      the network in the clear unless a proxy adds TLS)
+  --max-upload BYTES  largest uploaded file (default 536870912: 512 MiB)
+  --max-body BYTES    largest JSON request body (default 1048576)
+  --rate N            requests a second each token may make on average
+                      (default 20; 0: no limit)
+  --burst N           requests a token may make at once (default 60)
+  --shutdown-timeout D
+                      how long a stop waits for requests in flight
+                      (default 5m)
+  --tmp-dir DIR       where uploads are kept while they are loaded (default
+                      the system's temporary directory)
+  --drift DURATION    default drift of runs started over the API (default
+                      90d)
+  --allow-root        run as root anyway (refused by default: the server
+                      needs no privilege, and a flaw in it should not be
+                      root's)
+  --log-format F      text (default) or json
+  --verbose           debug logs too (paths and queries of requests, which
+                      may hold report ids or devices)
+
+Examples:
+  seams token create --data case/ --org hotline --role analyst --user alice
+  seams serve --data case/
+  seams serve --db postgres://seams@db.internal/seams --listen :8443 \
+              --tls-cert cert.pem --tls-key key.pem
+  curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8080/api/summary
+
+Exit status: 0 after a clean stop; 1 when the server could not start or
+failed; 2 for a usage error.
+`,
+	run: runServe,
+}
+
+func runServe(ctx context.Context, e *env, args []string) error {
+	fs := newFlags("serve")
+	var sa storeArgs
+	sa.register(fs)
+	o := server.NewOptions()
+	listen := "127.0.0.1:8080"
+	var allowRoot, allowPlain, verbose bool
+	var logFormat = "text"
+	shutdown := durationFlag(o.ShutdownTimeout)
+	drift := durationFlag(o.Drift)
+	fs.StringVar(&listen, "listen", listen, "")
+	fs.StringVar(&o.TLSCert, "tls-cert", "", "")
+	fs.StringVar(&o.TLSKey, "tls-key", "", "")
+	fs.BoolVar(&allowPlain, "allow-plaintext", false, "")
+	fs.Int64Var(&o.MaxUpload, "max-upload", o.MaxUpload, "")
+	fs.Int64Var(&o.MaxBody, "max-body", o.MaxBody, "")
+	fs.Float64Var(&o.Rate, "rate", o.Rate, "")
+	fs.IntVar(&o.Burst, "burst", o.Burst, "")
+	fs.Var(&shutdown, "shutdown-timeout", "")
+	fs.StringVar(&o.TempDir, "tmp-dir", "", "")
+	fs.Var(&drift, "drift", "")
+	fs.BoolVar(&allowRoot, "allow-root", false, "")
+	fs.StringVar(&logFormat, "log-format", logFormat, "")
+	fs.BoolVar(&verbose, "verbose", false, "")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case o.MaxUpload < 1024:
+		return usagef("serve", "--max-upload %d is too small (at least 1024)", o.MaxUpload)
+	case o.MaxBody < 1024:
+		return usagef("serve", "--max-body %d is too small (at least 1024)", o.MaxBody)
+	case o.Rate < 0 || o.Burst < 1:
+		return usagef("serve", "--rate must be 0 or more and --burst 1 or more")
+	case (o.TLSCert == "") != (o.TLSKey == ""):
+		return usagef("serve", "--tls-cert and --tls-key go together")
+	case logFormat != "text" && logFormat != "json":
+		return usagef("serve", "--log-format %q (want text or json)", logFormat)
+	}
+	o.ShutdownTimeout, o.Drift = time.Duration(shutdown), time.Duration(drift)
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return usagef("serve", "--listen %q: want host:port, e.g. 127.0.0.1:8080", listen)
+	}
+	if o.TLSCert == "" && !allowPlain && !isLoopback(host) {
+		return usagef("serve", "--listen %s is not a loopback address: give --tls-cert and --tls-key (tokens must not cross a network in the clear), or --allow-plaintext behind a TLS proxy", listen)
+	}
+	if !sa.given() {
+		return usagef("serve", "missing --data DIR (or --db URL)")
+	}
+	if os.Geteuid() == 0 && !allowRoot {
+		return fmt.Errorf("refusing to run as root: run seams serve as an unprivileged user that owns the data directory (or pass --allow-root)")
+	}
+
+	level := slog.LevelInfo
+	if verbose {
+		level = slog.LevelDebug
+	}
+	ho := &slog.HandlerOptions{Level: level}
+	var log *slog.Logger
+	if logFormat == "json" {
+		log = slog.New(slog.NewJSONHandler(e.stderr, ho))
+	} else {
+		log = slog.New(slog.NewTextHandler(e.stderr, ho))
+	}
+	o.Logger = log
+	st, err := sa.open(ctx, "serve", log)
+	if err != nil {
+		return storeError(err)
+	}
+	defer st.Close()
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	scheme := "http"
+	if o.TLSCert != "" {
+		scheme = "https"
+	}
+	log.Info("serving", "url", scheme+"://"+ln.Addr().String()+"/", "store", sa.flagText())
+	return server.New(st, o).Serve(ctx, ln)
+}
+
+// isLoopback reports whether host names only this machine.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

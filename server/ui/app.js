@@ -1,0 +1,794 @@
+// seams dashboard: plain JavaScript, no framework, no build step, nothing
+// fetched from anywhere but this server. Pages are built with DOM calls
+// (never innerHTML), so no text from the store is ever parsed as markup;
+// the Content-Security-Policy forbids inline script besides.
+//
+// The API token is kept in sessionStorage: it lives as long as the tab and
+// is sent only as an Authorization header, never as a cookie, so the
+// browser never attaches it to a request another site makes (no CSRF).
+
+const TOKEN_KEY = "seams.token";
+const main = document.getElementById("main");
+const statusLine = document.getElementById("status");
+let me = null; // GET /api/me
+let regionCache = null;
+
+// ---- DOM helpers -------------------------------------------------------
+
+function h(tag, props, ...children) {
+  const el = document.createElement(tag);
+  setProps(el, props);
+  append(el, children);
+  return el;
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+function s(tag, attrs, ...children) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v !== undefined && v !== null) el.setAttribute(k, String(v));
+  }
+  append(el, children);
+  return el;
+}
+
+function setProps(el, props) {
+  for (const [k, v] of Object.entries(props || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (k === "class") el.className = v;
+    else if (k === "text") el.textContent = v;
+    else if (v === true) el.setAttribute(k, "");
+    else el.setAttribute(k, String(v));
+  }
+}
+
+function append(el, children) {
+  for (const c of children.flat(Infinity)) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+}
+
+function say(text, error) {
+  statusLine.textContent = text || "";
+  statusLine.classList.toggle("error", !!error);
+}
+
+function page(title, ...children) {
+  document.title = title + " · seams";
+  main.replaceChildren(h("h1", null, title));
+  append(main, children);
+  main.focus({ preventScroll: true });
+}
+
+const fmt = new Intl.NumberFormat("en");
+const num = (n) => fmt.format(n || 0);
+
+function when(t) {
+  if (!t) return "";
+  const d = new Date(t);
+  if (isNaN(d)) return t;
+  return d.toISOString().slice(0, 16).replace("T", " ") + " UTC";
+}
+
+function day(t) {
+  return t ? new Date(t).toISOString().slice(0, 10) : "";
+}
+
+function tierBadge(tier) {
+  const label = tier === "tied" ? "tied" : tier === "potential" ? "potential" : "withdrawn";
+  return h("span", { class: "tier " + (tier || "none") }, label);
+}
+
+function markText(review) {
+  if (!review || review.mark === "none") return h("span", { class: "muted" }, "not reviewed");
+  return h("span", { class: "mark " + review.mark }, review.mark + (review.stale ? " (changed since)" : ""));
+}
+
+const link = (href, text) => h("a", { href }, text);
+const compoundLink = (id, name) => link("#/compound/" + encodeURIComponent(id), name || id);
+const findingLink = (id, text) => link("#/finding/" + id, text || "#" + id);
+
+// ---- API ---------------------------------------------------------------
+
+class APIError extends Error {
+  constructor(status, message) { super(message); this.status = status; }
+}
+
+async function api(path, opts = {}) {
+  const headers = { Authorization: "Bearer " + sessionStorage.getItem(TOKEN_KEY) };
+  if (opts.json !== undefined) {
+    headers["Content-Type"] = "application/json";
+    opts.body = JSON.stringify(opts.json);
+  }
+  const resp = await fetch(path, { method: opts.method || "GET", headers, body: opts.body, cache: "no-store", credentials: "omit" });
+  if (resp.status === 204) return null;
+  let body = null;
+  try { body = await resp.json(); } catch { body = null; }
+  if (!resp.ok) {
+    const msg = (body && body.error) || resp.statusText;
+    if (resp.status === 401) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      me = null;
+      showLogin("Your token was refused (" + msg + "). Log in again.");
+    }
+    throw new APIError(resp.status, msg);
+  }
+  return body;
+}
+
+function qs(params) {
+  const u = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== null && v !== "" && v !== false) u.set(k, v);
+  }
+  const s = u.toString();
+  return s ? "?" + s : "";
+}
+
+// ---- tables ------------------------------------------------------------
+
+// table renders rows with columns {key, label, value(row) -> sortable
+// value, cell(row) -> node, num}; headers are buttons that sort the rows.
+function table(columns, rows, opts = {}) {
+  const tbody = h("tbody");
+  const state = { key: opts.sortKey || null, dir: opts.sortDir || 1 };
+  const ths = columns.map((c) => {
+    const th = h("th", { scope: "col", class: c.num ? "num" : null });
+    if (c.value) {
+      th.append(h("button", { type: "button", onclick: () => sortBy(c.key) }, c.label));
+    } else {
+      th.textContent = c.label;
+    }
+    return th;
+  });
+  function sortBy(key) {
+    state.dir = state.key === key ? -state.dir : 1;
+    state.key = key;
+    draw();
+  }
+  function draw() {
+    let list = rows.slice();
+    const col = columns.find((c) => c.key === state.key);
+    columns.forEach((c, i) => {
+      if (c.value) ths[i].setAttribute("aria-sort", c.key === state.key ? (state.dir > 0 ? "ascending" : "descending") : "none");
+    });
+    if (col) {
+      list.sort((a, b) => {
+        const x = col.value(a), y = col.value(b);
+        return (x < y ? -1 : x > y ? 1 : 0) * state.dir;
+      });
+    }
+    tbody.replaceChildren(...list.map((r) => h("tr", null, columns.map((c) => h("td", { class: c.num ? "num" : null }, c.cell ? c.cell(r) : String(c.value(r) ?? ""))))));
+    if (!list.length) tbody.append(h("tr", null, h("td", { colspan: columns.length, class: "muted" }, opts.empty || "Nothing to show.")));
+  }
+  draw();
+  return h("table", null, opts.caption ? h("caption", { class: "muted" }, opts.caption) : null, h("thead", null, h("tr", null, ths)), tbody);
+}
+
+// ---- charts ------------------------------------------------------------
+
+// hbars draws horizontal stacked bars (tied, potential) for rows of
+// {label, href, tied, potential}.
+function hbars(rows, title) {
+  const rowH = 22, labelW = 170, width = 560, barW = width - labelW - 60;
+  const max = Math.max(1, ...rows.map((r) => r.tied + r.potential));
+  const svg = s("svg", { viewBox: `0 0 ${width} ${rows.length * rowH + 8}`, class: "bars", role: "img", "aria-label": title });
+  rows.forEach((r, i) => {
+    const y = i * rowH + 4;
+    const wt = (r.tied / max) * barW, wp = (r.potential / max) * barW;
+    const label = s("text", { x: labelW - 6, y: y + 14, "text-anchor": "end" }, r.label.length > 26 ? r.label.slice(0, 25) + "…" : r.label);
+    svg.append(r.href ? s("a", { href: r.href }, label) : label);
+    svg.append(s("rect", { x: labelW, y, width: Math.max(wt, 0), height: rowH - 6, class: "bar-tied" }, s("title", null, `${r.label}: ${r.tied} tied`)));
+    svg.append(s("rect", { x: labelW + wt, y, width: Math.max(wp, 0), height: rowH - 6, class: "bar-potential" }, s("title", null, `${r.label}: ${r.potential} potential`)));
+    svg.append(s("text", { x: labelW + wt + wp + 4, y: y + 14, class: "axis" }, `${num(r.tied)} / ${num(r.potential)}`));
+  });
+  return svg;
+}
+
+const tierLegend = () => h("ul", { class: "legend" },
+  h("li", null, h("span", { class: "sw sq tied" }), "tied reports"),
+  h("li", null, h("span", { class: "sw sq potential" }), "potentially associated"));
+
+// timeline draws findings per month, stacked by tier.
+// allMonths fills the months with no findings between the first and the
+// last, so that the axis is time and gaps show as gaps.
+function allMonths(months) {
+  const have = months.filter((m) => m.month !== "");
+  if (!have.length) return [];
+  const by = Object.fromEntries(have.map((m) => [m.month, m]));
+  const [y0, m0] = have[0].month.split("-").map(Number), [y1, m1] = have[have.length - 1].month.split("-").map(Number);
+  const out = [];
+  for (let y = y0, m = m0; (y < y1 || (y === y1 && m <= m1)) && out.length < 600; m === 12 ? (y++, m = 1) : m++) {
+    const key = `${y}-${String(m).padStart(2, "0")}`;
+    out.push(by[key] || { month: key, tied: 0, potential: 0 });
+  }
+  return out;
+}
+
+// niceMax rounds a maximum up to 1, 2 or 5 times a power of ten, for ticks.
+function niceMax(v) {
+  const p = Math.pow(10, Math.floor(Math.log10(Math.max(1, v))));
+  for (const k of [1, 2, 5, 10]) if (k * p >= v) return k * p;
+  return 10 * p;
+}
+
+function timeline(months, title) {
+  const ms = allMonths(months);
+  const width = 760, height = 200, left = 44, bottom = 28, top = 8;
+  const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": title });
+  if (!ms.length) {
+    svg.append(s("text", { x: left, y: 40, class: "axis" }, "No findings with a time yet."));
+    return svg;
+  }
+  // Whole-number ticks: steps of 1 or 2 for small counts, else a fifth
+  // of a round maximum.
+  const peak = Math.max(1, ...ms.map((m) => m.tied + m.potential));
+  const step = peak <= 5 ? 1 : peak <= 10 ? 2 : niceMax(peak) / 5;
+  const max = Math.ceil(peak / step) * step;
+  const plotH = height - bottom - top, slot = (width - left - 8) / ms.length, bw = Math.max(1, slot * 0.8);
+  for (let v = 0; v <= max; v += step) {
+    const y = top + plotH - (v / max) * plotH;
+    svg.append(s("line", { x1: left, x2: width - 8, y1: y, y2: y, class: "grid" }));
+    svg.append(s("text", { x: left - 4, y: y + 4, "text-anchor": "end", class: "axis" }, num(v)));
+  }
+  const every = Math.ceil(ms.length / 12);
+  ms.forEach((m, i) => {
+    const x = left + i * slot + (slot - bw) / 2;
+    const ht = (m.tied / max) * plotH, hp = (m.potential / max) * plotH;
+    const base = top + plotH;
+    svg.append(s("rect", { x, y: base - ht, width: bw, height: ht, class: "bar-tied" }, s("title", null, `${m.month}: ${m.tied} tied`)));
+    svg.append(s("rect", { x, y: base - ht - hp, width: bw, height: hp, class: "bar-potential" }, s("title", null, `${m.month}: ${m.potential} potential`)));
+    if (i % every === 0) svg.append(s("text", { x: x + bw / 2, y: height - 10, "text-anchor": "middle", class: "axis" }, m.month));
+  });
+  return svg;
+}
+
+// ---- map ---------------------------------------------------------------
+
+async function region() {
+  if (!regionCache) {
+    const resp = await fetch("/ui/region.json", { cache: "no-cache" });
+    regionCache = await resp.json();
+  }
+  return regionCache;
+}
+
+const FOCUS = new Set(["KH", "MM", "LA", "TH"]);
+
+// map draws the base map (equirectangular, longitudes scaled by the cosine
+// of the middle latitude) with a marker per located compound: its area
+// grows with its tied reports, its colour says its status.
+function compoundMap(reg, compounds, title) {
+  const view = [90, 5, 110, 28.5]; // lon min, lat min, lon max, lat max
+  const k = 30, cx = Math.cos(((view[1] + view[3]) / 2) * Math.PI / 180);
+  const px = (lon) => (lon - view[0]) * cx * k, py = (lat) => (view[3] - lat) * k;
+  const width = px(view[2]), height = py(view[1]);
+  const svg = s("svg", { viewBox: `0 0 ${width.toFixed(0)} ${height.toFixed(0)}`, class: "map", role: "img", "aria-label": title });
+  svg.append(s("rect", { x: 0, y: 0, width, height, class: "sea" }));
+  for (const c of reg.countries) {
+    const d = c.rings.map((r) => "M" + r.map(([lon, lat]) => px(lon).toFixed(1) + "," + py(lat).toFixed(1)).join("L") + "Z").join("");
+    svg.append(s("path", { d, class: "land" + (FOCUS.has(c.iso) ? " focus" : "") }, s("title", null, c.name)));
+  }
+  const labels = { MM: [96.2, 21.5], TH: [100.9, 15.6], LA: [102.6, 19.6], KH: [104.9, 12.7], VN: [107.5, 14.5], CN: [103, 26.5], MY: [102.2, 5.6], BD: [90.4, 24.2] };
+  for (const c of reg.countries) {
+    const at = labels[c.iso];
+    if (at) svg.append(s("text", { x: px(at[0]), y: py(at[1]), "text-anchor": "middle", class: "cname" }, c.name));
+  }
+  const located = compounds.filter((c) => c.lat !== undefined && c.lon !== undefined).sort((a, b) => b.tied - a.tied);
+  const max = Math.max(1, ...located.map((c) => c.tied));
+  for (const c of located) {
+    const r = 3 + 14 * Math.sqrt(c.tied / max);
+    const label = `${c.name} (${c.country}, ${c.status || "status unknown"}): ${c.tied} tied, ${c.potential} potential`;
+    svg.append(s("a", { href: "#/compound/" + encodeURIComponent(c.id), "aria-label": label },
+      s("circle", { cx: px(c.lon).toFixed(1), cy: py(c.lat).toFixed(1), r: r.toFixed(1), class: "s-" + (c.status || "unknown") }, s("title", null, label))));
+  }
+  const missing = compounds.length - located.length;
+  return h("figure", null, svg, h("figcaption", null,
+    h("ul", { class: "legend" }, ["active", "raided", "closed", "unknown"].map((st) => h("li", null, h("span", { class: "sw " + st }), st))),
+    "Marker area grows with tied reports.", missing ? ` ${missing} compounds have no location and are not on the map.` : ""));
+}
+
+// ---- pages -------------------------------------------------------------
+
+async function overview() {
+  const [sum, cs, reg] = await Promise.all([api("/api/summary"), api("/api/compounds" + qs({ counts: "false" })), region()]);
+  const names = Object.fromEntries(cs.compounds.map((c) => [c.id, c.name]));
+  const counts = Object.fromEntries(sum.by_compound.map((c) => [c.compound, c]));
+  for (const c of cs.compounds) {
+    c.tied = (counts[c.id] || {}).tied || 0;
+    c.potential = (counts[c.id] || {}).potential || 0;
+  }
+  page("Overview",
+    h("div", { class: "cards" },
+      card(num(sum.reports), "reports scanned", `${num(sum.events)} IP events, ${num(sum.devices)} devices`),
+      card(num(sum.tied_reports), "tied", "reports tied to a compound"),
+      card(num(sum.potential_reports), "potentially associated", "reports, and not tied"),
+      card(num(sum.compounds_tied), "compounds with tied reports", `of ${num(sum.registry.compounds)} compounds`),
+      card(num(sum.findings), "findings", `${num(sum.reviews.confirmed)} confirmed, ${num(sum.reviews.dismissed)} dismissed, ${num(sum.reviews.unreviewed)} not reviewed`)),
+    sum.last_run ? h("p", { class: "muted" }, `Last run #${sum.last_run.id}, ${when(sum.last_run.finished)}, by ${sum.last_run.by}: ${num(sum.last_run.scanned)} reports matched.`)
+      : h("p", { class: "muted" }, "No cross-reference has run yet."),
+    h("div", { class: "grid2" },
+      h("section", { "aria-labelledby": "map-h" }, h("h2", { id: "map-h" }, "Compounds"), compoundMap(reg, cs.compounds, "Map of compounds in mainland South-East Asia")),
+      h("section", null,
+        h("h2", { id: "bc-h" }, "Reports by compound"), tierLegend(),
+        hbars(sum.by_compound.slice(0, 15).map((c) => ({ label: names[c.compound] || c.name || c.compound, href: "#/compound/" + encodeURIComponent(c.compound), tied: c.tied, potential: c.potential })), "Reports by compound"),
+        sum.by_compound.length > 15 ? h("p", null, link("#/compounds", `All ${sum.by_compound.length} compounds`)) : null,
+        h("h2", null, "Reports by country"),
+        hbars(sum.by_country.map((c) => ({ label: c.country, href: "#/findings?country=" + c.country, tied: c.tied, potential: c.potential })), "Reports by country"))),
+    h("section", null, h("h2", null, "Findings per month"), tierLegend(), timeline(sum.by_month, "Findings per month by tier")));
+}
+
+function card(n, label, sub) {
+  return h("div", { class: "card" }, h("span", { class: "n" }, n), h("span", { class: "l" }, label), sub ? h("div", { class: "muted" }, sub) : null);
+}
+
+async function compounds() {
+  const cs = await api("/api/compounds");
+  page("Compounds", table([
+    { key: "name", label: "Compound", value: (c) => c.name.toLowerCase(), cell: (c) => compoundLink(c.id, c.name) },
+    { key: "country", label: "Country", value: (c) => c.country },
+    { key: "status", label: "Status", value: (c) => c.status || "" },
+    { key: "tied", label: "Tied", num: true, value: (c) => c.tied },
+    { key: "potential", label: "Potential", num: true, value: (c) => c.potential },
+    { key: "confirmed", label: "Confirmed", num: true, value: (c) => c.confirmed },
+    { key: "ind", label: "Indicators", num: true, value: (c) => c.indicators.ip + c.indicators.cidr + c.indicators.device + c.indicators.asn },
+    { key: "last", label: "Last finding", value: (c) => c.last || "", cell: (c) => day(c.last) },
+  ], cs.compounds, { sortKey: "tied", sortDir: -1 }));
+}
+
+async function compound(id) {
+  const [c, inds, fs] = await Promise.all([
+    api("/api/compounds/" + encodeURIComponent(id)),
+    api("/api/indicators" + qs({ compound: id, limit: 1000 })),
+    api("/api/findings" + qs({ compound: id, sort: "newest", limit: 50, count: true })),
+  ]);
+  const cc = c.compound;
+  page(cc.name,
+    h("dl", { class: "facts" },
+      h("dt", null, "Id"), h("dd", { class: "mono" }, cc.id),
+      h("dt", null, "Also known as"), h("dd", null, cc.aliases.length ? cc.aliases.join("; ") : "—"),
+      h("dt", null, "Status"), h("dd", null, cc.status || "not given"),
+      h("dt", null, "Location"), h("dd", null, [cc.province, cc.country].filter(Boolean).join(", ") + (cc.lat !== undefined ? ` (${cc.lat}, ${cc.lon})` : " (no coordinates)")),
+      h("dt", null, "Reports"), h("dd", null, `${num(cc.tied)} tied, ${num(cc.potential)} potentially associated; ${num(cc.confirmed)} findings confirmed, ${num(cc.dismissed)} dismissed`),
+      h("dt", null, "Indicators"), h("dd", null, `${num(cc.indicators.ip)} addresses, ${num(cc.indicators.cidr)} prefixes, ${num(cc.indicators.device)} devices` + (cc.indicators.asn ? `, ${num(cc.indicators.asn)} ASNs` : ""))),
+    h("h2", null, "Findings over time"), tierLegend(), timeline(c.summary.by_month, "Findings of this compound per month"),
+    h("h2", null, "Indicators and their windows"), windows(inds.indicators),
+    table([
+      { key: "kind", label: "Kind", value: (i) => i.kind },
+      { key: "value", label: "Value", value: (i) => i.value, cell: (i) => h("span", { class: "mono" }, i.value) },
+      { key: "first", label: "First seen", value: (i) => i.first_seen || "", cell: (i) => day(i.first_seen) || "open" },
+      { key: "last", label: "Last seen", value: (i) => i.last_seen || "~", cell: (i) => day(i.last_seen) || "open" },
+      { key: "source", label: "Source", value: (i) => i.source || "" },
+      { key: "file", label: "File", value: (i) => `${i.org}/${i.file}`, cell: (i) => `${i.org}/${i.file}:${i.line} (v${i.version})` },
+    ], inds.indicators, { caption: inds.next ? "The first 1,000 indicators." : null }),
+    h("h2", null, `Latest findings (${num(fs.total)})`), findingTable(fs.findings, { compoundColumn: false }),
+    h("p", null, link("#/findings?compound=" + encodeURIComponent(id), "All findings of " + cc.name)));
+}
+
+// windows draws each indicator's window as a bar on a common time axis;
+// an open end runs to the edge, drawn dashed.
+function windows(list) {
+  const shown = list.slice(0, 60);
+  if (!shown.length) return h("p", { class: "muted" }, "No indicators visible to you.");
+  const times = [];
+  for (const i of shown) {
+    if (i.first_seen) times.push(Date.parse(i.first_seen));
+    if (i.last_seen) times.push(Date.parse(i.last_seen));
+  }
+  const now = Date.now();
+  let lo = times.length ? Math.min(...times) : now - 365 * 864e5, hi = times.length ? Math.max(...times) : now;
+  if (hi - lo < 30 * 864e5) { lo -= 15 * 864e5; hi += 15 * 864e5; }
+  const pad = (hi - lo) * 0.05; lo -= pad; hi += pad;
+  const rowH = 16, left = 190, width = 760, plotW = width - left - 10, top = 20;
+  const x = (t) => left + ((t - lo) / (hi - lo)) * plotW;
+  const svg = s("svg", { viewBox: `0 0 ${width} ${top + shown.length * rowH + 6}`, role: "img", "aria-label": "Indicator windows on a timeline" });
+  const y0 = new Date(lo).getUTCFullYear(), y1 = new Date(hi).getUTCFullYear();
+  for (let y = y0; y <= y1 + 1; y++) {
+    const t = Date.UTC(y, 0, 1);
+    if (t < lo || t > hi) continue;
+    svg.append(s("line", { x1: x(t), x2: x(t), y1: top - 4, y2: top + shown.length * rowH, class: "grid" }));
+    svg.append(s("text", { x: x(t) + 2, y: 12, class: "axis" }, String(y)));
+  }
+  shown.forEach((i, n) => {
+    const y = top + n * rowH;
+    const a = i.first_seen ? x(Date.parse(i.first_seen)) : left, b = i.last_seen ? x(Date.parse(i.last_seen)) : left + plotW;
+    svg.append(s("text", { x: left - 6, y: y + 11, "text-anchor": "end", class: "mtext" }, (i.value.length > 28 ? i.value.slice(0, 27) + "…" : i.value)));
+    svg.append(s("rect", { x: a, y: y + 2, width: Math.max(2, b - a), height: rowH - 5, class: i.kind === "device" ? "bar-tied" : "bar-potential",
+      "stroke-dasharray": !i.first_seen || !i.last_seen ? "4 2" : null, stroke: !i.first_seen || !i.last_seen ? "#57606a" : null },
+    s("title", null, `${i.kind} ${i.value}: ${day(i.first_seen) || "open"} to ${day(i.last_seen) || "open"}, source ${i.source || "not given"}`)));
+  });
+  return h("figure", null, svg, h("figcaption", null, "Red: device indicators; yellow: addresses and prefixes. A dashed bar is open on one side." +
+    (list.length > shown.length ? ` The first ${shown.length} of ${list.length} are drawn.` : "")));
+}
+
+function findingTable(list, opts = {}) {
+  const cols = [
+    { key: "id", label: "Finding", num: true, value: (f) => f.id, cell: (f) => findingLink(f.id) },
+    { key: "report", label: "Report", value: (f) => f.report, cell: (f) => h("span", { class: "mono" }, f.report) },
+  ];
+  if (opts.compoundColumn !== false) cols.push({ key: "compound", label: "Compound", value: (f) => f.compound, cell: (f) => compoundLink(f.compound) });
+  cols.push(
+    { key: "tier", label: "Tier", value: (f) => f.tier, cell: (f) => tierBadge(f.tier) },
+    { key: "at", label: "Earliest observation", value: (f) => f.at || "", cell: (f) => when(f.at) },
+    { key: "rules", label: "Evidence", value: (f) => f.evidence.map((e) => e.rule).join(", ") },
+    { key: "review", label: "Review", value: (f) => f.review.mark, cell: (f) => markText(f.review) });
+  return table(cols, list);
+}
+
+const FILTERS = ["tier", "compound", "country", "incident", "report", "review", "from", "to", "withdrawn", "sort"];
+
+async function findings(params) {
+  const q = {};
+  for (const k of FILTERS) if (params.get(k)) q[k] = params.get(k);
+  const cursor = params.get("cursor") || "";
+  // The page comes first; the total (a count over every matching finding,
+  // slow on millions) fills in when it arrives.
+  const [res, cs] = await Promise.all([api("/api/findings" + qs({ ...q, cursor, limit: 100 })), api("/api/compounds" + qs({ counts: "false" }))]);
+  const field = (name, label, input) => h("div", null, h("label", { for: "f-" + name }, label), input);
+  const select = (name, options) => h("select", { id: "f-" + name, name },
+    options.map(([v, t]) => { const o = h("option", { value: v }, t); if ((q[name] || "") === v) o.selected = true; return o; }));
+  const input = (name, type, extra) => h("input", { id: "f-" + name, name, type, value: q[name] || "", ...extra });
+  const form = h("form", { class: "filters", onsubmit: (e) => {
+    e.preventDefault();
+    const data = new FormData(form);
+    const next = {};
+    for (const [k, v] of data.entries()) if (v) next[k] = v;
+    location.hash = "#/findings" + qs(next);
+  } },
+  field("tier", "Tier", select("tier", [["", "any"], ["tied", "tied"], ["potential", "potential"]])),
+  field("compound", "Compound", select("compound", [["", "any"], ...cs.compounds.map((c) => [c.id, c.name])])),
+  field("country", "Country", input("country", "text", { size: 3, maxlength: 2, placeholder: "KH" })),
+  field("incident", "Incident", input("incident", "text", { size: 12 })),
+  field("report", "Report id", input("report", "text", { size: 12 })),
+  field("review", "Review", select("review", [["", "any"], ["none", "not reviewed"], ["confirmed", "confirmed"], ["dismissed", "dismissed"]])),
+  field("from", "From", input("from", "date")),
+  field("to", "Before", input("to", "date")),
+  field("sort", "Order", select("sort", [["", "oldest first"], ["newest", "newest first"]])),
+  h("div", null, h("label", { for: "f-withdrawn" }, "Withdrawn"), h("input", { id: "f-withdrawn", name: "withdrawn", type: "checkbox", value: "true", checked: q.withdrawn === "true" })),
+  h("button", { type: "submit", class: "primary" }, "Apply"));
+  const pager = h("div", { class: "pager" },
+    cursor ? link("#/findings" + qs(q), "First page") : null,
+    res.next ? link("#/findings" + qs({ ...q, cursor: res.next }), "Next page") : null,
+    h("span", { class: "muted total" }, `${res.findings.length} on this page.`));
+  const bottom = pager.cloneNode(true); // links need no listeners
+  page("Findings", form, pager, findingTable(res.findings), bottom);
+  const here = location.hash;
+  api("/api/findings" + qs({ ...q, limit: 1, count: true })).then((c) => {
+    if (location.hash !== here) return;
+    for (const el of main.querySelectorAll(".total")) el.textContent = `${num(c.total)} findings match; ${res.findings.length} on this page.`;
+  }).catch(() => {});
+}
+
+async function finding(id) {
+  const d = await api("/api/findings/" + encodeURIComponent(id));
+  const ev = d.evidence;
+  const review = h("section", { class: "review", "aria-labelledby": "rev-h" },
+    h("h2", { id: "rev-h" }, "Review"),
+    h("p", null, "Current mark: ", markText(d.review), d.review.by ? ` by ${d.review.by}, ${when(d.review.at)}` : "",
+      d.review.comment ? h("span", null, " — “", d.review.comment, "”") : ""));
+  if (me.can.review && d.org === me.org) {
+    const comment = h("textarea", { id: "comment", name: "comment", maxlength: 4096 });
+    const mark = async (m) => {
+      for (const b of review.querySelectorAll("button")) b.disabled = true;
+      try {
+        await api(`/api/findings/${d.id}/review`, { method: "POST", json: { mark: m, comment: comment.value } });
+        await finding(id);
+        say(m === "none" ? "Mark cleared." : "Marked " + m + ".");
+      } catch (e) {
+        say("Review failed: " + e.message, true);
+        for (const b of review.querySelectorAll("button")) b.disabled = false;
+      }
+    };
+    review.append(h("div", { class: "field" }, h("label", { for: "comment" }, "Comment (why; kept with the finding, not in the audit log)"), comment),
+      h("div", { class: "buttons" },
+        h("button", { type: "button", id: "confirm", class: "confirm", onclick: () => mark("confirmed") }, "Confirm"),
+        h("button", { type: "button", id: "dismiss", class: "dismiss", onclick: () => mark("dismissed") }, "Dismiss"),
+        d.review.mark !== "none" ? h("button", { type: "button", id: "clear", onclick: () => mark("none") }, "Clear mark") : null));
+  } else {
+    review.append(h("p", { class: "muted" }, me.can.review ? "Only the organisation of the report reviews its findings." : "Your role may not review findings."));
+  }
+  const r = d.report_detail;
+  page(`Finding #${d.id}: report ${d.report} and ${d.compound_detail.name}`,
+    h("p", null, tierBadge(d.tier), " ", h("span", { class: "summary" }, d.summary)),
+    h("h2", null, "Evidence"),
+    h("ol", { class: "chain" }, d.explanation.map((t) => h("li", null, t))),
+    review,
+    h("div", { class: "grid2" },
+      h("section", null, h("h2", null, "Report"),
+        h("dl", { class: "facts" },
+          h("dt", null, "Id"), h("dd", { class: "mono" }, r.id),
+          h("dt", null, "Received"), h("dd", null, when(r.received) || "not given"),
+          h("dt", null, "Incident"), h("dd", null, r.incident || "not given"),
+          h("dt", null, "Organisation"), h("dd", null, r.org + (r.shared ? " (shared)" : "")),
+          h("dt", null, "Stored from"), h("dd", null, `${r.file}:${r.line}, by ${r.loaded_by}`)),
+        table([
+          { key: "ip", label: "Address", value: (e) => e.ip, cell: (e) => h("span", { class: "mono" }, e.ip) },
+          { key: "at", label: "At", value: (e) => e.at || "", cell: (e) => when(e.at) },
+          { key: "event", label: "Event", value: (e) => e.event || "" },
+          { key: "flags", label: "Flags", value: (e) => [e.proxy ? "proxy" : "", e.associated ? "associated account" : ""].filter(Boolean).join(", ") },
+        ], r.ips, { empty: "No IP events." }),
+        table([
+          { key: "device", label: "Device", value: (x) => x.device, cell: (x) => h("span", { class: "mono" }, x.device) },
+          { key: "at", label: "At", value: (x) => x.at || "", cell: (x) => when(x.at) },
+        ], r.devices, { empty: "No devices." })),
+      h("section", null, h("h2", null, "Compound"),
+        h("p", null, compoundLink(d.compound, d.compound_detail.name), ` (${d.compound_detail.country}${d.compound_detail.status ? ", " + d.compound_detail.status : ""})`),
+        h("h2", null, "Indicators behind it"),
+        table([
+          { key: "id", label: "Version", num: true, value: (i) => i.id },
+          { key: "kind", label: "Kind", value: (i) => i.kind },
+          { key: "value", label: "Value", value: (i) => i.value, cell: (i) => h("span", { class: "mono" }, i.value) },
+          { key: "window", label: "Window", value: (i) => i.first_seen || "", cell: (i) => `${day(i.first_seen) || "open"} to ${day(i.last_seen) || "open"}` },
+          { key: "source", label: "Source", value: (i) => i.source || "" },
+          { key: "retired", label: "Retired", value: (i) => i.retired || "", cell: (i) => day(i.retired) || "active" },
+        ], d.indicators))),
+    h("h2", null, "History"),
+    table([
+      { key: "run", label: "Run", num: true, value: (v) => v.run },
+      { key: "kind", label: "Change", value: (v) => v.kind },
+      { key: "tier", label: "Tier", value: (v) => v.tier, cell: (v) => tierBadge(v.tier) },
+      { key: "n", label: "Evidence", num: true, value: (v) => v.evidence.length },
+    ], d.history),
+    d.reviews.length ? [h("h2", null, "Reviews"), table([
+      { key: "at", label: "At", value: (v) => v.at, cell: (v) => when(v.at) },
+      { key: "mark", label: "Mark", value: (v) => v.mark },
+      { key: "by", label: "By", value: (v) => v.by },
+      { key: "comment", label: "Comment", value: (v) => v.comment || "" },
+    ], d.reviews)] : null,
+    h("p", { class: "muted" }, `${ev.length} ${ev.length === 1 ? "piece" : "pieces"} of evidence; finding version ${d.version}, made by run ${d.run}.`));
+}
+
+async function search(params) {
+  const q = params.get("q") || "";
+  document.getElementById("search-q").value = q;
+  if (!q) return page("Search", h("p", null, "Type an address (203.0.113.7), a prefix (198.51.100.0/24), a device (imei:358240051111110) or a report id in the search box."));
+  const res = await api("/api/search" + qs({ q }));
+  const kinds = { ip: "address", prefix: "prefix", device: "device", report: "report id" };
+  page(`Search: ${res.query}`,
+    h("p", { class: "muted" }, `Searched as ${kinds[res.kind] || res.kind}.`),
+    h("h2", null, `Reports (${res.reports.length}${res.more ? "+" : ""})`),
+    table([
+      { key: "id", label: "Report", value: (r) => r.id, cell: (r) => link("#/findings?report=" + encodeURIComponent(r.id), r.id) },
+      { key: "received", label: "Received", value: (r) => r.received || "", cell: (r) => when(r.received) },
+      { key: "incident", label: "Incident", value: (r) => r.incident || "" },
+      { key: "org", label: "Organisation", value: (r) => r.org },
+      { key: "ips", label: "IP events", num: true, value: (r) => r.ips.length },
+      { key: "devices", label: "Devices", num: true, value: (r) => r.devices.length },
+    ], res.reports, { empty: "No report." }),
+    h("h2", null, `Findings (${res.findings.length})`), findingTable(res.findings),
+    res.kind !== "report" ? [h("h2", null, `Indicators (${res.indicators.length})`), table([
+      { key: "compound", label: "Compound", value: (i) => i.compound, cell: (i) => compoundLink(i.compound) },
+      { key: "kind", label: "Kind", value: (i) => i.kind },
+      { key: "value", label: "Value", value: (i) => i.value, cell: (i) => h("span", { class: "mono" }, i.value) },
+      { key: "window", label: "Window", value: (i) => i.first_seen || "", cell: (i) => `${day(i.first_seen) || "open"} to ${day(i.last_seen) || "open"}` },
+      { key: "source", label: "Source", value: (i) => i.source || "" },
+    ], res.indicators, { empty: "No indicator." })] : null,
+    res.shared.length ? h("p", null, "In shared address space: ", res.shared.join(", "), " (evidence from there never ties a report).") : null);
+}
+
+async function runs() {
+  const res = await api("/api/runs" + qs({ limit: 50 }));
+  const out = h("div");
+  if (me.can.run) {
+    const full = h("input", { type: "checkbox", id: "run-full" });
+    const btn = h("button", { type: "button", class: "primary", id: "run-start", onclick: async () => {
+      btn.disabled = true;
+      say("Cross-referencing the store…");
+      try {
+        const run = await api("/api/runs", { method: "POST", json: { full: full.checked } });
+        say(`Run #${run.id} done: ${run.scanned} reports matched, ${run.counts.new} new findings.`);
+        await runs();
+      } catch (e) {
+        say("Run failed: " + e.message, true);
+        btn.disabled = false;
+      }
+    } }, "Run a cross-reference");
+    out.append(h("p", null, btn, " ", full, h("label", { for: "run-full" }, " match every report (retro-hunt), not only new ones")));
+  }
+  const cols = [
+    { key: "id", label: "Run", num: true, value: (r) => r.id, cell: (r) => link("#/run/" + r.id, "#" + r.id) },
+    { key: "finished", label: "Finished", value: (r) => r.finished, cell: (r) => when(r.finished) },
+    { key: "by", label: "By", value: (r) => r.by },
+    { key: "full", label: "Kind", value: (r) => (r.full ? "full" : "incremental") },
+    { key: "scanned", label: "Reports", num: true, value: (r) => r.scanned },
+  ];
+  for (const k of ["new", "upgraded", "downgraded", "withdrawn", "revised"]) cols.push({ key: k, label: k, num: true, value: (r) => r.counts[k] || 0 });
+  out.append(table(cols, res.runs, { empty: "No run yet." }));
+  page("Runs", out);
+}
+
+async function runChanges(id, params) {
+  const cursor = params.get("cursor") || "";
+  const res = await api(`/api/runs/${encodeURIComponent(id)}/changes` + qs({ cursor, limit: 200 }));
+  page(`Run #${id}: what changed`, table([
+    { key: "finding", label: "Finding", num: true, value: (c) => c.finding, cell: (c) => findingLink(c.finding) },
+    { key: "report", label: "Report", value: (c) => c.report },
+    { key: "compound", label: "Compound", value: (c) => c.compound, cell: (c) => compoundLink(c.compound) },
+    { key: "kind", label: "Change", value: (c) => c.kind },
+    { key: "from", label: "From", value: (c) => c.from },
+    { key: "to", label: "To", value: (c) => c.to },
+  ], res.changes), res.next ? link(`#/run/${id}?cursor=${encodeURIComponent(res.next)}`, "Next page") : null);
+}
+
+function upload() {
+  if (!me.can.upload) return page("Upload", h("p", null, "Your role may not upload files."));
+  const kinds = [["reports", "Reports (JSON Lines, CyberTipline XML or CSV; .gz decompressed)"], ["indicators", "Indicators CSV"], ["compounds", "Compounds CSV"]];
+  if (me.can.admin) kinds.push(["shared", "Shared address space (one address or prefix a line)"]);
+  const result = h("div", { "aria-live": "polite" });
+  const file = h("input", { type: "file", id: "up-file", required: true });
+  const name = h("input", { type: "text", id: "up-name", required: true, size: 30 });
+  file.addEventListener("change", () => { if (file.files[0]) name.value = file.files[0].name; });
+  const form = h("form", { onsubmit: async (e) => {
+    e.preventDefault();
+    const data = new FormData(form);
+    const f = file.files[0];
+    if (!f) return;
+    say(`Uploading ${f.name} (${num(f.size)} bytes)…`);
+    try {
+      const res = await api(`/api/upload/${data.get("kind")}` + qs({ name: name.value, shared: data.get("shared") ? "true" : "" }),
+        { method: "POST", body: f });
+      say(`${res.name}: ${num(res.read)} records read, ${num(res.new)} new, ${num(res.unchanged)} already stored, ${num(res.rejected)} rejected.`);
+      result.replaceChildren(h("h2", null, "Result"),
+        h("dl", { class: "facts" }, ["read", "new", "updated", "unchanged", "retired", "rejected", "parts_rejected"].map((k) => [h("dt", null, k.replace("_", " ")), h("dd", null, num(res[k]))])),
+        res.rejections.length ? table([
+          { key: "line", label: "Line", num: true, value: (r) => r.line || 0 },
+          { key: "item", label: "Item", value: (r) => r.item || "" },
+          { key: "reason", label: "Reason", value: (r) => r.reason },
+        ], res.rejections, { caption: res.rejections_omitted ? `and ${res.rejections_omitted} more` : null }) : null,
+        me.can.run ? h("p", null, link("#/runs", "Run a cross-reference"), " to match what was stored.") : null);
+    } catch (err) {
+      say("Upload failed: " + err.message, true);
+    }
+  } },
+  h("div", { class: "field" }, h("label", { for: "up-kind" }, "What the file holds"),
+    h("select", { id: "up-kind", name: "kind" }, kinds.map(([v, t]) => h("option", { value: v }, t)))),
+  h("div", { class: "field" }, h("label", { for: "up-file" }, "File"), file),
+  h("div", { class: "field" }, h("label", { for: "up-name" }, "Name in the store (an indicator file of the same name is replaced by this version)"), name),
+  h("div", { class: "field" }, h("input", { type: "checkbox", id: "up-shared", name: "shared", value: "true" }), h("label", { for: "up-shared" }, " share with the other organisations (indicators and reports)")),
+  h("button", { type: "submit", class: "primary" }, "Upload"));
+  page("Upload", form, result);
+}
+
+async function admin() {
+  if (!me.can.admin) return page("Admin", h("p", null, "Your role is not admin."));
+  const [toks, v] = await Promise.all([api("/api/tokens"), api("/api/audit/verify")]);
+  const audit = v.ok ? await api("/api/audit" + qs({ after: Math.max(0, v.seq - 50) })) : { entries: [] };
+  const secretOut = h("div", { "aria-live": "polite" });
+  const form = h("form", { class: "filters", onsubmit: async (e) => {
+    e.preventDefault();
+    const data = new FormData(form);
+    try {
+      const res = await api("/api/tokens", { method: "POST", json: { role: data.get("role"), user: data.get("user"), label: data.get("label"), expires_in: data.get("expires") } });
+      await admin();
+      say(`Token ${res.token.id} created.`);
+      main.prepend(h("div", { class: "review" }, h("p", null, "Secret of ", h("span", { class: "mono" }, res.token.id), " — shown once, copy it now:"), h("p", { class: "secret", id: "new-secret" }, res.secret)));
+    } catch (err) {
+      say("Token not created: " + err.message, true);
+    }
+  } },
+  h("div", null, h("label", { for: "t-role" }, "Role"), h("select", { id: "t-role", name: "role" }, ["viewer", "analyst", "admin"].map((r) => h("option", { value: r }, r)))),
+  h("div", null, h("label", { for: "t-user" }, "User"), h("input", { id: "t-user", name: "user", type: "text", size: 14 })),
+  h("div", null, h("label", { for: "t-label" }, "Label"), h("input", { id: "t-label", name: "label", type: "text", size: 18 })),
+  h("div", null, h("label", { for: "t-exp" }, "Expires in"), h("input", { id: "t-exp", name: "expires", type: "text", size: 6, placeholder: "90d" })),
+  h("button", { type: "submit", class: "primary" }, "Create token"));
+  page("Admin",
+    h("h2", null, "Audit log"),
+    v.ok ? h("p", { class: "ok" }, `The chain verifies: ${num(v.seq)} entries, head ${v.hash.slice(0, 16)}… Keep the head elsewhere to catch a rewrite of the whole log.`)
+      : h("p", { class: "bad" }, "The audit log does not verify: " + v.error),
+    table([
+      { key: "seq", label: "Seq", num: true, value: (e) => e.seq },
+      { key: "at", label: "At", value: (e) => e.at, cell: (e) => when(e.at) },
+      { key: "actor", label: "Actor", value: (e) => e.actor },
+      { key: "action", label: "Action", value: (e) => e.action },
+      { key: "object", label: "Object", value: (e) => e.object },
+      { key: "detail", label: "Detail", value: (e) => e.detail || "" },
+    ], audit.entries, { sortKey: "seq", sortDir: -1, caption: "The latest entries of your organisation." }),
+    h("h2", null, "Tokens of " + me.org), form, secretOut,
+    table([
+      { key: "id", label: "Token", value: (t) => t.id, cell: (t) => h("span", { class: "mono" }, t.id) },
+      { key: "user", label: "User", value: (t) => t.user || "" },
+      { key: "role", label: "Role", value: (t) => t.role },
+      { key: "label", label: "Label", value: (t) => t.label || "" },
+      { key: "created", label: "Created", value: (t) => t.created, cell: (t) => day(t.created) },
+      { key: "state", label: "State", value: (t) => (t.revoked ? "revoked" : t.expires ? "expires " + day(t.expires) : "active") },
+      { key: "act", label: "", cell: (t) => t.revoked || t.id === me.token ? "" : h("button", { type: "button", onclick: async () => {
+        if (!confirm(`Revoke ${t.id}?`)) return;
+        try { await api("/api/tokens/" + encodeURIComponent(t.id), { method: "DELETE" }); await admin(); say(`Token ${t.id} revoked.`); } catch (err) { say(err.message, true); }
+      } }, "Revoke") },
+    ], toks.tokens));
+}
+
+// ---- login and routing -------------------------------------------------
+
+function showLogin(message) {
+  for (const id of ["nav", "search", "who"]) document.getElementById(id).hidden = true;
+  const input = h("input", { id: "token", type: "password", autocomplete: "off", spellcheck: "false", required: true });
+  const form = h("form", { class: "login", onsubmit: async (e) => {
+    e.preventDefault();
+    sessionStorage.setItem(TOKEN_KEY, input.value.trim());
+    try {
+      me = await api("/api/me");
+      say("");
+      enter();
+    } catch (err) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      say("Log in failed: " + err.message, true);
+    }
+  } },
+  h("h1", null, "Log in"),
+  h("p", null, "Paste an API token (", h("code", null, "seams token create"), " makes one). It is kept in this tab only, and sent only to this server."),
+  h("div", { class: "field" }, h("label", { for: "token" }, "API token"), input),
+  h("button", { type: "submit", class: "primary", id: "login" }, "Log in"));
+  main.replaceChildren(form);
+  document.title = "Log in · seams";
+  say(message || "", !!message);
+  input.focus();
+}
+
+function enter() {
+  document.getElementById("nav").hidden = false;
+  document.getElementById("search").hidden = false;
+  document.getElementById("who").hidden = false;
+  document.getElementById("who-text").textContent = `${me.user || me.token} · ${me.org} · ${me.role}`;
+  for (const a of document.querySelectorAll("#nav [data-can]")) a.hidden = !me.can[a.dataset.can];
+  route();
+}
+
+async function route() {
+  if (!me) return;
+  const hash = location.hash.slice(1) || "/";
+  const [path, query] = hash.split("?");
+  const params = new URLSearchParams(query || "");
+  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  for (const a of document.querySelectorAll("#nav a")) {
+    const target = a.getAttribute("href").slice(1);
+    a.toggleAttribute("aria-current", target === "/" + (parts[0] || "") || (target === "/" && !parts.length));
+    if (a.hasAttribute("aria-current")) a.setAttribute("aria-current", "page");
+  }
+  say("Loading…");
+  try {
+    switch (parts[0]) {
+      case undefined: await overview(); break;
+      case "compounds": await compounds(); break;
+      case "compound": await compound(parts[1]); break;
+      case "findings": await findings(params); break;
+      case "finding": await finding(parts[1]); break;
+      case "search": await search(params); break;
+      case "runs": await runs(); break;
+      case "run": await runChanges(parts[1], params); break;
+      case "upload": upload(); break;
+      case "admin": await admin(); break;
+      default: page("Not found", h("p", null, "No such page. ", link("#/", "Overview")));
+    }
+    if (statusLine.textContent === "Loading…") say("");
+  } catch (e) {
+    if (e.status !== 401) {
+      say(e.message, true);
+      page("Something went wrong", h("p", null, e.message));
+    }
+  }
+}
+
+document.getElementById("search").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const q = document.getElementById("search-q").value.trim();
+  if (q) location.hash = "#/search" + qs({ q });
+});
+document.getElementById("logout").addEventListener("click", () => {
+  sessionStorage.removeItem(TOKEN_KEY);
+  me = null;
+  showLogin("Logged out.");
+});
+window.addEventListener("hashchange", route);
+
+(async function start() {
+  if (!sessionStorage.getItem(TOKEN_KEY)) return showLogin();
+  try {
+    me = await api("/api/me");
+    enter();
+  } catch (e) {
+    if (e.status !== 401) showLogin("Could not reach the server: " + e.message);
+  }
+})();

@@ -8,6 +8,7 @@ import (
 	"hash/maphash"
 	"io"
 	"math"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -118,7 +119,7 @@ func ScanIndicators(r io.Reader, file string, compounds map[string]int, reject R
 	go func() {
 		defer close(ordered)
 		defer close(work)
-		b := newIndicatorBatch()
+		b := newIndicatorBatch(t.width)
 		send := func() bool {
 			select {
 			case ordered <- b:
@@ -126,7 +127,7 @@ func ScanIndicators(r io.Reader, file string, compounds map[string]int, reject R
 				return false
 			}
 			work <- b // never blocks: work has room for every batch in ordered
-			b = newIndicatorBatch()
+			b = newIndicatorBatch(t.width)
 			return true
 		}
 		for {
@@ -175,6 +176,13 @@ func ScanIndicators(r io.Reader, file string, compounds map[string]int, reject R
 
 	// Take in order: the duplicate check ("the first one stands") and fn.
 	var firstLine hashset.Map[int32]
+	if f, ok := r.(interface{ Stat() (os.FileInfo, error) }); ok {
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			// Rows of a registry CSV are 60-90 bytes: room for them all,
+			// so that the set never grows (and copies) on the way.
+			firstLine.Reserve(int(st.Size() / 64))
+		}
+	}
 	// Fields are substrings of the string encoding/csv makes of a whole
 	// row; strings kept in an indicator are copied (and shared, since
 	// compound ids and sources repeat) so that the rows themselves can go.
@@ -191,6 +199,13 @@ func ScanIndicators(r io.Reader, file string, compounds map[string]int, reject R
 	w := csv.NewWriter(&raw)
 	for b := range ordered {
 		<-b.checked
+		firstLine.Touch(func(yield func(hashset.Key) bool) {
+			for i := range b.items {
+				if b.items[i].rej == nil && !yield(b.items[i].key) {
+					return
+				}
+			}
+		})
 		for i := range b.items {
 			it := &b.items[i]
 			if it.rej == nil {
@@ -231,8 +246,11 @@ type indicatorBatch struct {
 	checked chan struct{}
 }
 
-func newIndicatorBatch() *indicatorBatch {
-	return &indicatorBatch{items: make([]indicatorItem, 0, indicatorBatchRows), checked: make(chan struct{})}
+func newIndicatorBatch(width int) *indicatorBatch {
+	// Arenas sized for a batch of rows of typical length, so that they do
+	// not grow (and copy) on the way.
+	return &indicatorBatch{items: make([]indicatorItem, 0, indicatorBatchRows), checked: make(chan struct{}),
+		strs: make([]string, 0, indicatorBatchRows*width), raw: make([]byte, 0, indicatorBatchRows*96)}
 }
 
 // indicatorItem is one record: a row to check, or a rejection.

@@ -315,18 +315,15 @@ func rowError(file string, line int, orig []string, origRaw []byte, reason strin
 // on different goroutines.
 type row struct {
 	line    int
-	index   []int // the table's, shared
-	fields  []string
-	orig    []string
+	index   []int    // the table's, shared
+	orig    []string // the fields as read; get trims them
 	origRaw []byte
 }
 
 // row copies the current row, appending its slices to the arenas given.
 func (t *table) row(strs *[]string, raw *[]byte) row {
 	r := row{line: t.line, index: t.index}
-	s := append(*strs, t.fields...)
-	r.fields = s[len(s)-len(t.fields) : len(s) : len(s)]
-	s = append(s, t.orig...)
+	s := append(*strs, t.orig...)
 	r.orig = s[len(s)-len(t.orig) : len(s) : len(s)]
 	*strs = s
 	b := append(*raw, t.origRaw...)
@@ -335,10 +332,10 @@ func (t *table) row(strs *[]string, raw *[]byte) row {
 	return r
 }
 
-// get is table.get for a row.
+// get is table.get for a row: the field of wanted column i, trimmed.
 func (r *row) get(i int) string {
 	if j := r.index[i]; j >= 0 {
-		return r.fields[j]
+		return strings.TrimSpace(r.orig[j])
 	}
 	return ""
 }

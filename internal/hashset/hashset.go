@@ -83,6 +83,35 @@ type Map[V any] struct {
 	shards [256]shard[V]
 }
 
+// Reserve makes room for about n keys in all, as Set.Reserve.
+func (m *Map[V]) Reserve(n int) {
+	per := n/len(m.shards) + 1
+	size := 64
+	for 4*size < 5*per {
+		size *= 2
+	}
+	for i := range m.shards {
+		sh := &m.shards[i]
+		for len(sh.keys) < size {
+			sh.grow()
+		}
+	}
+}
+
+// Touch reads the slot of each key, so that puts of the same keys that
+// follow find them in cache: the reads are independent and their cache
+// misses overlap (see Set.InsertMany).
+func (m *Map[V]) Touch(keys func(yield func(Key) bool)) {
+	var sink uint64
+	for k := range keys {
+		sh := &m.shards[fix(k)[0]>>56]
+		if len(sh.keys) > 0 {
+			sink += sh.keys[k[0]&uint64(len(sh.keys)-1)][0]
+		}
+	}
+	touched = sink
+}
+
 // PutIfAbsent stores v under k unless k is present; it returns the value
 // now stored and whether k was present.
 func (m *Map[V]) PutIfAbsent(k Key, v V) (V, bool) {

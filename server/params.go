@@ -113,6 +113,11 @@ func parseInstant(s string) (time.Time, error) {
 		if err != nil {
 			return time.Time{}, fmt.Errorf("invalid date %q (want YYYY-MM-DD or an RFC 3339 time)", s)
 		}
+		// The range seams holds times in, as for an RFC 3339 time: a date
+		// outside it could not be encoded back in a cursor or a link.
+		if d.Before(seams.MinTime) || d.After(seams.MaxTime) {
+			return time.Time{}, fmt.Errorf("%q: %w", s, seams.ErrTimeRange)
+		}
 		return d, nil
 	}
 	t, err := seams.ParseTime(s)

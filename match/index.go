@@ -500,7 +500,10 @@ func (x *Index) indicator(i int32, dst *seams.Indicator, value string) {
 		dst.Device, _ = seams.ParseDeviceID(dst.Value)
 	case seams.KindASN:
 		dst.ASN = x.asnOf[m.ord]
-		dst.Value = seams.FormatASN(dst.ASN)
+		dst.Value = value
+		if value == "" {
+			dst.Value = seams.FormatASN(dst.ASN)
+		}
 	}
 }
 

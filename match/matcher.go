@@ -208,9 +208,11 @@ func (m *Matcher) findings(r *seams.Report) []seams.Finding {
 		// An asn indicator has a record per network of its AS, and an
 		// address in nested networks hits it more than once: one piece
 		// of evidence is enough. (Any other indicator hits an event once.)
-		m.hits = slices.CompactFunc(m.hits, func(a, b hit) bool {
-			return a.compound == b.compound && a.seq == b.seq && a.ord == b.ord && a.rule == b.rule
-		})
+		if x.counts.ASN > 0 {
+			m.hits = slices.CompactFunc(m.hits, func(a, b hit) bool {
+				return a.compound == b.compound && a.seq == b.seq && a.ord == b.ord && a.rule == b.rule
+			})
+		}
 	}
 	// Rebuild the indicators first: pointers into m.inds are taken only
 	// once it has stopped growing.

@@ -232,3 +232,53 @@ func TestMatchAllocations(t *testing.T) {
 		t.Errorf("Match allocates %.1f times per report, want 0", n)
 	}
 }
+
+// TestASNIndicator: an asn indicator matches the addresses of its AS's
+// networks in its window, as potential evidence of rule asn, once per event
+// however its networks nest; it does not drift.
+func TestASNIndicator(t *testing.T) {
+	compounds := []seams.Compound{{ID: "c-a", Country: "KH"}}
+	b, err := NewBuilder(compounds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := seams.ParseIndicatorValue(seams.KindASN, "AS64497")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Compound = "c-a"
+	in.Window, _ = seams.ParseWindow("2024-01-01", "2024-12-31")
+	nets := []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24"), netip.MustParsePrefix("198.51.100.0/25"), netip.MustParsePrefix("198.51.100.77/32")}
+	if err := b.AddASN(&in, nets); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Add(&in); err == nil {
+		t.Error("Add took an asn indicator without its networks")
+	}
+	x, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := x.Counts(); c.ASN != 1 || c.IP+c.CIDR != 0 {
+		t.Errorf("counts %+v, want one asn indicator", c)
+	}
+	m := NewMatcher(x, DefaultDrift)
+	for _, c := range []struct {
+		name, addr, at string
+		want           string
+	}{
+		{"inside nested networks: one piece of evidence", "198.51.100.9", "2024-05-01T00:00:00Z", "c-a:potential:asn"},
+		{"a one-address network of the AS", "198.51.100.77", "2024-05-01T00:00:00Z", "c-a:potential:asn"},
+		{"outside the AS", "198.51.101.1", "2024-05-01T00:00:00Z", ""},
+		{"outside the window, no drift for an AS", "198.51.100.9", "2025-01-01T00:00:01Z", ""},
+	} {
+		r := seams.Report{ID: "r", IPs: []seams.IPEvent{ipEvent(c.addr, c.at)}}
+		fs := m.Match(&r)
+		if got := summarize(fs); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+		if len(fs) == 1 && fs[0].Evidence[0].Indicator.Value != "AS64497" {
+			t.Errorf("%s: evidence names %q", c.name, fs[0].Evidence[0].Indicator.Value)
+		}
+	}
+}

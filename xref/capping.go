@@ -34,60 +34,76 @@ import (
 // Options.MaxReportsPerIndicator.
 const DefaultMaxReportsPerIndicator = 500
 
-// caps is the writer's record for the over-correlation check.
+// caps is the writer's record for the over-correlation check. It holds no
+// pointers (the garbage collector never scans it), and only when a limit is
+// set: per tied report, its findings' compounds and tiers (to correct the
+// tally), and per tied finding, where its line is and which indicators tie
+// it. A run where every report ties keeps about 80 bytes a report.
 type caps struct {
+	on      bool    // a limit is set; otherwise nothing is recorded
 	counts  []int32 // distinct reports per indicator record of the index
-	reports []capReport
+	reports []tiedReport
+	cts     []keptTier // the findings of tied reports
+	asns    []uint32
+	finds   []tiedFinding
+	refs    []int32 // the tying refs of finds, back to back
 }
 
-// capReport is an accepted report with at least one tied finding.
-type capReport struct {
-	cts   []compoundTier // all its findings: compound, tier and ASes (in asns)
-	asns  []asnOrg
-	finds []capFinding // its tied findings
+// keptTier is a finding of a tied report, as the tally counts it: its
+// compound, tier and the ASes of its evidence (caps.asns[asnOff:asnEnd]).
+type keptTier struct {
+	compound       int32
+	asnOff, asnEnd int32
+	tier           seams.Tier
 }
 
-// capFinding is a tied finding: its line in findings.jsonl and the
-// indicators whose evidence ties it.
-type capFinding struct {
-	ct   int   // index in capReport.cts
-	off  int64 // offset of its line in findings.jsonl
-	n    int32 // length of its line
-	refs []int32
+// tiedReport is an accepted report with at least one tied finding: its
+// findings in caps.cts and its tied ones in caps.finds.
+type tiedReport struct {
+	ctOff, ctEnd     int32
+	findOff, findEnd int32
+}
+
+// tiedFinding is a tied finding: its line in findings.jsonl, its entry in
+// caps.cts, and the indicators whose evidence ties it
+// (caps.refs[refOff:refEnd]).
+type tiedFinding struct {
+	off            int64
+	n              int32
+	ct             int32
+	refOff, refEnd int32
 }
 
 // add records the findings of an accepted report, whose findings start at
 // offset written of findings.jsonl.
 func (c *caps) add(res *result, r *rec, written int64) {
+	if !c.on {
+		return
+	}
 	for _, ref := range res.refs[r.refOff:r.refEnd] {
 		c.counts[ref]++
 	}
 	cts := res.cts[r.ctOff:r.ctEnd]
-	var cr *capReport
-	for i, ct := range cts {
-		if ct.tier != seams.TierTied {
-			continue
-		}
-		if cr == nil {
-			c.reports = append(c.reports, capReport{cts: make([]compoundTier, len(cts))})
-			cr = &c.reports[len(c.reports)-1]
-			for k, ct := range cts {
-				off := int32(len(cr.asns))
-				cr.asns = append(cr.asns, res.asns[ct.asnOff:ct.asnEnd]...)
-				cr.cts[k] = compoundTier{compound: ct.compound, tier: ct.tier, asnOff: off, asnEnd: int32(len(cr.asns))}
-			}
-		}
-		cr.finds = append(cr.finds, capFinding{ct: i, off: written + int64(ct.findOff), n: ct.findEnd - ct.findOff,
-			refs: slices.Clone(res.tieRefs[ct.tieOff:ct.tieEnd])})
+	if !slices.ContainsFunc(cts, func(ct compoundTier) bool { return ct.tier == seams.TierTied }) {
+		return
 	}
-}
-
-// revision is a finding line to rewrite: tied becomes potential, and the
-// capped indicators that tied it are named.
-type revision struct {
-	off  int64
-	n    int32
-	refs []int32
+	tr := tiedReport{ctOff: int32(len(c.cts)), findOff: int32(len(c.finds))}
+	for _, ct := range cts {
+		if ct.tier == seams.TierTied {
+			f := tiedFinding{off: written + int64(ct.findOff), n: ct.findEnd - ct.findOff, ct: int32(len(c.cts)), refOff: int32(len(c.refs))}
+			c.refs = append(c.refs, res.tieRefs[ct.tieOff:ct.tieEnd]...)
+			f.refEnd = int32(len(c.refs))
+			c.finds = append(c.finds, f)
+		}
+		kept := keptTier{compound: ct.compound, tier: ct.tier, asnOff: int32(len(c.asns))}
+		for _, a := range res.asns[ct.asnOff:ct.asnEnd] {
+			c.asns = append(c.asns, a.asn)
+		}
+		kept.asnEnd = int32(len(c.asns))
+		c.cts = append(c.cts, kept)
+	}
+	tr.ctEnd, tr.findEnd = int32(len(c.cts)), int32(len(c.finds))
+	c.reports = append(c.reports, tr)
 }
 
 // apply decides which indicators are over-correlated, caps the findings
@@ -95,7 +111,7 @@ type revision struct {
 // findings (returning the file to commit in its place). It returns the
 // over-correlated indicators for the summary.
 func (c *caps) apply(x *match.Index, limit int, lift map[string]bool, t *tally, findings *atomicfile.File, path string) ([]seams.OverCorrelated, *atomicfile.File, error) {
-	if limit <= 0 {
+	if !c.on || limit <= 0 {
 		return nil, findings, nil
 	}
 	type overRef struct {
@@ -108,9 +124,6 @@ func (c *caps) apply(x *match.Index, limit int, lift map[string]bool, t *tally, 
 		if int(n) <= limit {
 			continue
 		}
-		if k := x.Kind(int32(ref)); k != seams.KindIP && k != seams.KindDevice {
-			continue // a prefix or an AS is potential evidence already
-		}
 		in := x.Indicator(int32(ref))
 		oc := overRef{seams.OverCorrelated{Compound: in.Compound, Kind: in.Kind.String(), Value: in.Value,
 			Reports: int(n), Capped: !lift[in.Value]}, int32(ref)}
@@ -119,39 +132,56 @@ func (c *caps) apply(x *match.Index, limit int, lift map[string]bool, t *tally, 
 		}
 		over = append(over, oc)
 	}
-	var revs []revision
-	for i := range c.reports {
-		cr := &c.reports[i]
-		changed := false
-		old := slices.Clone(cr.cts)
-		for _, f := range cr.finds {
-			all := len(f.refs) > 0
-			for _, ref := range f.refs {
+	var revs []int32 // the tied findings to cap, in file order
+	var cts []compoundTier
+	var asns []asnOrg
+	for _, tr := range c.reports {
+		n := len(revs)
+		for i := tr.findOff; i < tr.findEnd; i++ {
+			refs := c.refs[c.finds[i].refOff:c.finds[i].refEnd]
+			all := len(refs) > 0
+			for _, ref := range refs {
 				if _, ok := capped[ref]; !ok {
 					all = false
 					break
 				}
 			}
-			if !all {
-				continue
+			if all {
+				revs = append(revs, i)
 			}
-			cr.cts[f.ct].tier = seams.TierPotential
-			changed = true
-			revs = append(revs, revision{off: f.off, n: f.n, refs: f.refs})
-			for _, ref := range f.refs {
+		}
+		if len(revs) == n {
+			continue
+		}
+		// Uncount the report as written, and count it again as revised.
+		// (The tally knows every AS's organisation by now.)
+		cts, asns = cts[:0], asns[:0]
+		for _, k := range c.cts[tr.ctOff:tr.ctEnd] {
+			ct := compoundTier{compound: k.compound, tier: k.tier, asnOff: int32(len(asns))}
+			for _, a := range c.asns[k.asnOff:k.asnEnd] {
+				asns = append(asns, asnOrg{asn: a})
+			}
+			ct.asnEnd = int32(len(asns))
+			cts = append(cts, ct)
+		}
+		t.addFindings(cts, asns, -1)
+		for _, i := range revs[n:] {
+			cts[c.finds[i].ct-tr.ctOff].tier = seams.TierPotential
+			for _, ref := range c.refs[c.finds[i].refOff:c.finds[i].refEnd] {
 				over[capped[ref]].Downgraded++
 			}
 		}
-		if changed {
-			t.addFindings(old, cr.asns, -1)
-			t.addFindings(cr.cts, cr.asns, 1)
-		}
+		t.addFindings(cts, asns, 1)
 	}
 	info := func(ref int32) seams.OverCorrelated { return over[capped[ref]].OverCorrelated }
 	revised := findings
 	if len(revs) > 0 {
+		rev := func(k int) revision {
+			f := &c.finds[revs[k]]
+			return revision{off: f.off, n: f.n, refs: c.refs[f.refOff:f.refEnd]}
+		}
 		var err error
-		if revised, err = rewriteFindings(findings, path, revs, info, limit); err != nil {
+		if revised, err = rewriteFindings(findings, path, len(revs), rev, info, limit); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -169,9 +199,17 @@ func (c *caps) apply(x *match.Index, limit int, lift map[string]bool, t *tally, 
 	return out, revised, nil
 }
 
+// revision is a finding line to rewrite: tied becomes potential, and the
+// capped indicators that tied it are named.
+type revision struct {
+	off  int64
+	n    int32
+	refs []int32
+}
+
 // rewriteFindings copies findings into a new file at path, revising the
-// lines of revs (in file order), and discards the old file.
-func rewriteFindings(old *atomicfile.File, path string, revs []revision, info func(int32) seams.OverCorrelated, limit int) (*atomicfile.File, error) {
+// nrev lines revAt gives (in file order), and discards the old file.
+func rewriteFindings(old *atomicfile.File, path string, nrev int, revAt func(int) revision, info func(int32) seams.OverCorrelated, limit int) (*atomicfile.File, error) {
 	f, err := old.ReadBack()
 	if err != nil {
 		return nil, err
@@ -183,8 +221,9 @@ func rewriteFindings(old *atomicfile.File, path string, revs []revision, info fu
 	}
 	r := bufio.NewReaderSize(f, 1<<20)
 	var pos int64
-	var line []byte
-	for _, rv := range revs {
+	var line, out []byte
+	for k := range nrev {
+		rv := revAt(k)
 		if _, err := io.CopyN(nf, r, rv.off-pos); err != nil {
 			nf.Abort()
 			return nil, fmt.Errorf("revise %s: %w", FindingsFile, err)
@@ -195,7 +234,8 @@ func rewriteFindings(old *atomicfile.File, path string, revs []revision, info fu
 			return nil, fmt.Errorf("revise %s: %w", FindingsFile, err)
 		}
 		pos = rv.off + int64(rv.n)
-		out, err := reviseLine(line, rv.refs, info, limit)
+		var err error
+		out, err = reviseLine(out[:0], line, rv.refs, info, limit)
 		if err != nil {
 			nf.Abort()
 			return nil, err
@@ -226,12 +266,11 @@ var (
 // The first `,"tier":"tied","evidence":` of the line is the finding's own:
 // the report and compound ids before it are JSON strings, in which a quote
 // is always escaped.
-func reviseLine(line []byte, refs []int32, info func(int32) seams.OverCorrelated, limit int) ([]byte, error) {
+func reviseLine(out, line []byte, refs []int32, info func(int32) seams.OverCorrelated, limit int) ([]byte, error) {
 	i := bytes.Index(line, tiedField)
 	if i < 0 || !bytes.HasSuffix(line, []byte("}\n")) {
 		return nil, fmt.Errorf("revise %s: not a tied finding line: %.80q", FindingsFile, line)
 	}
-	out := make([]byte, 0, len(line)+64*len(refs))
 	out = append(out, line[:i]...)
 	out = append(out, potentialField...)
 	out = append(out, line[i+len(tiedField):len(line)-2]...)

@@ -3,6 +3,7 @@ package xref
 import (
 	"cmp"
 	"fmt"
+	"net/netip"
 	"slices"
 
 	"github.com/seams-dev/seams"
@@ -70,30 +71,53 @@ func (e *enrichment) close() {
 
 func (e *enrichment) hasASN() bool { return e.en != nil && e.en.HasASN() }
 
-// noteAddress records the AS of an ip or cidr indicator of compound c.
-func (e *enrichment) noteAddress(c int, in *seams.Indicator) {
+// noteIndicator records the ASes of an indicator of compound c, for the
+// foreign-AS signal: an asn indicator's own, an ip indicator's address's,
+// a cidr indicator's first and last address's (a prefix may span ASes).
+func (e *enrichment) noteIndicator(c int, in *seams.Indicator) {
 	if !e.hasASN() {
 		return
 	}
-	a := in.Addr
-	if in.Kind == seams.KindCIDR {
-		a = in.Prefix.Addr()
+	switch in.Kind {
+	case seams.KindASN:
+		e.ownASN(c, in.ASN)
+	case seams.KindIP:
+		e.noteAddr(c, in.Addr)
+	case seams.KindCIDR:
+		e.noteAddr(c, in.Prefix.Addr())
+		e.noteAddr(c, lastAddr(in.Prefix))
 	}
-	r, err := e.en.Lookup(a)
-	if err != nil || !r.HasASN {
-		return
+}
+
+func (e *enrichment) noteAddr(c int, a netip.Addr) {
+	if r, err := e.en.Lookup(a); err == nil && r.HasASN {
+		e.ownASN(c, r.ASN)
 	}
+}
+
+func (e *enrichment) ownASN(c int, asn uint32) {
 	for len(e.asns) <= c {
 		e.asns = append(e.asns, nil)
 	}
 	if e.asns[c] == nil {
 		e.asns[c] = map[uint32]bool{}
 	}
-	e.asns[c][r.ASN] = true
+	e.asns[c][asn] = true
+}
+
+// lastAddr returns the last address of p.
+func lastAddr(p netip.Prefix) netip.Addr {
+	b := p.Masked().Addr().AsSlice()
+	for i := p.Bits(); i < len(b)*8; i++ {
+		b[i/8] |= 1 << (7 - i%8)
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
 }
 
 // addSharedList records a list of shared space and queues its ASNs.
 func (e *enrichment) addSharedList(name, source, date string, prefixes int, asns []uint32, note func(uint32) string) {
+	asns = slices.Compact(slices.Sorted(slices.Values(asns)))
 	e.lists = append(e.lists, seams.SharedList{Name: name, Source: source, Date: date, Prefixes: prefixes, ASNs: len(asns)})
 	for _, a := range asns {
 		n := ""
@@ -185,6 +209,9 @@ func (e *enrichment) loadSharedLists(o *Options, b *match.Builder) error {
 			return fmt.Errorf("%w: --shared-preset: %v", ErrUsage, err)
 		}
 		for _, l := range lists {
+			if len(l.ASNs) > 0 && !e.hasASN() {
+				return fmt.Errorf("%w: --shared-preset %s lists autonomous systems: it needs an ASN database (--asn-db)", ErrUsage, l.Name)
+			}
 			name := "preset " + l.Name
 			b.AddSharedWhy("listed in "+name, l.Prefixes...)
 			e.addSharedList(name, l.Source, l.Date, len(l.Prefixes), l.ASNs, l.Note)
@@ -196,35 +223,45 @@ func (e *enrichment) loadSharedLists(o *Options, b *match.Builder) error {
 	return nil
 }
 
-// enrich looks up every observed address of fs and sets the findings'
-// signals. compounds is the index's.
-func (e *enrichment) enrich(fs []seams.Finding, compoundOf func(id string) (int, *seams.Compound)) {
+// enrich looks up every observed address of the findings fs of report r,
+// and sets each finding's signals from all of r's ip events (a report tied
+// by a device may log in from elsewhere): cross-border when an address is
+// located in another country than the compound's, foreign-asn when an
+// address is on an AS that none of the compound's own indicators is on.
+func (e *enrichment) enrich(r *seams.Report, fs []seams.Finding, compoundOf func(id string) (int, *seams.Compound)) {
 	if e.en == nil {
 		return
 	}
 	for f := range fs {
 		fd := &fs[f]
-		ci, c := compoundOf(fd.Compound)
-		var own map[uint32]bool
-		if ci < len(e.asns) {
-			own = e.asns[ci]
-		}
 		for k := range fd.Evidence {
 			o := &fd.Evidence[k].Observed
 			if !o.IP.IsValid() {
 				continue
 			}
-			r, err := e.en.Lookup(o.IP)
-			if err != nil {
-				continue
+			if res, err := e.en.Lookup(o.IP); err == nil {
+				o.Net = seams.AddrInfo{ASN: res.ASN, Org: res.Org, Country: res.Country, City: res.City}
 			}
-			o.Net = seams.AddrInfo{ASN: r.ASN, Org: r.Org, Country: r.Country, City: r.City}
-			if r.Country != "" && c.Country != "" && r.Country != c.Country {
+		}
+	}
+	for k := range r.IPs {
+		a := r.IPs[k].Addr
+		if seams.NonRoutable(a) != "" {
+			continue
+		}
+		res, err := e.en.Lookup(a)
+		if err != nil {
+			continue
+		}
+		for f := range fs {
+			fd := &fs[f]
+			ci, c := compoundOf(fd.Compound)
+			if res.Country != "" && c.Country != "" && res.Country != c.Country {
 				fd.Signals.CrossBorder = true
 			}
-			// Only a compound with address indicators on known ASes has
-			// "its own" ASes to differ from.
-			if r.HasASN && len(own) > 0 && !own[r.ASN] {
+			// Only a compound with indicators on known ASes has "its
+			// own" ASes to differ from.
+			if ci < len(e.asns) && res.HasASN && len(e.asns[ci]) > 0 && !e.asns[ci][res.ASN] {
 				fd.Signals.ForeignASN = true
 			}
 		}
@@ -309,4 +346,3 @@ type asnOrg struct {
 	asn uint32
 	org string
 }
-

@@ -3,6 +3,7 @@ package xref
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,6 +50,7 @@ func enrichCase(t *testing.T) Options {
 		`{"id":"r-sat","ips":[` + ev("198.51.100.200") + `]}`,                           // c-b, shared when AS64498 is
 		`{"id":"r-none","ips":[` + ev("192.0.2.77") + `]}`,                              // nothing
 		`{"id":"r-asn-late","ips":[{"ip":"198.51.100.9","at":"2025-05-01T00:00:00Z"}]}`, // outside the AS window
+		`{"id":"r-roam","ips":[` + ev("192.0.2.10") + `,` + ev("203.0.113.50") + `]}`,   // c-a tied, and a login from LA on AS64499
 	}, "\n")+"\n")}
 	o.Out = filepath.Join(dir, "out")
 	return o
@@ -97,8 +99,8 @@ func TestEnrichment(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := readEnriched(t, o)
-	if len(got) != 4 {
-		t.Fatalf("%d findings, want 4: %+v", len(got), got)
+	if len(got) != 5 {
+		t.Fatalf("%d findings, want 5: %+v", len(got), got)
 	}
 	home := got["r-home c-a"]
 	if home.Tier != "tied" || len(home.Signals) != 0 {
@@ -111,10 +113,15 @@ func TestEnrichment(t *testing.T) {
 	if asn.Tier != "potential" || asn.Evidence[0].Rule != "asn" || asn.Evidence[0].Indicator.Value != "AS64497" {
 		t.Errorf("r-asn: %+v, want potential by rule asn, indicator AS64497", asn)
 	}
-	// AS64497 is one of c-a's own (an asn indicator is not an address
-	// indicator, so it does not count): foreign to c-a's 192.0.2.10.
-	if strings.Join(asn.Signals, ",") != "cross-border,foreign-asn" {
-		t.Errorf("r-asn signals %v, want cross-border (MM for a KH compound) and foreign-asn", asn.Signals)
+	// AS64497 is c-a's own, by its asn indicator: not foreign.
+	if strings.Join(asn.Signals, ",") != "cross-border" {
+		t.Errorf("r-asn signals %v, want cross-border (MM for a KH compound) only", asn.Signals)
+	}
+	// Tied at home, but the report also logs in from LA on an AS none of
+	// c-a's indicators is on: both signals, on a tied finding.
+	roam := got["r-roam c-a"]
+	if roam.Tier != "tied" || strings.Join(roam.Signals, ",") != "cross-border,foreign-asn" {
+		t.Errorf("r-roam: %s %v, want tied, cross-border and foreign-asn", roam.Tier, roam.Signals)
 	}
 	abroad := got["r-abroad c-b"]
 	if abroad.Tier != "tied" || strings.Join(abroad.Signals, ",") != "cross-border" {
@@ -129,13 +136,13 @@ func TestEnrichment(t *testing.T) {
 		t.Error("an event outside the asn indicator's window matched")
 	}
 
-	if s.Signals == nil || s.Signals.CrossBorder != 2 || s.Signals.ForeignASN != 1 {
-		t.Errorf("signals %+v, want 2 cross-border (r-asn, r-abroad), 1 foreign-asn (r-asn)", s.Signals)
+	if s.Signals == nil || s.Signals.CrossBorder != 3 || s.Signals.ForeignASN != 1 {
+		t.Errorf("signals %+v, want 3 cross-border (r-asn, r-abroad, r-roam), 1 foreign-asn (r-roam)", s.Signals)
 	}
-	// r-sat's 198.51.100.200 is AS64498 and in c-b's own indicators, so
-	// it is not foreign; r-abroad's AS64499 is c-b's too.
+	// by_asn counts the ASes of evidence: r-roam's second address is no
+	// evidence.
 	wantASN := []seams.ASNCount{
-		{ASN: 64496, Org: "Example Fixed Line (synthetic)", Tied: 1},
+		{ASN: 64496, Org: "Example Fixed Line (synthetic)", Tied: 2},
 		{ASN: 64499, Org: "Example Hosting (synthetic)", Tied: 1},
 		{ASN: 64497, Org: "Example Mobile (synthetic)", Potential: 1},
 		{ASN: 64498, Org: "Example Satellite (synthetic)", Potential: 1},
@@ -204,5 +211,15 @@ func TestSharedPreset(t *testing.T) {
 	o.SharedPresets = "no-such-list"
 	if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), "no-such-list") {
 		t.Errorf("unknown preset: %v, want an error naming it", err)
+	}
+}
+
+// TestPresetOfASesNeedsASNDB: a preset that lists ASes cannot be used
+// without an ASN database, and says so rather than shares nothing.
+func TestPresetOfASesNeedsASNDB(t *testing.T) {
+	o := enrichCase(t)
+	o.SharedPresets = "satellite"
+	if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), "--asn-db") || !errors.Is(err, ErrUsage) {
+		t.Errorf("satellite preset without --asn-db: %v, want a usage error naming --asn-db", err)
 	}
 }

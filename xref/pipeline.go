@@ -306,7 +306,7 @@ func (p *pipeline) run(ctx context.Context) ([]seams.InputCount, error) {
 			if j.err != nil {
 				return nil, j.err
 			}
-			if !reserved && len(j.res.recs) > 0 {
+			if !reserved && len(j.res.recs) > 0 && j.pre == nil {
 				// Size the id set from the first chunk's line length and
 				// the size of the plain input files, so that it never has
 				// to grow (and copy itself) on the way.
@@ -436,15 +436,23 @@ func (p *pipeline) unmapAll() {
 }
 
 // plainBytes returns the total size of the report inputs that are plain
-// files (not standard input, not compressed), whose number of lines can be
-// estimated from their size.
+// JSON Lines files (not standard input, not compressed, not another
+// format), whose number of lines can be estimated from their size.
 func (p *pipeline) plainBytes() int64 {
 	var n int64
 	for _, name := range p.o.Reports {
 		if name == "-" || reportfile.Compressed(name) {
 			continue
 		}
-		if st, err := os.Stat(name); err == nil && st.Mode().IsRegular() {
+		f, err := os.Open(name)
+		if err != nil {
+			continue
+		}
+		head := make([]byte, reportfile.SniffSize)
+		k, _ := io.ReadFull(f, head)
+		st, err := f.Stat()
+		f.Close()
+		if err == nil && st.Mode().IsRegular() && reportfile.Detect(p.o.Format, name, head[:k]) == reportfile.JSONL {
 			n += st.Size()
 		}
 	}
@@ -668,7 +676,7 @@ func (w *worker) match(res *result, reports []seams.Report) {
 	// A report without findings keeps the empty ranges findOff == findEnd
 	// == 0 and ctOff == ctEnd == 0.
 	w.m.MatchAll(reports, func(i int, fs []seams.Finding) {
-		w.e.enrich(fs, w.compoundOf)
+		w.e.enrich(&reports[i], fs, w.compoundOf)
 		rc := &res.recs[w.recOf[i]]
 		rc.findOff, rc.ctOff, rc.refOff = len(res.findings), len(res.cts), len(res.refs)
 		for f := range fs {
@@ -677,8 +685,16 @@ func (w *worker) match(res *result, reports []seams.Report) {
 			ct := compoundTier{compound: w.ids[fs[f].Compound], tier: fs[f].Tier,
 				findOff: int32(start - rc.findOff), findEnd: int32(len(res.findings) - rc.findOff)}
 			ct.tieOff = int32(len(res.tieRefs))
+			// For the over-correlation check: the address and device
+			// indicators (the ones it caps) in the report's evidence.
 			for e := range fs[f].Evidence {
+				if !w.o.capping() {
+					break
+				}
 				ev := &fs[f].Evidence[e]
+				if k := ev.Indicator.Kind; k != seams.KindIP && k != seams.KindDevice {
+					continue
+				}
 				if !slices.Contains(res.refs[rc.refOff:], ev.Ref) {
 					res.refs = append(res.refs, ev.Ref)
 				}

@@ -169,6 +169,10 @@ func run(ctx context.Context, o Options) (*seams.Summary, error) {
 
 	rj := &rejections{w: rejected, max: o.MaxRejected}
 	start := time.Now()
+	lift, err := liftSet(o.LiftCap)
+	if err != nil {
+		return nil, err
+	}
 	if len(o.SharedASN) > 0 && len(o.ASNDB) == 0 {
 		return nil, fmt.Errorf("%w: shared ASNs need an ASN database (--asn-db)", ErrUsage)
 	}
@@ -189,13 +193,11 @@ func run(ctx context.Context, o Options) (*seams.Summary, error) {
 	o.Logger.Info("registry loaded", "compounds", len(x.Compounds()), "indicators", c.IP+c.CIDR+c.Device+c.ASN,
 		"index_bytes", x.Bytes(), "took", time.Since(start).Round(time.Millisecond))
 
-	lift, err := liftSet(o.LiftCap)
-	if err != nil {
-		return nil, err
-	}
 	t := newTally(x)
 	p := pipeline{o: o, x: x, findings: findings, rj: rj, tally: t, e: enr}
-	p.caps.counts = make([]int32, x.Records())
+	if o.capping() {
+		p.caps.on, p.caps.counts = true, make([]int32, x.Records())
+	}
 	reportInputs, err := p.run(ctx)
 	if err != nil {
 		return nil, err
@@ -246,22 +248,38 @@ func run(ctx context.Context, o Options) (*seams.Summary, error) {
 	return s, nil
 }
 
+// capping reports whether the over-correlation check is on.
+func (o *Options) capping() bool { return o.MaxReportsPerIndicator > 0 }
+
 // liftSet parses the values of Options.LiftCap into the canonical values of
 // indicators: an address or a device type:value.
 func liftSet(values []string) (map[string]bool, error) {
 	out := map[string]bool{}
 	for _, v := range values {
-		if in, err := seams.ParseIndicatorValue(seams.KindIP, v); err == nil {
-			out[in.Value] = true
-			continue
-		}
-		in, err := seams.ParseIndicatorValue(seams.KindDevice, v)
+		c, err := liftValue(v)
 		if err != nil {
-			return nil, fmt.Errorf("lift cap: %q is neither an IP address nor a device TYPE:VALUE", v)
+			return nil, fmt.Errorf("%w: %v", ErrUsage, err)
 		}
-		out[in.Value] = true
+		out[c] = true
 	}
 	return out, nil
+}
+
+// CheckLiftCap reports whether v can be a value of Options.LiftCap.
+func CheckLiftCap(v string) error {
+	_, err := liftValue(v)
+	return err
+}
+
+func liftValue(v string) (string, error) {
+	if in, err := seams.ParseIndicatorValue(seams.KindIP, v); err == nil {
+		return in.Value, nil
+	}
+	in, err := seams.ParseIndicatorValue(seams.KindDevice, v)
+	if err != nil {
+		return "", fmt.Errorf("lift cap: %q is neither an IP address nor a device TYPE:VALUE (the cap applies to ip and device indicators)", v)
+	}
+	return in.Value, nil
 }
 
 // rejections writes rejected records and counts them against the limit.
@@ -332,11 +350,14 @@ func loadRegistry(o Options, rj *rejections, enr *enrichment) (*match.Index, []s
 		}
 	}
 	indFormat, err := sniffFile(o.Indicators, detectIndicators)
+	if err != nil && o.Compounds == "" {
+		return nil, nil, fmt.Errorf("%w: missing --compounds", ErrUsage)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("indicators: %w", err)
 	}
 	if o.Compounds == "" && indFormat == formatCSV {
-		return nil, nil, fmt.Errorf("%w: --compounds is needed with an indicators CSV", ErrUsage)
+		return nil, nil, fmt.Errorf("%w: missing --compounds", ErrUsage)
 	}
 	// Indicators in an exchange format are read whole (their readers
 	// resolve references across the file) and may bring compounds, which
@@ -364,12 +385,10 @@ func loadRegistry(o Options, rj *rejections, enr *enrichment) (*match.Index, []s
 	// add puts an indicator in the index, but for one of an AS, which
 	// waits for the ASN database's networks (enrich.go).
 	add := func(in *seams.Indicator) error {
-		switch in.Kind {
-		case seams.KindASN:
+		enr.noteIndicator(ids[in.Compound], in)
+		if in.Kind == seams.KindASN {
 			enr.pendingASNs = append(enr.pendingASNs, *in)
 			return nil
-		case seams.KindIP, seams.KindCIDR:
-			enr.noteAddress(ids[in.Compound], in)
 		}
 		return b.Add(in)
 	}

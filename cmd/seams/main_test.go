@@ -56,6 +56,10 @@ func TestExitStatus(t *testing.T) {
 		{"run completes with rejections", smallArgs(out), 0, "", "tied                     11 reports"},
 		{"drift in days", append(smallArgs(out), "--drift", "30d"), 0, "", "compound"},
 		{"version", []string{"version"}, 0, "", "seams "},
+		{"lift-cap not an address or device", append(smallArgs(out), "--lift-cap", "203.0.113.0/24"), 2, `--lift-cap: lift cap: "203.0.113.0/24" is neither`, ""},
+		{"shared-asn without an ASN database", append(smallArgs(out), "--shared-asn", "AS14593"), 2, "--shared-asn needs an ASN database", ""},
+		{"preset of ASes without an ASN database", append(smallArgs(out), "--shared-preset", "satellite"), 2, "needs an ASN database (--asn-db)", ""},
+		{"store with a flag of a run over files", []string{"xref", "--store", out, "--asn-db", "x.mmdb", "--lift-cap", "203.0.113.7"}, 2, "--asn-db, --lift-cap cannot be used with --store", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

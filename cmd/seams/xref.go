@@ -30,7 +30,9 @@ Cross-reference every report against the registry and write, into DIR:
   findings.jsonl  one line per (report, compound) pair with evidence: its tier
                   (tied or potential) and every indicator that fired
   summary.json    counts: reports, events, tied and potential reports, by
-                  compound and by country
+                  compound and by country (and by AS, with --asn-db); the
+                  over-correlated indicators, the signals, what could not
+                  be used, and the databases and lists in force
   rejected.jsonl  every record that could not be used, with file, line, item
                   and reason; nothing read is lost
 The files are written under temporary names and renamed when the run
@@ -42,7 +44,8 @@ Flags:
                       status; or FollowTheMoney entities (JSON lines).
                       May be left out when --indicators names compounds.
   --indicators FILE   indicators CSV: compound,kind,value,first_seen,last_seen,
-                      confidence,source; kind is ip, cidr or device. Or a
+                      confidence,source; kind is ip, cidr, device or asn
+                      (an asn needs --asn-db). Or a
                       STIX 2.1 bundle, or MISP events (JSON): their
                       compounds join those of --compounds (which wins).
   --reports FILE      reports; repeat for several files. A name ending in .gz
@@ -56,7 +59,8 @@ Flags:
                       or without .gz/.zst) or, failing that, its first bytes.
   --csv-memory BYTES  reports CSV: how many bytes of rows to group in memory
                       before spilling sorted runs to disk (rows of one report
-                      may be anywhere in the file). Default 268435456.
+                      may be anywhere in the file). Default 268435456; at
+                      least 1048576.
   --tmp-dir DIR       where the CSV reader spills; default the system's.
   --shared FILE       shared address space (carrier NAT, satellite, VPN): one
                       address or CIDR a line, # comments; or a MISP
@@ -67,13 +71,15 @@ Flags:
                       openly licensed ones). Repeat for several: the first
                       with a record answers. Findings then give the AS and
                       its organisation of every observed address, asn
-                      indicators match, and shared ASNs can be given.
+                      indicators match, shared ASNs can be given, and a
+                      finding is flagged foreign-asn when an address of the
+                      report is on an AS none of the compound's own
+                      indicators is on.
   --geo-db FILE       IP-to-location database (country, city), the same way.
                       Findings then give country and city, and are flagged
-                      cross-border when the address is in another country
-                      than the compound, foreign-asn when its AS is none of
-                      the compound's own address indicators' (signals are
-                      reported; they never change a tier).
+                      cross-border when an address of the report is in
+                      another country than the compound. (Signals are
+                      reported; they never change a tier.)
   --shared-asn LIST   ASes whose every address is shared space, such as
                       AS14593,AS13335 (needs --asn-db).
   --shared-preset LIST
@@ -121,8 +127,11 @@ Tiers:
              and the event is not flagged proxy and the address is not in
              shared space.
   potential  any other evidence: an exact address from a proxy or shared
-             space, an address within --drift of the window (ip-drift), or an
-             address inside a cidr indicator in its window.
+             space, an address within --drift of the window (ip-drift), an
+             address inside a cidr indicator in its window, or an address
+             on the AS of an asn indicator in its window (with --asn-db).
+             And a finding tied only by indicators over
+             --max-reports-per-indicator is capped at potential.
 
 Examples:
   seams xref --compounds compounds.csv --indicators indicators.csv \
@@ -188,16 +197,25 @@ func runXref(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if a.store != "" || a.db != "" {
+		// A store's runs take the drift and --full; a flag of a run over
+		// files would be ignored, which is worse than refused.
+		var ignored []string
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "store", "db", "drift", "full", "verbose", "cpuprofile", "memprofile":
+			default:
+				ignored = append(ignored, "--"+f.Name)
+			}
+		})
+		if len(ignored) > 0 {
+			return usagef("xref", "%s cannot be used with --store or --db (a store's run takes --drift and --full)", strings.Join(ignored, ", "))
+		}
 		return runXrefStore(ctx, e, &a)
 	}
 	// --compounds may be left out when the indicators come in an exchange
-	// format that names its compounds (STIX, MISP: JSON); xref.Run checks
-	// the content (ErrUsage) when the name is not enough.
-	compounds := o.Compounds
-	if strings.HasSuffix(strings.ToLower(o.Indicators), ".json") {
-		compounds = "from --indicators"
-	}
-	for _, f := range []struct{ name, val string }{{"compounds", compounds}, {"indicators", o.Indicators}, {"out", o.Out}} {
+	// format that names its compounds (STIX, MISP): xref.Run reads the
+	// indicators file and says so (ErrUsage) when it is a CSV.
+	for _, f := range []struct{ name, val string }{{"indicators", o.Indicators}, {"out", o.Out}} {
 		if f.val == "" {
 			return usagef("xref", "missing --%s", f.name)
 		}
@@ -223,6 +241,11 @@ func runXref(ctx context.Context, e *env, args []string) error {
 	}
 	o.Format = f
 	o.LiftCap = a.liftCap
+	for _, v := range a.liftCap {
+		if err := xref.CheckLiftCap(v); err != nil {
+			return usagef("xref", "--lift-cap: %v", err)
+		}
+	}
 	if a.sharedASN != "" {
 		if len(o.ASNDB) == 0 {
 			return usagef("xref", "--shared-asn needs an ASN database (--asn-db)")

@@ -71,16 +71,14 @@ func (e *enrichment) close() {
 
 func (e *enrichment) hasASN() bool { return e.en != nil && e.en.HasASN() }
 
-// noteIndicator records the ASes of an indicator of compound c, for the
-// foreign-AS signal: an asn indicator's own, an ip indicator's address's,
-// a cidr indicator's first and last address's (a prefix may span ASes).
+// noteIndicator records the ASes of an address indicator of compound c,
+// for the foreign-AS signal: an ip indicator's address's, a cidr
+// indicator's first and last address's (a prefix may span ASes).
 func (e *enrichment) noteIndicator(c int, in *seams.Indicator) {
 	if !e.hasASN() {
 		return
 	}
 	switch in.Kind {
-	case seams.KindASN:
-		e.ownASN(c, in.ASN)
 	case seams.KindIP:
 		e.noteAddr(c, in.Addr)
 	case seams.KindCIDR:
@@ -223,45 +221,40 @@ func (e *enrichment) loadSharedLists(o *Options, b *match.Builder) error {
 	return nil
 }
 
-// enrich looks up every observed address of the findings fs of report r,
-// and sets each finding's signals from all of r's ip events (a report tied
-// by a device may log in from elsewhere): cross-border when an address is
-// located in another country than the compound's, foreign-asn when an
-// address is on an AS that none of the compound's own indicators is on.
-func (e *enrichment) enrich(r *seams.Report, fs []seams.Finding, compoundOf func(id string) (int, *seams.Compound)) {
+// enrich looks up every observed address of the findings fs and sets
+// each finding's signals from its evidence addresses: cross-border when one
+// is located in another country than the compound's, foreign-asn when one
+// is on an AS that none of the compound's own address indicators is on.
+// (An asn indicator is not an address indicator: evidence that matches
+// only by AS, on an AS where the compound has no known address, is
+// foreign-asn, which is worth a look.)
+func (e *enrichment) enrich(fs []seams.Finding, compoundOf func(id string) (int, *seams.Compound)) {
 	if e.en == nil {
 		return
 	}
 	for f := range fs {
 		fd := &fs[f]
+		ci, c := compoundOf(fd.Compound)
+		var own map[uint32]bool
+		if ci < len(e.asns) {
+			own = e.asns[ci]
+		}
 		for k := range fd.Evidence {
 			o := &fd.Evidence[k].Observed
 			if !o.IP.IsValid() {
 				continue
 			}
-			if res, err := e.en.Lookup(o.IP); err == nil {
-				o.Net = seams.AddrInfo{ASN: res.ASN, Org: res.Org, Country: res.Country, City: res.City}
+			r, err := e.en.Lookup(o.IP)
+			if err != nil {
+				continue
 			}
-		}
-	}
-	for k := range r.IPs {
-		a := r.IPs[k].Addr
-		if seams.NonRoutable(a) != "" {
-			continue
-		}
-		res, err := e.en.Lookup(a)
-		if err != nil {
-			continue
-		}
-		for f := range fs {
-			fd := &fs[f]
-			ci, c := compoundOf(fd.Compound)
-			if res.Country != "" && c.Country != "" && res.Country != c.Country {
+			o.Net = seams.AddrInfo{ASN: r.ASN, Org: r.Org, Country: r.Country, City: r.City}
+			if r.Country != "" && c.Country != "" && r.Country != c.Country {
 				fd.Signals.CrossBorder = true
 			}
-			// Only a compound with indicators on known ASes has "its
-			// own" ASes to differ from.
-			if ci < len(e.asns) && res.HasASN && len(e.asns[ci]) > 0 && !e.asns[ci][res.ASN] {
+			// Only a compound with address indicators on known ASes has
+			// "its own" ASes to differ from.
+			if r.HasASN && len(own) > 0 && !own[r.ASN] {
 				fd.Signals.ForeignASN = true
 			}
 		}

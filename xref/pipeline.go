@@ -676,7 +676,7 @@ func (w *worker) match(res *result, reports []seams.Report) {
 	// A report without findings keeps the empty ranges findOff == findEnd
 	// == 0 and ctOff == ctEnd == 0.
 	w.m.MatchAll(reports, func(i int, fs []seams.Finding) {
-		w.e.enrich(&reports[i], fs, w.compoundOf)
+		w.e.enrich(fs, w.compoundOf)
 		rc := &res.recs[w.recOf[i]]
 		rc.findOff, rc.ctOff, rc.refOff = len(res.findings), len(res.cts), len(res.refs)
 		for f := range fs {

@@ -72,12 +72,12 @@ Flags:
                       with a record answers. Findings then give the AS and
                       its organisation of every observed address, asn
                       indicators match, shared ASNs can be given, and a
-                      finding is flagged foreign-asn when an address of the
-                      report is on an AS none of the compound's own
-                      indicators is on.
+                      finding is flagged foreign-asn when an address of its
+                      evidence is on an AS none of the compound's own
+                      address indicators is on.
   --geo-db FILE       IP-to-location database (country, city), the same way.
                       Findings then give country and city, and are flagged
-                      cross-border when an address of the report is in
+                      cross-border when an address of its evidence is in
                       another country than the compound. (Signals are
                       reported; they never change a tier.)
   --shared-asn LIST   ASes whose every address is shared space, such as

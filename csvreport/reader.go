@@ -27,6 +27,7 @@ import (
 	"unsafe"
 
 	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/internal/csvinput"
 )
 
 // Options configures a Reader. Use NewOptions for the defaults.
@@ -71,6 +72,10 @@ const (
 // Columns names the columns in their usual order, for headers and help.
 var Columns = [numCols]string{"report_id", "received", "incident", "ip", "at", "event", "port", "proxy", "device_type", "device_value"}
 
+// MaxLine is the longest physical line accepted, in bytes without its
+// newline (see package csvinput); a longer line is fatal.
+const MaxLine = csvinput.MaxLine
+
 // Stats says how a Reader grouped its input.
 type Stats struct {
 	Rows         int   // rows read (not counting the header and blank rows)
@@ -85,7 +90,7 @@ type Reader struct {
 	o    Options
 	src  io.Reader
 
-	in     *input
+	in     *csvinput.Input
 	cr     *csv.Reader
 	index  [numCols]int
 	width  int
@@ -359,17 +364,17 @@ func (r *Reader) tooMany(w *row) row {
 
 // header reads the header and finds the columns.
 func (r *Reader) header() error {
-	r.in = newInput(r.src, r.file)
+	r.in = csvinput.New(r.src, r.file, true)
 	cr := csv.NewReader(r.in)
 	cr.FieldsPerRecord = -1
 	cr.TrimLeadingSpace = true
 	cr.ReuseRecord = true
 	r.cr = cr
 	h, err := cr.Read()
-	if err := r.in.fatal(); err != nil {
+	if err := r.in.Fatal(); err != nil {
 		return err
 	}
-	r.in.take(cr.InputOffset())
+	r.in.Take(cr.InputOffset())
 	var pe *csv.ParseError
 	switch {
 	case err == io.EOF:
@@ -415,10 +420,10 @@ func (r *Reader) header() error {
 // row reads and parses the next row into w; false for a blank one.
 func (r *Reader) row(w *row) (bool, error) {
 	rec, err := r.cr.Read()
-	if err := r.in.fatal(); err != nil {
+	if err := r.in.Fatal(); err != nil {
 		return false, err
 	}
-	rawIn := r.in.take(r.cr.InputOffset())
+	rawIn := r.in.Take(r.cr.InputOffset())
 	var pe *csv.ParseError
 	switch {
 	case err == io.EOF:

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/internal/csvinput"
 )
 
 // ReadShared reads a shared-infrastructure list: one CIDR prefix or address
@@ -21,7 +22,7 @@ func ReadShared(r io.Reader, file string, reject Reject) ([]netip.Prefix, error)
 	if reject == nil {
 		reject = discard
 	}
-	in := newInput(r, file, false)
+	in := csvinput.New(r, file, false)
 	sc := bufio.NewScanner(in)
 	// in refuses lines longer than MaxLine first; the scanner's buffer
 	// holds one such line and its line ending.
@@ -29,7 +30,7 @@ func ReadShared(r io.Reader, file string, reject Reject) ([]netip.Prefix, error)
 	var out []netip.Prefix
 	line := 0
 	for sc.Scan() {
-		if in.fatal() != nil {
+		if in.Fatal() != nil {
 			// The scanner hands out what it holds when its reader fails,
 			// as if the file ended there: a cut line, not an entry.
 			break
@@ -48,7 +49,7 @@ func ReadShared(r io.Reader, file string, reject Reject) ([]netip.Prefix, error)
 		}
 		out = append(out, p)
 	}
-	if err := in.fatal(); err != nil {
+	if err := in.Fatal(); err != nil {
 		return nil, err
 	}
 	if err := sc.Err(); err != nil {

@@ -19,6 +19,19 @@ type Finding struct {
 	// Signals are consistency signals, set when enrichment databases are
 	// given. They are reported, never used to decide the tier.
 	Signals Signals
+	// Capped names the over-correlated indicators whose evidence alone
+	// tied the finding, which is why it is potential (a run's
+	// --max-reports-per-indicator). The run sets it in findings.jsonl;
+	// readers of that file fill it in.
+	Capped []CapNote
+}
+
+// CapNote is an over-correlated indicator that capped a finding.
+type CapNote struct {
+	Kind    string
+	Value   string
+	Reports int // distinct reports with evidence from it
+	Limit   int // the run's limit
 }
 
 // Signals are what enrichment says of a finding's addresses beside its

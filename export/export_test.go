@@ -321,3 +321,53 @@ func FuzzReadFindings(f *testing.F) {
 }
 
 func findingLine(f *seams.Finding) string { return string(jsonl.AppendFinding(nil, f)) }
+
+// TestReadFindingsKeepsEnrichment reads findings.jsonl of enriched and capped
+// runs and writes every finding back with jsonl.AppendFinding: the same
+// bytes, so that nothing xref writes is lost on the way to an export.
+func TestReadFindingsKeepsEnrichment(t *testing.T) {
+	dir := t.TempDir()
+	o := xref.NewOptions()
+	o.Compounds, o.Indicators, o.Shared = filepath.Join(small, "compounds.csv"), filepath.Join(small, "indicators.csv"), filepath.Join(small, "shared.txt")
+	o.Reports = []string{filepath.Join(small, "reports.jsonl"), filepath.Join(small, "reports2.jsonl")}
+	o.ASNDB, o.GeoDB = []string{"../mmdb/testdata/doc-asn.mmdb"}, []string{"../mmdb/testdata/doc-geo.mmdb"}
+	o.MaxReportsPerIndicator = 2 // caps some
+	o.Out = dir
+	if _, err := xref.Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(filepath.Join(dir, xref.FindingsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(want, []byte(`"capped"`)) || !bytes.Contains(want, []byte(`"as_org"`)) || !bytes.Contains(want, []byte(`"signals"`)) {
+		t.Fatalf("the run wrote no capped, enriched or signalled finding to check:\n%s", want)
+	}
+	var got []byte
+	if err := ReadFindings(bytes.NewReader(want), "findings.jsonl", func(f *seams.Finding) error {
+		got = jsonl.AppendFinding(got, f)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("findings read and written back differ:\n%s\nwant:\n%s", got, want)
+	}
+	// And the CSV carries what enrichment and capping added.
+	var rows []Row
+	if err := ReadFindings(bytes.NewReader(want), "findings.jsonl", func(f *seams.Finding) error {
+		rows = Rows(rows, f, nil)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var asn, capped, signals bool
+	for _, r := range rows {
+		asn = asn || r.ObservedASN != 0 && r.ObservedASOrg != ""
+		capped = capped || strings.Contains(r.Capped, "reports > 2")
+		signals = signals || r.Signals != ""
+	}
+	if !asn || !capped || !signals {
+		t.Errorf("rows lack enrichment (%v), capping (%v) or signals (%v)", asn, capped, signals)
+	}
+}

@@ -25,6 +25,13 @@ type jFinding struct {
 	Compound string      `json:"compound"`
 	Tier     string      `json:"tier"`
 	Evidence []jEvidence `json:"evidence"`
+	Signals  []string    `json:"signals"`
+	Capped   []struct {
+		Kind    string `json:"kind"`
+		Value   string `json:"value"`
+		Reports int    `json:"reports"`
+		Limit   int    `json:"limit"`
+	} `json:"capped"`
 }
 
 type jEvidence struct {
@@ -44,9 +51,16 @@ type jEvidence struct {
 		Event  string `json:"event"`
 		Port   int    `json:"port"`
 		Proxy  bool   `json:"proxy"`
+		// Enrichment, when the run had databases.
+		ASN        uint32 `json:"asn"`
+		ASOrg      string `json:"as_org"`
+		Country    string `json:"country"`
+		City       string `json:"city"`
+		Associated bool   `json:"associated"`
 	} `json:"observed"`
-	Drift  string `json:"drift"`
-	Shared string `json:"shared"`
+	Drift     string `json:"drift"`
+	Shared    string `json:"shared"`
+	SharedWhy string `json:"shared_why"`
 }
 
 var kinds = map[string]seams.Kind{"ip": seams.KindIP, "cidr": seams.KindCIDR, "device": seams.KindDevice, "asn": seams.KindASN}
@@ -132,6 +146,19 @@ func parseFinding(line []byte, interned indicators) (*seams.Finding, error) {
 		}
 		f.Evidence[i] = ev
 	}
+	for _, sig := range j.Signals {
+		switch sig {
+		case "cross-border":
+			f.Signals.CrossBorder = true
+		case "foreign-asn":
+			f.Signals.ForeignASN = true
+		default:
+			return nil, fmt.Errorf("unknown signal %q", sig)
+		}
+	}
+	for _, c := range j.Capped {
+		f.Capped = append(f.Capped, seams.CapNote{Kind: c.Kind, Value: c.Value, Reports: c.Reports, Limit: c.Limit})
+	}
 	return f, nil
 }
 
@@ -195,6 +222,9 @@ func parseEvidence(compound string, je *jEvidence, interned indicators) (seams.E
 		}
 	}
 	ev.Observed.Event, ev.Observed.Port, ev.Observed.Proxy = o.Event, o.Port, o.Proxy
+	ev.Observed.Associated = o.Associated
+	ev.Observed.Net = seams.AddrInfo{ASN: o.ASN, Org: o.ASOrg, Country: o.Country, City: o.City}
+	ev.SharedWhy = je.SharedWhy
 	if je.Drift != "" {
 		if ev.Drift, err = time.ParseDuration(je.Drift); err != nil {
 			return ev, fmt.Errorf("drift: %v", err)

@@ -2,8 +2,10 @@ package export
 
 import (
 	"encoding/csv"
+	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -33,25 +35,48 @@ type Row struct {
 	Proxy          bool      `parquet:"proxy"`
 	DriftSeconds   *float64  `parquet:"drift_seconds,optional"`
 	Shared         string    `parquet:"shared,optional"`
+	SharedWhy      string    `parquet:"shared_why,optional"`
+	Associated     bool      `parquet:"associated"`
+	ObservedASN    uint32    `parquet:"observed_asn,optional"`
+	ObservedASOrg  string    `parquet:"observed_as_org,optional"`
+	ObservedCC     string    `parquet:"observed_country,optional"`
+	ObservedCity   string    `parquet:"observed_city,optional"`
+	Signals        string    `parquet:"signals,optional"` // "cross-border;foreign-asn"
+	Capped         string    `parquet:"capped,optional"`  // "ip 203.0.113.7: 812 reports > 500"`
 }
 
 // Header is the CSV header: the columns in their fixed order.
 var Header = []string{"report", "compound", "compound_name", "country", "tier", "rule", "indicator_kind", "indicator",
 	"first_seen", "last_seen", "confidence", "source", "observed_ip", "observed_device", "observed_at", "event",
-	"port", "proxy", "drift_seconds", "shared"}
+	"port", "proxy", "drift_seconds", "shared", "shared_why", "associated", "observed_asn", "observed_as_org",
+	"observed_country", "observed_city", "signals", "capped"}
 
 // Rows appends the rows of a finding: one per evidence item, in evidence
 // order. names gives the name and country of compounds; a compound it lacks
 // gets empty ones.
 func Rows(rows []Row, f *seams.Finding, names map[string]seams.Compound) []Row {
 	c := names[f.Compound]
+	var signals []string
+	if f.Signals.CrossBorder {
+		signals = append(signals, "cross-border")
+	}
+	if f.Signals.ForeignASN {
+		signals = append(signals, "foreign-asn")
+	}
+	var capped []string
+	for _, k := range f.Capped {
+		capped = append(capped, fmt.Sprintf("%s %s: %d reports > %d", k.Kind, k.Value, k.Reports, k.Limit))
+	}
 	for i := range f.Evidence {
 		ev := &f.Evidence[i]
 		in := ev.Indicator
 		r := Row{Report: f.Report, Compound: f.Compound, CompoundName: c.Name, Country: c.Country,
 			Tier: f.Tier.String(), Rule: ev.Rule.String(), IndicatorKind: in.Kind.String(), Indicator: in.Value,
 			FirstSeen: in.Window.First, LastSeen: in.Window.Last, Source: in.Source, ObservedAt: ev.Observed.At,
-			Event: ev.Observed.Event, Port: int32(ev.Observed.Port), Proxy: ev.Observed.Proxy}
+			Event: ev.Observed.Event, Port: int32(ev.Observed.Port), Proxy: ev.Observed.Proxy,
+			SharedWhy: ev.SharedWhy, Associated: ev.Observed.Associated, ObservedASN: ev.Observed.Net.ASN,
+			ObservedASOrg: ev.Observed.Net.Org, ObservedCC: ev.Observed.Net.Country, ObservedCity: ev.Observed.Net.City,
+			Signals: strings.Join(signals, ";"), Capped: strings.Join(capped, "; ")}
 		if in.HasConfidence {
 			v := in.Confidence
 			r.Confidence = &v
@@ -109,13 +134,20 @@ func (c *CSVWriter) Write(r *Row) error {
 		}
 		return strconv.FormatFloat(*v, 'f', -1, 64)
 	}
+	asn := func(n uint32) string {
+		if n == 0 {
+			return ""
+		}
+		return strconv.FormatUint(uint64(n), 10)
+	}
 	port := ""
 	if r.Port != 0 {
 		port = strconv.Itoa(int(r.Port))
 	}
 	vals := [...]string{r.Report, r.Compound, r.CompoundName, r.Country, r.Tier, r.Rule, r.IndicatorKind, r.Indicator,
 		t(r.FirstSeen), t(r.LastSeen), f(r.Confidence), r.Source, r.ObservedIP, r.ObservedDevice, t(r.ObservedAt),
-		r.Event, port, strconv.FormatBool(r.Proxy), f(r.DriftSeconds), r.Shared}
+		r.Event, port, strconv.FormatBool(r.Proxy), f(r.DriftSeconds), r.Shared, r.SharedWhy,
+		strconv.FormatBool(r.Associated), asn(r.ObservedASN), r.ObservedASOrg, r.ObservedCC, r.ObservedCity, r.Signals, r.Capped}
 	for i, v := range vals {
 		c.cell[i] = SafeCell(v)
 	}

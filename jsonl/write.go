@@ -42,7 +42,32 @@ func AppendFinding(b []byte, f *seams.Finding) []byte {
 		}
 		b = append(b, ']')
 	}
+	if len(f.Capped) > 0 {
+		b = AppendCapped(b, f.Capped)
+	}
 	return append(b, "}\n"...)
+}
+
+// AppendCapped appends the capped field of a finding:
+//
+//	,"capped":[{"kind":"ip","value":"203.0.113.7","reports":812,"limit":500}]
+func AppendCapped(b []byte, cs []seams.CapNote) []byte {
+	b = append(b, `,"capped":[`...)
+	for k, c := range cs {
+		if k > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"kind":`...)
+		b = AppendString(b, c.Kind)
+		b = append(b, `,"value":`...)
+		b = AppendString(b, c.Value)
+		b = append(b, `,"reports":`...)
+		b = strconv.AppendInt(b, int64(c.Reports), 10)
+		b = append(b, `,"limit":`...)
+		b = strconv.AppendInt(b, int64(c.Limit), 10)
+		b = append(b, '}')
+	}
+	return append(b, ']')
 }
 
 func appendEvidence(b []byte, e *seams.Evidence) []byte {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/internal/atomicfile"
@@ -274,21 +273,11 @@ func reviseLine(out, line []byte, refs []int32, info func(int32) seams.OverCorre
 	out = append(out, line[:i]...)
 	out = append(out, potentialField...)
 	out = append(out, line[i+len(tiedField):len(line)-2]...)
-	out = append(out, `,"capped":[`...)
+	notes := make([]seams.CapNote, len(refs))
 	for k, ref := range refs {
-		if k > 0 {
-			out = append(out, ',')
-		}
 		o := info(ref)
-		out = append(out, `{"kind":"`...)
-		out = append(out, o.Kind...)
-		out = append(out, `","value":`...)
-		out = jsonl.AppendString(out, o.Value)
-		out = append(out, `,"reports":`...)
-		out = strconv.AppendInt(out, int64(o.Reports), 10)
-		out = append(out, `,"limit":`...)
-		out = strconv.AppendInt(out, int64(limit), 10)
-		out = append(out, '}')
+		notes[k] = seams.CapNote{Kind: o.Kind, Value: o.Value, Reports: o.Reports, Limit: limit}
 	}
-	return append(out, "]}\n"...), nil
+	out = jsonl.AppendCapped(out, notes)
+	return append(out, "}\n"...), nil
 }

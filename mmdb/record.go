@@ -67,19 +67,7 @@ func (r *record) UnmarshalMaxMindDBCursor(c mmdbdata.Cursor) (mmdbdata.Cursor, e
 		// seams reads.
 		return c.Skip()
 	}
-	m, err := c.Map()
-	if err != nil {
-		return mmdbdata.Cursor{}, err
-	}
-	var next mmdbdata.Cursor
-	for {
-		key, v, ok := m.Next(next)
-		if !ok {
-			break
-		}
-		if err := r.spend(); err != nil {
-			return mmdbdata.Cursor{}, err
-		}
+	return r.eachEntry(c, func(key []byte, v mmdbdata.Cursor) (next mmdbdata.Cursor, err error) {
 		switch string(key) {
 		case "autonomous_system_number", "asn":
 			next, err = r.readASN(v)
@@ -104,6 +92,30 @@ func (r *record) UnmarshalMaxMindDBCursor(c mmdbdata.Cursor) (mmdbdata.Cursor, e
 		}
 		if err != nil {
 			return mmdbdata.Cursor{}, fmt.Errorf("field %q: %w", key, err)
+		}
+		return next, nil
+	})
+}
+
+// eachEntry reads the map at v, handing each entry to field, which reads
+// or skips its value and returns the cursor after it. Every entry is
+// charged to the record's budget (see spend).
+func (r *record) eachEntry(v mmdbdata.Cursor, field func(key []byte, v mmdbdata.Cursor) (mmdbdata.Cursor, error)) (mmdbdata.Cursor, error) {
+	m, err := v.Map()
+	if err != nil {
+		return mmdbdata.Cursor{}, err
+	}
+	var next mmdbdata.Cursor
+	for {
+		key, fv, ok := m.Next(next)
+		if !ok {
+			break
+		}
+		if err := r.spend(); err != nil {
+			return mmdbdata.Cursor{}, err
+		}
+		if next, err = field(key, fv); err != nil {
+			return mmdbdata.Cursor{}, err
 		}
 	}
 	return m.End()
@@ -204,33 +216,16 @@ func (r *record) readCountry(v mmdbdata.Cursor, dst *string) (mmdbdata.Cursor, e
 		}
 		return next, nil
 	case mmdbdata.KindMap:
-		m, err := v.Map()
-		if err != nil {
-			return mmdbdata.Cursor{}, err
-		}
-		var next mmdbdata.Cursor
-		for {
-			key, fv, ok := m.Next(next)
-			if !ok {
-				break
+		return r.eachEntry(v, func(key []byte, fv mmdbdata.Cursor) (mmdbdata.Cursor, error) {
+			if string(key) != "iso_code" {
+				return fv.Skip()
 			}
-			if err := r.spend(); err != nil {
-				return mmdbdata.Cursor{}, err
+			s, next, err := readString(fv, maxNameLen)
+			if cc, ok := countryCode(s); ok {
+				*dst = cc
 			}
-			if string(key) == "iso_code" {
-				var s string
-				s, next, err = readString(fv, maxNameLen)
-				if cc, ok := countryCode(s); ok {
-					*dst = cc
-				}
-			} else {
-				next, err = fv.Skip()
-			}
-			if err != nil {
-				return mmdbdata.Cursor{}, err
-			}
-		}
-		return m.End()
+			return next, err
+		})
 	}
 	return v.Skip()
 }
@@ -251,29 +246,12 @@ func (r *record) readCity(v mmdbdata.Cursor, dst *string) (mmdbdata.Cursor, erro
 		*dst = strings.TrimSpace(s)
 		return next, nil
 	case mmdbdata.KindMap:
-		m, err := v.Map()
-		if err != nil {
-			return mmdbdata.Cursor{}, err
-		}
-		var next mmdbdata.Cursor
-		for {
-			key, fv, ok := m.Next(next)
-			if !ok {
-				break
+		return r.eachEntry(v, func(key []byte, fv mmdbdata.Cursor) (mmdbdata.Cursor, error) {
+			if string(key) != "names" {
+				return fv.Skip()
 			}
-			if err := r.spend(); err != nil {
-				return mmdbdata.Cursor{}, err
-			}
-			if string(key) == "names" {
-				next, err = r.readEnglishName(fv, dst)
-			} else {
-				next, err = fv.Skip()
-			}
-			if err != nil {
-				return mmdbdata.Cursor{}, err
-			}
-		}
-		return m.End()
+			return r.readEnglishName(fv, dst)
+		})
 	}
 	return v.Skip()
 }
@@ -287,31 +265,14 @@ func (r *record) readEnglishName(v mmdbdata.Cursor, dst *string) (mmdbdata.Curso
 	if kind != mmdbdata.KindMap {
 		return v.Skip()
 	}
-	m, err := v.Map()
-	if err != nil {
-		return mmdbdata.Cursor{}, err
-	}
-	var next mmdbdata.Cursor
-	for {
-		key, fv, ok := m.Next(next)
-		if !ok {
-			break
+	return r.eachEntry(v, func(key []byte, fv mmdbdata.Cursor) (mmdbdata.Cursor, error) {
+		if string(key) != "en" {
+			return fv.Skip()
 		}
-		if err := r.spend(); err != nil {
-			return mmdbdata.Cursor{}, err
-		}
-		if string(key) == "en" {
-			var s string
-			s, next, err = readString(fv, maxNameLen)
-			*dst = strings.TrimSpace(s)
-		} else {
-			next, err = fv.Skip()
-		}
-		if err != nil {
-			return mmdbdata.Cursor{}, err
-		}
-	}
-	return m.End()
+		s, next, err := readString(fv, maxNameLen)
+		*dst = strings.TrimSpace(s)
+		return next, err
+	})
 }
 
 // countryCode returns s as an upper-case ISO 3166-1 alpha-2 code if it has

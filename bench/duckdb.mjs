@@ -26,7 +26,7 @@ const shared = ranges.map((p) => {
   return `(${lo}, ${lo + 2 ** (32 - Number(bits)) - 1})`;
 }).join(', ');
 
-const sql = readFileSync(join(here, sqlFile), 'utf8')
+const sql = ['load.sql', sqlFile, 'count.sql'].map((f) => readFileSync(join(here, f), 'utf8')).join('\n')
   .replaceAll('${REPORTS}', join(dir, 'reports.jsonl'))
   .replaceAll('${INDICATORS}', join(dir, 'indicators.csv'))
   .replaceAll('${SHARED}', shared)

@@ -447,6 +447,31 @@ func (r *Reader) skip(c *tally, inReport bool) error {
 // each calls fn for every child element of the element whose start tag was
 // just read, until its end tag; fn consumes the child through its end tag.
 // Text between children is ignored.
+// children walks the children of an element at path in the schema's order
+// o: an unknown child is a rejected part (and skipped), one out of order or
+// repeated against the schema rejects the whole report; fn reads the
+// others, given each one's item path (path/name[N]).
+func (r *Reader) children(rp *report, path string, o *order, fn func(name, item string, line int) error) error {
+	under := func(s string) string {
+		if path == "" {
+			return s
+		}
+		return path + "/" + s
+	}
+	s := newSeq(o)
+	return r.each(func(name string, line int) error {
+		i, k, problem := s.next(name)
+		switch {
+		case i < 0:
+			return r.unknown(line, under(name), name)
+		case problem != "":
+			rp.wholeProblem(under(s.child(i, k)), problem)
+			return r.skip(nil, true)
+		}
+		return fn(name, under(s.child(i, k)), line)
+	})
+}
+
 func (r *Reader) each(fn func(name string, line int) error) error {
 	depth := len(r.stack)
 	for {
@@ -554,17 +579,7 @@ func (r *Reader) readReport(line int) (*seams.ReportRecord, error) {
 	r.ipSrc, r.devSrc = r.ipSrc[:0], r.devSrc[:0]
 
 	var rp report
-	s := newSeq(reportOrder)
-	err := r.each(func(name string, line int) error {
-		i, k, problem := s.next(name)
-		switch {
-		case i < 0:
-			return r.unknown(line, name, name)
-		case problem != "":
-			rp.wholeProblem(s.child(i, k), problem)
-			return r.skip(nil, true)
-		}
-		path := s.child(i, k)
+	err := r.children(&rp, "", reportOrder, func(name, path string, line int) error {
 		switch name {
 		case "reportId":
 			v, problem, err := r.value()
@@ -658,17 +673,7 @@ func incidentString(itype string, flags []string) string {
 
 // incident reads incidentSummary.
 func (r *Reader) incident(rp *report, path string) error {
-	s := newSeq(incidentOrder)
-	return r.each(func(name string, line int) error {
-		i, k, problem := s.next(name)
-		switch {
-		case i < 0:
-			return r.unknown(line, path+"/"+name, name)
-		case problem != "":
-			rp.wholeProblem(path+"/"+s.child(i, k), problem)
-			return r.skip(nil, true)
-		}
-		item := path + "/" + s.child(i, k)
+	return r.children(rp, path, incidentOrder, func(name, item string, line int) error {
 		switch name {
 		case "incidentType":
 			v, problem, err := r.value()
@@ -745,17 +750,7 @@ func contains(list []string, s string) bool {
 func (r *Reader) person(rp *report, path string) error {
 	first := len(r.rec.Report.IPs)
 	var country string
-	s := newSeq(personOrder)
-	err := r.each(func(name string, line int) error {
-		i, k, problem := s.next(name)
-		switch {
-		case i < 0:
-			return r.unknown(line, path+"/"+name, name)
-		case problem != "":
-			rp.wholeProblem(path+"/"+s.child(i, k), problem)
-			return r.skip(nil, true)
-		}
-		item := path + "/" + s.child(i, k)
+	err := r.children(rp, path, personOrder, func(name, item string, line int) error {
 		switch name {
 		case "ipCaptureEvent":
 			return r.ipEvent(line, item, false)
@@ -783,16 +778,7 @@ func (r *Reader) person(rp *report, path string) error {
 
 // location reads estimatedLocation for its country code.
 func (r *Reader) location(rp *report, path string, country *string) error {
-	s := newSeq(locationOrder)
-	return r.each(func(name string, line int) error {
-		i, k, problem := s.next(name)
-		switch {
-		case i < 0:
-			return r.unknown(line, path+"/"+name, name)
-		case problem != "":
-			rp.wholeProblem(path+"/"+s.child(i, k), problem)
-			return r.skip(nil, true)
-		}
+	return r.children(rp, path, locationOrder, func(name, _ string, line int) error {
 		if name != "countryCode" {
 			return r.skip(nil, true)
 		}
@@ -814,17 +800,7 @@ func (r *Reader) location(rp *report, path string, country *string) error {
 // account reads an associatedAccount of the suspect: its events are the
 // suspect's, marked as an associated account's.
 func (r *Reader) account(rp *report, path string) error {
-	s := newSeq(accountOrder)
-	return r.each(func(name string, line int) error {
-		i, k, problem := s.next(name)
-		switch {
-		case i < 0:
-			return r.unknown(line, path+"/"+name, name)
-		case problem != "":
-			rp.wholeProblem(path+"/"+s.child(i, k), problem)
-			return r.skip(nil, true)
-		}
-		item := path + "/" + s.child(i, k)
+	return r.children(rp, path, accountOrder, func(name, item string, line int) error {
 		switch name {
 		case "ipCaptureEvent":
 			return r.ipEvent(line, item, true)

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"cmp"
+	"encoding/binary"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 
 	"github.com/seams-dev/seams"
@@ -33,39 +35,38 @@ import (
 // Options.MaxReportsPerIndicator.
 const DefaultMaxReportsPerIndicator = 500
 
-// caps is the writer's record for the over-correlation check. It holds no
-// pointers (the garbage collector never scans it), and only when a limit is
-// set: per tied report, its findings' compounds and tiers (to correct the
-// tally), and per tied finding, where its line is and which indicators tie
-// it. A run where every report ties keeps about 80 bytes a report.
+// caps is the writer's record for the over-correlation check, kept only
+// when a limit is set: per indicator record of the index, the distinct
+// reports it is in; and per tied report, its findings' compounds, tiers and
+// ASes (to correct the tally), and per tied finding, where its line is and
+// which indicators tie it. The per-report part is a log of varint-encoded
+// records, read once, in order, at the end: past capsMemory bytes it goes to
+// a temporary file, so memory does not grow with the number of tied reports.
 type caps struct {
-	on      bool    // a limit is set; otherwise nothing is recorded
-	counts  []int32 // distinct reports per indicator record of the index
-	reports []tiedReport
-	cts     []keptTier // the findings of tied reports
-	asns    []uint32
-	finds   []tiedFinding
-	refs    []int32 // the tying refs of finds, back to back
+	on     bool    // a limit is set; otherwise nothing is recorded
+	counts []int32 // distinct reports per indicator record of the index
+	dir    string  // where the log spills; "" for the system's
+	log    []byte  // the records not yet spilled
+	spill  *os.File
+	w      *bufio.Writer
+	n      int // tied reports recorded
 }
 
+// capsMemory is how much of the log caps keeps in memory.
+var capsMemory = 4 << 20
+
 // keptTier is a finding of a tied report, as the tally counts it: its
-// compound, tier and the ASes of its evidence (caps.asns[asnOff:asnEnd]).
+// compound, tier and the ASes of its evidence (asns[asnOff:asnEnd] of the
+// record).
 type keptTier struct {
 	compound       int32
 	asnOff, asnEnd int32
 	tier           seams.Tier
 }
 
-// tiedReport is an accepted report with at least one tied finding: its
-// findings in caps.cts and its tied ones in caps.finds.
-type tiedReport struct {
-	ctOff, ctEnd     int32
-	findOff, findEnd int32
-}
-
-// tiedFinding is a tied finding: its line in findings.jsonl, its entry in
-// caps.cts, and the indicators whose evidence ties it
-// (caps.refs[refOff:refEnd]).
+// tiedFinding is a tied finding: its line in findings.jsonl, its index
+// among the record's kept tiers, and the indicators whose evidence ties it
+// (refs[refOff:refEnd] of the record).
 type tiedFinding struct {
 	off            int64
 	n              int32
@@ -73,36 +74,140 @@ type tiedFinding struct {
 	refOff, refEnd int32
 }
 
+// tiedRecord is one tied report of the log, decoded.
+type tiedRecord struct {
+	cts   []keptTier
+	asns  []uint32
+	finds []tiedFinding
+	refs  []int32
+}
+
 // add records the findings of an accepted report, whose findings start at
 // offset written of findings.jsonl.
-func (c *caps) add(res *result, r *rec, written int64) {
+func (c *caps) add(res *result, r *rec, written int64) error {
 	if !c.on {
-		return
+		return nil
 	}
 	for _, ref := range res.refs[r.refOff:r.refEnd] {
 		c.counts[ref]++
 	}
 	cts := res.cts[r.ctOff:r.ctEnd]
 	if !slices.ContainsFunc(cts, func(ct compoundTier) bool { return ct.tier == seams.TierTied }) {
-		return
+		return nil
 	}
-	tr := tiedReport{ctOff: int32(len(c.cts)), findOff: int32(len(c.finds))}
+	b := binary.AppendUvarint(c.log, uint64(len(cts)))
+	ntied := 0
 	for _, ct := range cts {
-		if ct.tier == seams.TierTied {
-			f := tiedFinding{off: written + int64(ct.findOff), n: ct.findEnd - ct.findOff, ct: int32(len(c.cts)), refOff: int32(len(c.refs))}
-			c.refs = append(c.refs, res.tieRefs[ct.tieOff:ct.tieEnd]...)
-			f.refEnd = int32(len(c.refs))
-			c.finds = append(c.finds, f)
-		}
-		kept := keptTier{compound: ct.compound, tier: ct.tier, asnOff: int32(len(c.asns))}
+		b = binary.AppendUvarint(b, uint64(ct.compound))
+		b = append(b, byte(ct.tier))
+		b = binary.AppendUvarint(b, uint64(ct.asnEnd-ct.asnOff))
 		for _, a := range res.asns[ct.asnOff:ct.asnEnd] {
-			c.asns = append(c.asns, a.asn)
+			b = binary.AppendUvarint(b, uint64(a.asn))
 		}
-		kept.asnEnd = int32(len(c.asns))
-		c.cts = append(c.cts, kept)
+		if ct.tier == seams.TierTied {
+			ntied++
+		}
 	}
-	tr.ctEnd, tr.findEnd = int32(len(c.cts)), int32(len(c.finds))
-	c.reports = append(c.reports, tr)
+	b = binary.AppendUvarint(b, uint64(ntied))
+	for k, ct := range cts {
+		if ct.tier != seams.TierTied {
+			continue
+		}
+		b = binary.AppendUvarint(b, uint64(written+int64(ct.findOff)))
+		b = binary.AppendUvarint(b, uint64(ct.findEnd-ct.findOff))
+		b = binary.AppendUvarint(b, uint64(k))
+		refs := res.tieRefs[ct.tieOff:ct.tieEnd]
+		b = binary.AppendUvarint(b, uint64(len(refs)))
+		for _, ref := range refs {
+			b = binary.AppendUvarint(b, uint64(ref))
+		}
+	}
+	c.log = b
+	c.n++
+	if len(c.log) >= capsMemory {
+		return c.flush()
+	}
+	return nil
+}
+
+// flush moves the log in memory to the temporary file.
+func (c *caps) flush() error {
+	if c.spill == nil {
+		f, err := os.CreateTemp(c.dir, "seams-caps-*")
+		if err != nil {
+			return fmt.Errorf("over-correlation check: %w", err)
+		}
+		os.Remove(f.Name()) // ours alone; gone with the last reference
+		c.spill, c.w = f, bufio.NewWriterSize(f, 64<<10)
+	}
+	if _, err := c.w.Write(c.log); err != nil {
+		return fmt.Errorf("over-correlation check: %w", err)
+	}
+	c.log = c.log[:0]
+	return nil
+}
+
+// close frees the log.
+func (c *caps) close() {
+	if c.spill != nil {
+		c.spill.Close()
+		c.spill = nil
+	}
+	c.log = nil
+}
+
+// records returns a reader of the log from its start.
+func (c *caps) records() (*bufio.Reader, error) {
+	if c.spill == nil {
+		return bufio.NewReader(bytes.NewReader(c.log)), nil
+	}
+	if err := c.w.Flush(); err != nil {
+		return nil, fmt.Errorf("over-correlation check: %w", err)
+	}
+	end, err := c.spill.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return nil, fmt.Errorf("over-correlation check: %w", err)
+	}
+	return bufio.NewReaderSize(io.MultiReader(io.NewSectionReader(c.spill, 0, end), bytes.NewReader(c.log)), 64<<10), nil
+}
+
+// next decodes the next record of the log into t.
+func (t *tiedRecord) next(r *bufio.Reader) error {
+	var err error
+	u := func() uint64 {
+		if err != nil {
+			return 0
+		}
+		var v uint64
+		v, err = binary.ReadUvarint(r)
+		return v
+	}
+	t.cts, t.asns, t.finds, t.refs = t.cts[:0], t.asns[:0], t.finds[:0], t.refs[:0]
+	for range u() {
+		k := keptTier{compound: int32(u()), asnOff: int32(len(t.asns))}
+		var tier byte
+		if err == nil {
+			tier, err = r.ReadByte()
+		}
+		k.tier = seams.Tier(tier)
+		for range u() {
+			t.asns = append(t.asns, uint32(u()))
+		}
+		k.asnEnd = int32(len(t.asns))
+		t.cts = append(t.cts, k)
+	}
+	for range u() {
+		f := tiedFinding{off: int64(u()), n: int32(u()), ct: int32(u()), refOff: int32(len(t.refs))}
+		for range u() {
+			t.refs = append(t.refs, int32(u()))
+		}
+		f.refEnd = int32(len(t.refs))
+		t.finds = append(t.finds, f)
+	}
+	if err != nil {
+		return fmt.Errorf("over-correlation check: reading its log: %w", err)
+	}
+	return nil
 }
 
 // apply decides which indicators are over-correlated, caps the findings
@@ -110,6 +215,7 @@ func (c *caps) add(res *result, r *rec, written int64) {
 // findings (returning the file to commit in its place). It returns the
 // over-correlated indicators for the summary.
 func (c *caps) apply(x *match.Index, limit int, lift map[string]bool, t *tally, findings *atomicfile.File, path string) ([]seams.OverCorrelated, *atomicfile.File, error) {
+	defer c.close()
 	if !c.on || limit <= 0 {
 		return nil, findings, nil
 	}
@@ -131,58 +237,83 @@ func (c *caps) apply(x *match.Index, limit int, lift map[string]bool, t *tally, 
 		}
 		over = append(over, oc)
 	}
-	var revs []int32 // the tied findings to cap, in file order
-	var cts []compoundTier
-	var asns []asnOrg
-	for _, tr := range c.reports {
-		n := len(revs)
-		for i := tr.findOff; i < tr.findEnd; i++ {
-			refs := c.refs[c.finds[i].refOff:c.finds[i].refEnd]
-			all := len(refs) > 0
-			for _, ref := range refs {
-				if _, ok := capped[ref]; !ok {
-					all = false
-					break
-				}
-			}
-			if all {
-				revs = append(revs, i)
-			}
-		}
-		if len(revs) == n {
-			continue
-		}
-		// Uncount the report as written, and count it again as revised.
-		// (The tally knows every AS's organisation by now.)
-		cts, asns = cts[:0], asns[:0]
-		for _, k := range c.cts[tr.ctOff:tr.ctEnd] {
-			ct := compoundTier{compound: k.compound, tier: k.tier, asnOff: int32(len(asns))}
-			for _, a := range c.asns[k.asnOff:k.asnEnd] {
-				asns = append(asns, asnOrg{asn: a})
-			}
-			ct.asnEnd = int32(len(asns))
-			cts = append(cts, ct)
-		}
-		t.addFindings(cts, asns, -1)
-		for _, i := range revs[n:] {
-			cts[c.finds[i].ct-tr.ctOff].tier = seams.TierPotential
-			for _, ref := range c.refs[c.finds[i].refOff:c.finds[i].refEnd] {
-				over[capped[ref]].Downgraded++
-			}
-		}
-		t.addFindings(cts, asns, 1)
-	}
 	info := func(ref int32) seams.OverCorrelated { return over[capped[ref]].OverCorrelated }
-	revised := findings
-	if len(revs) > 0 {
-		rev := func(k int) revision {
-			f := &c.finds[revs[k]]
-			return revision{off: f.off, n: f.n, refs: c.refs[f.refOff:f.refEnd]}
+	// One pass over the log, revising the findings file as it goes (the
+	// log is in file order) once a first finding is to be capped.
+	var rw *reviser
+	defer func() {
+		if rw != nil {
+			rw.abort()
 		}
-		var err error
-		if revised, err = rewriteFindings(findings, path, len(revs), rev, info, limit); err != nil {
+	}()
+	if len(capped) > 0 {
+		log, err := c.records()
+		if err != nil {
 			return nil, nil, err
 		}
+		var rec tiedRecord
+		var revs []int
+		var cts []compoundTier
+		var asns []asnOrg
+		for range c.n {
+			if err := rec.next(log); err != nil {
+				return nil, nil, err
+			}
+			revs = revs[:0]
+			for i, f := range rec.finds {
+				refs := rec.refs[f.refOff:f.refEnd]
+				all := len(refs) > 0
+				for _, ref := range refs {
+					if _, ok := capped[ref]; !ok {
+						all = false
+						break
+					}
+				}
+				if all {
+					revs = append(revs, i)
+				}
+			}
+			if len(revs) == 0 {
+				continue
+			}
+			// Uncount the report as written, and count it again as revised.
+			// (The tally knows every AS's organisation by now.)
+			cts, asns = cts[:0], asns[:0]
+			for _, k := range rec.cts {
+				ct := compoundTier{compound: k.compound, tier: k.tier, asnOff: int32(len(asns))}
+				for _, a := range rec.asns[k.asnOff:k.asnEnd] {
+					asns = append(asns, asnOrg{asn: a})
+				}
+				ct.asnEnd = int32(len(asns))
+				cts = append(cts, ct)
+			}
+			t.addFindings(cts, asns, -1)
+			for _, i := range revs {
+				f := &rec.finds[i]
+				cts[f.ct].tier = seams.TierPotential
+				refs := rec.refs[f.refOff:f.refEnd]
+				for _, ref := range refs {
+					over[capped[ref]].Downgraded++
+				}
+				if rw == nil {
+					if rw, err = newReviser(findings, path); err != nil {
+						return nil, nil, err
+					}
+				}
+				if err := rw.revise(revision{off: f.off, n: f.n, refs: refs}, info, limit); err != nil {
+					return nil, nil, err
+				}
+			}
+			t.addFindings(cts, asns, 1)
+		}
+	}
+	revised := findings
+	if rw != nil {
+		var err error
+		if revised, err = rw.finish(); err != nil {
+			return nil, nil, err
+		}
+		rw = nil
 	}
 	// Most reports first; then the order of the registry.
 	slices.SortFunc(over, func(a, b overRef) int {
@@ -206,50 +337,65 @@ type revision struct {
 	refs []int32
 }
 
-// rewriteFindings copies findings into a new file at path, revising the
-// nrev lines revAt gives (in file order), and discards the old file.
-func rewriteFindings(old *atomicfile.File, path string, nrev int, revAt func(int) revision, info func(int32) seams.OverCorrelated, limit int) (*atomicfile.File, error) {
+// reviser copies findings into a new file at the same path, revising the
+// lines it is given, in file order; finish discards the old file.
+type reviser struct {
+	old       *atomicfile.File
+	in        *os.File
+	r         *bufio.Reader
+	nf        *atomicfile.File
+	pos       int64
+	line, out []byte
+}
+
+func newReviser(old *atomicfile.File, path string) (*reviser, error) {
 	f, err := old.ReadBack()
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	nf, err := atomicfile.Create(path)
 	if err != nil {
+		f.Close()
 		return nil, err
 	}
-	r := bufio.NewReaderSize(f, 1<<20)
-	var pos int64
-	var line, out []byte
-	for k := range nrev {
-		rv := revAt(k)
-		if _, err := io.CopyN(nf, r, rv.off-pos); err != nil {
-			nf.Abort()
-			return nil, fmt.Errorf("revise %s: %w", FindingsFile, err)
-		}
-		line = slices.Grow(line[:0], int(rv.n))[:rv.n]
-		if _, err := io.ReadFull(r, line); err != nil {
-			nf.Abort()
-			return nil, fmt.Errorf("revise %s: %w", FindingsFile, err)
-		}
-		pos = rv.off + int64(rv.n)
-		var err error
-		out, err = reviseLine(out[:0], line, rv.refs, info, limit)
-		if err != nil {
-			nf.Abort()
-			return nil, err
-		}
-		if _, err := nf.Write(out); err != nil {
-			nf.Abort()
-			return nil, fmt.Errorf("revise %s: %w", FindingsFile, err)
-		}
+	return &reviser{old: old, in: f, r: bufio.NewReaderSize(f, 1<<20), nf: nf}, nil
+}
+
+// revise copies up to the line rv and writes it revised.
+func (w *reviser) revise(rv revision, info func(int32) seams.OverCorrelated, limit int) error {
+	if _, err := io.CopyN(w.nf, w.r, rv.off-w.pos); err != nil {
+		return fmt.Errorf("revise %s: %w", FindingsFile, err)
 	}
-	if _, err := io.Copy(nf, r); err != nil {
-		nf.Abort()
+	w.line = slices.Grow(w.line[:0], int(rv.n))[:rv.n]
+	if _, err := io.ReadFull(w.r, w.line); err != nil {
+		return fmt.Errorf("revise %s: %w", FindingsFile, err)
+	}
+	w.pos = rv.off + int64(rv.n)
+	var err error
+	if w.out, err = reviseLine(w.out[:0], w.line, rv.refs, info, limit); err != nil {
+		return err
+	}
+	if _, err := w.nf.Write(w.out); err != nil {
+		return fmt.Errorf("revise %s: %w", FindingsFile, err)
+	}
+	return nil
+}
+
+// finish copies the rest and returns the new file, discarding the old.
+func (w *reviser) finish() (*atomicfile.File, error) {
+	defer w.in.Close()
+	if _, err := io.Copy(w.nf, w.r); err != nil {
+		w.nf.Abort()
 		return nil, fmt.Errorf("revise %s: %w", FindingsFile, err)
 	}
-	old.Abort()
-	return nf, nil
+	w.old.Abort()
+	return w.nf, nil
+}
+
+// abort discards the new file.
+func (w *reviser) abort() {
+	w.in.Close()
+	w.nf.Abort()
 }
 
 var (

@@ -2,6 +2,7 @@ package xref
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/gen"
 )
 
 // capCase writes a registry where 203.0.113.7 (compound c-a) is in four
@@ -183,5 +185,50 @@ func TestLiftCapRejectsJunk(t *testing.T) {
 	o.LiftCap = []string{"not an address"}
 	if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), `"not an address"`) {
 		t.Errorf("Run = %v, want an error quoting the bad value", err)
+	}
+}
+
+// TestCapLogSpills runs the over-correlation check on a generated data set
+// with a limit low enough to cap many findings, with its log in memory and
+// with the log spilled to disk after every tied report, and expects the
+// same bytes.
+func TestCapLogSpills(t *testing.T) {
+	g := gen.DefaultOptions()
+	g.Reports, g.Indicators, g.Compounds = 20_000, 500, 10
+	g.TiedRate, g.PotentialRate = 0.1, 0.05
+	f, err := gen.Generate(filepath.Join(t.TempDir(), "gen"), g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outs [2]map[string][]byte
+	for k, mem := range []int{capsMemory, 1} {
+		func() {
+			defer func(m int) { capsMemory = m }(capsMemory)
+			capsMemory = mem
+			o := NewOptions()
+			o.Compounds, o.Indicators, o.Shared, o.Reports = f.Compounds, f.Indicators, f.Shared, []string{f.Reports}
+			o.Out, o.Readers.CSV.TempDir = t.TempDir(), t.TempDir()
+			o.MaxReportsPerIndicator = 4
+			s, err := Run(context.Background(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			down := 0
+			for _, oc := range s.OverCorrelated {
+				down += oc.Downgraded
+			}
+			if down == 0 {
+				t.Fatal("no finding was capped: the test proves nothing")
+			}
+			outs[k] = map[string][]byte{}
+			for _, name := range []string{FindingsFile, SummaryFile, RejectedFile} {
+				outs[k][name] = readFile(t, filepath.Join(o.Out, name))
+			}
+		}()
+	}
+	for name, want := range outs[0] {
+		if !bytes.Equal(outs[1][name], want) {
+			t.Errorf("%s with the cap log spilled differs from the one in memory", name)
+		}
 	}
 }

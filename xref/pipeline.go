@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"math"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -18,6 +19,7 @@ import (
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/internal/chunk"
 	"github.com/seams-dev/seams/internal/hashset"
+	"github.com/seams-dev/seams/internal/idset"
 	"github.com/seams-dev/seams/internal/mapfile"
 	"github.com/seams-dev/seams/jsonl"
 	"github.com/seams-dev/seams/match"
@@ -48,6 +50,7 @@ type pipeline struct {
 	bytesRead atomic.Int64
 	reports   atomic.Int64
 
+	ids    *idset.Checker
 	hashes []hashset.Key // writer scratch
 	dups   []bool
 
@@ -288,9 +291,14 @@ func (p *pipeline) run(ctx context.Context) ([]seams.InputCount, error) {
 	for i, name := range p.o.Reports {
 		inputs[i] = seams.InputCount{File: name, Kind: "reports"}
 	}
-	// Report ids seen so far, as 128-bit hashes: the one structure of a
-	// run that grows with the number of reports (about 27 bytes a report).
-	var ids hashset.Set
+	// Report ids seen so far, as 128-bit hashes, within the memory
+	// budget (beyond it, see package idset).
+	p.ids = p.newChecker()
+	defer func() {
+		if p.ids != nil {
+			p.ids.Finish()
+		}
+	}()
 	reserved := false
 	pending := map[int]*job{}
 	next := 0
@@ -311,9 +319,9 @@ func (p *pipeline) run(ctx context.Context) ([]seams.InputCount, error) {
 				// the size of the plain input files, so that it never has
 				// to grow (and copy itself) on the way.
 				reserved = true
-				ids.Reserve(int(p.plainBytes() / int64(max(len(j.data())/len(j.res.recs), 1))))
+				p.ids.Reserve(int(p.plainBytes() / int64(max(len(j.data())/len(j.res.recs), 1))))
 			}
-			if err := p.write(j, &ids, &inputs[j.file]); err != nil {
+			if err := p.write(j, &inputs[j.file]); err != nil {
 				return nil, err
 			}
 			j.release()
@@ -324,7 +332,39 @@ func (p *pipeline) run(ctx context.Context) ([]seams.InputCount, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	ids := p.ids
+	p.ids = nil
+	dups, err := ids.Finish()
+	if err != nil {
+		return nil, err
+	}
+	if dups != nil {
+		return nil, &errRerun{dups}
+	}
 	return inputs, nil
+}
+
+// errRerun ends a run whose report ids went beyond the memory budget and
+// repeated there: its output is wrong, and the run must be made again
+// knowing the repeats (see package idset).
+type errRerun struct{ dups *idset.Dups }
+
+func (e *errRerun) Error() string {
+	return fmt.Sprintf("%d duplicate report ids beyond the id memory budget: run again", e.dups.Len())
+}
+
+// newChecker returns the duplicate check of the run: a second pass knows
+// the duplicates of the first. Standard input cannot be read twice, so a
+// run that reads it keeps every id in memory.
+func (p *pipeline) newChecker() *idset.Checker {
+	if p.o.dups != nil {
+		return idset.Known(p.o.idBudget(), 0, p.o.dups)
+	}
+	budget := p.o.idBudget()
+	if slices.Contains(p.o.Reports, "-") {
+		budget = math.MaxInt
+	}
+	return idset.New(budget, p.o.Readers.CSV.TempDir, 0)
 }
 
 // mapReports maps a plain report file, or returns nil for an input to read
@@ -460,7 +500,7 @@ func (p *pipeline) plainBytes() int64 {
 }
 
 // write commits one chunk's results in order.
-func (p *pipeline) write(j *job, ids *hashset.Set, in *seams.InputCount) error {
+func (p *pipeline) write(j *job, in *seams.InputCount) error {
 	res := &j.res
 	name := p.o.Reports[j.file]
 	// The duplicate check for the whole chunk at once (see InsertMany).
@@ -471,7 +511,9 @@ func (p *pipeline) write(j *job, ids *hashset.Set, in *seams.InputCount) error {
 		}
 	}
 	p.dups = slices.Grow(p.dups, len(p.hashes))[:len(p.hashes)]
-	ids.InsertMany(p.hashes, p.dups)
+	if err := p.ids.Check(p.hashes, p.dups); err != nil {
+		return err
+	}
 	k := 0
 	for i := range res.recs {
 		r := &res.recs[i]
@@ -498,7 +540,9 @@ func (p *pipeline) write(j *job, ids *hashset.Set, in *seams.InputCount) error {
 		if _, err := p.findings.Write(res.findings[r.findOff:r.findEnd]); err != nil {
 			return fmt.Errorf("write %s: %w", FindingsFile, err)
 		}
-		p.caps.add(res, r, p.written)
+		if err := p.caps.add(res, r, p.written); err != nil {
+			return err
+		}
 		p.written += int64(r.findEnd - r.findOff)
 		if r.nrej > 0 {
 			in.PartsRejected += r.nrej

@@ -19,6 +19,7 @@ import (
 
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/internal/atomicfile"
+	"github.com/seams-dev/seams/internal/idset"
 	"github.com/seams-dev/seams/jsonl"
 	"github.com/seams-dev/seams/match"
 	"github.com/seams-dev/seams/registry"
@@ -69,6 +70,14 @@ type Options struct {
 	ChunkSize int
 	// MaxLine is the longest report line accepted, in bytes.
 	MaxLine int
+	// IDMemory is the memory budget, in bytes, of the duplicate check of
+	// report ids; 0 means idset.DefaultBudget. Beyond it ids spill to
+	// Readers.CSV.TempDir, and a run with a repeat there is made twice
+	// (see package idset). A run that reads standard input keeps every id
+	// in memory.
+	IDMemory int
+
+	dups *idset.Dups // on a second pass: the repeats the first one found
 
 	Stdin    io.Reader
 	Progress io.Writer // where to draw a progress line; nil for none
@@ -112,6 +121,13 @@ func Run(ctx context.Context, o Options) (*seams.Summary, error) {
 	// directories made for it go again (os.Remove takes only empty ones).
 	made := missingDirs(o.Out)
 	s, err := run(ctx, o)
+	var again *errRerun
+	if errors.As(err, &again) {
+		o.Logger.Info("report ids repeat beyond the id memory budget: reading the reports again", "repeats", again.dups.Len())
+		o.dups = again.dups
+		s, err = run(ctx, o)
+		again.dups.Close()
+	}
 	if err != nil {
 		for _, d := range made {
 			os.Remove(d)
@@ -196,8 +212,9 @@ func run(ctx context.Context, o Options) (*seams.Summary, error) {
 	t := newTally(x)
 	p := pipeline{o: o, x: x, findings: findings, rj: rj, tally: t, e: enr}
 	if o.capping() {
-		p.caps.on, p.caps.counts = true, make([]int32, x.Records())
+		p.caps.on, p.caps.counts, p.caps.dir = true, make([]int32, x.Records()), o.Readers.CSV.TempDir
 	}
+	defer p.caps.close()
 	reportInputs, err := p.run(ctx)
 	if err != nil {
 		return nil, err
@@ -246,6 +263,14 @@ func run(ctx context.Context, o Options) (*seams.Summary, error) {
 	o.Logger.Info("done", "reports", s.Reports, "findings", s.Findings, "rejected", s.Rejected,
 		"took", time.Since(start).Round(time.Millisecond))
 	return s, nil
+}
+
+// idBudget is the memory budget of the duplicate check of report ids.
+func (o *Options) idBudget() int {
+	if o.IDMemory <= 0 {
+		return idset.DefaultBudget
+	}
+	return o.IDMemory
 }
 
 // capping reports whether the over-correlation check is on.

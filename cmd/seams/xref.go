@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/internal/idset"
 	"github.com/seams-dev/seams/reportfile"
 	"github.com/seams-dev/seams/sharedlist"
 	"github.com/seams-dev/seams/xref"
@@ -61,7 +62,16 @@ Flags:
                       before spilling sorted runs to disk (rows of one report
                       may be anywhere in the file). Default 268435456; at
                       least 1048576.
-  --tmp-dir DIR       where the CSV reader spills; default the system's.
+  --id-memory BYTES   how much memory the check that report ids are unique
+                      may take: about 20 bytes an id, so the default,
+                      134217728, holds about 6.7 million. Beyond it, ids go
+                      to a temporary file (24 bytes an id), checked at the
+                      end; if one repeats there, the reports are read a
+                      second time. Memory then stays the same for any number
+                      of reports. Standard input keeps every id in memory
+                      (it cannot be read twice). At least 262144.
+  --tmp-dir DIR       where the CSV reader and the id check spill; default
+                      the system's.
   --shared FILE       shared address space (carrier NAT, satellite, VPN): one
                       address or CIDR a line, # comments; or a MISP
                       warninglist (JSON). Evidence from shared
@@ -168,6 +178,7 @@ func xrefFlags(o *xref.Options, a *xrefArgs) *flag.FlagSet {
 	fs.StringVar(&a.format, "format", "", "")
 	fs.Int64Var(&o.Readers.CSV.Memory, "csv-memory", o.Readers.CSV.Memory, "")
 	fs.StringVar(&o.Readers.CSV.TempDir, "tmp-dir", "", "")
+	fs.IntVar(&o.IDMemory, "id-memory", idset.DefaultBudget, "")
 	fs.StringVar(&o.Shared, "shared", "", "")
 	fs.Var(&a.drift, "drift", "")
 	fs.StringVar(&o.Out, "out", "", "")
@@ -258,6 +269,9 @@ func runXref(ctx context.Context, e *env, args []string) error {
 	}
 	if o.Readers.CSV.Memory < 1<<20 {
 		return usagef("xref", "--csv-memory %d is too small (at least 1048576)", o.Readers.CSV.Memory)
+	}
+	if o.IDMemory < idset.MinBudget {
+		return usagef("xref", "--id-memory %d is too small (at least %d)", o.IDMemory, idset.MinBudget)
 	}
 	if o.MaxReportsPerIndicator < 0 {
 		return usagef("xref", "--max-reports-per-indicator %d is negative (0 turns the check off)", o.MaxReportsPerIndicator)

@@ -8,6 +8,8 @@
 // collide: about 1 in 10^21 among a billion keys.
 package hashset
 
+import "iter"
+
 // Key is a 128-bit hash. The zero key marks an empty slot; Set and Map turn
 // a zero key into another fixed value, a collision as unlikely as any.
 type Key [2]uint64
@@ -38,6 +40,17 @@ func (s *Set) Insert(k Key) bool {
 // and the inserts that follow find their slots in cache. On a set much
 // larger than the cache this is several times faster than Insert in a loop.
 func (s *Set) InsertMany(keys []Key, present []bool) {
+	s.Touch(keys)
+	for i, k := range keys {
+		present[i] = s.Insert(k)
+	}
+}
+
+var touched uint64
+
+// Touch reads the slot of each key, so that inserts of the same keys that
+// follow find them in cache (see InsertMany).
+func (s *Set) Touch(keys []Key) {
 	var sink uint64
 	for _, k := range keys {
 		sh := &s.shards[k[0]>>56]
@@ -46,12 +59,7 @@ func (s *Set) InsertMany(keys []Key, present []bool) {
 		}
 	}
 	touched = sink // keeps the reads from being optimized away
-	for i, k := range keys {
-		present[i] = s.Insert(k)
-	}
 }
-
-var touched uint64
 
 // Reserve makes room for about n keys in all, so that the set does not grow
 // (and copy itself) until it holds more.
@@ -159,5 +167,79 @@ func (s *shard[V]) grow() {
 			i = (i + 1) & mask
 		}
 		s.keys[i], s.vals[i] = k, oldV[j]
+	}
+}
+
+// Bytes returns the memory the set's tables take, in bytes.
+func (s *Set) Bytes() int {
+	n := 0
+	for i := range s.shards {
+		n += len(s.shards[i].keys) * 16
+	}
+	return n
+}
+
+// InsertWithin is Insert, unless inserting k would grow the set's tables
+// beyond maxBytes in all: k is then left out and ok is false. It reports
+// whether k was already present.
+func (s *Set) InsertWithin(k Key, maxBytes int) (present, ok bool) {
+	k = fix(k)
+	sh := &s.shards[k[0]>>56]
+	if 5*(sh.n+1) > 4*len(sh.keys) {
+		// Inserting would grow this shard; only a key already there can
+		// go in without it.
+		if sh.has(k) {
+			return true, true
+		}
+		if s.Bytes()+max(len(sh.keys), 64)*16 > maxBytes {
+			return false, false
+		}
+	}
+	_, found := sh.put(k, struct{}{})
+	return found, true
+}
+
+// ReserveWithin is Reserve, but never makes the tables larger than maxBytes
+// in all.
+func (s *Set) ReserveWithin(n, maxBytes int) {
+	per := n/len(s.shards) + 1
+	size := 64
+	for 4*size < 5*per && 2*size*16*len(s.shards) <= maxBytes {
+		size *= 2
+	}
+	for i := range s.shards {
+		sh := &s.shards[i]
+		for len(sh.keys) < size {
+			sh.grow()
+		}
+	}
+}
+
+// All yields every key of the set, in no particular order.
+func (s *Set) All() iter.Seq[Key] {
+	return func(yield func(Key) bool) {
+		for i := range s.shards {
+			for _, k := range s.shards[i].keys {
+				if k != (Key{}) && !yield(k) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// has reports whether k (already fixed) is in the shard.
+func (s *shard[V]) has(k Key) bool {
+	if len(s.keys) == 0 {
+		return false
+	}
+	mask := uint64(len(s.keys) - 1)
+	for i := k[0] & mask; ; i = (i + 1) & mask {
+		switch s.keys[i] {
+		case k:
+			return true
+		case Key{}:
+			return false
+		}
 	}
 }

@@ -70,3 +70,53 @@ func TestInsertMany(t *testing.T) {
 		t.Errorf("Len %d != %d", many.Len(), one.Len())
 	}
 }
+
+// TestInsertWithin checks that a set under a budget holds what fits, says
+// which keys did not, never grows past the budget, and that All yields
+// exactly the keys held.
+func TestInsertWithin(t *testing.T) {
+	const budget = 256 * 256 * 16 // room for 256 slots a shard
+	rng := rand.New(rand.NewPCG(3, 4))
+	var s Set
+	s.ReserveWithin(1_000_000, budget)
+	if s.Bytes() > budget {
+		t.Fatalf("ReserveWithin made %d bytes of tables, budget %d", s.Bytes(), budget)
+	}
+	held := map[Key]bool{}
+	var keys []Key
+	refused := 0
+	for i := range 100_000 {
+		k := Key{rng.Uint64(), rng.Uint64()}
+		if i%5 == 0 && len(keys) > 0 {
+			k = keys[rng.IntN(len(keys))]
+		}
+		present, ok := s.InsertWithin(k, budget)
+		switch {
+		case !ok && held[k]:
+			t.Fatalf("#%d: a key already held was refused", i)
+		case !ok:
+			refused++
+		case present != held[k]:
+			t.Fatalf("#%d: present = %v, want %v", i, present, held[k])
+		default:
+			held[k] = true
+			keys = append(keys, k)
+		}
+		if s.Bytes() > budget {
+			t.Fatalf("#%d: tables grew to %d bytes, budget %d", i, s.Bytes(), budget)
+		}
+	}
+	if refused == 0 || len(held) < budget/16*7/10 {
+		t.Fatalf("held %d keys, refused %d: want the budget filled, then refusals", len(held), refused)
+	}
+	n := 0
+	for k := range s.All() {
+		if !held[k] {
+			t.Fatalf("All yielded %x, which is not held", k)
+		}
+		n++
+	}
+	if n != len(held) || s.Len() != n {
+		t.Fatalf("All yielded %d keys, Len %d, held %d", n, s.Len(), len(held))
+	}
+}

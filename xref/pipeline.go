@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,6 +52,12 @@ type pipeline struct {
 	reports   atomic.Int64
 
 	ids    *idset.Checker
+	// Per report input: the lines of its chunks written so far, and the
+	// start of its rejections as jsonl.AppendRejected writes them, up to
+	// the line number.
+	lineBase  []int
+	rejPrefix [][]byte
+	rejected  []byte // writer scratch
 	hashes []hashset.Key // writer scratch
 	dups   []bool
 
@@ -113,6 +120,10 @@ type result struct {
 	refs     []int32 // distinct indicators in the evidence of each report
 	tieRefs  []int32 // indicators whose evidence ties each tied finding
 	asns     []asnOrg
+	// lines is the number of lines of a chunk of JSON Lines, whose line
+	// numbers are relative to the chunk (chunk.Reader.Relative) until the
+	// writer adds the lines of the chunks before.
+	lines int
 }
 
 // rec is the outcome of one non-blank line.
@@ -228,6 +239,7 @@ func (p *pipeline) run(ctx context.Context) ([]seams.InputCount, error) {
 				continue
 			}
 			cr := chunk.NewReader(br, p.o.ChunkSize, p.o.MaxLine, seams.MaxRaw)
+			cr.Relative = true // the writer numbers lines (relines)
 			for {
 				c, err := cr.Next()
 				if err == io.EOF {
@@ -398,6 +410,7 @@ func (p *pipeline) sendMapped(file int, m *mapfile.File, send func(*chunk.Reader
 	}()
 	cr := chunk.NewBytes(m.Data, p.o.ChunkSize, p.o.MaxLine, seams.MaxRaw)
 	cr.Released = m.Drop
+	cr.Relative = true // the writer numbers lines (relines)
 	for {
 		c, err := cr.Next()
 		if err == io.EOF {
@@ -499,10 +512,63 @@ func (p *pipeline) plainBytes() int64 {
 	return n
 }
 
+// relines turns the line numbers of a chunk of JSON Lines, which its
+// worker numbered from 1, into the input's, in its records and in the
+// rejections it encoded; they are rare, so the common case costs nothing
+// but the sum.
+func (p *pipeline) relines(j *job) {
+	if p.lineBase == nil {
+		p.lineBase = make([]int, len(p.o.Reports))
+		p.rejPrefix = make([][]byte, len(p.o.Reports))
+	}
+	res := &j.res
+	base := p.lineBase[j.file] + j.c.FirstLine - 1
+	p.lineBase[j.file] += res.lines
+	if base == 0 {
+		return
+	}
+	for i := range res.recs {
+		res.recs[i].line += base
+	}
+	if len(res.rejects) == 0 {
+		return
+	}
+	prefix := p.rejPrefix[j.file]
+	if prefix == nil {
+		prefix = jsonl.AppendString([]byte(`{"file":`), p.o.Reports[j.file])
+		prefix = append(prefix, `,"line":`...)
+		p.rejPrefix[j.file] = prefix
+	}
+	out := p.rejected[:0]
+	for i := range res.recs {
+		r := &res.recs[i]
+		start := len(out)
+		for _, line := range bytes.SplitAfter(res.rejects[r.rejOff:r.rejEnd], []byte("\n")) {
+			if len(line) == 0 {
+				continue
+			}
+			rest, ok := bytes.CutPrefix(line, prefix)
+			k := bytes.IndexByte(rest, ',')
+			n, err := strconv.Atoi(string(rest[:max(k, 0)]))
+			if !ok || k < 0 || err != nil {
+				panic(fmt.Sprintf("xref: a rejection not as jsonl.AppendRejected writes it: %.200q", line))
+			}
+			out = append(out, prefix...)
+			out = strconv.AppendInt(out, int64(n+base), 10)
+			out = append(out, rest[k:]...)
+		}
+		r.rejOff, r.rejEnd = start, len(out)
+	}
+	p.rejected, res.rejects = res.rejects, out
+}
+
 // write commits one chunk's results in order.
 func (p *pipeline) write(j *job, in *seams.InputCount) error {
 	res := &j.res
 	name := p.o.Reports[j.file]
+	if j.c != nil {
+		p.relines(j)
+	}
 	// The duplicate check for the whole chunk at once (see InsertMany).
 	p.hashes, p.dups = p.hashes[:0], p.dups[:0]
 	for i := range res.recs {
@@ -612,12 +678,15 @@ func (w *worker) process(j *job) {
 	if c.Long {
 		res.rejects = jsonl.AppendRejected(res.rejects, jsonl.LongLine(name, c.FirstLine, c.Data, w.o.MaxLine))
 		res.recs = append(res.recs, rec{line: c.FirstLine, rejEnd: len(res.rejects)})
+		res.lines = 1
 		return
 	}
 	data := c.Data
 	k := 0 // reports parsed
 	w.recOf = w.recOf[:0]
-	for n, off := c.FirstLine, 0; off < len(data); n++ {
+	n := c.FirstLine
+	defer func() { res.lines = n - c.FirstLine }()
+	for off := 0; off < len(data); n++ {
 		end := bytes.IndexByte(data[off:], '\n')
 		if end < 0 {
 			end = len(data)

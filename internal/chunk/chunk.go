@@ -63,6 +63,19 @@ type Reader struct {
 	// Released, when set on a Reader over memory, is called with the data
 	// of each chunk released.
 	Released func([]byte)
+	// Relative, when set, spares the Reader counting lines (a pass over
+	// every byte): every chunk's FirstLine is 1, and the consumer numbers
+	// lines by adding those of the chunks before, which it counts as it
+	// reads them.
+	Relative bool
+}
+
+// first returns the FirstLine of the next chunk.
+func (cr *Reader) first() int {
+	if cr.Relative {
+		return 1
+	}
+	return cr.line
 }
 
 // NewReader returns a Reader of chunks of about size bytes from r, with lines
@@ -92,7 +105,7 @@ func (cr *Reader) nextMem() (*Chunk, error) {
 	}
 	// A line that does not end within the limit becomes a Long chunk.
 	if i := bytes.IndexByte(rest[:min(len(rest), cr.maxLine+1)], '\n'); i < 0 && len(rest) > cr.maxLine {
-		c := &Chunk{Data: rest[:cr.keep], FirstLine: cr.line, Long: true}
+		c := &Chunk{Data: rest[:cr.keep], FirstLine: cr.first(), Long: true}
 		cr.line++
 		if j := bytes.IndexByte(rest, '\n'); j >= 0 {
 			cr.memPos += j + 1
@@ -203,14 +216,16 @@ func (cr *Reader) fill(buf *[]byte, limit int) error {
 }
 
 func (cr *Reader) chunk(bp *[]byte, data []byte) *Chunk {
-	c := &Chunk{Data: data, FirstLine: cr.line, buf: bp}
-	cr.line += c.Lines()
+	c := &Chunk{Data: data, FirstLine: cr.first(), buf: bp}
+	if !cr.Relative {
+		cr.line += c.Lines()
+	}
 	return c
 }
 
 // long returns the start of an over-long line and skips the rest of it.
 func (cr *Reader) long(bp *[]byte, buf []byte) (*Chunk, error) {
-	c := &Chunk{Data: buf[:cr.keep], FirstLine: cr.line, Long: true, buf: bp}
+	c := &Chunk{Data: buf[:cr.keep], FirstLine: cr.first(), Long: true, buf: bp}
 	cr.line++
 	// Skip to the end of the line, reading into a scratch buffer so that
 	// the chunk's bytes stay as they are.

@@ -546,3 +546,37 @@ func (o *onceErr) Read(p []byte) (int, error) {
 	}
 	return n, nil
 }
+
+// TestRelative checks that a Relative reader, over memory or a stream,
+// numbers every chunk from 1 and cuts the same chunks as one that counts.
+func TestRelative(t *testing.T) {
+	data := []byte("a\nbb\n" + strings.Repeat("x", 300) + "\nccc\n\nd")
+	for _, mem := range []bool{false, true} {
+		mk := func() *Reader {
+			if mem {
+				return NewBytes(data, 16, 100, 10)
+			}
+			return NewReader(bytes.NewReader(data), 16, 100, 10)
+		}
+		counting, relative := mk(), mk()
+		relative.Relative = true
+		lines := 0
+		for {
+			c, err := counting.Next()
+			r, rerr := relative.Next()
+			if err == io.EOF && rerr == io.EOF {
+				break
+			}
+			if err != nil || rerr != nil {
+				t.Fatalf("mem=%v: %v, %v", mem, err, rerr)
+			}
+			if r.FirstLine != 1 || c.FirstLine != lines+1 || !bytes.Equal(c.Data, r.Data) || c.Long != r.Long {
+				t.Fatalf("mem=%v: relative chunk %q (line %d) against %q (line %d)", mem, r.Data, r.FirstLine, c.Data, c.FirstLine)
+			}
+			lines += r.Lines()
+		}
+		if lines != 6 {
+			t.Errorf("mem=%v: %d lines in all, want 6", mem, lines)
+		}
+	}
+}

@@ -129,8 +129,8 @@ func (w Window) String() string {
 // is time.RFC3339's, corrected to RFC 3339's: a lower-case t or z is
 // accepted, a comma before the fraction is not. Times outside [MinTime, MaxTime] are an error.
 func ParseTime(s string) (time.Time, error) {
-	if ns, ok := parseRFC3339Fast(s); ok {
-		return time.Unix(0, ns).UTC(), nil
+	if secs, nanos, ok := parseRFC3339Fast(s); ok {
+		return time.Unix(secs, nanos).UTC(), nil
 	}
 	// RFC 3339 (section 5.6) allows a lower-case t and z, which time.Parse
 	// refuses; and time.Parse takes a comma before the fraction (ISO 8601
@@ -159,61 +159,98 @@ func ParseTime(s string) (time.Time, error) {
 }
 
 // parseRFC3339Fast decodes the common shape of an RFC 3339 timestamp into
-// Unix nanoseconds. It returns ok=false for anything it is not sure of (odd
-// fractions, offsets, out-of-range fields, years outside 1700-2200), leaving
-// the decision to time.Parse; so it never accepts what time.Parse rejects.
-func parseRFC3339Fast(s string) (int64, bool) {
+// seconds and nanoseconds (0 to 999999999) since the Unix epoch. It returns
+// ok=false for anything it is not sure of (odd fractions, offsets,
+// out-of-range fields, years outside 1700-2200), leaving the decision to
+// time.Parse; so it never accepts what time.Parse rejects. Every field sits
+// at a fixed place, so it is read without loops, and the date is turned into
+// days with a table of years rather than by division.
+func parseRFC3339Fast(s string) (secs, nanos int64, ok bool) {
 	if len(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
-		return 0, false
+		return 0, 0, false
 	}
-	year, ok1 := digits(s[0:4])
-	month, ok2 := digits(s[5:7])
-	day, ok3 := digits(s[8:10])
-	hour, ok4 := digits(s[11:13])
-	min, ok5 := digits(s[14:16])
-	sec, ok6 := digits(s[17:19])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) {
-		return 0, false
+	y01, ok1 := digits2(s[0], s[1])
+	y23, ok2 := digits2(s[2], s[3])
+	month, ok3 := digits2(s[5], s[6])
+	day, ok4 := digits2(s[8], s[9])
+	hour, ok5 := digits2(s[11], s[12])
+	min, ok6 := digits2(s[14], s[15])
+	sec, ok7 := digits2(s[17], s[18])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7) {
+		return 0, 0, false
 	}
-	if year < 1700 || year > 2200 || month < 1 || month > 12 || day < 1 ||
-		day > daysIn(month, year) || hour > 23 || min > 59 || sec > 59 {
-		return 0, false
+	y := y01*100 + y23 - firstFastYear
+	if uint(y) >= uint(len(yearDays)-1) || uint(month-1) > 11 || day < 1 || hour > 23 || min > 59 || sec > 59 {
+		return 0, 0, false
+	}
+	leap := yearDays[y+1]-yearDays[y] == 366
+	if n := monthDays[month]; day > n && !(leap && month == 2 && day == 29) {
+		return 0, 0, false
 	}
 	rest := s[19:]
-	var nanos int64
 	if rest[0] == '.' {
 		n := 1
 		for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
 			n++
 		}
 		if n == 1 || n > 10 { // no digits, or more than nanosecond precision
-			return 0, false
+			return 0, 0, false
 		}
 		f, _ := digits(rest[1:n])
-		for i := n; i <= 9; i++ {
-			f *= 10
-		}
-		nanos = int64(f)
+		nanos = int64(f) * pow10[10-n]
 		rest = rest[n:]
 	}
-	var offset int64
+	var offset int
 	switch {
 	case rest == "Z":
 	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
-		oh, ok1 := digits(rest[1:3])
-		om, ok2 := digits(rest[4:6])
+		oh, ok1 := digits2(rest[1], rest[2])
+		om, ok2 := digits2(rest[4], rest[5])
 		if !ok1 || !ok2 || oh > 23 || om > 59 {
-			return 0, false
+			return 0, 0, false
 		}
-		offset = int64(oh*3600 + om*60)
+		offset = oh*3600 + om*60
 		if rest[0] == '-' {
 			offset = -offset
 		}
 	default:
-		return 0, false
+		return 0, 0, false
 	}
-	secs := daysFromCivil(year, month, day)*86400 + int64(hour*3600+min*60+sec) - offset
-	return secs*1e9 + nanos, true
+	days := int64(yearDays[y]) + int64(monthStart[month]+day-1)
+	if leap && month > 2 {
+		days++
+	}
+	return days*86400 + int64(hour*3600+min*60+sec-offset), nanos, true
+}
+
+// The years that parseRFC3339Fast decodes itself: yearDays[i] is the day
+// (since 1970-01-01) on which year firstFastYear+i begins, up to the
+// beginning of the year after the last, so that each year's length is the
+// difference of two entries.
+const firstFastYear = 1700
+
+var yearDays = func() (t [2200 - firstFastYear + 2]int32) {
+	for i := range t {
+		t[i] = int32(daysFromCivil(firstFastYear+i, 1, 1))
+	}
+	return t
+}()
+
+// monthDays is the length of each month in a common year, monthStart the
+// day of the year (from 0) on which it begins.
+var (
+	monthDays  = [13]int{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
+	monthStart = [13]int{0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334}
+)
+
+// pow10[i] is 10 to the i, for scaling a fraction of fewer than nine digits
+// to nanoseconds.
+var pow10 = [9]int64{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8}
+
+// digits2 decodes two ASCII digits; ok is false if either is not one.
+func digits2(a, b byte) (int, bool) {
+	a, b = a-'0', b-'0'
+	return int(a)*10 + int(b), a <= 9 && b <= 9
 }
 
 // digits decodes a run of ASCII digits; ok is false if any byte is not one.

@@ -155,3 +155,31 @@ func FuzzParseDate(f *testing.F) {
 		}
 	})
 }
+
+// TestParseRFC3339FastEveryDay holds the table-driven fast path to
+// time.Parse on every date of the years it decodes, and a little beyond,
+// with the fraction and offset shapes it reads.
+func TestParseRFC3339FastEveryDay(t *testing.T) {
+	suffixes := []string{"T00:00:00Z", "T23:59:59.5Z", "T12:34:56.123456789-23:59", "T01:02:03+14:00"}
+	for d := time.Date(1699, 12, 25, 0, 0, 0, 0, time.UTC); d.Year() < 2202; d = d.AddDate(0, 0, 1) {
+		for _, suffix := range suffixes {
+			s := d.Format(time.DateOnly) + suffix
+			want, err := time.Parse(time.RFC3339, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			secs, nanos, ok := parseRFC3339Fast(s)
+			if y := d.Year(); ok != (y >= 1700 && y <= 2200) {
+				t.Fatalf("parseRFC3339Fast(%q) ok = %v", s, ok)
+			}
+			if ok && !time.Unix(secs, nanos).Equal(want) {
+				t.Fatalf("parseRFC3339Fast(%q) = %s, time.Parse = %s", s, time.Unix(secs, nanos).UTC(), want)
+			}
+		}
+	}
+	for _, s := range []string{"2023-02-29T00:00:00Z", "2100-02-29T00:00:00Z", "2024-04-31T00:00:00Z", "2024-00-10T00:00:00Z", "2024-13-10T00:00:00Z", "2024-01-00T00:00:00Z"} {
+		if _, _, ok := parseRFC3339Fast(s); ok {
+			t.Errorf("parseRFC3339Fast(%q) accepted an invalid date", s)
+		}
+	}
+}

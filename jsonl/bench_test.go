@@ -51,6 +51,31 @@ func BenchmarkParse(b *testing.B) {
 	}
 }
 
+// BenchmarkParseSpaced is BenchmarkParse on the same reports written with a
+// space after each ':' and ',', as a pretty-printer would: the shape that the
+// compact fast paths leave to the general path.
+func BenchmarkParseSpaced(b *testing.B) {
+	lines := benchLines(b)
+	var size int64
+	for i, l := range lines {
+		l = bytes.ReplaceAll(l, []byte(`":`), []byte(`": `))
+		lines[i] = bytes.ReplaceAll(l, []byte(`,"`), []byte(`, "`))
+		size += int64(len(lines[i])) + 1
+	}
+	var p jsonl.Parser
+	var r seams.Report
+	b.SetBytes(size / int64(len(lines)))
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if i%len(lines) == 0 {
+			p.Reset()
+		}
+		if err := p.Parse(lines[i%len(lines)], &r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkParseEncodingJSON is the baseline: the standard library decoding
 // the same lines into structs of the same shape (without the contract's
 // checks, which only make it slower).

@@ -4,7 +4,10 @@
 // The report reader is a scanner written for the report schema: one pass
 // over the bytes of a line, no generic map, no reflection, and no allocation
 // per event in the steady state. It keeps every rule of the contract, and its
-// fuzz test holds it equal to a plain encoding/json decoder.
+// fuzz test holds it equal to a plain encoding/json decoder. Ip events and
+// devices in the compact shape that producers write are decoded by fast
+// paths (ipEventCompact, deviceCompact) that leave anything else, untouched,
+// to the general scanner; their fuzz tests hold them equal to it.
 package jsonl
 
 import (
@@ -83,16 +86,13 @@ func (p *Parser) Parse(line []byte, r *seams.Report) error {
 			if s.peek() != '"' {
 				return s.syntaxError("expected a string key")
 			}
-			key, err := s.str()
+			key, err := s.reportKey()
 			if err != nil {
 				return err
 			}
-			if err := s.consume(':', "expected ':' after key"); err != nil {
-				return err
-			}
 			s.ws()
-			switch string(key) {
-			case "id":
+			switch key {
+			case reportID:
 				idKind = s.kind()
 				id = nil
 				if idKind == kString {
@@ -102,7 +102,7 @@ func (p *Parser) Parse(line []byte, r *seams.Report) error {
 				} else if err := s.skip(); err != nil {
 					return err
 				}
-			case "received":
+			case reportReceived:
 				receivedAt, receivedK, received = s.pos, s.kind(), nil
 				if receivedK == kString {
 					if received, err = s.str(); err != nil {
@@ -111,7 +111,7 @@ func (p *Parser) Parse(line []byte, r *seams.Report) error {
 				} else if err := s.skip(); err != nil {
 					return err
 				}
-			case "incident":
+			case reportIncident:
 				p.dropProblems("incident", -1)
 				r.Incident = ""
 				start := s.pos
@@ -133,17 +133,17 @@ func (p *Parser) Parse(line []byte, r *seams.Report) error {
 					}
 					p.problem("incident", -1, line[start:s.pos], "expected a string, got %s", k)
 				}
-			case "ips":
+			case reportIPs:
 				// A repeated key replaces the earlier value, as in encoding/json.
 				r.IPs = r.IPs[:0]
 				p.dropProblems("ips", -2)
-				if err := p.array(r, "ips"); err != nil {
+				if err := p.array(r, "ips", true); err != nil {
 					return err
 				}
-			case "devices":
+			case reportDevices:
 				r.Devices = r.Devices[:0]
 				p.dropProblems("devices", -2)
-				if err := p.array(r, "devices"); err != nil {
+				if err := p.array(r, "devices", false); err != nil {
 					return err
 				}
 			default:
@@ -197,6 +197,162 @@ func (p *Parser) Parse(line []byte, r *seams.Report) error {
 	return nil
 }
 
+// The members of a report, an ip event and a device that the parser reads;
+// memberOther is any other key, whose value is skipped.
+const (
+	memberOther = iota
+	reportID
+	reportReceived
+	reportIncident
+	reportIPs
+	reportDevices
+	eventIP
+	eventAt
+	eventEvent
+	eventPort
+	eventProxy
+	deviceType
+	deviceValue
+	deviceAt
+)
+
+var (
+	keyID       = newKeyPattern("id")
+	keyReceived = newKeyPattern("received")
+	keyIncident = newKeyPattern("incident")
+	keyIPs      = newKeyPattern("ips")
+	keyDevices  = newKeyPattern("devices")
+	keyIP       = newKeyPattern("ip")
+	keyAt       = newKeyPattern("at")
+	keyEvent    = newKeyPattern("event")
+	keyPort     = newKeyPattern("port")
+	keyProxy    = newKeyPattern("proxy")
+	keyType     = newKeyPattern("type")
+	keyValue    = newKeyPattern("value")
+)
+
+// reportKey reads the key of a report member and the ':' after it. The
+// compact spelling of a known key is matched by its first bytes; anything
+// else is decoded and compared.
+func (s *scanner) reportKey() (int, error) {
+	if w, ok := s.word(); ok {
+		switch byte(w >> 8) {
+		case 'i':
+			if s.matchKey(w, &keyID) {
+				return reportID, nil
+			}
+			if s.matchKey(w, &keyIPs) {
+				return reportIPs, nil
+			}
+			if s.matchKey(w, &keyIncident) {
+				return reportIncident, nil
+			}
+		case 'r':
+			if s.matchKey(w, &keyReceived) {
+				return reportReceived, nil
+			}
+		case 'd':
+			if s.matchKey(w, &keyDevices) {
+				return reportDevices, nil
+			}
+		}
+	}
+	key, err := s.key()
+	if err != nil {
+		return 0, err
+	}
+	switch string(key) {
+	case "id":
+		return reportID, nil
+	case "received":
+		return reportReceived, nil
+	case "incident":
+		return reportIncident, nil
+	case "ips":
+		return reportIPs, nil
+	case "devices":
+		return reportDevices, nil
+	}
+	return memberOther, nil
+}
+
+// eventKey reads the key of an ip event member and the ':' after it.
+func (s *scanner) eventKey() (int, error) {
+	if w, ok := s.word(); ok {
+		switch byte(w >> 8) {
+		case 'i':
+			if s.matchKey(w, &keyIP) {
+				return eventIP, nil
+			}
+		case 'a':
+			if s.matchKey(w, &keyAt) {
+				return eventAt, nil
+			}
+		case 'e':
+			if s.matchKey(w, &keyEvent) {
+				return eventEvent, nil
+			}
+		case 'p':
+			if s.matchKey(w, &keyPort) {
+				return eventPort, nil
+			}
+			if s.matchKey(w, &keyProxy) {
+				return eventProxy, nil
+			}
+		}
+	}
+	key, err := s.key()
+	if err != nil {
+		return 0, err
+	}
+	switch string(key) {
+	case "ip":
+		return eventIP, nil
+	case "at":
+		return eventAt, nil
+	case "event":
+		return eventEvent, nil
+	case "port":
+		return eventPort, nil
+	case "proxy":
+		return eventProxy, nil
+	}
+	return memberOther, nil
+}
+
+// deviceKey reads the key of a device member and the ':' after it.
+func (s *scanner) deviceKey() (int, error) {
+	if w, ok := s.word(); ok {
+		switch byte(w >> 8) {
+		case 't':
+			if s.matchKey(w, &keyType) {
+				return deviceType, nil
+			}
+		case 'v':
+			if s.matchKey(w, &keyValue) {
+				return deviceValue, nil
+			}
+		case 'a':
+			if s.matchKey(w, &keyAt) {
+				return deviceAt, nil
+			}
+		}
+	}
+	key, err := s.key()
+	if err != nil {
+		return 0, err
+	}
+	switch string(key) {
+	case "type":
+		return deviceType, nil
+	case "value":
+		return deviceValue, nil
+	case "at":
+		return deviceAt, nil
+	}
+	return memberOther, nil
+}
+
 // rawValue returns the JSON text of the value starting at pos in line.
 func rawValue(line []byte, pos int) []byte {
 	s := scanner{data: line, pos: pos}
@@ -223,8 +379,8 @@ func (p *Parser) dropProblems(field string, index int) {
 	p.Problems = kept
 }
 
-// array reads the value of "ips" or "devices".
-func (p *Parser) array(r *seams.Report, field string) error {
+// array reads the value of "ips" (ips true) or "devices".
+func (p *Parser) array(r *seams.Report, field string, ips bool) error {
 	s := &p.s
 	start := s.pos
 	switch k := s.kind(); k {
@@ -247,7 +403,7 @@ func (p *Parser) array(r *seams.Report, field string) error {
 	for i := 0; ; i++ {
 		s.ws()
 		var err error
-		if field == "ips" {
+		if ips {
 			err = p.ipEvent(r, i)
 		} else {
 			err = p.device(r, i)
@@ -268,12 +424,11 @@ func (p *Parser) array(r *seams.Report, field string) error {
 	}
 }
 
-// field is a member of an event object: where its value starts and what
-// kind it is, or kind 0 when absent.
+// field is a member of an event object: what kind its value is, or kind 0
+// when absent, and the value.
 type field struct {
-	k   kind
-	str []byte // decoded, for strings
-	num []byte // text, for numbers
+	k    kind
+	text []byte // decoded, for strings; as written, for numbers
 }
 
 // member reads the value of an object member we care about.
@@ -282,55 +437,56 @@ func (s *scanner) member(f *field) error {
 	var err error
 	switch f.k {
 	case kString:
-		f.str, err = s.str()
+		f.text, err = s.str()
 	case kNumber:
-		f.num, err = s.number()
+		f.text, err = s.number()
 	default:
 		err = s.skip()
 	}
 	return err
 }
 
-// object iterates the members of an object at the current position, calling
-// set for each key; set reads the value (or skips it).
-func (s *scanner) object(set func(key []byte) error) error {
+// objectOpen steps into the object at the current position; it reports
+// whether a member follows, or steps over the '}' of an empty object.
+func (s *scanner) objectOpen() bool {
 	s.pos++ // {
 	s.ws()
 	if s.peek() == '}' {
 		s.pos++
-		return nil
+		return false
 	}
-	for {
-		s.ws()
-		if s.peek() != '"' {
-			return s.syntaxError("expected a string key")
-		}
-		key, err := s.str()
-		if err != nil {
-			return err
-		}
-		if err := s.consume(':', "expected ':' after key"); err != nil {
-			return err
-		}
-		s.ws()
-		if err := set(key); err != nil {
-			return err
-		}
-		s.ws()
-		switch s.peek() {
-		case ',':
-			s.pos++
-		case '}':
-			s.pos++
-			return nil
-		default:
-			return s.syntaxError("expected ',' or '}' after a value")
-		}
+	return true
+}
+
+// objectNext steps over what follows a member's value: ',' (more is true)
+// or the closing '}'.
+func (s *scanner) objectNext() (more bool, err error) {
+	s.ws()
+	switch s.peek() {
+	case ',':
+		s.pos++
+		return true, nil
+	case '}':
+		s.pos++
+		return false, nil
 	}
+	return false, s.syntaxError("expected ',' or '}' after a value")
 }
 
 // ipEvent reads element i of "ips" and appends it to r, or records why not.
 func (p *Parser) ipEvent(r *seams.Report, i int) error {
+	n := len(r.IPs)
+	r.IPs = append(r.IPs, seams.IPEvent{})
+	if end, ok := ipEventCompact(p.s.data, p.s.pos, &r.IPs[n]); ok {
+		p.s.pos = end
+		return nil
+	}
+	r.IPs = r.IPs[:n]
+	return p.ipEventGeneral(r, i)
+}
+
+// ipEventGeneral is ipEvent for objects of any shape.
+func (p *Parser) ipEventGeneral(r *seams.Report, i int) error {
 	s := &p.s
 	start := s.pos
 	if s.kind() != kObject {
@@ -342,23 +498,36 @@ func (p *Parser) ipEvent(r *seams.Report, i int) error {
 		return nil
 	}
 	var ip, at, event, port, proxy field
-	err := s.object(func(key []byte) error {
-		switch string(key) {
-		case "ip":
-			return s.member(&ip)
-		case "at":
-			return s.member(&at)
-		case "event":
-			return s.member(&event)
-		case "port":
-			return s.member(&port)
-		case "proxy":
-			return s.member(&proxy)
+	for more := s.objectOpen(); more; {
+		s.ws()
+		if s.peek() != '"' {
+			return s.syntaxError("expected a string key")
 		}
-		return s.skip()
-	})
-	if err != nil {
-		return err
+		key, err := s.eventKey()
+		if err != nil {
+			return err
+		}
+		s.ws()
+		switch key {
+		case eventIP:
+			err = s.member(&ip)
+		case eventAt:
+			err = s.member(&at)
+		case eventEvent:
+			err = s.member(&event)
+		case eventPort:
+			err = s.member(&port)
+		case eventProxy:
+			err = s.member(&proxy)
+		default:
+			err = s.skip()
+		}
+		if err != nil {
+			return err
+		}
+		if more, err = s.objectNext(); err != nil {
+			return err
+		}
 	}
 	raw := s.data[start:s.pos]
 	var e seams.IPEvent
@@ -367,9 +536,9 @@ func (p *Parser) ipEvent(r *seams.Report, i int) error {
 		p.problem("ips", i, raw, "missing \"ip\"")
 		return nil
 	case kString:
-		a, ok := parseAddr(ip.str)
+		a, ok := parseAddr(ip.text)
 		if !ok {
-			p.problem("ips", i, raw, "invalid IP address %q", ip.str)
+			p.problem("ips", i, raw, "invalid IP address %q", ip.text)
 			return nil
 		}
 		e.Addr = a
@@ -384,7 +553,7 @@ func (p *Parser) ipEvent(r *seams.Report, i int) error {
 	switch event.k {
 	case 0, kNull:
 	case kString:
-		e.Event = bytesString(event.str)
+		e.Event = bytesString(event.text)
 	default:
 		p.problem("ips", i, raw, "event: expected a string, got %s", event.k)
 		return nil
@@ -392,9 +561,9 @@ func (p *Parser) ipEvent(r *seams.Report, i int) error {
 	switch port.k {
 	case 0, kNull:
 	case kNumber:
-		n, err := strconv.ParseUint(bytesString(port.num), 10, 16)
+		n, err := strconv.ParseUint(bytesString(port.text), 10, 16)
 		if err != nil {
-			p.problem("ips", i, raw, "invalid port %s (want an integer 0-65535)", port.num)
+			p.problem("ips", i, raw, "invalid port %s (want an integer 0-65535)", port.text)
 			return nil
 		}
 		e.Port = int(n)
@@ -414,6 +583,153 @@ func (p *Parser) ipEvent(r *seams.Report, i int) error {
 	return nil
 }
 
+// Patterns for ipEventCompact and deviceCompact: the compact spelling of
+// each member's key with the '{' or ',' before it and, for a string value,
+// the opening quote after it.
+var (
+	openIP    = newPattern(`{"ip":"`)
+	nextAt    = newPattern(`,"at":"`)
+	nextEvent = newPattern(`,"event":"`)
+	nextPort  = newPattern(`,"port":`)
+	nextProxy = newPattern(`,"proxy":`)
+	openType  = newPattern(`{"type":"`)
+	nextValue = newPattern(`,"value":"`)
+	litFalse  = newPattern(`false`)
+	litTrue   = newPattern(`true`)
+)
+
+// ipEventCompact decodes the ip event object at d[i] into e (which must be
+// zero) when it has the shape that nearly every producer writes: no
+// whitespace, "ip" first, then "at", then any of "event", "port" and
+// "proxy" in that order, each once, and no other member; "ip" a string
+// without escapes that is an address, "at" one that is a valid time,
+// "event" a string without escapes, "port" a plain integer 0-65535, "proxy"
+// true or false. It returns the index after the object, having decoded it
+// exactly as the general path would. For anything else ok is false: the
+// general path then reads the object, with every rule and message.
+//
+// It keeps its place in a local index rather than in the scanner, so that
+// the common event costs a few word compares besides its values.
+func ipEventCompact(d []byte, i int, e *seams.IPEvent) (end int, ok bool) {
+	if !openIP.at(d, i) {
+		return 0, false
+	}
+	i += len(openIP.text)
+	if a, j, ok := parseIPv4Quoted(d, i); ok {
+		e.Addr, i = a, j
+	} else {
+		j, ok := plainString(d, i)
+		if !ok {
+			return 0, false
+		}
+		if e.Addr, ok = parseAddr(d[i:j]); !ok {
+			return 0, false
+		}
+		i = j + 1
+	}
+
+	if !nextAt.at(d, i) {
+		return 0, false
+	}
+	i += len(nextAt.text)
+	j, ok := plainString(d, i)
+	if !ok {
+		return 0, false
+	}
+	t, err := seams.ParseTime(bytesString(d[i:j]))
+	if err != nil {
+		return 0, false
+	}
+	e.At, i = t, j+1
+
+	if nextEvent.at(d, i) {
+		i += len(nextEvent.text)
+		j, ok := plainString(d, i)
+		if !ok {
+			return 0, false
+		}
+		e.Event, i = bytesString(d[i:j]), j+1
+	}
+	if nextPort.at(d, i) {
+		i += len(nextPort.text)
+		j, n := i, 0
+		for ; j < len(d) && j-i < 6 && '0' <= d[j] && d[j] <= '9'; j++ {
+			n = n*10 + int(d[j]-'0')
+		}
+		// One to five digits without a leading zero; a longer number, a
+		// fraction or an exponent is left to the general path.
+		if j == i || j-i > 5 || d[i] == '0' && j-i > 1 || n > 65535 {
+			return 0, false
+		}
+		e.Port, i = n, j
+	}
+	if nextProxy.at(d, i) {
+		i += len(nextProxy.text)
+		switch {
+		case litFalse.at(d, i):
+			i += len(litFalse.text)
+		case litTrue.at(d, i):
+			e.Proxy, i = true, i+len(litTrue.text)
+		default:
+			return 0, false
+		}
+	}
+	if i >= len(d) || d[i] != '}' {
+		return 0, false
+	}
+	return i + 1, true
+}
+
+// deviceCompact is ipEventCompact for a device: "type", "value" and
+// optionally "at", in that order, all strings without escapes, with a type
+// and value that NewReportDeviceID takes and a valid or empty time.
+func deviceCompact(d []byte, i int, dev *seams.Device) (end int, ok bool) {
+	if !openType.at(d, i) {
+		return 0, false
+	}
+	i += len(openType.text)
+	typEnd, ok := plainString(d, i)
+	if !ok {
+		return 0, false
+	}
+	typ := bytesString(d[i:typEnd])
+	i = typEnd + 1
+	if !nextValue.at(d, i) {
+		return 0, false
+	}
+	i += len(nextValue.text)
+	valueEnd, ok := plainString(d, i)
+	if !ok {
+		return 0, false
+	}
+	value := bytesString(d[i:valueEnd])
+	i = valueEnd + 1
+	if nextAt.at(d, i) {
+		i += len(nextAt.text)
+		j, ok := plainString(d, i)
+		if !ok {
+			return 0, false
+		}
+		if j > i {
+			t, err := seams.ParseTime(bytesString(d[i:j]))
+			if err != nil {
+				return 0, false
+			}
+			dev.At = t
+		}
+		i = j + 1
+	}
+	if i >= len(d) || d[i] != '}' {
+		return 0, false
+	}
+	id, err := seams.NewReportDeviceID(typ, value)
+	if err != nil {
+		return 0, false
+	}
+	dev.ID = id
+	return i + 1, true
+}
+
 // requiredTime decodes a required RFC 3339 member.
 func (p *Parser) requiredTime(f *field, list string, i int, raw []byte) (time.Time, bool) {
 	switch f.k {
@@ -421,7 +737,7 @@ func (p *Parser) requiredTime(f *field, list string, i int, raw []byte) (time.Ti
 		p.problem(list, i, raw, "missing \"at\"")
 		return time.Time{}, false
 	case kString:
-		t, err := seams.ParseTime(bytesString(f.str))
+		t, err := seams.ParseTime(bytesString(f.text))
 		if err != nil {
 			p.problem(list, i, raw, "at: %v", err)
 			return time.Time{}, false
@@ -434,6 +750,18 @@ func (p *Parser) requiredTime(f *field, list string, i int, raw []byte) (time.Ti
 
 // device reads element i of "devices" and appends it to r, or records why not.
 func (p *Parser) device(r *seams.Report, i int) error {
+	n := len(r.Devices)
+	r.Devices = append(r.Devices, seams.Device{})
+	if end, ok := deviceCompact(p.s.data, p.s.pos, &r.Devices[n]); ok {
+		p.s.pos = end
+		return nil
+	}
+	r.Devices = r.Devices[:n]
+	return p.deviceGeneral(r, i)
+}
+
+// deviceGeneral is device for objects of any shape.
+func (p *Parser) deviceGeneral(r *seams.Report, i int) error {
 	s := &p.s
 	start := s.pos
 	if s.kind() != kObject {
@@ -445,25 +773,38 @@ func (p *Parser) device(r *seams.Report, i int) error {
 		return nil
 	}
 	var typ, value, at field
-	err := s.object(func(key []byte) error {
-		switch string(key) {
-		case "type":
-			return s.member(&typ)
-		case "value":
-			return s.member(&value)
-		case "at":
-			return s.member(&at)
+	for more := s.objectOpen(); more; {
+		s.ws()
+		if s.peek() != '"' {
+			return s.syntaxError("expected a string key")
 		}
-		return s.skip()
-	})
-	if err != nil {
-		return err
+		key, err := s.deviceKey()
+		if err != nil {
+			return err
+		}
+		s.ws()
+		switch key {
+		case deviceType:
+			err = s.member(&typ)
+		case deviceValue:
+			err = s.member(&value)
+		case deviceAt:
+			err = s.member(&at)
+		default:
+			err = s.skip()
+		}
+		if err != nil {
+			return err
+		}
+		if more, err = s.objectNext(); err != nil {
+			return err
+		}
 	}
 	raw := s.data[start:s.pos]
 	if !p.requiredString(&typ, "type", i, raw) || !p.requiredString(&value, "value", i, raw) {
 		return nil
 	}
-	id, err := seams.NewReportDeviceID(bytesString(typ.str), bytesString(value.str))
+	id, err := seams.NewReportDeviceID(bytesString(typ.text), bytesString(value.text))
 	if err != nil {
 		p.problem("devices", i, raw, "%v", err)
 		return nil
@@ -472,8 +813,8 @@ func (p *Parser) device(r *seams.Report, i int) error {
 	switch at.k {
 	case 0, kNull:
 	case kString:
-		if len(at.str) > 0 {
-			t, err := seams.ParseTime(bytesString(at.str))
+		if len(at.text) > 0 {
+			t, err := seams.ParseTime(bytesString(at.text))
 			if err != nil {
 				p.problem("devices", i, raw, "at: %v", err)
 				return nil
@@ -513,6 +854,43 @@ func parseAddr(b []byte) (netip.Addr, bool) {
 		return netip.Addr{}, false
 	}
 	return seams.NormalizeAddr(a), true
+}
+
+// parseIPv4Quoted parses a plain dotted quad that starts at d[i] and ends
+// with a closing quote, returning the index after the quote. It accepts
+// only what parseIPv4 accepts, and only strings of digits and dots, which
+// need no decoding; ok false leaves the string to the general path. Each
+// field is read as three bytes at once and its length chosen without a
+// branch, since the lengths of real addresses' fields are too random for
+// branch prediction.
+func parseIPv4Quoted(d []byte, i int) (a netip.Addr, end int, ok bool) {
+	var out [4]byte
+	for f := range 4 {
+		if len(d)-i < 4 { // near the end of the line: the general path
+			return netip.Addr{}, 0, false
+		}
+		c0, c1, c2 := uint64(d[i]-'0'), uint64(d[i+1]-'0'), uint64(d[i+2]-'0')
+		// m1 is 1 when the field has a second digit, m2 when a third:
+		// x-10 wraps to a number with the top bit set exactly when x <= 9.
+		m1 := (c1 - 10) >> 63
+		m2 := m1 & ((c2 - 10) >> 63)
+		n := int(1 + m1 + m2)
+		v := c0 + m1*(9*c0+c1) + m2*(90*c0+9*c1+c2) // c0, c0c1 or c0c1c2
+		if c0 > 9 || c0 == 0 && n > 1 || v > 255 {  // not a digit, a leading zero, or out of range
+			return netip.Addr{}, 0, false
+		}
+		out[f] = byte(v)
+		i += n
+		sep := byte('.')
+		if f == 3 {
+			sep = '"'
+		}
+		if d[i] != sep {
+			return netip.Addr{}, 0, false
+		}
+		i++
+	}
+	return netip.AddrFrom4(out), i, true
 }
 
 // parseIPv4 parses dotted-quad IPv4 with the rules of netip.ParseAddr (four

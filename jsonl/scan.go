@@ -34,7 +34,16 @@ func (s *scanner) syntaxError(what string) error {
 	return fmt.Errorf("%w: unexpected %q at byte %d (%s)", errSyntax, s.data[s.pos], s.pos+1, what)
 }
 
+// ws skips whitespace. Compact JSON has none between tokens, so the first
+// test (no byte above ' ' is whitespace) is usually the only one.
 func (s *scanner) ws() {
+	if s.pos < len(s.data) && s.data[s.pos] > ' ' {
+		return
+	}
+	s.wsSlow()
+}
+
+func (s *scanner) wsSlow() {
 	for s.pos < len(s.data) {
 		switch s.data[s.pos] {
 		case ' ', '\t', '\n', '\r':
@@ -94,30 +103,38 @@ func zeroBytes(x uint64) uint64 { return x - lowBits }
 // returns its decoded bytes: a slice of the line when it has no escapes and
 // is valid UTF-8, otherwise a slice of the arena.
 func (s *scanner) str() ([]byte, error) {
-	s.pos++ // opening quote
-	start := s.pos
-	d := s.data
-	i := start
-	// Eight bytes at a time while no byte needs a look: a word has one
-	// that does when it holds a quote, a backslash, a control character
-	// or a byte of a multi-byte sequence. The lowest flagged byte is
-	// exact (the borrows of the zero-byte test only ever run upwards).
+	start := s.pos + 1 // after the opening quote
+	end := plainEnd(s.data, start)
+	if end < len(s.data) && s.data[end] == '"' {
+		s.pos = end + 1
+		return s.data[start:end], nil
+	}
+	return s.strSlow(start, end)
+}
+
+// plainEnd returns the index of the first byte at or after i that needs a
+// look in a string: a quote, a backslash, a control character or a byte of
+// a multi-byte sequence; len(d) if there is none. It reads eight bytes at a
+// time while it can: the lowest flagged byte of a word is exact (the
+// borrows of the zero-byte test only ever run upwards).
+func plainEnd(d []byte, i int) int {
 	for i+8 <= len(d) {
 		x := binary.LittleEndian.Uint64(d[i:])
-		if m := (zeroBytes(x^quotes) | zeroBytes(x^backslashes) | (x - controls)) &^ x & highBits; m|x&highBits != 0 {
-			i += bits.TrailingZeros64(m|x&highBits) >> 3
-			break
+		if m := (zeroBytes(x^quotes)|zeroBytes(x^backslashes)|(x-controls))&^x&highBits | x&highBits; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
 		}
 		i += 8
 	}
 	for i < len(d) && !strClass[d[i]] {
 		i++
 	}
-	if i < len(d) && d[i] == '"' {
-		s.pos = i + 1
-		return d[start:i], nil
-	}
-	// Slow path: escapes, UTF-8 to check, or an error.
+	return i
+}
+
+// strSlow finishes a string that starts at start and is plain up to i:
+// escapes, UTF-8 to check, or an error.
+func (s *scanner) strSlow(start, i int) ([]byte, error) {
+	d := s.data
 	a0 := len(s.arena)
 	s.arena = append(s.arena, d[start:i]...)
 	for {
@@ -193,6 +210,92 @@ func (s *scanner) str() ([]byte, error) {
 			i += size
 		}
 	}
+}
+
+// keyPattern is a member's key and colon as compact JSON writes them,
+// `"name":`, for reading the common spelling of a known key with a compare
+// or two instead of decoding it. Any other spelling (escapes, whitespace
+// before the colon) does not match and takes the general path, which gives
+// the same key.
+type keyPattern struct {
+	word, mask uint64 // the first eight bytes, little-endian
+	tail       uint64 // the last eight, for a pattern longer than eight
+	text       string
+}
+
+func newKeyPattern(name string) keyPattern { return newPattern(`"` + name + `":`) }
+
+// newPattern returns the pattern of text as it stands (up to 16 bytes), for
+// matching other runs of bytes of compact JSON in the same way.
+func newPattern(text string) keyPattern {
+	if len(text) > 16 {
+		panic("jsonl: pattern longer than 16 bytes: " + text)
+	}
+	k := keyPattern{text: text}
+	var b [8]byte
+	n := copy(b[:], text)
+	k.word = binary.LittleEndian.Uint64(b[:])
+	k.mask = ^uint64(0) >> (64 - 8*n)
+	if len(text) > 8 {
+		k.tail = binary.LittleEndian.Uint64([]byte(text[len(text)-8:]))
+	}
+	return k
+}
+
+// at reports whether k's text starts at d[i].
+func (k *keyPattern) at(d []byte, i int) bool {
+	if len(d)-i < 8 { // near the end of the line
+		return len(d)-i >= len(k.text) && string(d[i:i+len(k.text)]) == k.text
+	}
+	return k.match(d, i, binary.LittleEndian.Uint64(d[i:]))
+}
+
+// match is at for the word w at d[i].
+func (k *keyPattern) match(d []byte, i int, w uint64) bool {
+	if w&k.mask != k.word {
+		return false
+	}
+	n := len(k.text)
+	return n <= 8 || len(d)-i >= n && binary.LittleEndian.Uint64(d[i+n-8:]) == k.tail
+}
+
+// word returns the eight bytes at the current position, little-endian, or
+// ok false when fewer are left.
+func (s *scanner) word() (uint64, bool) {
+	if s.pos+8 > len(s.data) {
+		return 0, false
+	}
+	return binary.LittleEndian.Uint64(s.data[s.pos:]), true
+}
+
+// matchKey steps over k's pattern if it starts at the current position,
+// whose first eight bytes are w.
+func (s *scanner) matchKey(w uint64, k *keyPattern) bool {
+	if !k.match(s.data, s.pos, w) {
+		return false
+	}
+	s.pos += len(k.text)
+	return true
+}
+
+// plainString returns the end of the string whose text starts at d[i] (the
+// index of its closing quote) when it needs no decoding: no escape, no
+// control character, no byte above ASCII; ok is false otherwise.
+func plainString(d []byte, i int) (end int, ok bool) {
+	end = plainEnd(d, i)
+	return end, end < len(d) && d[end] == '"'
+}
+
+// key reads a member's key and the ':' after it, in any spelling.
+func (s *scanner) key() ([]byte, error) {
+	key, err := s.str()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.consume(':', "expected ':' after key"); err != nil {
+		return nil, err
+	}
+	return key, nil
 }
 
 // hex4 decodes four hex digits, or returns -1.

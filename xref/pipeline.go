@@ -51,15 +51,15 @@ type pipeline struct {
 	bytesRead atomic.Int64
 	reports   atomic.Int64
 
-	ids    *idset.Checker
+	ids *idset.Checker
 	// Per report input: the lines of its chunks written so far, and the
 	// start of its rejections as jsonl.AppendRejected writes them, up to
 	// the line number.
 	lineBase  []int
 	rejPrefix [][]byte
-	rejected  []byte // writer scratch
-	hashes []hashset.Key // writer scratch
-	dups   []bool
+	rejected  []byte        // writer scratch
+	hashes    []hashset.Key // writer scratch
+	dups      []bool
 
 	written int64 // bytes written to findings
 	caps    caps
@@ -776,11 +776,38 @@ var newReportReader = reportfile.NewReaderOptions
 func unroutable(r *seams.Report) int {
 	n := 0
 	for e := range r.IPs {
-		if seams.NonRoutable(r.IPs[e].Addr) != "" {
+		a := r.IPs[e].Addr
+		if a.Is4() {
+			if nonRoutable4(a.As4()) {
+				n++
+			}
+		} else if seams.NonRoutable(a) != "" {
 			n++
 		}
 	}
 	return n
+}
+
+// nonRoutable4 is seams.NonRoutable(a) != "" for an IPv4 address, from its
+// first two bytes: private (10/8, 172.16/12, 192.168/16), loopback
+// (127/8), link-local (169.254/16), multicast (224/4), carrier-grade NAT
+// (100.64/10), unspecified (0.0.0.0).
+func nonRoutable4(a [4]byte) bool {
+	switch a[0] {
+	case 10, 127:
+		return true
+	case 172:
+		return a[1]&0xf0 == 16
+	case 192:
+		return a[1] == 168
+	case 169:
+		return a[1] == 254
+	case 100:
+		return a[1]&0xc0 == 64
+	case 0:
+		return a == [4]byte{}
+	}
+	return a[0]&0xf0 == 224
 }
 
 // match matches reports, the i-th of which is the report of rec

@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -392,5 +393,22 @@ func TestZstd(t *testing.T) {
 	o.Reports = []string{bad}
 	if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), "bad.jsonl.zst") {
 		t.Errorf("Run on a corrupt .zst = %v, want an error naming the file", err)
+	}
+}
+
+// TestNonRoutable4 holds the byte test of the pipeline's count of
+// unroutable events to seams.NonRoutable, on every first byte and the
+// second bytes that matter.
+func TestNonRoutable4(t *testing.T) {
+	for a := range 256 {
+		for b := range 256 {
+			for _, cd := range [][2]byte{{0, 0}, {0, 1}, {255, 255}, {1, 2}} {
+				ip := [4]byte{byte(a), byte(b), cd[0], cd[1]}
+				want := seams.NonRoutable(netip.AddrFrom4(ip)) != ""
+				if got := nonRoutable4(ip); got != want {
+					t.Fatalf("nonRoutable4(%v) = %v, seams.NonRoutable says %v", netip.AddrFrom4(ip), got, want)
+				}
+			}
+		}
 	}
 }

@@ -64,7 +64,7 @@ Flags:
                       least 1048576.
   --id-memory BYTES   how much memory the check that report ids are unique
                       may take: about 20 bytes an id, so the default,
-                      134217728, holds about 6.7 million. Beyond it, ids go
+                      268435456, holds about 13 million. Beyond it, ids go
                       to a temporary file (24 bytes an id), checked at the
                       end; if one repeats there, the reports are read a
                       second time. Memory then stays the same for any number

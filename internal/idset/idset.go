@@ -32,8 +32,8 @@ import (
 )
 
 // DefaultBudget is the default memory budget of a Checker's hash set: room
-// for about 6.7 million ids.
-const DefaultBudget = 128 << 20
+// for about 13 million ids.
+const DefaultBudget = 256 << 20
 
 // MinBudget is the smallest budget a Checker takes: its set's smallest
 // tables.
@@ -238,7 +238,10 @@ func (c *Checker) Finish() (*Dups, error) {
 				return nil, fmt.Errorf("report ids beyond the memory budget: %w", err)
 			}
 			for e := 0; e < len(buf); e += entrySize {
-				keys = append(keys, hashset.Key{binary.LittleEndian.Uint64(buf[e:]), binary.LittleEndian.Uint64(buf[e+8:])})
+				// The halves swapped: every key of a bucket has the same
+				// top byte, which would put them all in one shard of
+				// the set below.
+				keys = append(keys, hashset.Key{binary.LittleEndian.Uint64(buf[e+8:]), binary.LittleEndian.Uint64(buf[e:])})
 				ords = append(ords, int64(binary.LittleEndian.Uint64(buf[e+16:])))
 			}
 		}

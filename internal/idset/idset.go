@@ -98,7 +98,7 @@ func Known(budget int, expect int, d *Dups) *Checker {
 // the budget, or when the Checker is Known, the answer is exact; beyond it
 // on a first pass it is always false, and Finish tells.
 func (c *Checker) Check(keys []hashset.Key, dup []bool) error {
-	touched := false
+	touched := 0 // keys[:touched] have had their slots read
 	// All the keys at once, in memory, when they certainly fit: on a
 	// second pass up to where the first one spilled; on a first one while
 	// the tables, even if every shard doubled for them, stay within the
@@ -127,9 +127,11 @@ func (c *Checker) Check(keys []hashset.Key, dup []bool) error {
 				i += m
 				continue
 			}
-			if !touched {
-				c.set.Touch(keys[i:])
-				touched = true
+			if i >= touched {
+				// The slots of the next few keys first (see
+				// hashset.Set.InsertMany).
+				touched = min(i+64, len(keys))
+				c.set.Touch(keys[i:touched])
 			}
 			present, ok := c.set.InsertWithin(keys[i], c.budget)
 			if !ok {

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/csv"
 	"errors"
+	"io"
 	"math"
 	"reflect"
 	"strconv"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/seams-dev/seams"
@@ -241,6 +243,46 @@ func FuzzReadShared(f *testing.F) {
 		again, err := ReadShared(&buf, "again.txt", failReject)
 		if err != nil || !reflect.DeepEqual(again, got) && len(got) > 0 {
 			t.Fatalf("round trip: got %v, %v; want %v", again, err, got)
+		}
+	})
+}
+
+// FuzzScanIndicatorsSplit holds the hand split of plain lines (chunks) to
+// encoding/csv reading every record: the same indicators, rejections and
+// fatal error, whatever the input and wherever the chunks end.
+func FuzzScanIndicatorsSplit(f *testing.F) {
+	f.Add([]byte("compound,kind,value,first_seen,last_seen,confidence,source\nc-1,ip,203.0.113.7,2024-05-01,2024-05-31,high,feed\n"), uint16(0))
+	f.Fuzz(func(t *testing.T, data []byte, chunk uint16) {
+		type result struct {
+			inds []seams.Indicator
+			rej  []seams.RecordError
+			err  string
+		}
+		scan := func(r io.Reader, chunk int) result {
+			var res result
+			err := scanIndicators(r, "f.csv", fuzzCompounds, func(e *seams.RecordError) { res.rej = append(res.rej, *e) },
+				func(in *seams.Indicator) error {
+					res.inds = append(res.inds, *in)
+					return nil
+				}, chunk)
+			if err != nil {
+				res.err = err.Error()
+			}
+			return res
+		}
+		want := scan(bytes.NewReader(data), 0)
+		// Chunks of a few bytes to a few hundred, so that they end
+		// everywhere: in a row, in a quoted record, between the two bytes
+		// of a CRLF.
+		size := 1 + int(chunk)%512
+		for name, r := range map[string]io.Reader{
+			"whole":    bytes.NewReader(data),
+			"one byte": iotest.OneByteReader(bytes.NewReader(data)),
+		} {
+			got := scan(r, size)
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s, chunks of %d bytes:\ngot  %+v\nwant %+v", name, size, got, want)
+			}
 		}
 	})
 }

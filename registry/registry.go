@@ -52,9 +52,7 @@ type table struct {
 }
 
 // newTable reads the header of a CSV file and finds the wanted columns in
-// it: names are trimmed and compared case-insensitively, in any order, and
-// unknown columns are ignored. A missing required column, a wanted column
-// given twice or an empty file is a fatal *seams.RecordError.
+// it (see headerColumns).
 func newTable(r io.Reader, file string, cols []column) (*table, error) {
 	in := csvinput.New(r, file, true)
 	cr := csv.NewReader(in)
@@ -62,7 +60,7 @@ func newTable(r io.Reader, file string, cols []column) (*table, error) {
 	// "a, "b"" is a common hand-written form; fields are trimmed anyway.
 	cr.TrimLeadingSpace = true
 	cr.ReuseRecord = true
-	t := &table{file: file, in: in, cr: cr, index: make([]int, len(cols))}
+	t := &table{file: file, in: in, cr: cr}
 	t.rawW = csv.NewWriter(&t.raw)
 
 	header, err := cr.Read()
@@ -70,6 +68,24 @@ func newTable(r io.Reader, file string, cols []column) (*table, error) {
 		return nil, err
 	}
 	in.Take(cr.InputOffset())
+	line := 0
+	if err == nil {
+		line, _ = cr.FieldPos(0)
+	}
+	if t.index, err = headerColumns(file, header, line, err, cols); err != nil {
+		return nil, err
+	}
+	t.width = len(header)
+	return t, nil
+}
+
+// headerColumns finds the wanted columns in a header read (with err) from
+// the given line: names are trimmed and compared case-insensitively, in any
+// order, and unknown columns are ignored. It returns, for each wanted
+// column, its index in a row, or -1. An empty file, a header that is not
+// valid CSV, a missing required column or a wanted column given twice is a
+// fatal *seams.RecordError.
+func headerColumns(file string, header []string, line int, err error, cols []column) ([]int, error) {
 	var pe *csv.ParseError
 	switch {
 	case err == io.EOF:
@@ -79,10 +95,9 @@ func newTable(r io.Reader, file string, cols []column) (*table, error) {
 	case err != nil:
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	line, _ := cr.FieldPos(0)
-	t.width = len(header)
-	for i := range t.index {
-		t.index[i] = -1
+	index := make([]int, len(cols))
+	for i := range index {
+		index[i] = -1
 	}
 	for j, h := range header {
 		h = strings.ToLower(strings.TrimSpace(h))
@@ -90,16 +105,16 @@ func newTable(r io.Reader, file string, cols []column) (*table, error) {
 			if c.name != h {
 				continue
 			}
-			if t.index[i] >= 0 {
+			if index[i] >= 0 {
 				return nil, &seams.RecordError{File: file, Line: line,
-					Reason: fmt.Sprintf("duplicate column %q (columns %d and %d)", c.name, t.index[i]+1, j+1)}
+					Reason: fmt.Sprintf("duplicate column %q (columns %d and %d)", c.name, index[i]+1, j+1)}
 			}
-			t.index[i] = j
+			index[i] = j
 		}
 	}
 	var missing []string
 	for i, c := range cols {
-		if c.required && t.index[i] < 0 {
+		if c.required && index[i] < 0 {
 			missing = append(missing, strconv.Quote(c.name))
 		}
 	}
@@ -110,7 +125,7 @@ func newTable(r io.Reader, file string, cols []column) (*table, error) {
 	default:
 		return nil, &seams.RecordError{File: file, Line: line, Reason: "missing required columns " + strings.Join(missing, ", ")}
 	}
-	return t, nil
+	return index, nil
 }
 
 // next reads the next row that has as many fields as the header, trims its
@@ -129,17 +144,7 @@ func (t *table) next(reject Reject) (int, error) {
 		case err == io.EOF:
 			return 0, io.EOF
 		case errors.As(err, &pe):
-			reason := parseErrorText(pe)
-			if pe.Err == csv.ErrQuote && endsInQuote(raw) {
-				// csv's position is then just the end of the file.
-				lines := fmt.Sprintf("lines %d to %d", pe.StartLine, pe.Line)
-				if pe.Line == pe.StartLine {
-					lines = fmt.Sprintf("line %d", pe.Line)
-				}
-				reason = fmt.Sprintf("%v: a quoted field is never closed, so the rest of the file (%s) was read as this one record", pe.Err, lines)
-			}
-			reject(&seams.RecordError{File: t.file, Line: pe.StartLine, Reason: reason,
-				Raw: seams.TruncateRaw(trimLineEnds(raw))})
+			reject(parseRejection(t.file, pe, raw))
 			continue
 		case err != nil:
 			return 0, fmt.Errorf("%s: %w", t.file, err)
@@ -158,6 +163,21 @@ func (t *table) next(reject Reject) (int, error) {
 	}
 }
 
+// parseRejection is the rejection of a record that is not valid CSV, read
+// from the text raw.
+func parseRejection(file string, pe *csv.ParseError, raw []byte) *seams.RecordError {
+	reason := parseErrorText(pe)
+	if pe.Err == csv.ErrQuote && endsInQuote(raw) {
+		// csv's position is then just the end of the file.
+		lines := fmt.Sprintf("lines %d to %d", pe.StartLine, pe.Line)
+		if pe.Line == pe.StartLine {
+			lines = fmt.Sprintf("line %d", pe.Line)
+		}
+		reason = fmt.Sprintf("%v: a quoted field is never closed, so the rest of the file (%s) was read as this one record", pe.Err, lines)
+	}
+	return &seams.RecordError{File: file, Line: pe.StartLine, Reason: reason, Raw: seams.TruncateRaw(trimLineEnds(raw))}
+}
+
 // get returns the trimmed field of wanted column i in the current row, or ""
 // if the file has no such column.
 func (t *table) get(i int) string {
@@ -171,48 +191,35 @@ func (t *table) get(i int) string {
 // text; or the text as read when that is empty, as for a line of spaces,
 // which csv reads as one empty field.
 func (t *table) reject(reject Reject, reason string) {
-	reject(rowError(t.file, t.line, t.orig, t.origRaw, reason, &t.raw, t.rawW))
+	reject(rowError(t.file, t.line, t.orig, string(t.origRaw), reason, &t.raw, t.rawW))
 }
 
 // rowError is the rejection of a row read as orig from the text origRaw.
 // buf and w are scratch space for re-encoding it.
-func rowError(file string, line int, orig []string, origRaw []byte, reason string, buf *bytes.Buffer, w *csv.Writer) *seams.RecordError {
+func rowError(file string, line int, orig []string, origRaw string, reason string, buf *bytes.Buffer, w *csv.Writer) *seams.RecordError {
 	buf.Reset()
 	w.Write(orig) // a bytes.Buffer does not fail
 	w.Flush()
 	raw := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	if len(raw) == 0 {
-		raw = trimLineEnds(origRaw)
+		raw = trimLineEnds([]byte(origRaw))
 	}
 	return &seams.RecordError{File: file, Line: line, Reason: reason, Raw: seams.TruncateRaw(raw)}
 }
 
-// row is a copy of a table's current row, which outlives the next read:
-// its strings are csv's, which it never overwrites, and its raw text is
-// copied. Rows let the reading of a file and the checking of its rows run
-// on different goroutines.
+// row is one row of an indicators file on its way through ScanIndicators:
+// its strings outlive the reading of the next row. They are csv's (which it
+// never overwrites) or substrings of a chunk's text.
 type row struct {
 	line    int
-	index   []int    // the table's, shared
 	orig    []string // the fields as read; get trims them
-	origRaw []byte
+	origRaw string   // the text it was read from
 }
 
-// row copies the current row, appending its slices to the arenas given.
-func (t *table) row(strs *[]string, raw *[]byte) row {
-	r := row{line: t.line, index: t.index}
-	s := append(*strs, t.orig...)
-	r.orig = s[len(s)-len(t.orig) : len(s) : len(s)]
-	*strs = s
-	b := append(*raw, t.origRaw...)
-	r.origRaw = b[len(b)-len(t.origRaw) : len(b) : len(b)]
-	*raw = b
-	return r
-}
-
-// get is table.get for a row: the field of wanted column i, trimmed.
-func (r *row) get(i int) string {
-	if j := r.index[i]; j >= 0 {
+// get is table.get for a row with the columns index: the field of wanted
+// column i, trimmed.
+func (r *row) get(index []int, i int) string {
+	if j := index[i]; j >= 0 {
 		return strings.TrimSpace(r.orig[j])
 	}
 	return ""

@@ -31,6 +31,10 @@ type Summary struct {
 	ByASN       []ASNCount     `json:"by_asn,omitempty"`
 	Signals     *SignalCounts  `json:"signals,omitempty"`
 	Inputs      []InputCount   `json:"inputs"`
+	// Warnings are what a person should know about the inputs that did
+	// not stop the run (an input of which every record was rejected, an
+	// empty input beside others).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // CompoundCount counts distinct reports by the tier of their finding for one

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -32,8 +33,9 @@ import (
 
 // Options configures a Reader. Use NewOptions for the defaults.
 type Options struct {
-	// Memory is about how many bytes of rows and reports are held in
-	// memory before they are spilled to temporary files.
+	// Memory bounds the memory the grouping takes: rows and reports are
+	// spilled to temporary files when they reach two thirds of it (the
+	// rest is the garbage collector's headroom).
 	Memory int64
 	// TempDir is where spill files go; "" is os.TempDir(). Spill files
 	// are unlinked as soon as they are made (where the system allows) and
@@ -224,8 +226,11 @@ type row struct {
 const rowSize = int64(unsafe.Sizeof(row{})) + 16
 
 func (w *row) size() int64 {
-	return rowSize + int64(len(w.id)+len(w.received)+len(w.incident)+len(w.ip.Event)+
-		len(w.dev.ID.Type)+len(w.dev.ID.Value)+len(w.ipErr)+len(w.devErr)+len(w.whole)+len(w.raw))
+	// The cells of a row are parts of one string per line, made by
+	// encoding/csv; the unused cells and the allocator's rounding are
+	// about a third more than the used ones.
+	return rowSize + 4*int64(len(w.id)+len(w.received)+len(w.incident)+len(w.ip.Event)+
+		len(w.dev.ID.Type)+len(w.dev.ID.Value)+len(w.ipErr)+len(w.devErr)+len(w.whole)+len(w.raw))/3
 }
 
 // group is the rows of one report, linked in file order through
@@ -258,12 +263,13 @@ func (r *Reader) load() error {
 		}
 		r.stats.Rows++
 		b.add(r, &w, !spilled)
-		if b.size > r.o.Memory {
+		if b.size > r.live() {
 			if err := r.spillRows(b); err != nil {
 				return err
 			}
 			spilled = true
 			b = newBuffer()
+			reclaim()
 		}
 	}
 	if !spilled {
@@ -558,7 +564,10 @@ type record struct {
 }
 
 func (rc *record) size() int64 {
-	n := int64(unsafe.Sizeof(*rc)) + int64(len(rc.whole)+len(rc.raw)+len(rc.rep.ID)+len(rc.rep.Incident))
+	// allocOverhead stands for what the allocator adds to each of the
+	// record's separate allocations (rounding to its size classes).
+	const allocOverhead = 6 * 16
+	n := int64(unsafe.Sizeof(*rc)) + allocOverhead + int64(len(rc.whole)+len(rc.raw)+len(rc.rep.ID)+len(rc.rep.Incident))
 	n += int64(len(rc.rep.IPs)) * int64(unsafe.Sizeof(seams.IPEvent{}))
 	n += int64(len(rc.rep.Devices)) * int64(unsafe.Sizeof(seams.Device{}))
 	for i := range rc.parts {
@@ -733,9 +742,14 @@ type recordSorter struct {
 
 func (s *recordSorter) add(r *Reader, rc *record) error {
 	c := cloneRecord(rc)
+	if len(s.buf) == cap(s.buf) {
+		// The slice's growth: its new array, and the old one until the
+		// collector takes it.
+		s.size += int64(cap(s.buf)) * int64(unsafe.Sizeof(record{}))
+	}
 	s.buf = append(s.buf, c)
 	s.size += c.size()
-	if s.size > r.o.Memory {
+	if s.size > r.live() {
 		return s.spill(r)
 	}
 	return nil
@@ -761,8 +775,22 @@ func (s *recordSorter) spill(r *Reader) error {
 	r.stats.SpilledBytes += run.bytes
 	r.spill.records = append(r.spill.records, run)
 	s.buf, s.size = nil, 0
+	reclaim()
 	return nil
 }
+
+// live is how many bytes of rows or records are held before they are
+// spilled: two thirds of Options.Memory, the rest being the collector's
+// headroom (the garbage of parsing, between two of its cycles), so that
+// the grouping's peak stays within Options.Memory.
+func (r *Reader) live() int64 { return r.o.Memory / 3 * 2 }
+
+// reclaim collects the buffer just spilled before the next one fills:
+// otherwise the garbage of one buffer and the next, live, would both be in
+// memory until the collector's next cycle, and the process would take
+// about twice Options.Memory. A collection per spill (one per
+// Options.Memory bytes of rows) costs little beside the spill's writing.
+func reclaim() { runtime.GC() }
 
 // finish returns the merged stream of all records.
 func (s *recordSorter) finish(r *Reader) (*merger[record], error) {

@@ -109,6 +109,100 @@ func Detect(f Format, name string, head []byte) Format {
 	return Sniff(head)
 }
 
+// CheckHead looks at the first bytes of a report input (decompressed) for
+// the mistakes that make a whole file useless, and returns an error saying
+// what the file seems to be and what to do: a JSON array instead of JSON
+// Lines, binary or otherwise compressed data, UTF-16 text where UTF-8 is
+// read, a CSV separated by semicolons or tabs. Anything it does not
+// recognise is left to the reader, which rejects what it cannot use record
+// by record.
+func CheckHead(name string, f Format, head []byte) error {
+	if what, hint := binaryKind(f, head); what != "" {
+		return fmt.Errorf("%s: this is %s, not report data: %s", name, what, hint)
+	}
+	text := bytes.TrimPrefix(head, []byte("\uFEFF"))
+	trimmed := bytes.TrimLeft(text, " \t\r\n")
+	line := trimmed
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	}
+	switch f {
+	case JSONL:
+		if len(trimmed) > 0 && trimmed[0] != '{' {
+			if sep := csvSeparator(line); sep != "" {
+				return fmt.Errorf("%s: this looks like a CSV file separated by %s, not JSON Lines; seams reads comma-separated CSV: convert it (for example: csvformat -d '%s' %s > reports.csv) and give --format csv", name, sepName(sep), sep, name)
+			}
+		}
+	case CSV:
+		if bytes.IndexByte(line, ',') < 0 {
+			if sep := csvSeparator(line); sep != "" {
+				return fmt.Errorf("%s: the header is separated by %s, not commas; seams reads comma-separated CSV (RFC 4180): convert it, for example with csvformat -d '%s' %s > reports.csv", name, sepName(sep), sep, name)
+			}
+		}
+	}
+	return nil
+}
+
+// LooksLikeJSONArray reports whether the first bytes of an input start a
+// JSON array: a whole file of reports written as one array, not as JSON
+// Lines. Its lines are rejected one by one; a run that read nothing else
+// from it says what the file is (ArrayHint).
+func LooksLikeJSONArray(head []byte) bool {
+	head = bytes.TrimLeft(bytes.TrimPrefix(head, []byte("\uFEFF")), " \t\r\n")
+	return len(head) > 0 && head[0] == '['
+}
+
+// ArrayHint says what to do with a file of reports written as a JSON array.
+func ArrayHint(name string) string {
+	return fmt.Sprintf("this looks like a JSON array, not JSON Lines (one report object a line): convert it with jq -c '.[]' %s > reports.jsonl", name)
+}
+
+// binaryKind names the kind of binary data head starts with, and what to
+// do about it; "" when it does not look binary.
+func binaryKind(f Format, head []byte) (what, hint string) {
+	if f == CyberTip && (bytes.HasPrefix(head, []byte{0xff, 0xfe}) || bytes.HasPrefix(head, []byte{0xfe, 0xff})) {
+		return "", "" // XML declares its encoding; the XML reader decodes UTF-16
+	}
+	switch {
+	case bytes.HasPrefix(head, []byte("BZh")) && len(head) > 3 && head[3] >= '1' && head[3] <= '9':
+		return "bzip2 data", "decompress it (bunzip2 -c) or recompress it with gzip or zstd, which seams reads"
+	case bytes.HasPrefix(head, []byte("\xfd7zXZ\x00")):
+		return "xz data", "decompress it (xz -dc) or recompress it with gzip or zstd, which seams reads"
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
+		return "a zip archive", "unzip it and give the files inside"
+	case bytes.HasPrefix(head, []byte("7z\xbc\xaf\x27\x1c")):
+		return "a 7-Zip archive", "extract it and give the files inside"
+	case bytes.HasPrefix(head, []byte("PAR1")):
+		return "a Parquet file", "reports are read as JSON Lines, CyberTipline XML or CSV; export the Parquet file to one of them"
+	case bytes.HasPrefix(head, []byte{0xff, 0xfe}) || bytes.HasPrefix(head, []byte{0xfe, 0xff}):
+		return "UTF-16 text", "convert it to UTF-8 (iconv -f UTF-16 -t UTF-8)"
+	case bytes.HasPrefix(head, []byte("\x1f\x8b")), bytes.HasPrefix(head, []byte("\x28\xb5\x2f\xfd")):
+		return "compressed data inside compressed data", "decompress it once (zcat, zstdcat) and give the result"
+	}
+	if i := bytes.IndexByte(head, 0); i >= 0 && f != CyberTip {
+		return "binary data (it holds NUL bytes)", "give a text file of reports"
+	}
+	return "", ""
+}
+
+// csvSeparator returns the separator a CSV header line seems to use when
+// it is not a comma: ";" or a tab, found at least twice.
+func csvSeparator(line []byte) string {
+	for _, sep := range []string{";", "\t"} {
+		if bytes.Count(line, []byte(sep)) >= 2 {
+			return sep
+		}
+	}
+	return ""
+}
+
+func sepName(sep string) string {
+	if sep == "\t" {
+		return "tabs"
+	}
+	return "semicolons"
+}
+
 // NewReader returns the ReportReader of format f over r, with the default
 // options; file names r in rejections. A CSV reader may hold temporary
 // files: close it (it is an io.Closer) if it is not read to the end.

@@ -4,15 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"io"
 	"math"
-	"os"
-	"runtime"
 	"runtime/debug"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +21,7 @@ import (
 	"github.com/seams-dev/seams/internal/chunk"
 	"github.com/seams-dev/seams/internal/hashset"
 	"github.com/seams-dev/seams/internal/idset"
+	"github.com/seams-dev/seams/internal/input"
 	"github.com/seams-dev/seams/internal/mapfile"
 	"github.com/seams-dev/seams/jsonl"
 	"github.com/seams-dev/seams/match"
@@ -40,8 +41,11 @@ import (
 // At most inFlight chunks exist at once, which bounds memory.
 
 type pipeline struct {
-	mu       sync.Mutex
+	mapMu    sync.Mutex
 	mapped   []*mapfile.File // inputs mapped into memory, unmapped at the end
+	over     bool            // the run is over: map nothing more
+	ins      *inputs
+	arrays   []bool // per input: its first bytes open a JSON array
 	o        Options
 	x        *match.Index
 	findings io.Writer
@@ -204,59 +208,12 @@ func (p *pipeline) run(ctx context.Context) ([]seams.InputCount, error) {
 			jobs <- j
 			return true
 		}
-		for i, name := range p.o.Reports {
-			// A plain JSON Lines file is mapped and cut into chunks in
-			// place; a stream (standard input, gzip) is read into chunk
-			// buffers; any other format is parsed here by its
-			// ReportReader and handed on in batches.
-			if m := p.mapReports(name); m != nil {
-				if f := reportfile.Detect(p.o.Format, name, m.Data[:min(len(m.Data), reportfile.SniffSize)]); f != reportfile.JSONL {
-					p.unmap(m)
-				} else {
-					if err := p.sendMapped(i, m, func(cr *chunk.Reader, c *chunk.Chunk) bool { return send(newJob(i, cr, c, nil)) }); err != nil {
-						send(newJob(i, nil, nil, err))
-						return
-					}
-					continue
-				}
-			}
-			r, closeFn, err := reportfile.OpenStream(name, p.o.Stdin)
-			if err != nil {
-				send(newJob(i, nil, nil, err))
+		for i := range p.o.Reports {
+			if ctx.Err() != nil {
 				return
 			}
-			br := bufio.NewReaderSize(r, 64<<10)
-			head, _ := br.Peek(reportfile.SniffSize) // errors surface on read
-			if f := reportfile.Detect(p.o.Format, name, head); f != reportfile.JSONL {
-				err := p.sendRecords(ctx, i, f, br, func(b *batch) bool { return send(newBatch(i, b)) })
-				if cerr := closeFn(); err == nil && cerr != nil {
-					err = fmt.Errorf("%s: %w", name, cerr)
-				}
-				if err != nil {
-					send(newJob(i, nil, nil, err))
-					return
-				}
-				continue
-			}
-			cr := chunk.NewReader(br, p.o.ChunkSize, p.o.MaxLine, seams.MaxRaw)
-			cr.Relative = true // the writer numbers lines (relines)
-			for {
-				c, err := cr.Next()
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					closeFn()
-					send(newJob(i, nil, nil, fmt.Errorf("%s: %w", name, err)))
-					return
-				}
-				if !send(newJob(i, cr, c, nil)) {
-					closeFn()
-					return
-				}
-			}
-			if err := closeFn(); err != nil {
-				send(newJob(i, nil, nil, fmt.Errorf("%s: %w", name, err)))
+			if err := p.safeReadInput(ctx, i, send, newJob, newBatch); err != nil {
+				send(newJob(i, nil, nil, err))
 				return
 			}
 		}
@@ -277,7 +234,16 @@ func (p *pipeline) run(ctx context.Context) ([]seams.InputCount, error) {
 			for i, c := range p.x.Compounds() {
 				w.ids[c.ID] = int32(i)
 			}
-			for j := range jobs {
+			for {
+				var j *job
+				select {
+				case j = <-jobs:
+				case <-ctx.Done():
+					return
+				}
+				if j == nil {
+					return // jobs closed: the reader is done
+				}
 				if j.err == nil {
 					w.safeProcess(j)
 				}
@@ -288,10 +254,13 @@ func (p *pipeline) run(ctx context.Context) ([]seams.InputCount, error) {
 	go func() { wg.Wait(); close(results) }()
 	// However run returns, it waits for the workers before the deferred
 	// unmapping of the inputs: a worker may still be reading a mapping.
+	// It does not wait for the reader, which may be blocked on a pipe
+	// that never ends; it interrupts what it can (a FIFO's read), and the
+	// reader leaves any mapping alone once the run is over (mapMu).
 	defer func() {
 		cancel()
-		for range results {
-		}
+		p.ins.interrupt()
+		wg.Wait()
 		p.unmapAll()
 	}()
 
@@ -314,7 +283,16 @@ func (p *pipeline) run(ctx context.Context) ([]seams.InputCount, error) {
 	reserved := false
 	pending := map[int]*job{}
 	next := 0
-	for j := range results {
+	for {
+		var j *job
+		select {
+		case j = <-results:
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		}
+		if j == nil {
+			break // every worker is done
+		}
 		pending[j.seq] = j
 		for {
 			j, ok := pending[next]
@@ -331,9 +309,9 @@ func (p *pipeline) run(ctx context.Context) ([]seams.InputCount, error) {
 				// the size of the plain input files, so that it never has
 				// to grow (and copy itself) on the way.
 				reserved = true
-				p.ids.Reserve(int(p.plainBytes() / int64(max(len(j.data())/len(j.res.recs), 1))))
+				p.ids.Reserve(int(p.ins.plainBytes(p.o.Format) / int64(max(len(j.data())/len(j.res.recs), 1))))
 			}
-			if err := p.write(j, &inputs[j.file]); err != nil {
+			if err := p.safeWrite(j, &inputs[j.file]); err != nil {
 				return nil, err
 			}
 			j.release()
@@ -366,46 +344,129 @@ func (e *errRerun) Error() string {
 }
 
 // newChecker returns the duplicate check of the run: a second pass knows
-// the duplicates of the first. Standard input cannot be read twice, so a
-// run that reads it keeps every id in memory.
+// the duplicates of the first. An input that is not a regular file (standard
+// input, a pipe, a FIFO) cannot be read twice, so a run that reads one keeps
+// every id in memory.
 func (p *pipeline) newChecker() *idset.Checker {
 	if p.o.dups != nil {
 		return idset.Known(p.o.idBudget(), 0, p.o.dups)
 	}
 	budget := p.o.idBudget()
-	if slices.Contains(p.o.Reports, "-") {
+	if !p.ins.rereadable() {
 		budget = math.MaxInt
 	}
 	return idset.New(budget, p.o.Readers.CSV.TempDir, 0)
 }
 
-// mapReports maps a plain report file, or returns nil for an input to read
-// as a stream: standard input, a gzip file, or a file that cannot be mapped
-// (the stream path then reports any error opening it).
-func (p *pipeline) mapReports(name string) *mapfile.File {
-	if name == "-" || reportfile.Compressed(name) {
-		return nil
-	}
-	m, err := mapfile.Open(name)
+// readInput reads report input i and sends its chunks or batches. A
+// regular, uncompressed file of JSON Lines is mapped and cut into chunks in
+// place; any other input of JSON Lines (standard input, a pipe, compressed
+// data) is read into chunk buffers; an input in another format is parsed
+// here by its ReportReader and handed on in batches. Each input is opened
+// once (see package input): nothing is read twice or out of order.
+func (p *pipeline) readInput(ctx context.Context, i int, send func(*job) bool,
+	newJob func(int, *chunk.Reader, *chunk.Chunk, error) *job, newBatch func(int, *batch) *job) error {
+	name := p.o.Reports[i]
+	in, err := p.ins.open(ctx, i)
 	if err != nil {
-		return nil
+		return err
 	}
-	p.mu.Lock()
-	p.mapped = append(p.mapped, m)
-	p.mu.Unlock()
-	return m
+	m, err := in.Map()
+	switch {
+	case err == nil:
+		head := m.Data[:min(len(m.Data), reportfile.SniffSize)]
+		f := reportfile.Detect(p.o.Format, name, head)
+		if err := reportfile.CheckHead(name, f, head); err != nil {
+			m.Close()
+			return err
+		}
+		p.arrays[i] = f == reportfile.JSONL && reportfile.LooksLikeJSONArray(head)
+		if f == reportfile.JSONL {
+			if !p.addMapping(m) {
+				return nil // the run is over
+			}
+			return p.sendMapped(i, m, func(cr *chunk.Reader, c *chunk.Chunk) bool { return send(newJob(i, cr, c, nil)) })
+		}
+		m.Close() // another format: read as a stream
+	case !errors.Is(err, mapfile.ErrUnsupported):
+		return err
+	}
+	r, err := in.Reader()
+	if err != nil {
+		return err
+	}
+	br := bufio.NewReaderSize(r, 64<<10)
+	head, err := br.Peek(reportfile.SniffSize)
+	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	f := reportfile.Detect(p.o.Format, name, head)
+	if err := reportfile.CheckHead(name, f, head); err != nil {
+		return err
+	}
+	p.arrays[i] = f == reportfile.JSONL && reportfile.LooksLikeJSONArray(head)
+	if f != reportfile.JSONL {
+		return p.sendRecords(ctx, i, f, br, func(b *batch) bool { return send(newBatch(i, b)) })
+	}
+	cr := chunk.NewReader(br, p.o.ChunkSize, p.o.MaxLine, seams.MaxRaw)
+	cr.Relative = true // the writer numbers lines (relines)
+	for {
+		c, err := cr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return wrapName(name, err)
+		}
+		if !send(newJob(i, cr, c, nil)) {
+			return nil
+		}
+	}
 }
 
-// sendMapped cuts a mapped input into chunks and sends them. A fault while
-// reading the mapping (the file was truncated meanwhile) becomes an error.
+// safeReadInput is readInput, turning a panic in a reader into the run's
+// error.
+func (p *pipeline) safeReadInput(ctx context.Context, i int, send func(*job) bool,
+	newJob func(int, *chunk.Reader, *chunk.Chunk, error) *job, newBatch func(int, *batch) *job) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = recovered(p.o.Reports[i], v)
+		}
+	}()
+	return p.readInput(ctx, i, send, newJob, newBatch)
+}
+
+// wrapName prefixes err with an input's name unless it names it already.
+func wrapName(name string, err error) error {
+	if strings.HasPrefix(err.Error(), name+":") {
+		return err
+	}
+	return fmt.Errorf("%s: %w", name, err)
+}
+
+// addMapping records a mapping to unmap at the end of the run, and holds
+// mapMu for sendMapped: unmapAll waits for it. It returns false, having
+// unmapped m, when the run is over already.
+func (p *pipeline) addMapping(m *mapfile.File) bool {
+	p.mapMu.Lock()
+	if p.over {
+		p.mapMu.Unlock()
+		m.Close()
+		return false
+	}
+	p.mapped = append(p.mapped, m)
+	return true
+}
+
+// sendMapped cuts a mapped input into chunks and sends them; it is called
+// with mapMu held (addMapping) and releases it. A fault while reading the
+// mapping (the file was truncated meanwhile) becomes an error.
 func (p *pipeline) sendMapped(file int, m *mapfile.File, send func(*chunk.Reader, *chunk.Chunk) bool) (err error) {
+	defer p.mapMu.Unlock()
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if v := recover(); v != nil {
-			if _, fault := v.(runtime.Error); !fault {
-				panic(v)
-			}
-			err = fmt.Errorf("%s: the file changed while it was being read (%v)", p.o.Reports[file], v)
+			err = recovered(p.o.Reports[file], v)
 		}
 	}()
 	cr := chunk.NewBytes(m.Data, p.o.ChunkSize, p.o.MaxLine, seams.MaxRaw)
@@ -422,14 +483,21 @@ func (p *pipeline) sendMapped(file int, m *mapfile.File, send func(*chunk.Reader
 	}
 }
 
-// unmap closes one mapping before its input is read as a stream instead.
-func (p *pipeline) unmap(m *mapfile.File) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if i := slices.Index(p.mapped, m); i >= 0 {
-		p.mapped = slices.Delete(p.mapped, i, i+1)
+// recovered turns what a goroutine of the pipeline recovered from a panic
+// into the run's error: a memory fault reading a mapped input is the file
+// cut short under the run; anything else is a bug, reported as one (not as
+// a crash, whose exit status would look like a usage error's).
+func recovered(name string, v any) error {
+	if _, fault := v.(interface{ Addr() uintptr }); fault {
+		return changedError(name, v)
 	}
-	m.Close()
+	return fmt.Errorf("internal error (please report it, with this message) reading %s: %v\n%s", name, v, debug.Stack())
+}
+
+// changedError is the error of a memory fault in a mapped input: the file
+// was cut short while it was being read.
+func changedError(name string, fault any) error {
+	return fmt.Errorf("%s: %w (it was cut short: %v)", name, input.ErrChanged, fault)
 }
 
 // sendRecords reads an input of format f with its ReportReader and sends
@@ -479,37 +547,16 @@ func (p *pipeline) sendRecords(ctx context.Context, file int, f reportfile.Forma
 	return nil
 }
 
+// unmapAll unmaps the inputs at the end of the run, once no worker reads
+// them; mapMu waits for a reader still cutting one into chunks.
 func (p *pipeline) unmapAll() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.mapMu.Lock()
+	defer p.mapMu.Unlock()
+	p.over = true
 	for _, m := range p.mapped {
 		m.Close()
 	}
 	p.mapped = nil
-}
-
-// plainBytes returns the total size of the report inputs that are plain
-// JSON Lines files (not standard input, not compressed, not another
-// format), whose number of lines can be estimated from their size.
-func (p *pipeline) plainBytes() int64 {
-	var n int64
-	for _, name := range p.o.Reports {
-		if name == "-" || reportfile.Compressed(name) {
-			continue
-		}
-		f, err := os.Open(name)
-		if err != nil {
-			continue
-		}
-		head := make([]byte, reportfile.SniffSize)
-		k, _ := io.ReadFull(f, head)
-		st, err := f.Stat()
-		f.Close()
-		if err == nil && st.Mode().IsRegular() && reportfile.Detect(p.o.Format, name, head[:k]) == reportfile.JSONL {
-			n += st.Size()
-		}
-	}
-	return n
 }
 
 // relines turns the line numbers of a chunk of JSON Lines, which its
@@ -560,6 +607,19 @@ func (p *pipeline) relines(j *job) {
 		r.rejOff, r.rejEnd = start, len(out)
 	}
 	p.rejected, res.rejects = res.rejects, out
+}
+
+// safeWrite is write, turning a memory fault into an error: the writer
+// copies the text of a duplicate out of a mapped input, which faults when
+// the file was cut short meanwhile.
+func (p *pipeline) safeWrite(j *job, in *seams.InputCount) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if v := recover(); v != nil {
+			err = recovered(p.o.Reports[j.file], v)
+		}
+	}()
+	return p.write(j, in)
 }
 
 // write commits one chunk's results in order.
@@ -649,10 +709,7 @@ func (w *worker) compoundOf(id string) (int, *seams.Compound) {
 func (w *worker) safeProcess(j *job) {
 	defer func() {
 		if v := recover(); v != nil {
-			if _, fault := v.(runtime.Error); !fault {
-				panic(v)
-			}
-			j.err = fmt.Errorf("%s: the file changed while it was being read (%v)", w.o.Reports[j.file], v)
+			j.err = recovered(w.o.Reports[j.file], v)
 		}
 	}()
 	w.process(j)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
 
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/ftm"
@@ -32,21 +31,6 @@ const (
 )
 
 const sniffSize = 4096
-
-// sniffFile returns the format detect finds in the first bytes of path.
-func sniffFile(path string, detect func(head []byte) registryFormat) (registryFormat, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	head := make([]byte, sniffSize)
-	n, err := io.ReadFull(f, head)
-	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-		return "", fmt.Errorf("%s: %w", path, err)
-	}
-	return detect(head[:n]), nil
-}
 
 func detectIndicators(head []byte) registryFormat {
 	switch {

@@ -4,22 +4,25 @@
 package xref
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/internal/atomicfile"
+	"github.com/seams-dev/seams/internal/failpoint"
 	"github.com/seams-dev/seams/internal/idset"
+	"github.com/seams-dev/seams/internal/input"
+	"github.com/seams-dev/seams/internal/outdir"
 	"github.com/seams-dev/seams/jsonl"
 	"github.com/seams-dev/seams/match"
 	"github.com/seams-dev/seams/registry"
@@ -115,43 +118,58 @@ const (
 
 // Run performs the cross-reference and returns its summary. On error nothing
 // is written to the output directory (files from an earlier run stay as they
-// were); on success the three outputs replace any earlier ones.
+// were); on success the three outputs replace any earlier ones at once (see
+// package outdir): a reader, or a run killed at any instant, sees the old
+// outputs or the new, never a mix.
 func Run(ctx context.Context, o Options) (*seams.Summary, error) {
-	// A failed run leaves DIR as it was: if it did not exist, the
-	// directories made for it go again (os.Remove takes only empty ones).
-	made := missingDirs(o.Out)
-	s, err := run(ctx, o)
+	if err := checkOut(o.Out); err != nil {
+		return nil, err
+	}
+	d, err := outdir.Open(o.Out, []string{FindingsFile, SummaryFile, RejectedFile})
+	if err != nil {
+		return nil, err
+	}
+	defer d.Abort()
+	ins := newInputs(&o)
+	defer ins.close()
+	s, err := run(ctx, o, d, ins)
 	var again *errRerun
 	if errors.As(err, &again) {
+		if !ins.rereadable() {
+			// newChecker keeps every id in memory when an input cannot be
+			// read twice, so this cannot happen; if it did, the first
+			// pass's output must not stand.
+			again.dups.Close()
+			return nil, fmt.Errorf("report ids repeat beyond the id memory budget and an input cannot be read twice: %w", err)
+		}
 		o.Logger.Info("report ids repeat beyond the id memory budget: reading the reports again", "repeats", again.dups.Len())
 		o.dups = again.dups
-		s, err = run(ctx, o)
+		s, err = run(ctx, o, d, ins)
 		again.dups.Close()
 	}
 	if err != nil {
-		for _, d := range made {
-			os.Remove(d)
-		}
+		return nil, err
 	}
-	return s, err
+	failpoint.Inject("xref-before-commit")
+	if err := d.Commit(); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
-// missingDirs returns the directories MkdirAll(dir) would create, the
-// deepest first.
-func missingDirs(dir string) []string {
-	var out []string
-	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
-		if _, err := os.Lstat(d); err == nil || !errors.Is(err, fs.ErrNotExist) {
-			return out
-		}
-		out = append(out, d)
-		if filepath.Dir(d) == d {
-			return out
-		}
+// checkOut refuses an output folder name that cannot be what was meant.
+func checkOut(out string) error {
+	if out == "" {
+		return fmt.Errorf("%w: missing --out", ErrUsage)
 	}
+	if runtime.GOOS != "windows" && (strings.Contains(out, `\`) || len(out) >= 2 && out[1] == ':' &&
+		(out[0] >= 'A' && out[0] <= 'Z' || out[0] >= 'a' && out[0] <= 'z')) {
+		return fmt.Errorf("%w: --out %q looks like a Windows path; on this system folders are separated by /, as in out/ or /data/out", ErrUsage, out)
+	}
+	return nil
 }
 
-func run(ctx context.Context, o Options) (*seams.Summary, error) {
+func run(ctx context.Context, o Options, d *outdir.Dir, ins *inputs) (*seams.Summary, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -164,20 +182,17 @@ func run(ctx context.Context, o Options) (*seams.Summary, error) {
 	if o.MaxLine <= 0 {
 		o.MaxLine = jsonl.DefaultMaxLine
 	}
-	if err := os.MkdirAll(o.Out, 0o750); err != nil {
-		return nil, fmt.Errorf("output directory: %w", err)
-	}
-	findings, err := atomicfile.Create(filepath.Join(o.Out, FindingsFile))
+	findings, err := atomicfile.Create(d.Path(FindingsFile))
 	if err != nil {
 		return nil, err
 	}
 	defer findings.Abort()
-	rejected, err := atomicfile.Create(filepath.Join(o.Out, RejectedFile))
+	rejected, err := atomicfile.Create(d.Path(RejectedFile))
 	if err != nil {
 		return nil, err
 	}
 	defer rejected.Abort()
-	summary, err := atomicfile.Create(filepath.Join(o.Out, SummaryFile))
+	summary, err := atomicfile.Create(d.Path(SummaryFile))
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +212,7 @@ func run(ctx context.Context, o Options) (*seams.Summary, error) {
 		return nil, err
 	}
 	defer enr.close()
-	x, inputs, err := loadRegistry(o, rj, enr)
+	x, inputs, err := loadRegistry(ctx, o, rj, enr)
 	if err != nil {
 		return nil, err
 	}
@@ -210,7 +225,7 @@ func run(ctx context.Context, o Options) (*seams.Summary, error) {
 		"index_bytes", x.Bytes(), "took", time.Since(start).Round(time.Millisecond))
 
 	t := newTally(x)
-	p := pipeline{o: o, x: x, findings: findings, rj: rj, tally: t, e: enr}
+	p := pipeline{o: o, x: x, findings: findings, rj: rj, tally: t, e: enr, ins: ins, arrays: make([]bool, len(o.Reports))}
 	if o.capping() {
 		p.caps.on, p.caps.counts, p.caps.dir = true, make([]int32, x.Records()), o.Readers.CSV.TempDir
 	}
@@ -219,7 +234,12 @@ func run(ctx context.Context, o Options) (*seams.Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	over, revised, err := p.caps.apply(x, o.MaxReportsPerIndicator, lift, t, findings, filepath.Join(o.Out, FindingsFile))
+	warnings, err := checkInputs(reportInputs, p.arrays)
+	if err != nil {
+		return nil, err
+	}
+	warnings = append(registryWarnings(inputs), warnings...)
+	over, revised, err := p.caps.apply(x, o.MaxReportsPerIndicator, lift, t, findings, d.Path(FindingsFile))
 	if err != nil {
 		return nil, err
 	}
@@ -236,6 +256,10 @@ func run(ctx context.Context, o Options) (*seams.Summary, error) {
 	s.Rejected = rj.n
 	s.Drift = o.Drift.String()
 	s.Inputs = append(inputs, reportInputs...)
+	s.Warnings = warnings
+	for _, w := range warnings {
+		o.Logger.Warn(w)
+	}
 	s.Registry = registryCounts(x)
 	s.Databases = enr.databases()
 	s.SharedLists = enr.lists
@@ -254,15 +278,52 @@ func run(ctx context.Context, o Options) (*seams.Summary, error) {
 	if _, err := summary.Write(append(b, '\n')); err != nil {
 		return nil, fmt.Errorf("write %s: %w", SummaryFile, err)
 	}
-	// The summary goes last: its presence says the run completed.
-	for _, f := range []*atomicfile.File{rejected, findings, summary} {
+	// The files are complete in the staging folder; Run swaps it in.
+	for i, f := range []*atomicfile.File{rejected, findings, summary} {
 		if err := f.Commit(); err != nil {
 			return nil, err
 		}
+		failpoint.Inject(fmt.Sprintf("xref-after-file-%d", i+1))
 	}
 	o.Logger.Info("done", "reports", s.Reports, "findings", s.Findings, "rejected", s.Rejected,
 		"took", time.Since(start).Round(time.Millisecond))
 	return s, nil
+}
+
+// checkInputs looks at what the run made of each report input, for the
+// mistakes of a whole file. A JSON array (it opens with '[' and most of its
+// lines were rejected: the last element of a pretty-printed array, with no
+// comma after it, reads as a report) fails the run with what to do; an
+// empty input, or one of which every record was rejected, is a warning: the
+// run completes, and rejected.jsonl says why.
+func checkInputs(ins []seams.InputCount, arrays []bool) (warnings []string, err error) {
+	for i, in := range ins {
+		switch accepted := in.Records - in.Rejected; {
+		case arrays[i] && in.Rejected > accepted:
+			return nil, fmt.Errorf("%s: %s", in.File, reportfile.ArrayHint(in.File))
+		case accepted > 0:
+		case in.Records == 0:
+			warnings = append(warnings, fmt.Sprintf("%s: no report in it (the file is empty, or blank lines only)", in.File))
+		default:
+			warnings = append(warnings, fmt.Sprintf("%s: every one of its %d records was rejected; see %s for why", in.File, in.Records, RejectedFile))
+		}
+	}
+	return warnings, nil
+}
+
+// registryWarnings says which registry files gave nothing usable: a run
+// with no indicator completes, but can find nothing.
+func registryWarnings(ins []seams.InputCount) []string {
+	var out []string
+	for _, in := range ins {
+		switch {
+		case in.Records > 0 && in.Records == in.Rejected:
+			out = append(out, fmt.Sprintf("%s: every one of its %d %s was rejected; see %s for why", in.File, in.Records, in.Kind, RejectedFile))
+		case in.Records == 0 && in.Kind != "shared":
+			out = append(out, fmt.Sprintf("%s: no %s in it", in.File, in.Kind))
+		}
+	}
+	return out
 }
 
 // idBudget is the memory budget of the duplicate check of report ids.
@@ -338,17 +399,32 @@ func (r *rejections) addBytes(b []byte, n int) error {
 // (see registryformat.go): compounds as CSV or FollowTheMoney, indicators
 // as CSV, a STIX 2.1 bundle or MISP events (which may bring compounds of
 // their own), shared space as a list or a MISP warninglist.
-func loadRegistry(o Options, rj *rejections, enr *enrichment) (*match.Index, []seams.InputCount, error) {
+func loadRegistry(ctx context.Context, o Options, rj *rejections, enr *enrichment) (*match.Index, []seams.InputCount, error) {
 	var inputs []seams.InputCount
 	var werr error
-	read := func(path, kind string, fn func(io.Reader, registry.Reject) (int, error)) error {
-		f, err := os.Open(path)
+	// open opens a registry file once (package input: decompressed, never
+	// reopened, a pipe read as a pipe) and peeks at its first bytes.
+	open := func(path, kind string) (*input.File, *bufio.Reader, []byte, error) {
+		in, err := input.Open(ctx, path, o.Stdin)
 		if err != nil {
-			return fmt.Errorf("%s: %w", kind, err)
+			return nil, nil, nil, fmt.Errorf("%s: %w", kind, err)
 		}
-		defer f.Close()
+		r, err := in.Reader()
+		if err != nil {
+			in.Close()
+			return nil, nil, nil, fmt.Errorf("%s: %w", kind, err)
+		}
+		br := bufio.NewReaderSize(r, 64<<10)
+		head, err := br.Peek(sniffSize)
+		if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+			in.Close()
+			return nil, nil, nil, fmt.Errorf("%s: %w", kind, wrapName(path, err))
+		}
+		return in, br, head, nil
+	}
+	read := func(path, kind string, br *bufio.Reader, fn func(io.Reader, registry.Reject) (int, error)) error {
 		in := seams.InputCount{File: path, Kind: kind}
-		n, err := fn(f, func(e *seams.RecordError) {
+		n, err := fn(br, func(e *seams.RecordError) {
 			in.Rejected++
 			if werr == nil {
 				werr = rj.add(e)
@@ -364,23 +440,33 @@ func loadRegistry(o Options, rj *rejections, enr *enrichment) (*match.Index, []s
 		inputs = append(inputs, in)
 		return nil
 	}
+	readFile := func(path, kind string, fn func(io.Reader, registry.Reject) (int, error)) error {
+		in, br, _, err := open(path, kind)
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		return read(path, kind, br, fn)
+	}
 
 	var compounds []seams.Compound
 	if o.Compounds != "" {
-		if err := read(o.Compounds, "compounds", func(r io.Reader, rej registry.Reject) (n int, err error) {
+		if err := readFile(o.Compounds, "compounds", func(r io.Reader, rej registry.Reject) (n int, err error) {
 			compounds, err = readCompounds(r, o.Compounds, rej)
 			return len(compounds), err
 		}); err != nil {
 			return nil, nil, err
 		}
 	}
-	indFormat, err := sniffFile(o.Indicators, detectIndicators)
+	indIn, indBR, indHead, err := open(o.Indicators, "indicators")
 	if err != nil && o.Compounds == "" {
 		return nil, nil, fmt.Errorf("%w: missing --compounds", ErrUsage)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("indicators: %w", err)
+		return nil, nil, err
 	}
+	defer indIn.Close()
+	indFormat := detectIndicators(indHead)
 	if o.Compounds == "" && indFormat == formatCSV {
 		return nil, nil, fmt.Errorf("%w: missing --compounds", ErrUsage)
 	}
@@ -389,7 +475,7 @@ func loadRegistry(o Options, rj *rejections, enr *enrichment) (*match.Index, []s
 	// join those of the compounds file; a CSV is streamed into the index.
 	var inds []seams.Indicator
 	if indFormat != formatCSV {
-		if err := read(o.Indicators, "indicators", func(r io.Reader, rej registry.Reject) (n int, err error) {
+		if err := read(o.Indicators, "indicators", indBR, func(r io.Reader, rej registry.Reject) (n int, err error) {
 			var more []seams.Compound
 			more, inds, err = readExchangeIndicators(indFormat, r, o.Indicators, rej)
 			compounds = mergeCompounds(compounds, more)
@@ -421,7 +507,7 @@ func loadRegistry(o Options, rj *rejections, enr *enrichment) (*match.Index, []s
 		// Indicators go straight into the index as they are read: a
 		// registry of millions of rows never exists as a slice of
 		// seams.Indicator.
-		if err := read(o.Indicators, "indicators", func(r io.Reader, rej registry.Reject) (n int, err error) {
+		if err := read(o.Indicators, "indicators", indBR, func(r io.Reader, rej registry.Reject) (n int, err error) {
 			err = registry.ScanIndicators(r, o.Indicators, ids, rej, func(in *seams.Indicator) error {
 				n++
 				return add(in)
@@ -438,7 +524,7 @@ func loadRegistry(o Options, rj *rejections, enr *enrichment) (*match.Index, []s
 		}
 	}
 	if o.Shared != "" {
-		if err := read(o.Shared, "shared", func(r io.Reader, rej registry.Reject) (n int, err error) {
+		if err := readFile(o.Shared, "shared", func(r io.Reader, rej registry.Reject) (n int, err error) {
 			shared, asns, err := readShared(r, o.Shared, rej)
 			// The prefix in the evidence says why: it is listed. Only
 			// lists by AS and presets add a reason (enrich.go).

@@ -314,6 +314,7 @@ func TestTruncatedWhileMapped(t *testing.T) {
 	o := smallOptions(t)
 	pl := pipeline{o: o}
 	pl.o.Reports = []string{p}
+	pl.mapMu.Lock() // as addMapping leaves it
 	err = pl.sendMapped(0, m, func(*chunk.Reader, *chunk.Chunk) bool { return true })
 	if err == nil || !strings.Contains(err.Error(), "changed while it was being read") {
 		t.Fatalf("err = %v, want a file-changed error", err)

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,7 +21,14 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// SIGINT, SIGTERM and SIGHUP end a command cleanly: it stops reading,
+	// removes what it was writing, and exits 1. A second signal, while it
+	// does, ends the process at once.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	code := Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -123,11 +131,14 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "seams: unknown command %q\nTry: seams help\n", name)
 		return exitUsage
 	}
-	err := c.run(ctx, e, rest)
+	err := runCommand(ctx, c, e, rest)
 	var ue *usageError
 	switch {
 	case err == nil:
 		return exitOK
+	case ctx.Err() != nil && errors.Is(err, context.Canceled):
+		fmt.Fprintf(stderr, "seams %s: interrupted; what it was writing was removed, and earlier outputs stay as they were\n", name)
+		return exitFailure
 	case errors.Is(err, flag.ErrHelp):
 		fmt.Fprint(stdout, c.usage)
 		return exitOK
@@ -138,6 +149,17 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "seams %s: %s\n", name, err)
 		return exitFailure
 	}
+}
+
+// runCommand runs a command, turning a panic into an error: a crash must
+// not exit 2, which says the command line was wrong.
+func runCommand(ctx context.Context, c *command, e *env, args []string) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("internal error (please report it, with this message): %v\n%s", v, debug.Stack())
+		}
+	}()
+	return c.run(ctx, e, args)
 }
 
 func mainHelp() string {

@@ -22,12 +22,18 @@ func Open(path string) (*File, error) {
 	if !st.Mode().IsRegular() {
 		return nil, ErrUnsupported
 	}
-	size := st.Size()
+	return Map(f, st.Size())
+}
+
+// Map maps the first size bytes of the open regular file f, whose size the
+// caller took from f itself (fstat). The mapping outlives f's descriptor.
+// An empty file gives empty Data.
+func Map(f *os.File, size int64) (*File, error) {
 	if size == 0 {
 		return &File{Data: []byte{}}, nil
 	}
 	if int64(int(size)) != size {
-		return nil, fmt.Errorf("%s: too large to map", path)
+		return nil, fmt.Errorf("%s: too large to map", f.Name())
 	}
 	data, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED)
 	if err != nil {

@@ -64,6 +64,7 @@ type Options struct {
 	Out                   string    // the file written; "-" is Stdout
 	Org                   string    // the reporting organisation (stix, misp, gse)
 	Time                  time.Time // created/modified/timestamp; zero: the latest instant in the data
+	BOM                   bool      // csv: begin with the UTF-8 byte-order mark
 	Stdout                io.Writer
 }
 
@@ -99,6 +100,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	if o.Indicators != "" && o.Compounds == "" {
 		return nil, errors.New("export: the indicators file needs the compounds file it refers to")
+	}
+	if o.BOM && o.Format != CSV {
+		return nil, fmt.Errorf("export: a byte-order mark is for csv, not %s", o.Format)
 	}
 	res := &Result{}
 	compounds, err := loadCompounds(o, res)
@@ -141,7 +145,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		var put func([]Row) error
 		var finish func() error
 		if o.Format == CSV {
-			cw, err := NewCSVWriter(out)
+			cw, err := NewCSVWriter(out, CSVOptions{BOM: o.BOM})
 			if err != nil {
 				return nil, err
 			}

@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/seams-dev/seams"
@@ -124,30 +128,345 @@ func TestCSVFormulaInjection(t *testing.T) {
 	d, _ := seams.ParseDeviceID("idfa:@SUM(1+1)")
 	f := seams.Finding{Report: "-2+3", Compound: "c-x", Tier: seams.TierTied, Evidence: []seams.Evidence{
 		{Rule: seams.RuleDevice, Indicator: &in, Observed: seams.Observation{Device: d, Event: "+cmd|' /C calc'!A0"}},
+		{Rule: seams.RuleDevice, Indicator: &in, Observed: seams.Observation{Device: d, Event: " =1+1"}},
+		{Rule: seams.RuleDevice, Indicator: &in, Observed: seams.Observation{Device: d, Event: "\r\n\t @A1"}},
+		{Rule: seams.RuleDevice, Indicator: &in, Observed: seams.Observation{Device: d, Event: "\u00a0-1"}},
 	}}
 	var buf bytes.Buffer
-	cw, _ := NewCSVWriter(&buf)
+	cw, _ := NewCSVWriter(&buf, CSVOptions{})
 	for _, r := range Rows(nil, &f, nil) {
 		cw.Write(&r)
 	}
-	cw.Flush()
-	recs, err := csv.NewReader(&buf).ReadAll()
+	if err := cw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := readRFC4180(buf.Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, cell := range recs[1] {
-		if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
-			t.Errorf("cell %q starts like a formula", cell)
+	for _, rec := range recs[1:] {
+		for _, cell := range rec {
+			if startsLikeFormula(cell) {
+				t.Errorf("cell %q starts like a formula", cell)
+			}
 		}
 	}
-	if recs[1][0] != "'-2+3" || recs[1][15] != "'+cmd|' /C calc'!A0" {
-		t.Errorf("cells not prefixed: %q", recs[1])
+	if recs[1][0] != "'-2+3" || recs[1][15] != "'+cmd|' /C calc'!A0" || recs[2][15] != "' =1+1" ||
+		recs[3][15] != "'\r\n\t @A1" || recs[4][15] != "'\u00a0-1" {
+		t.Errorf("cells not prefixed: %q", recs[1:])
 	}
-	for v, want := range map[string]string{"": "", "a=b": "a=b", "=1": "'=1", "\tx": "'\tx", "2001:db8::1": "2001:db8::1"} {
+	for v, want := range map[string]string{"": "", "a=b": "a=b", "=1": "'=1", "\tx": "'\tx", "2001:db8::1": "2001:db8::1",
+		" =1": "' =1", "  \n+1": "'  \n+1", "\u3000@x": "'\u3000@x", "'=1": "''=1", "'x": "''x", " x": " x", "a -1": "a -1", "\n": "\n"} {
 		if got := SafeCell(v); got != want {
 			t.Errorf("SafeCell(%q) = %q, want %q", v, got, want)
 		}
+		if back := UnguardCell(SafeCell(v)); back != v {
+			t.Errorf("UnguardCell(SafeCell(%q)) = %q", v, back)
+		}
 	}
+}
+
+// startsLikeFormula reports whether a spreadsheet could take a cell for a
+// formula: after any white space it starts with = + - @, or it starts with
+// a tab or carriage return.
+func startsLikeFormula(cell string) bool {
+	if cell == "" {
+		return false
+	}
+	if cell[0] == '\t' || cell[0] == '\r' {
+		return true
+	}
+	t := strings.TrimLeftFunc(cell, unicode.IsSpace)
+	return t != "" && strings.ContainsRune("=+-@", rune(t[0]))
+}
+
+// readRFC4180 parses CSV exactly as RFC 4180 defines it: records ending
+// in CRLF, cells separated by commas, a quoted cell holding any bytes with
+// "" for a quote. It is strict (a bare cell with a quote, CR or LF is an
+// error) and keeps every byte of a quoted cell, which encoding/csv does not
+// (it drops a CR before LF inside a cell).
+func readRFC4180(b []byte) ([][]string, error) {
+	var recs [][]string
+	var rec []string
+	for i := 0; i < len(b); {
+		var cell []byte
+		if b[i] == '"' {
+			i++
+			for {
+				if i >= len(b) {
+					return nil, fmt.Errorf("record %d: unterminated quoted cell", len(recs))
+				}
+				if b[i] == '"' {
+					if i+1 < len(b) && b[i+1] == '"' {
+						cell = append(cell, '"')
+						i += 2
+						continue
+					}
+					i++
+					break
+				}
+				cell = append(cell, b[i])
+				i++
+			}
+		} else {
+			for i < len(b) && b[i] != ',' && b[i] != '\r' {
+				if b[i] == '"' || b[i] == '\n' {
+					return nil, fmt.Errorf("record %d: %q in a bare cell", len(recs), b[i])
+				}
+				cell = append(cell, b[i])
+				i++
+			}
+		}
+		rec = append(rec, string(cell))
+		switch {
+		case i < len(b) && b[i] == ',':
+			i++
+			if i == len(b) {
+				return nil, fmt.Errorf("record %d: ends after a comma", len(recs))
+			}
+		case i+1 < len(b) && b[i] == '\r' && b[i+1] == '\n':
+			i += 2
+			recs, rec = append(recs, rec), nil
+		default:
+			return nil, fmt.Errorf("record %d: cell not followed by a comma or CRLF", len(recs))
+		}
+	}
+	if rec != nil {
+		return nil, fmt.Errorf("record %d: no CRLF at the end", len(recs))
+	}
+	return recs, nil
+}
+
+// rowOfCSV decodes a CSV record of the findings export back into a Row:
+// the inverse of CSVWriter.Write.
+func rowOfCSV(t *testing.T, rec []string) Row {
+	t.Helper()
+	if len(rec) != len(Header) {
+		t.Fatalf("record of %d cells, want %d", len(rec), len(Header))
+	}
+	c := make([]string, len(rec))
+	for i := range rec {
+		c[i] = UnguardCell(rec[i])
+	}
+	tm := func(s string) time.Time {
+		if s == "" {
+			return time.Time{}
+		}
+		v, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	fl := func(s string) *float64 {
+		if s == "" {
+			return nil
+		}
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &v
+	}
+	n := func(s string) uint64 {
+		if s == "" {
+			return 0
+		}
+		v, err := strconv.ParseUint(s, 10, 32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	return Row{Report: c[0], Compound: c[1], CompoundName: c[2], Country: c[3], Tier: c[4], Rule: c[5],
+		IndicatorKind: c[6], Indicator: c[7], FirstSeen: tm(c[8]), LastSeen: tm(c[9]), Confidence: fl(c[10]),
+		Source: c[11], ObservedIP: c[12], ObservedDevice: c[13], ObservedAt: tm(c[14]), Event: c[15],
+		Port: int32(n(c[16])), Proxy: c[17] == "true", DriftSeconds: fl(c[18]), Shared: c[19], SharedWhy: c[20],
+		Associated: c[21] == "true", ObservedASN: uint32(n(c[22])), ObservedASOrg: c[23], ObservedCC: c[24],
+		ObservedCity: c[25], Signals: c[26], Capped: c[27]}
+}
+
+// canon renders a row with every field spelled out, times in UTC, for
+// comparing rows read from different files.
+func canon(r Row) string {
+	tm := func(v time.Time) string {
+		if v.IsZero() {
+			return "-"
+		}
+		return v.UTC().Format(time.RFC3339Nano)
+	}
+	times := fmt.Sprintf("first=%s last=%s at=%s", tm(r.FirstSeen), tm(r.LastSeen), tm(r.ObservedAt))
+	r.FirstSeen, r.LastSeen, r.ObservedAt = time.Time{}, time.Time{}, time.Time{}
+	c, d := deref(r.Confidence), deref(r.DriftSeconds)
+	r.Confidence, r.DriftSeconds = nil, nil
+	return fmt.Sprintf("%q %s confidence=%v drift=%v", fmt.Sprintf("%+v", r), times, c, d)
+}
+
+// awkwardRun writes, as xref would, a findings.jsonl and summary.json whose
+// cells hold what breaks CSV: CR, LF and CRLF, quotes, commas, leading
+// white space before = + - @, a leading ', non-ASCII text, and times finer
+// than a microsecond.
+func awkwardRun(t *testing.T) (string, []seams.Finding) {
+	t.Helper()
+	dir := t.TempDir()
+	at := func(s string) time.Time { v, _ := time.Parse(time.RFC3339Nano, s); return v.UTC() }
+	ip, _ := seams.ParseIndicatorValue(seams.KindIP, "203.0.113.7")
+	ip.Compound, ip.Source = "c-jinbei", " =partner, \"east\"\r\n"
+	ip.Window, _ = seams.ParseWindow("2024-03-03", "2024-06-09")
+	ip.Confidence, ip.HasConfidence = 0.85, true
+	cidr, _ := seams.ParseIndicatorValue(seams.KindCIDR, "198.51.100.0/24")
+	cidr.Compound, cidr.Source = "c-jinbei", "'quoted already"
+	cidr.Window, _ = seams.ParseWindow("2024-01-01T00:00:00.123456789Z", "")
+	dev, _ := seams.ParseIndicatorValue(seams.KindDevice, "idfa:@SUM(1+1)")
+	dev.Compound, dev.Source = "c-jinbei", "ünïcødé – 中文 ✓"
+	fs := []seams.Finding{
+		{Report: "r-1\r\nsecond line", Compound: "c-jinbei", Tier: seams.TierTied, Signals: seams.Signals{CrossBorder: true},
+			Evidence: []seams.Evidence{
+				{Rule: seams.RuleIP, Indicator: &ip, Observed: seams.Observation{IP: netip.MustParseAddr("203.0.113.7"),
+					At: at("2024-05-01T22:14:03.123456789Z"), Event: "login\rcr only", Port: 51234, Proxy: true,
+					Net: seams.AddrInfo{ASN: 64500, Org: "Org, Inc.\n", Country: "KH", City: "São Paulo"}}},
+				{Rule: seams.RuleIPDrift, Indicator: &ip, Observed: seams.Observation{IP: netip.MustParseAddr("203.0.113.7"),
+					At: at("2024-06-10T01:00:00Z"), Event: "  @SUM(A1)"}, Drift: time.Hour},
+			}},
+		{Report: "\t-2", Compound: "c-jinbei", Tier: seams.TierPotential, Evidence: []seams.Evidence{
+			{Rule: seams.RuleCIDR, Indicator: &cidr, Observed: seams.Observation{IP: netip.MustParseAddr("198.51.100.23"),
+				At: at("2024-07-01T00:00:00Z"), Event: "\u00a0+1\n\n", Associated: true},
+				Shared: netip.MustParsePrefix("198.51.100.0/24"), SharedWhy: "why\r\n=1"},
+		}},
+		{Report: "r-3 \"q\", c", Compound: "c-jinbei", Tier: seams.TierTied, Evidence: []seams.Evidence{
+			{Rule: seams.RuleDevice, Indicator: &dev, Observed: seams.Observation{Device: dev.Device, Event: "line\nfeed"}},
+		}},
+	}
+	var b []byte
+	for i := range fs {
+		b = jsonl.AppendFinding(b, &fs[i])
+	}
+	if err := os.WriteFile(filepath.Join(dir, FindingsFile), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sum, _ := json.Marshal(seams.Summary{ByCompound: []seams.CompoundCount{{Compound: "c-jinbei", Name: "Jinbei \"East\"\r\nBlock, 中", Country: "KH"}}})
+	if err := os.WriteFile(filepath.Join(dir, SummaryFile), sum, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir, fs
+}
+
+// TestCSVAndParquetSameRows: the CSV and Parquet exports of the same
+// findings, each read back (the CSV by RFC 4180 to the byte, its guard
+// prefixes taken off; the Parquet by parquet-go), hold the same rows and
+// values, which are those Rows makes of the findings.
+func TestCSVAndParquetSameRows(t *testing.T) {
+	dir, fs := awkwardRun(t)
+	_, c := run(t, Options{Format: CSV, From: dir})
+	_, p := run(t, Options{Format: Parquet, From: dir})
+
+	recs, err := readRFC4180(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(recs[0], ",") != strings.Join(Header, ",") {
+		t.Fatalf("header %q", recs[0])
+	}
+	pr := parquet.NewGenericReader[Row](bytes.NewReader(p))
+	defer pr.Close()
+	prows := make([]Row, pr.NumRows())
+	if n, err := pr.Read(prows); n != len(prows) || (err != nil && err.Error() != "EOF") {
+		t.Fatalf("read %d of %d parquet rows: %v", n, len(prows), err)
+	}
+	names := map[string]seams.Compound{"c-jinbei": {ID: "c-jinbei", Name: "Jinbei \"East\"\r\nBlock, 中", Country: "KH"}}
+	var want []Row
+	for i := range fs {
+		want = Rows(want, &fs[i], names)
+	}
+	if len(recs)-1 != len(want) || len(prows) != len(want) {
+		t.Fatalf("%d CSV rows, %d Parquet rows, want %d", len(recs)-1, len(prows), len(want))
+	}
+	for i := range want {
+		w, fromCSV, fromParquet := canon(want[i]), canon(rowOfCSV(t, recs[i+1])), canon(prows[i])
+		if fromCSV != w {
+			t.Errorf("CSV row %d:\n got %s\nwant %s", i, fromCSV, w)
+		}
+		if fromParquet != w {
+			t.Errorf("Parquet row %d:\n got %s\nwant %s", i, fromParquet, w)
+		}
+	}
+	// The cells that break CSV writers are met, byte for byte.
+	for _, cell := range []string{"\"r-1\r\nsecond line\"", "\"Jinbei \"\"East\"\"\r\nBlock, 中\"", "login\rcr only",
+		",'  @SUM(A1),", "\r\n'\t-2,", "''quoted already", "\"' =partner, \"\"east\"\"\r\n\"", "2024-05-01T22:14:03.123456Z"} {
+		if !bytes.Contains(c, []byte(cell)) {
+			t.Errorf("the CSV lacks the cell %q", cell)
+		}
+	}
+	if bytes.HasPrefix(c, []byte("\uFEFF")) {
+		t.Error("a byte-order mark without BOM")
+	}
+}
+
+func TestCSVByteOrderMark(t *testing.T) {
+	dir, _ := awkwardRun(t)
+	_, c := run(t, Options{Format: CSV, From: dir, BOM: true})
+	if !bytes.HasPrefix(c, []byte("\xEF\xBB\xBFreport,compound,")) {
+		t.Errorf("CSV with BOM begins %q", c[:min(len(c), 20)])
+	}
+	recs, err := readRFC4180(bytes.TrimPrefix(c, []byte("\xEF\xBB\xBF")))
+	if err != nil || len(recs) != 5 {
+		t.Errorf("%d records after the BOM: %v", len(recs), err)
+	}
+	if _, err := Run(context.Background(), Options{Format: Parquet, From: dir, BOM: true, Out: filepath.Join(t.TempDir(), "p")}); err == nil ||
+		!strings.Contains(err.Error(), "byte-order mark is for csv") {
+		t.Errorf("BOM with parquet: %v", err)
+	}
+}
+
+// TestReadRFC4180 checks the test's own CSV reader against encoding/csv on
+// what both read the same (no CR in a cell), and on what it must refuse.
+func TestReadRFC4180(t *testing.T) {
+	in := "a,\"b,\"\"c\"\"\",\r\n\"x\ny\",,\"\"\r\n"
+	got, err := readRFC4180([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := csv.NewReader(strings.NewReader(in)).ReadAll()
+	if fmt.Sprintf("%q", got) != fmt.Sprintf("%q", want) {
+		t.Errorf("got %q, encoding/csv %q", got, want)
+	}
+	if got, _ := readRFC4180([]byte("\"a\r\nb\"\r\n")); len(got) != 1 || got[0][0] != "a\r\nb" {
+		t.Errorf("CRLF in a cell: %q", got)
+	}
+	for _, bad := range []string{"a\nb\r\n", "a\"b\r\n", "\"a\r\n", "a,b", "\"a\"b\r\n", "a,"} {
+		if _, err := readRFC4180([]byte(bad)); err == nil {
+			t.Errorf("%q read without error", bad)
+		}
+	}
+}
+
+// FuzzCSVCells: any two cell values, written as a row, read back by RFC
+// 4180 to the same bytes once the guard is taken off, and no cell starts
+// like a formula.
+func FuzzCSVCells(f *testing.F) {
+	for _, s := range [][2]string{{"r-1", "login"}, {"a\r\nb", " =1"}, {"'x", "\"q\",\r"}, {"\t@", "中文\n"}, {"", "\u00a0-1"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		var buf bytes.Buffer
+		cw, _ := NewCSVWriter(&buf, CSVOptions{})
+		if err := cw.Write(&Row{Report: a, Event: b, Tier: "tied"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := cw.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		recs, err := readRFC4180(buf.Bytes())
+		if err != nil || len(recs) != 2 || len(recs[1]) != len(Header) {
+			t.Fatalf("%q: %d records: %v", buf.String(), len(recs), err)
+		}
+		if UnguardCell(recs[1][0]) != a || UnguardCell(recs[1][15]) != b {
+			t.Fatalf("cells %q %q, want %q %q", recs[1][0], recs[1][15], a, b)
+		}
+		if startsLikeFormula(recs[1][0]) || startsLikeFormula(recs[1][15]) {
+			t.Fatalf("cells %q %q start like a formula", recs[1][0], recs[1][15])
+		}
+	})
 }
 
 func TestParquet(t *testing.T) {
@@ -262,6 +581,65 @@ func TestSTIXAndMISP(t *testing.T) {
 	res, g := run(t, o)
 	if lines := bytes.Count(g, []byte("\n")); lines != res.Objects || lines == 0 || bytes.Contains(g, []byte("imei")) {
 		t.Errorf("%d signal lines, result %+v", lines, res)
+	}
+}
+
+// TestSTIXReexportOtherCompounds: the same run exported with the compounds
+// file and without it (the compounds then come from summary.json, without
+// aliases, coordinates or status), with the default time, has no object
+// whose id and modified are those of an object of the other export but
+// whose content differs.
+func TestSTIXReexportOtherCompounds(t *testing.T) {
+	dir := xrefSmall(t)
+	o := Options{Format: STIX, From: dir, Org: "Hotline Example"}
+	r1, a := run(t, o)
+	o.Compounds = filepath.Join(small, "compounds.csv")
+	r2, b := run(t, o)
+	if !r1.Time.Equal(r2.Time) {
+		t.Fatalf("export times %s and %s: the case needs one time", r1.Time, r2.Time)
+	}
+	objs := func(raw []byte) map[string]map[string]any {
+		var bd struct{ Objects []map[string]any }
+		if err := json.Unmarshal(raw, &bd); err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]map[string]any{}
+		for _, x := range bd.Objects {
+			m[x["id"].(string)] = x
+		}
+		return m
+	}
+	content := func(x map[string]any) string {
+		c := map[string]any{}
+		for k, v := range x {
+			if k != "modified" && k != "created" {
+				c[k] = v
+			}
+		}
+		b, _ := json.Marshal(c)
+		return string(b)
+	}
+	same, changed := 0, 0
+	bo := objs(b)
+	for id, x := range objs(a) {
+		y := bo[id]
+		if y == nil {
+			continue
+		}
+		if content(x) == content(y) {
+			same++
+			if x["modified"] != y["modified"] {
+				t.Errorf("%s: same content, modified %v and %v", id, x["modified"], y["modified"])
+			}
+			continue
+		}
+		changed++
+		if x["modified"] == y["modified"] {
+			t.Errorf("%s: id and modified %v the same, content not:\n%s\n%s", id, x["modified"], content(x), content(y))
+		}
+	}
+	if same == 0 || changed == 0 {
+		t.Fatalf("%d objects the same and %d changed: the exports do not exercise both", same, changed)
 	}
 }
 

@@ -1,12 +1,14 @@
 package export
 
 import (
-	"encoding/csv"
+	"bufio"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/seams-dev/seams"
@@ -53,7 +55,9 @@ var Header = []string{"report", "compound", "compound_name", "country", "tier", 
 
 // Rows appends the rows of a finding: one per evidence item, in evidence
 // order. names gives the name and country of compounds; a compound it lacks
-// gets empty ones.
+// gets empty ones. Times are cut to the microsecond, the finest unit of
+// Parquet that Spark reads, so that the CSV and Parquet exports hold the
+// same values (a window's last_seen 23:59:59.999999999 is 23:59:59.999999).
 func Rows(rows []Row, f *seams.Finding, names map[string]seams.Compound) []Row {
 	c := names[f.Compound]
 	var signals []string
@@ -72,7 +76,7 @@ func Rows(rows []Row, f *seams.Finding, names map[string]seams.Compound) []Row {
 		in := ev.Indicator
 		r := Row{Report: f.Report, Compound: f.Compound, CompoundName: c.Name, Country: c.Country,
 			Tier: f.Tier.String(), Rule: ev.Rule.String(), IndicatorKind: in.Kind.String(), Indicator: in.Value,
-			FirstSeen: in.Window.First, LastSeen: in.Window.Last, Source: in.Source, ObservedAt: ev.Observed.At,
+			FirstSeen: micro(in.Window.First), LastSeen: micro(in.Window.Last), Source: in.Source, ObservedAt: micro(ev.Observed.At),
 			Event: ev.Observed.Event, Port: int32(ev.Observed.Port), Proxy: ev.Observed.Proxy,
 			SharedWhy: ev.SharedWhy, Associated: ev.Observed.Associated, ObservedASN: ev.Observed.Net.ASN,
 			ObservedASOrg: ev.Observed.Net.Org, ObservedCC: ev.Observed.Net.Country, ObservedCity: ev.Observed.Net.City,
@@ -98,29 +102,45 @@ func Rows(rows []Row, f *seams.Finding, names map[string]seams.Compound) []Row {
 	return rows
 }
 
-// CSVWriter writes rows as CSV (RFC 4180: commas, "-quoted fields where
-// needed, CRLF line ends) under Header.
+// CSVWriter writes rows as CSV under Header: RFC 4180 (comma separated,
+// CRLF after every record), a cell quoted with " when it holds a comma, a
+// quote, a carriage return or a line feed, or starts with white space; a
+// quote inside is doubled. Nothing else is changed: a cell's bytes between
+// its quotes are the value's, CR and LF included (encoding/csv drops a CR
+// and writes LF as CRLF inside a cell, so it is not used).
 //
-// A cell a spreadsheet would read as a formula (one starting with =, +, -,
-// @, a tab or a carriage return) is prefixed with a single quote, as
-// OWASP's guidance on CSV injection advises: device values and event names
-// come from reports, and reports are hostile input.
+// A cell a spreadsheet could run as a formula is prefixed with a single
+// quote, as OWASP's guidance on CSV injection advises: device values and
+// event names come from reports, and reports are hostile input. See
+// SafeCell; UnguardCell takes the prefix off again.
 type CSVWriter struct {
-	w    *csv.Writer
+	w    *bufio.Writer
 	cell []string
+	err  error
 }
 
-// NewCSVWriter writes the header to w and returns the writer of the rows.
-func NewCSVWriter(w io.Writer) (*CSVWriter, error) {
-	cw := csv.NewWriter(w)
-	cw.UseCRLF = true
-	if err := cw.Write(Header); err != nil {
-		return nil, err
+// CSVOptions configure a CSVWriter.
+type CSVOptions struct {
+	// BOM writes the UTF-8 byte-order mark (EF BB BF) before the header,
+	// so that spreadsheet programs that otherwise guess a legacy code page
+	// (Excel on Windows) open non-ASCII text correctly. Most other readers
+	// skip it; some take it as part of the first column's name.
+	BOM bool
+}
+
+// NewCSVWriter writes the header (after the byte-order mark, when asked)
+// to w and returns the writer of the rows.
+func NewCSVWriter(w io.Writer, o CSVOptions) (*CSVWriter, error) {
+	c := &CSVWriter{w: bufio.NewWriter(w), cell: make([]string, len(Header))}
+	if o.BOM {
+		c.w.WriteString("\uFEFF")
 	}
-	return &CSVWriter{w: cw, cell: make([]string, len(Header))}, nil
+	c.record(Header)
+	return c, c.err
 }
 
-// Write writes one row.
+// Write writes one row. Times are written as RFC 3339 in UTC, at the
+// microsecond precision Rows gives them.
 func (c *CSVWriter) Write(r *Row) error {
 	t := func(v time.Time) string {
 		if v.IsZero() {
@@ -151,26 +171,93 @@ func (c *CSVWriter) Write(r *Row) error {
 	for i, v := range vals {
 		c.cell[i] = SafeCell(v)
 	}
-	return c.w.Write(c.cell)
+	c.record(c.cell)
+	return c.err
+}
+
+// record writes one record, RFC 4180.
+func (c *CSVWriter) record(cells []string) {
+	if c.err != nil {
+		return
+	}
+	for i, v := range cells {
+		if i > 0 {
+			c.w.WriteByte(',')
+		}
+		if !needsQuotes(v) {
+			c.w.WriteString(v)
+			continue
+		}
+		c.w.WriteByte('"')
+		for {
+			j := strings.IndexByte(v, '"')
+			if j < 0 {
+				break
+			}
+			c.w.WriteString(v[:j+1])
+			c.w.WriteByte('"')
+			v = v[j+1:]
+		}
+		c.w.WriteString(v)
+		c.w.WriteByte('"')
+	}
+	_, c.err = c.w.WriteString("\r\n")
+}
+
+// needsQuotes reports whether a cell must be quoted: it holds a separator,
+// a quote or a line break, or starts with white space (which some readers
+// trim from a bare cell).
+func needsQuotes(v string) bool {
+	if v == "" {
+		return false
+	}
+	if r, _ := utf8.DecodeRuneInString(v); unicode.IsSpace(r) {
+		return true
+	}
+	return strings.ContainsAny(v, ",\"\r\n")
 }
 
 // Flush writes out what is buffered and returns the first error met.
 func (c *CSVWriter) Flush() error {
-	c.w.Flush()
-	return c.w.Error()
+	if c.err != nil {
+		return c.err
+	}
+	return c.w.Flush()
 }
 
-// SafeCell returns v, prefixed with ' when a spreadsheet would take it for a
-// formula.
+// SafeCell returns v, prefixed with ' when a spreadsheet could take it for
+// a formula: its first character other than white space is =, +, - or @
+// (" =1" and "\n@SUM(A1)" are formulas to some), or it starts with a tab
+// or a carriage return (OWASP's list). A value that starts with ' is
+// prefixed too, so that every cell starting with ' carries the prefix and
+// UnguardCell can take it off without guessing.
 func SafeCell(v string) string {
 	if v == "" {
 		return v
 	}
 	switch v[0] {
-	case '=', '+', '-', '@', '\t', '\r':
+	case '\t', '\r', '\'':
 		return "'" + v
 	}
+	if t := strings.TrimLeftFunc(v, unicode.IsSpace); t != "" {
+		switch t[0] {
+		case '=', '+', '-', '@':
+			return "'" + v
+		}
+	}
 	return v
+}
+
+// UnguardCell is the inverse of SafeCell: a cell read from the CSV export,
+// without its leading ' if it has one, is the value.
+func UnguardCell(cell string) string { return strings.TrimPrefix(cell, "'") }
+
+// micro cuts a time to the microsecond, in UTC; the zero time stays zero.
+func micro(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC().Truncate(time.Microsecond)
 }
 
 // NewParquetWriter returns a writer of rows as Parquet (Snappy-compressed),

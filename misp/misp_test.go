@@ -2,15 +2,12 @@ package misp
 
 import (
 	"bytes"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -265,159 +262,6 @@ func TestRoundTripSightings(t *testing.T) {
 		a.File, a.Line, b.File, b.Line = "", 0, "", 0
 		if fmt.Sprint(a) != fmt.Sprint(b) {
 			t.Errorf("indicator %d:\n got %+v\nwant %+v", i, b, a)
-		}
-	}
-}
-
-var (
-	uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
-	uintRE = regexp.MustCompile(`^[0-9]+$`)
-	dateRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
-)
-
-// categoryTypes lists, from the MISP core format, the categories valid for
-// each attribute type seams writes.
-var categoryTypes = map[string][]string{
-	"ip-src": {"Network activity", "Payload delivery", "External analysis"},
-	"AS":     {"Network activity", "Payload delivery", "External analysis"},
-	"text":   {"Other", "Antivirus detection", "Attribution", "Internal reference", "Network activity", "Payload delivery"},
-}
-
-// checkCoreFormat checks an event against the MISP core format
-// (draft-dulaunoy-misp-core-format): the keys it says MUST or SHALL be
-// present, their JSON types, and the allowed values.
-func checkCoreFormat(t *testing.T, ev map[string]any) {
-	t.Helper()
-	str := func(obj map[string]any, where, key string, re *regexp.Regexp) string {
-		v, ok := obj[key]
-		s, isStr := v.(string)
-		if !ok || !isStr {
-			t.Errorf("%s: %q must be a JSON string, is %T", where, key, v)
-			return ""
-		}
-		if re != nil && !re.MatchString(s) {
-			t.Errorf("%s: %q = %q does not have the required form", where, key, s)
-		}
-		return s
-	}
-	boolean := func(obj map[string]any, where, key string) {
-		if _, ok := obj[key].(bool); !ok {
-			t.Errorf("%s: %q must be a JSON boolean, is %T", where, key, obj[key])
-		}
-	}
-	oneOf := func(where, key, v string, allowed ...string) {
-		for _, a := range allowed {
-			if v == a {
-				return
-			}
-		}
-		t.Errorf("%s: %q = %q, want one of %v", where, key, v, allowed)
-	}
-	str(ev, "Event", "uuid", uuidRE)
-	str(ev, "Event", "id", uintRE)
-	boolean(ev, "Event", "published")
-	if info := str(ev, "Event", "info", nil); len([]rune(info)) > 256 || strings.ContainsAny(info, "\r\n") {
-		t.Errorf("Event: info %q is longer than 256 characters or has a newline", info)
-	}
-	oneOf("Event", "threat_level_id", str(ev, "Event", "threat_level_id", nil), "1", "2", "3", "4")
-	oneOf("Event", "analysis", str(ev, "Event", "analysis", nil), "0", "1", "2")
-	str(ev, "Event", "date", dateRE)
-	for _, k := range []string{"timestamp", "publish_timestamp", "first_publication", "org_id", "orgc_id", "attribute_count", "sharing_group_id"} {
-		str(ev, "Event", k, uintRE)
-	}
-	oneOf("Event", "distribution", str(ev, "Event", "distribution", nil), "0", "1", "2", "3", "4")
-	for _, o := range []string{"Org", "Orgc"} {
-		org, ok := ev[o].(map[string]any)
-		if !ok {
-			t.Errorf("Event: %s must be an object", o)
-			continue
-		}
-		str(org, o, "uuid", uuidRE)
-		str(org, o, "name", nil)
-		str(org, o, "id", uintRE)
-	}
-	checkTags := func(where string, v any) {
-		tags, ok := v.([]any)
-		if !ok {
-			t.Errorf("%s: Tag must be an array", where)
-			return
-		}
-		for i, x := range tags {
-			tg, _ := x.(map[string]any)
-			w := fmt.Sprintf("%s.Tag[%d]", where, i)
-			str(tg, w, "name", nil)
-			str(tg, w, "colour", regexp.MustCompile(`^#[0-9a-fA-F]{6}$`))
-			str(tg, w, "id", uintRE)
-			boolean(tg, w, "exportable")
-		}
-	}
-	checkTags("Event", ev["Tag"])
-	attrs, ok := ev["Attribute"].([]any)
-	if !ok {
-		t.Fatalf("Event: Attribute must be an array")
-	}
-	if c, _ := ev["attribute_count"].(string); c != strconv.Itoa(len(attrs)) {
-		t.Errorf("Event: attribute_count %q, but %d attributes", c, len(attrs))
-	}
-	for i, x := range attrs {
-		a, _ := x.(map[string]any)
-		w := fmt.Sprintf("Attribute[%d]", i)
-		str(a, w, "uuid", uuidRE)
-		typ := str(a, w, "type", nil)
-		cat := str(a, w, "category", nil)
-		oneOf(w, "category", cat, categoryTypes[typ]...)
-		boolean(a, w, "to_ids")
-		str(a, w, "event_id", uintRE)
-		oneOf(w, "distribution", str(a, w, "distribution", nil), "0", "1", "2", "3", "4", "5")
-		str(a, w, "timestamp", uintRE)
-		boolean(a, w, "deleted")
-		str(a, w, "value", nil)
-		for _, k := range []string{"first_seen", "last_seen"} {
-			if v, ok := a[k]; ok && v != nil {
-				s, _ := v.(string)
-				if _, err := time.Parse("2006-01-02T15:04:05.999999-07:00", s); err != nil {
-					t.Errorf("%s: %s %q is not ISO 8601 up to the microsecond: %v", w, k, s, err)
-				}
-			}
-		}
-		checkTags(w, a["Tag"])
-		sights, _ := a["Sighting"].([]any)
-		for j, y := range sights {
-			s, _ := y.(map[string]any)
-			sw := fmt.Sprintf("%s.Sighting[%d]", w, j)
-			oneOf(sw, "type", str(s, sw, "type", nil), "0", "1", "2", "3")
-			str(s, sw, "uuid", uuidRE)
-			str(s, sw, "date_sighting", uintRE)
-		}
-	}
-}
-
-func TestCoreFormat(t *testing.T) {
-	var buf bytes.Buffer
-	if _, err := WriteEvents(&buf, sample(t)); err != nil {
-		t.Fatal(err)
-	}
-	var doc struct {
-		Response []struct {
-			Event map[string]any `json:"Event"`
-		} `json:"response"`
-	}
-	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
-		t.Fatal(err)
-	}
-	if len(doc.Response) == 0 {
-		t.Fatal("no events")
-	}
-	types := map[string]bool{}
-	for _, r := range doc.Response {
-		checkCoreFormat(t, r.Event)
-		for _, a := range r.Event["Attribute"].([]any) {
-			types[a.(map[string]any)["type"].(string)] = true
-		}
-	}
-	for typ := range categoryTypes {
-		if !types[typ] {
-			t.Errorf("no %s attribute written: the check would not cover it", typ)
 		}
 	}
 }

@@ -53,7 +53,11 @@ type (
 		Source        string `json:"source"`
 	}
 	mAttribute struct {
-		UUID           string      `json:"uuid"`
+		UUID string `json:"uuid"`
+		// ID is the attribute's number on a MISP instance, which the core
+		// format says SHALL be present; "0" (none), as for the event: the
+		// instance that imports it numbers it.
+		ID             string      `json:"id"`
 		EventID        string      `json:"event_id"`
 		Type           string      `json:"type"`
 		Category       string      `json:"category"`
@@ -163,7 +167,7 @@ func WriteEvents(w io.Writer, e *Export) (Written, error) {
 		if a := g.byID[id]; a != nil {
 			return a, nil
 		}
-		a := &mAttribute{UUID: id, EventID: "0", Category: "Network activity", Distribution: "5",
+		a := &mAttribute{UUID: id, ID: "0", EventID: "0", Category: "Network activity", Distribution: "5",
 			SharingGroupID: "0", Timestamp: ts, Value: in.Value, Tag: []mTag{}, Sighting: []mSighting{}}
 		switch in.Kind {
 		case seams.KindIP, seams.KindCIDR:

@@ -55,6 +55,8 @@ type object struct {
 	XSource     *string  `json:"x_seams_source"`
 	XConfidence *float64 `json:"x_seams_confidence"`
 	XOpenFrom   bool     `json:"x_seams_open_from"`
+	XFirstSeen  string   `json:"x_seams_first_seen"`
+	XLastSeen   string   `json:"x_seams_last_seen"`
 
 	index    int    // position in the objects array
 	compound string // the compound this object stands for, if any
@@ -461,6 +463,84 @@ func (b *bundle) place(c *seams.Compound, geo *object) string {
 	return ""
 }
 
+// window returns the seams window of an Indicator, or why it has none.
+// valid_until is the first instant the indicator is no longer valid; a
+// seams window is closed, so it ends one nanosecond before. seams writes
+// its timestamps at millisecond precision, and the exact edges in
+// x_seams_first_seen and x_seams_last_seen when the milliseconds cannot
+// hold them (see validity): an exact edge is used when it falls in the
+// millisecond its STIX property stands for, and rejected otherwise.
+func window(o *object) (first, last time.Time, reason string) {
+	if o.ValidFrom == "" {
+		return first, last, "valid_from is missing"
+	}
+	from, err := parseStamp(o.ValidFrom, floorMilli(seams.MinTime), seams.MaxTime)
+	if err != nil {
+		return first, last, "valid_from: " + err.Error()
+	}
+	switch {
+	case o.XOpenFrom && o.XFirstSeen != "":
+		return first, last, "x_seams_first_seen is given with x_seams_open_from"
+	case o.XFirstSeen != "":
+		x, err := seams.ParseTime(o.XFirstSeen)
+		if err != nil {
+			return first, last, "x_seams_first_seen: " + err.Error()
+		}
+		if !floorMilli(x).Equal(from) {
+			return first, last, fmt.Sprintf("x_seams_first_seen %s is not within the millisecond of valid_from %s", o.XFirstSeen, o.ValidFrom)
+		}
+		first = x
+	case !o.XOpenFrom:
+		if from.Before(seams.MinTime) {
+			return first, last, fmt.Sprintf("valid_from: %q: %v", o.ValidFrom, seams.ErrTimeRange)
+		}
+		first = from
+	}
+	if o.ValidUntil == "" {
+		if o.XLastSeen != "" {
+			return first, last, "x_seams_last_seen is given without valid_until"
+		}
+		return first, last, ""
+	}
+	until, err := parseStamp(o.ValidUntil, seams.MinTime, ceilMilli(seams.MaxTime.Add(time.Nanosecond)))
+	if err != nil {
+		return first, last, "valid_until: " + err.Error()
+	}
+	if !until.After(from) {
+		return first, last, fmt.Sprintf("valid_until %s is not later than valid_from %s", o.ValidUntil, o.ValidFrom)
+	}
+	last = until.Add(-time.Nanosecond)
+	if o.XLastSeen != "" {
+		x, err := seams.ParseTime(o.XLastSeen)
+		if err != nil {
+			return first, last, "x_seams_last_seen: " + err.Error()
+		}
+		if !ceilMilli(x.Add(time.Nanosecond)).Equal(until) {
+			return first, last, fmt.Sprintf("x_seams_last_seen %s is not within the millisecond before valid_until %s", o.XLastSeen, o.ValidUntil)
+		}
+		last = x
+	}
+	if last.After(seams.MaxTime) {
+		return first, last, fmt.Sprintf("valid_until: %q: %v", o.ValidUntil, seams.ErrTimeRange)
+	}
+	return first, last, ""
+}
+
+// parseStamp parses a STIX timestamp, accepting instants in [lo, hi]:
+// seams' range widened to the millisecond boundaries its own export
+// writes around it.
+func parseStamp(s string, lo, hi time.Time) (time.Time, error) {
+	t, err := seams.ParseTime(s)
+	if err == nil || !errors.Is(err, seams.ErrTimeRange) {
+		return t, err
+	}
+	t, perr := time.Parse(time.RFC3339Nano, s)
+	if perr != nil || t.Before(lo) || t.After(hi) {
+		return time.Time{}, err
+	}
+	return t.UTC(), nil
+}
+
 // indicator maps an Indicator object to a seams indicator, Compound unset.
 func (b *bundle) indicator(o *object) (seams.Indicator, bool) {
 	if o.Revoked {
@@ -480,30 +560,10 @@ func (b *bundle) indicator(o *object) (seams.Indicator, bool) {
 		}
 		return seams.Indicator{}, false
 	}
-	var first, last time.Time
-	if o.ValidFrom == "" {
-		b.reject(o, "valid_from is missing")
+	first, last, reason := window(o)
+	if reason != "" {
+		b.reject(o, "%s", reason)
 		return seams.Indicator{}, false
-	}
-	if !o.XOpenFrom {
-		if first, err = seams.ParseTime(o.ValidFrom); err != nil {
-			b.reject(o, "valid_from: %v", err)
-			return seams.Indicator{}, false
-		}
-	}
-	if o.ValidUntil != "" {
-		until, err := seams.ParseTime(o.ValidUntil)
-		if err != nil {
-			b.reject(o, "valid_until: %v", err)
-			return seams.Indicator{}, false
-		}
-		if from, _ := seams.ParseTime(o.ValidFrom); !until.After(from) {
-			b.reject(o, "valid_until %s is not later than valid_from %s", o.ValidUntil, o.ValidFrom)
-			return seams.Indicator{}, false
-		}
-		// valid_until is the first instant the indicator is no longer
-		// valid; a seams window is closed, so it ends one nanosecond before.
-		last = until.Add(-time.Nanosecond)
 	}
 	if in.Window, err = seams.NewWindow(first, last); err != nil {
 		b.reject(o, "%v", err)

@@ -74,23 +74,37 @@ func TestReadBundleGolden(t *testing.T) {
 	golden(t, "partner.golden", describe(cs, ins, rej))
 }
 
+// TestReadBundleMISPExport reads a bundle in the shape misp-stix exports a
+// MISP event (its published examples of ip-src, ip-dst, ip-dst|port,
+// ip-src|port, AS, domain|ip and an ip-port object, with documentation
+// addresses), tied to a compound as a partner would tie it.
+func TestReadBundleMISPExport(t *testing.T) {
+	cs, ins, rej := readFile(t, "testdata/misp-export.json")
+	golden(t, "misp-export.golden", describe(cs, ins, rej))
+	if len(ins) != 6 {
+		t.Errorf("%d indicators, want the ip-src, ip-dst, ip-dst|port, ip-src|port, AS and nanosecond ones", len(ins))
+	}
+}
+
 // TestReadBundleAccountsForEveryObject checks that every object of the
 // bundle is used or rejected: the count of objects equals the objects that
 // produced something plus the rejections of distinct objects.
 func TestReadBundleAccountsForEveryObject(t *testing.T) {
-	raw, err := os.ReadFile("testdata/partner.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	objs, err := decodeBundle(bytes.NewReader(raw), "partner.json", DefaultLimits())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &bundle{file: "partner.json", objs: objs, byID: map[string]*object{}, rejections: map[int][]*seams.RecordError{}}
-	b.resolve()
-	for _, o := range objs {
-		if o.used == (len(b.rejections[o.index]) > 0) {
-			t.Errorf("%s: used=%v with %d rejections; want exactly one of the two", o.item(), o.used, len(b.rejections[o.index]))
+	for _, name := range []string{"partner.json", "misp-export.json"} {
+		raw, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs, err := decodeBundle(bytes.NewReader(raw), name, DefaultLimits())
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := &bundle{file: name, objs: objs, byID: map[string]*object{}, rejections: map[int][]*seams.RecordError{}}
+		b.resolve()
+		for _, o := range objs {
+			if o.used == (len(b.rejections[o.index]) > 0) {
+				t.Errorf("%s: %s: used=%v with %d rejections; want exactly one of the two", name, o.item(), o.used, len(b.rejections[o.index]))
+			}
 		}
 	}
 }
@@ -149,8 +163,33 @@ func TestParsePattern(t *testing.T) {
 		{"[autonomous-system:number = 64500]", seams.KindASN, "AS64500", ""},
 		{"[mac-addr:value = '00:00:5e:00:53:01']", seams.KindDevice, "mac:00:00:5e:00:53:01", ""},
 		{`[x-seams-device:id = 'IMEI:35824\'005']`, seams.KindDevice, "imei:35824'005", ""},
+		// As MISP (misp-stix) exports ip-src, ip-dst, ip-dst|port and AS,
+		// and as the STIX 2.1 specification's examples write addresses.
+		{"[network-traffic:src_ref.type = 'ipv4-addr' AND network-traffic:src_ref.value = '198.51.100.7']", seams.KindIP, "198.51.100.7", ""},
+		{"[network-traffic:dst_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.value = '198.51.100.7' AND network-traffic:dst_port = '5678']", seams.KindIP, "198.51.100.7", ""},
+		{"[network-traffic:src_ref.type = 'ipv6-addr' AND network-traffic:src_ref.value = '2001:db8::7' AND network-traffic:src_port = 1234]", seams.KindIP, "2001:db8::7", ""},
+		{"[network-traffic:dst_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.value = '203.0.113.33/32']", seams.KindIP, "203.0.113.33", ""},
+		{"[network-traffic:dst_ref.value = '203.0.113.0/24']", seams.KindCIDR, "203.0.113.0/24", ""},
+		{"[network-traffic:dst_ref.value ISSUBSET '2001:db8::/32']", seams.KindCIDR, "2001:db8::/32", ""},
+		{"[(network-traffic:src_ref.type = 'ipv4-addr' AND network-traffic:src_ref.value = '198.51.100.7')]", seams.KindIP, "198.51.100.7", ""},
+		{"([network-traffic:src_ref.value = '198.51.100.7'])", seams.KindIP, "198.51.100.7", ""},
+		{"[autonomous-system:number = '64500']", seams.KindASN, "AS64500", ""},
+		{"[ipv4-addr:value = '203.0.113.7' AND ipv4-addr:value = '203.0.113.7']", seams.KindIP, "203.0.113.7", ""},
 		{"[ipv4-addr:value = '203.0.113.7' OR ipv4-addr:value = '203.0.113.8']", 0, "", "complex pattern (OR)"},
-		{"[ipv4-addr:value = '203.0.113.7' AND ipv4-addr:value = '203.0.113.8']", 0, "", "complex pattern (AND)"},
+		{"[ipv4-addr:value = '203.0.113.7' AND ipv4-addr:value = '203.0.113.8']", 0, "", "complex pattern (AND): it compares 2 values"},
+		{"[ipv4-addr:value = '203.0.113.7'] AND [ipv4-addr:value = '203.0.113.8']", 0, "", "complex pattern (AND of observations)"},
+		{"([ipv4-addr:value = '203.0.113.7'] OR [ipv4-addr:value = '203.0.113.8'])", 0, "", "complex pattern (OR of observations)"},
+		{"[(network-traffic:src_ref.type = 'ipv4-addr' AND network-traffic:src_ref.value = '198.51.100.7') AND (network-traffic:dst_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.value = '203.0.113.8')]",
+			0, "", "complex pattern (AND): it names both network-traffic:src_ref and network-traffic:dst_ref"},
+		{"[network-traffic:src_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.value = '198.51.100.7']", 0, "", "names both network-traffic:dst_ref and network-traffic:src_ref"},
+		{"[network-traffic:dst_port = '443' AND ipv4-addr:value = '198.51.100.7']", 0, "", "complex pattern (AND): it compares 2 kinds of object (network-traffic, ipv4-addr)"},
+		{"[network-traffic:src_ref.type = 'ipv6-addr' AND network-traffic:src_ref.value = '198.51.100.7']", 0, "", "does not agree"},
+		{"[network-traffic:src_ref.type = 'ipv4-addr' AND network-traffic:src_ref.type = 'ipv6-addr' AND network-traffic:src_ref.value = '198.51.100.7']", 0, "", "cannot both hold"},
+		{"[network-traffic:src_ref.type = 'ipv4-addr']", 0, "", "compares no address"},
+		{"[network-traffic:src_ref.value = '198.51.100.7' AND network-traffic:src_port = 'https']", 0, "", "takes = and a port number"},
+		{"[domain-name:value = 'scam.example' AND domain-name:resolves_to_refs[*].value = '198.51.100.7']", 0, "", `object path "domain-name:value" is not one seams reads`},
+		{"[network-traffic:extensions.'http-request-ext'.request_value = '/x']", 0, "", `object path "network-traffic:extensions.'http-request-ext'.request_value"`},
+		{"[autonomous-system:number = 'AS1']", 0, "", "takes = and a number"},
 		{"[ipv4-addr:value = '203.0.113.7'] FOLLOWEDBY [ipv4-addr:value = '203.0.113.8']", 0, "", "complex pattern (FOLLOWEDBY)"},
 		{"[ipv4-addr:value = '203.0.113.7'] WITHIN 300 SECONDS", 0, "", "qualifier WITHIN"},
 		{"[ipv4-addr:value != '203.0.113.7']", 0, "", "comparison != is not supported"},
@@ -161,11 +200,12 @@ func TestParsePattern(t *testing.T) {
 		{"[ipv4-addr:value ISSUBSET '198.51.100.1/24']", 0, "", "host bits set"},
 		{"[domain-name:value = 'scam.example']", 0, "", "not one seams reads"},
 		{"[ipv4-addr:value = 203]", 0, "", "quoted address"},
-		{"[autonomous-system:number = 'AS1']", 0, "", "takes = and a number"},
-		{"[ipv4-addr:value = '203.0.113.7'", 0, "", "not one comparison in brackets"},
+		{"[ipv4-addr:value = '203.0.113.7'", 0, "", "not one observation in brackets"},
 		{"[ipv4-addr:value = '203.0.113.7]", 0, "", "unterminated string"},
 		{`[x-seams-device:id = 'a\b']`, 0, "", "invalid escape"},
-		{"", 0, "", "not one comparison"},
+		{"", 0, "", "not one observation"},
+		{"[ipv4-addr:value = '203.0.113.7'] [", 0, "", "not one observation"},
+		{"[(ipv4-addr:value = '203.0.113.7']", 0, "", "unbalanced parentheses"},
 	} {
 		t.Run(tc.pattern, func(t *testing.T) {
 			in, err := ParsePattern(tc.pattern)
@@ -297,7 +337,7 @@ func TestWriteBundleSightings(t *testing.T) {
 	ip := &e.Findings[0].Evidence[0]
 	sid := SightingID("r-1", IndicatorID("c-jinbei", ip.Indicator))
 	line := lineWith(t, out, `"id":"`+sid+`"`)
-	for _, want := range []string{`"count":2`, `"first_seen":"2024-04-02T08:00:00Z"`, `"last_seen":"2024-05-01T22:14:03Z"`,
+	for _, want := range []string{`"count":2`, `"first_seen":"2024-04-02T08:00:00.000Z"`, `"last_seen":"2024-05-01T22:14:03.000Z"`,
 		`"confidence":85`, `"x_seams_tier":"tied"`, `"where_sighted_refs":["` + IdentityID("Hotline Example") + `"]`} {
 		if !strings.Contains(line, want) {
 			t.Errorf("sighting of r-1 lacks %s: %s", want, line)
@@ -339,6 +379,7 @@ func TestRoundTripIndicators(t *testing.T) {
 		{seams.KindASN, "AS64500", "2024-02-29T12:30:00.5Z", 1},
 		{seams.KindDevice, "mac:00:00:5e:00:53:01", "", 0},
 		{seams.KindDevice, `idfa:it's\x`, "", 0.5},
+		{seams.KindIP, "203.0.113.200", "2024-02-29T12:30:00.123456789Z", 0.5},
 	}
 	for _, x := range extra {
 		in, err := seams.ParseIndicatorValue(x.kind, x.value)
@@ -346,7 +387,11 @@ func TestRoundTripIndicators(t *testing.T) {
 			t.Fatal(err)
 		}
 		in.Compound = "c-kings"
-		in.Window, _ = seams.ParseWindow(x.first, "2025-01-01")
+		last := "2025-01-01"
+		if strings.Contains(x.first, ".123456789") {
+			last = "2024-03-01T00:00:00.000000001Z" // neither edge on a millisecond
+		}
+		in.Window, _ = seams.ParseWindow(x.first, last)
 		in.Confidence, in.HasConfidence = x.conf, true
 		ins = append(ins, in)
 	}
@@ -384,6 +429,10 @@ func FuzzParsePattern(f *testing.F) {
 		"[ipv4-addr:value = '203.0.113.7']", "[ipv6-addr:value ISSUBSET '2001:db8::/32']",
 		"[autonomous-system:number = 64500]", `[x-seams-device:id = 'imei:1\'2']`,
 		"[a:b = 'x'] FOLLOWEDBY [c:d = t'2020-01-01T00:00:00Z'] WITHIN 5 SECONDS", "[",
+		"[network-traffic:src_ref.type = 'ipv4-addr' AND network-traffic:src_ref.value = '198.51.100.7']",
+		"[network-traffic:dst_ref.type = 'ipv6-addr' AND network-traffic:dst_ref.value = '2001:db8::7' AND network-traffic:dst_port = '443']",
+		"[(network-traffic:src_ref.value = '198.51.100.7') AND (network-traffic:dst_ref.value ISSUBSET '203.0.113.0/24')]",
+		"[autonomous-system:number = '64500']", "[domain-name:resolves_to_refs[*].value = 'x' AND file:hashes.'SHA-256' = 'y']",
 	} {
 		f.Add(s)
 	}
@@ -400,7 +449,7 @@ func FuzzParsePattern(f *testing.F) {
 }
 
 func FuzzReadBundle(f *testing.F) {
-	for _, name := range []string{"testdata/partner.json", "testdata/small.bundle.json"} {
+	for _, name := range []string{"testdata/partner.json", "testdata/small.bundle.json", "testdata/misp-export.json"} {
 		b, err := os.ReadFile(name)
 		if err != nil {
 			f.Fatal(err)
@@ -408,6 +457,10 @@ func FuzzReadBundle(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte(`{"objects":[{"type":"indicator","id":"indicator--1","pattern":"[","valid_from":"x"}]}`))
+	f.Add([]byte(`{"objects":[{"type":"infrastructure","id":"infrastructure--1","name":"X","labels":["scam-compound"]},` +
+		`{"type":"indicator","id":"indicator--1","pattern":"[ipv4-addr:value = '203.0.113.7']","valid_from":"1677-09-21T00:12:43.145Z",` +
+		`"x_seams_first_seen":"1677-09-21T00:12:43.145224192Z","valid_until":"2262-04-11T23:47:16.855Z","x_seams_last_seen":"2262-04-11T23:47:16.854775807Z"},` +
+		`{"type":"relationship","id":"relationship--1","relationship_type":"indicates","source_ref":"indicator--1","target_ref":"infrastructure--1"}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		n := 0
 		cs, ins, err := ReadBundleLimits(bytes.NewReader(b), "f.json", Limits{MaxBytes: 1 << 20, MaxDepth: 16},
@@ -447,6 +500,12 @@ func FuzzReadBundle(f *testing.F) {
 		_, ins2, err := ReadBundle(&buf, "g.json", nil)
 		if err != nil || len(ins2) != len(distinct) {
 			t.Fatalf("rewritten bundle reads back %d of %d indicators: %v", len(ins2), len(distinct), err)
+		}
+		// With the same windows, to the nanosecond.
+		for i := range ins2 {
+			if !distinct[IndicatorID(ins2[i].Compound, &ins2[i])] {
+				t.Fatalf("indicator %s %s of %s came back with window %s, which was not read", ins2[i].Kind, ins2[i].Value, ins2[i].Compound, ins2[i].Window)
+			}
 		}
 	})
 }

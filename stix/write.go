@@ -3,6 +3,7 @@ package stix
 import (
 	"bufio"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,24 +45,31 @@ func TierConfidence(t seams.Tier) int {
 	return 50
 }
 
+// head is the part every object seams writes begins with. Created and
+// Modified are filled by WriteBundle (see versioned).
+type head struct {
+	Type        string `json:"type"`
+	SpecVersion string `json:"spec_version"`
+	ID          string `json:"id"`
+	CreatedBy   string `json:"created_by_ref,omitempty"`
+	Created     string `json:"created"`
+	Modified    string `json:"modified"`
+}
+
+func (h *head) stamps() *head { return h }
+
+// stamped is an object WriteBundle writes: one of the types below.
+type stamped interface{ stamps() *head }
+
 // The JSON shape of each object seams writes; field order is output order.
 type (
 	identity struct {
-		Type          string `json:"type"`
-		SpecVersion   string `json:"spec_version"`
-		ID            string `json:"id"`
-		Created       string `json:"created"`
-		Modified      string `json:"modified"`
+		head
 		Name          string `json:"name"`
 		IdentityClass string `json:"identity_class"`
 	}
 	infrastructure struct {
-		Type        string   `json:"type"`
-		SpecVersion string   `json:"spec_version"`
-		ID          string   `json:"id"`
-		CreatedBy   string   `json:"created_by_ref"`
-		Created     string   `json:"created"`
-		Modified    string   `json:"modified"`
+		head
 		Name        string   `json:"name"`
 		Description string   `json:"description"`
 		Aliases     []string `json:"aliases,omitempty"`
@@ -70,36 +78,21 @@ type (
 		Status      string   `json:"x_seams_status,omitempty"`
 	}
 	location struct {
-		Type        string   `json:"type"`
-		SpecVersion string   `json:"spec_version"`
-		ID          string   `json:"id"`
-		CreatedBy   string   `json:"created_by_ref"`
-		Created     string   `json:"created"`
-		Modified    string   `json:"modified"`
-		Name        string   `json:"name"`
-		Country     string   `json:"country,omitempty"`
-		AdminArea   string   `json:"administrative_area,omitempty"`
-		Latitude    *float64 `json:"latitude,omitempty"`
-		Longitude   *float64 `json:"longitude,omitempty"`
+		head
+		Name      string   `json:"name"`
+		Country   string   `json:"country,omitempty"`
+		AdminArea string   `json:"administrative_area,omitempty"`
+		Latitude  *float64 `json:"latitude,omitempty"`
+		Longitude *float64 `json:"longitude,omitempty"`
 	}
 	relationship struct {
-		Type        string `json:"type"`
-		SpecVersion string `json:"spec_version"`
-		ID          string `json:"id"`
-		CreatedBy   string `json:"created_by_ref"`
-		Created     string `json:"created"`
-		Modified    string `json:"modified"`
-		RelType     string `json:"relationship_type"`
-		Source      string `json:"source_ref"`
-		Target      string `json:"target_ref"`
+		head
+		RelType string `json:"relationship_type"`
+		Source  string `json:"source_ref"`
+		Target  string `json:"target_ref"`
 	}
 	indicator struct {
-		Type           string   `json:"type"`
-		SpecVersion    string   `json:"spec_version"`
-		ID             string   `json:"id"`
-		CreatedBy      string   `json:"created_by_ref"`
-		Created        string   `json:"created"`
-		Modified       string   `json:"modified"`
+		head
 		Name           string   `json:"name"`
 		IndicatorTypes []string `json:"indicator_types"`
 		Pattern        string   `json:"pattern"`
@@ -111,32 +104,116 @@ type (
 		XConfidence    *float64 `json:"x_seams_confidence,omitempty"`
 		XSource        *string  `json:"x_seams_source"`
 		XOpenFrom      bool     `json:"x_seams_open_from,omitempty"`
+		XFirstSeen     string   `json:"x_seams_first_seen,omitempty"`
+		XLastSeen      string   `json:"x_seams_last_seen,omitempty"`
 	}
 	sighting struct {
-		Type        string   `json:"type"`
-		SpecVersion string   `json:"spec_version"`
-		ID          string   `json:"id"`
-		CreatedBy   string   `json:"created_by_ref"`
-		Created     string   `json:"created"`
-		Modified    string   `json:"modified"`
-		Confidence  int      `json:"confidence"`
-		FirstSeen   string   `json:"first_seen,omitempty"`
-		LastSeen    string   `json:"last_seen,omitempty"`
-		Count       int      `json:"count"`
-		SightingOf  string   `json:"sighting_of_ref"`
-		WhereRefs   []string `json:"where_sighted_refs"`
-		XReport     string   `json:"x_seams_report"`
-		XTier       string   `json:"x_seams_tier"`
-		XRules      []string `json:"x_seams_rules"`
+		head
+		Confidence int      `json:"confidence"`
+		FirstSeen  string   `json:"first_seen,omitempty"`
+		LastSeen   string   `json:"last_seen,omitempty"`
+		Count      int      `json:"count"`
+		SightingOf string   `json:"sighting_of_ref"`
+		WhereRefs  []string `json:"where_sighted_refs"`
+		XReport    string   `json:"x_seams_report"`
+		XTier      string   `json:"x_seams_tier"`
+		XRules     []string `json:"x_seams_rules"`
 	}
 )
 
 // maxCount is the largest count a Sighting may carry.
 const maxCount = 999999999
 
-// stamp formats a time as STIX timestamps are written: UTC, RFC 3339 with
-// as many fraction digits as needed.
-func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+// stampLayout is how seams writes every STIX timestamp: UTC with exactly
+// three fraction digits. STIX allows any precision, but the OASIS Python
+// library (stix2) reads at most six digits and most producers write three;
+// created and modified must be precise to the millisecond anyway.
+const stampLayout = "2006-01-02T15:04:05.000Z"
+
+// stamp formats a time that is on a millisecond boundary (see floorMilli,
+// ceilMilli) as a STIX timestamp.
+func stamp(t time.Time) string { return t.UTC().Format(stampLayout) }
+
+// floorMilli is the latest millisecond boundary not after t.
+func floorMilli(t time.Time) time.Time { return t.Truncate(time.Millisecond) }
+
+// ceilMilli is the earliest millisecond boundary not before t.
+func ceilMilli(t time.Time) time.Time {
+	if f := t.Truncate(time.Millisecond); !f.Equal(t) {
+		return f.Add(time.Millisecond)
+	}
+	return t
+}
+
+// exact formats a window edge in full, for x_seams_first_seen and
+// x_seams_last_seen.
+func exact(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// validity returns the valid_from and valid_until of a window, at
+// millisecond precision, and the exact edges when that precision cannot
+// hold them. valid_from is the window's first instant rounded down to the
+// millisecond; valid_until, the first instant no longer valid, is the
+// millisecond boundary after the window's last instant (last_seen
+// 2024-06-09T23:59:59.999999999Z gives 2024-06-10T00:00:00.000Z). Rounded
+// so, the STIX window always covers the seams window, by less than a
+// millisecond more on a side whose edge is not on a boundary; that edge is
+// also written exactly (xFirst, xLast) so that seams reads back the same
+// window. An open start is the Unix epoch (see x_seams_open_from), or the
+// start of seams' range for a window that ends before it.
+func validity(w seams.Window) (from, until, xFirst, xLast string) {
+	switch {
+	case w.First.IsZero() && !w.Last.IsZero() && w.Last.Before(time.Unix(0, 0)):
+		// valid_until must be later than valid_from.
+		from = stamp(floorMilli(seams.MinTime))
+	case w.First.IsZero():
+		from = stamp(time.Unix(0, 0))
+	default:
+		f := floorMilli(w.First)
+		from = stamp(f)
+		if !f.Equal(w.First) {
+			xFirst = exact(w.First)
+		}
+	}
+	if !w.Last.IsZero() {
+		end := w.Last.Add(time.Nanosecond) // a seams window is closed
+		u := ceilMilli(end)
+		until = stamp(u)
+		if !u.Equal(end) {
+			xLast = exact(w.Last)
+		}
+	}
+	return from, until, xFirst, xLast
+}
+
+// versionSpread is the span after created in which an object's modified
+// lies, chosen by the digest of its content (see versioned).
+const versionSpread = 1000 // milliseconds
+
+// versioned fills the created and modified of o and returns its JSON.
+// created is the export time; modified is the export time plus 0 to 999
+// milliseconds taken from a SHA-256 of the object as written with
+// modified equal to created. An object keeps its id across exports
+// (UUIDv5 of what identifies it), so a different content at the same
+// export time must not travel with the same modified (STIX versioning:
+// id and modified name one version): the same content always gets the
+// same modified, a different one a different modified but with a chance
+// of 1 in 1000, and an export one second or more later always a later
+// one.
+func versioned(o stamped, created time.Time) ([]byte, error) {
+	h := o.stamps()
+	h.Created, h.Modified = stamp(created), stamp(created)
+	b, err := json.Marshal(o)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(b)
+	off := binary.BigEndian.Uint64(sum[:8]) % versionSpread
+	if off == 0 {
+		return b, nil
+	}
+	h.Modified = stamp(created.Add(time.Duration(off) * time.Millisecond))
+	return json.Marshal(o)
+}
 
 // IndicatorID returns the STIX id of an indicator of compound: a UUIDv5 of
 // its compound, kind, value, window edges and source. Its confidence is not
@@ -146,7 +223,7 @@ func IndicatorID(compound string, in *seams.Indicator) string {
 		if t.IsZero() {
 			return ""
 		}
-		return stamp(t)
+		return exact(t) // as before millisecond stamps: ids do not change
 	}
 	return ID("indicator", compound, in.Kind.String(), in.Value, edge(in.Window.First), edge(in.Window.Last), in.Source)
 }
@@ -173,14 +250,16 @@ func WriteBundle(w io.Writer, e *Export) error {
 	if e.Time.IsZero() {
 		return errors.New("stix: the export time is required")
 	}
-	created := e.Time.UTC().Truncate(time.Millisecond).Format("2006-01-02T15:04:05.000Z")
-	var objs []any
+	created := floorMilli(e.Time.UTC())
+	var objs []stamped
 	org := IdentityID(e.Org)
-	objs = append(objs, identity{Type: "identity", SpecVersion: "2.1", ID: org, Created: created, Modified: created,
+	hd := func(typ, id string) head {
+		return head{Type: typ, SpecVersion: "2.1", ID: id, CreatedBy: org}
+	}
+	objs = append(objs, &identity{head: head{Type: "identity", SpecVersion: "2.1", ID: org},
 		Name: e.Org, IdentityClass: "organization"})
-	rel := func(typ, src, dst string) relationship {
-		return relationship{Type: "relationship", SpecVersion: "2.1", ID: ID("relationship", typ, src, dst),
-			CreatedBy: org, Created: created, Modified: created, RelType: typ, Source: src, Target: dst}
+	rel := func(typ, src, dst string) *relationship {
+		return &relationship{head: hd("relationship", ID("relationship", typ, src, dst)), RelType: typ, Source: src, Target: dst}
 	}
 
 	// Compounds: those given, then those only named, in order of mention.
@@ -248,14 +327,13 @@ func WriteBundle(w io.Writer, e *Export) error {
 		if c.Country != "" {
 			desc += " (" + c.Country + ")"
 		}
-		objs = append(objs, infrastructure{Type: "infrastructure", SpecVersion: "2.1", ID: infra, CreatedBy: org,
-			Created: created, Modified: created, Name: c.Name, Description: desc + ", as registered in seams",
-			Aliases: c.Aliases, Labels: []string{LabelCompound}, CompoundID: c.ID, Status: string(c.Status)})
+		objs = append(objs, &infrastructure{head: hd("infrastructure", infra), Name: c.Name,
+			Description: desc + ", as registered in seams", Aliases: c.Aliases, Labels: []string{LabelCompound},
+			CompoundID: c.ID, Status: string(c.Status)})
 		if c.Country == "" && !c.HasLocation {
 			continue
 		}
-		loc := location{Type: "location", SpecVersion: "2.1", ID: ID("location", c.ID), CreatedBy: org,
-			Created: created, Modified: created, Name: c.Name, Country: c.Country, AdminArea: c.Province}
+		loc := &location{head: hd("location", ID("location", c.ID)), Name: c.Name, Country: c.Country, AdminArea: c.Province}
 		if c.HasLocation {
 			lat, lon := c.Lat, c.Lon
 			loc.Latitude, loc.Longitude = &lat, &lon
@@ -265,24 +343,15 @@ func WriteBundle(w io.Writer, e *Export) error {
 	for _, x := range inds {
 		in := x.in
 		c := compounds[x.compound]
-		o := indicator{Type: "indicator", SpecVersion: "2.1", ID: IndicatorID(x.compound, in), CreatedBy: org,
-			Created: created, Modified: created, Name: in.Value + " at " + c.Name,
+		o := &indicator{head: hd("indicator", IndicatorID(x.compound, in)), Name: in.Value + " at " + c.Name,
 			IndicatorTypes: []string{"attribution"}, Pattern: FormatPattern(in), PatternType: "stix", PatternVersion: "2.1"}
 		if o.Pattern == "" {
 			return fmt.Errorf("stix: indicator %s of %s has no STIX pattern (kind %s)", in.Value, x.compound, in.Kind)
 		}
-		if in.Window.First.IsZero() {
-			// valid_from is required: an open start is the Unix epoch,
-			// marked so that seams reads it back as open.
-			o.ValidFrom, o.XOpenFrom = stamp(time.Unix(0, 0)), true
-		} else {
-			o.ValidFrom = stamp(in.Window.First)
-		}
-		if !in.Window.Last.IsZero() {
-			// A seams window is closed; valid_until is the first instant
-			// no longer valid.
-			o.ValidUntil = stamp(in.Window.Last.Add(time.Nanosecond))
-		}
+		// valid_from is required: an open start is the Unix epoch, marked
+		// so that seams reads it back as open.
+		o.ValidFrom, o.ValidUntil, o.XFirstSeen, o.XLastSeen = validity(in.Window)
+		o.XOpenFrom = in.Window.First.IsZero()
 		if in.HasConfidence {
 			n := int(math.Round(in.Confidence * 100))
 			o.Confidence = &n
@@ -298,8 +367,7 @@ func WriteBundle(w io.Writer, e *Export) error {
 		objs = append(objs, o, rel(RelIndicates, o.ID, CompoundID(x.compound)))
 	}
 	for _, s := range sights {
-		o := sighting{Type: "sighting", SpecVersion: "2.1", ID: SightingID(s.f.Report, s.indID), CreatedBy: org,
-			Created: created, Modified: created, Confidence: TierConfidence(s.f.Tier),
+		o := &sighting{head: hd("sighting", SightingID(s.f.Report, s.indID)), Confidence: TierConfidence(s.f.Tier),
 			Count: min(len(s.evidence), maxCount), SightingOf: s.indID, WhereRefs: []string{org},
 			XReport: s.f.Report, XTier: s.f.Tier.String()}
 		var first, last time.Time
@@ -319,7 +387,9 @@ func WriteBundle(w io.Writer, e *Export) error {
 			}
 		}
 		if !first.IsZero() {
-			o.FirstSeen, o.LastSeen = stamp(first), stamp(last)
+			// Widened to whole milliseconds, so that every observation
+			// stays inside.
+			o.FirstSeen, o.LastSeen = stamp(floorMilli(first)), stamp(ceilMilli(last))
 		}
 		objs = append(objs, o)
 	}
@@ -329,7 +399,7 @@ func WriteBundle(w io.Writer, e *Export) error {
 	lines := make([][]byte, len(objs))
 	h := sha256.New()
 	for i, o := range objs {
-		b, err := json.Marshal(o)
+		b, err := versioned(o, created)
 		if err != nil {
 			return fmt.Errorf("stix: %w", err)
 		}

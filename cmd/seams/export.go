@@ -14,7 +14,7 @@ var exportCommand = &command{
 	summary: "write the findings of a run as STIX, MISP, CSV, Parquet or a signal feed",
 	usage: `Usage:
   seams export --format FORMAT --from DIR --out FILE
-               [--compounds FILE --indicators FILE] [--org NAME] [--time TIME]
+               [--compounds FILE --indicators FILE] [--org NAME] [--time TIME] [--bom]
 
 Read the output of "seams xref" in DIR (findings.jsonl and summary.json) and
 write it in a format partners and tools already use. The file is written
@@ -26,17 +26,27 @@ Formats:
            Location, each indicator as an Indicator that indicates it, and
            one Sighting per finding and indicator (count, first_seen and
            last_seen from the evidence, confidence 85 for tied and 50 for
-           potential, sighted by the --org Identity). Ids are UUIDv5 of the
-           content, so a re-export updates rather than duplicates.
+           potential, sighted by the --org Identity). Ids are UUIDv5 of
+           what identifies each object, so a re-export updates rather than
+           duplicates; modified is --time plus 0-999 ms taken from a digest
+           of the object, so a changed object is a new version. Timestamps
+           have three fraction digits (valid_until is the millisecond after
+           an indicator's last_seen); an edge finer than that is also
+           written exactly in x_seams_first_seen or x_seams_last_seen.
   misp     MISP events, one per compound, unpublished and for your
            organisation only: the indicators as attributes (ip-src, AS, or
            text for devices), each evidence item as a sighting of its
            attribute. Evidence without a time cannot be a MISP sighting and
            is counted on standard error.
   csv      the findings, one row per evidence item, columns in a fixed
-           order; cells that a spreadsheet would run as a formula (starting
-           with = + - @) are prefixed with '.
-  parquet  the same rows as Parquet, for DuckDB, pandas and Spark.
+           order, RFC 4180 (CRLF after each row; a cell with a comma, quote,
+           CR or LF is quoted and otherwise kept byte for byte). A cell a
+           spreadsheet could run as a formula (= + - @ first, also after
+           white space; or a leading tab or CR) is prefixed with ', and so
+           is one that starts with ': take one leading ' off to read the
+           value. Times in UTC to the microsecond, as in parquet.
+  parquet  the same rows and values as Parquet, for DuckDB, pandas and
+           Spark.
   gse      a flat feed of compound addresses (ip, cidr, asn; never devices
            or anything of the reports) as scam signals in the shape of the
            Global Signal Exchange, one JSON object a line.
@@ -59,11 +69,16 @@ Flags:
                       modified, MISP timestamps), RFC 3339. Default: the
                       latest instant in the data, so that the same data gives
                       the same bytes and new evidence moves it forward.
+  --bom               csv only: begin the file with the UTF-8 byte-order mark,
+                      so that Excel opens non-ASCII names and events
+                      correctly (without it Excel on Windows guesses a
+                      legacy code page). Other readers mostly skip it.
 
 Examples:
   seams export --format stix --from out/ --org "Hotline Example" \
                --compounds compounds.csv --indicators indicators.csv --out findings.stix.json
   seams export --format csv --from out/ --out findings.csv
+  seams export --format csv --bom --from out/ --out findings-for-excel.csv
   seams export --format parquet --from out/ --out findings.parquet
   duckdb -c "select compound, tier, count(*) from 'findings.parquet' group by all"
 
@@ -84,6 +99,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&o.Indicators, "indicators", "", "")
 	fs.StringVar(&o.Org, "org", "", "")
 	fs.StringVar(&at, "time", "", "")
+	fs.BoolVar(&o.BOM, "bom", false, "")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -101,6 +117,9 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	}
 	if o.Indicators != "" && o.Compounds == "" {
 		return usagef("export", "--indicators needs --compounds, the compounds it refers to")
+	}
+	if o.BOM && o.Format != export.CSV {
+		return usagef("export", "--bom is for --format csv, not %s", o.Format)
 	}
 	if at != "" {
 		if o.Time, err = seams.ParseTime(at); err != nil {

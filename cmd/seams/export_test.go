@@ -29,6 +29,7 @@ func TestExportCommand(t *testing.T) {
 		{[]string{"--format", "csv", "--from", out, "--out", "x", "--indicators", "i.csv"}, exitUsage, "needs --compounds"},
 		{[]string{"--format", "csv", "--from", out, "--out", "x", "--time", "yesterday"}, exitUsage, "--time"},
 		{[]string{"--format", "csv", "--from", dir + "/nope", "--out", filepath.Join(dir, "x.csv")}, exitFailure, "the output directory of seams xref"},
+		{[]string{"--format", "parquet", "--bom", "--from", out, "--out", "x"}, exitUsage, "--bom is for --format csv"},
 	} {
 		so.Reset()
 		se.Reset()
@@ -53,8 +54,15 @@ func TestExportCommand(t *testing.T) {
 		t.Errorf("csv to stdout: exit %d, %q", code, so.String())
 	}
 	so.Reset()
+	if code := Run(context.Background(), []string{"export", "--format", "csv", "--bom", "--from", out, "--out", "-"}, nil, &so, &se); code != exitOK ||
+		!strings.HasPrefix(so.String(), "\uFEFFreport,compound,") {
+		t.Errorf("csv with --bom: exit %d, %q", code, so.String()[:min(so.Len(), 30)])
+	}
+	so.Reset()
 	Run(context.Background(), []string{"help", "export"}, nil, &so, &se)
-	if !strings.Contains(so.String(), "--indicators FILE") {
-		t.Error("help export is not the manual")
+	for _, want := range []string{"--indicators FILE", "--bom ", "byte-order mark"} {
+		if !strings.Contains(so.String(), want) {
+			t.Errorf("help export does not explain %q", want)
+		}
 	}
 }

@@ -495,6 +495,10 @@ type Run struct {
 	Through         int64
 	Scanned         int
 	Counts          map[ChangeKind]int
+	// Warnings say what made the run unable to find anything for some
+	// reports (an organisation that sees no indicator). They come with the
+	// run just made and are not stored.
+	Warnings []string
 }
 
 // Review is a review mark of a finding.

@@ -18,6 +18,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"time"
 
@@ -98,7 +99,34 @@ func Run(ctx context.Context, st seams.Hunter, p seams.Principal, o Options) (se
 		return seams.Run{}, err
 	}
 	o.Logger.Info("matched", "reports", res.Scanned, "changes", len(res.Changes), "took", time.Since(started).Round(time.Millisecond))
-	return st.CommitRun(ctx, p, res)
+	run, err := st.CommitRun(ctx, p, res)
+	if err != nil {
+		return run, err
+	}
+	run.Warnings = h.warnings()
+	for _, w := range run.Warnings {
+		o.Logger.Warn(w)
+	}
+	return run, nil
+}
+
+// warnings says which organisations' reports were matched against no
+// indicator at all: a run that reports 0 tied for them found nothing
+// because there was nothing to find it with.
+func (h *hunter) warnings() []string {
+	var out []string
+	for _, org := range slices.Sorted(maps.Keys(h.seen)) {
+		sc := h.scopes[h.key(org)]
+		if sc == nil || len(sc.stored) > 0 {
+			continue
+		}
+		what := "the store holds no indicator"
+		if len(h.reg.Indicators) > 0 {
+			what = fmt.Sprintf("none of the store's %d indicators is visible to it (none is its own, none was shared with it)", len(h.reg.Indicators))
+		}
+		out = append(out, fmt.Sprintf("organisation %q: %d reports matched against no indicator: %s; load indicators for it, or share some with it", org, h.seen[org], what))
+	}
+	return out
 }
 
 // hunter holds the indexes of a run: one for each organisation that has
@@ -109,10 +137,11 @@ type hunter struct {
 	drift   time.Duration
 	private map[string]bool // organisations with unshared indicators
 	scopes  map[string]*scope
+	seen    map[string]int // reports matched, by organisation
 }
 
 func newHunter(reg *seams.StoredRegistry, drift time.Duration) *hunter {
-	h := &hunter{reg: reg, drift: drift, private: map[string]bool{}, scopes: map[string]*scope{}}
+	h := &hunter{reg: reg, drift: drift, private: map[string]bool{}, scopes: map[string]*scope{}, seen: map[string]int{}}
 	for i := range reg.Indicators {
 		if si := &reg.Indicators[i]; !si.Shared {
 			h.private[si.Org] = true
@@ -130,11 +159,17 @@ type scope struct {
 	stored []*seams.StoredIndicator // by the position the index was given as Line
 }
 
-func (h *hunter) scope(org string) (*scope, error) {
-	key := ""
+// key names the scope of an organisation's reports.
+func (h *hunter) key(org string) string {
 	if h.private[org] {
-		key = "org:" + org
+		return "org:" + org
 	}
+	return ""
+}
+
+func (h *hunter) scope(org string) (*scope, error) {
+	h.seen[org]++
+	key := h.key(org)
 	if sc, ok := h.scopes[key]; ok {
 		return sc, nil
 	}

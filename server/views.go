@@ -330,11 +330,12 @@ type runView struct {
 	Through         int64          `json:"through"`
 	Scanned         int            `json:"scanned"`
 	Counts          map[string]int `json:"counts"`
+	Warnings        []string       `json:"warnings,omitempty"` // with the run just made
 }
 
 func viewRun(r seams.Run) runView {
 	v := runView{ID: r.ID, Started: ts(r.Started), Finished: ts(r.Finished), By: r.By, RegistryVersion: r.RegistryVersion,
-		Drift: r.Drift.String(), Full: r.Full, Through: r.Through, Scanned: r.Scanned, Counts: map[string]int{}}
+		Drift: r.Drift.String(), Full: r.Full, Through: r.Through, Scanned: r.Scanned, Counts: map[string]int{}, Warnings: r.Warnings}
 	for _, k := range seams.ChangeKinds {
 		v.Counts[string(k)] = r.Counts[k]
 	}

@@ -15,9 +15,13 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/gen"
+	"github.com/seams-dev/seams/internal/chunk"
+	"github.com/seams-dev/seams/internal/hashset"
 	"github.com/seams-dev/seams/internal/idset"
 	"github.com/seams-dev/seams/internal/input"
+	"github.com/seams-dev/seams/internal/mapfile"
 )
 
 // doorData is a generated data set with report ids that repeat far beyond
@@ -477,5 +481,46 @@ func TestCancelWhileBlocked(t *testing.T) {
 				t.Errorf("the cancelled run left %d files in the output folder", len(entries))
 			}
 		})
+	}
+}
+
+// TestDuplicateFromATruncatedMapping: the writer quotes a duplicate's raw
+// text from the mapped input; when the file was cut short meanwhile, that
+// read faults. The run must fail saying the file changed, not crash.
+func TestDuplicateFromATruncatedMapping(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "r.jsonl")
+	line := `{"id":"r-1","ips":[{"ip":"203.0.113.7","at":"2024-05-01T22:14:03Z"}]}` + "\n"
+	if err := os.WriteFile(p, bytes.Repeat([]byte(line), 4<<20/len(line)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m, err := mapfile.Open(p)
+	if err != nil {
+		t.Skip("mapping not supported here:", err)
+	}
+	defer m.Close()
+	o := smallOptions(t)
+	o.Reports = []string{p}
+	pl := pipeline{o: o, rj: &rejections{w: io.Discard, max: -1}}
+	pl.ids = idset.New(idset.DefaultBudget, dir, 0)
+	defer pl.ids.Finish()
+	key := hashset.Key{1, 2}
+	// The first one stands: the id set knows the key already.
+	if err := pl.ids.Check([]hashset.Key{key}, make([]bool, 1)); err != nil {
+		t.Fatal(err)
+	}
+	off := len(m.Data) - len(line) // the last line, in the last page
+	j := &job{c: &chunk.Chunk{Data: m.Data, FirstLine: 1}}
+	j.res.recs = []rec{{line: 1, report: true, hash: key, rawOff: off, rawEnd: len(m.Data)}}
+	j.res.ids = []byte("r-1")
+	j.res.recs[0].idEnd = 3
+	j.res.lines = 1
+	if err := os.Truncate(p, 0); err != nil {
+		t.Fatal(err)
+	}
+	var in seams.InputCount
+	err = pl.safeWrite(j, &in)
+	if !errors.Is(err, input.ErrChanged) || !strings.Contains(err.Error(), p) {
+		t.Fatalf("err = %v, want ErrChanged naming the file", err)
 	}
 }

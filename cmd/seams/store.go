@@ -144,6 +144,9 @@ func runXrefStore(ctx context.Context, e *env, a *xrefArgs) error {
 		kind = "full: every stored report (retro-hunt)"
 	}
 	fmt.Fprintf(e.stdout, "run %d, %s: %d reports matched\n", run.ID, kind, run.Scanned)
+	for _, w := range run.Warnings {
+		fmt.Fprintf(e.stdout, "  warning: %s\n", w)
+	}
 	for _, k := range seams.ChangeKinds {
 		fmt.Fprintf(e.stdout, "  %-11s %d findings\n", k, run.Counts[k])
 	}

@@ -173,3 +173,33 @@ func TestXrefStoreKeepsASNIndicators(t *testing.T) {
 		t.Fatalf("xref --store with an asn indicator: exit %d\n%s%s", code, stdout, stderr)
 	}
 }
+
+// TestXrefStoreSaysWhenNothingIsVisible: reports of an organisation that
+// sees no indicator (the only indicators are another's, unshared) are
+// matched against nothing; the run says so instead of a bare 0 tied.
+func TestXrefStoreSaysWhenNothingIsVisible(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"load", "--data", dir, "compounds", small + "compounds.csv"},
+		{"load", "--data", dir, "indicators", small + "indicators.csv", "--org", "partner-a"},
+		{"load", "--data", dir, "reports", small + "reports.jsonl", "--org", "hotline"},
+	} {
+		if code, _, stderr := run(t, "", args...); code != 0 {
+			t.Fatalf("%v: exit %d\n%s", args, code, stderr)
+		}
+	}
+	code, stdout, stderr := run(t, "", "xref", "--store", dir)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, `organisation "hotline"`) || !strings.Contains(stdout, "matched against no indicator") {
+		t.Errorf("the run does not say that hotline's reports met no indicator:\n%s", stdout)
+	}
+	// Once partner-a shares, the warning goes.
+	if code, _, stderr := run(t, "", "load", "--data", dir, "indicators", small+"indicators.csv", "--org", "partner-a", "--shared"); code != 0 {
+		t.Fatalf("share: exit %d\n%s", code, stderr)
+	}
+	if code, stdout, _ = run(t, "", "xref", "--store", dir); code != 0 || strings.Contains(stdout, "warning") {
+		t.Errorf("exit %d, and a warning with shared indicators:\n%s", code, stdout)
+	}
+}

@@ -36,9 +36,12 @@ Cross-reference every report against the registry and write, into DIR:
                   be used, and the databases and lists in force
   rejected.jsonl  every record that could not be used, with file, line, item
                   and reason; nothing read is lost
-The files are written under temporary names and renamed when the run
-completes: a failed run leaves DIR as it was. A short summary table is
-printed on standard output.
+The three files appear at once when the run completes (written in a
+staging folder beside DIR, swapped in with one rename): a failed, killed
+or interrupted run leaves DIR as it was, never a mix of two runs, and a
+second run into the same DIR is refused while one is writing it. A short
+summary table is printed on standard output; warnings (an empty input, one
+whose every record was rejected) go to standard error and summary.json.
 
 Flags:
   --compounds FILE    compounds CSV: id,name,aliases,country,province,lat,lon,
@@ -49,10 +52,12 @@ Flags:
                       (an asn needs --asn-db). Or a
                       STIX 2.1 bundle, or MISP events (JSON): their
                       compounds join those of --compounds (which wins).
-  --reports FILE      reports; repeat for several files. A name ending in .gz
-                      (gzip) or .zst (Zstandard) is decompressed; "-" reads
-                      standard input. Report ids must be unique across all
-                      files.
+  --reports FILE      reports; repeat for several files. gzip and Zstandard
+                      data are decompressed (found from the content); "-"
+                      reads standard input, and a FIFO, /dev/stdin or <(...)
+                      are read once, as streams. Each input is opened once;
+                      one that changes while it is read fails the run.
+                      Report ids must be unique across all files.
   --format FORMAT     format of the report files: jsonl (seams' own, one
                       report a line), cybertip (CyberTipline report XML) or
                       csv (one row per ip event or device). Default: found
@@ -68,8 +73,9 @@ Flags:
                       to a temporary file (24 bytes an id), checked at the
                       end; if one repeats there, the reports are read a
                       second time. Memory then stays the same for any number
-                      of reports. Standard input keeps every id in memory
-                      (it cannot be read twice). At least 262144.
+                      of reports. An input that is not a regular file
+                      (standard input, a pipe) keeps every id in memory (it
+                      cannot be read twice). At least 262144.
   --tmp-dir DIR       where the CSV reader and the id check spill; default
                       the system's.
   --shared FILE       shared address space (carrier NAT, satellite, VPN): one
@@ -101,7 +107,8 @@ Flags:
   --drift DURATION    how far outside an ip indicator's window an event at the
                       same address still counts, as rule ip-drift (potential).
                       Go syntax (2160h, 36h30m) or days (90d). Default 90d.
-  --out DIR           output directory, created if missing.
+  --out DIR           output directory, created if missing. It is replaced
+                      as a whole: it may hold files (kept), not folders.
   --max-reports-per-indicator N
                       over-correlation limit: an ip or device indicator with
                       evidence in more than N distinct reports is probably
@@ -150,7 +157,11 @@ Examples:
              --reports - --shared shared.txt --drift 30d --out out/
 
 Exit status: 0 when the run completed, even with rejected records; 1 when it
-could not complete; 2 for a usage error.
+could not complete (a bad or changed input, an interrupt, another run in
+DIR); 2 for a usage error only.
+
+Build seams cgo-free (CGO_ENABLED=0 go install ./cmd/seams): see
+docs/xref.md, "A cgo-free binary".
 `,
 	run: runXref,
 }

@@ -31,10 +31,28 @@ type Summary struct {
 	ByASN       []ASNCount     `json:"by_asn,omitempty"`
 	Signals     *SignalCounts  `json:"signals,omitempty"`
 	Inputs      []InputCount   `json:"inputs"`
+	// Seams is the build that made the run, and Parameters every rule
+	// parameter it ran with: with the inputs' sizes and SHA-256, what
+	// it takes to make the same figures again.
+	Seams      Build         `json:"seams"`
+	Parameters RunParameters `json:"parameters"`
 	// Warnings are what a person should know about the inputs that did
 	// not stop the run (an input of which every record was rejected, an
 	// empty input beside others).
 	Warnings []string `json:"warnings,omitempty"`
+}
+
+// RunParameters are the rule parameters of a run, as given (defaults
+// filled in).
+type RunParameters struct {
+	Drift                  string   `json:"drift"`
+	MaxReportsPerIndicator int      `json:"max_reports_per_indicator"`
+	LiftCap                []string `json:"lift_cap"`
+	SharedASN              []uint32 `json:"shared_asn"`
+	SharedPresets          []string `json:"shared_presets"`
+	// Format is the report format given; "" when each input's was found
+	// from its name and content.
+	Format string `json:"format"`
 }
 
 // CompoundCount counts distinct reports by the tier of their finding for one
@@ -74,6 +92,11 @@ type InputCount struct {
 	// PartsRejected counts parts of accepted reports rejected on their own
 	// (an ip event, a device, a field).
 	PartsRejected int `json:"parts_rejected"`
+	// Size and SHA256 are those of every byte of the input as read (the
+	// compressed bytes of a compressed file), so that a figure can be
+	// traced to the exact inputs it came from.
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
 }
 
 // OverCorrelated is an address or device indicator that matched more

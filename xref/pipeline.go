@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -46,6 +48,10 @@ type pipeline struct {
 	over     bool            // the run is over: map nothing more
 	ins      *inputs
 	arrays   []bool // per input: its first bytes open a JSON array
+	// Per input: its size and SHA-256, for the summary; a mapped input is
+	// hashed by a goroutine of its own (hashing), beside the workers.
+	sums    []inputSum
+	hashing sync.WaitGroup
 	o        Options
 	x        *match.Index
 	findings io.Writer
@@ -322,6 +328,13 @@ func (p *pipeline) run(ctx context.Context) ([]seams.InputCount, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	p.hashing.Wait()
+	for i := range inputs {
+		if err := p.sums[i].err; err != nil {
+			return nil, err
+		}
+		inputs[i].Size, inputs[i].SHA256 = p.sums[i].size, p.sums[i].sum
+	}
 	ids := p.ids
 	p.ids = nil
 	dups, err := ids.Finish()
@@ -385,6 +398,7 @@ func (p *pipeline) readInput(ctx context.Context, i int, send func(*job) bool,
 			if !p.addMapping(m) {
 				return nil // the run is over
 			}
+			p.hashMapped(ctx, i, m)
 			return p.sendMapped(i, m, func(cr *chunk.Reader, c *chunk.Chunk) bool { return send(newJob(i, cr, c, nil)) })
 		}
 		m.Close() // another format: read as a stream
@@ -406,14 +420,17 @@ func (p *pipeline) readInput(ctx context.Context, i int, send func(*job) bool,
 	}
 	p.arrays[i] = f == reportfile.JSONL && reportfile.LooksLikeJSONArray(head)
 	if f != reportfile.JSONL {
-		return p.sendRecords(ctx, i, f, br, func(b *batch) bool { return send(newBatch(i, b)) })
+		if err := p.sendRecords(ctx, i, f, br, func(b *batch) bool { return send(newBatch(i, b)) }); err != nil || ctx.Err() != nil {
+			return err
+		}
+		return p.finishStream(i, in)
 	}
 	cr := chunk.NewReader(br, p.o.ChunkSize, p.o.MaxLine, seams.MaxRaw)
 	cr.Relative = true // the writer numbers lines (relines)
 	for {
 		c, err := cr.Next()
 		if err == io.EOF {
-			return nil
+			return p.finishStream(i, in)
 		}
 		if err != nil {
 			return wrapName(name, err)
@@ -422,6 +439,48 @@ func (p *pipeline) readInput(ctx context.Context, i int, send func(*job) bool,
 			return nil
 		}
 	}
+}
+
+// inputSum is the size and SHA-256 of an input as read.
+type inputSum struct {
+	size int64
+	sum  string
+	err  error
+}
+
+// finishStream records the size and SHA-256 of an input read as a stream,
+// reading what its reader left (see input.File.Finish).
+func (p *pipeline) finishStream(i int, in *input.File) error {
+	size, sum, err := in.Finish()
+	if err != nil {
+		return wrapName(p.o.Reports[i], err)
+	}
+	p.sums[i] = inputSum{size: size, sum: sum}
+	return nil
+}
+
+// hashMapped hashes a mapped input in a goroutine of its own, a
+// megabyte at a time, stopping early when the run ends. A fault (the file
+// cut short) is the input's error, met at the end of the run.
+func (p *pipeline) hashMapped(ctx context.Context, i int, m *mapfile.File) {
+	p.hashing.Add(1)
+	go func() {
+		defer p.hashing.Done()
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+		defer func() {
+			if v := recover(); v != nil {
+				p.sums[i] = inputSum{err: recovered(p.o.Reports[i], v)}
+			}
+		}()
+		h := sha256.New()
+		for off := 0; off < len(m.Data); off += 1 << 20 {
+			if ctx.Err() != nil {
+				return
+			}
+			h.Write(m.Data[off:min(off+1<<20, len(m.Data))])
+		}
+		p.sums[i] = inputSum{size: int64(len(m.Data)), sum: hex.EncodeToString(h.Sum(nil))}
+	}()
 }
 
 // safeReadInput is readInput, turning a panic in a reader into the run's
@@ -550,6 +609,7 @@ func (p *pipeline) sendRecords(ctx context.Context, file int, f reportfile.Forma
 // unmapAll unmaps the inputs at the end of the run, once no worker reads
 // them; mapMu waits for a reader still cutting one into chunks.
 func (p *pipeline) unmapAll() {
+	p.hashing.Wait()
 	p.mapMu.Lock()
 	defer p.mapMu.Unlock()
 	p.over = true

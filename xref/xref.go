@@ -14,6 +14,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -225,7 +226,7 @@ func run(ctx context.Context, o Options, d *outdir.Dir, ins *inputs) (*seams.Sum
 		"index_bytes", x.Bytes(), "took", time.Since(start).Round(time.Millisecond))
 
 	t := newTally(x)
-	p := pipeline{o: o, x: x, findings: findings, rj: rj, tally: t, e: enr, ins: ins, arrays: make([]bool, len(o.Reports))}
+	p := pipeline{o: o, x: x, findings: findings, rj: rj, tally: t, e: enr, ins: ins, arrays: make([]bool, len(o.Reports)), sums: make([]inputSum, len(o.Reports))}
 	if o.capping() {
 		p.caps.on, p.caps.counts, p.caps.dir = true, make([]int32, x.Records()), o.Readers.CSV.TempDir
 	}
@@ -255,6 +256,8 @@ func run(ctx context.Context, o Options, d *outdir.Dir, ins *inputs) (*seams.Sum
 	}
 	s.Rejected = rj.n
 	s.Drift = o.Drift.String()
+	s.Seams = seams.ThisBuild()
+	s.Parameters = o.parameters()
 	s.Inputs = append(inputs, reportInputs...)
 	s.Warnings = warnings
 	for _, w := range warnings {
@@ -332,6 +335,26 @@ func (o *Options) idBudget() int {
 		return idset.DefaultBudget
 	}
 	return o.IDMemory
+}
+
+// parameters returns the rule parameters of the run, for the summary.
+func (o *Options) parameters() seams.RunParameters {
+	p := seams.RunParameters{Drift: o.Drift.String(), MaxReportsPerIndicator: max(o.MaxReportsPerIndicator, 0),
+		LiftCap: []string{}, SharedASN: []uint32{}, SharedPresets: []string{}, Format: string(o.Format)}
+	for _, v := range o.LiftCap {
+		if c, err := liftValue(v); err == nil {
+			p.LiftCap = append(p.LiftCap, c)
+		}
+	}
+	slices.Sort(p.LiftCap)
+	p.LiftCap = slices.Compact(p.LiftCap)
+	p.SharedASN = append(p.SharedASN, o.SharedASN...)
+	for _, name := range strings.Split(o.SharedPresets, ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			p.SharedPresets = append(p.SharedPresets, name)
+		}
+	}
+	return p
 }
 
 // capping reports whether the over-correlation check is on.
@@ -422,7 +445,7 @@ func loadRegistry(ctx context.Context, o Options, rj *rejections, enr *enrichmen
 		}
 		return in, br, head, nil
 	}
-	read := func(path, kind string, br *bufio.Reader, fn func(io.Reader, registry.Reject) (int, error)) error {
+	read := func(path, kind string, f *input.File, br *bufio.Reader, fn func(io.Reader, registry.Reject) (int, error)) error {
 		in := seams.InputCount{File: path, Kind: kind}
 		n, err := fn(br, func(e *seams.RecordError) {
 			in.Rejected++
@@ -437,6 +460,9 @@ func loadRegistry(ctx context.Context, o Options, rj *rejections, enr *enrichmen
 			return werr
 		}
 		in.Records = n + in.Rejected
+		if in.Size, in.SHA256, err = f.Finish(); err != nil {
+			return fmt.Errorf("%s: %w", kind, wrapName(path, err))
+		}
 		inputs = append(inputs, in)
 		return nil
 	}
@@ -446,7 +472,7 @@ func loadRegistry(ctx context.Context, o Options, rj *rejections, enr *enrichmen
 			return err
 		}
 		defer in.Close()
-		return read(path, kind, br, fn)
+		return read(path, kind, in, br, fn)
 	}
 
 	var compounds []seams.Compound
@@ -475,7 +501,7 @@ func loadRegistry(ctx context.Context, o Options, rj *rejections, enr *enrichmen
 	// join those of the compounds file; a CSV is streamed into the index.
 	var inds []seams.Indicator
 	if indFormat != formatCSV {
-		if err := read(o.Indicators, "indicators", indBR, func(r io.Reader, rej registry.Reject) (n int, err error) {
+		if err := read(o.Indicators, "indicators", indIn, indBR, func(r io.Reader, rej registry.Reject) (n int, err error) {
 			var more []seams.Compound
 			more, inds, err = readExchangeIndicators(indFormat, r, o.Indicators, rej)
 			compounds = mergeCompounds(compounds, more)
@@ -507,7 +533,7 @@ func loadRegistry(ctx context.Context, o Options, rj *rejections, enr *enrichmen
 		// Indicators go straight into the index as they are read: a
 		// registry of millions of rows never exists as a slice of
 		// seams.Indicator.
-		if err := read(o.Indicators, "indicators", indBR, func(r io.Reader, rej registry.Reject) (n int, err error) {
+		if err := read(o.Indicators, "indicators", indIn, indBR, func(r io.Reader, rej registry.Reject) (n int, err error) {
 			err = registry.ScanIndicators(r, o.Indicators, ids, rej, func(in *seams.Indicator) error {
 				n++
 				return add(in)

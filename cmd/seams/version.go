@@ -3,7 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"runtime/debug"
+
+	"github.com/seams-dev/seams"
 )
 
 var versionCommand = &command{
@@ -21,22 +22,15 @@ thread that can make it fail under a virtual-memory limit (ulimit -v).
 		if err := parseFlags(newFlags("version"), args); err != nil {
 			return err
 		}
-		v, commit, goVersion, cgo := "devel", "", "", "cgo unknown"
-		if bi, ok := debug.ReadBuildInfo(); ok {
-			goVersion = bi.GoVersion
-			if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-				v = bi.Main.Version
-			}
-			for _, s := range bi.Settings {
-				switch s.Key {
-				case "vcs.revision":
-					commit = " " + s.Value
-				case "CGO_ENABLED":
-					cgo = map[string]string{"0": "cgo off", "1": "cgo on"}[s.Value]
-				}
-			}
+		b := seams.ThisBuild()
+		commit, cgo := "", "cgo off"
+		if b.Commit != "" {
+			commit = " " + b.Commit
 		}
-		fmt.Fprintf(e.stdout, "seams %s%s %s (%s)\n", v, commit, goVersion, cgo)
+		if b.CGO {
+			cgo = "cgo on"
+		}
+		fmt.Fprintf(e.stdout, "seams %s%s %s (%s)\n", b.Version, commit, b.Go, cgo)
 		return nil
 	},
 }

@@ -23,8 +23,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"strings"
@@ -196,7 +199,7 @@ func (in *File) start() error {
 	if in.f != nil {
 		r = in.f
 	}
-	in.raw = &counter{r: r, regular: in.regular, size: in.size, name: in.name}
+	in.raw = &counter{r: r, regular: in.regular, size: in.size, name: in.name, h: sha256.New()}
 	in.br = bufio.NewReaderSize(in.raw, 64<<10)
 	head, err := in.br.Peek(len(zstdMagic))
 	if err != nil && err != io.EOF {
@@ -327,19 +330,42 @@ func (in *File) BytesRead() int64 {
 	return in.raw.n
 }
 
-// counter counts the raw bytes of an input and, for a regular file,
-// checks them against the size it had when opened.
+// Finish reads what is left of the input's raw bytes (what a reader that
+// stopped at the end of its data left: a decompressor's trailer, the
+// blank lines after an XML document) and returns the size and SHA-256 of
+// every byte of the input, for the record of what a run read. On a
+// regular file it also checks the size once more (ErrChanged).
+func (in *File) Finish() (size int64, sum string, err error) {
+	if err := in.start(); err != nil {
+		return 0, "", err
+	}
+	if _, err := io.Copy(io.Discard, in.br); err != nil {
+		return 0, "", err
+	}
+	return in.raw.n, hex.EncodeToString(in.raw.h.Sum(nil)), nil
+}
+
+// SumBytes returns the SHA-256 of b as Finish gives it.
+func SumBytes(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// counter counts and hashes the raw bytes of an input and, for a regular
+// file, checks them against the size it had when opened.
 type counter struct {
 	r       io.Reader
 	n       int64
 	regular bool
 	size    int64
 	name    string
+	h       hash.Hash
 }
 
 func (c *counter) Read(p []byte) (int, error) {
 	k, err := c.r.Read(p)
 	c.n += int64(k)
+	c.h.Write(p[:k])
 	if !c.regular {
 		return k, err
 	}

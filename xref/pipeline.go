@@ -43,15 +43,15 @@ import (
 // At most inFlight chunks exist at once, which bounds memory.
 
 type pipeline struct {
-	mapMu    sync.Mutex
-	mapped   []*mapfile.File // inputs mapped into memory, unmapped at the end
-	over     bool            // the run is over: map nothing more
-	ins      *inputs
-	arrays   []bool // per input: its first bytes open a JSON array
+	mapMu  sync.Mutex
+	mapped []*mapfile.File // inputs mapped into memory, unmapped at the end
+	over   bool            // the run is over: map nothing more
+	ins    *inputs
+	arrays []bool // per input: its first bytes open a JSON array
 	// Per input: its size and SHA-256, for the summary; a mapped input is
 	// hashed by a goroutine of its own (hashing), beside the workers.
-	sums    []inputSum
-	hashing sync.WaitGroup
+	sums     []inputSum
+	hashing  sync.WaitGroup
 	o        Options
 	x        *match.Index
 	findings io.Writer

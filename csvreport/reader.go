@@ -408,7 +408,7 @@ func (r *Reader) header() error {
 	case !has(colID):
 		return fail(`missing required column "report_id"`)
 	case has(colIP) && !has(colAt):
-		return fail(`column "ip" needs column "at" (an ip event needs its time)`)
+		return fail(`column "ip" needs column "at" (an ip event's time; leave a cell empty for an event without one)`)
 	case has(colDeviceType) != has(colDeviceValue):
 		return fail(`columns "device_type" and "device_value" go together`)
 	case !has(colIP) && !has(colDeviceType):
@@ -501,11 +501,13 @@ func parseIPEvent(e *seams.IPEvent, ip, at, event, port, proxy string) string {
 		return fmt.Sprintf("invalid IP address %q", ip)
 	}
 	e.Addr = seams.NormalizeAddr(a)
-	if at == "" {
-		return "at is empty (an ip event needs its time)"
-	}
-	if e.At, err = seams.ParseTime(at); err != nil {
-		return "at: " + err.Error()
+	// An empty at is an event without a time: kept with a zero At, it can
+	// make a potential finding only (rule ip-undated), as in the other
+	// report formats.
+	if at != "" {
+		if e.At, err = seams.ParseTime(at); err != nil {
+			return "at: " + err.Error()
+		}
 	}
 	e.Event = event
 	if port != "" {

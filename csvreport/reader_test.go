@@ -120,7 +120,7 @@ func TestRows(t *testing.T) {
 		{"wrong width", "a,b\n", []string{"W 2: row has 2 fields, header has 10"}},
 		{"unclosed quote", "a,\"x,,,,,,,,\nb,,,203.0.113.7,2024-05-01T22:14:03Z,,,,,\n", []string{"W 2: parse error"}},
 		{"bad address", "a,,,N/A,2024-05-01T22:14:03Z,,,,,\n", []string{"R a 0 0 [2:ip]"}},
-		{"missing at", "a,,,203.0.113.7,,,,,,\n", []string{"R a 0 0 [2:ip]"}},
+		{"empty at is an event without a time", "a,,,203.0.113.7,,,,,,\n", []string{"R a 1 0 []"}},
 		{"bad port", "a,,,203.0.113.7,2024-05-01T22:14:03Z,,\"443\"\"\",,,\n", []string{"R a 0 0 [2:ip]"}},
 		{"bad proxy", "a,,,203.0.113.7,2024-05-01T22:14:03Z,,,maybe,,\n", []string{"R a 0 0 [2:ip]"}},
 		{"device without type", "a,,,,,,,,,1\n", []string{"R a 0 0 [2:device]"}},

@@ -92,6 +92,21 @@ func (s *source) ReadByte() (byte, error) {
 	case s.outI < s.outN:
 		c = s.out[s.outI]
 		s.outI++
+	case s.enc == encUTF8 && s.started && s.err == nil:
+		// The common byte, ASCII that XML allows in UTF-8, is served
+		// here; anything else is decoded.
+		b, err := s.br.ReadByte()
+		if err != nil {
+			return s.fail(err)
+		}
+		if plain[b] {
+			c = b
+			break
+		}
+		if err := s.br.UnreadByte(); err != nil {
+			return s.fail(err)
+		}
+		fallthrough
 	default:
 		var err error
 		if c, err = s.decode(); err != nil {
@@ -161,7 +176,7 @@ func (s *source) decode() (byte, error) {
 		if err != nil {
 			return s.fail(err)
 		}
-		if c < utf8.RuneSelf && allowed(rune(c)) {
+		if plain[c] {
 			return c, nil // every encoding htmlindex gives a charmap for keeps ASCII
 		}
 		r := s.cm.DecodeByte(c)
@@ -338,6 +353,16 @@ func (s *source) emit(r rune, replaced bool) (byte, error) {
 	s.outI, s.outN = 1, n
 	return s.out[0], nil
 }
+
+// plain holds the bytes that are a whole character XML allows, in UTF-8
+// and in every encoding a charmap is used for: tab, newline, return and
+// printable ASCII.
+var plain = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c < utf8.RuneSelf && allowed(rune(c))
+	}
+	return t
+}()
 
 // allowed reports whether XML 1.0 allows character r in a document.
 func allowed(r rune) bool {

@@ -16,6 +16,11 @@ import (
 	"testing/iotest"
 	"time"
 
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/encoding/japanese"
+	"golang.org/x/text/encoding/unicode"
+
 	"github.com/seams-dev/seams"
 )
 
@@ -438,5 +443,50 @@ func BenchmarkReader(b *testing.B) {
 	b.ReportMetric(float64(2000*b.N)/b.Elapsed().Seconds(), "reports/s")
 	if cpu := cpuSeconds() - cpu; cpu > 0 {
 		b.ReportMetric(float64(len(data)*b.N)/cpu/1e6, "MB/cpu-s")
+	}
+}
+
+// BenchmarkReaderEncodings measures the reader on the same reports in the
+// encodings it decodes itself: a single-byte one, UTF-16 and a multi-byte
+// one.
+func BenchmarkReaderEncodings(b *testing.B) {
+	var buf bytes.Buffer
+	io.Copy(&buf, &reportStream{n: 2000})
+	for _, c := range []struct {
+		name string
+		enc  encoding.Encoding
+		bom  []byte
+	}{
+		{"windows-1252", charmap.Windows1252, nil},
+		{"utf-16le", unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM), []byte{0xFF, 0xFE}},
+		{"shift_jis", japanese.ShiftJIS, nil},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			doc := "<?xml version=\"1.0\" encoding=\"" + c.name + "\"?>\n" + buf.String()
+			enc, err := c.enc.NewEncoder().Bytes([]byte(doc))
+			if err != nil {
+				b.Fatal(err)
+			}
+			data := append(c.bom, enc...)
+			b.SetBytes(int64(len(data)))
+			b.ResetTimer()
+			for range b.N {
+				rd := NewReader(bytes.NewReader(data), "bench.xml")
+				n := 0
+				for {
+					rec, err := rd.Next()
+					if err != nil {
+						break
+					}
+					if rec.Whole == nil {
+						n++
+					}
+				}
+				if n != 2000 {
+					b.Fatalf("%d reports read, want 2000", n)
+				}
+			}
+			b.ReportMetric(float64(2000*b.N)/b.Elapsed().Seconds(), "reports/s")
+		})
 	}
 }

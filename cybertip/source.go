@@ -46,10 +46,10 @@ type source struct {
 	max     int    // limit on tok; 0 for none
 	err     error  // br's error, sticky (io.EOF at the end)
 
-	started  bool     // the byte-order mark has been looked for
-	enc      encoding // how the bytes of the file become characters
-	name     string   // the encoding's name, for messages ("utf-8", "windows-1252")
-	locked   bool     // a UTF-16 byte-order mark fixed the encoding
+	started  bool    // the byte-order mark has been looked for
+	enc      charset // how the bytes of the file become characters
+	name     string  // the encoding's name, for messages ("utf-8", "windows-1252")
+	locked   bool    // a UTF-16 byte-order mark fixed the encoding
 	cm       *charmap.Charmap
 	tr       transform.Transformer // encOther
 	tin      []byte                // encOther: bytes the transformer has not taken yet
@@ -61,12 +61,12 @@ type source struct {
 	replaced int // characters served as U+FFFD in place of what the file had
 }
 
-// encoding says how a source decodes the file's bytes.
-type encoding uint8
+// charset says how a source decodes the file's bytes.
+type charset uint8
 
 const (
-	encUTF8    encoding = iota
-	encUTF16LE          // only after a byte-order mark
+	encUTF8    charset = iota
+	encUTF16LE         // only after a byte-order mark
 	encUTF16BE
 	encCharmap // a single-byte encoding: windows-1252, ISO-8859-2, KOI8-R...
 	encOther   // a multi-byte one: Shift_JIS, GBK, Big5, EUC-KR...

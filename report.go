@@ -22,7 +22,10 @@ type Report struct {
 
 // IPEvent is one IP capture event: the suspect used Addr at At.
 type IPEvent struct {
-	Addr  netip.Addr // normalized (NormalizeAddr)
+	Addr netip.Addr // normalized (NormalizeAddr)
+	// At is zero when the report did not say when (every report format
+	// allows it): such an event can match only an ip indicator's exact
+	// address, whatever its window, as potential evidence (RuleIPUndated).
 	At    time.Time
 	Event string // login, registration, upload...; empty if not given
 	// Port is the source port; 0 means not given (port 0 is never a real

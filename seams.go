@@ -122,13 +122,20 @@ func (t Tier) String() string {
 // Rule names the matching rule that produced a piece of evidence.
 type Rule uint8
 
-// The rules. Their order is the order of strength used when evidence is sorted.
+// The rules. Their values are kept in digests of evidence (stored findings
+// compare them): a new rule is added at the end.
 const (
 	RuleDevice  Rule = iota + 1 // a report device equals a device indicator, in its window
 	RuleIP                      // an event address equals an ip indicator, in its window
 	RuleIPDrift                 // same address, outside the window by at most the drift
 	RuleCIDR                    // the event address lies in a cidr indicator, in its window
 	RuleASN                     // the event address is announced by an asn indicator's AS, in its window
+	// RuleIPUndated: an event without a time has exactly the address of
+	// an ip indicator, whatever its window. The time cannot be checked,
+	// so it never ties.
+	RuleIPUndated
+
+	ruleLast = RuleIPUndated
 )
 
 // String returns the rule's name as written in findings.
@@ -144,6 +151,8 @@ func (r Rule) String() string {
 		return "cidr"
 	case RuleASN:
 		return "asn"
+	case RuleIPUndated:
+		return "ip-undated"
 	}
 	return "unknown"
 }

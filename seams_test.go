@@ -596,6 +596,9 @@ func TestEvidenceTies(t *testing.T) {
 		{"cidr from a proxy does not tie", RuleCIDR, true, false, false, true, TierPotential},
 		{"cidr in shared space does not tie", RuleCIDR, false, true, false, true, TierPotential},
 		{"cidr from a proxy in shared space does not tie", RuleCIDR, true, true, false, true, TierPotential},
+		{"ip-undated does not tie", RuleIPUndated, false, false, false, false, TierPotential},
+		{"ip-undated from a proxy does not tie", RuleIPUndated, true, false, false, true, TierPotential},
+		{"ip-undated in shared space does not tie", RuleIPUndated, false, true, false, true, TierPotential},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -636,6 +639,8 @@ func TestTierOf(t *testing.T) {
 		{"proxy ip and shared ip", []Evidence{ev(RuleIP, true, false), ev(RuleIP, false, true)}, TierPotential},
 		{"weak evidence then a clean ip", []Evidence{ev(RuleCIDR, false, false), ev(RuleIP, true, false), ev(RuleIP, false, false)}, TierTied},
 		{"clean ip then weak evidence", []Evidence{ev(RuleIP, false, false), ev(RuleIPDrift, false, false)}, TierTied},
+		{"ip-undated alone", []Evidence{ev(RuleIPUndated, false, false)}, TierPotential},
+		{"ip-undated and a clean ip", []Evidence{ev(RuleIPUndated, false, false), ev(RuleIP, false, false)}, TierTied},
 		{"device after proxy ip", []Evidence{ev(RuleIP, true, true), ev(RuleDevice, false, false)}, TierTied},
 	}
 	for _, c := range cases {
@@ -667,12 +672,23 @@ func TestNames(t *testing.T) {
 		{"kind device", KindDevice.String(), "device"},
 		{"kind asn", KindASN.String(), "asn"},
 		{"rule asn", RuleASN.String(), "asn"},
+		{"rule ip-undated", RuleIPUndated.String(), "ip-undated"},
 		{"kind out of range", Kind(5).String(), "unknown"},
 	}
 	for _, c := range cases {
 		if c.got != c.want {
 			t.Errorf("%s: got %q, want %q", c.name, c.got, c.want)
 		}
+	}
+	// Every rule's name parses back to it: stores and findings files
+	// keep rules by name.
+	for r := RuleDevice; r.String() != "unknown"; r++ {
+		if got, err := ParseRule(r.String()); err != nil || got != r {
+			t.Errorf("ParseRule(%q) = %v, %v; want %v", r.String(), got, err, r)
+		}
+	}
+	if _, err := ParseRule("ip-undated"); err != nil {
+		t.Errorf("ParseRule(ip-undated): %v", err)
 	}
 	if !(TierNone < TierPotential && TierPotential < TierTied) {
 		t.Error("tiers are not ordered weakest first")

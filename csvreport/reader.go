@@ -16,6 +16,7 @@
 package csvreport
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"errors"
@@ -26,6 +27,9 @@ import (
 	"strconv"
 	"strings"
 	"unsafe"
+
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
 
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/internal/csvinput"
@@ -368,9 +372,23 @@ func (r *Reader) tooMany(w *row) row {
 	return row{line: w.line, whole: fmt.Sprintf("report %q already has %d rows (the limit); this row is not used", w.id, r.o.MaxRows)}
 }
 
+// utf16Input returns r decoded to UTF-8 when it starts with a UTF-16
+// byte-order mark, and r's bytes as they are otherwise: CSV is UTF-8 (a
+// UTF-8 byte-order mark is dropped by csvinput), or UTF-16 with its mark.
+func utf16Input(r io.Reader) io.Reader {
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReader(r)
+	}
+	if b, _ := br.Peek(2); len(b) == 2 && (b[0] == 0xFF && b[1] == 0xFE || b[0] == 0xFE && b[1] == 0xFF) {
+		return transform.NewReader(br, unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder())
+	}
+	return br
+}
+
 // header reads the header and finds the columns.
 func (r *Reader) header() error {
-	r.in = csvinput.New(r.src, r.file, true)
+	r.in = csvinput.New(utf16Input(r.src), r.file, true)
 	cr := csv.NewReader(r.in)
 	cr.FieldsPerRecord = -1
 	cr.TrimLeadingSpace = true
@@ -414,7 +432,7 @@ func (r *Reader) header() error {
 	case !has(colID):
 		return fail(`missing required column "report_id"`)
 	case has(colIP) && !has(colAt):
-		return fail(`column "ip" needs column "at" (an ip event needs its time)`)
+		return fail(`column "ip" needs column "at" (an ip event's time; leave a cell empty for an event without one)`)
 	case has(colDeviceType) != has(colDeviceValue):
 		return fail(`columns "device_type" and "device_value" go together`)
 	case !has(colIP) && !has(colDeviceType):
@@ -507,11 +525,13 @@ func parseIPEvent(e *seams.IPEvent, ip, at, event, port, proxy string) string {
 		return fmt.Sprintf("invalid IP address %q", ip)
 	}
 	e.Addr = seams.NormalizeAddr(a)
-	if at == "" {
-		return "at is empty (an ip event needs its time)"
-	}
-	if e.At, err = seams.ParseTime(at); err != nil {
-		return "at: " + err.Error()
+	// An empty at is an event without a time: kept with a zero At, it can
+	// make a potential finding only (rule ip-undated), as in the other
+	// report formats.
+	if at != "" {
+		if e.At, err = seams.ParseTime(at); err != nil {
+			return "at: " + err.Error()
+		}
 	}
 	e.Event = event
 	if port != "" {

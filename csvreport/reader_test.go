@@ -2,6 +2,7 @@ package csvreport
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -12,10 +13,12 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/seams-dev/seams"
 )
@@ -120,7 +123,7 @@ func TestRows(t *testing.T) {
 		{"wrong width", "a,b\n", []string{"W 2: row has 2 fields, header has 10"}},
 		{"unclosed quote", "a,\"x,,,,,,,,\nb,,,203.0.113.7,2024-05-01T22:14:03Z,,,,,\n", []string{"W 2: parse error"}},
 		{"bad address", "a,,,N/A,2024-05-01T22:14:03Z,,,,,\n", []string{"R a 0 0 [2:ip]"}},
-		{"missing at", "a,,,203.0.113.7,,,,,,\n", []string{"R a 0 0 [2:ip]"}},
+		{"empty at is an event without a time", "a,,,203.0.113.7,,,,,,\n", []string{"R a 1 0 []"}},
 		{"bad port", "a,,,203.0.113.7,2024-05-01T22:14:03Z,,\"443\"\"\",,,\n", []string{"R a 0 0 [2:ip]"}},
 		{"bad proxy", "a,,,203.0.113.7,2024-05-01T22:14:03Z,,,maybe,,\n", []string{"R a 0 0 [2:ip]"}},
 		{"device without type", "a,,,,,,,,,1\n", []string{"R a 0 0 [2:device]"}},
@@ -464,5 +467,30 @@ func TestGolden(t *testing.T) {
 		if got != string(want) {
 			t.Errorf("%s differs from %s; run go test ./csvreport -update and read the diff\ngot:\n%s", name, golden, got)
 		}
+	}
+}
+
+// TestUTF16 reads the same rows written in UTF-16 with a byte-order mark,
+// either byte order: the same records, lines and raw text as in UTF-8.
+func TestUTF16(t *testing.T) {
+	in := header + "a,2024-05-02T08:00:00Z,sextortion,203.0.113.7,,login,1,,,\n" +
+		"a,,,,2024-05-01T22:10:00Z,,,,ssid,Café-Wi-Fi 中\nb,,,198.51.100.5,2024-02-01T12:00:00Z,,,,,\n"
+	want, _, _ := readAll(t, in, NewOptions())
+	for _, c := range []struct {
+		name  string
+		bom   []byte
+		order binary.AppendByteOrder
+	}{{"little-endian", []byte{0xFF, 0xFE}, binary.LittleEndian}, {"big-endian", []byte{0xFE, 0xFF}, binary.BigEndian}} {
+		b := slices.Clone(c.bom)
+		for _, u := range utf16.Encode([]rune(in)) {
+			b = c.order.AppendUint16(b, u)
+		}
+		got, recs, _ := readAll(t, string(b), NewOptions())
+		if got != want || len(recs) != 2 {
+			t.Errorf("%s: read as\n%s\nwant\n%s", c.name, got, want)
+		}
+	}
+	if !strings.Contains(want, "Café-Wi-Fi 中") || !strings.Contains(want, `"Port":1`) {
+		t.Errorf("the UTF-8 reading lost the SSID:\n%s", want)
 	}
 }

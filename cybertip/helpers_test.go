@@ -69,7 +69,11 @@ func gotOf(rd *Reader, rec *seams.ReportRecord) got {
 		g.Recv = r.Received.Format(time.RFC3339Nano)
 	}
 	for _, e := range r.IPs {
-		s := e.Addr.String() + " " + e.At.Format(time.RFC3339Nano)
+		at := "undated"
+		if !e.At.IsZero() {
+			at = e.At.Format(time.RFC3339Nano)
+		}
+		s := e.Addr.String() + " " + at
 		if e.Event != "" {
 			s += " event=" + e.Event
 		}
@@ -124,7 +128,9 @@ func writeReport(b *bytes.Buffer, r *seams.Report, ips, devs []Source) {
 		if ips[i].Event != "" {
 			el("eventName", ips[i].Event)
 		}
-		el("dateTime", e.At.Format(time.RFC3339Nano))
+		if !e.At.IsZero() {
+			el("dateTime", e.At.Format(time.RFC3339Nano))
+		}
 		if e.Proxy {
 			el("possibleProxy", "true")
 		}

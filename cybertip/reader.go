@@ -2,12 +2,15 @@
 // API: the report an electronic service provider files with the hotline.
 //
 // A report gives seams its suspect's IP capture events and device ids
-// (personOrUserReported, and the accounts associated with it) and a
-// summary of the incident. The child's side of a report (victim,
-// intendedRecipient) is never read into a seams.Report: its events are
-// counted (see Counts) and skipped, so that they can never match. Nothing
-// else of a report is kept; in particular no content, and no text of the
-// report is quoted in a rejection beyond its id.
+// (every personOrUserReported, the accounts associated with them, and the
+// addresses the schema documents as the reported person's elsewhere:
+// internetDetails/peer2peerIncident/ipCaptureEvent) and a summary of the
+// incident. The child's side of a report (victim, intendedRecipient) is
+// never read into a seams.Report: its events are counted (see Counts) and
+// skipped, so that they can never match. Nothing else of a report is kept;
+// in particular no content, and no text of the report is quoted in a
+// rejection beyond its id. Elements the schema does not have (a newer
+// schema's) are skipped and counted, never rejected.
 //
 // The input is a stream: a <report> document, several concatenated, or any
 // root element whose children are <report> elements. It is read a token at
@@ -15,7 +18,10 @@
 // beyond a limit is accepted, elements nest at most Options.MaxDepth deep
 // and a report is at most Options.MaxReport bytes. A report that breaks
 // the XML or those limits is rejected whole, and reading resumes at the next
-// <report> tag.
+// <report> tag. The input is UTF-8, UTF-16 with a byte-order mark, or in
+// the encoding its XML declaration names (ISO-8859-1, windows-1252,
+// Shift_JIS...); bytes that are not characters of the encoding are read as
+// U+FFFD, which rejects a value seams reads and nothing else (see source).
 //
 // The schema has no report id (the Reporting API assigns one when a report
 // is submitted, in reportResponse/reportId). seams reads it from a
@@ -82,10 +88,35 @@ type Counts struct {
 	// intendedRecipient: the child's side, skipped and never matched.
 	VictimIPs, VictimDevices       int
 	RecipientIPs, RecipientDevices int
+	// IncidentIPs are the events read from
+	// internetDetails/peer2peerIncident/ipCaptureEvent, which the schema
+	// documents as addresses used by the reported person: the suspect's.
+	IncidentIPs int
+	// UndatedIPs are the suspect's events read without a dateTime (the
+	// schema makes it optional): seams.IPEvent.At is zero, and they can
+	// make potential findings only (rule ip-undated).
+	UndatedIPs int
 	// OtherIPs and OtherDevices are ipCaptureEvent and deviceId elements
-	// elsewhere in a report (internetDetails/peer2peerIncident), not read.
+	// elsewhere in a report (inside elements seams does not read, unknown
+	// ones included), not read.
 	OtherIPs, OtherDevices int
+	// Unknown counts the elements the schema does not have where they
+	// stand (a newer schema's, such as age assertions under an associated
+	// account): each is skipped whole, with what it holds, and is not a
+	// rejection. UnknownPaths counts them by path without positions
+	// ("personOrUserReported/associatedAccount/ageAssertion"), for the
+	// first MaxUnknownPaths paths met; later ones are counted under "...".
+	Unknown      int
+	UnknownPaths map[string]int `json:",omitempty"`
+	// Replaced counts the characters read as U+FFFD: bytes that are not a
+	// character of the file's encoding, and characters XML does not allow
+	// (control characters). A value seams reads that holds one is
+	// rejected; anywhere else it is harmless.
+	Replaced int
 }
+
+// MaxUnknownPaths bounds Counts.UnknownPaths.
+const MaxUnknownPaths = 64
 
 // Source says where in its report an ip event or a device was read.
 type Source struct {
@@ -124,13 +155,14 @@ type Reader struct {
 	reportLevel int   // len(stack) with the report's start tag on top
 	n           int   // <report> elements met
 
-	rec    seams.ReportRecord
-	whole  seams.RecordError
-	ipSrc  []Source
-	devSrc []Source
-	counts Counts
-	text   []byte
-	raw    bytes.Buffer
+	rec         seams.ReportRecord
+	whole       seams.RecordError
+	ipSrc       []Source
+	devSrc      []Source
+	incidentIPs []int // indexes in rec.Report.IPs of events read under internetDetails
+	counts      Counts
+	text        []byte
+	raw         bytes.Buffer
 }
 
 // NewReader returns a Reader of the reports in r with the default limits;
@@ -159,7 +191,11 @@ func NewReaderOptions(r io.Reader, file string, o Options) *Reader {
 }
 
 // Counts returns what the reader has met so far.
-func (r *Reader) Counts() Counts { return r.counts }
+func (r *Reader) Counts() Counts {
+	c := r.counts
+	c.Replaced = r.src.replaced
+	return c
+}
 
 // Sources returns, for the report last returned by Next, where each of its
 // ip events and devices was read, in the order of Report.IPs and
@@ -169,6 +205,17 @@ func (r *Reader) Sources() (ips, devices []Source) { return r.ipSrc, r.devSrc }
 func (r *Reader) newDecoder() {
 	d := xml.NewDecoder(r.src)
 	d.Strict = true
+	// The decoder asks for a reader of the encoding an XML declaration
+	// names; the source switches, and goes on serving UTF-8.
+	d.CharsetReader = func(label string, input io.Reader) (io.Reader, error) {
+		if r.inReport {
+			return nil, &encodingError{fmt.Sprintf("an XML declaration of encoding %q inside a report", label)}
+		}
+		if err := r.src.setEncoding(label); err != nil {
+			return nil, &encodingError{err.Error()}
+		}
+		return input, nil
+	}
 	r.d = d
 	r.decStart = r.src.n
 	r.base = r.src.lines
@@ -182,6 +229,12 @@ type structError struct {
 }
 
 func (e *structError) Error() string { return e.msg }
+
+// encodingError is an encoding the reader cannot read, from the decoder's
+// CharsetReader.
+type encodingError struct{ msg string }
+
+func (e *encodingError) Error() string { return e.msg }
 
 // errNested says a <report> start tag was met inside a report; it is on top
 // of the stack, and Next reads it after rejecting the report it was in.
@@ -234,7 +287,10 @@ func (r *Reader) classify(err error, line int) error {
 		return fmt.Errorf("%s: %w", r.file, r.src.err)
 	}
 	var se *xml.SyntaxError
+	var ee *encodingError
 	switch {
+	case errors.As(err, &ee):
+		return &structError{line, ee.msg}
 	case errors.Is(err, errTokenTooLong):
 		return &structError{line, fmt.Sprintf("an XML token (a text, tag or comment) longer than %d bytes", r.o.MaxToken)}
 	case err == io.EOF && r.inReport:
@@ -339,10 +395,38 @@ func (r *Reader) Next() (*seams.ReportRecord, error) {
 			if len(r.stack) == 0 {
 				r.wrapper = ""
 			}
+		case xml.ProcInst:
+			// A declaration starts a document: one without an encoding,
+			// or of UTF-8, is UTF-8 (the decoder hands the others to
+			// CharsetReader).
+			if enc := declEncoding(t); t.Target == "xml" && (enc == "" || strings.EqualFold(enc, "utf-8")) {
+				r.src.setEncoding("utf-8")
+			}
 		}
-		// Text, comments, processing instructions and end tags outside
-		// reports carry nothing.
+		// Text, comments, other processing instructions and end tags
+		// outside reports carry nothing.
 	}
+}
+
+// declEncoding returns the encoding an XML declaration names, or "".
+func declEncoding(p xml.ProcInst) string {
+	s := string(p.Inst)
+	i := strings.Index(s, "encoding")
+	if i < 0 {
+		return ""
+	}
+	s = strings.TrimLeft(s[i+len("encoding"):], " \t\r\n")
+	if !strings.HasPrefix(s, "=") {
+		return ""
+	}
+	s = strings.TrimLeft(s[1:], " \t\r\n")
+	if s == "" || s[0] != '"' && s[0] != '\'' {
+		return ""
+	}
+	if j := strings.IndexByte(s[1:], s[0]); j >= 0 {
+		return s[1 : 1+j]
+	}
+	return ""
 }
 
 func firstWord(b []byte) string {
@@ -506,6 +590,7 @@ func (r *Reader) each(fn func(name string, line int) error) error {
 func (r *Reader) value() (text, problem string, err error) {
 	depth := len(r.stack)
 	r.text = r.text[:0]
+	replaced := r.src.replaced
 	for {
 		t, line, err := r.token()
 		if err != nil {
@@ -532,6 +617,10 @@ func (r *Reader) value() (text, problem string, err error) {
 			}
 		case xml.EndElement:
 			if len(r.stack) < depth {
+				if problem == "" && r.src.replaced > replaced {
+					// A value seams uses must be what the file says.
+					problem = fmt.Sprintf("bytes that are not valid %s (the encoding the file is read in), or characters XML does not allow, in the value", r.src.name)
+				}
 				return string(bytes.TrimSpace(r.text)), problem, nil
 			}
 		}
@@ -546,6 +635,8 @@ type report struct {
 	itype    string
 	flags    []string
 	received time.Time
+	// anonymous: a reported person's estimatedLocation is A1 or A2.
+	anonymous bool
 }
 
 // wholeProblem records a problem that rejects the report whole; the first
@@ -561,10 +652,48 @@ func (r *Reader) part(line int, item, reason, raw string) {
 	r.rec.Parts = append(r.rec.Parts, seams.RecordError{File: r.file, Line: line, Item: item, Reason: reason, Raw: seams.TruncateRaw([]byte(raw))})
 }
 
-// unknown records an element the schema does not have where it stands.
+// unknown skips an element the schema does not have where it stands, with
+// everything in it, and counts it: newer versions of the schema add
+// elements, and a report must not be lost, nor a rejection made, for what
+// seams does not read. The ip events and devices inside it are counted as
+// Other.
 func (r *Reader) unknown(line int, path, name string) error {
-	r.part(line, path, "unknown element <"+name+"> (not in the CyberTipline schema where it stands); skipped", "")
-	return r.skip(nil, true)
+	r.counts.Unknown++
+	key := pathPattern(path)
+	if _, ok := r.counts.UnknownPaths[key]; !ok && len(r.counts.UnknownPaths) >= MaxUnknownPaths {
+		key = "..."
+	}
+	if r.counts.UnknownPaths == nil {
+		r.counts.UnknownPaths = map[string]int{}
+	}
+	r.counts.UnknownPaths[key]++
+	var c tally
+	err := r.skip(&c, true)
+	r.counts.OtherIPs += c.ips
+	r.counts.OtherDevices += c.devices
+	return err
+}
+
+// pathPattern drops the positions of an element path:
+// "personOrUserReported[2]/associatedAccount[1]/x" becomes
+// "personOrUserReported/associatedAccount/x".
+func pathPattern(path string) string {
+	if strings.IndexByte(path, '[') < 0 {
+		return path
+	}
+	b := make([]byte, 0, len(path))
+	skip := false
+	for i := 0; i < len(path); i++ {
+		switch c := path[i]; {
+		case c == '[':
+			skip = true
+		case c == ']':
+			skip = false
+		case !skip:
+			b = append(b, c)
+		}
+	}
+	return string(b)
 }
 
 // readReport reads the report whose start tag is on top of the stack.
@@ -577,6 +706,7 @@ func (r *Reader) readReport(line int) (*seams.ReportRecord, error) {
 	*rec = seams.ReportRecord{Report: seams.Report{IPs: rec.Report.IPs[:0], Devices: rec.Report.Devices[:0]},
 		Parts: rec.Parts[:0], Line: line}
 	r.ipSrc, r.devSrc = r.ipSrc[:0], r.devSrc[:0]
+	r.incidentIPs = r.incidentIPs[:0]
 
 	var rp report
 	err := r.children(&rp, "", reportOrder, func(name, path string, line int) error {
@@ -593,6 +723,8 @@ func (r *Reader) readReport(line int) (*seams.ReportRecord, error) {
 			return nil
 		case "incidentSummary":
 			return r.incident(&rp, path)
+		case "internetDetails":
+			return r.internetDetails(&rp, path)
 		case "personOrUserReported":
 			return r.person(&rp, path)
 		case "victim":
@@ -636,6 +768,15 @@ func (r *Reader) readReport(line int) (*seams.ReportRecord, error) {
 		return r.reject(line, "reportId is empty", raw)
 	case !rp.hasID:
 		rp.id = r.file + "#" + strconv.Itoa(r.n)
+	}
+	if rp.anonymous {
+		// A1/A2 says the person's addresses do not place them: so for
+		// the addresses the schema gives as the person's outside the
+		// person too. (With several persons, one such estimate is
+		// enough: a proxy mark only weakens.)
+		for _, i := range r.incidentIPs {
+			rec.Report.IPs[i].Proxy = true
+		}
 	}
 	rec.Report.ID = rp.id
 	rec.Report.Received = rp.received
@@ -715,7 +856,9 @@ func (r *Reader) incident(rp *report, path string) error {
 
 // annotations reads reportAnnotations: every child is a flag, an xs:boolean,
 // whether or not seams knows its name, so that flags the schema gains later
-// are kept too.
+// are kept too. The schema declares each flag fixed="true", and the
+// hotline's documentation writes them as empty elements (<sextortion/>):
+// an empty flag takes the fixed value, true.
 func (r *Reader) annotations(rp *report, path string) error {
 	return r.each(func(name string, line int) error {
 		item := path + "/" + name
@@ -724,8 +867,11 @@ func (r *Reader) annotations(rp *report, path string) error {
 			return err
 		}
 		if problem == "" {
-			var on bool
-			if on, problem = parseBool(v); problem == "" {
+			on := true
+			if v != "" {
+				on, problem = parseBool(v)
+			}
+			if problem == "" {
 				if on && !contains(rp.flags, name) {
 					rp.flags = append(rp.flags, name)
 				}
@@ -769,11 +915,48 @@ func (r *Reader) person(rp *report, path string) error {
 	// events, the associated accounts' too (a proxy mark only weakens a
 	// finding, never strengthens it).
 	if country == "A1" || country == "A2" {
+		rp.anonymous = true
 		for i := first; i < len(r.rec.Report.IPs); i++ {
 			r.rec.Report.IPs[i].Proxy = true
 		}
 	}
 	return err
+}
+
+// internetDetails reads one internetDetails: of its incidents (the schema
+// has one a record, a choice), only peer2peerIncident holds addresses, which
+// the schema documents as "an IP address used by the person or user
+// reported": the suspect's. Any other incident is skipped, and what it
+// holds counted as Other.
+func (r *Reader) internetDetails(rp *report, path string) error {
+	return r.each(func(name string, line int) error {
+		item := path + "/" + name
+		switch name {
+		case "peer2peerIncident":
+			return r.children(rp, item, peer2peerOrder, func(name, item string, line int) error {
+				if name != "ipCaptureEvent" {
+					return r.skip(nil, true)
+				}
+				n := len(r.rec.Report.IPs)
+				if err := r.ipEvent(line, item, false); err != nil {
+					return err
+				}
+				if len(r.rec.Report.IPs) > n {
+					r.counts.IncidentIPs++
+					r.incidentIPs = append(r.incidentIPs, n)
+				}
+				return nil
+			})
+		case "webPageIncident", "emailIncident", "newsgroupIncident", "chatImIncident",
+			"onlineGamingIncident", "cellPhoneIncident", "nonInternetIncident":
+			var c tally
+			err := r.skip(&c, true)
+			r.counts.OtherIPs += c.ips
+			r.counts.OtherDevices += c.devices
+			return err
+		}
+		return r.unknown(line, item, name)
+	})
 }
 
 // location reads estimatedLocation for its country code.
@@ -890,17 +1073,16 @@ func (r *Reader) ipEvent(line int, path string, associated bool) error {
 			ev.Addr = seams.NormalizeAddr(a)
 		}
 	}
-	if e.problem == "" {
-		switch {
-		case !e.has[ipDateTime] || e.vals[ipDateTime] == "":
-			e.fail(path, "missing <dateTime> (seams needs the time of an ip event)")
-		default:
-			t, err := parseDateTime(e.vals[ipDateTime])
-			if err != nil {
-				e.fail(path+"/dateTime", err.Error())
-			}
-			ev.At = t
+	// The schema makes dateTime optional. An event without one (or with
+	// an empty one) is kept with a zero At: its time cannot be checked
+	// against a window, so it can make a potential finding only (rule
+	// ip-undated).
+	if e.problem == "" && e.vals[ipDateTime] != "" {
+		t, err := parseDateTime(e.vals[ipDateTime])
+		if err != nil {
+			e.fail(path+"/dateTime", err.Error())
 		}
+		ev.At = t
 	}
 	if e.problem == "" && e.has[ipProxy] {
 		var problem string
@@ -909,8 +1091,8 @@ func (r *Reader) ipEvent(line int, path string, associated bool) error {
 		}
 	}
 	if e.problem == "" && e.has[ipPort] && e.vals[ipPort] != "" {
-		n, err := strconv.ParseUint(e.vals[ipPort], 10, 16)
-		if err != nil {
+		n, ok := parseInt(e.vals[ipPort])
+		if !ok || n < 0 || n > 65535 {
 			e.fail(path+"/port", fmt.Sprintf("invalid port %q (want an integer 0-65535)", e.vals[ipPort]))
 		}
 		ev.Port = int(n)
@@ -924,6 +1106,9 @@ func (r *Reader) ipEvent(line int, path string, associated bool) error {
 	if associated {
 		r.counts.AssociatedIPs++
 		ev.Associated = true
+	}
+	if ev.At.IsZero() {
+		r.counts.UndatedIPs++
 	}
 	r.rec.Report.IPs = append(r.rec.Report.IPs, ev)
 	r.ipSrc = append(r.ipSrc, Source{Path: path, Associated: associated, Event: name})
@@ -997,10 +1182,21 @@ func eventName(s string) string {
 
 // parseDateTime parses an xs:dateTime. The schema lets the offset be left
 // out; seams does not, since a time without one could be any of 26 hours.
+// XML Schema allows 24:00:00 (with no fraction but zeros): the first
+// instant of the next day.
 func parseDateTime(s string) (time.Time, error) {
 	t, err := seams.ParseTime(s)
 	if err == nil {
 		return t, nil
+	}
+	if midnight, ok := endOfDay(s); ok {
+		if t, err := seams.ParseTime(midnight); err == nil {
+			t = t.Add(24 * time.Hour)
+			if t.After(seams.MaxTime) {
+				return time.Time{}, fmt.Errorf("%q: %w", s, seams.ErrTimeRange)
+			}
+			return t, nil
+		}
 	}
 	if errors.Is(err, seams.ErrTimeRange) {
 		return time.Time{}, err
@@ -1009,6 +1205,43 @@ func parseDateTime(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("time %q has no offset (want one, such as Z or -05:00: without it the time is ambiguous)", s)
 	}
 	return time.Time{}, fmt.Errorf("invalid dateTime %q (want an xs:dateTime with an offset, such as 2024-05-01T22:14:03Z)", s)
+}
+
+// endOfDay returns s with a time of 24:00:00 (fraction all zeros, if any)
+// written as 00:00:00 of the same day, and whether s had that time.
+func endOfDay(s string) (string, bool) {
+	i := strings.IndexByte(s, 'T')
+	if i < 0 || !strings.HasPrefix(s[i+1:], "24:00:00") {
+		return "", false
+	}
+	j := i + 1 + len("24:00:00")
+	if j < len(s) && s[j] == '.' {
+		k := j + 1
+		for k < len(s) && s[k] == '0' {
+			k++
+		}
+		if k == j+1 || k < len(s) && '0' <= s[k] && s[k] <= '9' {
+			return "", false // no digit, or a fraction that is not zero
+		}
+		j = k
+	}
+	return s[:i+1] + "00:00:00" + s[j:], true
+}
+
+// parseInt parses an xs:int: an optional sign and decimal digits, leading
+// zeros allowed ("+443", "0443", "-0").
+func parseInt(s string) (int64, bool) {
+	digits := strings.TrimPrefix(strings.TrimPrefix(s, "+"), "-")
+	if len(digits) != len(s) && len(digits) != len(s)-1 || digits == "" {
+		return 0, false
+	}
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 32)
+	return n, err == nil
 }
 
 // parseBool parses an xs:boolean.

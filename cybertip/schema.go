@@ -12,8 +12,11 @@ import (
 // types generated from it; these lists were written from its element names,
 // not copied). reportId is seams' one addition: see the package comment.
 var (
+	// personOrUserReported may repeat: the schema declares it
+	// maxOccurs="unbounded" (its annotation says "0 or 1"), and a
+	// batchedReport groups the reports of several persons.
 	reportOrder = newOrder("reportId", "batchedReport", "incidentSummary", "internetDetails*",
-		"lawEnforcement", "reporter", "personOrUserReported", "intendedRecipient*", "victim*",
+		"lawEnforcement", "reporter", "personOrUserReported*", "intendedRecipient*", "victim*",
 		"additionalInfo")
 	incidentOrder = newOrder("incidentType", "platform", "escalateToHighPriority",
 		"reportAnnotations", "incidentDateTime", "incidentDateTimeDescription")
@@ -28,9 +31,10 @@ var (
 		"groupIdentifier", "compromisedAccount", "accountTemporarilyDisabled",
 		"accountPermanentlyDisabled", "ipCaptureEvent*", "deviceId*", "priorCTReport*",
 		"additionalInfo")
-	locationOrder = newOrder("city", "region", "countryCode")
-	ipEventOrder  = newOrder("ipAddress", "eventName", "dateTime", "possibleProxy", "port")
-	deviceOrder   = newOrder("idType", "idValue", "eventName", "dateTime")
+	locationOrder  = newOrder("city", "region", "countryCode")
+	peer2peerOrder = newOrder("client", "ipCaptureEvent*", "fileNames", "additionalInfo")
+	ipEventOrder   = newOrder("ipAddress", "eventName", "dateTime", "possibleProxy", "port")
+	deviceOrder    = newOrder("idType", "idValue", "eventName", "dateTime")
 )
 
 // order is the sequence of an element's children.

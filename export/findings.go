@@ -65,9 +65,6 @@ type jEvidence struct {
 
 var kinds = map[string]seams.Kind{"ip": seams.KindIP, "cidr": seams.KindCIDR, "device": seams.KindDevice, "asn": seams.KindASN}
 
-var rules = map[string]seams.Rule{"device": seams.RuleDevice, "ip": seams.RuleIP, "ip-drift": seams.RuleIPDrift,
-	"cidr": seams.RuleCIDR, "asn": seams.RuleASN}
-
 // indicators interns the indicators of evidence, so that the thousand
 // findings of one address share one seams.Indicator.
 type indicators map[string]*seams.Indicator
@@ -164,9 +161,11 @@ func parseFinding(line []byte, interned indicators) (*seams.Finding, error) {
 
 func parseEvidence(compound string, je *jEvidence, interned indicators) (seams.Evidence, error) {
 	var ev seams.Evidence
-	var ok bool
-	if ev.Rule, ok = rules[je.Rule]; !ok {
-		return ev, fmt.Errorf("unknown rule %q", je.Rule)
+	var err error
+	// Every rule seams writes, ip-undated included (seams.ParseRule knows
+	// them all).
+	if ev.Rule, err = seams.ParseRule(je.Rule); err != nil {
+		return ev, err
 	}
 	ji := &je.Indicator
 	key, _ := json.Marshal([]any{compound, ji.Kind, ji.Value, ji.FirstSeen, ji.LastSeen, ji.Confidence, ji.Source})
@@ -203,7 +202,6 @@ func parseEvidence(compound string, je *jEvidence, interned indicators) (seams.E
 		ev.Indicator = &in
 	}
 	o := &je.Observed
-	var err error
 	switch {
 	case o.IP != "":
 		if ev.Observed.IP, err = seams.ParseAddr(o.IP); err != nil {

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
-	"time"
 
 	"github.com/seams-dev/seams"
 )
@@ -546,8 +545,22 @@ func (p *Parser) ipEventGeneral(r *seams.Report, i int) error {
 		p.problem("ips", i, raw, "ip: expected a string, got %s", ip.k)
 		return nil
 	}
-	var ok bool
-	if e.At, ok = p.requiredTime(&at, "ips", i, raw); !ok {
+	// at is optional: an event without a time (absent, null or "") is
+	// kept with a zero At, and can make a potential finding only (rule
+	// ip-undated), as in the other report formats.
+	switch at.k {
+	case 0, kNull:
+	case kString:
+		if len(at.text) > 0 {
+			t, err := seams.ParseTime(bytesString(at.text))
+			if err != nil {
+				p.problem("ips", i, raw, "at: %v", err)
+				return nil
+			}
+			e.At = t
+		}
+	default:
+		p.problem("ips", i, raw, "at: expected a string, got %s", at.k)
 		return nil
 	}
 	switch event.k {
@@ -728,24 +741,6 @@ func deviceCompact(d []byte, i int, dev *seams.Device) (end int, ok bool) {
 	}
 	dev.ID = id
 	return i + 1, true
-}
-
-// requiredTime decodes a required RFC 3339 member.
-func (p *Parser) requiredTime(f *field, list string, i int, raw []byte) (time.Time, bool) {
-	switch f.k {
-	case 0, kNull:
-		p.problem(list, i, raw, "missing \"at\"")
-		return time.Time{}, false
-	case kString:
-		t, err := seams.ParseTime(bytesString(f.text))
-		if err != nil {
-			p.problem(list, i, raw, "at: %v", err)
-			return time.Time{}, false
-		}
-		return t, true
-	}
-	p.problem(list, i, raw, "at: expected a string, got %s", f.k)
-	return time.Time{}, false
 }
 
 // device reads element i of "devices" and appends it to r, or records why not.

@@ -182,12 +182,6 @@ func TestParseRejectsParts(t *testing.T) {
 			"ips[0]", `missing "ip"`, "", 0, 0},
 		{"ip a number", `{"id":"r","ips":[{"ip":3405803783,` + at + `}]}`,
 			"ips[0]", `ip: expected a string, got a number`, "", 0, 0},
-		{"at missing", `{"id":"r","ips":[{"ip":"203.0.113.7"}]}`,
-			"ips[0]", `missing "at"`, `{"ip":"203.0.113.7"}`, 0, 0},
-		{"at null", `{"id":"r","ips":[{"ip":"203.0.113.7","at":null}]}`,
-			"ips[0]", `missing "at"`, "", 0, 0},
-		{"at empty", `{"id":"r","ips":[{"ip":"203.0.113.7","at":""}]}`,
-			"ips[0]", `at: invalid RFC 3339 time ""`, "", 0, 0},
 		{"at a date only", `{"id":"r","ips":[{"ip":"203.0.113.7","at":"2024-05-01"}]}`,
 			"ips[0]", `at: invalid RFC 3339 time "2024-05-01"`, "", 0, 0},
 		{"at without offset", `{"id":"r","ips":[{"ip":"203.0.113.7","at":"2024-05-01T22:14:03"}]}`,
@@ -303,10 +297,41 @@ func TestParseRejectsParts(t *testing.T) {
 	}
 }
 
+// TestParseUndated checks that an ip event without a time is kept, with a
+// zero At, whether "at" is missing, null or empty, in the compact shape or
+// not, and that the rest of the event is read as usual.
+func TestParseUndated(t *testing.T) {
+	for _, ev := range []string{
+		`{"ip":"203.0.113.7"}`,
+		`{"ip":"203.0.113.7","at":null}`,
+		`{"ip":"203.0.113.7","at":""}`,
+		`{"ip":"203.0.113.7","event":"login","port":443,"proxy":true}`,
+		`{ "at" : "", "ip" : "203.0.113.7" }`,
+	} {
+		var p Parser
+		var r seams.Report
+		if err := p.Parse([]byte(`{"id":"r","ips":[`+ev+`,{"ip":"198.51.100.1","at":"2024-05-01T22:14:03Z"}]}`), &r); err != nil {
+			t.Fatalf("%s: %v", ev, err)
+		}
+		if len(p.Problems) != 0 || len(r.IPs) != 2 {
+			t.Fatalf("%s: problems %+v, %d events, want none and 2", ev, p.Problems, len(r.IPs))
+		}
+		if e := r.IPs[0]; !e.At.IsZero() || e.Addr != netip.MustParseAddr("203.0.113.7") {
+			t.Errorf("%s: read as %+v, want 203.0.113.7 with no time", ev, e)
+		}
+		if strings.Contains(ev, "login") && (r.IPs[0].Event != "login" || r.IPs[0].Port != 443 || !r.IPs[0].Proxy) {
+			t.Errorf("%s: the other fields were not read: %+v", ev, r.IPs[0])
+		}
+		if r.IPs[1].At.IsZero() {
+			t.Errorf("%s: the dated event lost its time", ev)
+		}
+	}
+}
+
 // TestParseManyProblems checks that every bad part of one report is listed,
 // in the order of the line, and the good parts kept.
 func TestParseManyProblems(t *testing.T) {
-	line := `{"id":"r","incident":1,"ips":[{"ip":"203.0.113.7","at":"2024-05-01T22:14:03Z"},{"ip":"x","at":"2024-05-01T22:14:03Z"},{"ip":"203.0.113.8"}],` +
+	line := `{"id":"r","incident":1,"ips":[{"ip":"203.0.113.7","at":"2024-05-01T22:14:03Z"},{"ip":"x","at":"2024-05-01T22:14:03Z"},{"ip":"203.0.113.8","at":5}],` +
 		`"devices":[{"type":"imei"},{"type":"imei","value":"1"}],"received":"soon"}`
 	var p Parser
 	var r seams.Report
@@ -320,7 +345,7 @@ func TestParseManyProblems(t *testing.T) {
 	want := []string{
 		"incident: expected a string, got a number",
 		`ips[1]: invalid IP address "x"`,
-		`ips[2]: missing "at"`,
+		`ips[2]: at: expected a string, got a number`,
 		`devices[0]: missing "value"`,
 		`received: invalid RFC 3339 time "soon"`,
 	}

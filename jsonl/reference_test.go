@@ -114,12 +114,16 @@ func refParse(line []byte) (r seams.Report, items []string, whole bool) {
 				return true
 			}
 			e.Addr = a.Unmap().WithZone("")
-			at, ok := o["at"]
-			if !ok || !isString(at) {
-				return true
-			}
-			if e.At, ok = parseTime(str(at)); !ok {
-				return true
+			// at is optional: absent, null or "" is an undated event.
+			if at, ok := o["at"]; ok && !isNull(at) {
+				if !isString(at) {
+					return true
+				}
+				if str(at) != "" {
+					if e.At, ok = parseTime(str(at)); !ok {
+						return true
+					}
+				}
 			}
 			if ev, ok := o["event"]; ok && !isNull(ev) {
 				if !isString(ev) {

@@ -144,7 +144,41 @@ func (m *Matcher) matchAddr(n int32, i int32, e *seams.IPEvent) {
 		return
 	}
 	start := len(m.hits)
-	t := e.At.UnixNano()
+	if e.At.IsZero() {
+		m.matchUndated(n, i)
+	} else {
+		m.matchDated(n, i, e.At.UnixNano())
+	}
+	if len(m.hits) > start {
+		sh := x.shared.lookup(e.Addr)
+		for k := start; k < len(m.hits); k++ {
+			m.hits[k].shared = sh
+		}
+	}
+}
+
+// matchUndated adds the hits of ip event i, which has no time, whose
+// address lies in node n: only the ip indicators of exactly that address,
+// whatever their windows (rule ip-undated). Without a time, an address
+// says too little to be placed in a range or an AS, and a window cannot
+// be checked; the evidence never ties.
+func (m *Matcher) matchUndated(n int32, i int32) {
+	x := m.x
+	nd := &x.nodes[n]
+	if !nd.exact {
+		return
+	}
+	for k := nd.off; k < nd.off+nd.n; k++ {
+		if en := &x.metas[k]; en.kind != seams.KindASN { // an ip indicator, as matchDated reads it
+			m.hits = append(m.hits, hit{compound: en.compound, seq: i, ord: en.ord, meta: int32(k), rule: seams.RuleIPUndated})
+		}
+	}
+}
+
+// matchDated adds the hits of ip event i at time t whose address lies in
+// node n.
+func (m *Matcher) matchDated(n int32, i int32, t int64) {
+	x := m.x
 	if nd := &x.nodes[n]; nd.exact {
 		for k := nd.off; k < nd.off+nd.n; k++ {
 			en := &x.metas[k]
@@ -182,12 +216,6 @@ func (m *Matcher) matchAddr(n int32, i int32, e *seams.IPEvent) {
 				}
 				m.hits = append(m.hits, hit{compound: en.compound, seq: i, ord: en.ord, meta: int32(k), rule: rule})
 			}
-		}
-	}
-	if len(m.hits) > start {
-		sh := x.shared.lookup(e.Addr)
-		for k := start; k < len(m.hits); k++ {
-			m.hits[k].shared = sh
 		}
 	}
 }

@@ -57,6 +57,11 @@ func testIndex(t *testing.T) *Index {
 	return x
 }
 
+// undated is an ip event whose report did not say when.
+func undated(addr string) seams.IPEvent {
+	return seams.IPEvent{Addr: seams.NormalizeAddr(netip.MustParseAddr(addr))}
+}
+
 func ipEvent(addr, at string) seams.IPEvent {
 	return seams.IPEvent{Addr: seams.NormalizeAddr(netip.MustParseAddr(addr)), At: mustTime(at)}
 }
@@ -157,6 +162,28 @@ func TestMatchRules(t *testing.T) {
 			want: "c-a:tied:ip-drift+device c-b:potential:ip-drift"},
 		{name: "no evidence, no finding", ips: []seams.IPEvent{ipEvent("192.0.2.55", "2024-03-01T00:00:00Z")},
 			want: ""},
+		{name: "undated event: exact address of every compound, whatever the windows, potential", ips: []seams.IPEvent{undated("203.0.113.7")},
+			want: "c-a:potential:ip-undated c-b:potential:ip-undated"},
+		{name: "undated event, full-length cidr is an ip", ips: []seams.IPEvent{undated("192.0.2.200")},
+			want: "c-b:potential:ip-undated"},
+		{name: "undated IPv4-mapped event, open window", ips: []seams.IPEvent{undated("::ffff:192.0.2.10")},
+			want: "c-b:potential:ip-undated"},
+		{name: "undated event inside a cidr only is nothing", ips: []seams.IPEvent{undated("198.51.100.5")},
+			want: ""},
+		{name: "undated event at an ip inside a cidr: the ip only", ips: []seams.IPEvent{undated("198.51.100.77")},
+			want: "c-b:potential:ip-undated"},
+		{name: "undated IPv6 event inside a cidr is nothing", ips: []seams.IPEvent{undated("2001:db8:1::5")},
+			want: ""},
+		{name: "undated event in shared space stays potential", ips: []seams.IPEvent{undated("203.0.113.99")},
+			want: "c-b:potential:ip-undated"},
+		{name: "undated event from a proxy stays potential", ips: []seams.IPEvent{proxy(undated("203.0.113.7"))},
+			want: "c-a:potential:ip-undated c-b:potential:ip-undated"},
+		{name: "undated private address never matches", ips: []seams.IPEvent{undated("10.0.0.1")},
+			want: ""},
+		{name: "undated and dated events of one address: the dated one ties", ips: []seams.IPEvent{undated("203.0.113.7"), ipEvent("203.0.113.7", "2024-05-01T22:14:03Z")},
+			want: "c-a:tied:ip-undated+ip c-b:potential:ip-undated+ip-drift"},
+		{name: "undated event beside a device without time: the device ties", ips: []seams.IPEvent{undated("203.0.113.7")}, devices: []seams.Device{dev("imei", "358240051111110", "")},
+			want: "c-a:tied:ip-undated+device c-b:potential:ip-undated"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -202,6 +229,16 @@ func TestEvidenceDetail(t *testing.T) {
 	if shared == nil || shared.Shared.String() != "203.0.113.96/27" {
 		t.Errorf("shared evidence = %+v, want shared prefix 203.0.113.96/27", shared)
 	}
+	// An undated event's evidence shows no time, no drift, and its shared
+	// prefix.
+	r = seams.Report{ID: "r-2", IPs: []seams.IPEvent{undated("203.0.113.99")}}
+	fs = m.Match(&r)
+	if len(fs) != 1 || len(fs[0].Evidence) != 1 {
+		t.Fatalf("undated: %s", summarize(fs))
+	}
+	if u := fs[0].Evidence[0]; !u.Observed.At.IsZero() || u.Drift != 0 || u.Shared.String() != "203.0.113.96/27" || u.Indicator.Value != "203.0.113.99" {
+		t.Errorf("undated evidence %+v, want no time, no drift, shared 203.0.113.96/27, indicator 203.0.113.99", u)
+	}
 	if _, ok := x.Shared(netip.MustParseAddr("100.64.0.1")); !ok {
 		t.Error("100.64.0.0/10 must always be shared")
 	}
@@ -225,7 +262,7 @@ func TestMatchAllocations(t *testing.T) {
 	x := testIndex(t)
 	m := NewMatcher(x, DefaultDrift)
 	id, _ := seams.NewDeviceID("imei", "358240051111110")
-	r := seams.Report{ID: "r-1", IPs: []seams.IPEvent{ipEvent("203.0.113.7", "2024-05-01T00:00:00Z"), ipEvent("192.0.2.55", "2024-05-01T00:00:00Z")},
+	r := seams.Report{ID: "r-1", IPs: []seams.IPEvent{ipEvent("203.0.113.7", "2024-05-01T00:00:00Z"), ipEvent("192.0.2.55", "2024-05-01T00:00:00Z"), undated("203.0.113.99")},
 		Devices: []seams.Device{{ID: id}}}
 	m.Match(&r)
 	if n := testing.AllocsPerRun(100, func() { m.Match(&r) }); n != 0 {
@@ -271,8 +308,14 @@ func TestASNIndicator(t *testing.T) {
 		{"a one-address network of the AS", "198.51.100.77", "2024-05-01T00:00:00Z", "c-a:potential:asn"},
 		{"outside the AS", "198.51.101.1", "2024-05-01T00:00:00Z", ""},
 		{"outside the window, no drift for an AS", "198.51.100.9", "2025-01-01T00:00:01Z", ""},
+		{"undated event in the AS is nothing", "198.51.100.9", "", ""},
+		{"undated event at a one-address network of the AS is nothing", "198.51.100.77", "", ""},
 	} {
-		r := seams.Report{ID: "r", IPs: []seams.IPEvent{ipEvent(c.addr, c.at)}}
+		e := undated(c.addr)
+		if c.at != "" {
+			e = ipEvent(c.addr, c.at)
+		}
+		r := seams.Report{ID: "r", IPs: []seams.IPEvent{e}}
 		fs := m.Match(&r)
 		if got := summarize(fs); got != c.want {
 			t.Errorf("%s: %q, want %q", c.name, got, c.want)

@@ -36,6 +36,12 @@ func reference(compounds []seams.Compound, inds []seams.Indicator, shared []neti
 			in := &inds[k]
 			ev := seams.Evidence{Indicator: in, Observed: obs, Shared: sh}
 			switch {
+			case e.At.IsZero():
+				// An event without a time: the exact address of an ip
+				// indicator, whatever its window; nothing else.
+				if in.Kind == seams.KindIP && in.Addr == e.Addr {
+					ev.Rule = seams.RuleIPUndated
+				}
 			case in.Kind == seams.KindIP && in.Addr == e.Addr:
 				if in.Window.Contains(e.At) {
 					ev.Rule = seams.RuleIP
@@ -162,6 +168,9 @@ func randomReport(rng *rand.Rand, id int) seams.Report {
 		if rng.IntN(20) == 0 {
 			e.Addr = netip.MustParseAddr("10.1.2.3")
 		}
+		if rng.IntN(6) == 0 {
+			e.At = time.Time{} // a report that did not say when
+		}
 		r.IPs = append(r.IPs, e)
 	}
 	for range rng.IntN(3) {
@@ -178,6 +187,18 @@ func randomReport(rng *rand.Rand, id int) seams.Report {
 // on many random registries and reports, in both address families, with
 // nested prefixes, several windows per address and drift at its edges.
 func TestMatcherAgainstReference(t *testing.T) {
+	rules := map[seams.Rule]int{} // evidence met, by rule: the comparison must not pass vacuously
+	tiers := map[string]int{}     // findings with undated evidence, by tier
+	defer func() {
+		for r := seams.RuleDevice; r <= seams.RuleIPUndated; r++ {
+			if r != seams.RuleASN && rules[r] == 0 {
+				t.Errorf("the random reports never met rule %s", r)
+			}
+		}
+		if tiers["tied"] == 0 || tiers["potential"] == 0 {
+			t.Errorf("findings with ip-undated evidence by tier: %v, want both tiers (undated alone, and beside a tying event)", tiers)
+		}
+	}()
 	for seed := range uint64(30) {
 		rng := rand.New(rand.NewPCG(seed, 7))
 		compounds, inds, shared := randomRegistry(rng, 20+rng.IntN(300))
@@ -192,7 +213,18 @@ func TestMatcherAgainstReference(t *testing.T) {
 		for i := range reports {
 			reports[i] = randomReport(rng, i)
 			r := &reports[i]
-			got := describe(m.Match(r))
+			fs := m.Match(r)
+			for _, f := range fs {
+				undated := false
+				for _, e := range f.Evidence {
+					rules[e.Rule]++
+					undated = undated || e.Rule == seams.RuleIPUndated
+				}
+				if undated {
+					tiers[f.Tier.String()]++
+				}
+			}
+			got := describe(fs)
 			want[i] = describe(reference(compounds, inds, shared, drift, r))
 			if got != want[i] {
 				t.Fatalf("seed %d report %d: matcher and reference differ\nmatcher:\n%s\nreference:\n%s", seed, i, got, want[i])

@@ -60,6 +60,7 @@ var Dialect = &sqlstore.Dialect{
 			`CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE OR TRUNCATE ON audit
 			FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()`,
 		},
+		3: sqlstore.PostgresV3,
 	},
 }
 

@@ -38,6 +38,9 @@ func TestDetect(t *testing.T) {
 		{"json sniffed", "", "-", jsonHead, JSONL},
 		{"empty is JSON Lines", "", "-", "", JSONL},
 		{"given wins", CSV, "reports.xml", xmlHead, CSV},
+		{"xml sniffed in UTF-16LE", "", "-", "\xff\xfe<\x00?\x00x\x00", CyberTip},
+		{"xml sniffed in UTF-16BE", "", "-", "\xfe\xff\x00<\x00?", CyberTip},
+		{"csv sniffed in UTF-16LE, cut inside a unit", "", "-", "\xff\xfer\x00,\x00i\x00p\x00\n\x00r", CSV},
 	}
 	for _, c := range cases {
 		if got := Detect(c.given, c.file, []byte(c.head)); got != c.format {

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode/utf16"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -72,8 +73,12 @@ func ByName(name string) Format {
 // Sniff returns the format the first bytes of a file show: '<' starts XML,
 // '{' a JSON object; a first line with commas and no brace is CSV. Anything
 // else is taken for JSON Lines, the contract's format, whose parser then
-// names what is wrong line by line.
+// names what is wrong line by line. A byte-order mark, UTF-8 or UTF-16, is
+// looked past.
 func Sniff(head []byte) Format {
+	if len(head) >= 2 && (head[0] == 0xFF && head[1] == 0xFE || head[0] == 0xFE && head[1] == 0xFF) {
+		head = fromUTF16(head)
+	}
 	head = bytes.TrimPrefix(head, []byte("\uFEFF"))
 	head = bytes.TrimLeft(head, " \t\r\n")
 	switch {
@@ -92,6 +97,20 @@ func Sniff(head []byte) Format {
 		return CSV
 	}
 	return JSONL
+}
+
+// fromUTF16 decodes head, which starts with a UTF-16 byte-order mark, as
+// far as it goes (an odd last byte is dropped).
+func fromUTF16(head []byte) []byte {
+	units := make([]uint16, 0, len(head)/2)
+	for i := 2; i+1 < len(head); i += 2 {
+		if head[0] == 0xFF {
+			units = append(units, uint16(head[i])|uint16(head[i+1])<<8)
+		} else {
+			units = append(units, uint16(head[i])<<8|uint16(head[i+1]))
+		}
+	}
+	return []byte(string(utf16.Decode(units)))
 }
 
 // SniffSize is how many bytes Sniff wants to see.

@@ -181,6 +181,8 @@ func TestFindingDetailExplains(t *testing.T) {
 		{"r-shared", "c-kings", "shared address space 203.0.113.96/27"},
 		{"r-cidr", "c-jinbei", "lies in 198.51.100.0/24"},
 		{"r-after-window", "c-jinbei", "1 day after that window"},
+		{"r-partly-bad", "c-kkpark", "from 203.0.113.7 (with no time); that address was seen at KK Park"},
+		{"r-partly-bad", "c-kkpark", "the report gives no time for the event, so it cannot be placed in that window and does not tie the report"},
 	} {
 		var d findingDetailView
 		f.get(t, "analyst", fmt.Sprintf("/api/findings/%d", f.findingID(t, tt.report, tt.compound)), &d)

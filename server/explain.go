@@ -59,6 +59,8 @@ func (r redactor) sentence(report, place string, e *seams.StoredEvidence, in *se
 		b.WriteString(" " + verb(o.Event) + " from " + o.IP.String())
 		if !o.At.IsZero() {
 			b.WriteString(" on " + instant(o.At))
+		} else {
+			b.WriteString(" (with no time)")
 		}
 	}
 	b.WriteString("; ")
@@ -81,6 +83,8 @@ func (r redactor) sentence(report, place string, e *seams.StoredEvidence, in *se
 		b.WriteString("that address lies in " + in.Value + ", " + seen)
 	case seams.RuleASN:
 		b.WriteString("that address is announced by " + in.Value + ", " + seen)
+	case seams.RuleIPUndated:
+		b.WriteString("that address was " + seen)
 	default:
 		b.WriteString("indicator " + in.Value + " was " + seen)
 	}
@@ -92,6 +96,8 @@ func (r redactor) sentence(report, place string, e *seams.StoredEvidence, in *se
 		b.WriteString(" (the reporter flagged the address as a possible proxy, so it does not tie the report)")
 	case e.Rule == seams.RuleIP && e.Shared.IsValid():
 		b.WriteString(" (the address is in shared address space " + e.Shared.String() + ", so it does not tie the report)")
+	case e.Rule == seams.RuleIPUndated:
+		b.WriteString(" (the report gives no time for the event, so it cannot be placed in that window and does not tie the report)")
 	}
 	return b.String()
 }

@@ -58,6 +58,7 @@ var Dialect = &sqlstore.Dialect{
 			`CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END`,
 			`CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END`,
 		},
+		3: sqlstore.SQLiteV3,
 	},
 }
 

@@ -74,6 +74,8 @@ func Run(t *testing.T, e Engine) {
 		{"SummarySlowTwin", testSummarySlowTwin},
 		{"DifferentialSmall", testDifferentialSmall},
 		{"DifferentialGenerated", testDifferentialGenerated},
+		{"Partners", testPartners},
+		{"MigrationUndated", testMigrationUndated},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, e) })

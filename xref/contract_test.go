@@ -1109,9 +1109,15 @@ func TestContractReportLines(t *testing.T) {
 			lines: `{"id":"r","x":{"y":[1,{"z":null}]},"ips":[{"ip":"203.0.113.7","at":"` + ctAt + `","asn":64496,"geo":{"cc":"KH"}}],"devices":[{"type":"imei","value":"358240051111110","model":"synthetic"}]}` + "\n",
 			want:  "c-a:tied:device=imei:358240051111110+ip=203.0.113.7"},
 		{name: "empty arrays", lines: `{"id":"r","ips":[],"devices":[]}` + "\n", reports: 1},
-		{name: "an ip event without at is rejected on its own", reports: 1, events: 1,
-			lines:   `{"id":"r","ips":[{"ip":"203.0.113.7"},{"ip":"203.0.113.7","at":"` + ctAt + `"}]}` + "\n",
-			rejects: []rej{{1, "ips[0]", "at", `{"ip":"203.0.113.7"}`}}, want: "c-a:tied:ip=203.0.113.7"},
+		// Issue 14 changes this clause of issue 2's contract ("ips[].at
+		// required"): an event without a time is kept, undated, in every
+		// report format, and can only add potential evidence.
+		{name: "an ip event without at is kept, undated: ip-undated evidence, never tying", reports: 1, events: 3,
+			lines: `{"id":"r","ips":[{"ip":"203.0.113.7"},{"ip":"203.0.113.7","at":null},{"ip":"203.0.113.7","at":"` + ctAt + `"}]}` + "\n",
+			want:  "c-a:tied:ip-undated=203.0.113.7+ip-undated=203.0.113.7+ip=203.0.113.7"},
+		{name: "an undated event alone is potential", reports: 1, events: 1,
+			lines: `{"id":"r","ips":[{"ip":"203.0.113.7","at":""}]}` + "\n",
+			want:  "c-a:potential:ip-undated=203.0.113.7"},
 		{name: "invalid ip events rejected on their own, each naming its index", reports: 1, events: 1,
 			lines: `{"id":"r","ips":[{"ip":"203.0.113.7","at":"` + ctAt + `"},{"ip":"N/A","at":"` + ctAt + `"},{"at":"` + ctAt + `"},` +
 				`{"ip":"203.0.113.7","at":"2024-05-10 00:00:00"},{"ip":7,"at":"` + ctAt + `"},"203.0.113.7"]}` + "\n",

@@ -448,7 +448,7 @@ func reportDigest(r *seams.Report) []byte {
 	for _, e := range r.IPs {
 		a := e.Addr.As16()
 		h.Write(a[:])
-		num(e.At.UnixNano())
+		num(edge(e.At)) // an event without a time: unlike any real instant
 		str(e.Event)
 		num(int64(e.Port))
 		num(boolInt(e.Proxy))
@@ -618,7 +618,7 @@ func (s *Store) PutReports(ctx context.Context, p seams.Principal, b seams.Repor
 			}
 			for n, e := range r.IPs {
 				a := e.Addr.As16()
-				ips = append(ips, seq, n, a[:], e.At.UnixNano(), e.Event, e.Port, boolInt(e.Proxy))
+				ips = append(ips, seq, n, a[:], nsOrNull(e.At), e.Event, e.Port, boolInt(e.Proxy))
 				if nips++; nips == insertRows*2 {
 					if err := flushIPs(); err != nil {
 						return err

@@ -260,7 +260,8 @@ func (t *tx) reportPage(where string, args []any, contiguous bool) ([]seams.Stor
 		return nil, err
 	}
 	for rows.Next() {
-		var seq, atNS, port, proxy int64
+		var seq, port, proxy int64
+		var atNS sql.NullInt64 // NULL for an event without a time
 		var addr []byte
 		var e seams.IPEvent
 		if err := rows.Scan(&seq, &addr, &atNS, &e.Event, &port, &proxy); err != nil {
@@ -271,7 +272,7 @@ func (t *tx) reportPage(where string, args []any, contiguous bool) ([]seams.Stor
 			rows.Close()
 			return nil, fmt.Errorf("report %d: %w", seq, err)
 		}
-		e.At, e.Port, e.Proxy = time.Unix(0, atNS).UTC(), int(port), proxy == 1
+		e.At, e.Port, e.Proxy = timeOf(atNS), int(port), proxy == 1
 		if i, ok := at[seq]; ok {
 			page[i].IPs = append(page[i].IPs, e)
 		}

@@ -34,7 +34,37 @@ type Dialect struct {
 // migrations are the versioned steps of the schema; version i+1 is
 // migrations[i]. A step is never changed once released: a change is a new
 // step.
-var migrations = [][]string{schemaV1, schemaV2}
+var migrations = [][]string{schemaV1, schemaV2, schemaV3}
+
+// schemaV3 lets an ip event have no time (report_ips.at_ns NULL): every
+// report format may leave an event's time out, and such an event is kept
+// and can make a potential finding (rule ip-undated). Making a column
+// nullable is written differently in each engine, so the step is all in
+// the dialects' Extra[3]: SQLite rebuilds the table (its ALTER TABLE cannot
+// drop a NOT NULL), PostgreSQL alters the column in place.
+var schemaV3 = []string{}
+
+// SQLiteV3 is SQLite's statements of schemaV3: report_ips rebuilt with
+// at_ns nullable, rows, key and index as before.
+var SQLiteV3 = []string{
+	`CREATE TABLE report_ips_v3 (
+		report {{INT}} NOT NULL REFERENCES reports (seq),
+		n {{INT}} NOT NULL,
+		addr {{BLOB}} NOT NULL,
+		at_ns {{INT}},
+		event {{TEXT}} NOT NULL,
+		port {{INT}} NOT NULL,
+		proxy {{INT}} NOT NULL,
+		PRIMARY KEY (report, n)
+	) {{NOROWID}}`,
+	`INSERT INTO report_ips_v3 (report, n, addr, at_ns, event, port, proxy) SELECT report, n, addr, at_ns, event, port, proxy FROM report_ips`,
+	`DROP TABLE report_ips`,
+	`ALTER TABLE report_ips_v3 RENAME TO report_ips`,
+	`CREATE INDEX report_ips_addr ON report_ips (addr)`,
+}
+
+// PostgresV3 is PostgreSQL's statement of schemaV3.
+var PostgresV3 = []string{`ALTER TABLE report_ips ALTER COLUMN at_ns DROP NOT NULL`}
 
 // schemaV2 orders the compound index by finding id instead of tier: the
 // API lists a compound's findings a page at a time in id order (the

@@ -95,8 +95,8 @@ type InputCount struct {
 	// Size and SHA256 are those of every byte of the input as read (the
 	// compressed bytes of a compressed file), so that a figure can be
 	// traced to the exact inputs it came from.
-	Size   int64  `json:"size"`
-	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size,omitempty"`
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 // OverCorrelated is an address or device indicator that matched more

@@ -13,6 +13,7 @@ type Summary struct {
 	ByCompound       []CompoundCount `json:"by_compound"`
 	ByCountry        []CountryCount  `json:"by_country"`
 	Unroutable       int             `json:"events_unroutable"` // accepted ip events that can never match
+	Undated          int             `json:"events_undated"`    // accepted ip events without a time: ip-undated at most
 	Findings         int             `json:"findings"`          // lines in findings.jsonl
 	Registry         RegistryCounts  `json:"registry"`
 	Drift            string          `json:"drift"`
@@ -97,6 +98,12 @@ type InputCount struct {
 	// traced to the exact inputs it came from.
 	Size   int64  `json:"size,omitempty"`
 	SHA256 string `json:"sha256,omitempty"`
+	// SkippedElements counts the elements of a CyberTipline XML input
+	// that its schema version does not have (a newer schema's), skipped
+	// whole and not rejections; ReplacedChars the characters read as
+	// U+FFFD (not of the file's encoding, or not allowed in XML).
+	SkippedElements int `json:"skipped_elements,omitempty"`
+	ReplacedChars   int `json:"replaced_chars,omitempty"`
 }
 
 // OverCorrelated is an address or device indicator that matched more

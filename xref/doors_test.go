@@ -541,3 +541,26 @@ func TestDuplicateFromATruncatedMapping(t *testing.T) {
 		t.Fatalf("err = %v, want ErrChanged naming the file", err)
 	}
 }
+
+// TestXMLCountsReachTheSummary: the elements a newer schema adds (skipped
+// and counted, not rejected), the characters an XML input's encoding could
+// not give, and the events without a time are in summary.json.
+func TestXMLCountsReachTheSummary(t *testing.T) {
+	o := NewOptions()
+	o.Compounds, o.Indicators = "../testdata/partners/compounds.csv", "../testdata/partners/indicators.csv"
+	o.Reports = []string{"../cybertip/testdata/newer-schema.xml", "../cybertip/testdata/mislabelled.xml", "../cybertip/testdata/undated.xml"}
+	o.Out = t.TempDir()
+	s, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Inputs[len(s.Inputs)-3].SkippedElements == 0 {
+		t.Errorf("newer-schema.xml: no skipped element counted: %+v", s.Inputs[len(s.Inputs)-3])
+	}
+	if s.Inputs[len(s.Inputs)-2].ReplacedChars == 0 {
+		t.Errorf("mislabelled.xml: no replaced character counted: %+v", s.Inputs[len(s.Inputs)-2])
+	}
+	if s.Undated == 0 {
+		t.Errorf("undated.xml: no event without a time counted")
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/cybertip"
 	"github.com/seams-dev/seams/internal/chunk"
 	"github.com/seams-dev/seams/internal/hashset"
 	"github.com/seams-dev/seams/internal/idset"
@@ -50,13 +51,16 @@ type pipeline struct {
 	arrays []bool // per input: its first bytes open a JSON array
 	// Per input: its size and SHA-256, for the summary; a mapped input is
 	// hashed by a goroutine of its own (hashing), beside the workers.
-	sums     []inputSum
-	hashing  sync.WaitGroup
-	o        Options
-	x        *match.Index
-	findings io.Writer
-	rj       *rejections
-	tally    *tally
+	sums    []inputSum
+	hashing sync.WaitGroup
+	// Per input read by the CyberTipline reader: elements skipped and
+	// characters replaced (see cybertip.Counts).
+	skipped, replaced []int
+	o                 Options
+	x                 *match.Index
+	findings          io.Writer
+	rj                *rejections
+	tally             *tally
 
 	bytesRead atomic.Int64
 	reports   atomic.Int64
@@ -157,6 +161,7 @@ type rec struct {
 	events   int
 	devices  int
 	unroute  int
+	undated  int
 	nfinding int
 }
 
@@ -334,6 +339,7 @@ func (p *pipeline) run(ctx context.Context) ([]seams.InputCount, error) {
 			return nil, err
 		}
 		inputs[i].Size, inputs[i].SHA256 = p.sums[i].size, p.sums[i].sum
+		inputs[i].SkippedElements, inputs[i].ReplacedChars = p.skipped[i], p.replaced[i]
 	}
 	ids := p.ids
 	p.ids = nil
@@ -570,6 +576,12 @@ func (p *pipeline) sendRecords(ctx context.Context, file int, f reportfile.Forma
 	}
 	if c, ok := rd.(io.Closer); ok {
 		defer c.Close() // a CSV reader's spill files
+	}
+	if c, ok := rd.(interface{ Counts() cybertip.Counts }); ok {
+		defer func() {
+			n := c.Counts()
+			p.skipped[file], p.replaced[file] = n.Unknown, n.Replaced
+		}()
 	}
 	const batchRecords = 4096
 	b := &batch{}
@@ -843,7 +855,7 @@ func (w *worker) process(j *job) {
 		}
 		rc.nrej = len(w.p.Problems)
 		rc.rejEnd = len(res.rejects)
-		rc.unroute = unroutable(r)
+		rc.unroute, rc.undated = unroutable(r), undated(r)
 		res.recs = append(res.recs, rc)
 		w.recOf = append(w.recOf, len(res.recs)-1)
 		k++
@@ -878,7 +890,7 @@ func (w *worker) processBatch(j *job) {
 		}
 		rc.nrej = len(it.parts)
 		rc.rejEnd = len(res.rejects)
-		rc.unroute = unroutable(r)
+		rc.unroute, rc.undated = unroutable(r), undated(r)
 		res.recs = append(res.recs, rc)
 		w.recOf = append(w.recOf, len(res.recs)-1)
 	}
@@ -899,6 +911,17 @@ func unroutable(r *seams.Report) int {
 				n++
 			}
 		} else if seams.NonRoutable(a) != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// undated counts the ip events of r without a time (rule ip-undated).
+func undated(r *seams.Report) int {
+	n := 0
+	for e := range r.IPs {
+		if r.IPs[e].At.IsZero() {
 			n++
 		}
 	}

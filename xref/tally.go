@@ -10,14 +10,14 @@ import (
 
 // tally counts what the summary reports, one accepted report at a time.
 type tally struct {
-	compounds                                      []seams.Compound
-	reports, events, devices, unroutable, findings int
-	tiedReports, potentialReports                  int
-	tied, potential                                []int // distinct reports per compound
-	countryTied, countryPotential                  map[string]int
-	tiedC, potC                                    []string // scratch: countries of one report
-	asn                                            asnTally
-	signals                                        seams.SignalCounts
+	compounds                                               []seams.Compound
+	reports, events, devices, unroutable, undated, findings int
+	tiedReports, potentialReports                           int
+	tied, potential                                         []int // distinct reports per compound
+	countryTied, countryPotential                           map[string]int
+	tiedC, potC                                             []string // scratch: countries of one report
+	asn                                                     asnTally
+	signals                                                 seams.SignalCounts
 }
 
 func newTally(x *match.Index) *tally {
@@ -32,6 +32,7 @@ func (t *tally) add(r *rec, cts []compoundTier, asns []asnOrg) {
 	t.events += r.events
 	t.devices += r.devices
 	t.unroutable += r.unroute
+	t.undated += r.undated
 	t.findings += len(cts)
 	for _, ct := range cts {
 		if ct.signals.CrossBorder {
@@ -91,7 +92,7 @@ func (t *tally) addFindings(cts []compoundTier, asns []asnOrg, sign int) {
 // finding are left out.
 func (t *tally) summary(x *match.Index) *seams.Summary {
 	s := &seams.Summary{
-		Reports: t.reports, Events: t.events, Devices: t.devices, Unroutable: t.unroutable, Findings: t.findings,
+		Reports: t.reports, Events: t.events, Devices: t.devices, Unroutable: t.unroutable, Undated: t.undated, Findings: t.findings,
 		TiedReports: t.tiedReports, PotentialReports: t.potentialReports,
 		ByCompound: []seams.CompoundCount{}, ByCountry: []seams.CountryCount{},
 	}

@@ -226,7 +226,8 @@ func run(ctx context.Context, o Options, d *outdir.Dir, ins *inputs) (*seams.Sum
 		"index_bytes", x.Bytes(), "took", time.Since(start).Round(time.Millisecond))
 
 	t := newTally(x)
-	p := pipeline{o: o, x: x, findings: findings, rj: rj, tally: t, e: enr, ins: ins, arrays: make([]bool, len(o.Reports)), sums: make([]inputSum, len(o.Reports))}
+	p := pipeline{o: o, x: x, findings: findings, rj: rj, tally: t, e: enr, ins: ins, arrays: make([]bool, len(o.Reports)), sums: make([]inputSum, len(o.Reports)),
+		skipped: make([]int, len(o.Reports)), replaced: make([]int, len(o.Reports))}
 	if o.capping() {
 		p.caps.on, p.caps.counts, p.caps.dir = true, make([]int32, x.Records()), o.Readers.CSV.TempDir
 	}

@@ -146,7 +146,8 @@ Tiers:
   potential  any other evidence: an exact address from a proxy or shared
              space, an address within --drift of the window (ip-drift), an
              address inside a cidr indicator in its window, or an address
-             on the AS of an asn indicator in its window (with --asn-db).
+             on the AS of an asn indicator in its window (with --asn-db),
+             or an exact address of an event without a time (ip-undated).
              And a finding tied only by indicators over
              --max-reports-per-indicator is capped at potential.
 

@@ -21,6 +21,7 @@ import (
 
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/cybertip"
+	"github.com/seams-dev/seams/enrich"
 	"github.com/seams-dev/seams/internal/chunk"
 	"github.com/seams-dev/seams/internal/hashset"
 	"github.com/seams-dev/seams/internal/idset"
@@ -77,7 +78,7 @@ type pipeline struct {
 
 	written int64 // bytes written to findings
 	caps    caps
-	e       *enrichment
+	e       *enrich.Enrichment
 }
 
 // job is one chunk on its way through the pipeline.
@@ -767,7 +768,7 @@ type worker struct {
 	seed    [2]maphash.Seed
 	ids     map[string]int32 // compound id -> index
 	rejBuf  seams.RecordError
-	e       *enrichment
+	e       *enrich.Enrichment
 }
 
 // compoundOf returns the index and the compound of an id.
@@ -956,7 +957,7 @@ func (w *worker) match(res *result, reports []seams.Report) {
 	// A report without findings keeps the empty ranges findOff == findEnd
 	// == 0 and ctOff == ctEnd == 0.
 	w.m.MatchAll(reports, func(i int, fs []seams.Finding) {
-		w.e.enrich(fs, w.compoundOf)
+		w.e.Enrich(fs, w.compoundOf)
 		rc := &res.recs[w.recOf[i]]
 		rc.findOff, rc.ctOff, rc.refOff = len(res.findings), len(res.cts), len(res.refs)
 		for f := range fs {

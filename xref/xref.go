@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/enrich"
 	"github.com/seams-dev/seams/internal/atomicfile"
 	"github.com/seams-dev/seams/internal/failpoint"
 	"github.com/seams-dev/seams/internal/idset"
@@ -44,7 +45,7 @@ type Options struct {
 	Shared  string // optional shared-space list: one prefix a line, or a MISP warninglist
 
 	// ASNDB and GeoDB are enrichment databases in MaxMind DB format (see
-	// package mmdb and enrich.go): ASN and location of every evidence
+	// packages mmdb and enrich): ASN and location of every evidence
 	// address, asn indicators, shared ASNs, consistency signals.
 	ASNDB, GeoDB []string
 	// SharedASN lists ASes whose every address is shared space (needs
@@ -205,14 +206,11 @@ func run(ctx context.Context, o Options, d *outdir.Dir, ins *inputs) (*seams.Sum
 	if err != nil {
 		return nil, err
 	}
-	if len(o.SharedASN) > 0 && len(o.ASNDB) == 0 {
-		return nil, fmt.Errorf("%w: shared ASNs need an ASN database (--asn-db)", ErrUsage)
-	}
-	enr, err := openEnrichment(&o)
+	enr, err := enrich.Open(o.enrichOptions())
 	if err != nil {
-		return nil, err
+		return nil, usageOf(err)
 	}
-	defer enr.close()
+	defer enr.Close()
 	x, inputs, err := loadRegistry(ctx, o, rj, enr)
 	if err != nil {
 		return nil, err
@@ -265,10 +263,10 @@ func run(ctx context.Context, o Options, d *outdir.Dir, ins *inputs) (*seams.Sum
 		o.Logger.Warn(w)
 	}
 	s.Registry = registryCounts(x)
-	s.Databases = enr.databases()
-	s.SharedLists = enr.lists
-	s.Unusable = enr.unusable
-	if enr.en != nil {
+	s.Databases = enr.Databases()
+	s.SharedLists = enr.Lists()
+	s.Unusable = enr.Unusable()
+	if enr.On() {
 		s.ByASN = t.asn.list()
 		if s.ByASN == nil {
 			s.ByASN = []seams.ASNCount{}
@@ -358,6 +356,19 @@ func (o *Options) parameters() seams.RunParameters {
 	return p
 }
 
+// enrichOptions returns the options of the run's enrichment.
+func (o *Options) enrichOptions() enrich.Options {
+	return enrich.Options{ASNDB: o.ASNDB, GeoDB: o.GeoDB, SharedASN: o.SharedASN, SharedPresets: o.SharedPresets}
+}
+
+// usageOf makes an error in the enrichment options a usage error.
+func usageOf(err error) error {
+	if errors.Is(err, enrich.ErrOptions) {
+		return fmt.Errorf("%w: %s", ErrUsage, strings.TrimPrefix(err.Error(), enrich.ErrOptions.Error()+": "))
+	}
+	return err
+}
+
 // capping reports whether the over-correlation check is on.
 func (o *Options) capping() bool { return o.MaxReportsPerIndicator > 0 }
 
@@ -423,7 +434,7 @@ func (r *rejections) addBytes(b []byte, n int) error {
 // (see registryformat.go): compounds as CSV or FollowTheMoney, indicators
 // as CSV, a STIX 2.1 bundle or MISP events (which may bring compounds of
 // their own), shared space as a list or a MISP warninglist.
-func loadRegistry(ctx context.Context, o Options, rj *rejections, enr *enrichment) (*match.Index, []seams.InputCount, error) {
+func loadRegistry(ctx context.Context, o Options, rj *rejections, enr *enrich.Enrichment) (*match.Index, []seams.InputCount, error) {
 	var inputs []seams.InputCount
 	var werr error
 	// open opens a registry file once (package input: decompressed, never
@@ -521,15 +532,8 @@ func loadRegistry(ctx context.Context, o Options, rj *rejections, enr *enrichmen
 		return nil, nil, err
 	}
 	// add puts an indicator in the index, but for one of an AS, which
-	// waits for the ASN database's networks (enrich.go).
-	add := func(in *seams.Indicator) error {
-		enr.noteIndicator(ids[in.Compound], in)
-		if in.Kind == seams.KindASN {
-			enr.pendingASNs = append(enr.pendingASNs, *in)
-			return nil
-		}
-		return b.Add(in)
-	}
+	// waits for the ASN database's networks (package enrich).
+	add := func(in *seams.Indicator) error { return enr.Add(b, ids[in.Compound], in) }
 	if indFormat == formatCSV {
 		// Indicators go straight into the index as they are read: a
 		// registry of millions of rows never exists as a slice of
@@ -556,17 +560,14 @@ func loadRegistry(ctx context.Context, o Options, rj *rejections, enr *enrichmen
 			// The prefix in the evidence says why: it is listed. Only
 			// lists by AS and presets add a reason (enrich.go).
 			b.AddShared(shared...)
-			enr.addSharedList(o.Shared, "file", "", len(shared), asns, nil)
+			enr.AddSharedList(o.Shared, "file", "", len(shared), asns, nil)
 			return len(shared) + len(asns), err
 		}); err != nil {
 			return nil, nil, err
 		}
 	}
-	if err := enr.loadSharedLists(&o, b); err != nil {
-		return nil, nil, err
-	}
-	if err := enr.finish(b); err != nil {
-		return nil, nil, err
+	if err := enr.Finish(b); err != nil {
+		return nil, nil, usageOf(err)
 	}
 	x, err := b.Build()
 	if err != nil {

@@ -1,7 +1,23 @@
-package xref
+// Package enrich adds what IP databases and shared-space lists know to a
+// registry and to findings, the same way for every door (seams xref on
+// files, a store's runs):
+//
+//   - asn indicators become the networks their AS announces (the ASN
+//     database's), indexed like prefixes: matching them costs nothing per
+//     event, and an event is asn evidence when its address lies in one;
+//   - shared ASNs (a list by AS, presets, warninglists) likewise become
+//     shared prefixes, each with the reason it is shared;
+//   - every observed address of a finding's evidence is looked up (a
+//     finding is rare, and lookups are cached per network) for its AS,
+//     organisation, country and city, and the finding gets consistency
+//     signals: cross-border, foreign AS.
+//
+// Without an ASN database, asn indicators and shared ASNs cannot be used:
+// Unusable says so, once, with their count.
+package enrich
 
 import (
-	"cmp"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -12,31 +28,34 @@ import (
 	"github.com/seams-dev/seams/sharedlist"
 )
 
-// Enrichment, when ASN or location databases are given:
-//
-//   - asn indicators become the networks their AS announces (the ASN
-//     database's), indexed like prefixes: matching them costs nothing per
-//     event, and an event is asn evidence when its address lies in one;
-//   - shared ASNs (--shared-asn, presets, warninglists) likewise become
-//     shared prefixes, each with the reason it is shared;
-//   - every observed address of a finding's evidence is looked up (a
-//     finding is rare, and lookups are cached per network) for its AS,
-//     organisation, country and city, and the finding gets consistency
-//     signals: cross-border, foreign AS.
-//
-// Without an ASN database, asn indicators and shared ASNs cannot be used:
-// the summary says so, once, with their count.
+// Options are the databases and shared lists of a run.
+type Options struct {
+	// ASNDB and GeoDB are IP databases in MaxMind DB format (see package
+	// mmdb): AS and location of every evidence address.
+	ASNDB, GeoDB []string
+	// SharedASN lists ASes whose every address is shared space (needs an
+	// ASN database); SharedPresets names curated lists to turn on
+	// ("satellite,cdn"; see package sharedlist).
+	SharedASN     []uint32
+	SharedPresets string
+}
 
-// enrichment is what a run knows of its databases and shared lists.
-type enrichment struct {
+// ErrOptions marks an error in the Options: a list by AS without an ASN
+// database, an unknown preset.
+var ErrOptions = errors.New("enrichment options")
+
+// Enrichment is what a run knows of its databases and shared lists. The
+// zero value (no databases, no lists) enriches nothing.
+type Enrichment struct {
 	en *mmdb.Enricher // nil without databases
 	// asns holds, by compound index, the ASes of the compound's own
 	// address indicators, for the foreign-AS signal.
 	asns        []map[uint32]bool
-	lists       []seams.SharedList
-	unusable    []seams.Unusable
-	pendingASNs []seams.Indicator // asn indicators, added once the registry is read
-	shared      []sharedASN       // shared ASNs, likewise
+	lists       []seams.SharedList // see Lists
+	unusable    []seams.Unusable   // see Unusable
+	pendingASNs []seams.Indicator  // asn indicators, added once the registry is read
+	shared      []sharedASN        // shared ASNs, likewise
+	o           Options
 }
 
 // sharedASN is an AS number some list calls shared.
@@ -44,12 +63,15 @@ type sharedASN struct {
 	asn  uint32
 	list string // the list's name
 	note string // what the list says of it
-	idx  int    // its list in enrichment.lists
+	idx  int    // its list in Enrichment.lists
 }
 
-// openEnrichment opens the databases of o, if any.
-func openEnrichment(o *Options) (*enrichment, error) {
-	e := &enrichment{}
+// Open opens the databases of o, if any.
+func Open(o Options) (*Enrichment, error) {
+	if len(o.SharedASN) > 0 && len(o.ASNDB) == 0 {
+		return nil, fmt.Errorf("%w: shared ASNs need an ASN database (--asn-db)", ErrOptions)
+	}
+	e := &Enrichment{o: o}
 	if len(o.ASNDB)+len(o.GeoDB) == 0 {
 		return e, nil
 	}
@@ -63,18 +85,35 @@ func openEnrichment(o *Options) (*enrichment, error) {
 	return e, nil
 }
 
-func (e *enrichment) close() {
+// Close closes the databases.
+func (e *Enrichment) Close() {
 	if e.en != nil {
 		e.en.Close()
 	}
 }
 
-func (e *enrichment) hasASN() bool { return e.en != nil && e.en.HasASN() }
+// On reports whether there are databases: findings are enriched, and a
+// run reports by AS and signals.
+func (e *Enrichment) On() bool { return e.en != nil }
+
+func (e *Enrichment) hasASN() bool { return e.en != nil && e.en.HasASN() }
+
+// Add puts an indicator of compound c (its index in the index's compounds)
+// into the index being built; an asn indicator waits for Finish, which
+// gives it its AS's networks.
+func (e *Enrichment) Add(b *match.Builder, c int, in *seams.Indicator) error {
+	e.noteIndicator(c, in)
+	if in.Kind == seams.KindASN {
+		e.pendingASNs = append(e.pendingASNs, *in)
+		return nil
+	}
+	return b.Add(in)
+}
 
 // noteIndicator records the ASes of an address indicator of compound c,
 // for the foreign-AS signal: an ip indicator's address's, a cidr
 // indicator's first and last address's (a prefix may span ASes).
-func (e *enrichment) noteIndicator(c int, in *seams.Indicator) {
+func (e *Enrichment) noteIndicator(c int, in *seams.Indicator) {
 	if !e.hasASN() {
 		return
 	}
@@ -87,13 +126,13 @@ func (e *enrichment) noteIndicator(c int, in *seams.Indicator) {
 	}
 }
 
-func (e *enrichment) noteAddr(c int, a netip.Addr) {
+func (e *Enrichment) noteAddr(c int, a netip.Addr) {
 	if r, err := e.en.Lookup(a); err == nil && r.HasASN {
 		e.ownASN(c, r.ASN)
 	}
 }
 
-func (e *enrichment) ownASN(c int, asn uint32) {
+func (e *Enrichment) ownASN(c int, asn uint32) {
 	for len(e.asns) <= c {
 		e.asns = append(e.asns, nil)
 	}
@@ -113,8 +152,9 @@ func lastAddr(p netip.Prefix) netip.Addr {
 	return a
 }
 
-// addSharedList records a list of shared space and queues its ASNs.
-func (e *enrichment) addSharedList(name, source, date string, prefixes int, asns []uint32, note func(uint32) string) {
+// AddSharedList records a list of shared space (its prefixes are added to
+// the index by the caller, who says why) and queues its ASNs for Finish.
+func (e *Enrichment) AddSharedList(name, source, date string, prefixes int, asns []uint32, note func(uint32) string) {
 	asns = slices.Compact(slices.Sorted(slices.Values(asns)))
 	e.lists = append(e.lists, seams.SharedList{Name: name, Source: source, Date: date, Prefixes: prefixes, ASNs: len(asns)})
 	for _, a := range asns {
@@ -126,10 +166,14 @@ func (e *enrichment) addSharedList(name, source, date string, prefixes int, asns
 	}
 }
 
-// finish adds the queued asn indicators and shared ASNs to the index being
-// built, as the networks the ASN database gives their ASes; without one,
-// it records them as unusable.
-func (e *enrichment) finish(b *match.Builder) error {
+// Finish adds the shared lists of the Options (presets, shared ASNs), then
+// the queued asn indicators and shared ASNs, to the index being built, as
+// the networks the ASN database gives their ASes; without one, it records
+// them as unusable.
+func (e *Enrichment) Finish(b *match.Builder) error {
+	if err := e.loadSharedLists(b); err != nil {
+		return err
+	}
 	var asns []uint32
 	for i := range e.pendingASNs {
 		asns = append(asns, e.pendingASNs[i].ASN)
@@ -199,36 +243,39 @@ func (e *enrichment) finish(b *match.Builder) error {
 	return nil
 }
 
-// loadSharedLists adds the presets and --shared-asn of o.
-func (e *enrichment) loadSharedLists(o *Options, b *match.Builder) error {
+// loadSharedLists adds the presets and shared ASNs of the Options.
+func (e *Enrichment) loadSharedLists(b *match.Builder) error {
+	o := &e.o
 	if o.SharedPresets != "" {
 		lists, err := sharedlist.Presets(o.SharedPresets)
 		if err != nil {
-			return fmt.Errorf("%w: --shared-preset: %v", ErrUsage, err)
+			return fmt.Errorf("%w: --shared-preset: %v", ErrOptions, err)
 		}
 		for _, l := range lists {
 			if len(l.ASNs) > 0 && !e.hasASN() {
-				return fmt.Errorf("%w: --shared-preset %s lists autonomous systems: it needs an ASN database (--asn-db)", ErrUsage, l.Name)
+				return fmt.Errorf("%w: --shared-preset %s lists autonomous systems: it needs an ASN database (--asn-db)", ErrOptions, l.Name)
 			}
 			name := "preset " + l.Name
 			b.AddSharedWhy("listed in "+name, l.Prefixes...)
-			e.addSharedList(name, l.Source, l.Date, len(l.Prefixes), l.ASNs, l.Note)
+			e.AddSharedList(name, l.Source, l.Date, len(l.Prefixes), l.ASNs, l.Note)
 		}
 	}
 	if len(o.SharedASN) > 0 {
-		e.addSharedList("shared-asn", "command line", "", 0, o.SharedASN, nil)
+		e.AddSharedList("shared-asn", "command line", "", 0, o.SharedASN, nil)
 	}
 	return nil
 }
 
-// enrich looks up every observed address of the findings fs and sets
+// Enrich looks up every observed address of the findings fs and sets
 // each finding's signals from its evidence addresses: cross-border when one
 // is located in another country than the compound's, foreign-asn when one
 // is on an AS that none of the compound's own address indicators is on.
 // (An asn indicator is not an address indicator: evidence that matches
 // only by AS, on an AS where the compound has no known address, is
 // foreign-asn, which is worth a look.)
-func (e *enrichment) enrich(fs []seams.Finding, compoundOf func(id string) (int, *seams.Compound)) {
+// compoundOf gives the index and the compound of a compound id. Enrich is
+// safe for concurrent use once the index is built.
+func (e *Enrichment) Enrich(fs []seams.Finding, compoundOf func(id string) (int, *seams.Compound)) {
 	if e.en == nil {
 		return
 	}
@@ -261,8 +308,14 @@ func (e *enrichment) enrich(fs []seams.Finding, compoundOf func(id string) (int,
 	}
 }
 
-// databases returns the summary's account of the databases.
-func (e *enrichment) databases() []seams.DatabaseInfo {
+// Lists returns the shared-space lists in force, for a summary.
+func (e *Enrichment) Lists() []seams.SharedList { return e.lists }
+
+// Unusable returns what could not be used, and why, for a summary.
+func (e *Enrichment) Unusable() []seams.Unusable { return e.unusable }
+
+// Databases returns the summary's account of the databases.
+func (e *Enrichment) Databases() []seams.DatabaseInfo {
 	if e.en == nil {
 		return nil
 	}
@@ -272,70 +325,4 @@ func (e *enrichment) databases() []seams.DatabaseInfo {
 			Networks: d.Networks, Provides: d.Provides})
 	}
 	return out
-}
-
-// asnTally counts reports by the AS of their evidence (see seams.ASNCount).
-type asnTally struct {
-	tied, potential map[uint32]int
-	org             map[uint32]string
-	t, p            []uint32 // scratch
-}
-
-// add counts (sign 1) or uncounts (-1) one report's findings, whose
-// evidence ASes are asns[ct.asnOff:ct.asnEnd] for each.
-func (a *asnTally) add(cts []compoundTier, asns []asnOrg, sign int) {
-	a.t, a.p = a.t[:0], a.p[:0]
-	for _, ct := range cts {
-		for _, x := range asns[ct.asnOff:ct.asnEnd] {
-			if a.org == nil {
-				a.tied, a.potential, a.org = map[uint32]int{}, map[uint32]int{}, map[uint32]string{}
-			}
-			if _, ok := a.org[x.asn]; !ok {
-				a.org[x.asn] = x.org
-			}
-			if ct.tier == seams.TierTied {
-				if !slices.Contains(a.t, x.asn) {
-					a.t = append(a.t, x.asn)
-				}
-			} else if !slices.Contains(a.p, x.asn) {
-				a.p = append(a.p, x.asn)
-			}
-		}
-	}
-	for _, n := range a.t {
-		a.tied[n] += sign
-	}
-	for _, n := range a.p {
-		if !slices.Contains(a.t, n) {
-			a.potential[n] += sign
-		}
-	}
-}
-
-// list returns the counts, sorted as the other lists are: tied, then
-// potential, descending, then AS number.
-func (a *asnTally) list() []seams.ASNCount {
-	var out []seams.ASNCount
-	for n, org := range a.org {
-		if a.tied[n]+a.potential[n] == 0 {
-			continue
-		}
-		out = append(out, seams.ASNCount{ASN: n, Org: org, Tied: a.tied[n], Potential: a.potential[n]})
-	}
-	slices.SortFunc(out, func(x, y seams.ASNCount) int {
-		if c := cmp.Compare(y.Tied, x.Tied); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(y.Potential, x.Potential); c != 0 {
-			return c
-		}
-		return cmp.Compare(x.ASN, y.ASN)
-	})
-	return out
-}
-
-// asnOrg is the AS of an evidence address, for the tally.
-type asnOrg struct {
-	asn uint32
-	org string
 }

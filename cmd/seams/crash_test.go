@@ -54,6 +54,11 @@ func seamsBinary(t *testing.T, tags string) string {
 		b.path = filepath.Join(dir, "seams")
 		cmd := exec.Command("go", "build", "-tags", tags, "-o", b.path, ".")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if raceEnabled {
+			// Under the race detector (which needs cgo), the binary too.
+			cmd = exec.Command("go", "build", "-race", "-tags", tags, "-o", b.path, ".")
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+		}
 		if out, err := cmd.CombinedOutput(); err != nil {
 			b.err = fmt.Errorf("go build: %v\n%s", err, out)
 		}
@@ -257,7 +262,11 @@ func TestKillAnytime(t *testing.T) {
 	oldOut := folder(t, earlier)
 	rng := rand.New(rand.NewPCG(1, 2))
 	seen := map[string]int{}
-	for i := range 12 {
+	kills := 12
+	if raceEnabled {
+		kills = 4
+	}
+	for i := range kills {
 		out := filepath.Join(t.TempDir(), "out")
 		if err := os.CopyFS(out, os.DirFS(earlier)); err != nil {
 			t.Fatal(err)
@@ -355,6 +364,9 @@ func TestSignalsEndABlockedRun(t *testing.T) {
 // 30 MB of reports, the case that failed with a cgo build (the C library's
 // per-thread reservations).
 func TestUnderAMemoryLimit(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector reserves more address space than the limit")
+	}
 	bin := seamsBinary(t, "")
 	if _, err := exec.LookPath("sh"); err != nil {
 		t.Skip("no sh")

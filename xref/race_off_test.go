@@ -1,0 +1,5 @@
+//go:build !race
+
+package xref
+
+const raceEnabled = false

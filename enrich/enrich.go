@@ -69,7 +69,7 @@ type sharedASN struct {
 // Open opens the databases of o, if any.
 func Open(o Options) (*Enrichment, error) {
 	if len(o.SharedASN) > 0 && len(o.ASNDB) == 0 {
-		return nil, fmt.Errorf("%w: shared ASNs need an ASN database (--asn-db)", ErrOptions)
+		return nil, fmt.Errorf("%w: shared ASNs need an ASN database", ErrOptions)
 	}
 	e := &Enrichment{o: o}
 	if len(o.ASNDB)+len(o.GeoDB) == 0 {
@@ -249,11 +249,11 @@ func (e *Enrichment) loadSharedLists(b *match.Builder) error {
 	if o.SharedPresets != "" {
 		lists, err := sharedlist.Presets(o.SharedPresets)
 		if err != nil {
-			return fmt.Errorf("%w: --shared-preset: %v", ErrOptions, err)
+			return fmt.Errorf("%w: %v", ErrOptions, err)
 		}
 		for _, l := range lists {
 			if len(l.ASNs) > 0 && !e.hasASN() {
-				return fmt.Errorf("%w: --shared-preset %s lists autonomous systems: it needs an ASN database (--asn-db)", ErrOptions, l.Name)
+				return fmt.Errorf("%w: preset %s lists autonomous systems: it needs an ASN database", ErrOptions, l.Name)
 			}
 			name := "preset " + l.Name
 			b.AddSharedWhy("listed in "+name, l.Prefixes...)

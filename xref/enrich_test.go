@@ -190,8 +190,9 @@ func TestEnrichmentOff(t *testing.T) {
 
 	o = enrichCase(t)
 	o.SharedASN = []uint32{64498}
-	if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), "--asn-db") {
-		t.Errorf("shared ASNs without an ASN database: %v, want a usage error naming --asn-db", err)
+	var fe *FieldError
+	if _, err := Run(context.Background(), o); !errors.As(err, &fe) || fe.Field != "SharedASN" || !strings.Contains(err.Error(), "ASN database") {
+		t.Errorf("shared ASNs without an ASN database: %v, want a usage error on SharedASN", err)
 	}
 }
 
@@ -219,7 +220,8 @@ func TestSharedPreset(t *testing.T) {
 func TestPresetOfASesNeedsASNDB(t *testing.T) {
 	o := enrichCase(t)
 	o.SharedPresets = "satellite"
-	if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), "--asn-db") || !errors.Is(err, ErrUsage) {
-		t.Errorf("satellite preset without --asn-db: %v, want a usage error naming --asn-db", err)
+	var fe *FieldError
+	if _, err := Run(context.Background(), o); !errors.As(err, &fe) || fe.Field != "SharedPresets" || !strings.Contains(err.Error(), "ASN database") || !errors.Is(err, ErrUsage) {
+		t.Errorf("satellite preset without an ASN database: %v, want a usage error on SharedPresets", err)
 	}
 }

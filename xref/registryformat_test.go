@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -121,12 +122,15 @@ func TestRegistryInExchangeFormats(t *testing.T) {
 }
 
 // TestCompoundsNeededWithCSV: without a compounds file, an indicators CSV
-// is a usage error.
+// is a usage error: a FieldError naming the field (which the command line
+// turns into its flag).
 func TestCompoundsNeededWithCSV(t *testing.T) {
 	o := smallOptions(t)
 	o.Compounds = ""
-	if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), "--compounds") {
-		t.Errorf("Run = %v, want a usage error naming --compounds", err)
+	_, err := Run(context.Background(), o)
+	var fe *FieldError
+	if !errors.As(err, &fe) || fe.Field != "Compounds" || !fe.Missing || !errors.Is(err, ErrUsage) {
+		t.Errorf("Run = %v, want a usage error: Compounds missing", err)
 	}
 }
 

@@ -124,7 +124,7 @@ const (
 // package outdir): a reader, or a run killed at any instant, sees the old
 // outputs or the new, never a mix.
 func Run(ctx context.Context, o Options) (*seams.Summary, error) {
-	if err := checkOut(o.Out); err != nil {
+	if err := o.Validate(); err != nil {
 		return nil, err
 	}
 	d, err := outdir.Open(o.Out, []string{FindingsFile, SummaryFile, RejectedFile})
@@ -157,18 +157,6 @@ func Run(ctx context.Context, o Options) (*seams.Summary, error) {
 		return nil, err
 	}
 	return s, nil
-}
-
-// checkOut refuses an output folder name that cannot be what was meant.
-func checkOut(out string) error {
-	if out == "" {
-		return fmt.Errorf("%w: missing --out", ErrUsage)
-	}
-	if runtime.GOOS != "windows" && (strings.Contains(out, `\`) || len(out) >= 2 && out[1] == ':' &&
-		(out[0] >= 'A' && out[0] <= 'Z' || out[0] >= 'a' && out[0] <= 'z')) {
-		return fmt.Errorf("%w: --out %q looks like a Windows path; on this system folders are separated by /, as in out/ or /data/out", ErrUsage, out)
-	}
-	return nil
 }
 
 func run(ctx context.Context, o Options, d *outdir.Dir, ins *inputs) (*seams.Summary, error) {
@@ -208,7 +196,7 @@ func run(ctx context.Context, o Options, d *outdir.Dir, ins *inputs) (*seams.Sum
 	}
 	enr, err := enrich.Open(o.enrichOptions())
 	if err != nil {
-		return nil, usageOf(err)
+		return nil, enrichError(err)
 	}
 	defer enr.Close()
 	x, inputs, err := loadRegistry(ctx, o, rj, enr)
@@ -361,14 +349,6 @@ func (o *Options) enrichOptions() enrich.Options {
 	return enrich.Options{ASNDB: o.ASNDB, GeoDB: o.GeoDB, SharedASN: o.SharedASN, SharedPresets: o.SharedPresets}
 }
 
-// usageOf makes an error in the enrichment options a usage error.
-func usageOf(err error) error {
-	if errors.Is(err, enrich.ErrOptions) {
-		return fmt.Errorf("%w: %s", ErrUsage, strings.TrimPrefix(err.Error(), enrich.ErrOptions.Error()+": "))
-	}
-	return err
-}
-
 // capping reports whether the over-correlation check is on.
 func (o *Options) capping() bool { return o.MaxReportsPerIndicator > 0 }
 
@@ -379,28 +359,11 @@ func liftSet(values []string) (map[string]bool, error) {
 	for _, v := range values {
 		c, err := liftValue(v)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrUsage, err)
+			return nil, invalid("LiftCap", "%v", err)
 		}
 		out[c] = true
 	}
 	return out, nil
-}
-
-// CheckLiftCap reports whether v can be a value of Options.LiftCap.
-func CheckLiftCap(v string) error {
-	_, err := liftValue(v)
-	return err
-}
-
-func liftValue(v string) (string, error) {
-	if in, err := seams.ParseIndicatorValue(seams.KindIP, v); err == nil {
-		return in.Value, nil
-	}
-	in, err := seams.ParseIndicatorValue(seams.KindDevice, v)
-	if err != nil {
-		return "", fmt.Errorf("lift cap: %q is neither an IP address nor a device TYPE:VALUE (the cap applies to ip and device indicators)", v)
-	}
-	return in.Value, nil
 }
 
 // rejections writes rejected records and counts them against the limit.
@@ -498,7 +461,7 @@ func loadRegistry(ctx context.Context, o Options, rj *rejections, enr *enrich.En
 	}
 	indIn, indBR, indHead, err := open(o.Indicators, "indicators")
 	if err != nil && o.Compounds == "" {
-		return nil, nil, fmt.Errorf("%w: missing --compounds", ErrUsage)
+		return nil, nil, missing("Compounds")
 	}
 	if err != nil {
 		return nil, nil, err
@@ -506,7 +469,7 @@ func loadRegistry(ctx context.Context, o Options, rj *rejections, enr *enrich.En
 	defer indIn.Close()
 	indFormat := detectIndicators(indHead)
 	if o.Compounds == "" && indFormat == formatCSV {
-		return nil, nil, fmt.Errorf("%w: missing --compounds", ErrUsage)
+		return nil, nil, missing("Compounds")
 	}
 	// Indicators in an exchange format are read whole (their readers
 	// resolve references across the file) and may bring compounds, which
@@ -567,7 +530,7 @@ func loadRegistry(ctx context.Context, o Options, rj *rejections, enr *enrich.En
 		}
 	}
 	if err := enr.Finish(b); err != nil {
-		return nil, nil, usageOf(err)
+		return nil, nil, enrichError(err)
 	}
 	x, err := b.Build()
 	if err != nil {

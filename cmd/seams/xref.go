@@ -237,26 +237,9 @@ func runXref(ctx context.Context, e *env, args []string) error {
 	}
 	// --compounds may be left out when the indicators come in an exchange
 	// format that names its compounds (STIX, MISP): xref.Run reads the
-	// indicators file and says so (ErrUsage) when it is a CSV.
-	for _, f := range []struct{ name, val string }{{"indicators", o.Indicators}, {"out", o.Out}} {
-		if f.val == "" {
-			return usagef("xref", "missing --%s", f.name)
-		}
-	}
+	// indicators file and says so when it is a CSV.
 	if len(a.reports) == 0 {
 		return usagef("xref", "missing --reports")
-	}
-	stdin := 0
-	for _, r := range a.reports {
-		if r == "-" {
-			stdin++
-		}
-	}
-	if stdin > 1 {
-		return usagef("xref", "--reports - (standard input) given more than once")
-	}
-	if o.MaxLine < 1024 {
-		return usagef("xref", "--max-line %d is too small (at least 1024)", o.MaxLine)
 	}
 	f, err := reportfile.ParseFormat(a.format)
 	if err != nil {
@@ -264,29 +247,12 @@ func runXref(ctx context.Context, e *env, args []string) error {
 	}
 	o.Format = f
 	o.LiftCap = a.liftCap
-	for _, v := range a.liftCap {
-		if err := xref.CheckLiftCap(v); err != nil {
-			return usagef("xref", "--lift-cap: %v", err)
-		}
-	}
 	if a.sharedASN != "" {
-		if len(o.ASNDB) == 0 {
-			return usagef("xref", "--shared-asn needs an ASN database (--asn-db)")
-		}
 		asns, err := sharedlist.ParseASNs(a.sharedASN)
 		if err != nil {
 			return usagef("xref", "--shared-asn: %v", err)
 		}
 		o.SharedASN = asns
-	}
-	if o.Readers.CSV.Memory < 1<<20 {
-		return usagef("xref", "--csv-memory %d is too small (at least 1048576)", o.Readers.CSV.Memory)
-	}
-	if o.IDMemory < idset.MinBudget {
-		return usagef("xref", "--id-memory %d is too small (at least %d)", o.IDMemory, idset.MinBudget)
-	}
-	if o.MaxReportsPerIndicator < 0 {
-		return usagef("xref", "--max-reports-per-indicator %d is negative (0 turns the check off)", o.MaxReportsPerIndicator)
 	}
 	o.Reports = a.reports
 	o.Drift = time.Duration(a.drift)
@@ -307,6 +273,9 @@ func runXref(ctx context.Context, e *env, args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if err := o.Validate(); err != nil {
+		return xrefUsage(err)
+	}
 	s, err := xref.Run(ctx, o)
 	if a.memprofile != "" {
 		if f, ferr := os.Create(a.memprofile); ferr == nil {
@@ -316,7 +285,7 @@ func runXref(ctx context.Context, e *env, args []string) error {
 	}
 	if err != nil {
 		if errors.Is(err, xref.ErrUsage) {
-			return usagef("xref", "%s", strings.TrimPrefix(err.Error(), xref.ErrUsage.Error()+": "))
+			return xrefUsage(err)
 		}
 		if errors.Is(err, xref.ErrTooManyRejected) {
 			return fmt.Errorf("%w; nothing was written to %s", err, o.Out)
@@ -325,6 +294,45 @@ func runXref(ctx context.Context, e *env, args []string) error {
 	}
 	printSummary(e.stdout, s, o.Out)
 	return nil
+}
+
+// xrefFlagOf maps the fields of xref.Options to their flags.
+var xrefFlagOf = map[string]string{
+	"Compounds": "compounds", "Indicators": "indicators", "Reports": "reports", "Out": "out",
+	"Format": "format", "MaxLine": "max-line", "Readers.CSV.Memory": "csv-memory", "IDMemory": "id-memory",
+	"MaxReportsPerIndicator": "max-reports-per-indicator", "LiftCap": "lift-cap", "SharedASN": "shared-asn",
+	"SharedPresets": "shared-preset", "Drift": "drift", "ASNDB": "asn-db", "GeoDB": "geo-db",
+}
+
+// xrefUsage turns the field errors of xref.Options into one usage error
+// that names flags: "missing --out", "--max-line: 10 is too small".
+func xrefUsage(err error) error {
+	var lines []string
+	var walk func(error)
+	walk = func(err error) {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e)
+			}
+			return
+		}
+		var fe *xref.FieldError
+		if !errors.As(err, &fe) {
+			lines = append(lines, strings.TrimPrefix(err.Error(), xref.ErrUsage.Error()+": "))
+			return
+		}
+		flag := "--" + xrefFlagOf[fe.Field]
+		if xrefFlagOf[fe.Field] == "" {
+			flag = fe.Field
+		}
+		if fe.Missing {
+			lines = append(lines, "missing "+flag)
+		} else {
+			lines = append(lines, flag+": "+fe.Reason)
+		}
+	}
+	walk(err)
+	return usagef("xref", "%s", strings.Join(lines, "\n"))
 }
 
 // printSummary prints the table people read after a run.

@@ -215,7 +215,7 @@ func testMigrateV2(t *testing.T, e Engine) {
 		t.Errorf("the %s Dialect's version 1 statements are not the released ones:\n%q\nreleased:\n%q", e.Name, released, frozen)
 	}
 	db, open := e.Empty(t)
-	buildLegacy(t, db, e.Dialect)
+	BuildLegacy(t, db, e.Dialect)
 	must(t, db.Close())
 	st, err := open()
 	must(t, err)

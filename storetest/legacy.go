@@ -156,10 +156,10 @@ func SchemaStatements(t testing.TB, name string) []string {
 // identity finds the columns {{ID}} gives their numbers in a CREATE TABLE.
 var identity = regexp.MustCompile(`(?s)CREATE TABLE (\w+) \(\s*(\w+) \{\{ID\}\}`)
 
-// buildLegacy makes db, an empty database of the engine of d, the store
+// BuildLegacy makes db, an empty database of the engine of d, the store
 // that seams at version 2 made: its schema from the frozen files, then the
 // rows of rows.json.
-func buildLegacy(t testing.TB, db *sql.DB, d *sqlstore.Dialect) {
+func BuildLegacy(t testing.TB, db *sql.DB, d *sqlstore.Dialect) {
 	t.Helper()
 	common := SchemaStatements(t, "schema.sql")
 	stmts := append(common, SchemaStatements(t, "schema."+d.Name+".sql")...)

@@ -209,10 +209,13 @@ func testMigrateV2(t *testing.T, e Engine) {
 	if e.Empty == nil || e.Dialect == nil {
 		t.Fatalf("engine %s cannot build an earlier store (Empty, Dialect)", e.Name)
 	}
-	// The frozen statements of the engine's own are what it released.
-	frozen := SchemaStatements(t, "schema."+e.Name+".sql")
-	if released := e.Dialect.Extra[1]; !slices.EqualFunc(frozen, released, func(a, b string) bool { return strings.Join(strings.Fields(a), " ") == strings.Join(strings.Fields(b), " ") }) {
-		t.Errorf("the %s Dialect's version 1 statements are not the released ones:\n%q\nreleased:\n%q", e.Name, released, frozen)
+	// The engine's own statements of version 1 are still the ones it
+	// released (internal/sqlstore TestReleasedSchema checks the common
+	// ones).
+	norm := func(s string) string { return strings.Join(strings.Fields(s), " ") }
+	released, code := SchemaStatements(t, "schema."+e.Name+".sql"), e.Dialect.Extra[1]
+	if !slices.EqualFunc(released, code, func(a, b string) bool { return norm(a) == norm(b) }) {
+		t.Errorf("the %s Dialect's statements of version 1 were edited:\n code     %q\n released %q", e.Name, code, released)
 	}
 	db, open := e.Empty(t)
 	BuildLegacy(t, db, e.Dialect)

@@ -125,6 +125,43 @@ func lower(s string) string {
 	return s
 }
 
+// Equal reports whether r and o hold the same report: every field equal,
+// times as instants (time.Time.Equal, so a location does not matter),
+// addresses by value, and events and devices element by element, in
+// order (a nil list equals an empty one). Tests that hold a stored or
+// re-read report to the one given use it, so that a field a door drops
+// fails them.
+func (r *Report) Equal(o *Report) bool {
+	if r.ID != o.ID || !r.Received.Equal(o.Received) || r.Incident != o.Incident ||
+		len(r.IPs) != len(o.IPs) || len(r.Devices) != len(o.Devices) {
+		return false
+	}
+	for i := range r.IPs {
+		if !r.IPs[i].Equal(&o.IPs[i]) {
+			return false
+		}
+	}
+	for i := range r.Devices {
+		if !r.Devices[i].Equal(&o.Devices[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// Equal reports whether e and o are the same event, as Report.Equal
+// compares them.
+func (e *IPEvent) Equal(o *IPEvent) bool {
+	return e.Addr == o.Addr && e.At.Equal(o.At) && e.Event == o.Event && e.Port == o.Port &&
+		e.Proxy == o.Proxy && e.Associated == o.Associated
+}
+
+// Equal reports whether d and o are the same device, as Report.Equal
+// compares them.
+func (d *Device) Equal(o *Device) bool {
+	return d.ID == o.ID && d.At.Equal(o.At) && d.Associated == o.Associated
+}
+
 // Clone returns a deep copy of r whose strings and slices share nothing with
 // r. Readers that reuse their buffers hand out reports valid only until the
 // next read; Clone keeps one.

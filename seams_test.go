@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -703,15 +704,15 @@ func TestReportClone(t *testing.T) {
 		Incident: "sextortion",
 		IPs: []IPEvent{
 			{Addr: netip.MustParseAddr("203.0.113.7"), At: at, Event: "login", Port: 51234},
-			{Addr: netip.MustParseAddr("2001:db8::1"), At: at, Proxy: true},
+			{Addr: netip.MustParseAddr("2001:db8::1"), At: at, Proxy: true, Associated: true},
 		},
 		Devices: []Device{
 			{ID: DeviceID{"imei", "358240051111110"}, At: at},
-			{ID: DeviceID{"idfa", "x"}},
+			{ID: DeviceID{"idfa", "x"}, Associated: true},
 		},
 	}
 	c := orig.Clone()
-	if !sameReport(&c, &orig) {
+	if !c.Equal(&orig) {
 		t.Fatalf("Clone = %+v, want %+v", c, orig)
 	}
 	if &c.IPs[0] == &orig.IPs[0] || &c.Devices[0] == &orig.Devices[0] {
@@ -742,23 +743,95 @@ func TestReportClone(t *testing.T) {
 	}
 }
 
-func sameReport(a, b *Report) bool {
-	if a.ID != b.ID || !a.Received.Equal(b.Received) || a.Incident != b.Incident ||
-		len(a.IPs) != len(b.IPs) || len(a.Devices) != len(b.Devices) {
-		return false
+// TestReportEqual changes each field of a report, of an event and of a
+// device in turn, found by reflection: Equal must see every change, so a
+// field added to the types and forgotten by Equal fails here (and a field
+// of a type this test cannot change fails it too, until it is taught).
+func TestReportEqual(t *testing.T) {
+	at := time.Date(2024, 5, 1, 22, 14, 3, 0, time.UTC)
+	base := func() Report {
+		return Report{ID: "r-1", Received: at.Add(time.Hour), Incident: "sextortion",
+			IPs: []IPEvent{
+				{Addr: netip.MustParseAddr("203.0.113.7"), At: at, Event: "login", Port: 51234},
+				{Addr: netip.MustParseAddr("2001:db8::1"), At: at, Proxy: true, Associated: true},
+			},
+			Devices: []Device{
+				{ID: DeviceID{"imei", "358240051111110"}, At: at},
+				{ID: DeviceID{"idfa", "x"}, Associated: true},
+			}}
 	}
-	for i := range a.IPs {
-		x, y := a.IPs[i], b.IPs[i]
-		if x.Addr != y.Addr || !x.At.Equal(y.At) || x.Event != y.Event || x.Port != y.Port || x.Proxy != y.Proxy {
-			return false
+	a := base()
+	// The same report with times in another location: equal.
+	same := base()
+	same.Received = same.Received.In(time.FixedZone("ICT", 7*3600))
+	same.IPs[0].At = same.IPs[0].At.In(time.FixedZone("ICT", 7*3600))
+	if !a.Equal(&same) || !same.Equal(&a) {
+		t.Fatalf("Equal is false for the same report with times in another zone")
+	}
+	// No events and devices: a nil list equals an empty one.
+	x, y := Report{ID: "r-2"}, Report{ID: "r-2", IPs: []IPEvent{}, Devices: []Device{}}
+	if !x.Equal(&y) {
+		t.Errorf("a report with nil lists differs from one with empty lists")
+	}
+
+	changed := 0
+	// change sets v (a field) to another value of its type.
+	change := func(name string, v reflect.Value) {
+		t.Helper()
+		switch x := v.Addr().Interface().(type) {
+		case *string:
+			*x += "-other"
+		case *int:
+			*x++
+		case *bool:
+			*x = !*x
+		case *time.Time:
+			*x = x.Add(time.Nanosecond)
+		case *netip.Addr:
+			*x = x.Next()
+		case *DeviceID:
+			x.Value += "-other"
+		case *[]IPEvent:
+			*x = append(*x, IPEvent{})
+		case *[]Device:
+			*x = append(*x, Device{})
+		default:
+			t.Fatalf("field %s of type %s: teach TestReportEqual how to change it", name, v.Type())
+		}
+		changed++
+	}
+	check := func(name string, b *Report) {
+		t.Helper()
+		if a.Equal(b) || b.Equal(&a) {
+			t.Errorf("Equal does not see a change of %s", name)
 		}
 	}
-	for i := range a.Devices {
-		if a.Devices[i].ID != b.Devices[i].ID || !a.Devices[i].At.Equal(b.Devices[i].At) {
-			return false
+	for i := range reflect.TypeFor[Report]().NumField() {
+		b := base()
+		f := reflect.TypeFor[Report]().Field(i)
+		change("Report."+f.Name, reflect.ValueOf(&b).Elem().Field(i))
+		check("Report."+f.Name, &b)
+	}
+	for k := range a.IPs {
+		for i := range reflect.TypeFor[IPEvent]().NumField() {
+			b := base()
+			f := reflect.TypeFor[IPEvent]().Field(i)
+			change("IPEvent."+f.Name, reflect.ValueOf(&b.IPs[k]).Elem().Field(i))
+			check(fmt.Sprintf("IPs[%d].%s", k, f.Name), &b)
 		}
 	}
-	return true
+	for k := range a.Devices {
+		for i := range reflect.TypeFor[Device]().NumField() {
+			b := base()
+			f := reflect.TypeFor[Device]().Field(i)
+			change("Device."+f.Name, reflect.ValueOf(&b.Devices[k]).Elem().Field(i))
+			check(fmt.Sprintf("Devices[%d].%s", k, f.Name), &b)
+		}
+	}
+	want := reflect.TypeFor[Report]().NumField() + len(a.IPs)*reflect.TypeFor[IPEvent]().NumField() + len(a.Devices)*reflect.TypeFor[Device]().NumField()
+	if changed != want {
+		t.Errorf("changed %d fields, want %d", changed, want)
+	}
 }
 
 func TestRecordErrorError(t *testing.T) {

@@ -344,8 +344,11 @@ func ParseTier(s string) (Tier, error) {
 
 // LoadResult says what a load changed.
 type LoadResult struct {
-	New       int // rows added (compounds, indicator versions, reports, prefixes)
-	Updated   int // compounds changed, reports or indicators whose sharing changed
+	New int // rows added (compounds, indicator versions, reports, prefixes)
+	// Updated: compounds changed, reports or indicators whose sharing
+	// changed, and reports stored before schema version 4 whose
+	// associated-account flags the load restored.
+	Updated   int
 	Unchanged int // rows already stored as given
 	Retired   int // indicators or prefixes no longer in their file
 	// Version is the indicator file's version after the load (0 for
@@ -439,6 +442,14 @@ type StoredEvidence struct {
 	Observed  Observation
 	Drift     time.Duration
 	Shared    netip.Prefix
+	SharedWhy string // as Evidence.SharedWhy
+}
+
+// Stored returns e as a store keeps it, its indicator named by the id of
+// the stored version (Resolve is the way back). Evidence.Ref, which names
+// the indicator in one run's index, is not kept.
+func (e *Evidence) Stored(indicator int64) StoredEvidence {
+	return StoredEvidence{Rule: e.Rule, Indicator: indicator, Observed: e.Observed, Drift: e.Drift, Shared: e.Shared, SharedWhy: e.SharedWhy}
 }
 
 // Ties reports whether this evidence alone makes a finding tied, as
@@ -545,7 +556,7 @@ func (f *StoredFinding) Resolve(inds map[int64]*Indicator) (Finding, error) {
 		if !ok {
 			return Finding{}, fmt.Errorf("finding %d: indicator %d: %w", f.ID, e.Indicator, ErrNotFound)
 		}
-		out.Evidence[i] = Evidence{Rule: e.Rule, Indicator: in, Observed: e.Observed, Drift: e.Drift, Shared: e.Shared}
+		out.Evidence[i] = Evidence{Rule: e.Rule, Indicator: in, Observed: e.Observed, Drift: e.Drift, Shared: e.Shared, SharedWhy: e.SharedWhy}
 	}
 	return out, nil
 }

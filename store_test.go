@@ -1,7 +1,10 @@
 package seams
 
 import (
+	"net/netip"
+	"reflect"
 	"testing"
+	"time"
 )
 
 func TestParseSearch(t *testing.T) {
@@ -49,4 +52,36 @@ func FuzzParseSearch(f *testing.F) {
 			t.Fatalf("ParseSearch(%q, %q) = %v %q; reading it back gives %v %q, %v", kind, s, q.Kind, q.String(), again.Kind, again.String(), err)
 		}
 	})
+}
+
+// TestStoredEvidenceRoundTrip: evidence kept by a store (Evidence.Stored)
+// and resolved again (StoredFinding.Resolve) is the evidence a run made,
+// every field of it (found by reflection, so that a field added to
+// Evidence and forgotten on the way fails here), except Ref, which names
+// the indicator in one run's index only.
+func TestStoredEvidenceRoundTrip(t *testing.T) {
+	in := &Indicator{Compound: "c-alpha", Kind: KindIP, Value: "203.0.113.100"}
+	e := Evidence{Rule: RuleIPDrift, Indicator: in, Drift: time.Hour, Ref: 3,
+		Observed: Observation{IP: netip.MustParseAddr("203.0.113.100"), At: time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC), Event: "login",
+			Port: 51234, Proxy: true, Associated: true, Net: AddrInfo{ASN: 64500, Org: "Example", Country: "KH", City: "Example City"}},
+		Shared: netip.MustParsePrefix("203.0.113.96/27"), SharedWhy: "AS64500 Example Satellite, listed in shared-asn"}
+	v := reflect.ValueOf(e)
+	for i := range v.NumField() {
+		if v.Field(i).IsZero() {
+			t.Errorf("the test leaves Evidence.%s zero: set it", v.Type().Field(i).Name)
+		}
+	}
+	sf := StoredFinding{ID: 1, Report: "r-1", Compound: "c-alpha", Tier: TierPotential, Evidence: []StoredEvidence{e.Stored(42)}}
+	f, err := sf.Resolve(map[int64]*Indicator{42: in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := e
+	want.Ref = 0
+	if len(f.Evidence) != 1 || !reflect.DeepEqual(f.Evidence[0], want) {
+		t.Errorf("stored and resolved:\n got %+v\nwant %+v", f.Evidence, want)
+	}
+	if _, err := sf.Resolve(map[int64]*Indicator{}); err == nil {
+		t.Error("Resolve without the indicator succeeded")
+	}
 }

@@ -234,7 +234,7 @@ func (sc *scope) diff(r *seams.SnapshotReport, changes []seams.FindingChange) ([
 			}
 			si := sc.stored[n]
 			private = private || !si.Shared
-			ev[k] = seams.StoredEvidence{Rule: e.Rule, Indicator: si.ID, Observed: e.Observed, Drift: e.Drift, Shared: e.Shared}
+			ev[k] = e.Stored(si.ID)
 			if t := e.Observed.At; !t.IsZero() && (at.IsZero() || t.Before(at)) {
 				at = t
 			}
@@ -262,9 +262,15 @@ func (sc *scope) diff(r *seams.SnapshotReport, changes []seams.FindingChange) ([
 }
 
 // Digest identifies what a finding says: its evidence (each indicator
-// version and the observation that fired it) and whether any of it is
-// private. Two runs that find the same give the same digest, and a run
+// version and the observation that fired it, whether it is an associated
+// account's, and why its address is shared space) and whether any of it
+// is private. Two runs that find the same give the same digest, and a run
 // records a change only when the digest or the tier differs.
+//
+// The associated flags and the reasons come last, and only when some
+// evidence has one: evidence without them digests as it did before they
+// were stored (schema version 4), so that a store's findings are not all
+// revised by the first run after the upgrade.
 func Digest(ev []seams.StoredEvidence, private bool) []byte {
 	h := sha256.New()
 	var b [8]byte
@@ -307,6 +313,19 @@ func Digest(ev []seams.StoredEvidence, private bool) []byte {
 		}
 		num(int64(e.Drift))
 		str(e.Shared.String())
+	}
+	if slices.ContainsFunc(ev, func(e seams.StoredEvidence) bool { return e.Observed.Associated || e.SharedWhy != "" }) {
+		// After the whole of the older input, whose count says where it
+		// ends: no evidence without flags or reasons hashes these bytes.
+		str("associated, shared_why")
+		for i := range ev {
+			if ev[i].Observed.Associated {
+				num(1)
+			} else {
+				num(0)
+			}
+			str(ev[i].SharedWhy)
+		}
 	}
 	return h.Sum(nil)
 }

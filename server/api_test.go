@@ -15,7 +15,9 @@ import (
 	"testing"
 
 	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/hunt"
 	"github.com/seams-dev/seams/load"
+	"github.com/seams-dev/seams/reportfile"
 	"github.com/seams-dev/seams/sqlite"
 )
 
@@ -532,5 +534,128 @@ func TestUploadFormats(t *testing.T) {
 			got.New+got.Unchanged != want.New {
 			t.Errorf("upload %s as %s: %d %+v\nwant the counts of seams load: %+v", tt.path, tt.name, resp.StatusCode, got, want)
 		}
+	}
+}
+
+// TestAssociatedAccountsShown: a report's associated accounts, as a
+// CyberTipline file gives them, are shown as such in the report's detail,
+// in the evidence and in its sentences.
+func TestAssociatedAccountsShown(t *testing.T) {
+	f := newFixture(t)
+	const path = "../cybertip/testdata/reports.xml"
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, b := f.do(t, "analyst", "POST", "/api/upload/reports?name=reports.xml", bytes.NewReader(raw)); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("upload: %d %s", resp.StatusCode, b)
+	}
+	if resp, b := f.do(t, "analyst", "POST", "/api/runs", nil); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("run: %d %s", resp.StatusCode, b)
+	}
+	in, err := reportfile.Open(path, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := in.Next()
+	in.Close()
+	if err != nil || rec.Whole != nil {
+		t.Fatalf("read %s: %v %+v", path, err, rec)
+	}
+	want := rec.Report
+
+	var d findingDetailView
+	f.get(t, "analyst", fmt.Sprintf("/api/findings/%d", f.findingID(t, want.ID, "c-jinbei")), &d)
+	r := d.ReportDetail
+	if len(r.IPs) != len(want.IPs) || len(r.Devices) != len(want.Devices) {
+		t.Fatalf("report detail %+v, want the file's %+v", r, want)
+	}
+	associated := 0
+	for i, e := range want.IPs {
+		if g := r.IPs[i]; g.IP != e.Addr.String() || g.Associated != e.Associated || g.Proxy != e.Proxy {
+			t.Errorf("ips[%d] %+v, want %+v", i, g, e)
+		}
+		if e.Associated {
+			associated++
+		}
+	}
+	for i, dv := range want.Devices {
+		if g := r.Devices[i]; g.Device != dv.ID.String() || g.Associated != dv.Associated {
+			t.Errorf("devices[%d] %+v, want %+v", i, g, dv)
+		}
+		if dv.Associated {
+			associated++
+		}
+	}
+	if associated == 0 {
+		t.Fatal("the file has no associated account: the test tests nothing")
+	}
+	found := false
+	for i, e := range d.Evidence {
+		if e.Observed.IP != "198.51.100.20" {
+			if e.Observed.Associated || strings.Contains(d.Explanation[i], "associated") {
+				t.Errorf("evidence %d (%+v) of the suspect's own event is said to be an associated account's: %q", i, e, d.Explanation[i])
+			}
+			continue
+		}
+		found = true
+		if !e.Observed.Associated || !strings.Contains(d.Explanation[i], "(an account associated with the suspect)") {
+			t.Errorf("evidence %d of the associated account: %+v, %q", i, e, d.Explanation[i])
+		}
+	}
+	if !found {
+		t.Errorf("no evidence observed the associated account's 198.51.100.20: %+v", d.Evidence)
+	}
+}
+
+// TestSharedWhyShown: the reason an address is shared space, when the
+// stored evidence has one, is in the evidence and in its sentence. A
+// store's own runs give none yet (no lists by AS or presets), so the test
+// commits a revision that has one, as such a run would.
+func TestSharedWhyShown(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	op := seams.Operator(org, "tester")
+	id := f.findingID(t, "r-shared", "c-kings")
+	var before findingDetailView
+	f.get(t, "analyst", fmt.Sprintf("/api/findings/%d", id), &before)
+	if len(before.Evidence) != 1 || before.Evidence[0].Shared == "" || before.Evidence[0].SharedWhy != "" ||
+		!strings.HasSuffix(before.Explanation[0], "(the address is in shared address space 203.0.113.96/27, so it does not tie the report)") {
+		t.Fatalf("r-shared before: %+v %q", before.Evidence, before.Explanation)
+	}
+	sf, err := f.st.Finding(ctx, op, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const why = "AS64500 Example Satellite, listed in shared-asn"
+	ev := slices.Clone(sf.Evidence)
+	ev[0].SharedWhy = why
+	snap, err := f.st.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := snap.State()
+	snap.Close()
+	if _, err := f.st.CommitRun(ctx, op, &seams.RunResult{Base: state.LastRun.ID, RegistryVersion: state.RegistryVersion, Drift: state.LastRun.Drift,
+		Through: state.MaxReport, Changes: []seams.FindingChange{{Finding: id, Report: sf.ReportSeq, Compound: sf.StoredFinding.Compound, Kind: seams.ChangeRevised,
+			From: sf.Tier, To: sf.Tier, Evidence: ev, Digest: hunt.Digest(ev, sf.Private), At: sf.At}}}); err != nil {
+		t.Fatal(err)
+	}
+	var d findingDetailView
+	f.get(t, "viewer", fmt.Sprintf("/api/findings/%d", id), &d)
+	if len(d.Evidence) != 1 || d.Evidence[0].SharedWhy != why || d.Evidence[0].Shared != "203.0.113.96/27" {
+		t.Errorf("evidence %+v, want shared_why %q", d.Evidence, why)
+	}
+	wantSentence := "(the address is in shared address space 203.0.113.96/27, " + why + ", so it does not tie the report)"
+	if !strings.HasSuffix(d.Explanation[0], wantSentence) {
+		t.Errorf("sentence %q, want it to end %q", d.Explanation[0], wantSentence)
+	}
+	if len(d.History) != 2 || d.History[0].Evidence[0].SharedWhy != "" || d.History[1].Evidence[0].SharedWhy != why {
+		t.Errorf("history %+v", d.History)
+	}
+	var list struct{ Findings []findingView }
+	f.get(t, "viewer", "/api/findings?report=r-shared", &list)
+	if len(list.Findings) != 1 || list.Findings[0].Evidence[0].SharedWhy != why {
+		t.Errorf("listed %+v, want shared_why %q", list.Findings, why)
 	}
 }

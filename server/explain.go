@@ -95,7 +95,11 @@ func (r redactor) sentence(report, place string, e *seams.StoredEvidence, in *se
 	case e.Rule == seams.RuleIP && o.Proxy:
 		b.WriteString(" (the reporter flagged the address as a possible proxy, so it does not tie the report)")
 	case e.Rule == seams.RuleIP && e.Shared.IsValid():
-		b.WriteString(" (the address is in shared address space " + e.Shared.String() + ", so it does not tie the report)")
+		b.WriteString(" (the address is in shared address space " + e.Shared.String())
+		if e.SharedWhy != "" {
+			b.WriteString(", " + e.SharedWhy)
+		}
+		b.WriteString(", so it does not tie the report)")
 	case e.Rule == seams.RuleIPUndated:
 		b.WriteString(" (the report gives no time for the event, so it cannot be placed in that window and does not tie the report)")
 	}

@@ -314,7 +314,7 @@ func TestKillDuringUploadAndRun(t *testing.T) {
 			stored := storedByID(t, st)
 			for id, w := range wantA {
 				r, ok := stored[id]
-				if !ok || !sameReport(&w, &r.Report) {
+				if !ok || !w.Equal(&r.Report) {
 					t.Fatalf("report %s of upload A, answered 201, is lost or changed after the kill", id)
 				}
 			}
@@ -324,7 +324,7 @@ func TestKillDuringUploadAndRun(t *testing.T) {
 					continue
 				}
 				w, ok := wantB[id]
-				if !ok || !sameReport(&w, &r.Report) {
+				if !ok || !w.Equal(&r.Report) {
 					t.Fatalf("stored report %s is not the one uploaded (half written?)\nstored %+v\nfile   %+v", id, r.Report, w)
 				}
 				nB++
@@ -425,24 +425,6 @@ func storedByID(t *testing.T, st seams.Store) map[string]seams.StoredReport {
 		}
 		q.Cursor = page.Next
 	}
-}
-
-func sameReport(a, b *seams.Report) bool {
-	if a.ID != b.ID || !a.Received.Equal(b.Received) || a.Incident != b.Incident || len(a.IPs) != len(b.IPs) || len(a.Devices) != len(b.Devices) {
-		return false
-	}
-	for i := range a.IPs {
-		x, y := a.IPs[i], b.IPs[i]
-		if x.Addr != y.Addr || !x.At.Equal(y.At) || x.Event != y.Event || x.Port != y.Port || x.Proxy != y.Proxy {
-			return false
-		}
-	}
-	for i := range a.Devices {
-		if a.Devices[i].ID != b.Devices[i].ID || !a.Devices[i].At.Equal(b.Devices[i].At) {
-			return false
-		}
-	}
-	return true
 }
 
 // checkInvariants: no event or device without its report, no finding

@@ -204,6 +204,7 @@ type evidenceView struct {
 	Observed  observedView `json:"observed"`
 	Drift     string       `json:"drift,omitempty"`
 	Shared    string       `json:"shared,omitempty"`
+	SharedWhy string       `json:"shared_why,omitempty"`
 	Ties      bool         `json:"ties"`
 }
 
@@ -221,7 +222,7 @@ func (r redactor) evidence(ev []seams.StoredEvidence) []evidenceView {
 			v.Drift = e.Drift.String()
 		}
 		if e.Shared.IsValid() {
-			v.Shared = e.Shared.String()
+			v.Shared, v.SharedWhy = e.Shared.String(), e.SharedWhy
 		}
 		out[i] = v
 	}

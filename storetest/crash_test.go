@@ -171,7 +171,7 @@ func TestCrashDuringLoadAndRun(t *testing.T) {
 			}
 			for id, r := range stored {
 				w, ok := want[id]
-				if !ok || !sameReport(&w, &r.Report) {
+				if !ok || !w.Equal(&r.Report) {
 					t.Fatalf("stored report %s is not the one in the file (half written?)\nstored %+v\nfile   %+v", id, r.Report, w)
 				}
 			}
@@ -272,24 +272,6 @@ func storedReports(t *testing.T, st seams.Store) map[string]seams.StoredReport {
 		}
 		q.Cursor = page.Next
 	}
-}
-
-func sameReport(a, b *seams.Report) bool {
-	if a.ID != b.ID || !a.Received.Equal(b.Received) || a.Incident != b.Incident || len(a.IPs) != len(b.IPs) || len(a.Devices) != len(b.Devices) {
-		return false
-	}
-	for i := range a.IPs {
-		x, y := a.IPs[i], b.IPs[i]
-		if x.Addr != y.Addr || !x.At.Equal(y.At) || x.Event != y.Event || x.Port != y.Port || x.Proxy != y.Proxy {
-			return false
-		}
-	}
-	for i := range a.Devices {
-		if a.Devices[i].ID != b.Devices[i].ID || !a.Devices[i].At.Equal(b.Devices[i].At) {
-			return false
-		}
-	}
-	return true
 }
 
 // orphans checks that no event or device lacks its report.

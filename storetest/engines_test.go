@@ -2,9 +2,11 @@ package storetest_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -32,6 +34,15 @@ var sqliteEngine = storetest.Engine{
 		return st, open
 	},
 	Unguard: sqlite.Unguard,
+	Dialect: sqlite.Dialect,
+	Empty: func(t testing.TB) (*sql.DB, func() (seams.Store, error)) {
+		dir := t.TempDir()
+		db, err := sql.Open("sqlite", filepath.Join(dir, sqlite.File)+"?_pragma=foreign_keys(1)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db, func() (seams.Store, error) { return sqlite.Open(context.Background(), dir, sqlite.NewOptions()) }
+	},
 }
 
 func TestSQLite(t *testing.T) { storetest.Run(t, sqliteEngine) }
@@ -50,6 +61,15 @@ func postgresEngine(t *testing.T) storetest.Engine {
 		Name:    "postgres",
 		New:     func(t testing.TB) (seams.Store, func() (seams.Store, error)) { return NewPostgres(t, base) },
 		Unguard: postgres.Unguard,
+		Dialect: postgres.Dialect,
+		Empty: func(t testing.TB) (*sql.DB, func() (seams.Store, error)) {
+			dsn := newPostgresSchema(t, base)
+			cfg, err := pgx.ParseConfig(dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return stdlib.OpenDB(*cfg), func() (seams.Store, error) { return postgres.Open(context.Background(), dsn, postgres.NewOptions()) }
+		},
 	}
 }
 
@@ -65,6 +85,20 @@ func NewPostgres(t testing.TB, base string) (seams.Store, func() (seams.Store, e
 
 // newPostgresDSN is NewPostgres, also returning the URL of the schema.
 func newPostgresDSN(t testing.TB, base string) (seams.Store, func() (seams.Store, error), string) {
+	t.Helper()
+	dsn := newPostgresSchema(t, base)
+	open := func() (seams.Store, error) { return postgres.Open(context.Background(), dsn, postgres.NewOptions()) }
+	st, err := open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, open, dsn
+}
+
+// newPostgresSchema creates an empty schema in the database at base and
+// returns the URL that makes it the search path; the schema is dropped
+// when the test ends.
+func newPostgresSchema(t testing.TB, base string) string {
 	t.Helper()
 	ctx := context.Background()
 	schema := fmt.Sprintf("t_%d_%d", time.Now().UnixNano(), schemas.Add(1))
@@ -88,13 +122,7 @@ func newPostgresDSN(t testing.TB, base string) (seams.Store, func() (seams.Store
 	qv := u.Query()
 	qv.Set("search_path", schema)
 	u.RawQuery = qv.Encode()
-	dsn := u.String()
-	open := func() (seams.Store, error) { return postgres.Open(ctx, dsn, postgres.NewOptions()) }
-	st, err := open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st, open, dsn
+	return u.String()
 }
 
 func TestPostgres(t *testing.T) { storetest.Run(t, postgresEngine(t)) }

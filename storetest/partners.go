@@ -135,13 +135,17 @@ func testMigrationUndated(t *testing.T, e Engine) {
 			`DROP TABLE report_ips`,
 			`ALTER TABLE report_ips_v2 RENAME TO report_ips`,
 			`CREATE INDEX report_ips_addr ON report_ips (addr)`,
+			`ALTER TABLE report_devices DROP COLUMN associated`,
+			`ALTER TABLE state DROP COLUMN associated_lost`,
 		}
 	case "postgres":
-		down = []string{`ALTER TABLE report_ips ALTER COLUMN at_ns SET NOT NULL`}
+		down = []string{`ALTER TABLE report_ips DROP COLUMN associated`, `ALTER TABLE report_devices DROP COLUMN associated`,
+			`ALTER TABLE state DROP COLUMN associated_lost`, `ALTER TABLE report_ips ALTER COLUMN at_ns SET NOT NULL`}
 	default:
 		t.Skipf("no schema 2 for engine %s", e.Name)
 	}
-	down = append(down, `DELETE FROM schema_migrations WHERE version = 3`)
+	// Versions 3 (this test's) and 4 (associated flags) are undone.
+	down = append(down, `DELETE FROM schema_migrations WHERE version >= 3`)
 	for _, q := range down {
 		_, err := db.Exec(q)
 		must(t, err)
@@ -158,8 +162,8 @@ func testMigrationUndated(t *testing.T, e Engine) {
 	defer st.Close()
 	var v int
 	must(t, DB(t, st).QueryRow(`SELECT MAX(version) FROM schema_migrations`).Scan(&v))
-	if v != 3 {
-		t.Fatalf("schema version %d after reopening, want 3", v)
+	if v != 4 {
+		t.Fatalf("schema version %d after reopening, want 4", v)
 	}
 	if after := readStored(t, st, "old-1"); fmt.Sprintf("%+v", after) != fmt.Sprintf("%+v", before) {
 		t.Errorf("migration changed a stored report:\n %+v\nwant\n %+v", after, before)

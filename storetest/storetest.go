@@ -23,6 +23,7 @@ import (
 
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/hunt"
+	"github.com/seams-dev/seams/internal/sqlstore"
 	"github.com/seams-dev/seams/jsonl"
 	"github.com/seams-dev/seams/load"
 	"github.com/seams-dev/seams/match"
@@ -37,6 +38,13 @@ type Engine struct {
 	// Unguard is SQL that drops the engine's append-only guard on the
 	// audit table, as an attacker with write access to the database could.
 	Unguard string
+	// Dialect is the engine's rendering of the schema.
+	Dialect *sqlstore.Dialect
+	// Empty returns an empty database of the engine, not a store yet, and
+	// a function that opens a store on it (migrating it), for the tests
+	// that build a store as an earlier seams left it. The caller closes
+	// the database before opening the store.
+	Empty func(t testing.TB) (*sql.DB, func() (seams.Store, error))
 }
 
 // DB returns the database under a store of package sqlstore.
@@ -56,6 +64,9 @@ func Run(t *testing.T, e Engine) {
 		fn   func(*testing.T, Engine)
 	}{
 		{"Migrations", testMigrations},
+		{"MigrateV2", testMigrateV2},
+		{"AssociatedStored", testAssociatedStored},
+		{"EvidenceFields", testEvidenceFields},
 		{"LoadIdempotent", testLoadIdempotent},
 		{"ReportConflicts", testReportConflicts},
 		{"IndicatorVersions", testIndicatorVersions},
@@ -76,6 +87,7 @@ func Run(t *testing.T, e Engine) {
 		{"DifferentialGenerated", testDifferentialGenerated},
 		{"Partners", testPartners},
 		{"MigrationUndated", testMigrationUndated},
+		{"DifferentialAssociated", testDifferentialAssociated},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, e) })

@@ -38,6 +38,10 @@ read is stored, already stored, or rejected with its file, line and reason:
 rejections go to standard error, one a line, or with --rejected to a file
 as JSON Lines (the format of xref's rejected.jsonl). A line per file on
 standard output says what was done.
+A store made by a seams before schema version 4 kept no associated-account
+flags (CyberTipline associatedAccount): loading the same report files again
+restores them, and the next seams xref --store revises the findings they
+touch.
 
 Flags:
 ` + storeFlagsHelp + `  --org ORG           the organisation the data belongs to (default local);
@@ -195,7 +199,9 @@ func printLoad(e *env, kind, file string, r load.Result) {
 	case "reports":
 		fmt.Fprintf(e.stdout, "%s: %d records read: %d stored, %d already stored", file, r.Read, r.New, r.Unchanged+r.Updated)
 		if r.Updated > 0 {
-			fmt.Fprintf(e.stdout, " (%d of them now shared or unshared)", r.Updated)
+			// Updated: sharing changed, or (a store made before schema
+			// version 3) associated-account flags restored.
+			fmt.Fprintf(e.stdout, " (%d of them updated: now shared or unshared, or associated-account flags restored)", r.Updated)
 		}
 		fmt.Fprintf(e.stdout, ", %d rejected", r.Rejected)
 		if r.PartsRejected > 0 {

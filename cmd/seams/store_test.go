@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/seams-dev/seams/sqlite"
+	"github.com/seams-dev/seams/storetest"
 )
 
 // loadSmall loads the hand-made set into the store in dir through the CLI.
@@ -66,12 +67,32 @@ func TestXrefStoreMatchesXref(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "incremental") || !strings.Contains(stdout, ": 0 reports matched") {
 		t.Errorf("second xref --store:\n%s", stdout)
 	}
-	_, stored, _ := run(t, "", "findings", "--data", dir, "--format", "jsonl")
 	out := t.TempDir()
-	if code, _, stderr := run(t, "", smallArgs(out)...); code != 0 {
+	storeMatchesXref(t, dir, smallArgs(out)...)
+	// Review, and see it in the listing.
+	if code, stdout, stderr := run(t, "", "review", "--data", dir, "--finding", "1", "--mark", "confirmed", "--comment", "checked"); code != 0 || !strings.Contains(stdout, "confirmed") {
+		t.Fatalf("review: exit %d %s%s", code, stdout, stderr)
+	}
+	_, stdout, _ = run(t, "", "findings", "--data", dir, "--review", "confirmed")
+	if lines := strings.Split(strings.TrimSpace(stdout), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[1], "1 ") {
+		t.Errorf("confirmed findings:\n%s", stdout)
+	}
+}
+
+// storeMatchesXref holds the findings of the store in dir, as seams
+// findings --format jsonl writes them, to the findings.jsonl of seams xref
+// run with args (which end with --out DIR): the same lines, byte for byte.
+// It returns the lines.
+func storeMatchesXref(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	code, stored, stderr := run(t, "", "findings", "--data", dir, "--format", "jsonl")
+	if code != 0 {
+		t.Fatalf("findings: exit %d %s", code, stderr)
+	}
+	if code, _, stderr := run(t, "", args...); code != 0 {
 		t.Fatalf("xref: %s", stderr)
 	}
-	b, err := os.ReadFile(filepath.Join(out, "findings.jsonl"))
+	b, err := os.ReadFile(filepath.Join(args[len(args)-1], "findings.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,13 +104,29 @@ func TestXrefStoreMatchesXref(t *testing.T) {
 	if sorted(stored) != sorted(string(b)) {
 		t.Errorf("stored findings differ from xref's:\n%s\n---\n%s", sorted(stored), sorted(string(b)))
 	}
-	// Review, and see it in the listing.
-	if code, stdout, stderr := run(t, "", "review", "--data", dir, "--finding", "1", "--mark", "confirmed", "--comment", "checked"); code != 0 || !strings.Contains(stdout, "confirmed") {
-		t.Fatalf("review: exit %d %s%s", code, stdout, stderr)
+	return stored
+}
+
+// TestXrefStoreMatchesXrefAssociated is the differential test at the
+// command line over CyberTipline reports with associated accounts: their
+// evidence shows "associated":true from the store as from seams xref.
+func TestXrefStoreMatchesXrefAssociated(t *testing.T) {
+	dir := t.TempDir()
+	c, i, sh, r := storetest.Associated()
+	for _, args := range [][]string{
+		{"load", "--data", dir, "compounds", c},
+		{"load", "--data", dir, "indicators", i, "--org", "partner-a", "--shared"},
+		{"load", "--data", dir, "shared", sh},
+		{"load", "--data", dir, "reports", r, "--org", "hotline"},
+		{"xref", "--store", dir},
+	} {
+		if code, _, stderr := run(t, "", args...); code != 0 {
+			t.Fatalf("%v: exit %d\n%s", args, code, stderr)
+		}
 	}
-	_, stdout, _ = run(t, "", "findings", "--data", dir, "--review", "confirmed")
-	if lines := strings.Split(strings.TrimSpace(stdout), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[1], "1 ") {
-		t.Errorf("confirmed findings:\n%s", stdout)
+	stored := storeMatchesXref(t, dir, "xref", "--compounds", c, "--indicators", i, "--shared", sh, "--reports", r, "--out", t.TempDir())
+	if n := strings.Count(stored, `"associated":true`); n < 4 {
+		t.Errorf("the store's findings show %d associated observations, want 4 or more:\n%s", n, stored)
 	}
 }
 
@@ -202,4 +239,27 @@ func TestXrefStoreSaysWhenNothingIsVisible(t *testing.T) {
 	if code, stdout, _ = run(t, "", "xref", "--store", dir); code != 0 || strings.Contains(stdout, "warning") {
 		t.Errorf("exit %d, and a warning with shared indicators:\n%s", code, stdout)
 	}
+}
+
+// TestLoadRestoresAssociated: a store that seams made at schema version 2
+// (storetest.BuildLegacy) opens at the command line, migrated; loading its
+// report file again says that flags were restored, and the next run makes
+// its findings what seams xref finds.
+func TestLoadRestoresAssociated(t *testing.T) {
+	dir := t.TempDir()
+	db, err := sql.Open("sqlite", filepath.Join(dir, sqlite.File))
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.BuildLegacy(t, db, sqlite.Dialect)
+	db.Close()
+	c, i, sh, r := storetest.Associated()
+	code, stdout, stderr := run(t, "", "load", "--data", dir, "reports", r, "--org", "hotline")
+	if code != 0 || !strings.Contains(stdout, "4 records read: 0 stored, 4 already stored (3 of them updated: now shared or unshared, or associated-account flags restored), 0 rejected") {
+		t.Fatalf("load into the store of version 2: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if code, stdout, stderr := run(t, "", "xref", "--store", dir); code != 0 || !strings.Contains(stdout, "full: every stored report") {
+		t.Fatalf("xref --store after the restore: exit %d\n%s%s", code, stdout, stderr)
+	}
+	storeMatchesXref(t, dir, "xref", "--compounds", c, "--indicators", i, "--shared", sh, "--reports", r, "--out", t.TempDir())
 }

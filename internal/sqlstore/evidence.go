@@ -11,7 +11,11 @@ import (
 
 // evidenceJSON is how one piece of evidence is stored: a compact JSON
 // object in finding_versions.evidence, readable with the engines' own JSON
-// functions for ad-hoc queries.
+// functions for ad-hoc queries. Fields are left out when zero, so that
+// evidence stored before a field existed reads as it did (associated and
+// shared_why came with schema version 4: older evidence has neither).
+// Observed.Net, what enrichment says of an address, is not stored: a
+// store's runs have no enrichment yet (docs/store.md).
 type evidenceJSON struct {
 	Rule      string `json:"rule"`
 	Indicator int64  `json:"indicator"`
@@ -20,12 +24,14 @@ type evidenceJSON struct {
 		Type  string `json:"type"`
 		Value string `json:"value"`
 	} `json:"device,omitempty"`
-	At     *int64 `json:"at,omitempty"` // Unix nanoseconds
-	Event  string `json:"event,omitempty"`
-	Port   int    `json:"port,omitempty"`
-	Proxy  bool   `json:"proxy,omitempty"`
-	Drift  int64  `json:"drift,omitempty"` // nanoseconds
-	Shared string `json:"shared,omitempty"`
+	At         *int64 `json:"at,omitempty"` // Unix nanoseconds
+	Event      string `json:"event,omitempty"`
+	Port       int    `json:"port,omitempty"`
+	Proxy      bool   `json:"proxy,omitempty"`
+	Associated bool   `json:"associated,omitempty"` // since schema version 4
+	Drift      int64  `json:"drift,omitempty"`      // nanoseconds
+	Shared     string `json:"shared,omitempty"`
+	SharedWhy  string `json:"shared_why,omitempty"` // since schema version 4; only with shared
 }
 
 // EncodeEvidence encodes evidence as stored.
@@ -48,8 +54,11 @@ func EncodeEvidence(ev []seams.StoredEvidence) (string, error) {
 			o.At = &at
 		}
 		o.Event, o.Port, o.Proxy, o.Drift = e.Observed.Event, e.Observed.Port, e.Observed.Proxy, int64(e.Drift)
+		o.Associated = e.Observed.Associated
 		if e.Shared.IsValid() {
-			o.Shared = e.Shared.String()
+			o.Shared, o.SharedWhy = e.Shared.String(), e.SharedWhy
+		} else if e.SharedWhy != "" {
+			return "", fmt.Errorf("evidence %d: a reason for shared space (%q) without the shared prefix", i, e.SharedWhy)
 		}
 	}
 	b, err := json.Marshal(out)
@@ -96,6 +105,7 @@ func DecodeEvidence(s string) ([]seams.StoredEvidence, error) {
 			return nil, fmt.Errorf("evidence %d: port or drift out of range", i)
 		}
 		e.Observed.Event, e.Observed.Port, e.Observed.Proxy, e.Drift = o.Event, o.Port, o.Proxy, time.Duration(o.Drift)
+		e.Observed.Associated = o.Associated
 		if o.Shared != "" {
 			p, err := netip.ParsePrefix(o.Shared)
 			if err != nil {
@@ -103,6 +113,10 @@ func DecodeEvidence(s string) ([]seams.StoredEvidence, error) {
 			}
 			e.Shared = p
 		}
+		if o.SharedWhy != "" && !e.Shared.IsValid() {
+			return nil, fmt.Errorf("evidence %d: shared_why without shared", i)
+		}
+		e.SharedWhy = o.SharedWhy
 	}
 	return out, nil
 }

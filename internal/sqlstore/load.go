@@ -428,8 +428,12 @@ func (s *Store) PutShared(ctx context.Context, p seams.Principal, file string, p
 }
 
 // reportDigest identifies a report by its content: id, received, incident,
-// events and devices, in order.
-func reportDigest(r *seams.Report) []byte {
+// events and devices, in order. The associated flags come last, and only
+// when flags is set and some event or device has one: without them the
+// digest is the one schema version 2 stored, which kept no flags, so a
+// report stored then with none is still the same report, and one stored
+// then with flags it lost can be told apart (restoreAssociated).
+func reportDigest(r *seams.Report, flags bool) []byte {
 	h := sha256.New()
 	var b [8]byte
 	str := func(s string) {
@@ -459,7 +463,34 @@ func reportDigest(r *seams.Report) []byte {
 		str(d.ID.Value)
 		num(edge(d.At))
 	}
+	if flags && hasAssociated(r) {
+		// After a whole version 2 digest input, whose counts say where it
+		// ends: no report without flags hashes these bytes.
+		str("associated")
+		for _, e := range r.IPs {
+			num(boolInt(e.Associated))
+		}
+		for _, d := range r.Devices {
+			num(boolInt(d.Associated))
+		}
+	}
 	return h.Sum(nil)
+}
+
+// hasAssociated reports whether an event or a device of r is an associated
+// account's.
+func hasAssociated(r *seams.Report) bool {
+	for i := range r.IPs {
+		if r.IPs[i].Associated {
+			return true
+		}
+	}
+	for i := range r.Devices {
+		if r.Devices[i].Associated {
+			return true
+		}
+	}
+	return false
 }
 
 // PutReports implements seams.Loader.
@@ -497,7 +528,7 @@ func (s *Store) PutReports(ctx context.Context, p seams.Principal, b seams.Repor
 				rejected = append(rejected, &seams.RecordError{File: b.File, Line: line(i), Reason: why})
 				continue
 			}
-			d := reportDigest(r)
+			d := reportDigest(r, true)
 			if _, dup := first[r.ID]; dup {
 				rejected = append(rejected, &seams.RecordError{File: b.File, Line: line(i),
 					Reason: fmt.Sprintf("duplicate report id %q (the first one stands)", r.ID)})
@@ -544,16 +575,24 @@ func (s *Store) PutReports(ctx context.Context, p seams.Principal, b seams.Repor
 				existing = append(existing, it)
 			}
 		}
+		var lost int64 // reports with seq <= lost were stored without associated flags
+		if len(existing) > 0 {
+			if err := t.queryRow(`SELECT associated_lost FROM state WHERE id = 1`).Scan(&lost); err != nil {
+				return err
+			}
+		}
+		restored := 0
 		for chunk := range slices.Chunk(existing, insertRows) {
 			args := []any{org}
 			for _, it := range chunk {
 				args = append(args, rs[it.i].ID)
 			}
-			rows, err := t.query(`SELECT rid, digest, shared FROM reports WHERE org = ? AND rid IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(chunk)), ", ")+`)`, args...)
+			rows, err := t.query(`SELECT rid, seq, digest, shared FROM reports WHERE org = ? AND rid IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(chunk)), ", ")+`)`, args...)
 			if err != nil {
 				return err
 			}
 			type old struct {
+				seq    int64
 				digest []byte
 				shared bool
 			}
@@ -562,7 +601,7 @@ func (s *Store) PutReports(ctx context.Context, p seams.Principal, b seams.Repor
 				var rid string
 				var o old
 				var sh int64
-				if err := rows.Scan(&rid, &o.digest, &sh); err != nil {
+				if err := rows.Scan(&rid, &o.seq, &o.digest, &sh); err != nil {
 					rows.Close()
 					return err
 				}
@@ -577,6 +616,14 @@ func (s *Store) PutReports(ctx context.Context, p seams.Principal, b seams.Repor
 				r := &rs[it.i]
 				o := olds[r.ID]
 				switch {
+				case !bytes.Equal(o.digest, it.digest) && o.seq <= lost && bytes.Equal(o.digest, reportDigest(r, false)):
+					// Stored before schema version 4, which dropped the
+					// flags: the same report, whose flags come back.
+					if err := t.restoreAssociated(o.seq, r, it.digest, b.Shared); err != nil {
+						return err
+					}
+					restored++
+					res.Updated++
 				case !bytes.Equal(o.digest, it.digest):
 					rejected = append(rejected, &seams.RecordError{File: b.File, Line: line(it.i),
 						Reason: fmt.Sprintf("report id %q is already stored with other content (the first one stands)", r.ID)})
@@ -591,6 +638,15 @@ func (s *Store) PutReports(ctx context.Context, p seams.Principal, b seams.Repor
 			}
 		}
 
+		if restored > 0 {
+			// Their findings were made without the flags: the next run
+			// matches every report again, as after a change of indicators.
+			if err := t.bumpRegistry(); err != nil {
+				return err
+			}
+			t.record("reports.restore", "file:"+b.File, fmt.Sprintf("%d reports stored before schema version 4: associated-account flags restored", restored))
+		}
+
 		// Events and devices of the new reports.
 		var ips, devs []any
 		nips, ndevs := 0, 0
@@ -598,7 +654,7 @@ func (s *Store) PutReports(ctx context.Context, p seams.Principal, b seams.Repor
 			if nips == 0 {
 				return nil
 			}
-			_, err := t.exec(`INSERT INTO report_ips (report, n, addr, at_ns, event, port, proxy) VALUES `+placeholders(nips, 7), ips...)
+			_, err := t.exec(`INSERT INTO report_ips (report, n, addr, at_ns, event, port, proxy, associated) VALUES `+placeholders(nips, 8), ips...)
 			ips, nips = ips[:0], 0
 			return err
 		}
@@ -606,7 +662,7 @@ func (s *Store) PutReports(ctx context.Context, p seams.Principal, b seams.Repor
 			if ndevs == 0 {
 				return nil
 			}
-			_, err := t.exec(`INSERT INTO report_devices (report, n, type, value, at_ns) VALUES `+placeholders(ndevs, 5), devs...)
+			_, err := t.exec(`INSERT INTO report_devices (report, n, type, value, at_ns, associated) VALUES `+placeholders(ndevs, 6), devs...)
 			devs, ndevs = devs[:0], 0
 			return err
 		}
@@ -618,7 +674,7 @@ func (s *Store) PutReports(ctx context.Context, p seams.Principal, b seams.Repor
 			}
 			for n, e := range r.IPs {
 				a := e.Addr.As16()
-				ips = append(ips, seq, n, a[:], nsOrNull(e.At), e.Event, e.Port, boolInt(e.Proxy))
+				ips = append(ips, seq, n, a[:], nsOrNull(e.At), e.Event, e.Port, boolInt(e.Proxy), boolInt(e.Associated))
 				if nips++; nips == insertRows*2 {
 					if err := flushIPs(); err != nil {
 						return err
@@ -626,7 +682,7 @@ func (s *Store) PutReports(ctx context.Context, p seams.Principal, b seams.Repor
 				}
 			}
 			for n, d := range r.Devices {
-				devs = append(devs, seq, n, d.ID.Type, d.ID.Value, nsOrNull(d.At))
+				devs = append(devs, seq, n, d.ID.Type, d.ID.Value, nsOrNull(d.At), boolInt(d.Associated))
 				if ndevs++; ndevs == insertRows*2 {
 					if err := flushDevs(); err != nil {
 						return err
@@ -644,8 +700,8 @@ func (s *Store) PutReports(ctx context.Context, p seams.Principal, b seams.Repor
 		failpoint("reports.insert")
 		if len(rs) > 0 {
 			from, to := line(0), line(len(rs)-1)
-			t.record("reports.load", "file:"+b.File, fmt.Sprintf("lines %d-%d: %d new, %d sharing changed, %d unchanged, %d rejected; source %q, shared %v",
-				from, to, res.New, res.Updated, res.Unchanged, len(rejected), b.Source, b.Shared))
+			t.record("reports.load", "file:"+b.File, fmt.Sprintf("lines %d-%d: %d new, %d sharing changed, %d flags restored, %d unchanged, %d rejected; source %q, shared %v",
+				from, to, res.New, res.Updated-restored, restored, res.Unchanged, len(rejected), b.Source, b.Shared))
 		}
 		return nil
 	})
@@ -653,6 +709,39 @@ func (s *Store) PutReports(ctx context.Context, p seams.Principal, b seams.Repor
 		return seams.LoadResult{}, nil, err
 	}
 	return res, rejected, nil
+}
+
+// restoreAssociated sets the associated flags of the events and devices of
+// the stored report seq as r has them (the report was stored before the
+// store kept them, with none), and its digest and sharing as a load of r
+// stores them.
+func (t *tx) restoreAssociated(seq int64, r *seams.Report, digest []byte, shared bool) error {
+	for _, table := range []struct {
+		name string
+		n    int
+		on   func(i int) bool
+	}{
+		{"report_ips", len(r.IPs), func(i int) bool { return r.IPs[i].Associated }},
+		{"report_devices", len(r.Devices), func(i int) bool { return r.Devices[i].Associated }},
+	} {
+		var ns []any
+		for i := range table.n {
+			if table.on(i) {
+				ns = append(ns, i)
+			}
+		}
+		for chunk := range slices.Chunk(ns, insertRows) {
+			res, err := t.exec(`UPDATE `+table.name+` SET associated = 1 WHERE report = ? AND n IN (`+inList(len(chunk))+`)`, append([]any{seq}, chunk...)...)
+			if err != nil {
+				return err
+			}
+			if k, _ := res.RowsAffected(); k != int64(len(chunk)) {
+				return fmt.Errorf("report %q: %d of %d rows of %s to restore are stored", r.ID, k, len(chunk), table.name)
+			}
+		}
+	}
+	_, err := t.exec(`UPDATE reports SET digest = ?, shared = ? WHERE seq = ?`, digest, boolInt(shared), seq)
+	return err
 }
 
 // ShareReports implements seams.Loader.

@@ -255,16 +255,16 @@ func (t *tx) reportPage(where string, args []any, contiguous bool) ([]seams.Stor
 			cargs = append(cargs, r.Seq)
 		}
 	}
-	rows, err = t.query(`SELECT report, addr, at_ns, event, port, proxy FROM report_ips WHERE `+cond+` ORDER BY report, n`, cargs...)
+	rows, err = t.query(`SELECT report, addr, at_ns, event, port, proxy, associated FROM report_ips WHERE `+cond+` ORDER BY report, n`, cargs...)
 	if err != nil {
 		return nil, err
 	}
 	for rows.Next() {
-		var seq, port, proxy int64
+		var seq, port, proxy, assoc int64
 		var atNS sql.NullInt64 // NULL for an event without a time
 		var addr []byte
 		var e seams.IPEvent
-		if err := rows.Scan(&seq, &addr, &atNS, &e.Event, &port, &proxy); err != nil {
+		if err := rows.Scan(&seq, &addr, &atNS, &e.Event, &port, &proxy, &assoc); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -272,7 +272,7 @@ func (t *tx) reportPage(where string, args []any, contiguous bool) ([]seams.Stor
 			rows.Close()
 			return nil, fmt.Errorf("report %d: %w", seq, err)
 		}
-		e.At, e.Port, e.Proxy = timeOf(atNS), int(port), proxy == 1
+		e.At, e.Port, e.Proxy, e.Associated = timeOf(atNS), int(port), proxy == 1, assoc == 1
 		if i, ok := at[seq]; ok {
 			page[i].IPs = append(page[i].IPs, e)
 		}
@@ -281,19 +281,19 @@ func (t *tx) reportPage(where string, args []any, contiguous bool) ([]seams.Stor
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	rows, err = t.query(`SELECT report, type, value, at_ns FROM report_devices WHERE `+cond+` ORDER BY report, n`, cargs...)
+	rows, err = t.query(`SELECT report, type, value, at_ns, associated FROM report_devices WHERE `+cond+` ORDER BY report, n`, cargs...)
 	if err != nil {
 		return nil, err
 	}
 	for rows.Next() {
-		var seq int64
+		var seq, assoc int64
 		var d seams.Device
 		var atNS sql.NullInt64
-		if err := rows.Scan(&seq, &d.ID.Type, &d.ID.Value, &atNS); err != nil {
+		if err := rows.Scan(&seq, &d.ID.Type, &d.ID.Value, &atNS, &assoc); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		d.At = timeOf(atNS)
+		d.At, d.Associated = timeOf(atNS), assoc == 1
 		if i, ok := at[seq]; ok {
 			page[i].Devices = append(page[i].Devices, d)
 		}

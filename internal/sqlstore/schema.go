@@ -34,7 +34,7 @@ type Dialect struct {
 // migrations are the versioned steps of the schema; version i+1 is
 // migrations[i]. A step is never changed once released: a change is a new
 // step.
-var migrations = [][]string{schemaV1, schemaV2, schemaV3}
+var migrations = [][]string{schemaV1, schemaV2, schemaV3, schemaV4}
 
 // schemaV3 lets an ip event have no time (report_ips.at_ns NULL): every
 // report format may leave an event's time out, and such an event is kept
@@ -65,6 +65,20 @@ var SQLiteV3 = []string{
 
 // PostgresV3 is PostgreSQL's statement of schemaV3.
 var PostgresV3 = []string{`ALTER TABLE report_ips ALTER COLUMN at_ns DROP NOT NULL`}
+
+// schemaV4 keeps what the reports tables dropped: whether an ip event or a
+// device is an associated account's (seams.IPEvent.Associated,
+// seams.Device.Associated). Rows stored before it read as not associated,
+// which they may not be: state.associated_lost is the highest report seq
+// stored then, and loading such a report again restores its flags
+// (PutReports). The evidence of findings (finding_versions.evidence, JSON)
+// gains "associated" and "shared_why" without a change of schema.
+var schemaV4 = []string{
+	`ALTER TABLE report_ips ADD COLUMN associated {{INT}} NOT NULL DEFAULT 0`,
+	`ALTER TABLE report_devices ADD COLUMN associated {{INT}} NOT NULL DEFAULT 0`,
+	`ALTER TABLE state ADD COLUMN associated_lost {{INT}} NOT NULL DEFAULT 0`,
+	`UPDATE state SET associated_lost = (SELECT COALESCE(MAX(seq), 0) FROM reports) WHERE id = 1`,
+}
 
 // schemaV2 orders the compound index by finding id instead of tier: the
 // API lists a compound's findings a page at a time in id order (the
@@ -299,8 +313,10 @@ var schemaV1 = []string{
 // SchemaVersion is the version of the schema this seams writes.
 func SchemaVersion() int { return len(migrations) }
 
-// render replaces the {{NAME}} markers of a statement with the dialect's
+// Render replaces the {{NAME}} markers of a statement with the dialect's
 // types.
+func (d *Dialect) Render(stmt string) string { return d.render(stmt) }
+
 func (d *Dialect) render(stmt string) string {
 	for k, v := range d.Types {
 		stmt = strings.ReplaceAll(stmt, "{{"+k+"}}", v)

@@ -3,7 +3,6 @@ package xref
 import (
 	"bufio"
 	"bytes"
-	"cmp"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -33,7 +32,7 @@ import (
 
 // DefaultMaxReportsPerIndicator is the default of
 // Options.MaxReportsPerIndicator.
-const DefaultMaxReportsPerIndicator = 500
+const DefaultMaxReportsPerIndicator = match.DefaultMaxReportsPerIndicator
 
 // caps is the writer's record for the over-correlation check, kept only
 // when a limit is set: per indicator record of the index, the distinct
@@ -219,25 +218,15 @@ func (c *caps) apply(x *match.Index, limit int, lift map[string]bool, t *tally, 
 	if !c.on || limit <= 0 {
 		return nil, findings, nil
 	}
-	type overRef struct {
-		seams.OverCorrelated
-		ref int32
+	// The decision is match's, the same for every door.
+	keys := make([]int32, len(c.counts))
+	for i := range keys {
+		keys[i] = int32(i)
 	}
-	var over []overRef
-	capped := map[int32]int{} // ref -> index in over
-	for ref, n := range c.counts {
-		if int(n) <= limit {
-			continue
-		}
-		in := x.Indicator(int32(ref))
-		oc := overRef{seams.OverCorrelated{Compound: in.Compound, Kind: in.Kind.String(), Value: in.Value,
-			Reports: int(n), Capped: !lift[in.Value]}, int32(ref)}
-		if oc.Capped {
-			capped[int32(ref)] = len(over)
-		}
-		over = append(over, oc)
-	}
-	info := func(ref int32) seams.OverCorrelated { return over[capped[ref]].OverCorrelated }
+	over, capped := match.Decide(match.CapRule{Limit: limit, Lift: lift}, keys,
+		func(ref int32) *seams.Indicator { in := x.Indicator(ref); return &in },
+		func(ref int32) int { return int(c.counts[ref]) })
+	downgraded := map[int32]int{}
 	// One pass over the log, revising the findings file as it goes (the
 	// log is in file order) once a first finding is to be capped.
 	var rw *reviser
@@ -293,14 +282,14 @@ func (c *caps) apply(x *match.Index, limit int, lift map[string]bool, t *tally, 
 				cts[f.ct].tier = seams.TierPotential
 				refs := rec.refs[f.refOff:f.refEnd]
 				for _, ref := range refs {
-					over[capped[ref]].Downgraded++
+					downgraded[ref]++
 				}
 				if rw == nil {
 					if rw, err = newReviser(findings, path); err != nil {
 						return nil, nil, err
 					}
 				}
-				if err := rw.revise(revision{off: f.off, n: f.n, refs: refs}, info, limit); err != nil {
+				if err := rw.revise(revision{off: f.off, n: f.n, refs: refs}, capped); err != nil {
 					return nil, nil, err
 				}
 			}
@@ -315,16 +304,10 @@ func (c *caps) apply(x *match.Index, limit int, lift map[string]bool, t *tally, 
 		}
 		rw = nil
 	}
-	// Most reports first; then the order of the registry.
-	slices.SortFunc(over, func(a, b overRef) int {
-		if c := cmp.Compare(b.Reports, a.Reports); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.ref, b.ref)
-	})
 	out := make([]seams.OverCorrelated, len(over))
 	for i := range over {
 		out[i] = over[i].OverCorrelated
+		out[i].Downgraded = downgraded[over[i].Key]
 	}
 	return out, revised, nil
 }
@@ -362,7 +345,7 @@ func newReviser(old *atomicfile.File, path string) (*reviser, error) {
 }
 
 // revise copies up to the line rv and writes it revised.
-func (w *reviser) revise(rv revision, info func(int32) seams.OverCorrelated, limit int) error {
+func (w *reviser) revise(rv revision, capped map[int32]seams.CapNote) error {
 	if _, err := io.CopyN(w.nf, w.r, rv.off-w.pos); err != nil {
 		return fmt.Errorf("revise %s: %w", FindingsFile, err)
 	}
@@ -372,7 +355,7 @@ func (w *reviser) revise(rv revision, info func(int32) seams.OverCorrelated, lim
 	}
 	w.pos = rv.off + int64(rv.n)
 	var err error
-	if w.out, err = reviseLine(w.out[:0], w.line, rv.refs, info, limit); err != nil {
+	if w.out, err = reviseLine(w.out[:0], w.line, rv.refs, capped); err != nil {
 		return err
 	}
 	if _, err := w.nf.Write(w.out); err != nil {
@@ -411,7 +394,7 @@ var (
 // The first `,"tier":"tied","evidence":` of the line is the finding's own:
 // the report and compound ids before it are JSON strings, in which a quote
 // is always escaped.
-func reviseLine(out, line []byte, refs []int32, info func(int32) seams.OverCorrelated, limit int) ([]byte, error) {
+func reviseLine(out, line []byte, refs []int32, capped map[int32]seams.CapNote) ([]byte, error) {
 	i := bytes.Index(line, tiedField)
 	if i < 0 || !bytes.HasSuffix(line, []byte("}\n")) {
 		return nil, fmt.Errorf("revise %s: not a tied finding line: %.80q", FindingsFile, line)
@@ -421,8 +404,7 @@ func reviseLine(out, line []byte, refs []int32, info func(int32) seams.OverCorre
 	out = append(out, line[i+len(tiedField):len(line)-2]...)
 	notes := make([]seams.CapNote, len(refs))
 	for k, ref := range refs {
-		o := info(ref)
-		notes[k] = seams.CapNote{Kind: o.Kind, Value: o.Value, Reports: o.Reports, Limit: limit}
+		notes[k] = capped[ref]
 	}
 	out = jsonl.AppendCapped(out, notes)
 	return append(out, "}\n"...), nil

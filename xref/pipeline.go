@@ -966,22 +966,9 @@ func (w *worker) match(res *result, reports []seams.Report) {
 			ct := compoundTier{compound: w.ids[fs[f].Compound], tier: fs[f].Tier,
 				findOff: int32(start - rc.findOff), findEnd: int32(len(res.findings) - rc.findOff)}
 			ct.tieOff = int32(len(res.tieRefs))
-			// For the over-correlation check: the address and device
-			// indicators (the ones it caps) in the report's evidence.
-			for e := range fs[f].Evidence {
-				if !w.o.capping() {
-					break
-				}
-				ev := &fs[f].Evidence[e]
-				if k := ev.Indicator.Kind; k != seams.KindIP && k != seams.KindDevice {
-					continue
-				}
-				if !slices.Contains(res.refs[rc.refOff:], ev.Ref) {
-					res.refs = append(res.refs, ev.Ref)
-				}
-				if ev.Ties() && !slices.Contains(res.tieRefs[ct.tieOff:], ev.Ref) {
-					res.tieRefs = append(res.tieRefs, ev.Ref)
-				}
+			if w.o.capping() && fs[f].Tier == seams.TierTied {
+				// Which indicators tie it, in case they are capped.
+				res.tieRefs = match.TieRefs(res.tieRefs, &fs[f])
 			}
 			ct.tieEnd = int32(len(res.tieRefs))
 			ct.asnOff = int32(len(res.asns))
@@ -994,6 +981,11 @@ func (w *worker) match(res *result, reports []seams.Report) {
 			ct.asnEnd = int32(len(res.asns))
 			ct.signals = fs[f].Signals
 			res.cts = append(res.cts, ct)
+		}
+		if w.o.capping() {
+			// For the over-correlation check: the indicators the report
+			// counts for (see match.CountedRefs).
+			res.refs = match.CountedRefs(res.refs, fs)
 		}
 		rc.findEnd, rc.ctEnd, rc.refEnd = len(res.findings), len(res.cts), len(res.refs)
 		rc.nfinding = len(fs)

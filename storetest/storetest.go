@@ -73,6 +73,7 @@ func Run(t *testing.T, e Engine) {
 		{"CompoundStats", testCompoundStats},
 		{"SummarySlowTwin", testSummarySlowTwin},
 		{"DifferentialSmall", testDifferentialSmall},
+		{"DifferentialFormats", testDifferentialFormats},
 		{"DifferentialGenerated", testDifferentialGenerated},
 	}
 	for _, tt := range tests {

@@ -82,6 +82,10 @@ type Result struct {
 	Compounds seams.LoadResult
 }
 
+// Changed reports whether the load changed what the store holds: the
+// file's records, or the compounds it defined.
+func (r Result) Changed() bool { return r.LoadResult.Changed() || r.Compounds.Changed() }
+
 func (o *Options) defaults(path string) {
 	if o.Name == "" {
 		o.Name = filepath.Base(path)

@@ -10,12 +10,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/internal/atomicfile"
+	"github.com/seams-dev/seams/internal/input"
 	"github.com/seams-dev/seams/jsonl"
 	"github.com/seams-dev/seams/mmdb"
 )
@@ -40,8 +40,8 @@ and listed as rejected (on standard error, and in --rejected FILE).
 The output is written under a temporary name and renamed when complete.
 
 Flags:
-  --in FILE        input; "-" reads standard input; a name ending in .gz is
-                   decompressed.
+  --in FILE        input; "-" reads standard input; gzip or zstd data is
+                   decompressed (found from its first bytes).
   --out FILE       output; "-" writes standard output; a name ending in .gz
                    is compressed. Must differ from --in.
   --asn-db FILE    IP-to-ASN database in MaxMind DB format; repeatable (the
@@ -140,7 +140,7 @@ func runEnrich(ctx context.Context, e *env, args []string) error {
 	}
 	defer en.Close()
 
-	in, closeIn, err := openInput(a.in, e.stdin)
+	in, closeIn, err := openInput(ctx, a.in, e.stdin)
 	if err != nil {
 		return err
 	}
@@ -223,26 +223,22 @@ func runEnrich(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// openInput opens the input, decompressing a .gz name.
-func openInput(name string, stdin io.Reader) (io.Reader, func(), error) {
-	var r io.Reader = stdin
-	closeFn := func() {}
-	if name != "-" {
-		f, err := os.Open(name)
-		if err != nil {
-			return nil, nil, err
-		}
-		r, closeFn = f, func() { f.Close() }
+// openInput opens the input through package input: "-" is standard
+// input, gzip or zstd data is decompressed, found from its first bytes.
+func openInput(ctx context.Context, name string, stdin io.Reader) (io.Reader, func(), error) {
+	in, err := input.Open(ctx, name, stdin)
+	if err != nil {
+		return nil, nil, err
 	}
-	if strings.HasSuffix(name, ".gz") {
-		zr, err := gzip.NewReader(bufio.NewReaderSize(r, 1<<20))
-		if err != nil {
-			closeFn()
-			return nil, nil, fmt.Errorf("%s: %w", name, err)
-		}
-		return zr, func() { zr.Close(); closeFn() }, nil
+	r, err := in.Reader()
+	if err != nil {
+		in.Close()
+		return nil, nil, err
 	}
-	return r, closeFn, nil
+	// Hidden behind a plain reader: forEachLine sizes its own buffer
+	// (--max-line), which bufio.NewReaderSize would not do over the
+	// input's buffered reader.
+	return struct{ io.Reader }{r}, func() { in.Close() }, nil
 }
 
 // output is the file enrich writes: standard output, or a file renamed

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // A hand-made reports file in documentation ranges, with one line of each
@@ -164,6 +166,26 @@ func TestEnrichGzip(t *testing.T) {
 	b, _ := io.ReadAll(zr)
 	if string(b) != enrichWant[0]+"\n" {
 		t.Errorf("got %s", b)
+	}
+}
+
+// TestEnrichZstdStdin: zstd data on standard input, and gzip data under a
+// name that does not say so, are decompressed.
+func TestEnrichZstdStdin(t *testing.T) {
+	zw, _ := zstd.NewWriter(nil)
+	in := zw.EncodeAll([]byte(enrichReports[0]+"\n"), nil)
+	code, stdout, stderr := run(t, string(in), "enrich", "--asn-db", docASN, "--geo-db", docGeo, "--in", "-", "--out", "-")
+	if code != 0 || stdout != enrichWant[0]+"\n" {
+		t.Errorf("zstd on stdin: exit %d\n%s%s", code, stdout, stderr)
+	}
+	var zb bytes.Buffer
+	gw := gzip.NewWriter(&zb)
+	io.WriteString(gw, enrichReports[0]+"\n")
+	gw.Close()
+	p := writeFile(t, t.TempDir(), "reports.jsonl", zb.String())
+	code, stdout, stderr = run(t, "", "enrich", "--asn-db", docASN, "--geo-db", docGeo, "--in", p, "--out", "-")
+	if code != 0 || stdout != enrichWant[0]+"\n" {
+		t.Errorf("gzip under a plain name: exit %d\n%s%s", code, stdout, stderr)
 	}
 }
 

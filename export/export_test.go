@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/parquet-go/parquet-go"
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/jsonl"
@@ -524,7 +525,7 @@ func deref(p *float64) any {
 }
 
 func summaryCompounds(t *testing.T, dir string) []seams.Compound {
-	cs, err := loadCompounds(Options{From: dir}, &Result{})
+	cs, err := loadCompounds(context.Background(), Options{From: dir}, &Result{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -747,5 +748,29 @@ func TestReadFindingsKeepsEnrichment(t *testing.T) {
 	}
 	if !asn || !capped || !signals {
 		t.Errorf("rows lack enrichment (%v), capping (%v) or signals (%v)", asn, capped, signals)
+	}
+}
+
+// TestRegistryInAnyFormat: the registry files export reads may be in any
+// format package registryfile reads, compressed or not: the compounds as
+// FollowTheMoney entities and the indicators as the STIX bundle an export
+// wrote (zstd-compressed) give the export the CSV files give.
+func TestRegistryInAnyFormat(t *testing.T) {
+	dir := xrefSmall(t)
+	o := Options{Format: STIX, From: dir, Org: "Hotline Example", Compounds: filepath.Join(small, "compounds.csv"), Indicators: filepath.Join(small, "indicators.csv")}
+	_, want := run(t, o)
+	zw, _ := zstd.NewWriter(nil)
+	bundle := filepath.Join(t.TempDir(), "bundle.json.zst")
+	if err := os.WriteFile(bundle, zw.EncodeAll(want, nil), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o.Compounds, o.Indicators = "../registryfile/testdata/compounds.ftm.json", bundle
+	_, got := run(t, o)
+	if !bytes.Equal(got, want) {
+		t.Errorf("the export from FtM and STIX differs from the one from CSV:\n%s\n---\n%s", got, want)
+	}
+	o.Compounds = bundle
+	if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), "which holds no compounds") {
+		t.Errorf("a bundle as the compounds: %v", err)
 	}
 }

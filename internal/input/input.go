@@ -91,10 +91,14 @@ type File struct {
 	used bool          // Reader or Map was called: a second call needs Rewind
 }
 
-// Open opens the input called name; "-" is stdin. The open of a FIFO waits
+// Open opens the input called name; "-" is stdin (an error when stdin is
+// nil: a caller that reads no standard input). The open of a FIFO waits
 // for its writer: it ends early, with ctx's error, when ctx does.
 func Open(ctx context.Context, name string, stdin io.Reader) (*File, error) {
 	if name == "-" {
+		if stdin == nil {
+			return nil, errors.New("standard input (-) cannot be read here")
+		}
 		in := &File{name: name, stdin: stdin}
 		if f, ok := stdin.(*os.File); ok {
 			in.f = f

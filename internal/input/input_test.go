@@ -232,3 +232,10 @@ func TestReaderAt(t *testing.T) {
 		t.Errorf("stdin: %v", err)
 	}
 }
+
+// TestNoStdin: "-" with no standard input is an error, not a nil reader.
+func TestNoStdin(t *testing.T) {
+	if _, err := Open(context.Background(), "-", nil); err == nil || !strings.Contains(err.Error(), "standard input") {
+		t.Errorf("Open(-, nil) = %v", err)
+	}
+}

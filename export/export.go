@@ -14,6 +14,7 @@ import (
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/internal/atomicfile"
 	"github.com/seams-dev/seams/internal/input"
+	"github.com/seams-dev/seams/jsonl"
 	"github.com/seams-dev/seams/misp"
 	"github.com/seams-dev/seams/registryfile"
 	"github.com/seams-dev/seams/signalfeed"
@@ -169,7 +170,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			finish = pw.Close
 		}
 		var rows []Row
-		err = ReadFindings(ff, file, func(f *seams.Finding) error {
+		err = jsonl.ReadFindings(ff, file, func(f *seams.Finding) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
@@ -186,7 +187,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	default:
 		var findings []seams.Finding
-		if err := ReadFindings(ff, file, func(f *seams.Finding) error {
+		if err := jsonl.ReadFindings(ff, file, func(f *seams.Finding) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}

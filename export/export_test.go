@@ -52,7 +52,7 @@ func findingsOf(t *testing.T, dir string) []seams.Finding {
 	}
 	defer f.Close()
 	var fs []seams.Finding
-	if err := ReadFindings(f, "findings.jsonl", func(x *seams.Finding) error { fs = append(fs, *x); return nil }); err != nil {
+	if err := jsonl.ReadFindings(f, "findings.jsonl", func(x *seams.Finding) error { fs = append(fs, *x); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if len(fs) == 0 {
@@ -673,32 +673,6 @@ func TestRunErrors(t *testing.T) {
 	}
 }
 
-func FuzzReadFindings(f *testing.F) {
-	b, err := os.ReadFile(filepath.Join(small, "golden", FindingsFile))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(b)
-	f.Fuzz(func(t *testing.T, b []byte) {
-		var fs []seams.Finding
-		if err := ReadFindings(bytes.NewReader(b), "f.jsonl", func(x *seams.Finding) error { fs = append(fs, *x); return nil }); err != nil {
-			return
-		}
-		// What reads, writes back and reads the same.
-		var buf bytes.Buffer
-		for i := range fs {
-			buf.WriteString(findingLine(&fs[i]))
-		}
-		var again []seams.Finding
-		if err := ReadFindings(&buf, "g.jsonl", func(x *seams.Finding) error { again = append(again, *x); return nil }); err != nil {
-			t.Fatalf("rewritten findings do not read: %v", err)
-		}
-		if len(again) != len(fs) {
-			t.Fatalf("%d findings back, want %d", len(again), len(fs))
-		}
-	})
-}
-
 func findingLine(f *seams.Finding) string { return string(jsonl.AppendFinding(nil, f)) }
 
 // TestReadFindingsKeepsEnrichment reads findings.jsonl of enriched and capped
@@ -723,7 +697,7 @@ func TestReadFindingsKeepsEnrichment(t *testing.T) {
 		t.Fatalf("the run wrote no capped, enriched or signalled finding to check:\n%s", want)
 	}
 	var got []byte
-	if err := ReadFindings(bytes.NewReader(want), "findings.jsonl", func(f *seams.Finding) error {
+	if err := jsonl.ReadFindings(bytes.NewReader(want), "findings.jsonl", func(f *seams.Finding) error {
 		got = jsonl.AppendFinding(got, f)
 		return nil
 	}); err != nil {
@@ -734,7 +708,7 @@ func TestReadFindingsKeepsEnrichment(t *testing.T) {
 	}
 	// And the CSV carries what enrichment and capping added.
 	var rows []Row
-	if err := ReadFindings(bytes.NewReader(want), "findings.jsonl", func(f *seams.Finding) error {
+	if err := jsonl.ReadFindings(bytes.NewReader(want), "findings.jsonl", func(f *seams.Finding) error {
 		rows = Rows(rows, f, nil)
 		return nil
 	}); err != nil {

@@ -199,7 +199,7 @@ func TestWrongKind(t *testing.T) {
 		t.Errorf("compounds from a bundle: %v", err)
 	}
 	_, err = load.Shared(ctx(), st, operator, "../registryfile/testdata/compounds.ftm.json", load.NewOptions())
-	if err == nil || !strings.Contains(err.Error(), "this is FollowTheMoney entities, which holds no shared") {
+	if err == nil || !strings.Contains(err.Error(), "this is FollowTheMoney entities, which holds no shared space") {
 		t.Errorf("shared from FtM: %v", err)
 	}
 	if got := stored(t, st); got != "" {

@@ -140,7 +140,11 @@ func wrongKind(k Kind, f Format, file string) error {
 	case Takes(Shared, f):
 		where = "give it as the shared space"
 	}
-	return fmt.Errorf("%s: this is %s, which holds no %s: %s", file, f.describe(), k, where)
+	what := string(k)
+	if k == Shared {
+		what = "shared space"
+	}
+	return fmt.Errorf("%s: this is %s, which holds no %s: %s", file, f.describe(), what, where)
 }
 
 // ReadCompounds reads a compounds file of format f: the contract's CSV, or

@@ -125,8 +125,8 @@ func TestWrongKind(t *testing.T) {
 		{Compounds, "../misp/testdata/warninglist.json", "is a MISP warninglist, which holds no compounds: give it as the shared space"},
 		{Indicators, "../misp/testdata/warninglist.json", "is a MISP warninglist, which holds no indicators: give it as the shared space"},
 		{Indicators, "testdata/compounds.ftm.json", "is FollowTheMoney entities, which holds no indicators: give it as the compounds"},
-		{Shared, "../stix/testdata/partner.json", "is a STIX 2.1 bundle, which holds no shared: give it as the indicators"},
-		{Shared, "testdata/compounds.ftm.json", "is FollowTheMoney entities, which holds no shared: give it as the compounds"},
+		{Shared, "../stix/testdata/partner.json", "is a STIX 2.1 bundle, which holds no shared space: give it as the indicators"},
+		{Shared, "testdata/compounds.ftm.json", "is FollowTheMoney entities, which holds no shared space: give it as the compounds"},
 	}
 	for _, c := range cases {
 		t.Run(string(c.kind)+" "+filepath.Base(c.fixture), func(t *testing.T) {

@@ -107,6 +107,15 @@ func (o *Options) defaults(path string) {
 	}
 }
 
+// label is how rejections and errors name the input: its path, or for
+// standard input the name it is stored under (an upload's file name).
+func (o *Options) label(path string) string {
+	if path == "-" {
+		return o.Name
+	}
+	return path
+}
+
 // counter counts rejections and passes them on. A rejection that names
 // an item is a part of a stored report; for a registry file (registry set)
 // every rejection is a record, as seams xref counts them.
@@ -194,14 +203,15 @@ func Compounds(ctx context.Context, st seams.Loader, p seams.Principal, path str
 		return res, err
 	}
 	defer ri.in.Close()
-	cs, err := registryfile.ReadCompounds(ri.format, ri.r, path, c.reject)
+	file := o.label(path)
+	cs, err := registryfile.ReadCompounds(ri.format, ri.r, file, c.reject)
 	if err != nil {
 		return res, err
 	}
-	if _, err := ri.sum(path); err != nil {
+	if _, err := ri.sum(file); err != nil {
 		return res, err
 	}
-	keep := storable(cs, path, c)
+	keep := storable(cs, file, c)
 	res.Read = len(keep) + c.whole
 	res.Rejected = c.whole
 	res.LoadResult, err = st.PutCompounds(ctx, p, o.Name, keep)
@@ -233,17 +243,18 @@ func Indicators(ctx context.Context, st interface {
 		return res, err
 	}
 	defer ri.in.Close()
-	added, inds, err := registryfile.ReadIndicators(ri.format, ri.r, path, known, c.reject)
+	file := o.label(path)
+	added, inds, err := registryfile.ReadIndicators(ri.format, ri.r, file, known, c.reject)
 	if err != nil {
 		return res, err
 	}
-	sum, err := ri.sum(path)
+	sum, err := ri.sum(file)
 	if err != nil {
 		return res, err
 	}
 	// A compound the file defines that the store cannot keep takes its
 	// indicators with it.
-	added = storable(added, path, c)
+	added = storable(added, file, c)
 	addedIDs := registryfile.IDs(added)
 	keep := inds[:0]
 	for i := range inds {
@@ -251,11 +262,11 @@ func Indicators(ctx context.Context, st interface {
 		_, isKnown := known[in.Compound]
 		_, isAdded := addedIDs[in.Compound]
 		if why := seams.UnstorableIndicator(in); why != "" {
-			c.reject(&seams.RecordError{File: path, Line: in.Line, Reason: why})
+			c.reject(&seams.RecordError{File: file, Line: in.Line, Reason: why})
 			continue
 		}
 		if !isKnown && !isAdded {
-			c.reject(&seams.RecordError{File: path, Line: in.Line, Item: in.Value,
+			c.reject(&seams.RecordError{File: file, Line: in.Line, Item: in.Value,
 				Reason: fmt.Sprintf("compound %q, which the file defines, cannot be stored", in.Compound)})
 			continue
 		}
@@ -266,7 +277,7 @@ func Indicators(ctx context.Context, st interface {
 	res.Rejected = c.whole
 	if len(added) > 0 {
 		if res.Compounds, err = st.PutCompounds(ctx, p, o.Name, added); err != nil {
-			return res, fmt.Errorf("the compounds of %s: %w", path, err)
+			return res, fmt.Errorf("the compounds of %s: %w", file, err)
 		}
 	}
 	res.LoadResult, err = st.PutIndicators(ctx, p, seams.IndicatorFile{Name: o.Name, Shared: o.Shared, SHA256: sum}, keep)
@@ -287,15 +298,16 @@ func Shared(ctx context.Context, st seams.Loader, p seams.Principal, path string
 		return res, err
 	}
 	defer ri.in.Close()
-	prefixes, asns, err := registryfile.ReadShared(ri.format, ri.r, path, c.reject)
+	file := o.label(path)
+	prefixes, asns, err := registryfile.ReadShared(ri.format, ri.r, file, c.reject)
 	if err != nil {
 		return res, err
 	}
-	if _, err := ri.sum(path); err != nil {
+	if _, err := ri.sum(file); err != nil {
 		return res, err
 	}
 	for _, a := range asns {
-		c.reject(&seams.RecordError{File: path, Item: seams.FormatASN(a),
+		c.reject(&seams.RecordError{File: file, Item: seams.FormatASN(a),
 			Reason: "shared space by autonomous system is not kept in a store, which has no ASN database to turn it into networks: list its prefixes instead"})
 	}
 	res.Read = len(prefixes) + c.whole
@@ -339,10 +351,7 @@ type reportLoader struct {
 func (l *reportLoader) file(ctx context.Context, path string, o Options) (Result, error) {
 	var res Result
 	c := &counter{o: &o}
-	name := path // as rejections name the input
-	if path == "-" {
-		name = o.Name
-	}
+	name := o.label(path) // as rejections name the input
 	in, err := openReports(ctx, path, &o)
 	if err != nil {
 		return res, err
@@ -432,11 +441,7 @@ func openReports(ctx context.Context, path string, o *Options) (*reportfile.Inpu
 	if err != nil {
 		return nil, fmt.Errorf("reports: %w", err)
 	}
-	label := path
-	if path == "-" {
-		label = o.Name
-	}
-	rd, err := reportfile.FromInput(in, label, o.Format, reportfile.NewReaderOptionsDefault())
+	rd, err := reportfile.FromInput(in, o.label(path), o.Format, reportfile.NewReaderOptionsDefault())
 	if err != nil {
 		in.Close()
 		return nil, err

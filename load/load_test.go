@@ -119,6 +119,17 @@ func loadAll(t *testing.T, st *sqlite.Store, compounds, indicators, shared sourc
 			// Stored under the same name whichever way it came.
 			o.Name = l.src.name
 		}
+		// Rejections name the file by its path, or standard input by the
+		// name it is stored under.
+		label := l.src.path
+		if label == "-" {
+			label = l.src.name
+		}
+		o.Reject = func(e *seams.RecordError) {
+			if e.File != label {
+				t.Errorf("a rejection of %s names %q: %v", label, e.File, e)
+			}
+		}
 		res, err := l.fn(ctx(), st, operator, l.src.path, o)
 		if err != nil {
 			t.Fatalf("load %s: %v", l.src.path, err)

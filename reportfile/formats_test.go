@@ -115,7 +115,7 @@ func TestOpenFormats(t *testing.T) {
 						label = filepath.Base(p)
 						in, err = FromInput(in0, label, "", NewReaderOptionsDefault())
 					} else {
-						in, err = Open(context.Background(), p, "", nil)
+						in, err = Open(p, "", nil)
 					}
 					if err != nil {
 						t.Fatalf("%s (stdin %v): %v", p, stdin, err)
@@ -141,7 +141,7 @@ func TestOpenFormats(t *testing.T) {
 func TestOpenChecksHead(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "r.jsonl")
 	os.WriteFile(p, []byte("BZh91AY&SY"), 0o600)
-	if _, err := Open(context.Background(), p, "", nil); err == nil || !strings.Contains(err.Error(), p+": this is bzip2 data") {
+	if _, err := Open(p, "", nil); err == nil || !strings.Contains(err.Error(), p+": this is bzip2 data") {
 		t.Errorf("Open = %v", err)
 	}
 	in, err := input.Open(context.Background(), "-", strings.NewReader("PK\x03\x04zip"))

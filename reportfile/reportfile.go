@@ -256,14 +256,15 @@ func (in *Input) Close() error {
 // Open opens a report input by name through package input: "-" is stdin,
 // compressed data (gzip, Zstandard) is decompressed whatever the name, and
 // the format is f or, when f is "", detected from the name and the first
-// bytes.
-func Open(ctx context.Context, name string, f Format, stdin io.Reader) (*Input, error) {
-	return OpenOptions(ctx, name, f, stdin, NewReaderOptionsDefault())
+// bytes. The open of a FIFO waits for its writer; to end it early, open
+// with package input and call FromInput.
+func Open(name string, f Format, stdin io.Reader) (*Input, error) {
+	return OpenOptions(name, f, stdin, NewReaderOptionsDefault())
 }
 
 // OpenOptions is Open with reader options.
-func OpenOptions(ctx context.Context, name string, f Format, stdin io.Reader, o ReaderOptions) (*Input, error) {
-	in, err := input.Open(ctx, name, stdin)
+func OpenOptions(name string, f Format, stdin io.Reader, o ReaderOptions) (*Input, error) {
+	in, err := input.Open(context.Background(), name, stdin)
 	if err != nil {
 		return nil, fmt.Errorf("reports: %w", err)
 	}

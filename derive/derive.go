@@ -32,6 +32,7 @@ import (
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/footprint"
 	"github.com/seams-dev/seams/internal/atomicfile"
+	"github.com/seams-dev/seams/internal/input"
 	"github.com/seams-dev/seams/jsonl"
 	"github.com/seams-dev/seams/observe"
 	"github.com/seams-dev/seams/registry"
@@ -284,13 +285,17 @@ func (d *deriver) load() error {
 	o := d.o
 	var werr error
 	read := func(path, kind string, fn func(io.Reader, func(*seams.RecordError)) (int, error)) error {
-		f, err := os.Open(path)
+		f, err := input.Open(context.Background(), path, nil)
 		if err != nil {
 			return fmt.Errorf("%s: %w", kind, err)
 		}
 		defer f.Close()
+		r, err := f.Reader()
+		if err != nil {
+			return fmt.Errorf("%s: %w", kind, err)
+		}
 		in := seams.InputCount{File: path, Kind: kind}
-		n, err := fn(f, func(e *seams.RecordError) {
+		n, err := fn(r, func(e *seams.RecordError) {
 			in.Rejected++
 			if werr == nil {
 				werr = d.rj.add(e)

@@ -2,16 +2,15 @@ package derive
 
 import (
 	"cmp"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/registry"
 )
 
 // Summary is the outcome of a derivation, written as summary.json.
@@ -387,17 +386,15 @@ func (d *deriver) write(out *outputs) error {
 
 // writeIndicators writes indicators.csv in the registry's format.
 func writeIndicators(w io.Writer, rows []row) error {
-	cw := csv.NewWriter(w)
-	cw.Write([]string{"compound", "kind", "value", "first_seen", "last_seen", "confidence", "source"})
+	iw := registry.NewIndicatorWriter(w)
 	for _, r := range rows {
-		conf := ""
-		if r.hasConf {
-			conf = strconv.FormatFloat(r.conf, 'f', -1, 64)
+		in := seams.Indicator{Compound: r.prov.Compound, Kind: r.kind, Value: r.value, Window: seams.Window{First: r.first, Last: r.last},
+			Confidence: r.conf, HasConfidence: r.hasConf, Source: r.source}
+		if err := iw.Write(&in); err != nil {
+			return err
 		}
-		cw.Write([]string{r.prov.Compound, r.kind.String(), r.value, rfc3339(r.first), rfc3339(r.last), conf, r.source})
 	}
-	cw.Flush()
-	return cw.Error()
+	return iw.Flush()
 }
 
 func writeJSONLine(w io.Writer, v any) error {

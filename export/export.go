@@ -13,8 +13,10 @@ import (
 
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/internal/atomicfile"
+	"github.com/seams-dev/seams/internal/input"
+	"github.com/seams-dev/seams/jsonl"
 	"github.com/seams-dev/seams/misp"
-	"github.com/seams-dev/seams/registry"
+	"github.com/seams-dev/seams/registryfile"
 	"github.com/seams-dev/seams/signalfeed"
 	"github.com/seams-dev/seams/stix"
 )
@@ -105,27 +107,27 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, fmt.Errorf("export: a byte-order mark is for csv, not %s", o.Format)
 	}
 	res := &Result{}
-	compounds, err := loadCompounds(o, res)
+	compounds, err := loadCompounds(ctx, o, res)
 	if err != nil {
 		return nil, err
 	}
-	names := map[string]seams.Compound{}
-	ids := map[string]int{}
-	for i, c := range compounds {
-		names[c.ID] = c
-		ids[c.ID] = i
-	}
 	var inds []seams.Indicator
 	if o.Indicators != "" {
-		f, err := os.Open(o.Indicators)
-		if err != nil {
+		// In any format package registryfile reads: a STIX bundle or
+		// MISP events may define compounds the compounds file lacks.
+		if err := readRegistry(ctx, o.Indicators, registryfile.Indicators, func(f registryfile.Format, r io.Reader) error {
+			var added []seams.Compound
+			var err error
+			added, inds, err = registryfile.ReadIndicators(f, r, o.Indicators, registryfile.IDs(compounds), func(*seams.RecordError) { res.Rejected++ })
+			compounds = append(compounds, added...)
+			return err
+		}); err != nil {
 			return nil, fmt.Errorf("indicators: %w", err)
 		}
-		inds, err = registry.ReadIndicators(f, o.Indicators, ids, func(*seams.RecordError) { res.Rejected++ })
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("indicators: %w", err)
-		}
+	}
+	names := map[string]seams.Compound{}
+	for _, c := range compounds {
+		names[c.ID] = c
 	}
 
 	out, commit, abort, err := create(o)
@@ -133,12 +135,16 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	defer abort()
-	ff, err := os.Open(filepath.Join(o.From, FindingsFile))
+	file := filepath.Join(o.From, FindingsFile)
+	fin, err := input.Open(ctx, file, nil)
 	if err != nil {
 		return nil, fmt.Errorf("findings: %w (is %s the output directory of seams xref?)", err, o.From)
 	}
-	defer ff.Close()
-	file := filepath.Join(o.From, FindingsFile)
+	defer fin.Close()
+	ff, err := fin.Reader()
+	if err != nil {
+		return nil, fmt.Errorf("findings: %w", err)
+	}
 
 	switch o.Format {
 	case CSV, Parquet:
@@ -164,7 +170,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			finish = pw.Close
 		}
 		var rows []Row
-		err = ReadFindings(ff, file, func(f *seams.Finding) error {
+		err = jsonl.ReadFindings(ff, file, func(f *seams.Finding) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
@@ -181,7 +187,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	default:
 		var findings []seams.Finding
-		if err := ReadFindings(ff, file, func(f *seams.Finding) error {
+		if err := jsonl.ReadFindings(ff, file, func(f *seams.Finding) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
@@ -285,16 +291,36 @@ func latest(inds []seams.Indicator, findings []seams.Finding) time.Time {
 	return t
 }
 
-// loadCompounds reads the compounds file, or else the compounds of
+// readRegistry opens a registry file through package input (compressed
+// data decompressed) and hands fn its format (package registryfile) and
+// bytes.
+func readRegistry(ctx context.Context, path string, k registryfile.Kind, fn func(registryfile.Format, io.Reader) error) error {
+	in, err := input.Open(ctx, path, nil)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	r, err := in.Reader()
+	if err != nil {
+		return err
+	}
+	br, head, err := registryfile.Peek(r)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return fn(registryfile.Detect(k, head), br)
+}
+
+// loadCompounds reads the compounds file (in any format package
+// registryfile reads for compounds), or else the compounds of
 // summary.json (id, name, country of those with findings).
-func loadCompounds(o Options, res *Result) ([]seams.Compound, error) {
+func loadCompounds(ctx context.Context, o Options, res *Result) ([]seams.Compound, error) {
 	if o.Compounds != "" {
-		f, err := os.Open(o.Compounds)
-		if err != nil {
-			return nil, fmt.Errorf("compounds: %w", err)
-		}
-		defer f.Close()
-		cs, err := registry.ReadCompounds(f, o.Compounds, func(*seams.RecordError) { res.Rejected++ })
+		var cs []seams.Compound
+		err := readRegistry(ctx, o.Compounds, registryfile.Compounds, func(f registryfile.Format, r io.Reader) (err error) {
+			cs, err = registryfile.ReadCompounds(f, r, o.Compounds, func(*seams.RecordError) { res.Rejected++ })
+			return err
+		})
 		if err != nil {
 			return nil, fmt.Errorf("compounds: %w", err)
 		}

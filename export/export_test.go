@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/parquet-go/parquet-go"
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/jsonl"
@@ -51,7 +52,7 @@ func findingsOf(t *testing.T, dir string) []seams.Finding {
 	}
 	defer f.Close()
 	var fs []seams.Finding
-	if err := ReadFindings(f, "findings.jsonl", func(x *seams.Finding) error { fs = append(fs, *x); return nil }); err != nil {
+	if err := jsonl.ReadFindings(f, "findings.jsonl", func(x *seams.Finding) error { fs = append(fs, *x); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if len(fs) == 0 {
@@ -524,7 +525,7 @@ func deref(p *float64) any {
 }
 
 func summaryCompounds(t *testing.T, dir string) []seams.Compound {
-	cs, err := loadCompounds(Options{From: dir}, &Result{})
+	cs, err := loadCompounds(context.Background(), Options{From: dir}, &Result{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -672,32 +673,6 @@ func TestRunErrors(t *testing.T) {
 	}
 }
 
-func FuzzReadFindings(f *testing.F) {
-	b, err := os.ReadFile(filepath.Join(small, "golden", FindingsFile))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(b)
-	f.Fuzz(func(t *testing.T, b []byte) {
-		var fs []seams.Finding
-		if err := ReadFindings(bytes.NewReader(b), "f.jsonl", func(x *seams.Finding) error { fs = append(fs, *x); return nil }); err != nil {
-			return
-		}
-		// What reads, writes back and reads the same.
-		var buf bytes.Buffer
-		for i := range fs {
-			buf.WriteString(findingLine(&fs[i]))
-		}
-		var again []seams.Finding
-		if err := ReadFindings(&buf, "g.jsonl", func(x *seams.Finding) error { again = append(again, *x); return nil }); err != nil {
-			t.Fatalf("rewritten findings do not read: %v", err)
-		}
-		if len(again) != len(fs) {
-			t.Fatalf("%d findings back, want %d", len(again), len(fs))
-		}
-	})
-}
-
 func findingLine(f *seams.Finding) string { return string(jsonl.AppendFinding(nil, f)) }
 
 // TestReadFindingsKeepsEnrichment reads findings.jsonl of enriched and capped
@@ -722,7 +697,7 @@ func TestReadFindingsKeepsEnrichment(t *testing.T) {
 		t.Fatalf("the run wrote no capped, enriched or signalled finding to check:\n%s", want)
 	}
 	var got []byte
-	if err := ReadFindings(bytes.NewReader(want), "findings.jsonl", func(f *seams.Finding) error {
+	if err := jsonl.ReadFindings(bytes.NewReader(want), "findings.jsonl", func(f *seams.Finding) error {
 		got = jsonl.AppendFinding(got, f)
 		return nil
 	}); err != nil {
@@ -733,7 +708,7 @@ func TestReadFindingsKeepsEnrichment(t *testing.T) {
 	}
 	// And the CSV carries what enrichment and capping added.
 	var rows []Row
-	if err := ReadFindings(bytes.NewReader(want), "findings.jsonl", func(f *seams.Finding) error {
+	if err := jsonl.ReadFindings(bytes.NewReader(want), "findings.jsonl", func(f *seams.Finding) error {
 		rows = Rows(rows, f, nil)
 		return nil
 	}); err != nil {
@@ -747,5 +722,29 @@ func TestReadFindingsKeepsEnrichment(t *testing.T) {
 	}
 	if !asn || !capped || !signals {
 		t.Errorf("rows lack enrichment (%v), capping (%v) or signals (%v)", asn, capped, signals)
+	}
+}
+
+// TestRegistryInAnyFormat: the registry files export reads may be in any
+// format package registryfile reads, compressed or not: the compounds as
+// FollowTheMoney entities and the indicators as the STIX bundle an export
+// wrote (zstd-compressed) give the export the CSV files give.
+func TestRegistryInAnyFormat(t *testing.T) {
+	dir := xrefSmall(t)
+	o := Options{Format: STIX, From: dir, Org: "Hotline Example", Compounds: filepath.Join(small, "compounds.csv"), Indicators: filepath.Join(small, "indicators.csv")}
+	_, want := run(t, o)
+	zw, _ := zstd.NewWriter(nil)
+	bundle := filepath.Join(t.TempDir(), "bundle.json.zst")
+	if err := os.WriteFile(bundle, zw.EncodeAll(want, nil), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o.Compounds, o.Indicators = "../registryfile/testdata/compounds.ftm.json", bundle
+	_, got := run(t, o)
+	if !bytes.Equal(got, want) {
+		t.Errorf("the export from FtM and STIX differs from the one from CSV:\n%s\n---\n%s", got, want)
+	}
+	o.Compounds = bundle
+	if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), "which holds no compounds") {
+		t.Errorf("a bundle as the compounds: %v", err)
 	}
 }

@@ -1,8 +1,12 @@
 // Package load imports files into a store: compounds, indicators and
-// shared-space lists (CSV and text, read with package registry) and reports
-// in any format package reportfile reads (JSON Lines, CSV, CyberTipline
-// XML). Every record read is stored, already stored, or handed to the
-// Reject function with its file, line and reason.
+// shared-space lists in any format package registryfile reads (CSV and the
+// text list, STIX 2.1 bundles, MISP events and warninglists,
+// FollowTheMoney entities), and reports in any format package reportfile
+// reads (JSON Lines, CSV, CyberTipline XML). Every file is opened through
+// package internal/input: "-" is standard input, and gzip or Zstandard
+// data is decompressed, found from its first bytes. Every record read is
+// stored, already stored, or handed to the Reject function with its file,
+// line (or element path) and reason.
 //
 // Registry files are loaded in one transaction each: a file is a version,
 // stored whole or not at all. Reports are loaded in batches of
@@ -13,20 +17,20 @@ package load
 
 import (
 	"bufio"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"hash"
 	"hash/maphash"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/internal/hashset"
-	"github.com/seams-dev/seams/registry"
+	"github.com/seams-dev/seams/internal/input"
+	"github.com/seams-dev/seams/registryfile"
 	"github.com/seams-dev/seams/reportfile"
 )
 
@@ -73,7 +77,14 @@ type Result struct {
 	// PartsRejected counts parts of stored reports rejected on their own
 	// (an ip event, a device, a field).
 	PartsRejected int
+	// Compounds is what storing the compounds an indicators file defines
+	// (a STIX bundle, MISP events) and the store did not hold did.
+	Compounds seams.LoadResult
 }
+
+// Changed reports whether the load changed what the store holds: the
+// file's records, or the compounds it defined.
+func (r Result) Changed() bool { return r.LoadResult.Changed() || r.Compounds.Changed() }
 
 func (o *Options) defaults(path string) {
 	if o.Name == "" {
@@ -96,15 +107,27 @@ func (o *Options) defaults(path string) {
 	}
 }
 
-// counter counts rejections and passes them on.
+// label is how rejections and errors name the input: its path, or for
+// standard input the name it is stored under (an upload's file name).
+func (o *Options) label(path string) string {
+	if path == "-" {
+		return o.Name
+	}
+	return path
+}
+
+// counter counts rejections and passes them on. A rejection that names
+// an item is a part of a stored report; for a registry file (registry set)
+// every rejection is a record, as seams xref counts them.
 type counter struct {
-	o     *Options
-	whole int
-	parts int
+	o        *Options
+	registry bool
+	whole    int
+	parts    int
 }
 
 func (c *counter) reject(e *seams.RecordError) {
-	if e.Item == "" {
+	if e.Item == "" || c.registry {
 		c.whole++
 	} else {
 		c.parts++
@@ -114,52 +137,50 @@ func (c *counter) reject(e *seams.RecordError) {
 	}
 }
 
-// open opens path ("-" for o.Stdin; ".gz" decompressed) and returns a
-// reader that also hashes the bytes read.
-func open(path string, o *Options) (io.Reader, func() [32]byte, func() error, error) {
-	var r io.Reader
-	closeFn := func() error { return nil }
-	if path == "-" {
-		r = o.Stdin
-	} else {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		r, closeFn = f, f.Close
-	}
-	h := sha256.New()
-	r = io.TeeReader(r, h)
-	if strings.HasSuffix(path, ".gz") {
-		z, err := gzip.NewReader(r)
-		if err != nil {
-			closeFn()
-			return nil, nil, nil, fmt.Errorf("%s: %w", path, err)
-		}
-		r = z
-	}
-	sum := func() [32]byte {
-		var s [32]byte
-		h.Sum(s[:0])
-		return s
-	}
-	return r, sum, closeFn, nil
+// registryInput is an opened registry file.
+type registryInput struct {
+	in     *input.File
+	r      *bufio.Reader // the decompressed bytes, the first ones peeked
+	format registryfile.Format
+	hash   hash.Hash // of the decompressed bytes read
 }
 
-// Compounds loads a compounds CSV.
-func Compounds(ctx context.Context, st seams.Loader, p seams.Principal, path string, o Options) (Result, error) {
-	o.defaults(path)
-	var res Result
-	c := &counter{o: &o}
-	r, _, closeFn, err := open(path, &o)
+// openRegistry opens a registry file of kind k through package input
+// ("-" is o.Stdin; compressed data is decompressed, found from its first
+// bytes) and finds its format (package registryfile).
+func openRegistry(ctx context.Context, path string, k registryfile.Kind, o *Options) (*registryInput, error) {
+	in, err := input.Open(ctx, path, o.Stdin)
 	if err != nil {
-		return res, fmt.Errorf("compounds: %w", err)
+		return nil, fmt.Errorf("%s: %w", k, err)
 	}
-	defer closeFn()
-	cs, err := registry.ReadCompounds(r, path, c.reject)
+	r, err := in.Reader()
 	if err != nil {
-		return res, err
+		in.Close()
+		return nil, fmt.Errorf("%s: %w", k, err)
 	}
+	h := sha256.New()
+	br, head, err := registryfile.Peek(io.TeeReader(r, h))
+	if err != nil {
+		in.Close()
+		return nil, fmt.Errorf("%s: %w", k, err)
+	}
+	return &registryInput{in: in, r: br, format: registryfile.Detect(k, head), hash: h}, nil
+}
+
+// sum reads what is left of the file, so that every byte is hashed (and
+// a file cut short or grown while it is read is found out), and returns
+// the SHA-256 of its decompressed content.
+func (ri *registryInput) sum(path string) ([32]byte, error) {
+	var s [32]byte
+	if _, err := io.Copy(io.Discard, ri.r); err != nil {
+		return s, fmt.Errorf("%s: %w", path, err)
+	}
+	ri.hash.Sum(s[:0])
+	return s, nil
+}
+
+// storable drops, as rejected, the compounds the store cannot keep.
+func storable(cs []seams.Compound, path string, c *counter) []seams.Compound {
 	keep := cs[:0]
 	for i := range cs {
 		if why := seams.UnstorableCompound(&cs[i]); why != "" {
@@ -168,75 +189,130 @@ func Compounds(ctx context.Context, st seams.Loader, p seams.Principal, path str
 		}
 		keep = append(keep, cs[i])
 	}
-	res.Read = len(cs) + c.whole - (len(cs) - len(keep))
-	res.LoadResult, err = st.PutCompounds(ctx, p, o.Name, keep)
+	return keep
+}
+
+// Compounds loads a compounds file in any format package registryfile
+// reads for compounds (CSV, FollowTheMoney entities).
+func Compounds(ctx context.Context, st seams.Loader, p seams.Principal, path string, o Options) (Result, error) {
+	o.defaults(path)
+	var res Result
+	c := &counter{o: &o, registry: true}
+	ri, err := openRegistry(ctx, path, registryfile.Compounds, &o)
+	if err != nil {
+		return res, err
+	}
+	defer ri.in.Close()
+	file := o.label(path)
+	cs, err := registryfile.ReadCompounds(ri.format, ri.r, file, c.reject)
+	if err != nil {
+		return res, err
+	}
+	if _, err := ri.sum(file); err != nil {
+		return res, err
+	}
+	keep := storable(cs, file, c)
+	res.Read = len(keep) + c.whole
 	res.Rejected = c.whole
+	res.LoadResult, err = st.PutCompounds(ctx, p, o.Name, keep)
 	return res, err
 }
 
-// Indicators loads an indicators CSV as the new version of the file named
-// o.Name of p's organisation. The compounds must be stored first.
+// Indicators loads an indicators file (CSV, a STIX 2.1 bundle or MISP
+// events: any format package registryfile reads for indicators) as the new
+// version of the file named o.Name of p's organisation. The compounds its
+// indicators name must be stored, or come with the file: a STIX bundle or
+// MISP events may define compounds, and those the store does not hold yet
+// are stored first (Result.Compounds), in a transaction of their own. A
+// compound the store holds keeps what the store says, as a compounds file
+// has the last word over a bundle's compounds in seams xref.
 func Indicators(ctx context.Context, st interface {
 	seams.Loader
 	Compounds(context.Context) ([]seams.Compound, error)
 }, p seams.Principal, path string, o Options) (Result, error) {
 	o.defaults(path)
 	var res Result
-	c := &counter{o: &o}
+	c := &counter{o: &o, registry: true}
 	compounds, err := st.Compounds(ctx)
 	if err != nil {
 		return res, err
 	}
-	ids := make(map[string]int, len(compounds))
-	for i, c := range compounds {
-		ids[c.ID] = i
-	}
-	r, sum, closeFn, err := open(path, &o)
-	if err != nil {
-		return res, fmt.Errorf("indicators: %w", err)
-	}
-	defer closeFn()
-	inds, err := registry.ReadIndicators(r, path, ids, c.reject)
+	known := registryfile.IDs(compounds)
+	ri, err := openRegistry(ctx, path, registryfile.Indicators, &o)
 	if err != nil {
 		return res, err
 	}
-	if _, err := io.Copy(io.Discard, r); err != nil { // hash the whole file, even bytes the reader did not need
-		return res, fmt.Errorf("%s: %w", path, err)
+	defer ri.in.Close()
+	file := o.label(path)
+	added, inds, err := registryfile.ReadIndicators(ri.format, ri.r, file, known, c.reject)
+	if err != nil {
+		return res, err
 	}
-	read := len(inds)
+	sum, err := ri.sum(file)
+	if err != nil {
+		return res, err
+	}
+	// A compound the file defines that the store cannot keep takes its
+	// indicators with it.
+	added = storable(added, file, c)
+	addedIDs := registryfile.IDs(added)
 	keep := inds[:0]
 	for i := range inds {
-		if why := seams.UnstorableIndicator(&inds[i]); why != "" {
-			c.reject(&seams.RecordError{File: path, Line: inds[i].Line, Reason: why})
+		in := &inds[i]
+		_, isKnown := known[in.Compound]
+		_, isAdded := addedIDs[in.Compound]
+		if why := seams.UnstorableIndicator(in); why != "" {
+			c.reject(&seams.RecordError{File: file, Line: in.Line, Reason: why})
 			continue
 		}
-		inds[i].File = o.Name
-		keep = append(keep, inds[i])
+		if !isKnown && !isAdded {
+			c.reject(&seams.RecordError{File: file, Line: in.Line, Item: in.Value,
+				Reason: fmt.Sprintf("compound %q, which the file defines, cannot be stored", in.Compound)})
+			continue
+		}
+		in.File = o.Name
+		keep = append(keep, *in)
 	}
-	res.Read = read + c.whole - (read - len(keep))
-	res.LoadResult, err = st.PutIndicators(ctx, p, seams.IndicatorFile{Name: o.Name, Shared: o.Shared, SHA256: sum()}, keep)
+	res.Read = len(keep) + c.whole
 	res.Rejected = c.whole
+	if len(added) > 0 {
+		if res.Compounds, err = st.PutCompounds(ctx, p, o.Name, added); err != nil {
+			return res, fmt.Errorf("the compounds of %s: %w", file, err)
+		}
+	}
+	res.LoadResult, err = st.PutIndicators(ctx, p, seams.IndicatorFile{Name: o.Name, Shared: o.Shared, SHA256: sum}, keep)
 	return res, err
 }
 
-// Shared loads a shared-space list, replacing what the file of the same
-// name listed before.
+// Shared loads a shared-space file (the text list, or a MISP warninglist),
+// replacing what the file of the same name listed before. A store keeps
+// shared space as prefixes: an autonomous system a warninglist names is
+// rejected, saying so (seams xref turns one into networks with an ASN
+// database; a store has none).
 func Shared(ctx context.Context, st seams.Loader, p seams.Principal, path string, o Options) (Result, error) {
 	o.defaults(path)
 	var res Result
-	c := &counter{o: &o}
-	r, _, closeFn, err := open(path, &o)
-	if err != nil {
-		return res, fmt.Errorf("shared: %w", err)
-	}
-	defer closeFn()
-	prefixes, err := registry.ReadShared(r, path, c.reject)
+	c := &counter{o: &o, registry: true}
+	ri, err := openRegistry(ctx, path, registryfile.Shared, &o)
 	if err != nil {
 		return res, err
 	}
+	defer ri.in.Close()
+	file := o.label(path)
+	prefixes, asns, err := registryfile.ReadShared(ri.format, ri.r, file, c.reject)
+	if err != nil {
+		return res, err
+	}
+	if _, err := ri.sum(file); err != nil {
+		return res, err
+	}
+	for _, a := range asns {
+		c.reject(&seams.RecordError{File: file, Item: seams.FormatASN(a),
+			Reason: "shared space by autonomous system is not kept in a store, which has no ASN database to turn it into networks: list its prefixes instead"})
+	}
 	res.Read = len(prefixes) + c.whole
-	res.LoadResult, err = st.PutShared(ctx, p, o.Name, prefixes)
 	res.Rejected = c.whole
+	res.LoadResult, err = st.PutShared(ctx, p, o.Name, prefixes)
 	return res, err
 }
 
@@ -275,15 +351,12 @@ type reportLoader struct {
 func (l *reportLoader) file(ctx context.Context, path string, o Options) (Result, error) {
 	var res Result
 	c := &counter{o: &o}
-	name := path // as rejections name the input
-	if path == "-" {
-		name = o.Name
-	}
-	in, closeFn, err := openReports(path, &o)
+	name := o.label(path) // as rejections name the input
+	in, err := openReports(ctx, path, &o)
 	if err != nil {
 		return res, err
 	}
-	defer closeFn()
+	defer in.Close()
 	batch := seams.ReportBatch{File: o.Name, Source: o.Source, Shared: o.Shared}
 	var reports []seams.Report
 	var raws []string // each report's text, for a rejection by the store
@@ -359,30 +432,19 @@ func (l *reportLoader) result(res Result, c *counter) Result {
 	return res
 }
 
-// openReports opens a report input through package reportfile. Standard
-// input is named o.Name in rejections (an upload is named by its file
-// name), and decompressed when that name ends in .gz.
-func openReports(path string, o *Options) (seams.ReportReader, func() error, error) {
-	if path != "-" {
-		in, err := reportfile.Open(path, o.Format, o.Stdin)
-		if err != nil {
-			return nil, nil, err
-		}
-		return in, in.Close, nil
-	}
-	var r io.Reader = o.Stdin
-	if strings.HasSuffix(o.Name, ".gz") {
-		z, err := gzip.NewReader(r)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", o.Name, err)
-		}
-		r = z
-	}
-	br := bufio.NewReaderSize(r, 64<<10)
-	head, _ := br.Peek(reportfile.SniffSize) // a short input peeks short; errors surface on read
-	in, err := reportfile.NewReader(reportfile.Detect(o.Format, o.Name, head), br, o.Name)
+// openReports opens a report input through package reportfile (and so
+// package input: compressed data is decompressed whatever the name).
+// Standard input is named o.Name in rejections, and that name says its
+// format when o.Format does not.
+func openReports(ctx context.Context, path string, o *Options) (*reportfile.Input, error) {
+	in, err := input.Open(ctx, path, o.Stdin)
 	if err != nil {
-		return nil, nil, err
+		return nil, fmt.Errorf("reports: %w", err)
 	}
-	return in, func() error { return nil }, nil
+	rd, err := reportfile.FromInput(in, o.label(path), o.Format, reportfile.NewReaderOptionsDefault())
+	if err != nil {
+		in.Close()
+		return nil, err
+	}
+	return rd, nil
 }

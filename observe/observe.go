@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/internal/input"
 )
 
 // Observation is one sighting of a device.
@@ -69,11 +70,11 @@ func ParseFormat(s string) (Format, error) {
 	return "", fmt.Errorf("unknown format %q (want jsonl, csv or parquet)", s)
 }
 
-// FormatOf guesses the format of a file from its name, ignoring a .gz
-// suffix: .jsonl, .ndjson and .json are JSON Lines, .csv is CSV, .parquet
-// and .pq are Parquet.
+// FormatOf guesses the format of a file from its name, ignoring a .gz or
+// .zst suffix: .jsonl, .ndjson and .json are JSON Lines, .csv is CSV,
+// .parquet and .pq are Parquet.
 func FormatOf(name string) (Format, error) {
-	ext := strings.ToLower(filepath.Ext(strings.TrimSuffix(name, ".gz")))
+	ext := strings.ToLower(filepath.Ext(input.TrimName(name)))
 	if f, err := ParseFormat(strings.TrimPrefix(ext, ".")); err == nil {
 		return f, nil
 	}

@@ -2,31 +2,31 @@ package observe
 
 import (
 	"bufio"
-	"compress/gzip"
+	"context"
 	"fmt"
 	"io"
-	"os"
-	"strings"
+
+	"github.com/seams-dev/seams/internal/input"
 )
 
-// Input is one observations file, opened: a stream of bytes for JSON Lines
-// and CSV (decompressed when the name ends in .gz), or random access for
-// Parquet.
+// Input is one observations file, opened through package input: a stream
+// of bytes for JSON Lines and CSV (decompressed when the content is gzip
+// or zstd, whatever the name), or random access for Parquet.
 type Input struct {
 	Name   string
 	Format Format
 	// Stream is the file's content for JSON Lines and CSV.
 	Stream io.Reader
 	// File and Size give random access for Parquet.
-	File *os.File
+	File io.ReaderAt
 	Size int64
 
-	f *os.File
+	in *input.File
 }
 
 // Open opens an observations file of the given format, or of the format
 // its name says when format is empty (see FormatOf). A Parquet file cannot
-// be gzipped (Parquet compresses its pages itself).
+// be compressed (Parquet compresses its pages itself).
 func Open(name string, format Format) (*Input, error) {
 	if format == "" {
 		var err error
@@ -34,37 +34,30 @@ func Open(name string, format Format) (*Input, error) {
 			return nil, err
 		}
 	}
-	gz := strings.HasSuffix(strings.ToLower(name), ".gz")
-	if format == Parquet && gz {
-		return nil, fmt.Errorf("%s: a Parquet file cannot be read gzipped (Parquet compresses its own pages): gunzip it", name)
+	if format == Parquet && input.ByName(name) != input.None {
+		return nil, fmt.Errorf("%s: a Parquet file cannot be read gzipped or zstd-compressed (Parquet compresses its own pages): decompress it", name)
 	}
-	f, err := os.Open(name)
+	if name == "-" {
+		return nil, fmt.Errorf("observations cannot be read from standard input")
+	}
+	f, err := input.Open(context.Background(), name, nil)
 	if err != nil {
 		return nil, fmt.Errorf("observations: %w", err)
 	}
-	in := &Input{Name: name, Format: format, f: f}
+	in := &Input{Name: name, Format: format, in: f}
 	if format == Parquet {
-		st, err := f.Stat()
-		if err != nil {
+		if in.File, in.Size, err = f.ReaderAt(); err != nil {
 			f.Close()
-			return nil, fmt.Errorf("observations: %w", err)
+			return nil, fmt.Errorf("%w (a Parquet input must be a regular, uncompressed file)", err)
 		}
-		if !st.Mode().IsRegular() {
-			f.Close()
-			return nil, fmt.Errorf("%s: a Parquet input must be a regular file", name)
-		}
-		in.File, in.Size = f, st.Size()
 		return in, nil
 	}
-	in.Stream = bufio.NewReaderSize(f, 1<<20)
-	if gz {
-		z, err := gzip.NewReader(in.Stream)
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		in.Stream = z
+	r, err := f.Reader()
+	if err != nil {
+		f.Close()
+		return nil, err
 	}
+	in.Stream = bufio.NewReaderSize(r, 1<<20)
 	return in, nil
 }
 
@@ -82,4 +75,4 @@ func (in *Input) Reader() (Reader, error) {
 }
 
 // Close closes the file.
-func (in *Input) Close() error { return in.f.Close() }
+func (in *Input) Close() error { return in.in.Close() }

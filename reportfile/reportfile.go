@@ -1,6 +1,7 @@
 // Package reportfile opens a report input in whichever format it is in: it
 // finds the format from the name and the content (or takes the one given),
-// decompresses gzip and zstd, and returns a seams.ReportReader. The cross-reference
+// opens it through package internal/input (which decompresses gzip and
+// zstd, found from the content), and returns a seams.ReportReader. The cross-reference
 // pipeline reads JSON Lines with its own parallel parser and asks this
 // package only which format an input is in; load and the other tools read
 // every format through it.
@@ -9,19 +10,17 @@ package reportfile
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"unicode/utf16"
 
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
-
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/csvreport"
 	"github.com/seams-dev/seams/cybertip"
+	"github.com/seams-dev/seams/internal/input"
 	"github.com/seams-dev/seams/jsonl"
 )
 
@@ -273,71 +272,50 @@ func (in *Input) Close() error {
 	return err
 }
 
-// Open opens a report input by name: "-" is stdin, a name ending in .gz is
-// decompressed, and the format is f or, when f is "", detected.
+// Open opens a report input by name through package input: "-" is stdin,
+// compressed data (gzip, Zstandard) is decompressed whatever the name, and
+// the format is f or, when f is "", detected from the name and the first
+// bytes. The open of a FIFO waits for its writer; to end it early, open
+// with package input and call FromInput.
 func Open(name string, f Format, stdin io.Reader) (*Input, error) {
 	return OpenOptions(name, f, stdin, NewReaderOptionsDefault())
 }
 
 // OpenOptions is Open with reader options.
 func OpenOptions(name string, f Format, stdin io.Reader, o ReaderOptions) (*Input, error) {
-	r, closeFn, err := OpenStream(name, stdin)
+	in, err := input.Open(context.Background(), name, stdin)
+	if err != nil {
+		return nil, fmt.Errorf("reports: %w", err)
+	}
+	rd, err := FromInput(in, name, f, o)
+	if err != nil {
+		in.Close()
+		return nil, err
+	}
+	return rd, nil
+}
+
+// FromInput reads an opened input as reports. label names it in
+// rejections and, when f is "", says its format with its first bytes: a
+// file's path, or for standard input the name it stands for (an upload's
+// file name). The Input closes in.
+func FromInput(in *input.File, label string, f Format, o ReaderOptions) (*Input, error) {
+	r, err := in.Reader()
 	if err != nil {
 		return nil, err
 	}
 	br := bufio.NewReaderSize(r, 64<<10)
-	head, _ := br.Peek(SniffSize) // a short file peeks short; errors surface on read
-	f = Detect(f, name, head)
-	rd, err := NewReaderOptions(f, br, name, o)
-	if err != nil {
-		closeFn()
+	head, err := br.Peek(SniffSize)
+	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+		return nil, fmt.Errorf("%s: %w", label, err)
+	}
+	f = Detect(f, label, head)
+	if err := CheckHead(label, f, head); err != nil {
 		return nil, err
 	}
-	return &Input{ReportReader: rd, Format: f, close: closeFn}, nil
-}
-
-// Compressed reports whether a name says its file is compressed: it ends in
-// .gz (gzip) or .zst (Zstandard).
-func Compressed(name string) bool {
-	n := strings.ToLower(name)
-	return strings.HasSuffix(n, ".gz") || strings.HasSuffix(n, ".zst")
-}
-
-// OpenStream opens a report input as a byte stream: "-" is stdin, a name
-// ending in .gz or .zst is decompressed. Decompression is
-// github.com/klauspost/compress's, about twice as fast as compress/gzip:
-// it runs in the goroutine that feeds the parsers, and must keep up with
-// them.
-func OpenStream(name string, stdin io.Reader) (io.Reader, func() error, error) {
-	var r io.Reader
-	closeFn := func() error { return nil }
-	if name == "-" {
-		r = stdin
-	} else {
-		f, err := os.Open(name)
-		if err != nil {
-			return nil, nil, fmt.Errorf("reports: %w", err)
-		}
-		r, closeFn = f, f.Close
+	rd, err := NewReaderOptions(f, br, label, o)
+	if err != nil {
+		return nil, err
 	}
-	switch n := strings.ToLower(name); {
-	case strings.HasSuffix(n, ".gz"):
-		z, err := gzip.NewReader(r)
-		if err != nil {
-			closeFn()
-			return nil, nil, fmt.Errorf("%s: %w", name, err)
-		}
-		return z, closeFn, nil
-	case strings.HasSuffix(n, ".zst"):
-		// A window of at most 128 MiB: enough for every zstd level a
-		// file is written with, and a bound on what a hostile frame can
-		// make us allocate.
-		z, err := zstd.NewReader(r, zstd.WithDecoderMaxWindow(128<<20), zstd.WithDecoderConcurrency(1))
-		if err != nil {
-			closeFn()
-			return nil, nil, fmt.Errorf("%s: %w", name, err)
-		}
-		return z, func() error { z.Close(); return closeFn() }, nil
-	}
-	return r, closeFn, nil
+	return &Input{ReportReader: rd, Format: f, close: in.Close}, nil
 }

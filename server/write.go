@@ -55,18 +55,21 @@ func (s *Server) review(w http.ResponseWriter, r *http.Request, p seams.Principa
 // rejections (file, line, item, reason; not the raw text, which the
 // uploader has).
 type uploadResult struct {
-	Kind          string          `json:"kind"`
-	Name          string          `json:"name"`
-	Bytes         int64           `json:"bytes"`
-	Read          int             `json:"read"`
-	New           int             `json:"new"`
-	Updated       int             `json:"updated"`
-	Unchanged     int             `json:"unchanged"`
-	Retired       int             `json:"retired"`
-	Rejected      int             `json:"rejected"`
-	PartsRejected int             `json:"parts_rejected"`
-	Version       int             `json:"version,omitempty"`
-	Rejections    []rejectionView `json:"rejections"`
+	Kind          string `json:"kind"`
+	Name          string `json:"name"`
+	Bytes         int64  `json:"bytes"`
+	Read          int    `json:"read"`
+	New           int    `json:"new"`
+	Updated       int    `json:"updated"`
+	Unchanged     int    `json:"unchanged"`
+	Retired       int    `json:"retired"`
+	Rejected      int    `json:"rejected"`
+	PartsRejected int    `json:"parts_rejected"`
+	Version       int    `json:"version,omitempty"`
+	// CompoundsNew counts the compounds an indicators file (a STIX
+	// bundle, MISP events) defined that the store lacked, now stored.
+	CompoundsNew int             `json:"compounds_new,omitempty"`
+	Rejections   []rejectionView `json:"rejections"`
 	// RejectionsOmitted counts rejections beyond the first maxRejections.
 	RejectionsOmitted int `json:"rejections_omitted"`
 }
@@ -84,9 +87,11 @@ const maxRejections = 1000
 // errBusy: too many uploads at once.
 var errBusy = &httpError{status: http.StatusTooManyRequests, msg: "too many uploads in progress; retry later", retryAfter: 5}
 
-// upload is POST /api/upload/KIND. The body is the file, as bytes (any
-// format seams load takes; a name ending in .gz is decompressed for
-// reports). It is received whole into a temporary file first, so that a
+// upload is POST /api/upload/KIND. The body is the file, as bytes, in any
+// format seams load takes for KIND (package registryfile for compounds,
+// indicators and shared space, package reportfile for reports), gzip or
+// zstd data decompressed (package internal/input, from the first bytes).
+// It is received whole into a temporary file first, so that a
 // body cut short or over the limit stores nothing; then it is loaded,
 // detached from the client: once the body is in, the load runs to its end
 // even if the client leaves or the server is asked to stop (within the
@@ -172,6 +177,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, p seams.Principa
 	}
 	res.Read, res.New, res.Updated, res.Unchanged, res.Retired = lr.Read, lr.New, lr.Updated, lr.Unchanged, lr.Retired
 	res.Rejected, res.PartsRejected, res.Version = lr.Rejected, lr.PartsRejected, lr.Version
+	res.CompoundsNew = lr.Compounds.New
 	s.log.Info("upload stored", "kind", kind, "name", up.name, "read", lr.Read, "new", lr.New, "rejected", lr.Rejected, "token", p.Token)
 	status := http.StatusOK
 	if lr.Changed() {

@@ -84,6 +84,7 @@ func Run(t *testing.T, e Engine) {
 		{"CompoundStats", testCompoundStats},
 		{"SummarySlowTwin", testSummarySlowTwin},
 		{"DifferentialSmall", testDifferentialSmall},
+		{"DifferentialFormats", testDifferentialFormats},
 		{"DifferentialGenerated", testDifferentialGenerated},
 		{"Partners", testPartners},
 		{"MigrationUndated", testMigrationUndated},

@@ -169,3 +169,25 @@ func TestWarninglistAsShared(t *testing.T) {
 		t.Errorf("unusable = %+v, want the shared AS", s.Unusable)
 	}
 }
+
+// TestRegistryWrongKind: a registry file in another kind's format is an
+// error saying what it is; the run writes nothing.
+func TestRegistryWrongKind(t *testing.T) {
+	for _, c := range []struct {
+		set  func(*Options)
+		want string
+	}{
+		{func(o *Options) { o.Compounds = "../stix/testdata/small.bundle.json" }, "is a STIX 2.1 bundle, which holds no compounds: give it as the indicators"},
+		{func(o *Options) { o.Shared = "../misp/testdata/small.misp.json" }, "is MISP events, which holds no shared space: give it as the indicators"},
+		{func(o *Options) { o.Indicators = "../misp/testdata/warninglist.json" }, "is a MISP warninglist, which holds no indicators: give it as the shared space"},
+	} {
+		o := smallOptions(t)
+		c.set(&o)
+		if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Run = %v, want %q", err, c.want)
+		}
+		if _, err := os.Stat(filepath.Join(o.Out, FindingsFile)); err == nil {
+			t.Error("a failed run wrote findings")
+		}
+	}
+}

@@ -28,6 +28,7 @@ import (
 	"github.com/seams-dev/seams/jsonl"
 	"github.com/seams-dev/seams/match"
 	"github.com/seams-dev/seams/registry"
+	"github.com/seams-dev/seams/registryfile"
 	"github.com/seams-dev/seams/reportfile"
 )
 
@@ -394,7 +395,7 @@ func (r *rejections) addBytes(b []byte, n int) error {
 
 // loadRegistry reads the compounds, indicators and shared list, writes their
 // rejections, and builds the index. Each file may be in any registry format
-// (see registryformat.go): compounds as CSV or FollowTheMoney, indicators
+// (package registryfile): compounds as CSV or FollowTheMoney, indicators
 // as CSV, a STIX 2.1 bundle or MISP events (which may bring compounds of
 // their own), shared space as a list or a MISP warninglist.
 func loadRegistry(ctx context.Context, o Options, rj *rejections, enr *enrich.Enrichment) (*match.Index, []seams.InputCount, error) {
@@ -413,7 +414,7 @@ func loadRegistry(ctx context.Context, o Options, rj *rejections, enr *enrich.En
 			return nil, nil, nil, fmt.Errorf("%s: %w", kind, err)
 		}
 		br := bufio.NewReaderSize(r, 64<<10)
-		head, err := br.Peek(sniffSize)
+		head, err := br.Peek(registryfile.SniffSize)
 		if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
 			in.Close()
 			return nil, nil, nil, fmt.Errorf("%s: %w", kind, wrapName(path, err))
@@ -441,19 +442,22 @@ func loadRegistry(ctx context.Context, o Options, rj *rejections, enr *enrich.En
 		inputs = append(inputs, in)
 		return nil
 	}
-	readFile := func(path, kind string, fn func(io.Reader, registry.Reject) (int, error)) error {
-		in, br, _, err := open(path, kind)
+	// readFile reads a compounds or shared file in the format its first
+	// bytes show.
+	readFile := func(path string, kind registryfile.Kind, fn func(registryfile.Format, io.Reader, registry.Reject) (int, error)) error {
+		in, br, head, err := open(path, string(kind))
 		if err != nil {
 			return err
 		}
 		defer in.Close()
-		return read(path, kind, in, br, fn)
+		f := registryfile.Detect(kind, head)
+		return read(path, string(kind), in, br, func(r io.Reader, rej registry.Reject) (int, error) { return fn(f, r, rej) })
 	}
 
 	var compounds []seams.Compound
 	if o.Compounds != "" {
-		if err := readFile(o.Compounds, "compounds", func(r io.Reader, rej registry.Reject) (n int, err error) {
-			compounds, err = readCompounds(r, o.Compounds, rej)
+		if err := readFile(o.Compounds, registryfile.Compounds, func(f registryfile.Format, r io.Reader, rej registry.Reject) (n int, err error) {
+			compounds, err = registryfile.ReadCompounds(f, r, o.Compounds, rej)
 			return len(compounds), err
 		}); err != nil {
 			return nil, nil, err
@@ -467,29 +471,25 @@ func loadRegistry(ctx context.Context, o Options, rj *rejections, enr *enrich.En
 		return nil, nil, err
 	}
 	defer indIn.Close()
-	indFormat := detectIndicators(indHead)
-	if o.Compounds == "" && indFormat == formatCSV {
+	indFormat := registryfile.Detect(registryfile.Indicators, indHead)
+	if o.Compounds == "" && indFormat == registryfile.CSV {
 		return nil, nil, missing("Compounds")
 	}
 	// Indicators in an exchange format are read whole (their readers
 	// resolve references across the file) and may bring compounds, which
 	// join those of the compounds file; a CSV is streamed into the index.
 	var inds []seams.Indicator
-	if indFormat != formatCSV {
+	if indFormat != registryfile.CSV {
 		if err := read(o.Indicators, "indicators", indIn, indBR, func(r io.Reader, rej registry.Reject) (n int, err error) {
 			var more []seams.Compound
-			more, inds, err = readExchangeIndicators(indFormat, r, o.Indicators, rej)
-			compounds = mergeCompounds(compounds, more)
-			inds = knownCompounds(inds, compounds, rej)
+			more, inds, err = registryfile.ReadIndicators(indFormat, r, o.Indicators, registryfile.IDs(compounds), rej)
+			compounds = append(compounds, more...)
 			return len(inds), err
 		}); err != nil {
 			return nil, nil, err
 		}
 	}
-	ids := make(map[string]int, len(compounds))
-	for i, c := range compounds {
-		ids[c.ID] = i
-	}
+	ids := registryfile.IDs(compounds)
 	b, err := match.NewBuilder(compounds)
 	if err != nil {
 		return nil, nil, err
@@ -497,7 +497,7 @@ func loadRegistry(ctx context.Context, o Options, rj *rejections, enr *enrich.En
 	// add puts an indicator in the index, but for one of an AS, which
 	// waits for the ASN database's networks (package enrich).
 	add := func(in *seams.Indicator) error { return enr.Add(b, ids[in.Compound], in) }
-	if indFormat == formatCSV {
+	if indFormat == registryfile.CSV {
 		// Indicators go straight into the index as they are read: a
 		// registry of millions of rows never exists as a slice of
 		// seams.Indicator.
@@ -518,8 +518,8 @@ func loadRegistry(ctx context.Context, o Options, rj *rejections, enr *enrich.En
 		}
 	}
 	if o.Shared != "" {
-		if err := readFile(o.Shared, "shared", func(r io.Reader, rej registry.Reject) (n int, err error) {
-			shared, asns, err := readShared(r, o.Shared, rej)
+		if err := readFile(o.Shared, registryfile.Shared, func(f registryfile.Format, r io.Reader, rej registry.Reject) (n int, err error) {
+			shared, asns, err := registryfile.ReadShared(f, r, o.Shared, rej)
 			// The prefix in the evidence says why: it is listed. Only
 			// lists by AS and presets add a reason (enrich.go).
 			b.AddShared(shared...)

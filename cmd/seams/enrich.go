@@ -10,12 +10,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/internal/atomicfile"
+	"github.com/seams-dev/seams/internal/input"
 	"github.com/seams-dev/seams/jsonl"
 	"github.com/seams-dev/seams/mmdb"
 )
@@ -40,8 +40,8 @@ and listed as rejected (on standard error, and in --rejected FILE).
 The output is written under a temporary name and renamed when complete.
 
 Flags:
-  --in FILE        input; "-" reads standard input; a name ending in .gz is
-                   decompressed.
+  --in FILE        input; "-" reads standard input; gzip or zstd data is
+                   decompressed (found from its first bytes).
   --out FILE       output; "-" writes standard output; a name ending in .gz
                    is compressed. Must differ from --in.
   --asn-db FILE    IP-to-ASN database in MaxMind DB format; repeatable (the
@@ -51,8 +51,10 @@ Flags:
   --kind KIND      reports or findings: do not guess from the first record.
   --rejected FILE  also write the rejected lines and elements there, as
                    rejected.jsonl lines (file, line, item, reason, raw).
-  --max-line BYTES longest line parsed (longer ones are copied unchanged and
-                   rejected). Default 4194304 (4 MiB).
+  --max-line BYTES longest report line parsed (longer ones are copied
+                   unchanged and rejected). Default 4194304 (4 MiB). Lines
+                   of findings are read up to 64 MiB, as every reader of
+                   findings.jsonl reads them.
 
 A summary (records, addresses, how many gained each field, rejections and
 the databases with their dates) goes to standard output, or to standard
@@ -140,7 +142,7 @@ func runEnrich(ctx context.Context, e *env, args []string) error {
 	}
 	defer en.Close()
 
-	in, closeIn, err := openInput(a.in, e.stdin)
+	in, closeIn, err := openInput(ctx, a.in, e.stdin)
 	if err != nil {
 		return err
 	}
@@ -176,9 +178,35 @@ func runEnrich(ctx context.Context, e *env, args []string) error {
 		}
 		return nil
 	}
-	err = forEachLine(ctx, in, a.maxLine, func(n int, line []byte, long bool) error {
+	// --max-line bounds report lines; findings lines are read up to the
+	// limit of every reader of findings.jsonl (jsonl.MaxFindingLine).
+	// Until the first record says which the file holds, a line is read up
+	// to the larger, and a long one that is not a finding is then
+	// rejected as a long report line would be.
+	limit := func() int {
+		switch x.kind {
+		case kindReports:
+			return a.maxLine
+		case kindFindings:
+			return jsonl.MaxFindingLine
+		}
+		return max(a.maxLine, jsonl.MaxFindingLine)
+	}
+	err = forEachLine(ctx, in, limit, func(n int, line []byte, long bool) error {
+		if !long && len(line) > a.maxLine && x.kind != kindFindings {
+			if top, err := objectMembers(bytes.TrimPrefix(line, bom)); err != nil || kindOf(top) != kindFindings {
+				if _, err := out.w.Write(line); err != nil {
+					return err
+				}
+				line, long = line[:min(len(line), seams.MaxRaw)], true
+			}
+		}
 		if long {
-			return report([]seams.RecordError{*jsonl.LongLine(a.in, n, line, a.maxLine)})
+			lim := a.maxLine
+			if x.kind == kindFindings {
+				lim = jsonl.MaxFindingLine
+			}
+			return report([]seams.RecordError{*jsonl.LongLine(a.in, n, line, lim)})
 		}
 		edited, rs, err := x.edit(line, n)
 		if err != nil {
@@ -223,26 +251,19 @@ func runEnrich(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// openInput opens the input, decompressing a .gz name.
-func openInput(name string, stdin io.Reader) (io.Reader, func(), error) {
-	var r io.Reader = stdin
-	closeFn := func() {}
-	if name != "-" {
-		f, err := os.Open(name)
-		if err != nil {
-			return nil, nil, err
-		}
-		r, closeFn = f, func() { f.Close() }
+// openInput opens the input through package input: "-" is standard
+// input, gzip or zstd data is decompressed, found from its first bytes.
+func openInput(ctx context.Context, name string, stdin io.Reader) (io.Reader, func(), error) {
+	in, err := input.Open(ctx, name, stdin)
+	if err != nil {
+		return nil, nil, err
 	}
-	if strings.HasSuffix(name, ".gz") {
-		zr, err := gzip.NewReader(bufio.NewReaderSize(r, 1<<20))
-		if err != nil {
-			closeFn()
-			return nil, nil, fmt.Errorf("%s: %w", name, err)
-		}
-		return zr, func() { zr.Close(); closeFn() }, nil
+	r, err := in.Reader()
+	if err != nil {
+		in.Close()
+		return nil, nil, err
 	}
-	return r, closeFn, nil
+	return r, func() { in.Close() }, nil
 }
 
 // output is the file enrich writes: standard output, or a file renamed
@@ -295,31 +316,49 @@ func (o *output) abort() {
 
 // forEachLine calls fn for each line of r (without its newline), numbered
 // from 1, and copies the line terminators to w itself. A line longer than
-// maxLine is copied to w unchanged as it streams, and fn gets only its
-// first bytes with long set.
-func forEachLine(ctx context.Context, r io.Reader, maxLine int, fn func(n int, line []byte, long bool) error, w io.Writer) error {
-	br := bufio.NewReaderSize(r, maxLine+1)
+// limit() (asked for each line) is copied to w unchanged as it streams,
+// and fn gets only its first bytes with long set.
+func forEachLine(ctx context.Context, r io.Reader, limit func() int, fn func(n int, line []byte, long bool) error, w io.Writer) error {
+	br := bufio.NewReaderSize(r, 1<<20)
+	var buf []byte
 	for n := 1; ; n++ {
 		if n%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		line, err := br.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
-			start := append([]byte(nil), line[:min(len(line), seams.MaxRaw)]...)
-			if _, werr := w.Write(line); werr != nil {
-				return werr
-			}
-			for err == bufio.ErrBufferFull {
-				line, err = br.ReadSlice('\n')
-				if _, werr := w.Write(line); werr != nil {
+		max := limit()
+		buf = buf[:0]
+		var start []byte // the first bytes of a long line
+		var err error
+		for {
+			var chunk []byte
+			chunk, err = br.ReadSlice('\n')
+			if start != nil {
+				if _, werr := w.Write(chunk); werr != nil {
 					return werr
 				}
+			} else {
+				buf = append(buf, chunk...)
+				body := len(buf)
+				if body > 0 && buf[body-1] == '\n' {
+					body--
+				}
+				if body > max {
+					start = append([]byte(nil), buf[:min(len(buf), seams.MaxRaw)]...)
+					if _, werr := w.Write(buf); werr != nil {
+						return werr
+					}
+				}
 			}
-			if err != nil && err != io.EOF {
-				return err
+			if err != bufio.ErrBufferFull {
+				break
 			}
+		}
+		if err != nil && err != io.EOF {
+			return err
+		}
+		if start != nil {
 			if ferr := fn(n, start, true); ferr != nil {
 				return ferr
 			}
@@ -328,13 +367,10 @@ func forEachLine(ctx context.Context, r io.Reader, maxLine int, fn func(n int, l
 			}
 			continue
 		}
-		if err != nil && err != io.EOF {
-			return err
-		}
-		if len(line) == 0 && err == io.EOF {
+		if len(buf) == 0 && err == io.EOF {
 			return nil
 		}
-		body, nl := line, []byte(nil)
+		body, nl := buf, []byte(nil)
 		if k := len(body); k > 0 && body[k-1] == '\n' {
 			body, nl = body[:k-1], body[k-1:]
 		}

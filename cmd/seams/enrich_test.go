@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // A hand-made reports file in documentation ranges, with one line of each
@@ -167,6 +169,26 @@ func TestEnrichGzip(t *testing.T) {
 	}
 }
 
+// TestEnrichZstdStdin: zstd data on standard input, and gzip data under a
+// name that does not say so, are decompressed.
+func TestEnrichZstdStdin(t *testing.T) {
+	zw, _ := zstd.NewWriter(nil)
+	in := zw.EncodeAll([]byte(enrichReports[0]+"\n"), nil)
+	code, stdout, stderr := run(t, string(in), "enrich", "--asn-db", docASN, "--geo-db", docGeo, "--in", "-", "--out", "-")
+	if code != 0 || stdout != enrichWant[0]+"\n" {
+		t.Errorf("zstd on stdin: exit %d\n%s%s", code, stdout, stderr)
+	}
+	var zb bytes.Buffer
+	gw := gzip.NewWriter(&zb)
+	io.WriteString(gw, enrichReports[0]+"\n")
+	gw.Close()
+	p := writeFile(t, t.TempDir(), "reports.jsonl", zb.String())
+	code, stdout, stderr = run(t, "", "enrich", "--asn-db", docASN, "--geo-db", docGeo, "--in", p, "--out", "-")
+	if code != 0 || stdout != enrichWant[0]+"\n" {
+		t.Errorf("gzip under a plain name: exit %d\n%s%s", code, stdout, stderr)
+	}
+}
+
 func TestEnrichLongLineAndBOM(t *testing.T) {
 	long := `{"id":"r-long","ips":[{"ip":"192.0.2.7","pad":"` + strings.Repeat("x", 3000) + `"}]}`
 	in := "\xEF\xBB\xBF" + enrichReports[0] + "\n" + long + "\n" + enrichReports[0]
@@ -180,6 +202,32 @@ func TestEnrichLongLineAndBOM(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "-:2: line longer than") {
 		t.Errorf("stderr: %s", stderr)
+	}
+}
+
+// TestEnrichLineLimits: --max-line bounds report lines; a findings line
+// longer than it is read (up to the limit of every reader of findings),
+// whether the kind is given or found from the first line; a first line
+// over --max-line that is a report is still rejected as long.
+func TestEnrichLineLimits(t *testing.T) {
+	pad := strings.Repeat("x", 3000)
+	finding := `{"report":"r-1","compound":"c-1","tier":"tied","evidence":[{"rule":"ip","indicator":{"kind":"ip","value":"192.0.2.7","source":"` + pad + `"},"observed":{"ip":"192.0.2.7"}}]}`
+	wantFinding := `{"report":"r-1","compound":"c-1","tier":"tied","evidence":[{"rule":"ip","indicator":{"kind":"ip","value":"192.0.2.7","source":"` + pad + `"},"observed":{"ip":"192.0.2.7","asn":64496,"as_org":"Example Fixed Line (synthetic)","country":"KH","city":"Phnom Penh"}}]}`
+	for _, kind := range []string{"", "findings"} {
+		args := []string{"enrich", "--asn-db", docASN, "--geo-db", docGeo, "--max-line", "2048", "--in", "-", "--out", "-"}
+		if kind != "" {
+			args = append(args, "--kind", kind)
+		}
+		code, stdout, stderr := run(t, "\xEF\xBB\xBF"+finding+"\n"+finding+"\n", args...)
+		if code != 0 || stdout != "\xEF\xBB\xBF"+wantFinding+"\n"+wantFinding+"\n" || !strings.Contains(stderr, "2 records") || !strings.Contains(stderr, "0 rejected") {
+			t.Errorf("long findings lines (--kind %q): exit %d\n%s\n%s", kind, code, stdout, stderr)
+		}
+	}
+	long := `{"id":"r-long","ips":[{"ip":"192.0.2.7","pad":"` + pad + `"}]}`
+	in := long + "\n" + enrichReports[0] + "\n"
+	code, stdout, stderr := run(t, in, "enrich", "--asn-db", docASN, "--geo-db", docGeo, "--max-line", "2048", "--in", "-", "--out", "-")
+	if code != 0 || stdout != long+"\n"+enrichWant[0]+"\n" || !strings.Contains(stderr, "-:1: line longer than 2048 bytes") {
+		t.Errorf("a long first report line: exit %d\n%q\n%s", code, stdout, stderr)
 	}
 }
 

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,7 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/gen"
+	"github.com/seams-dev/seams/internal/input"
+	"github.com/seams-dev/seams/jsonl"
 	"github.com/seams-dev/seams/xref"
 )
 
@@ -238,24 +239,25 @@ func humanSize(n int64) string {
 
 // compareTruth compares the (report, compound, tier) triples of a findings
 // file with a truth file and describes the first differences, or returns "".
+// Both are read by package jsonl's reader of findings (the truth file's
+// lines list no evidence), with its line limit.
 func compareTruth(truthPath, findingsPath string) (string, error) {
 	read := func(path string) (map[[2]string]string, error) {
-		f, err := os.Open(path)
+		in, err := input.Open(context.Background(), path, nil)
 		if err != nil {
 			return nil, err
 		}
-		defer f.Close()
-		out := map[[2]string]string{}
-		sc := bufio.NewScanner(f)
-		sc.Buffer(nil, 16<<20)
-		for sc.Scan() {
-			var v struct{ Report, Compound, Tier string }
-			if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
-				return nil, fmt.Errorf("%s: %w", path, err)
-			}
-			out[[2]string{v.Report, v.Compound}] = v.Tier
+		defer in.Close()
+		r, err := in.Reader()
+		if err != nil {
+			return nil, err
 		}
-		return out, sc.Err()
+		out := map[[2]string]string{}
+		err = jsonl.ReadFindingKeys(r, path, func(report, compound string, tier seams.Tier) error {
+			out[[2]string{report, compound}] = tier.String()
+			return nil
+		})
+		return out, err
 	}
 	want, err := read(truthPath)
 	if err != nil {

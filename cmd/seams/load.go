@@ -18,21 +18,29 @@ var loadCommand = &command{
 	usage: `Usage:
   seams load (--data DIR | --db URL) KIND FILE [FILE ...] [flags]
 
-Import files into the case store. KIND is what the files hold:
-  compounds   a compounds CSV (as for seams xref): new compounds are added,
-              changed ones updated; none is ever deleted
-  indicators  an indicators CSV: it becomes the new version of the
-              indicator file of that name (--name) of the organisation;
-              rows already stored stay as they are, new rows are new
-              indicator versions, rows no longer listed are retired. Old
-              findings keep pointing at the versions that made them. The
-              compounds must be loaded first.
-  shared      a shared-space list, replacing what the list of that name
-              listed before (takes effect for every organisation)
+Import files into the case store. KIND is what the files hold; each kind
+is read in every format seams xref reads it in, found from the first bytes:
+  compounds   a compounds CSV or FollowTheMoney entities: new compounds
+              are added, changed ones updated; none is ever deleted
+  indicators  an indicators CSV, a STIX 2.1 bundle or MISP events: it
+              becomes the new version of the indicator file of that name
+              (--name) of the organisation; rows already stored stay as
+              they are, new rows are new indicator versions, rows no
+              longer listed are retired. Old findings keep pointing at the
+              versions that made them. The compounds a CSV names must be
+              loaded first; those a bundle or MISP events define and the
+              store lacks are stored with them (a stored compound keeps
+              what the store says, as a compounds file wins in seams xref)
+  shared      a shared-space list or a MISP warninglist, replacing what the
+              list of that name listed before (takes effect for every
+              organisation); an AS a warninglist names is rejected: the
+              store keeps prefixes
   reports     report files in any format seams reads (JSON Lines,
               CyberTipline XML, CSV; see --format), stored 2,000 reports a
               transaction: a load that is stopped keeps what it committed,
               and loading the file again stores the rest
+FILE "-" is standard input. Gzip and zstd data is decompressed, found from
+its first bytes, whatever the name.
 Loading the same file twice changes nothing, and says so. Every record
 read is stored, already stored, or rejected with its file, line and reason:
 rejections go to standard error, one a line, or with --rejected to a file
@@ -62,6 +70,7 @@ Flags:
 Examples:
   seams load --data case/ compounds compounds.csv
   seams load --data case/ indicators partner-a.csv --org partner-a --shared
+  seams load --data case/ indicators partner-b.stix.json.zst --org partner-b
   seams load --data case/ reports 2024-*.jsonl.gz --org hotline
   zcat today.xml.gz | seams load --data case/ reports - --name today.xml
 
@@ -210,6 +219,9 @@ func printLoad(e *env, kind, file string, r load.Result) {
 	case "indicators":
 		fmt.Fprintf(e.stdout, "%s: %d rows read: %d new indicator versions, %d kept, %d retired, %d rejected; file version %d",
 			file, r.Read, r.New, r.Unchanged+r.Updated, r.Retired, r.Rejected, r.Version)
+		if r.Compounds.New > 0 {
+			fmt.Fprintf(e.stdout, "; %d new compounds defined by the file", r.Compounds.New)
+		}
 	case "shared":
 		fmt.Fprintf(e.stdout, "%s: %d entries read: %d new, %d kept, %d retired, %d rejected", file, r.Read, r.New, r.Unchanged, r.Retired, r.Rejected)
 	default:

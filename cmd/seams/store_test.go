@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"os"
@@ -8,8 +9,14 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/seams-dev/seams/registryfile"
 	"github.com/seams-dev/seams/sqlite"
+	"github.com/seams-dev/seams/stix"
 	"github.com/seams-dev/seams/storetest"
 )
 
@@ -262,4 +269,89 @@ func TestLoadRestoresAssociated(t *testing.T) {
 		t.Fatalf("xref --store after the restore: exit %d\n%s%s", code, stdout, stderr)
 	}
 	storeMatchesXref(t, dir, "xref", "--compounds", c, "--indicators", i, "--shared", sh, "--reports", r, "--out", t.TempDir())
+}
+
+// TestXrefStoreMatchesXrefInExchangeFormats: the registry as
+// FollowTheMoney compounds, a STIX bundle of indicators and a MISP
+// warninglist, compressed and some of them given on standard input, loads
+// into a store whose run makes the findings seams xref makes of the same
+// files, line for line.
+func TestXrefStoreMatchesXrefInExchangeFormats(t *testing.T) {
+	files := t.TempDir()
+	cs, err := os.Open(small + "compounds.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	compounds, err := registryfile.ReadCompounds(registryfile.CSV, cs, "compounds.csv", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	is, err := os.Open(small + "indicators.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer is.Close()
+	_, inds, err := registryfile.ReadIndicators(registryfile.CSV, is, "indicators.csv", registryfile.IDs(compounds), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bundle bytes.Buffer
+	if err := stix.WriteBundle(&bundle, &stix.Export{Org: "Partner A", Time: time.Date(2025, 1, 31, 12, 0, 0, 0, time.UTC),
+		Compounds: compounds, Indicators: inds}); err != nil {
+		t.Fatal(err)
+	}
+	zw, _ := zstd.NewWriter(nil)
+	bundleZst := zw.EncodeAll(bundle.Bytes(), nil)
+	indicators := filepath.Join(files, "partner-a.stix.json.zst")
+	os.WriteFile(indicators, bundleZst, 0o600)
+	wl, err := os.ReadFile("../../registryfile/testdata/shared.warninglist.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wlGz bytes.Buffer
+	gw := gzip.NewWriter(&wlGz)
+	gw.Write(wl)
+	gw.Close()
+	shared := filepath.Join(files, "warninglist.json.gz")
+	os.WriteFile(shared, wlGz.Bytes(), 0o600)
+	ftmCompounds := "../../registryfile/testdata/compounds.ftm.json"
+
+	dir := t.TempDir()
+	for _, l := range []struct {
+		stdin string
+		args  []string
+		want  string
+	}{
+		{"", []string{"load", "--data", dir, "compounds", ftmCompounds}, "3 new"},
+		{string(bundleZst), []string{"load", "--data", dir, "indicators", "-", "--name", "partner-a.json", "--org", "partner-a", "--shared"}, "10 new indicator versions"},
+		{wlGz.String(), []string{"load", "--data", dir, "shared", "-", "--name", "warninglist.json"}, "1 new"},
+		{"", []string{"load", "--data", dir, "reports", small + "reports.jsonl", small + "reports2.jsonl", "--org", "hotline"}, ""},
+	} {
+		code, stdout, stderr := run(t, l.stdin, l.args...)
+		if code != 0 || !strings.Contains(stdout, l.want) {
+			t.Fatalf("%v: exit %d\n%s%s", l.args, code, stdout, stderr)
+		}
+	}
+	if code, stdout, stderr := run(t, "", "xref", "--store", dir); code != 0 {
+		t.Fatalf("xref --store: exit %d\n%s%s", code, stdout, stderr)
+	}
+	_, stored, _ := run(t, "", "findings", "--data", dir, "--format", "jsonl")
+	out := t.TempDir()
+	if code, _, stderr := run(t, "", "xref", "--compounds", ftmCompounds, "--indicators", indicators, "--shared", shared,
+		"--reports", small+"reports.jsonl", "--reports", small+"reports2.jsonl", "--out", out); code != 0 {
+		t.Fatalf("xref: %s", stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "findings.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sorted := func(s string) string {
+		l := strings.Split(strings.TrimSpace(s), "\n")
+		sort.Strings(l)
+		return strings.Join(l, "\n")
+	}
+	if sorted(stored) == "" || sorted(stored) != sorted(string(b)) {
+		t.Errorf("stored findings differ from xref's:\n%s\n---\n%s", sorted(stored), sorted(string(b)))
+	}
 }

@@ -94,10 +94,14 @@ type File struct {
 	used bool          // Reader or Map was called: a second call needs Rewind
 }
 
-// Open opens the input called name; "-" is stdin. The open of a FIFO waits
+// Open opens the input called name; "-" is stdin (an error when stdin is
+// nil: a caller that reads no standard input). The open of a FIFO waits
 // for its writer: it ends early, with ctx's error, when ctx does.
 func Open(ctx context.Context, name string, stdin io.Reader) (*File, error) {
 	if name == "-" {
+		if stdin == nil {
+			return nil, errors.New("standard input (-) cannot be read here")
+		}
 		in := &File{name: name, stdin: stdin}
 		if f, ok := stdin.(*os.File); ok {
 			in.f = f
@@ -230,6 +234,22 @@ func (in *File) Map() (*mapfile.File, error) {
 		return nil, mapfile.ErrUnsupported
 	}
 	return mapfile.Map(in.f, in.size)
+}
+
+// ReaderAt returns a regular, uncompressed input for random access (a
+// Parquet file, whose footer is read first), with its size at open. Any
+// other input is an error saying why. Random reads are not counted: a
+// reader checks what it reads against the size (Parquet's footer does).
+func (in *File) ReaderAt() (io.ReaderAt, int64, error) {
+	if !in.regular || in.f == nil {
+		return nil, 0, fmt.Errorf("%s: not a regular file (it is read by random access, which a pipe or standard input cannot give)", in.name)
+	}
+	if c, err := in.Compression(); err != nil {
+		return nil, 0, err
+	} else if c != None {
+		return nil, 0, fmt.Errorf("%s: %s data; it is read by random access, which compressed data cannot give: decompress it", in.name, c)
+	}
+	return in.f, in.size, nil
 }
 
 // Reader returns the input's bytes, decompressed. On a regular file, a read

@@ -198,3 +198,44 @@ func TestOpenEndsWithContext(t *testing.T) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }
+
+// TestReaderAt: a regular, uncompressed file gives random access with its
+// size; a compressed file and a pipe say why they cannot.
+func TestReaderAt(t *testing.T) {
+	p := write(t, "a.parquet", []byte("PAR1 body PAR1"))
+	in, err := Open(context.Background(), p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	ra, size, err := in.ReaderAt()
+	if err != nil || size != 14 {
+		t.Fatalf("ReaderAt: %v, size %d", err, size)
+	}
+	b := make([]byte, 4)
+	if _, err := ra.ReadAt(b, 10); err != nil || string(b) != "PAR1" {
+		t.Errorf("ReadAt: %q %v", b, err)
+	}
+	z, err := Open(context.Background(), write(t, "b.parquet", gz([]byte("PAR1"))), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer z.Close()
+	if _, _, err := z.ReaderAt(); err == nil || !strings.Contains(err.Error(), "gzip data") {
+		t.Errorf("compressed: %v", err)
+	}
+	s, err := Open(context.Background(), "-", strings.NewReader("PAR1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.ReaderAt(); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("stdin: %v", err)
+	}
+}
+
+// TestNoStdin: "-" with no standard input is an error, not a nil reader.
+func TestNoStdin(t *testing.T) {
+	if _, err := Open(context.Background(), "-", nil); err == nil || !strings.Contains(err.Error(), "standard input") {
+		t.Errorf("Open(-, nil) = %v", err)
+	}
+}

@@ -614,8 +614,8 @@ async function runChanges(id, params) {
 
 function upload() {
   if (!me.can.upload) return page("Upload", h("p", null, "Your role may not upload files."));
-  const kinds = [["reports", "Reports (JSON Lines, CyberTipline XML or CSV; .gz decompressed)"], ["indicators", "Indicators CSV"], ["compounds", "Compounds CSV"]];
-  if (me.can.admin) kinds.push(["shared", "Shared address space (one address or prefix a line)"]);
+  const kinds = [["reports", "Reports (JSON Lines, CyberTipline XML or CSV)"], ["indicators", "Indicators (CSV, STIX 2.1 bundle or MISP events)"], ["compounds", "Compounds (CSV or FollowTheMoney entities)"]];
+  if (me.can.admin) kinds.push(["shared", "Shared address space (a list, one address or prefix a line, or a MISP warninglist)"]);
   const result = h("div", { "aria-live": "polite" });
   const file = h("input", { type: "file", id: "up-file", required: true });
   const name = h("input", { type: "text", id: "up-name", required: true, size: 30 });
@@ -631,7 +631,7 @@ function upload() {
         { method: "POST", body: f });
       say(`${res.name}: ${num(res.read)} records read, ${num(res.new)} new, ${num(res.unchanged)} already stored, ${num(res.rejected)} rejected.`);
       result.replaceChildren(h("h2", null, "Result"),
-        h("dl", { class: "facts" }, ["read", "new", "updated", "unchanged", "retired", "rejected", "parts_rejected"].map((k) => [h("dt", null, k.replace("_", " ")), h("dd", null, num(res[k]))])),
+        h("dl", { class: "facts" }, ["read", "new", "updated", "unchanged", "retired", "rejected", "parts_rejected", "compounds_new"].map((k) => [h("dt", null, k.replace("_", " ")), h("dd", null, num(res[k]))])),
         res.rejections.length ? table([
           { key: "line", label: "Line", num: true, value: (r) => r.line || 0 },
           { key: "item", label: "Item", value: (r) => r.item || "" },
@@ -644,7 +644,7 @@ function upload() {
   } },
   h("div", { class: "field" }, h("label", { for: "up-kind" }, "What the file holds"),
     h("select", { id: "up-kind", name: "kind" }, kinds.map(([v, t]) => h("option", { value: v }, t)))),
-  h("div", { class: "field" }, h("label", { for: "up-file" }, "File"), file),
+  h("div", { class: "field" }, h("label", { for: "up-file" }, "File (gzip or zstd compressed, or not)"), file),
   h("div", { class: "field" }, h("label", { for: "up-name" }, "Name in the store (an indicator file of the same name is replaced by this version)"), name),
   h("div", { class: "field" }, h("input", { type: "checkbox", id: "up-shared", name: "shared", value: "true" }), h("label", { for: "up-shared" }, " share with the other organisations (indicators and reports)")),
   h("button", { type: "submit", class: "primary" }, "Upload"));

@@ -1,23 +1,20 @@
-// Package export turns the output of a cross-reference run (findings.jsonl
-// and summary.json) into the formats partners use: STIX 2.1, MISP, a flat
-// signal feed, and findings as CSV or Parquet for spreadsheets and
-// analytical databases. Run is what "seams export" does.
-package export
+package jsonl
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/seams-dev/seams"
 )
 
-// MaxFindingLine is the longest line of findings.jsonl read, in bytes.
+// MaxFindingLine is the longest line of findings.jsonl read, in bytes,
+// newline not counted: the one limit of every reader of findings.
 const MaxFindingLine = 64 << 20
 
 type jFinding struct {
@@ -69,29 +66,65 @@ var kinds = map[string]seams.Kind{"ip": seams.KindIP, "cidr": seams.KindCIDR, "d
 // findings of one address share one seams.Indicator.
 type indicators map[string]*seams.Indicator
 
-// ReadFindings reads findings.jsonl as seams xref writes it and hands each
-// finding to fn, in file order. The finding is fn's to keep. Findings are
-// seams' own output, so a line that does not read is an error naming the
-// file and line, not a rejection: the file is corrupt or not a findings file.
+// ReadFindings reads findings.jsonl as seams xref writes it (AppendFinding)
+// and hands each finding to fn, in file order. The finding is fn's to
+// keep. Findings are seams' own output, so a line that does not read is an
+// error naming the file and line, not a rejection: the file is corrupt or
+// not a findings file. Blank lines are skipped; a line longer than
+// MaxFindingLine is an error.
 func ReadFindings(r io.Reader, file string, fn func(*seams.Finding) error) error {
-	br := bufio.NewReaderSize(r, 1<<20)
 	interned := indicators{}
+	return findingLines(r, file, MaxFindingLine, func(n int, line []byte) error {
+		f, err := parseFinding(line, interned)
+		if err != nil {
+			return fmt.Errorf("%s:%d: %v", file, n, err)
+		}
+		return fn(f)
+	})
+}
+
+// ReadFindingKeys reads the report, compound and tier of each line of a
+// findings file, or of a file of expected findings that lists no evidence
+// (the truth.jsonl of seams gen), with the line limit of ReadFindings. A
+// line without a report, with an invalid compound or with another tier is
+// an error naming the file and line.
+func ReadFindingKeys(r io.Reader, file string, fn func(report, compound string, tier seams.Tier) error) error {
+	return findingLines(r, file, MaxFindingLine, func(n int, line []byte) error {
+		var k struct{ Report, Compound, Tier string }
+		if err := json.Unmarshal(line, &k); err != nil {
+			return fmt.Errorf("%s:%d: not a finding: %v", file, n, err)
+		}
+		tier, ok := tiers[k.Tier]
+		if !ok {
+			return fmt.Errorf("%s:%d: tier %q (want tied or potential)", file, n, k.Tier)
+		}
+		if k.Report == "" || !seams.ValidCompoundID(k.Compound) {
+			return fmt.Errorf("%s:%d: finding without a report id or with an invalid compound %q", file, n, k.Compound)
+		}
+		return fn(k.Report, k.Compound, tier)
+	})
+}
+
+var tiers = map[string]seams.Tier{"tied": seams.TierTied, "potential": seams.TierPotential}
+
+// findingLines calls fn with each non-blank line of r, trimmed, and its
+// number; a line longer than max bytes is an error.
+func findingLines(r io.Reader, file string, max int, fn func(n int, line []byte) error) error {
+	br := bufio.NewReaderSize(r, 1<<20)
+	var line []byte
 	for n := 1; ; n++ {
-		line, err := readLine(br)
-		if len(line) > 0 {
-			f, perr := parseFinding(line, interned)
-			if perr != nil {
-				return fmt.Errorf("%s:%d: %v", file, n, perr)
-			}
-			if err := fn(f); err != nil {
-				return err
+		var err error
+		line, err = readFindingLine(br, line[:0], max)
+		if t := bytes.TrimSpace(line); len(t) > 0 && (err == nil || err == io.EOF) {
+			if ferr := fn(n, t); ferr != nil {
+				return ferr
 			}
 		}
 		switch {
 		case err == io.EOF:
 			return nil
 		case errors.Is(err, errLongLine):
-			return fmt.Errorf("%s:%d: line longer than %d bytes", file, n, MaxFindingLine)
+			return fmt.Errorf("%s:%d: line longer than %d bytes", file, n, max)
 		case err != nil:
 			return fmt.Errorf("%s: %w", file, err)
 		}
@@ -100,18 +133,29 @@ func ReadFindings(r io.Reader, file string, fn func(*seams.Finding) error) error
 
 var errLongLine = errors.New("line too long")
 
-func readLine(br *bufio.Reader) ([]byte, error) {
-	var line []byte
+// readFindingLine reads one line into buf, its line ending (LF or CRLF)
+// dropped; a line longer than max bytes without it is errLongLine.
+func readFindingLine(br *bufio.Reader, buf []byte, max int) ([]byte, error) {
 	for {
 		chunk, err := br.ReadSlice('\n')
-		line = append(line, chunk...)
-		if len(line) > MaxFindingLine {
-			return nil, errLongLine
-		}
+		buf = append(buf, chunk...)
 		if err == bufio.ErrBufferFull {
+			if len(buf) > max+1 { // +1: a CR that may end the line
+				return buf[:0], errLongLine
+			}
 			continue
 		}
-		return []byte(strings.TrimSpace(string(line))), err
+		n := len(buf)
+		if n > 0 && buf[n-1] == '\n' {
+			n--
+			if n > 0 && buf[n-1] == '\r' {
+				n--
+			}
+		}
+		if n > max {
+			return buf[:0], errLongLine
+		}
+		return buf[:n], err
 	}
 }
 
@@ -120,15 +164,11 @@ func parseFinding(line []byte, interned indicators) (*seams.Finding, error) {
 	if err := json.Unmarshal(line, &j); err != nil {
 		return nil, fmt.Errorf("not a finding: %v", err)
 	}
-	f := &seams.Finding{Report: j.Report, Compound: j.Compound}
-	switch j.Tier {
-	case "tied":
-		f.Tier = seams.TierTied
-	case "potential":
-		f.Tier = seams.TierPotential
-	default:
+	tier, ok := tiers[j.Tier]
+	if !ok {
 		return nil, fmt.Errorf("tier %q (want tied or potential)", j.Tier)
 	}
+	f := &seams.Finding{Report: j.Report, Compound: j.Compound, Tier: tier}
 	if f.Report == "" || !seams.ValidCompoundID(f.Compound) {
 		return nil, fmt.Errorf("finding without a report id or with an invalid compound %q", f.Compound)
 	}

@@ -83,6 +83,12 @@ func ReadFindings(r io.Reader, file string, fn func(*seams.Finding) error) error
 	})
 }
 
+// ParseFinding parses one line of findings.jsonl (without its newline), as
+// ReadFindings does.
+func ParseFinding(line []byte) (*seams.Finding, error) {
+	return parseFinding(line, indicators{})
+}
+
 // ReadFindingKeys reads the report, compound and tier of each line of a
 // findings file, or of a file of expected findings that lists no evidence
 // (the truth.jsonl of seams gen), with the line limit of ReadFindings. A

@@ -129,19 +129,31 @@ func Cap(f *seams.Finding, capped func(ref int32) (seams.CapNote, bool)) bool {
 		return false
 	}
 	var refs [8]int32
-	tie := TieRefs(refs[:0], f)
-	if len(tie) == 0 {
+	notes, ok := CapNotes(TieRefs(refs[:0], f), capped)
+	if !ok {
 		return false
+	}
+	f.Tier = seams.TierPotential
+	f.Capped = notes
+	return true
+}
+
+// CapNotes is Cap's decision for a tied finding that the indicators tie
+// (TieRefs gives them, in order): when every one is capped, the notes
+// that name them and true; otherwise false. A door that keeps the tying
+// indicators of a finding rather than the finding (seams xref, which
+// revises findings.jsonl at the end of a run) decides with it.
+func CapNotes(tie []int32, capped func(ref int32) (seams.CapNote, bool)) ([]seams.CapNote, bool) {
+	if len(tie) == 0 {
+		return nil, false
 	}
 	notes := make([]seams.CapNote, 0, len(tie))
 	for _, ref := range tie {
 		n, ok := capped(ref)
 		if !ok {
-			return false
+			return nil, false
 		}
 		notes = append(notes, n)
 	}
-	f.Tier = seams.TierPotential
-	f.Capped = notes
-	return true
+	return notes, true
 }

@@ -227,6 +227,7 @@ func (c *caps) apply(x *match.Index, limit int, lift map[string]bool, t *tally, 
 		func(ref int32) *seams.Indicator { in := x.Indicator(ref); return &in },
 		func(ref int32) int { return int(c.counts[ref]) })
 	downgraded := map[int32]int{}
+	capNote := func(ref int32) (seams.CapNote, bool) { n, ok := capped[ref]; return n, ok }
 	// One pass over the log, revising the findings file as it goes (the
 	// log is in file order) once a first finding is to be capped.
 	var rw *reviser
@@ -250,15 +251,7 @@ func (c *caps) apply(x *match.Index, limit int, lift map[string]bool, t *tally, 
 			}
 			revs = revs[:0]
 			for i, f := range rec.finds {
-				refs := rec.refs[f.refOff:f.refEnd]
-				all := len(refs) > 0
-				for _, ref := range refs {
-					if _, ok := capped[ref]; !ok {
-						all = false
-						break
-					}
-				}
-				if all {
+				if _, ok := match.CapNotes(rec.refs[f.refOff:f.refEnd], capNote); ok {
 					revs = append(revs, i)
 				}
 			}
@@ -289,7 +282,7 @@ func (c *caps) apply(x *match.Index, limit int, lift map[string]bool, t *tally, 
 						return nil, nil, err
 					}
 				}
-				if err := rw.revise(revision{off: f.off, n: f.n, refs: refs}, capped); err != nil {
+				if err := rw.revise(revision{off: f.off, n: f.n, refs: refs}, capNote); err != nil {
 					return nil, nil, err
 				}
 			}
@@ -345,7 +338,7 @@ func newReviser(old *atomicfile.File, path string) (*reviser, error) {
 }
 
 // revise copies up to the line rv and writes it revised.
-func (w *reviser) revise(rv revision, capped map[int32]seams.CapNote) error {
+func (w *reviser) revise(rv revision, capped func(int32) (seams.CapNote, bool)) error {
 	if _, err := io.CopyN(w.nf, w.r, rv.off-w.pos); err != nil {
 		return fmt.Errorf("revise %s: %w", FindingsFile, err)
 	}
@@ -381,31 +374,30 @@ func (w *reviser) abort() {
 	w.nf.Abort()
 }
 
-var (
-	tiedField      = []byte(`,"tier":"tied","evidence":`)
-	potentialField = []byte(`,"tier":"potential","evidence":`)
-)
-
-// reviseLine turns a tied finding line (as jsonl.AppendFinding writes it)
-// into a potential one that names the capped indicators:
+// reviseLine turns a tied finding line into a potential one that names the
+// capped indicators that tied it (refs, in the order match.TieRefs gives):
 //
 //	{..., "tier":"potential", "evidence":[...], "capped":[{"kind":"ip","value":"203.0.113.7","reports":812,"limit":500}]}
 //
-// The first `,"tier":"tied","evidence":` of the line is the finding's own:
-// the report and compound ids before it are JSON strings, in which a quote
-// is always escaped.
-func reviseLine(out, line []byte, refs []int32, capped map[int32]seams.CapNote) ([]byte, error) {
-	i := bytes.Index(line, tiedField)
-	if i < 0 || !bytes.HasSuffix(line, []byte("}\n")) {
-		return nil, fmt.Errorf("revise %s: not a tied finding line: %.80q", FindingsFile, line)
+// The line is read back into a finding by the one reader of findings
+// (jsonl.ParseFinding), capped by match's rule, and written again by the
+// one writer (jsonl.AppendFinding): nothing here depends on the layout of
+// a line. The reader and writer must agree on every field: a line that
+// does not read back as written is an error, never a silent change.
+func reviseLine(out, line []byte, refs []int32, capped func(int32) (seams.CapNote, bool)) ([]byte, error) {
+	body := bytes.TrimSuffix(line, []byte("\n"))
+	f, err := jsonl.ParseFinding(body)
+	if err != nil {
+		return nil, fmt.Errorf("revise %s: %v: %.80q", FindingsFile, err, line)
 	}
-	out = append(out, line[:i]...)
-	out = append(out, potentialField...)
-	out = append(out, line[i+len(tiedField):len(line)-2]...)
-	notes := make([]seams.CapNote, len(refs))
-	for k, ref := range refs {
-		notes[k] = capped[ref]
+	start := len(out)
+	if out = jsonl.AppendFinding(out, f); !bytes.Equal(out[start:], line) {
+		return nil, fmt.Errorf("revise %s: a finding line does not read back as written: %.200q", FindingsFile, line)
 	}
-	out = jsonl.AppendCapped(out, notes)
-	return append(out, "}\n"...), nil
+	notes, ok := match.CapNotes(refs, capped)
+	if f.Tier != seams.TierTied || !ok {
+		return nil, fmt.Errorf("revise %s: not a tied finding that capped indicators alone tie: %.80q", FindingsFile, line)
+	}
+	f.Tier, f.Capped = seams.TierPotential, notes
+	return jsonl.AppendFinding(out[:start], f), nil
 }

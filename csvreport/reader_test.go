@@ -6,7 +6,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -19,6 +18,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf16"
+
+	"github.com/seams-dev/seams/internal/golden"
 
 	"github.com/seams-dev/seams"
 )
@@ -433,7 +434,7 @@ func BenchmarkReader(b *testing.B) {
 	}
 }
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+func TestMain(m *testing.M) { golden.Main(m, "testdata/*.golden") }
 
 // TestGolden reads the hand-made files under testdata, in memory and
 // spilling every row, and compares the records with the .golden file
@@ -453,20 +454,7 @@ func TestGolden(t *testing.T) {
 		if spilled, _, _ := readAll(t, string(b), Options{Memory: 1, TempDir: t.TempDir()}); spilled != got {
 			t.Errorf("%s: spilled records differ:\n%s\nin memory:\n%s", name, spilled, got)
 		}
-		golden := strings.TrimSuffix(name, ".csv") + ".golden"
-		if *update {
-			if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		want, err := os.ReadFile(golden)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got != string(want) {
-			t.Errorf("%s differs from %s; run go test ./csvreport -update and read the diff\ngot:\n%s", name, golden, got)
-		}
+		golden.Check(t, strings.TrimSuffix(name, ".csv")+".golden", []byte(got))
 	}
 }
 

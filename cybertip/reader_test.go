@@ -3,7 +3,6 @@ package cybertip
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/netip"
@@ -16,6 +15,8 @@ import (
 	"testing/iotest"
 	"time"
 
+	"github.com/seams-dev/seams/internal/golden"
+
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/japanese"
@@ -24,7 +25,7 @@ import (
 	"github.com/seams-dev/seams"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+func TestMain(m *testing.M) { golden.Main(m, "testdata/*.golden") }
 
 func ts(s string) time.Time {
 	t, err := time.Parse(time.RFC3339Nano, s)
@@ -252,20 +253,7 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			got, _ := readAll(t, bytes.NewReader(b), filepath.Base(name), NewOptions())
-			golden := strings.TrimSuffix(name, ".xml") + ".golden"
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != string(want) {
-				t.Errorf("%s differs from %s; run go test ./cybertip -update and read the diff\ngot:\n%s", name, golden, got)
-			}
+			golden.Check(t, strings.TrimSuffix(name, ".xml")+".golden", []byte(got))
 		})
 	}
 }

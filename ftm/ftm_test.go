@@ -2,7 +2,6 @@ package ftm
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,28 +9,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/seams-dev/seams/internal/golden"
+
 	"github.com/seams-dev/seams"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
-
-func golden(t *testing.T, name string, got []byte) {
+// goldenFile compares got with testdata/name (see package golden).
+func goldenFile(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test -update rewrites it); got:\n%s", name, got)
-	}
+	golden.Check(t, filepath.Join("testdata", name), got)
 }
+
+func TestMain(m *testing.M) { golden.Main(m, "testdata/*.golden") }
 
 func describe(cs []seams.Compound, g *Graph, rej []*seams.RecordError) []byte {
 	var b bytes.Buffer
@@ -73,7 +62,7 @@ func TestReadGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "entities.golden", describe(cs, g, rej))
+	goldenFile(t, "entities.golden", describe(cs, g, rej))
 }
 
 // TestEveryLineAccounted: each non-blank line is a node, an edge or a

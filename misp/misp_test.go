@@ -2,7 +2,6 @@ package misp
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"net/netip"
 	"os"
@@ -12,29 +11,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seams-dev/seams/internal/golden"
+
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/registry"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
-
-func golden(t *testing.T, name string, got []byte) {
+// goldenFile compares got with testdata/name (see package golden).
+func goldenFile(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test -update rewrites it); got:\n%s", name, got)
-	}
+	golden.Check(t, filepath.Join("testdata", name), got)
 }
+
+func TestMain(m *testing.M) { golden.Main(m, "testdata/*.golden", "testdata/small.misp.json") }
 
 func decodeFile(t *testing.T, path string) (*Feed, []*seams.RecordError) {
 	t.Helper()
@@ -67,7 +56,7 @@ func TestDecodeGolden(t *testing.T) {
 	for _, e := range rej {
 		fmt.Fprintf(&b, "rejected %s\n", e.Error())
 	}
-	golden(t, "partner-event.golden", b.Bytes())
+	goldenFile(t, "partner-event.golden", b.Bytes())
 }
 
 func TestDecodeShapes(t *testing.T) {
@@ -217,7 +206,7 @@ func TestWriteEventsGolden(t *testing.T) {
 	if n.Events != 3 || n.Sightings != 5 || n.Undated != 1 {
 		t.Errorf("written %+v, want 3 events, 5 sightings, 1 undated", n)
 	}
-	golden(t, "small.misp.json", a.Bytes())
+	goldenFile(t, "small.misp.json", a.Bytes())
 }
 
 // TestRoundTripSightings: findings -> MISP -> read back gives the same

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/seams-dev/seams/internal/golden"
+
 	"github.com/seams-dev/seams"
 )
 
@@ -115,20 +117,7 @@ func TestGolden(t *testing.T) {
 		"shared.golden":     dumpShared(shared, srej),
 	} {
 		t.Run(name, func(t *testing.T) {
-			path := filepath.Join("testdata", name)
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("%s differs (run go test -update to accept):\n--- got\n%s\n--- want\n%s", path, got, want)
-			}
+			golden.Check(t, filepath.Join("testdata", name), []byte(got))
 		})
 	}
 }

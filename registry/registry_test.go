@@ -3,7 +3,6 @@ package registry
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -12,10 +11,12 @@ import (
 	"testing"
 	"testing/iotest"
 
+	"github.com/seams-dev/seams/internal/golden"
+
 	"github.com/seams-dev/seams"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata")
+func TestMain(m *testing.M) { golden.Main(m, "testdata/*.golden") }
 
 // collector gathers the records a reader rejects.
 type collector []*seams.RecordError

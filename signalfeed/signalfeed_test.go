@@ -4,17 +4,18 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/seams-dev/seams/internal/golden"
+
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/registry"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
+func TestMain(m *testing.M) { golden.Main(m, "testdata/*.jsonl") }
 
 func sample(t *testing.T) *Export {
 	cf, _ := os.Open("../testdata/small/compounds.csv")
@@ -55,13 +56,7 @@ func TestWrite(t *testing.T) {
 	if n.Devices != devices || n.Signals != len(e.Indicators)-devices || devices == 0 {
 		t.Errorf("written %+v; the sample has %d indicators, %d devices", n, len(e.Indicators), devices)
 	}
-	if *update {
-		os.WriteFile("testdata/small.signals.jsonl", buf.Bytes(), 0o644)
-	}
-	want, err := os.ReadFile("testdata/small.signals.jsonl")
-	if err != nil || !bytes.Equal(want, buf.Bytes()) {
-		t.Errorf("output differs from testdata/small.signals.jsonl (go test -update rewrites it): %v\n%s", err, buf.Bytes())
-	}
+	golden.Check(t, "testdata/small.signals.jsonl", bytes.Clone(buf.Bytes()))
 	sc := bufio.NewScanner(&buf)
 	for sc.Scan() {
 		var m map[string]any

@@ -3,7 +3,6 @@ package stix
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
 	"net/netip"
 	"os"
@@ -12,30 +11,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seams-dev/seams/internal/golden"
+
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/registry"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
+// goldenFile compares got with testdata/name (see package golden).
+func goldenFile(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test -update rewrites it); got:\n%s", name, got)
-	}
+	golden.Check(t, filepath.Join("testdata", name), got)
 }
+
+func TestMain(m *testing.M) { golden.Main(m, "testdata/*.golden", "testdata/small.bundle.json") }
 
 // describe renders what a reader returned, one line each, for golden files.
 func describe(cs []seams.Compound, ins []seams.Indicator, rej []*seams.RecordError) []byte {
@@ -71,7 +59,7 @@ func readFile(t *testing.T, path string) ([]seams.Compound, []seams.Indicator, [
 
 func TestReadBundleGolden(t *testing.T) {
 	cs, ins, rej := readFile(t, "testdata/partner.json")
-	golden(t, "partner.golden", describe(cs, ins, rej))
+	goldenFile(t, "partner.golden", describe(cs, ins, rej))
 }
 
 // TestReadBundleMISPExport reads a bundle in the shape misp-stix exports a
@@ -80,7 +68,7 @@ func TestReadBundleGolden(t *testing.T) {
 // addresses), tied to a compound as a partner would tie it.
 func TestReadBundleMISPExport(t *testing.T) {
 	cs, ins, rej := readFile(t, "testdata/misp-export.json")
-	golden(t, "misp-export.golden", describe(cs, ins, rej))
+	goldenFile(t, "misp-export.golden", describe(cs, ins, rej))
 	if len(ins) != 6 {
 		t.Errorf("%d indicators, want the ip-src, ip-dst, ip-dst|port, ip-src|port, AS and nanosecond ones", len(ins))
 	}
@@ -322,7 +310,7 @@ func TestWriteBundleGolden(t *testing.T) {
 	if !bytes.Equal(a.Bytes(), b.Bytes()) {
 		t.Fatal("two writes of the same export differ")
 	}
-	golden(t, "small.bundle.json", a.Bytes())
+	goldenFile(t, "small.bundle.json", a.Bytes())
 }
 
 func TestWriteBundleSightings(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/netip"
@@ -17,6 +16,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/seams-dev/seams/internal/golden"
+
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/seams-dev/seams"
@@ -24,8 +25,6 @@ import (
 	"github.com/seams-dev/seams/internal/mapfile"
 	"github.com/seams-dev/seams/reportfile"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 const small = "../testdata/small/"
 
@@ -59,19 +58,7 @@ func TestGolden(t *testing.T) {
 	}
 	for _, name := range []string{FindingsFile, SummaryFile, RejectedFile} {
 		got := maskBuild(readFile(t, filepath.Join(o.Out, name)))
-		golden := filepath.Join(small, "golden", name)
-		if *update {
-			if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(golden, got, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		if want := readFile(t, golden); !bytes.Equal(got, want) {
-			t.Errorf("%s differs from %s; run go test ./xref -update and read the diff\ngot:\n%s", name, golden, got)
-		}
+		golden.Check(t, filepath.Join(small, "golden", name), got)
 	}
 }
 
@@ -295,10 +282,10 @@ func TestLongLine(t *testing.T) {
 	}
 }
 
-func TestMain(m *testing.M) {
-	flag.Parse()
-	os.Exit(m.Run())
-}
+// The golden outputs of testdata/small are this package's; other
+// packages read them too (export, the store's tests), but only TestGolden
+// writes them.
+func TestMain(m *testing.M) { golden.Main(m, small+"golden/*") }
 
 // TestTruncatedWhileMapped shrinks a report file after it is mapped: the run
 // must fail with an error naming the file, not crash.

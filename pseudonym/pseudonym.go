@@ -164,7 +164,9 @@ func (r *Reverser) Device(d seams.DeviceID) (seams.DeviceID, bool) {
 func (p *Pseudonymizer) String() string { return "pseudonym.Pseudonymizer" }
 
 // String hides the keys of a Reverser from %v.
-func (r *Reverser) String() string { return fmt.Sprintf("pseudonym.Reverser (%d devices learned)", len(r.devices)) }
+func (r *Reverser) String() string {
+	return fmt.Sprintf("pseudonym.Reverser (%d devices learned)", len(r.devices))
+}
 
 // GoString hides the keys from %#v.
 func (p *Pseudonymizer) GoString() string { return p.String() }

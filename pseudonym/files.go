@@ -118,7 +118,7 @@ func RewriteReports(m Mapper, rr seams.ReportReader, w io.Writer, reject func(*s
 			continue
 		}
 		for i := range rec.Parts {
-			c.Rejected++
+			c.Parts++
 			reject(&rec.Parts[i])
 		}
 		c.Report(m, &rec.Report)

@@ -10,7 +10,10 @@ import (
 type Counts struct {
 	Records  int // records read (rows, lines, reports, findings, networks)
 	Written  int // records written
-	Rejected int // records, or parts of them, rejected (never written)
+	Rejected int // records rejected whole (never written)
+	// Parts counts the parts of written records rejected on their own (a
+	// report's invalid ip event or device), left out of what is written.
+	Parts int
 	Addrs    int // addresses mapped
 	Prefixes int // prefixes mapped
 	Devices  int // devices mapped
@@ -23,6 +26,7 @@ func (c *Counts) add(o Counts) {
 	c.Records += o.Records
 	c.Written += o.Written
 	c.Rejected += o.Rejected
+	c.Parts += o.Parts
 	c.Addrs += o.Addrs
 	c.Prefixes += o.Prefixes
 	c.Devices += o.Devices

@@ -13,7 +13,7 @@ type Counts struct {
 	Rejected int // records rejected whole (never written)
 	// Parts counts the parts of written records rejected on their own (a
 	// report's invalid ip event or device), left out of what is written.
-	Parts int
+	Parts    int
 	Addrs    int // addresses mapped
 	Prefixes int // prefixes mapped
 	Devices  int // devices mapped

@@ -175,12 +175,12 @@ func checkOneToOne(t *testing.T, k Key, clear set, sharedASN []uint32, maxPerInd
 	w, g := want.summary, got.summary
 	type counts struct {
 		Reports, Events, Devices, Tied, Potential, CompoundsTied, Unroutable, Undated, Findings int
-		ByCompound                                                                            []seams.CompoundCount
-		ByCountry                                                                             []seams.CountryCount
-		ByASN                                                                                 []seams.ASNCount
-		Signals                                                                               *seams.SignalCounts
-		Registry                                                                              seams.RegistryCounts
-		OverCorrelated                                                                        int
+		ByCompound                                                                              []seams.CompoundCount
+		ByCountry                                                                               []seams.CountryCount
+		ByASN                                                                                   []seams.ASNCount
+		Signals                                                                                 *seams.SignalCounts
+		Registry                                                                                seams.RegistryCounts
+		OverCorrelated                                                                          int
 	}
 	cw := counts{w.Reports, w.Events, w.Devices, w.TiedReports, w.PotentialReports, w.CompoundsTied, w.Unroutable, w.Undated, w.Findings, w.ByCompound, w.ByCountry, w.ByASN, w.Signals, w.Registry, len(w.OverCorrelated)}
 	cg := counts{g.Reports, g.Events, g.Devices, g.TiedReports, g.PotentialReports, g.CompoundsTied, g.Unroutable, g.Undated, g.Findings, g.ByCompound, g.ByCountry, g.ByASN, g.Signals, g.Registry, len(g.OverCorrelated)}

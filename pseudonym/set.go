@@ -202,3 +202,21 @@ func readCompounds(ctx context.Context, file string, stdin io.Reader) ([]seams.C
 	})
 	return cs, err
 }
+
+// ReadIndicators reads a compounds file and an indicators file (any
+// registry format), as xref would, dropping rejected rows: what a key
+// holder reads to learn the clear devices that a Reverser then recognises.
+func ReadIndicators(ctx context.Context, compounds, indicators string, stdin io.Reader) ([]seams.Indicator, error) {
+	cs, err := readCompounds(ctx, compounds, stdin)
+	if err != nil {
+		return nil, err
+	}
+	known := registryfile.IDs(cs)
+	var inds []seams.Indicator
+	_, err = withRegistryFile(ctx, indicators, stdin, registryfile.Indicators, func(f registryfile.Format, r io.Reader) (Counts, error) {
+		_, got, err := registryfile.ReadIndicators(f, r, indicators, known, nil)
+		inds = got
+		return Counts{}, err
+	})
+	return inds, err
+}

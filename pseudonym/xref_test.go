@@ -13,7 +13,6 @@ import (
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/gen"
 	"github.com/seams-dev/seams/jsonl"
-	"github.com/seams-dev/seams/registry"
 	"github.com/seams-dev/seams/reportfile"
 	"github.com/seams-dev/seams/xref"
 )
@@ -102,20 +101,13 @@ func pseudonymizeSet(t *testing.T, k Key, s set) (set, int) {
 func reverser(t *testing.T, k Key, s set) *Reverser {
 	t.Helper()
 	rv := NewReverser(k)
-	inds, err := os.Open(s.indicators)
+	inds, err := ReadIndicators(context.Background(), s.compounds, s.indicators, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer inds.Close()
-	err = registry.ScanIndicators(inds, s.indicators, nil, nil, func(in *seams.Indicator) error { return nil })
-	_ = err // compounds unknown here: devices are learned from the reports and the rows below
-	b, _ := os.ReadFile(s.indicators)
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Split(line, ",")
-		if len(f) > 2 && f[1] == "device" {
-			if d, err := seams.ParseDeviceID(f[2]); err == nil {
-				rv.LearnDevice(d)
-			}
+	for _, in := range inds {
+		if in.Kind == seams.KindDevice {
+			rv.LearnDevice(in.Device)
 		}
 	}
 	for _, name := range s.reports {

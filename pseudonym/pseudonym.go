@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"hash"
 	"net/netip"
+	"strings"
 
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/cryptopan"
@@ -134,10 +135,12 @@ func NewReverser(k Key) *Reverser {
 
 // LearnDevice computes the pseudonym of a clear device and remembers it,
 // so that Device can reverse it.
+// d may point into a reader's buffer: what is kept is copied.
 func (r *Reverser) LearnDevice(d seams.DeviceID) {
 	p, _ := r.fwd.Device(d)
 	if _, ok := r.devices[p]; !ok {
-		r.devices[p] = seams.DeviceID{Type: d.Type, Value: d.Value}
+		typ := strings.Clone(d.Type)
+		r.devices[seams.DeviceID{Type: typ, Value: p.Value}] = seams.DeviceID{Type: typ, Value: strings.Clone(d.Value)}
 	}
 }
 

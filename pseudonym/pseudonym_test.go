@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"testing"
+	"unsafe"
 
 	"github.com/seams-dev/seams"
 )
@@ -142,5 +143,23 @@ func TestDevice(t *testing.T) {
 	rv.LearnDevice(d)
 	if back, ok := rv.Device(fd); !ok || back != d {
 		t.Fatalf("Reverser.Device(%v) = %v, %v; want %v", fd, back, ok, d)
+	}
+}
+
+// TestLearnDeviceCopies: readers hand out devices whose strings point
+// into their buffers, reused for the next record; what a Reverser keeps
+// must not change when the buffer does.
+func TestLearnDeviceCopies(t *testing.T) {
+	k := testKey(t, 1)
+	buf := []byte("imei358240051111110")
+	d := seams.DeviceID{Type: unsafe.String(&buf[0], 4), Value: unsafe.String(&buf[4], 15)}
+	p, _ := NewPseudonymizer(k).Device(d)
+	p = seams.DeviceID{Type: "imei", Value: p.Value}
+	rv := NewReverser(k)
+	rv.LearnDevice(d)
+	copy(buf, "abcdefghijklmnopqrs")
+	got, ok := rv.Device(p)
+	if !ok || got != (seams.DeviceID{Type: "imei", Value: "358240051111110"}) {
+		t.Fatalf("after the reader's buffer changed: %v, %v", got, ok)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/oschwald/maxminddb-golang/v2"
 	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/internal/mmdbcsv"
 	"github.com/seams-dev/seams/jsonl"
 	"github.com/seams-dev/seams/registry"
 	"github.com/seams-dev/seams/registryfile"
@@ -422,5 +423,50 @@ func TestRewriteSetRefusesClashes(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
 		t.Fatalf("wrote %d files", len(ents))
+	}
+}
+
+// TestRewriteMMDBAliases: a network whose pseudonym lands in Teredo or
+// 6to4 space, which databases alias to their IPv4 data, is found there in
+// the rewritten database, not an IPv4 record; a 6to4 address of a report
+// finds nothing (docs/pseudonymize.md says so).
+func TestRewriteMMDBAliases(t *testing.T) {
+	k := testKey(t, 12)
+	rv, pz := NewReverser(k), NewPseudonymizer(k)
+	teredo := rv.Prefix(netip.MustParsePrefix("2001:0:abcd::/48"))
+	sixto4 := rv.Prefix(netip.MustParsePrefix("2002:1234::/32"))
+	v4 := netip.MustParsePrefix("198.51.100.0/24")
+	csv := "network,asn,org\n" + teredo.String() + ",64501,Teredo-bound\n" + sixto4.String() + ",64502,6to4-bound\n" + v4.String() + ",64503,IPv4 net\n"
+	dir := t.TempDir()
+	orig := filepath.Join(dir, "o.mmdb")
+	f, err := os.Create(orig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mmdbcsv.Build(f, []mmdbcsv.Input{{Name: "n.csv", R: strings.NewReader(csv)}},
+		mmdbcsv.Options{DatabaseType: "test-ASN", BuildEpoch: 1700000000, IncludeReserved: true}); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	p := filepath.Join(dir, "p.mmdb")
+	writeDB(t, p, func(f *os.File) (Counts, error) { return RewriteMMDB(pz, orig, f) })
+	odb, pdb := openDB(t, orig), openDB(t, p)
+	for _, a := range []netip.Addr{teredo.Addr().Next(), sixto4.Addr().Next(), netip.MustParseAddr("198.51.100.77")} {
+		want := lookup(t, odb, a)
+		if want == nil {
+			t.Fatalf("test bug: %s not in the original", a)
+		}
+		if got := lookup(t, pdb, pz.Addr(a)); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: pseudonym %s finds %v, want %v", a, pz.Addr(a), got, want)
+		}
+	}
+	// 2002:c633:644d:: embeds 198.51.100.77: the original answers with that
+	// address's record, through its alias; the pseudonym finds nothing.
+	sixto4Client := netip.MustParseAddr("2002:c633:644d::1")
+	if lookup(t, odb, sixto4Client) == nil {
+		t.Fatal("test bug: the original database has no 6to4 alias")
+	}
+	if got := lookup(t, pdb, pz.Addr(sixto4Client)); got != nil {
+		t.Errorf("the pseudonym of a 6to4 address finds %v", got)
 	}
 }

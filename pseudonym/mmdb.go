@@ -19,6 +19,13 @@ import (
 // address finds in the original: xref's asn rule, --shared-asn and
 // enrichment work on pseudonymised reports with it.
 //
+// The IPv6 ranges that such databases alias to IPv4 data (Teredo
+// 2001::/32 and 6to4 2002::/16, whose addresses embed an IPv4 address)
+// are not aliased in the database written, and a pseudonym does not embed
+// the pseudonym of the IPv4 address: a Teredo or 6to4 address of a report
+// finds nothing in it, where the original database answered with its
+// IPv4 address's record. Every other address finds what it found.
+//
 // What it protects is little: whoever holds the database learns the AS and
 // place of every pseudonymised address, and, comparing it with the public
 // database it was made from, which real network each pseudonymised network
@@ -41,6 +48,10 @@ func RewriteMMDB(m Mapper, path string, w io.Writer) (Counts, error) {
 		// Pseudonyms land anywhere outside the kept ranges, reserved
 		// space (documentation ranges, 240.0.0.0/4) included.
 		IncludeReservedNetworks: true,
+		// And in Teredo and 6to4 space too, which the writer would
+		// otherwise alias to the IPv4 data: a pseudonym there is an
+		// address like any other, with its own network (see Kept).
+		DisableIPv4Aliasing: true,
 	})
 	if err != nil {
 		return c, fmt.Errorf("%s: %w", path, err)

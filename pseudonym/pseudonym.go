@@ -44,16 +44,18 @@ func (k Key) derive(label string) []byte {
 // Kept returns the prefixes that map onto themselves: the blocks seams
 // treats as non-routable (private, loopback, link-local, multicast,
 // unspecified, carrier-grade NAT: seams.NonRoutablePrefixes), so that an
-// address keeps that property and no routable address becomes one; and the
-// IPv6 ranges that MaxMind-format databases alias to their IPv4 data
-// (::ffff:0:0/96, Teredo 2001::/32, 6to4 2002::/16), so that no address is
-// looked up as an IPv4 one it is not, and an IPv4-mapped address is never
-// made of an IPv6 one.
+// address keeps that property and no routable address becomes one; and
+// ::ffff:0:0/96, so that no IPv6 address becomes an IPv4-mapped one,
+// which seams would read as IPv4.
+//
+// Teredo (2001::/32) and 6to4 (2002::/16), which MaxMind-format databases
+// alias to their IPv4 data, are not kept: keeping a prefix keeps the
+// leading bits of every address near it, and keeping 2001::/32 would keep
+// the first twenty bits of every address in 2001::/16, where much of IPv6
+// is allocated. RewriteMMDB writes its database without those aliases
+// instead (docs/pseudonymize.md).
 func Kept() []netip.Prefix {
-	return append(seams.NonRoutablePrefixes(),
-		netip.MustParsePrefix("::ffff:0:0/96"),
-		netip.MustParsePrefix("2001::/32"),
-		netip.MustParsePrefix("2002::/16"))
+	return append(seams.NonRoutablePrefixes(), netip.MustParsePrefix("::ffff:0:0/96"))
 }
 
 func newAnonymizer(k Key) *cryptopan.Anonymizer {

@@ -34,6 +34,18 @@ var nonRoutable = []struct {
 	{netip.MustParsePrefix("::/128"), "unspecified"},
 }
 
+// NonRoutablePrefixes returns the blocks whose addresses NonRoutable
+// refuses, carrier-grade NAT included: exactly the addresses a for which
+// NonRoutable(a) is not "". A pseudonymisation that keeps these blocks in
+// place keeps what xref makes of an address.
+func NonRoutablePrefixes() []netip.Prefix {
+	out := make([]netip.Prefix, len(nonRoutable))
+	for i, b := range nonRoutable {
+		out[i] = b.prefix
+	}
+	return out
+}
+
 // NonRoutable returns why addr cannot identify a place ("private", "loopback",
 // "link-local", "multicast", "unspecified", "carrier-grade NAT"), or "" if it
 // can. addr should already be unmapped (see NormalizeAddr).

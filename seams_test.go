@@ -1019,3 +1019,45 @@ func TestParseCountryList(t *testing.T) {
 		t.Errorf("%d codes, want 249 and XK", n)
 	}
 }
+
+// TestNonRoutablePrefixes holds the exported blocks to NonRoutable on
+// random addresses, and on addresses at the edges of each block.
+func TestNonRoutablePrefixes(t *testing.T) {
+	blocks := NonRoutablePrefixes()
+	in := func(a netip.Addr) bool {
+		for _, p := range blocks {
+			if p.Contains(a) {
+				return true
+			}
+		}
+		return false
+	}
+	var addrs []netip.Addr
+	for _, p := range blocks {
+		addrs = append(addrs, p.Addr(), lastAddr(p), p.Addr().Prev(), lastAddr(p).Next())
+	}
+	seed := uint64(1)
+	next := func() byte { seed = seed*6364136223846793005 + 1442695040888963407; return byte(seed >> 56) }
+	for range 100000 {
+		var b [16]byte
+		for i := range b {
+			b[i] = next()
+		}
+		addrs = append(addrs, netip.AddrFrom4([4]byte(b[:4])), netip.AddrFrom16(b))
+	}
+	hits := 0
+	for _, a := range addrs {
+		if !a.IsValid() {
+			continue
+		}
+		if (NonRoutable(a) != "") != in(a) {
+			t.Fatalf("NonRoutable(%s) = %q, but in a block of NonRoutablePrefixes: %v", a, NonRoutable(a), in(a))
+		}
+		if in(a) {
+			hits++
+		}
+	}
+	if hits < 1000 {
+		t.Fatalf("only %d addresses were non-routable", hits)
+	}
+}

@@ -72,11 +72,12 @@ const (
 	colProxy
 	colDeviceType
 	colDeviceValue
+	colAssociated
 	numCols
 )
 
 // Columns names the columns in their usual order, for headers and help.
-var Columns = [numCols]string{"report_id", "received", "incident", "ip", "at", "event", "port", "proxy", "device_type", "device_value"}
+var Columns = [numCols]string{"report_id", "received", "incident", "ip", "at", "event", "port", "proxy", "device_type", "device_value", "associated"}
 
 // MaxLine is the longest physical line accepted, in bytes without its
 // newline (see package csvinput); a longer line is fatal.
@@ -498,13 +499,25 @@ func (r *Reader) row(w *row) (bool, error) {
 		return true, nil
 	}
 	at := get(colAt)
+	// associated marks the row's ip event and device as an account's the
+	// reporter associated with the suspect, as CyberTipline XML's
+	// associatedAccount does.
+	assoc, assocErr := parseFlag(get(colAssociated))
 	if ip := get(colIP); ip != "" {
 		w.hasIP = true
 		w.ipErr = parseIPEvent(&w.ip, ip, at, get(colEvent), get(colPort), get(colProxy))
+		w.ip.Associated = assoc
+		if w.ipErr == "" && assocErr != "" {
+			w.ipErr = "associated: " + assocErr
+		}
 	}
 	if t, v := get(colDeviceType), get(colDeviceValue); t != "" || v != "" {
 		w.hasDev = true
 		w.devErr = parseDevice(&w.dev, t, v, at)
+		w.dev.Associated = assoc
+		if w.devErr == "" && assocErr != "" {
+			w.devErr = "associated: " + assocErr
+		}
 	}
 	if !w.hasIP && !w.hasDev && (at != "" || get(colEvent) != "" || get(colPort) != "" || get(colProxy) != "") {
 		w.hasIP = true
@@ -541,14 +554,23 @@ func parseIPEvent(e *seams.IPEvent, ip, at, event, port, proxy string) string {
 		}
 		e.Port = int(n)
 	}
-	switch strings.ToLower(proxy) {
-	case "", "false", "0", "no", "n":
-	case "true", "1", "yes", "y":
-		e.Proxy = true
-	default:
-		return fmt.Sprintf("proxy: invalid value %q (want true or false)", proxy)
+	p, bad := parseFlag(proxy)
+	if bad != "" {
+		return "proxy: " + bad
 	}
+	e.Proxy = p
 	return ""
+}
+
+// parseFlag reads a true/false cell (proxy, associated): empty is false.
+func parseFlag(v string) (bool, string) {
+	switch strings.ToLower(v) {
+	case "", "false", "0", "no", "n":
+		return false, ""
+	case "true", "1", "yes", "y":
+		return true, ""
+	}
+	return false, fmt.Sprintf("invalid value %q (want true or false)", v)
 }
 
 func parseDevice(d *seams.Device, typ, value, at string) string {

@@ -360,16 +360,24 @@ func appendIPEvent(b []byte, e *seams.IPEvent) []byte {
 	b = appendTime(b, e.At)
 	b = appendString(b, e.Event)
 	b = binary.AppendUvarint(b, uint64(e.Port))
+	var flags byte
 	if e.Proxy {
-		return append(b, 1)
+		flags |= 1
 	}
-	return append(b, 0)
+	if e.Associated {
+		flags |= 2
+	}
+	return append(b, flags)
 }
 
 func appendDevice(b []byte, d *seams.Device) []byte {
 	b = appendString(b, d.ID.Type)
 	b = appendString(b, d.ID.Value)
-	return appendTime(b, d.At)
+	b = appendTime(b, d.At)
+	if d.Associated {
+		return append(b, 1)
+	}
+	return append(b, 0)
 }
 
 func encodeRow(b []byte, w *row) []byte {
@@ -504,13 +512,15 @@ func (d *dec) ipEvent(e *seams.IPEvent) {
 	e.At = d.time()
 	e.Event = d.string()
 	e.Port = int(d.uvarint())
-	e.Proxy = d.byte() == 1
+	flags := d.byte()
+	e.Proxy, e.Associated = flags&1 != 0, flags&2 != 0
 }
 
 func (d *dec) device(v *seams.Device) {
 	v.ID.Type = d.string()
 	v.ID.Value = d.string()
 	v.At = d.time()
+	v.Associated = d.byte() == 1
 }
 
 func decodeRow(b []byte, w *row) error {

@@ -210,9 +210,11 @@ const (
 	eventEvent
 	eventPort
 	eventProxy
+	eventAssociated
 	deviceType
 	deviceValue
 	deviceAt
+	deviceAssociated
 )
 
 var (
@@ -315,6 +317,8 @@ func (s *scanner) eventKey() (int, error) {
 		return eventPort, nil
 	case "proxy":
 		return eventProxy, nil
+	case "associated":
+		return eventAssociated, nil
 	}
 	return memberOther, nil
 }
@@ -348,6 +352,8 @@ func (s *scanner) deviceKey() (int, error) {
 		return deviceValue, nil
 	case "at":
 		return deviceAt, nil
+	case "associated":
+		return deviceAssociated, nil
 	}
 	return memberOther, nil
 }
@@ -496,7 +502,7 @@ func (p *Parser) ipEventGeneral(r *seams.Report, i int) error {
 		p.problem("ips", i, s.data[start:s.pos], "expected an object, got %s", k)
 		return nil
 	}
-	var ip, at, event, port, proxy field
+	var ip, at, event, port, proxy, assoc field
 	for more := s.objectOpen(); more; {
 		s.ws()
 		if s.peek() != '"' {
@@ -518,6 +524,8 @@ func (p *Parser) ipEventGeneral(r *seams.Report, i int) error {
 			err = s.member(&port)
 		case eventProxy:
 			err = s.member(&proxy)
+		case eventAssociated:
+			err = s.member(&assoc)
 		default:
 			err = s.skip()
 		}
@@ -590,6 +598,14 @@ func (p *Parser) ipEventGeneral(r *seams.Report, i int) error {
 		e.Proxy = true
 	default:
 		p.problem("ips", i, raw, "proxy: expected true or false, got %s", proxy.k)
+		return nil
+	}
+	switch assoc.k {
+	case 0, kNull, kFalse:
+	case kTrue:
+		e.Associated = true
+	default:
+		p.problem("ips", i, raw, "associated: expected true or false, got %s", assoc.k)
 		return nil
 	}
 	r.IPs = append(r.IPs, e)
@@ -767,7 +783,7 @@ func (p *Parser) deviceGeneral(r *seams.Report, i int) error {
 		p.problem("devices", i, s.data[start:s.pos], "expected an object, got %s", k)
 		return nil
 	}
-	var typ, value, at field
+	var typ, value, at, assoc field
 	for more := s.objectOpen(); more; {
 		s.ws()
 		if s.peek() != '"' {
@@ -785,6 +801,8 @@ func (p *Parser) deviceGeneral(r *seams.Report, i int) error {
 			err = s.member(&value)
 		case deviceAt:
 			err = s.member(&at)
+		case deviceAssociated:
+			err = s.member(&assoc)
 		default:
 			err = s.skip()
 		}
@@ -818,6 +836,14 @@ func (p *Parser) deviceGeneral(r *seams.Report, i int) error {
 		}
 	default:
 		p.problem("devices", i, raw, "at: expected a string, got %s", at.k)
+		return nil
+	}
+	switch assoc.k {
+	case 0, kNull, kFalse:
+	case kTrue:
+		d.Associated = true
+	default:
+		p.problem("devices", i, raw, "associated: expected true or false, got %s", assoc.k)
 		return nil
 	}
 	r.Devices = append(r.Devices, d)

@@ -147,6 +147,15 @@ func refParse(line []byte) (r seams.Report, items []string, whole bool) {
 					return true
 				}
 			}
+			if a, ok := o["associated"]; ok && !isNull(a) {
+				switch string(a) {
+				case "true":
+					e.Associated = true
+				case "false":
+				default:
+					return true
+				}
+			}
 			return false
 		}()
 		if bad {
@@ -187,6 +196,16 @@ func refParse(line []byte) (r seams.Report, items []string, whole bool) {
 				d.At = t
 			}
 		}
+		if a, ok := o["associated"]; ok && !isNull(a) {
+			switch string(a) {
+			case "true":
+				d.Associated = true
+			case "false":
+			default:
+				items = append(items, item)
+				continue
+			}
+		}
 		r.Devices = append(r.Devices, d)
 	}
 	slices.Sort(items)
@@ -198,10 +217,10 @@ func describeReport(r *seams.Report) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "id=%q received=%d incident=%q\n", r.ID, unixOrZero(r.Received), r.Incident)
 	for _, e := range r.IPs {
-		fmt.Fprintf(&b, "ip %s %d %q %d %v\n", e.Addr, unixOrZero(e.At), e.Event, e.Port, e.Proxy)
+		fmt.Fprintf(&b, "ip %s %d %q %d %v %v\n", e.Addr, unixOrZero(e.At), e.Event, e.Port, e.Proxy, e.Associated)
 	}
 	for _, d := range r.Devices {
-		fmt.Fprintf(&b, "device %q %q %d\n", d.ID.Type, d.ID.Value, unixOrZero(d.At))
+		fmt.Fprintf(&b, "device %q %q %d %v\n", d.ID.Type, d.ID.Value, unixOrZero(d.At), d.Associated)
 	}
 	return b.String()
 }
@@ -255,6 +274,7 @@ var seeds = []string{
 	`{"id":"r-9","ips":[{"ip":"fe80::1%eth0","at":"2024-05-01T22:14:03Z"},{"ip":"01.2.3.4","at":"2024-05-01T22:14:03Z"},{"ip":"1.2.3.4","at":"2024-05-01T22:14:03,5Z"}]}`,
 	`{"id":"r-10","ips":[{"ip":"1.2.3.4","at":"1600-01-01T00:00:00Z"},{"ip":"1.2.3.4","at":"2024-02-30T00:00:00Z"},{"ip":"1.2.3.4","at":"2024-05-01T22:14:03+24:00"}]}`,
 	`{"id":"r-11","received":"2024-07-19T18:19:34Z","incident":"other","ips":[{"ip":"10.91.123.130","at":"2024-06-19T11:23:16Z","event":"login"},{"ip":"103.30.197.111","at":"2024-06-24T23:18:56.448Z","port":40447,"proxy":true},{"ip":"2001:db8:1::2","at":"2024-06-24T23:18:56-03:00","event":"upload","proxy":false}],"devices":[{"type":"idfa","value":"04D2EB78-7E40-45CE-BD59-3986AFE3558D","at":"2024-03-17T14:17:36Z"},{"type":"IMEI","value":" 1 ","at":""}]}`,
+	`{"id":"r-13","ips":[{"ip":"203.0.113.7","at":"2024-05-01T22:14:03Z","associated":true},{"ip":"203.0.113.8","associated":"yes"}],"devices":[{"type":"imei","value":"1","associated":true},{"type":"imei","value":"2","associated":1}]}`,
 	`{"id":"r-12","ips":[{"ip":"1.2.3.4","at":"2024-05-01T22:14:03Z","port":01},{"ip":"1.2.3.4","at":"2024-05-01T22:14:03Z","proxy":truex}]}`,
 }
 

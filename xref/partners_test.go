@@ -154,8 +154,8 @@ func TestPartnersReportsAgree(t *testing.T) {
 		return out
 	}
 	want := read(partners + "reports.jsonl")
-	if len(want) != 12 {
-		t.Fatalf("%d reports in reports.jsonl, want 12", len(want))
+	if len(want) != 13 {
+		t.Fatalf("%d reports in reports.jsonl, want 13", len(want))
 	}
 	for _, c := range []struct {
 		name  string

@@ -266,12 +266,12 @@ type Hello struct {
 
 // HelloLimits are the limits a holder holds a peer to.
 type HelloLimits struct {
-	MaxBatch    int `json:"max_batch"`     // elements per evaluation request
-	MaxItems    int `json:"max_items"`     // items per session
-	DailyItems  int `json:"daily_items"`   // items per UTC day, over all sessions
-	ItemsLeft   int `json:"items_left"`    // of today's, for this peer
-	RatePerSec  int `json:"rate_per_sec"`  // items per second
-	MinReports  int `json:"min_reports"`   // report groups a count session must have at least
+	MaxBatch    int `json:"max_batch"`      // elements per evaluation request
+	MaxItems    int `json:"max_items"`      // items per session
+	DailyItems  int `json:"daily_items"`    // items per UTC day, over all sessions
+	ItemsLeft   int `json:"items_left"`     // of today's, for this peer
+	RatePerSec  int `json:"rate_per_sec"`   // items per second
+	MinReports  int `json:"min_reports"`    // report groups a count session must have at least
 	SessionIdle int `json:"session_idle_s"` // seconds a session may stay idle
 }
 

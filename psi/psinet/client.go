@@ -34,6 +34,9 @@ func NewClient(base string, conf *tls.Config) *Client {
 	return &Client{base: strings.TrimRight(base, "/"), hc: &http.Client{Transport: tr}, lim: psi.NewLimits()}
 }
 
+// Base returns the holder's address.
+func (c *Client) Base() string { return c.base }
+
 // ErrHolder is the cause of the errors the holder answered with.
 var ErrHolder = errors.New("holder refused")
 

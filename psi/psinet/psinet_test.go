@@ -69,7 +69,9 @@ func serve(t *testing.T, o HolderOptions) *fixture {
 	return f
 }
 
-func (f *fixture) client() *Client { return NewClient(f.url, ClientTLS(f.querier, f.holder.Fingerprint)) }
+func (f *fixture) client() *Client {
+	return NewClient(f.url, ClientTLS(f.querier, f.holder.Fingerprint))
+}
 
 // TestExchange: over loopback, with pinned certificates both ways, a
 // querier reads the hello, the table and the shared space, evaluates its

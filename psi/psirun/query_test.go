@@ -1,0 +1,144 @@
+package psirun
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/gen"
+	"github.com/seams-dev/seams/psi"
+	"github.com/seams-dev/seams/psi/psinet"
+	"github.com/seams-dev/seams/xref"
+)
+
+// holderOn starts a holder of reg on loopback and returns a client of it.
+func holderOn(t testing.TB, reg *psinet.Registry, o psinet.HolderOptions) (*psinet.Client, *psinet.Holder) {
+	t.Helper()
+	dir := t.TempDir()
+	hid, _, err := psinet.LoadOrCreateIdentity(filepath.Join(dir, "h"), "ngo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	qid, _, err := psinet.LoadOrCreateIdentity(filepath.Join(dir, "q"), "hotline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Name = "ngo"
+	o.Peers = []psinet.Peer{{Name: "hotline", Fingerprint: qid.Fingerprint}}
+	key, err := psi.NewKey(1, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := psinet.NewHolder(reg, key, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h, TLSConfig: psinet.ServerTLS(hid, o.Peers)}
+	go srv.ServeTLS(ln, "", "")
+	t.Cleanup(func() { srv.Close() })
+	return psinet.NewClient("https://"+ln.Addr().String(), psinet.ClientTLS(qid, hid.Fingerprint)), h
+}
+
+func genData(t testing.TB, reports, indicators int) gen.Files {
+	o := gen.DefaultOptions()
+	o.Seed, o.Compounds, o.Indicators, o.Reports = 17, 12, indicators, reports
+	o.TiedRate, o.PotentialRate, o.BadRate = 0.05, 0.1, 0.01
+	f, err := gen.Generate(filepath.Join(t.TempDir(), "gen"), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// TestQueryEqualsXref: on generated data, a private match writes the
+// findings.jsonl and rejected.jsonl of a cross-reference restricted to
+// rules device and ip over the same files, byte for byte, and the same
+// counts in summary.json; psi.json says what was exchanged.
+func TestQueryEqualsXref(t *testing.T) {
+	f := genData(t, 4000, 400)
+	ctx := context.Background()
+	x := xref.NewOptions()
+	x.Compounds, x.Indicators, x.Shared, x.Reports = f.Compounds, f.Indicators, f.Shared, []string{f.Reports}
+	x.Rules = []seams.Rule{seams.RuleDevice, seams.RuleIP}
+	x.MaxReportsPerIndicator = 3 // low enough to cap some findings, so that capping is compared too
+	x.Out = filepath.Join(t.TempDir(), "xref")
+	want, err := xref.Run(ctx, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rejected int
+	reg, err := LoadRegistry(ctx, RegistryFiles{Compounds: f.Compounds, Indicators: f.Indicators, Shared: f.Shared}, nil, func(*seams.RecordError) { rejected++ })
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := holderOn(t, reg, psinet.NewHolderOptions())
+	o := NewQueryOptions()
+	o.Reports, o.MaxReportsPerIndicator = []string{f.Reports}, 3
+	o.Out = filepath.Join(t.TempDir(), "psi")
+	var audited []psinet.Exchange
+	o.Audit = func(e psinet.Exchange) { audited = append(audited, e) }
+	res, err := Query(ctx, c, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(dir, name string) []byte {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	wf, gf := read(x.Out, xref.FindingsFile), read(o.Out, xref.FindingsFile)
+	if !bytes.Equal(wf, gf) {
+		t.Errorf("findings.jsonl differs: xref %d bytes, psi %d bytes", len(wf), len(gf))
+	}
+	if rejected == 0 && !bytes.Equal(read(x.Out, xref.RejectedFile), read(o.Out, xref.RejectedFile)) {
+		t.Errorf("rejected.jsonl differs")
+	}
+	got := res.Summary
+	for name, pair := range map[string][2]any{
+		"reports":         {want.Reports, got.Reports},
+		"events":          {want.Events, got.Events},
+		"devices":         {want.Devices, got.Devices},
+		"rejected":        {want.Rejected - rejected, got.Rejected},
+		"tied":            {want.TiedReports, got.TiedReports},
+		"potential":       {want.PotentialReports, got.PotentialReports},
+		"findings":        {want.Findings, got.Findings},
+		"by_compound":     {want.ByCompound, got.ByCompound},
+		"by_country":      {want.ByCountry, got.ByCountry},
+		"over_correlated": {want.OverCorrelated, got.OverCorrelated},
+		"parameters":      {want.Parameters, got.Parameters},
+		"report inputs":   {want.Inputs[len(want.Inputs)-1], got.Inputs[len(got.Inputs)-1]},
+	} {
+		if !reflect.DeepEqual(pair[0], pair[1]) {
+			t.Errorf("summary %s: xref %v, psi %v", name, pair[0], pair[1])
+		}
+	}
+	if want.TiedReports == 0 || want.PotentialReports == 0 || len(want.OverCorrelated) == 0 {
+		t.Errorf("the data met too few cases: %d tied, %d potential, %d over-correlated", want.TiedReports, want.PotentialReports, len(want.OverCorrelated))
+	}
+	var st Stats
+	if err := json.Unmarshal(read(o.Out, PSIFile), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Items == 0 || st.MatchedItems == 0 || st.Labels == 0 || st.Holder != "ngo" || st.BytesSent < int64(st.Items*psi.ElementSize) {
+		t.Errorf("psi.json: %+v", st)
+	}
+	if len(audited) != 1 || audited[0].Items != st.Items || audited[0].Matches != st.MatchedItems {
+		t.Errorf("audited %+v, stats %+v", audited, st)
+	}
+	t.Logf("%d reports, %d findings (%d tied, %d potential); %d items queried, %d matched, %d labels of %d; %d bytes sent, %d received",
+		got.Reports, got.Findings, got.TiedReports, got.PotentialReports, st.Items, st.MatchedItems, st.Labels, st.TableLabels, st.BytesSent, st.BytesRecv)
+}

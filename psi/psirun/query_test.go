@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/seams-dev/seams/registry"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -141,4 +143,69 @@ func TestQueryEqualsXref(t *testing.T) {
 	}
 	t.Logf("%d reports, %d findings (%d tied, %d potential); %d items queried, %d matched, %d labels of %d; %d bytes sent, %d received",
 		got.Reports, got.Findings, got.TiedReports, got.PotentialReports, st.Items, st.MatchedItems, st.Labels, st.TableLabels, st.BytesSent, st.BytesRecv)
+}
+
+// TestCountEqualsXref: on generated data whose windows are whole days
+// (count mode works by day), a count-only run gives the tied and
+// potential reports, in all and per compound, of a cross-reference
+// restricted to rules device and ip without the over-correlation cap.
+func TestCountEqualsXref(t *testing.T) {
+	f := genData(t, 3000, 300)
+	ctx := context.Background()
+	reg, err := LoadRegistry(ctx, RegistryFiles{Compounds: f.Compounds, Indicators: f.Indicators, Shared: f.Shared}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Whole days: a window from the start of its first day to the end
+	// of its last.
+	for i := range reg.Indicators {
+		w := &reg.Indicators[i].Window
+		if !w.First.IsZero() {
+			w.First = psi.DayOf(w.First).Start()
+		}
+		if !w.Last.IsZero() {
+			w.Last = (psi.DayOf(w.Last) + 1).Start().Add(-1)
+		}
+	}
+	days := filepath.Join(t.TempDir(), "indicators.csv")
+	fw, err := os.Create(days)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := registryWrite(fw, reg.Indicators); err != nil {
+		t.Fatal(err)
+	}
+	fw.Close()
+	x := xref.NewOptions()
+	x.Compounds, x.Indicators, x.Shared, x.Reports = f.Compounds, days, f.Shared, []string{f.Reports}
+	x.Rules = []seams.Rule{seams.RuleDevice, seams.RuleIP}
+	x.MaxReportsPerIndicator = 0
+	x.Out = filepath.Join(t.TempDir(), "xref")
+	want, err := xref.Run(ctx, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := psinet.NewHolderOptions()
+	o.MinReports = 10
+	c, _ := holderOn(t, reg, o)
+	var audited []psinet.Exchange
+	got, err := Count(ctx, c, CountOptions{Reports: []string{f.Reports}, Audit: func(e psinet.Exchange) { audited = append(audited, e) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.TiedReports != want.TiedReports || got.PotentialReports != want.PotentialReports || !reflect.DeepEqual(got.ByCompound, want.ByCompound) {
+		t.Errorf("count: %d tied, %d potential, %v; xref: %d, %d, %v", got.TiedReports, got.PotentialReports, got.ByCompound,
+			want.TiedReports, want.PotentialReports, want.ByCompound)
+	}
+	if got.Reports != want.Reports || want.TiedReports == 0 || want.PotentialReports == 0 {
+		t.Errorf("%d reports (xref %d); xref found %d tied, %d potential", got.Reports, want.Reports, want.TiedReports, want.PotentialReports)
+	}
+	if len(audited) != 1 || audited[0].Mode != "count" || audited[0].Reports != got.Groups {
+		t.Errorf("audited %+v", audited)
+	}
+	t.Logf("%d reports, %d groups of %d elements; %d tied, %d potential; span %s to %s", got.Reports, got.Groups, got.Elements, got.TiedReports, got.PotentialReports, got.From, got.To)
+}
+
+func registryWrite(w io.Writer, inds []seams.Indicator) error {
+	return registry.WriteIndicators(w, inds)
 }

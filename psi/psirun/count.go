@@ -37,7 +37,7 @@ type CountResult struct {
 	Groups           int                   `json:"groups"`
 	TooLarge         int                   `json:"too_large"`
 	Duplicates       int                   `json:"duplicates"` // reports whose id an earlier one has, not counted
-	Elements         int                   `json:"elements"` // sent, padding included
+	Elements         int                   `json:"elements"`   // sent, padding included
 	TiedReports      int                   `json:"tied_reports"`
 	PotentialReports int                   `json:"potential_reports"`
 	ByCompound       []seams.CompoundCount `json:"by_compound"`

@@ -16,7 +16,17 @@ type ExpandOptions struct {
 	// querier cannot learn that a device is in the registry without
 	// naming a day of its window.
 	Undated bool
+	// Calendar, when set (From <= To), closes open windows: an open first
+	// side starts on From, an open last side ends on To, and the window
+	// is expanded to days like a bounded one. The querier then need not
+	// query the any-day families (one item less per event), at a price:
+	// an event before From or after To no longer matches an open window,
+	// as xref would match it. Off by default.
+	Calendar struct{ From, To Day }
 }
+
+// calendarOn reports whether o closes open windows.
+func (o *ExpandOptions) calendarOn() bool { return o.Calendar.From < o.Calendar.To }
 
 // DefaultMaxWindowDays is the default of ExpandOptions.MaxWindowDays:
 // about ten years.
@@ -28,16 +38,29 @@ func NewExpandOptions() ExpandOptions {
 }
 
 // windowDays returns the days a window touches, when it is bounded on both
-// sides and at most max days long.
-func windowDays(w seams.Window, max int) (first, last Day, ok bool) {
-	if w.First.IsZero() || w.Last.IsZero() {
+// sides (or closed by o's calendar) and at most MaxWindowDays long.
+func windowDays(w seams.Window, o *ExpandOptions) (first, last Day, ok bool) {
+	switch {
+	case !w.First.IsZero():
+		first = DayOf(w.First)
+	case o.calendarOn():
+		first = o.Calendar.From
+	default:
 		return 0, 0, false
 	}
-	first, last = DayOf(w.First), DayOf(w.Last)
+	switch {
+	case !w.Last.IsZero():
+		last = DayOf(w.Last)
+	case o.calendarOn():
+		last = o.Calendar.To
+	default:
+		return 0, 0, false
+	}
+	max := o.MaxWindowDays
 	if max <= 0 {
 		max = DefaultMaxWindowDays
 	}
-	return first, last, int64(last)-int64(first) < int64(max)
+	return first, last, first <= last && int64(last)-int64(first) < int64(max)
 }
 
 // IndicatorItems calls fn with each item of indicator in, appending them to
@@ -48,7 +71,7 @@ func windowDays(w seams.Window, max int) (first, last Day, ok bool) {
 func IndicatorItems(b []byte, in *seams.Indicator, o ExpandOptions, fn func(item []byte)) (n int, tooLong bool) {
 	switch in.Kind {
 	case seams.KindIP:
-		if first, last, ok := windowDays(in.Window, o.MaxWindowDays); ok {
+		if first, last, ok := windowDays(in.Window, &o); ok {
 			for d := first; d <= last; d++ {
 				fn(AppendIPDay(b[:0], in.Addr, d))
 				n++
@@ -61,7 +84,7 @@ func IndicatorItems(b []byte, in *seams.Indicator, o ExpandOptions, fn func(item
 		if len(in.Device.Type)+len(in.Device.Value)+6 > MaxItemLen {
 			return 0, true
 		}
-		if first, last, ok := windowDays(in.Window, o.MaxWindowDays); ok {
+		if first, last, ok := windowDays(in.Window, &o); ok {
 			for d := first; d <= last; d++ {
 				fn(AppendDeviceDay(b[:0], in.Device, d))
 				n++
@@ -82,7 +105,7 @@ func IndicatorItems(b []byte, in *seams.Indicator, o ExpandOptions, fn func(item
 // IndicatorFamilies returns the families the items of in fall in.
 func IndicatorFamilies(in *seams.Indicator, o ExpandOptions) Families {
 	var s Families
-	_, _, bounded := windowDays(in.Window, o.MaxWindowDays)
+	_, _, bounded := windowDays(in.Window, &o)
 	switch in.Kind {
 	case seams.KindIP:
 		if bounded {

@@ -127,19 +127,33 @@ type pair struct {
 // and device give, by brute force, as match.Matcher decides them: an ip
 // event in its window, a dated device in its window, an undated device
 // whatever the window (when undated is on).
-func slowMatches(w *world, undated bool) map[pair]bool {
+func slowMatches(w *world, undated bool, o ExpandOptions) map[pair]bool {
 	out := map[pair]bool{}
+	// A calendar closes open sides: an event outside it on an open side
+	// does not match, unless the closed window would be empty (then the
+	// indicator is an any-day item, exact).
+	inCalendar := func(win seams.Window, t time.Time) bool {
+		if !o.calendarOn() {
+			return true
+		}
+		_, _, expanded := windowDays(win, &o)
+		if !expanded {
+			return true
+		}
+		d := DayOf(t)
+		return (!win.First.IsZero() || d >= o.Calendar.From) && (!win.Last.IsZero() || d <= o.Calendar.To)
+	}
 	for _, rep := range w.reports {
 		for i, e := range rep.IPs {
 			for _, in := range w.inds {
-				if in.Kind == seams.KindIP && !e.At.IsZero() && in.Addr == e.Addr && in.Window.Contains(e.At) {
+				if in.Kind == seams.KindIP && !e.At.IsZero() && in.Addr == e.Addr && in.Window.Contains(e.At) && inCalendar(in.Window, e.At) {
 					out[pair{rep.ID, i, in.Source}] = true
 				}
 			}
 		}
 		for j, d := range rep.Devices {
 			for _, in := range w.inds {
-				if in.Kind == seams.KindDevice && in.Device == d.ID && (d.At.IsZero() && undated || !d.At.IsZero() && in.Window.Contains(d.At)) {
+				if in.Kind == seams.KindDevice && in.Device == d.ID && (d.At.IsZero() && undated || !d.At.IsZero() && in.Window.Contains(d.At) && inCalendar(in.Window, d.At)) {
 					out[pair{rep.ID, len(rep.IPs) + j, in.Source}] = true
 				}
 			}
@@ -156,12 +170,15 @@ func slowMatches(w *world, undated bool) map[pair]bool {
 func TestSlowTwin(t *testing.T) {
 	r := mrand.New(mrand.NewPCG(17, 1))
 	met := map[string]int{}
-	for round := range 6 {
+	for round := range 8 {
 		w := randWorld(r, 40, 120)
 		o := NewExpandOptions()
 		o.Undated = round%3 != 2
 		if round%2 == 1 {
 			o.MaxWindowDays = 10 // many windows become any-day items
+		}
+		if round >= 6 { // open windows closed by a calendar inside the events' days
+			o.Calendar.From, o.Calendar.To = DayOf(day0)+5, DayOf(day0)+35
 		}
 		key, err := NewKey(uint64(round+1), time.Now())
 		if err != nil {
@@ -245,7 +262,12 @@ func TestSlowTwin(t *testing.T) {
 				}
 			}
 		}
-		want := slowMatches(w, o.Undated)
+		want := slowMatches(w, o.Undated, o)
+		if o.calendarOn() {
+			open := o
+			open.Calendar.From, open.Calendar.To = 0, 0
+			met["events outside the calendar"] += len(slowMatches(w, o.Undated, open)) - len(want)
+		}
 		for p := range want {
 			if !got[p] {
 				t.Errorf("round %d: %v: brute force matches, the protocol does not", round, p)
@@ -258,7 +280,7 @@ func TestSlowTwin(t *testing.T) {
 		}
 		met["pairs"] += len(want)
 	}
-	for _, c := range []string{"pairs", "item of several indicators", "day item, outside the exact window", "any-day item", "undated device"} {
+	for _, c := range []string{"pairs", "item of several indicators", "day item, outside the exact window", "any-day item", "undated device", "events outside the calendar"} {
 		if met[c] == 0 {
 			t.Errorf("the random worlds never met the case %q", c)
 		}

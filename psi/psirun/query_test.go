@@ -209,3 +209,34 @@ func TestCountEqualsXref(t *testing.T) {
 func registryWrite(w io.Writer, inds []seams.Indicator) error {
 	return registry.WriteIndicators(w, inds)
 }
+
+// TestQueryNothingMatches: when no item matches, the run still writes its
+// outputs: no finding, the reports' rejections, no warning naming the
+// learned registry's temporary files.
+func TestQueryNothingMatches(t *testing.T) {
+	ctx := context.Background()
+	w, _ := seams.ParseWindow("2020-01-01", "2020-01-02")
+	in, _ := seams.ParseIndicatorValue(seams.KindIP, "192.0.2.250")
+	in.Compound, in.Window = "c-none", w
+	reg := &psinet.Registry{Compounds: []seams.Compound{{ID: "c-none", Name: "Nothing", Country: "LA"}}, Indicators: []seams.Indicator{in}}
+	c, _ := holderOn(t, reg, psinet.NewHolderOptions())
+	o := NewQueryOptions()
+	o.Reports = []string{"../../testdata/small/reports.jsonl"}
+	o.Out = filepath.Join(t.TempDir(), "out")
+	res, err := Query(ctx, c, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Summary.Findings != 0 || res.Summary.Reports == 0 || res.Stats.Labels != 0 || res.Stats.Items == 0 {
+		t.Errorf("summary %+v, stats %+v", res.Summary, res.Stats)
+	}
+	for _, w := range res.Summary.Warnings {
+		t.Errorf("warning %q", w)
+	}
+	if b, err := os.ReadFile(filepath.Join(o.Out, xref.FindingsFile)); err != nil || len(b) != 0 {
+		t.Errorf("findings: %q, %v", b, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(o.Out, xref.RejectedFile)); err != nil || !bytes.Contains(b, []byte("reports.jsonl")) {
+		t.Errorf("rejected: %q, %v", b, err)
+	}
+}

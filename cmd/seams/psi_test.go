@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -117,5 +118,29 @@ func TestPSICommandLine(t *testing.T) {
 		if code != 0 || !strings.Contains(list, "items=") {
 			t.Errorf("%s audit: %d %s %s", side, code, list, stderr)
 		}
+	}
+}
+
+// TestPSIManualDocumentsEveryFlag: every flag psi.go defines is in seams
+// help psi.
+func TestPSIManualDocumentsEveryFlag(t *testing.T) {
+	src, err := os.ReadFile("psi.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range regexp.MustCompile(`fs\.\w*Var\([^,]+, "([a-z-]+)"`).FindAllSubmatch(src, -1) {
+		n++
+		if !strings.Contains(psiCommand.usage, "--"+string(m[1])) {
+			t.Errorf("seams help psi does not document --%s", m[1])
+		}
+	}
+	for _, f := range []string{"data", "db"} { // registered by storeArgs
+		if !strings.Contains(psiCommand.usage, "--"+f) {
+			t.Errorf("seams help psi does not document --%s", f)
+		}
+	}
+	if n < 20 {
+		t.Errorf("found only %d flags in psi.go: the pattern no longer reads it", n)
 	}
 }

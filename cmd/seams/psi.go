@@ -113,7 +113,9 @@ Flags of serve:
   --session-idle D    end a session idle this long (default 10m)
   --rotate-every D    rotate the key this often (default: never)
   --data DIR, --db URL
-                      the store whose audit log records the exchanges
+                      the store whose audit log records the exchanges; what
+                      it says each peer took today counts against the
+                      day's budget when serve starts again
   --org ORG           the organisation the store records them for (default
                       local)
 Flags of query and count:
@@ -260,21 +262,52 @@ func psiRotate(e *env, args []string) error {
 }
 
 // psiAudit returns the function that records exchanges in the store the
-// flags name, or nil when none is named.
+// flags name, or nil when none is named; and, for the holder, what the
+// log says each peer took today (spent is nil without a store).
 func psiAudit(ctx context.Context, sa *storeArgs, org, action string, log *slog.Logger) (func(psinet.Exchange), func(), error) {
+	f, _, closeStore, err := psiAuditSpent(ctx, sa, org, action, log)
+	return f, closeStore, err
+}
+
+func psiAuditSpent(ctx context.Context, sa *storeArgs, org, action string, log *slog.Logger) (func(psinet.Exchange), map[string]int, func(), error) {
 	if !sa.given() {
-		return nil, func() {}, nil
+		return nil, nil, func() {}, nil
 	}
 	st, err := sa.open(ctx, "psi", log)
 	if err != nil {
-		return nil, nil, storeError(err)
+		return nil, nil, nil, storeError(err)
 	}
 	p := operator(org)
+	spent := map[string]int{}
+	today := psi.DayOf(time.Now())
+	for after := int64(0); ; {
+		es, err := st.AuditEntries(ctx, p, seams.AuditQuery{After: after, Limit: 10000, Action: action})
+		if err != nil {
+			st.Close()
+			return nil, nil, nil, storeError(err)
+		}
+		for _, e := range es {
+			after = e.Seq
+			if psi.DayOf(e.At) != today {
+				continue
+			}
+			for _, f := range strings.Fields(e.Detail) {
+				if v, ok := strings.CutPrefix(f, "items="); ok {
+					var n int
+					fmt.Sscan(v, &n)
+					spent[strings.TrimPrefix(e.Object, "peer:")] += n
+				}
+			}
+		}
+		if len(es) < 10000 {
+			break
+		}
+	}
 	return func(x psinet.Exchange) {
 		if err := st.Audit(context.WithoutCancel(ctx), p, seams.AuditEvent{Action: action, Object: "peer:" + x.Peer, Detail: x.Detail()}); err != nil {
 			log.Error("psi: audit", "err", err)
 		}
-	}, func() { st.Close() }, nil
+	}, spent, func() { st.Close() }, nil
 }
 
 func psiServe(ctx context.Context, e *env, args []string) error {
@@ -368,7 +401,7 @@ func psiServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	audit, closeStore, err := psiAudit(ctx, &sa, org, "psi.serve", log)
+	audit, spent, closeStore, err := psiAuditSpent(ctx, &sa, org, "psi.serve", log)
 	if err != nil {
 		return err
 	}
@@ -384,6 +417,9 @@ func psiServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer h.Close()
+	for peer, n := range spent {
+		h.Spent(peer, psi.DayOf(time.Now()), n)
+	}
 	t := h.Table()
 	fmt.Fprintf(e.stderr, "psi: %d compounds, %d indicators (%d rejected), %d shared prefixes; epoch %d: %d items, %d labels\n",
 		len(reg.Compounds), len(reg.Indicators), rejected, len(reg.Shared), key.Epoch, t.Len(), len(t.Labels))

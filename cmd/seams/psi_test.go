@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -113,6 +114,40 @@ func TestPSICommandLine(t *testing.T) {
 	}
 	cancel()
 	wg.Wait()
+	// Served again with the same store, the holder counts what the peer
+	// took today: a budget of just the query's items is spent.
+	var st struct {
+		Items int `json:"items"`
+	}
+	b, _ := os.ReadFile(filepath.Join(out, "psi.json"))
+	if err := json.Unmarshal(b, &st); err != nil || st.Items == 0 {
+		t.Fatalf("psi.json: %s (%v)", b, err)
+	}
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		Run(ctx2, []string{"psi", "serve", "--state", hs, "--peers", peers, "--compounds", small + "compounds.csv",
+			"--indicators", small + "indicators.csv", "--listen", addr, "--daily-items", strconv.Itoa(st.Items),
+			"--data", filepath.Join(dir, "ngo-store")}, nil, &bytes.Buffer{}, &bytes.Buffer{})
+	}()
+	for i := 0; ; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if i > 600 {
+			t.Fatal("serve did not listen again")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	code, _, stderr = run(t, "", args...)
+	cancel2()
+	wg.Wait()
+	if code != 1 || !strings.Contains(stderr, "budget") {
+		t.Errorf("a query beyond the day's budget after a restart: %d %s", code, stderr)
+	}
 	for side, action := range map[string]string{"ngo-store": "psi.serve", "hotline-store": "psi.query"} {
 		code, list, stderr := run(t, "", "audit", "list", "--data", filepath.Join(dir, side), "--action", action)
 		if code != 0 || !strings.Contains(list, "items=") {

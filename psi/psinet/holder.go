@@ -150,6 +150,15 @@ func NewHolder(reg *Registry, key *psi.Key, o HolderOptions) (*Holder, error) {
 	return h, nil
 }
 
+// Spent counts n items as already taken by peer on day: what an audit log
+// says earlier runs of the server gave, so that a restart does not give
+// a peer its day's budget again.
+func (h *Holder) Spent(peer string, day psi.Day, n int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.reserve(peer, day, n)
+}
+
 // Table returns the current epoch's table.
 func (h *Holder) Table() *psi.Table {
 	h.mu.Lock()

@@ -247,6 +247,10 @@ type Hello struct {
 	Protocol string `json:"protocol"`
 	Suite    string `json:"suite"`
 	Holder   string `json:"holder"` // the holder's name, as it calls itself
+	// Serves is what the table's labels describe: "registry"
+	// (indicators; the default) or "reports" (events: the reverse
+	// direction, where the reports' holder serves).
+	Serves string `json:"serves,omitempty"`
 	Peer     string `json:"peer"`   // the asking peer's name, as the holder knows it
 	Epoch    uint64 `json:"epoch"`
 	// Families are those of the table's items: the querier queries
@@ -301,6 +305,9 @@ func ParseHello(b []byte) (*Hello, error) {
 		if _, err := ParseLabelFields(f); err != nil || f == "" || f == "none" {
 			return nil, badMessage(what, "label field %q", f)
 		}
+	}
+	if h.Serves != "" && h.Serves != "registry" && h.Serves != "reports" {
+		return nil, badMessage(what, "serves %q", h.Serves)
 	}
 	for _, m := range h.Modes {
 		if !slices.Contains([]string{"labels", "count"}, m) {

@@ -48,12 +48,58 @@ type Opened struct {
 	Label *Label
 }
 
-// Open returns the labels that an item's PRF output opens: one per entry of
-// the item (its entries have ranks 0, 1, ... and the first missing rank
-// ends them). It fails if an entry's label does not open or decode: the
-// table was tampered with.
+// Open returns the indicator labels that an item's PRF output opens: one
+// per entry of the item (its entries have ranks 0, 1, ... and the first
+// missing rank ends them). It fails if an entry's label does not open or
+// decode: the table was tampered with.
 func (t *Table) Open(out []byte) ([]Opened, error) {
-	var res []Opened
+	raw, err := t.OpenRaw(out)
+	if err != nil {
+		return nil, err
+	}
+	res := make([]Opened, 0, len(raw))
+	for _, r := range raw {
+		l, err := ParseLabel(r.Plain)
+		if err != nil {
+			return nil, fmt.Errorf("label %d: %w", r.Index, err)
+		}
+		res = append(res, Opened{Index: r.Index, Label: l})
+	}
+	return res, nil
+}
+
+// OpenedEvent is an event label a querier opened.
+type OpenedEvent struct {
+	Index uint32
+	Label *EventLabel
+}
+
+// OpenEvents is Open for a table of events.
+func (t *Table) OpenEvents(out []byte) ([]OpenedEvent, error) {
+	raw, err := t.OpenRaw(out)
+	if err != nil {
+		return nil, err
+	}
+	res := make([]OpenedEvent, 0, len(raw))
+	for _, r := range raw {
+		l, err := ParseEventLabel(r.Plain)
+		if err != nil {
+			return nil, fmt.Errorf("label %d: %w", r.Index, err)
+		}
+		res = append(res, OpenedEvent{Index: r.Index, Label: l})
+	}
+	return res, nil
+}
+
+// RawOpened is a label opened, not yet decoded.
+type RawOpened struct {
+	Index uint32
+	Plain []byte
+}
+
+// OpenRaw returns the plaintexts of the labels an item's PRF output opens.
+func (t *Table) OpenRaw(out []byte) ([]RawOpened, error) {
+	var res []RawOpened
 	for k := uint32(0); ; k++ {
 		tag, pad := entryKeys(out, t.Epoch, k)
 		e := t.find(&tag)
@@ -68,11 +114,7 @@ func (t *Table) Open(out []byte) ([]Opened, error) {
 		if err != nil {
 			return nil, err
 		}
-		l, err := ParseLabel(plain)
-		if err != nil {
-			return nil, fmt.Errorf("label %d: %w", index, err)
-		}
-		res = append(res, Opened{Index: index, Label: l})
+		res = append(res, RawOpened{Index: index, Plain: plain})
 	}
 }
 
@@ -84,10 +126,12 @@ type Builder struct {
 	compounds map[string]int // compound id -> its rank in cs
 	cs        []seams.Compound
 	labels    []Label
-	arena     []byte   // the items, one after another
-	items     []bItem  // where each is, and its label
-	buf       []byte   // scratch
-	families  Families // of the items added
+	arena     []byte       // the items, one after another
+	items     []bItem      // where each is, and its label
+	buf       []byte       // scratch
+	families  Families     // of the items added
+	events    []EventLabel // a table of events: their labels
+	reports   int          // reports added
 	// Skipped counts the indicators that have no item: kinds cidr and
 	// asn, and devices longer than MaxItemLen.
 	Skipped map[string]int
@@ -130,6 +174,9 @@ func (b *Builder) Add(in *seams.Indicator) error {
 		b.Skipped[in.Kind.String()]++
 		return nil
 	}
+	if len(b.events) > 0 {
+		return fmt.Errorf("indicator %s %s: this table holds events", in.Kind, in.Value)
+	}
 	if len(b.labels) >= 1<<31 || len(b.arena) > 1<<31 {
 		return fmt.Errorf("indicator %s %s: too many for one table", in.Kind, in.Value)
 	}
@@ -161,8 +208,9 @@ func (b *Builder) Add(in *seams.Indicator) error {
 // Items returns the number of items added so far.
 func (b *Builder) Items() int { return len(b.items) }
 
-// LabelCount returns the number of labels (indicators with items) added so far.
-func (b *Builder) LabelCount() int { return len(b.labels) }
+// LabelCount returns the number of labels (indicators or events with
+// items) added so far.
+func (b *Builder) LabelCount() int { return len(b.labels) + len(b.events) }
 
 // newRand returns a generator seeded from crypto/rand, for the shuffles and
 // order keys of a table: they must not be predictable from the registry.
@@ -200,15 +248,24 @@ func (b *Builder) Build(workers int) (*Table, error) {
 		b.labels[i].CompoundOrder = ck[b.labels[i].CompoundOrder]
 		b.labels[i].Order = ik[i]
 	}
+	rk := orderKeys(r, b.reports)
+	for i := range b.events {
+		b.events[i].ReportOrder = rk[b.events[i].ReportOrder]
+	}
 	// Labels are placed at random, each sealed under a key of its own.
-	perm := r.Perm(len(b.labels))
-	t := &Table{Epoch: b.key.Epoch, Families: b.families, Labels: make([][]byte, len(b.labels))}
-	keys := make([][LabelKeyLen]byte, len(b.labels))
+	n := b.LabelCount()
+	perm := r.Perm(n)
+	t := &Table{Epoch: b.key.Epoch, Families: b.families, Labels: make([][]byte, n)}
+	keys := make([][LabelKeyLen]byte, n)
 	var plain []byte
-	for i := range b.labels {
+	for i := range n {
 		idx := uint32(perm[i])
 		rand.Read(keys[i][:])
-		plain = AppendLabel(plain[:0], &b.labels[i])
+		if len(b.events) > 0 {
+			plain = AppendEventLabel(plain[:0], &b.events[i])
+		} else {
+			plain = AppendLabel(plain[:0], &b.labels[i])
+		}
 		t.Labels[idx] = sealLabel(&keys[i], t.Epoch, idx, plain)
 	}
 	// The entries of one item (an address on a day of two compounds'
@@ -265,6 +322,6 @@ func (b *Builder) Build(workers int) (*Table, error) {
 		}
 		t.entries = append(t.entries, entries[i][:]...)
 	}
-	b.items, b.arena, b.labels = nil, nil, nil
+	b.items, b.arena, b.labels, b.events = nil, nil, nil, nil
 	return t, nil
 }

@@ -30,6 +30,33 @@ type Registry struct {
 	Shared     []netip.Prefix
 }
 
+// Source is what a holder's table is built from: a registry (the
+// holder of compounds serves) or reports (the reverse direction).
+type Source interface {
+	// Fill adds the source's items to a builder of a new table.
+	Fill(b *psi.Builder) error
+	// LabelCompounds are the compounds of the labels (none for reports).
+	LabelCompounds() []seams.Compound
+	// Serves says what the labels describe: "registry" or "reports".
+	Serves() string
+}
+
+// Fill adds the registry's indicators.
+func (r *Registry) Fill(b *psi.Builder) error {
+	for i := range r.Indicators {
+		if err := b.Add(&r.Indicators[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LabelCompounds returns the registry's compounds.
+func (r *Registry) LabelCompounds() []seams.Compound { return r.Compounds }
+
+// Serves returns "registry".
+func (r *Registry) Serves() string { return "registry" }
+
 // HolderOptions configures a holder. NewHolderOptions fills the defaults.
 type HolderOptions struct {
 	Name   string // how the holder calls itself in its hello
@@ -115,7 +142,8 @@ type bucket struct {
 // Holder is the holder's server of private matching.
 type Holder struct {
 	o        HolderOptions
-	reg      *Registry
+	src      Source
+	reg      *Registry // when src is one: count sessions and shared space
 	shared   []byte // the shared prefixes, one a line
 	lim      psi.Limits
 	mu       sync.Mutex
@@ -128,13 +156,24 @@ type Holder struct {
 // NewHolder builds the table of key's epoch over reg and returns the
 // server.
 func NewHolder(reg *Registry, key *psi.Key, o HolderOptions) (*Holder, error) {
+	return NewSourceHolder(reg, key, o)
+}
+
+// NewSourceHolder is NewHolder over any source: a holder of reports
+// serves labels of events, and no count sessions (o.Count is ignored).
+func NewSourceHolder(src Source, key *psi.Key, o HolderOptions) (*Holder, error) {
+	reg, _ := src.(*Registry)
+	if reg == nil {
+		o.Count = false
+		reg = &Registry{}
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	h := &Holder{o: o, reg: reg, lim: psi.NewLimits(), sessions: map[string]*session{}, used: map[string]map[psi.Day]int{}, buckets: map[string]*bucket{}}
+	h := &Holder{o: o, src: src, reg: reg, lim: psi.NewLimits(), sessions: map[string]*session{}, used: map[string]map[psi.Day]int{}, buckets: map[string]*bucket{}}
 	h.lim.MaxBatch = o.MaxBatch
 	var sb bytes.Buffer
 	for _, p := range reg.Shared {
@@ -168,11 +207,9 @@ func (h *Holder) Table() *psi.Table {
 
 func (h *Holder) build(key *psi.Key) (*epochState, error) {
 	start := time.Now()
-	b := psi.NewBuilder(key, h.o.Expand, h.o.Fields, h.reg.Compounds)
-	for i := range h.reg.Indicators {
-		if err := b.Add(&h.reg.Indicators[i]); err != nil {
-			return nil, err
-		}
+	b := psi.NewBuilder(key, h.o.Expand, h.o.Fields, h.src.LabelCompounds())
+	if err := h.src.Fill(b); err != nil {
+		return nil, err
 	}
 	items, labels := b.Items(), b.LabelCount()
 	t, err := b.Build(h.o.Workers)
@@ -360,7 +397,7 @@ func (h *Holder) hello(w http.ResponseWriter, p Peer) error {
 	if h.o.Count {
 		modes = append(modes, "count")
 	}
-	return writeJSON(w, &psi.Hello{Protocol: psi.Protocol, Suite: psi.SuiteName, Holder: h.o.Name, Peer: p.Name,
+	return writeJSON(w, &psi.Hello{Protocol: psi.Protocol, Suite: psi.SuiteName, Holder: h.o.Name, Peer: p.Name, Serves: h.src.Serves(),
 		Epoch: st.key.Epoch, Families: st.t.Families.Names(), LabelFields: h.o.Fields.Names(),
 		Entries: st.t.Len(), Labels: len(st.t.Labels), Shared: len(h.reg.Shared), Modes: modes,
 		Limits: psi.HelloLimits{MaxBatch: h.o.MaxBatch, MaxItems: h.o.MaxItems, DailyItems: h.o.DailyItems, ItemsLeft: left,

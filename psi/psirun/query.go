@@ -128,6 +128,9 @@ func Query(ctx context.Context, c *psinet.Client, o QueryOptions) (*QueryResult,
 	if !slices.Contains(hello.Modes, "labels") {
 		return nil, fmt.Errorf("the holder does not allow label sessions to this peer")
 	}
+	if hello.Serves == "reports" {
+		return nil, fmt.Errorf("%s serves reports, not a registry: query it with your registry (--compounds, --indicators), not reports", hello.Holder)
+	}
 	table, err := c.Table(ctx)
 	if err != nil {
 		return nil, err
@@ -146,7 +149,30 @@ func Query(ctx context.Context, c *psinet.Client, o QueryOptions) (*QueryResult,
 
 	start = time.Now()
 	ex := psinet.Exchange{Peer: hello.Holder, Mode: "labels", Epoch: hello.Epoch, Started: start}
-	found, err := queryItems(ctx, c, hello, table, o, st, &ex)
+	found := map[uint32]learned{}
+	var mu sync.Mutex
+	open := func(item, out []byte) error {
+		ls, err := table.Open(out)
+		if err != nil || len(ls) == 0 {
+			return err
+		}
+		value, err := itemValue(item)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		st.MatchedItems++
+		for _, l := range ls {
+			if prev, ok := found[l.Index]; ok && prev.value != value {
+				return fmt.Errorf("label %d opened by items of two values (%s, %s): the holder's table is not consistent", l.Index, prev.value, value)
+			}
+			found[l.Index] = learned{label: l.Label, value: value}
+		}
+		return nil
+	}
+	produce := func(emit func([]byte)) error { return readReportItems(ctx, o, table.Families, emit, st) }
+	err = queryItems(ctx, c, hello, o.InFlight, o.Batch, o.Dedup, produce, open, st, &ex)
 	ex.Ended = time.Now()
 	if err != nil {
 		ex.End = "failed"
@@ -179,14 +205,16 @@ type batch struct {
 	session *psinet.SessionResponse
 }
 
-// queryItems reads the reports' items and queries them, InFlight batches
-// at once, and returns the labels opened, by label index.
-func queryItems(ctx context.Context, c *psinet.Client, hello *psi.Hello, table *psi.Table, o QueryOptions, st *Stats, ex *psinet.Exchange) (map[uint32]learned, error) {
-	size := o.Batch
+// queryItems queries the items produce emits, each distinct one once
+// (within dedup), in batches, inFlight at once, over sessions within the
+// holder's limits, and calls open with each item and its PRF output.
+func queryItems(ctx context.Context, c *psinet.Client, hello *psi.Hello, inFlight, batchSize, dedup int,
+	produce func(emit func([]byte)) error, open func(item, out []byte) error, st *Stats, ex *psinet.Exchange) error {
+	size := batchSize
 	if size <= 0 || size > hello.Limits.MaxBatch {
 		size = hello.Limits.MaxBatch
 	}
-	inflight := max(o.InFlight, 1)
+	inflight := max(inFlight, 1)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var once sync.Once
@@ -196,15 +224,13 @@ func queryItems(ctx context.Context, c *psinet.Client, hello *psi.Hello, table *
 		cancel()
 	}
 	batches := make(chan *batch, inflight)
-	var mu sync.Mutex
-	found := map[uint32]learned{}
 	var wg sync.WaitGroup
 	for range inflight {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for b := range batches {
-				if err := runBatch(ctx, c, table, b, &mu, found, st); err != nil {
+				if err := runBatch(ctx, c, b, open); err != nil {
 					fail(err)
 				}
 			}
@@ -212,7 +238,7 @@ func queryItems(ctx context.Context, c *psinet.Client, hello *psi.Hello, table *
 	}
 	var sessions []*psinet.SessionResponse
 	left := 0 // items the last session may still take
-	err := readItems(ctx, o, table.Families, size, func(items [][]byte) error {
+	err := batchItems(produce, size, dedup, st, func(items [][]byte) error {
 		if len(sessions) == 0 || left < len(items) {
 			h, err := c.Hello(ctx)
 			if err != nil {
@@ -236,7 +262,7 @@ func queryItems(ctx context.Context, c *psinet.Client, hello *psi.Hello, table *
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-	}, st)
+	})
 	close(batches)
 	wg.Wait()
 	if failed != nil {
@@ -252,27 +278,48 @@ func queryItems(ctx context.Context, c *psinet.Client, hello *psi.Hello, table *
 		}
 	}
 	st.Sessions = len(sessions)
-	if err != nil {
-		return nil, err
-	}
-	return found, nil
+	return err
 }
 
-// readItems reads the reports and calls send with batches of distinct
-// items.
-func readItems(ctx context.Context, o QueryOptions, fams psi.Families, size int, send func(items [][]byte) error, st *Stats) error {
+// batchItems calls send with batches of size distinct items of those
+// produce emits (a repeat is dropped while fewer than dedup distinct items
+// are remembered).
+func batchItems(produce func(emit func([]byte)) error, size, dedup int, st *Stats, send func(items [][]byte) error) error {
 	seed := maphash.MakeSeed()
 	seen := make(map[uint64]struct{})
 	var cur [][]byte
-	var buf []byte
-	flush := func() error {
-		if len(cur) == 0 {
-			return nil
+	var serr error
+	err := produce(func(item []byte) {
+		if serr != nil {
+			return
 		}
-		err := send(cur)
-		cur = nil
-		return err
+		h := maphash.Bytes(seed, item)
+		if _, dup := seen[h]; dup {
+			return
+		}
+		if len(seen) >= dedup {
+			clear(seen)
+		}
+		seen[h] = struct{}{}
+		cur = append(cur, slices.Clone(item))
+		st.Items++
+		if len(cur) == size {
+			serr = send(cur)
+			cur = nil
+		}
+	})
+	if err == nil {
+		err = serr
 	}
+	if err == nil && len(cur) > 0 {
+		err = send(cur)
+	}
+	return err
+}
+
+// readReportItems emits the items of the reports' events.
+func readReportItems(ctx context.Context, o QueryOptions, fams psi.Families, emit func([]byte), st *Stats) error {
+	var buf []byte
 	for _, name := range o.Reports {
 		in, err := reportfile.OpenOptions(name, o.Format, nil, o.Readers)
 		if err != nil {
@@ -291,38 +338,18 @@ func readItems(ctx context.Context, o QueryOptions, fams psi.Families, size int,
 				in.Close()
 				return fmt.Errorf("%s: %w", name, err)
 			}
-			if rec.Whole != nil {
-				continue
-			}
-			var ferr error
-			st.TooLong += psi.ReportItems(buf, &rec.Report, fams, func(item []byte) {
-				h := maphash.Bytes(seed, item)
-				if _, dup := seen[h]; dup {
-					return
-				}
-				if len(seen) >= o.Dedup {
-					clear(seen)
-				}
-				seen[h] = struct{}{}
-				cur = append(cur, slices.Clone(item))
-				st.Items++
-				if len(cur) == size && ferr == nil {
-					ferr = flush()
-				}
-			})
-			if ferr != nil {
-				in.Close()
-				return ferr
+			if rec.Whole == nil {
+				st.TooLong += psi.ReportItems(buf, &rec.Report, fams, emit)
 			}
 		}
 		in.Close()
 	}
-	return flush()
+	return nil
 }
 
-// runBatch blinds a batch, has the holder evaluate it, and opens the
-// labels of the outputs.
-func runBatch(ctx context.Context, c *psinet.Client, table *psi.Table, b *batch, mu *sync.Mutex, found map[uint32]learned, st *Stats) error {
+// runBatch blinds a batch, has the holder evaluate it, and calls open
+// with each item and its PRF output.
+func runBatch(ctx context.Context, c *psinet.Client, b *batch, open func(item, out []byte) error) error {
 	bl, err := psi.Blind(b.items)
 	if err != nil {
 		return err
@@ -336,27 +363,9 @@ func runBatch(ctx context.Context, c *psinet.Client, table *psi.Table, b *batch,
 		return err
 	}
 	for i, out := range outs {
-		ls, err := table.Open(out)
-		if err != nil {
+		if err := open(b.items[i], out); err != nil {
 			return fmt.Errorf("item %s: %w", psi.ItemString(b.items[i]), err)
 		}
-		if len(ls) == 0 {
-			continue
-		}
-		value, err := itemValue(b.items[i])
-		if err != nil {
-			return err
-		}
-		mu.Lock()
-		st.MatchedItems++
-		for _, l := range ls {
-			if prev, ok := found[l.Index]; ok && prev.value != value {
-				mu.Unlock()
-				return fmt.Errorf("label %d opened by items of two values (%s, %s): the holder's table is not consistent", l.Index, prev.value, value)
-			}
-			found[l.Index] = learned{label: l.Label, value: value}
-		}
-		mu.Unlock()
 	}
 	return nil
 }
@@ -430,34 +439,7 @@ func crossReference(ctx context.Context, found map[uint32]learned, shared []neti
 			s.SharedLists[i].Name = "psi:" + st.Holder
 		}
 	}
-	d, err := outdir.Open(o.Out, []string{xref.FindingsFile, xref.SummaryFile, xref.RejectedFile, PSIFile})
-	if err != nil {
-		return nil, err
-	}
-	defer d.Abort()
-	for _, name := range []string{xref.FindingsFile, xref.RejectedFile} {
-		if err := os.Rename(filepath.Join(x.Out, name), d.Path(name)); err != nil {
-			return nil, err
-		}
-	}
-	for name, v := range map[string]any{xref.SummaryFile: s, PSIFile: st} {
-		b, err := json.MarshalIndent(v, "", "  ")
-		if err != nil {
-			return nil, err
-		}
-		f, err := atomicfile.Create(d.Path(name))
-		if err != nil {
-			return nil, err
-		}
-		if _, err := f.Write(append(b, '\n')); err != nil {
-			f.Abort()
-			return nil, err
-		}
-		if err := f.Commit(); err != nil {
-			return nil, err
-		}
-	}
-	if err := d.Commit(); err != nil {
+	if err := commitOutputs(x.Out, o.Out, s, st); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -559,4 +541,37 @@ func readOwnShared(path string) ([]netip.Prefix, error) {
 		return err
 	})
 	return ps, err
+}
+
+// commitOutputs puts xref's findings.jsonl and rejected.jsonl from tmpOut,
+// summary s and psi.json st into out, all at once (package outdir).
+func commitOutputs(tmpOut, out string, s *seams.Summary, st any) error {
+	d, err := outdir.Open(out, []string{xref.FindingsFile, xref.SummaryFile, xref.RejectedFile, PSIFile})
+	if err != nil {
+		return err
+	}
+	defer d.Abort()
+	for _, name := range []string{xref.FindingsFile, xref.RejectedFile} {
+		if err := os.Rename(filepath.Join(tmpOut, name), d.Path(name)); err != nil {
+			return err
+		}
+	}
+	for name, v := range map[string]any{xref.SummaryFile: s, PSIFile: st} {
+		b, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			return err
+		}
+		f, err := atomicfile.Create(d.Path(name))
+		if err != nil {
+			return err
+		}
+		if _, err := f.Write(append(b, '\n')); err != nil {
+			f.Abort()
+			return err
+		}
+		if err := f.Commit(); err != nil {
+			return err
+		}
+	}
+	return d.Commit()
 }

@@ -24,6 +24,12 @@ import (
 // holderOn starts a holder of reg on loopback and returns a client of it.
 func holderOn(t testing.TB, reg *psinet.Registry, o psinet.HolderOptions) (*psinet.Client, *psinet.Holder) {
 	t.Helper()
+	return holderOnSource(t, reg, o)
+}
+
+// holderOnSource is holderOn for any source.
+func holderOnSource(t testing.TB, reg psinet.Source, o psinet.HolderOptions) (*psinet.Client, *psinet.Holder) {
+	t.Helper()
 	dir := t.TempDir()
 	hid, _, err := psinet.LoadOrCreateIdentity(filepath.Join(dir, "h"), "ngo")
 	if err != nil {
@@ -39,7 +45,7 @@ func holderOn(t testing.TB, reg *psinet.Registry, o psinet.HolderOptions) (*psin
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := psinet.NewHolder(reg, key, o)
+	h, err := psinet.NewSourceHolder(reg, key, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,4 +245,44 @@ func TestQueryNothingMatches(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(o.Out, xref.RejectedFile)); err != nil || !bytes.Contains(b, []byte("reports.jsonl")) {
 		t.Errorf("rejected: %q, %v", b, err)
 	}
+}
+
+// TestReverseEqualsXref: the reverse direction (the reports' holder
+// serves, the registry's holder queries) writes the findings.jsonl of a
+// cross-reference restricted to rules device and ip, byte for byte, and
+// its counts of tied and potential reports.
+func TestReverseEqualsXref(t *testing.T) {
+	f := genData(t, 3000, 300)
+	ctx := context.Background()
+	x := xref.NewOptions()
+	x.Compounds, x.Indicators, x.Shared, x.Reports = f.Compounds, f.Indicators, f.Shared, []string{f.Reports}
+	x.Rules = []seams.Rule{seams.RuleDevice, seams.RuleIP}
+	x.MaxReportsPerIndicator = 3
+	x.Out = filepath.Join(t.TempDir(), "xref")
+	want, err := xref.Run(ctx, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &Reports{Files: []string{f.Reports}}
+	c, _ := holderOnSource(t, src, psinet.NewHolderOptions())
+	o := NewRegistryQueryOptions()
+	o.Registry = RegistryFiles{Compounds: f.Compounds, Indicators: f.Indicators, Shared: f.Shared}
+	o.MaxReportsPerIndicator = 3
+	o.Out = filepath.Join(t.TempDir(), "psi")
+	res, err := QueryRegistry(ctx, c, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf, _ := os.ReadFile(filepath.Join(x.Out, xref.FindingsFile))
+	gf, _ := os.ReadFile(filepath.Join(o.Out, xref.FindingsFile))
+	if len(wf) == 0 || !bytes.Equal(wf, gf) {
+		t.Errorf("findings.jsonl differs: xref %d bytes, psi %d bytes", len(wf), len(gf))
+	}
+	got := res.Summary
+	if got.TiedReports != want.TiedReports || got.PotentialReports != want.PotentialReports || !reflect.DeepEqual(got.ByCompound, want.ByCompound) ||
+		!reflect.DeepEqual(got.OverCorrelated, want.OverCorrelated) {
+		t.Errorf("summary: psi %d tied, %d potential, %v; xref %d, %d, %v", got.TiedReports, got.PotentialReports, got.ByCompound,
+			want.TiedReports, want.PotentialReports, want.ByCompound)
+	}
+	t.Logf("%d items queried, %d matched, %d events learned of %d; %d findings", res.Stats.Items, res.Stats.MatchedItems, res.Stats.Labels, res.Stats.TableLabels, got.Findings)
 }

@@ -251,8 +251,8 @@ type Hello struct {
 	// (indicators; the default) or "reports" (events: the reverse
 	// direction, where the reports' holder serves).
 	Serves string `json:"serves,omitempty"`
-	Peer     string `json:"peer"`   // the asking peer's name, as the holder knows it
-	Epoch    uint64 `json:"epoch"`
+	Peer   string `json:"peer"` // the asking peer's name, as the holder knows it
+	Epoch  uint64 `json:"epoch"`
 	// Families are those of the table's items: the querier queries
 	// only these. LabelFields are the optional fields its labels reveal.
 	Families    []string `json:"families"`

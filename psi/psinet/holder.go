@@ -144,7 +144,7 @@ type Holder struct {
 	o        HolderOptions
 	src      Source
 	reg      *Registry // when src is one: count sessions and shared space
-	shared   []byte // the shared prefixes, one a line
+	shared   []byte    // the shared prefixes, one a line
 	lim      psi.Limits
 	mu       sync.Mutex
 	cur      *epochState

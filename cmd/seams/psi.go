@@ -30,6 +30,11 @@ var psiCommand = &command{
                    [--shared FILE] [--listen ADDR] [limits] [--data DIR | --db URL]
   seams psi query  --state DIR --peer URL --peer-fingerprint FP --reports FILE...
                    --out DIR [--shared FILE] [--data DIR | --db URL]
+
+The reverse direction (the reports' holder serves):
+  seams psi serve  --state DIR --peers FILE --reports FILE... [--listen ADDR] [limits]
+  seams psi query  --state DIR --peer URL --peer-fingerprint FP
+                   --indicators FILE [--compounds FILE] [--shared FILE] --out DIR
   seams psi count  --state DIR --peer URL --peer-fingerprint FP --reports FILE...
                    [--shared FILE] [--out FILE]
   seams psi rotate --state DIR
@@ -73,6 +78,19 @@ compound, and not which: both sides blind, the holder shuffles the reports.
 It works by day (an event on any day a window touches) and applies no
 over-correlation cap. It prints count.json (or writes --out FILE).
 
+In the reverse direction the hotline serves its reports: each dated ip
+event is an item on its day and on any day, each device likewise, an
+undated device a device-undated item; a label holds the report id and what
+a finding shows of the event (time, event, port, proxy). The registry's
+holder queries the items of its ip and device indicators (each day of a
+window, or any day for an open or long one, and device-undated) and
+writes what xref --rules device,ip writes over its registry and the
+reports, byte for byte: the reports with an event it matched. The hotline
+learns how many items were asked. An associated account's event is shown
+as the suspect's (the reports' JSON Lines format has no field for it); the
+holder is told how many such events it serves. Count sessions are for a
+holder of a registry only.
+
 rotate writes the next epoch's PRF key into DIR; a running serve picks
 it up within a minute.
 
@@ -89,6 +107,9 @@ Flags of serve:
                       the registry, in any format seams xref takes. The
                       shared-space prefixes are published to queriers, who
                       weaken evidence in them as xref does.
+  --reports FILE      serve reports instead (the reverse direction); repeat
+                      for several. Read again at each rotation.
+  --format FORMAT     the reports' format (default: found per file)
   --listen ADDR       host:port (default 127.0.0.1:8443)
   --name NAME         how the server calls itself (default: from init)
   --label-fields LIST optional label fields revealed: name, source,
@@ -123,6 +144,9 @@ Flags of query and count:
   --peer-fingerprint FP
                       the holder's certificate fingerprint (sha256:...)
   --reports FILE      reports in any format xref takes; repeat for several
+  --compounds FILE, --indicators FILE
+                      query: your registry instead of reports, against a
+                      holder that serves reports (the reverse direction)
   --format FORMAT     jsonl, cybertip or csv (default: found per file)
   --shared FILE       your own shared-space list, applied with the holder's
   --out DIR           query: the output folder (replaced as a whole, as
@@ -315,6 +339,8 @@ func psiServe(ctx context.Context, e *env, args []string) error {
 	o := psinet.NewHolderOptions()
 	var state, peers, listen, fields, org string
 	var files psirun.RegistryFiles
+	var reports []string
+	var format string
 	var noUndated, noCount, verbose bool
 	idle, rotate := durationFlag(o.SessionIdle), durationFlag(0)
 	var sa storeArgs
@@ -324,6 +350,8 @@ func psiServe(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&files.Compounds, "compounds", "", "")
 	fs.StringVar(&files.Indicators, "indicators", "", "")
 	fs.StringVar(&files.Shared, "shared", "", "")
+	fs.Var((*listFlag)(&reports), "reports", "")
+	fs.StringVar(&format, "format", "", "")
 	fs.StringVar(&listen, "listen", "127.0.0.1:8443", "")
 	fs.StringVar(&o.Name, "name", "", "")
 	fs.StringVar(&fields, "label-fields", strings.Join(psi.DefaultLabelFields.Names(), ","), "")
@@ -349,8 +377,10 @@ func psiServe(ctx context.Context, e *env, args []string) error {
 		return usagef("psi", "serve needs --state DIR (made by seams psi init)")
 	case peers == "":
 		return usagef("psi", "serve needs --peers FILE: who may query")
-	case files.Indicators == "":
-		return usagef("psi", "serve needs --indicators FILE")
+	case files.Indicators == "" && len(reports) == 0:
+		return usagef("psi", "serve needs --indicators FILE (a registry) or --reports FILE (the reverse direction)")
+	case files.Indicators != "" && len(reports) > 0:
+		return usagef("psi", "serve takes a registry (--indicators) or reports (--reports), not both")
 	case o.MaxBatch < 1 || o.MaxItems < 1 || o.DailyItems < 1 || o.RatePerSec < 0 || o.MinReports < 0 || o.Expand.MaxWindowDays < 1:
 		return usagef("psi", "limits must be positive")
 	}
@@ -394,12 +424,28 @@ func psiServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	var rejected int
-	reg, err := psirun.LoadRegistry(ctx, files, e.stdin, func(r *seams.RecordError) {
-		rejected++
-		log.Warn("registry record rejected", "file", r.File, "line", r.Line, "reason", r.Reason)
-	})
-	if err != nil {
-		return err
+	var src psinet.Source
+	var reg *psinet.Registry
+	if len(reports) > 0 {
+		f, err := reportfile.ParseFormat(format)
+		if err != nil {
+			return usagef("psi", "--format: %v", err)
+		}
+		for _, r := range reports {
+			if r == "-" {
+				return usagef("psi", "--reports: standard input cannot be read again at each rotation: give a file")
+			}
+		}
+		src = &psirun.Reports{Files: reports, Format: f, Readers: reportfile.NewReaderOptionsDefault()}
+	} else {
+		reg, err = psirun.LoadRegistry(ctx, files, e.stdin, func(r *seams.RecordError) {
+			rejected++
+			log.Warn("registry record rejected", "file", r.File, "line", r.Line, "reason", r.Reason)
+		})
+		if err != nil {
+			return err
+		}
+		src = reg
 	}
 	audit, spent, closeStore, err := psiAuditSpent(ctx, &sa, org, "psi.serve", log)
 	if err != nil {
@@ -412,7 +458,7 @@ func psiServe(ctx context.Context, e *env, args []string) error {
 			audit(x)
 		}
 	}
-	h, err := psinet.NewHolder(reg, key, o)
+	h, err := psinet.NewSourceHolder(src, key, o)
 	if err != nil {
 		return err
 	}
@@ -421,8 +467,15 @@ func psiServe(ctx context.Context, e *env, args []string) error {
 		h.Spent(peer, psi.DayOf(time.Now()), n)
 	}
 	t := h.Table()
-	fmt.Fprintf(e.stderr, "psi: %d compounds, %d indicators (%d rejected), %d shared prefixes; epoch %d: %d items, %d labels\n",
-		len(reg.Compounds), len(reg.Indicators), rejected, len(reg.Shared), key.Epoch, t.Len(), len(t.Labels))
+	if reg != nil {
+		fmt.Fprintf(e.stderr, "psi: %d compounds, %d indicators (%d rejected), %d shared prefixes; epoch %d: %d items, %d labels\n",
+			len(reg.Compounds), len(reg.Indicators), rejected, len(reg.Shared), key.Epoch, t.Len(), len(t.Labels))
+	} else {
+		fmt.Fprintf(e.stderr, "psi: reports; epoch %d: %d items, %d events\n", key.Epoch, t.Len(), len(t.Labels))
+		if n := src.(*psirun.Reports).Associated; n > 0 {
+			fmt.Fprintf(e.stderr, "psi: %d events of associated accounts: a querier's findings show them as the suspect's (docs/psi.md)\n", n)
+		}
+	}
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return err
@@ -502,8 +555,6 @@ func (a *psiClientArgs) client(sub string) (*psinet.Client, reportfile.Format, e
 		return nil, "", usagef("psi", "%s needs --state DIR (made by seams psi init)", sub)
 	case !strings.HasPrefix(a.peer, "https://"):
 		return nil, "", usagef("psi", "%s needs --peer https://host:port", sub)
-	case len(a.reports) == 0:
-		return nil, "", usagef("psi", "%s needs --reports FILE", sub)
 	}
 	fp, err := psinet.ParseFingerprint(a.fingerprint)
 	if err != nil {
@@ -528,14 +579,25 @@ func psiQuery(ctx context.Context, e *env, args []string) error {
 	var a psiClientArgs
 	a.register(fs)
 	o := psirun.NewQueryOptions()
+	var files psirun.RegistryFiles
 	fs.IntVar(&o.MaxReportsPerIndicator, "max-reports-per-indicator", o.MaxReportsPerIndicator, "")
 	fs.Var((*listFlag)(&o.LiftCap), "lift-cap", "")
 	fs.IntVar(&o.Batch, "batch", 0, "")
+	fs.StringVar(&files.Compounds, "compounds", "", "")
+	fs.StringVar(&files.Indicators, "indicators", "", "")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if a.out == "" {
 		return usagef("psi", "query needs --out DIR")
+	}
+	reverse := files.Indicators != ""
+	if reverse {
+		if len(a.reports) > 0 {
+			return usagef("psi", "query takes reports (--reports) or a registry (--indicators, the reverse direction), not both")
+		}
+	} else if len(a.reports) == 0 {
+		return usagef("psi", "query needs --reports FILE (or, against a holder of reports, --indicators FILE)")
 	}
 	c, f, err := a.client("query")
 	if err != nil {
@@ -547,8 +609,17 @@ func psiQuery(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer closeStore()
-	o.Reports, o.Format, o.Shared, o.Out, o.Logger, o.Audit = a.reports, f, a.shared, a.out, log, audit
-	res, err := psirun.Query(ctx, c, o)
+	var res *psirun.QueryResult
+	if reverse {
+		files.Shared = a.shared
+		ro := psirun.NewRegistryQueryOptions()
+		ro.Registry, ro.Out, ro.Logger, ro.Audit = files, a.out, log, audit
+		ro.MaxReportsPerIndicator, ro.LiftCap, ro.Batch = o.MaxReportsPerIndicator, o.LiftCap, o.Batch
+		res, err = psirun.QueryRegistry(ctx, c, ro)
+	} else {
+		o.Reports, o.Format, o.Shared, o.Out, o.Logger, o.Audit = a.reports, f, a.shared, a.out, log, audit
+		res, err = psirun.Query(ctx, c, o)
+	}
 	if err != nil {
 		return err
 	}
@@ -565,6 +636,9 @@ func psiCount(ctx context.Context, e *env, args []string) error {
 	a.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if len(a.reports) == 0 {
+		return usagef("psi", "count needs --reports FILE")
 	}
 	c, f, err := a.client("count")
 	if err != nil {

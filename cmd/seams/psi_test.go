@@ -179,3 +179,61 @@ func TestPSIManualDocumentsEveryFlag(t *testing.T) {
 		t.Errorf("found only %d flags in psi.go: the pattern no longer reads it", n)
 	}
 }
+
+// TestPSIReverseCommandLine: the reverse direction from the command line:
+// the hotline serves its reports, the registry's holder queries with its
+// registry and gets the findings of xref --rules device,ip byte for byte.
+func TestPSIReverseCommandLine(t *testing.T) {
+	dir := t.TempDir()
+	hs, qs := filepath.Join(dir, "hotline"), filepath.Join(dir, "ngo")
+	_, hfp, _ := run(t, "", "psi", "init", "--state", hs, "--name", "hotline")
+	_, qfp, _ := run(t, "", "psi", "init", "--state", qs, "--name", "ngo")
+	peers := filepath.Join(dir, "peers.txt")
+	os.WriteFile(peers, []byte("ngo "+strings.TrimSpace(qfp)+"\n"), 0o600)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		Run(ctx, []string{"psi", "serve", "--state", hs, "--peers", peers, "--reports", small + "reports.jsonl",
+			"--reports", small + "reports2.jsonl", "--listen", addr}, nil, &bytes.Buffer{}, &bytes.Buffer{})
+	}()
+	defer func() { cancel(); wg.Wait() }()
+	for i := 0; ; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if i > 600 {
+			t.Fatal("serve did not listen")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	out := filepath.Join(dir, "out")
+	code, _, stderr := run(t, "", "psi", "query", "--state", qs, "--peer", "https://"+addr, "--peer-fingerprint", strings.TrimSpace(hfp),
+		"--compounds", small+"compounds.csv", "--indicators", small+"indicators.csv", "--shared", small+"shared.txt", "--out", out)
+	if code != 0 {
+		t.Fatalf("query: %d %s", code, stderr)
+	}
+	ref := filepath.Join(dir, "ref")
+	if code, _, stderr := run(t, "", append(smallArgs(ref), "--rules", "device,ip")...); code != 0 {
+		t.Fatalf("xref: %s", stderr)
+	}
+	want, _ := os.ReadFile(filepath.Join(ref, "findings.jsonl"))
+	got, _ := os.ReadFile(filepath.Join(out, "findings.jsonl"))
+	if len(want) == 0 || !bytes.Equal(want, got) {
+		t.Errorf("findings differ:\nxref:\n%s\npsi:\n%s", want, got)
+	}
+	// Reports against a holder of reports is refused, saying why.
+	if code, _, stderr := run(t, "", "psi", "query", "--state", qs, "--peer", "https://"+addr, "--peer-fingerprint", strings.TrimSpace(hfp),
+		"--reports", small+"reports.jsonl", "--out", filepath.Join(dir, "x")); code != 1 || !strings.Contains(stderr, "serves reports") {
+		t.Errorf("reports against reports: %d %s", code, stderr)
+	}
+}

@@ -102,7 +102,14 @@ func TestCountSlowTwin(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp, err := b.AnswerCount(got, w.compounds, CountHolderItems(w.inds, req.From, req.To, undated), DefaultLabelFields, 2)
+		items, err := CountHolderItems(w.inds, req.From, req.To, undated, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := CountHolderItems(w.inds, req.From-1_000_000, req.To, undated, 1_000_000); err == nil {
+			t.Error("a span of a million days was expanded")
+		}
+		resp, err := b.AnswerCount(got, w.compounds, items, DefaultLabelFields, 2)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -59,8 +59,26 @@ func ItemDay(item []byte) (Day, bool) {
 // holder's ip and device indicators for a count session over the days
 // [from, to]: each day a window touches within the span (an open side
 // reaches the span's edge), and device-undated items of every device
-// indicator when undated is set.
-func CountHolderItems(inds []seams.Indicator, from, to Day, undated bool) map[string][][]byte {
+// indicator when undated is set. It fails, before building anything, when
+// that would be more than limit items (0: no limit): a querier chooses the
+// span, and an open window reaches its edges.
+func CountHolderItems(inds []seams.Indicator, from, to Day, undated bool, limit int) (map[string][][]byte, error) {
+	if limit > 0 {
+		n := 0
+		for i := range inds {
+			in := &inds[i]
+			if in.Kind != seams.KindIP && in.Kind != seams.KindDevice {
+				continue
+			}
+			first, last := countDays(in.Window, from, to)
+			if last >= first {
+				n += int(last-first) + 1
+			}
+			if n > limit {
+				return nil, fmt.Errorf("the span %s to %s makes more than %d items of this registry: ask for a shorter one", from, to, limit)
+			}
+		}
+	}
 	sets := map[string]map[string]bool{}
 	add := func(c string, item []byte) {
 		s := sets[c]
@@ -78,13 +96,7 @@ func CountHolderItems(inds []seams.Indicator, from, to Day, undated bool) map[st
 		if in.Kind == seams.KindDevice && len(in.Device.Type)+len(in.Device.Value)+6 > MaxItemLen {
 			continue
 		}
-		first, last := from, to
-		if !in.Window.First.IsZero() {
-			first = max(first, DayOf(in.Window.First))
-		}
-		if !in.Window.Last.IsZero() {
-			last = min(last, DayOf(in.Window.Last))
-		}
+		first, last := countDays(in.Window, from, to)
 		for d := first; d <= last; d++ {
 			if in.Kind == seams.KindIP {
 				add(in.Compound, AppendIPDay(nil, in.Addr, d))
@@ -104,7 +116,20 @@ func CountHolderItems(inds []seams.Indicator, from, to Day, undated bool) map[st
 		}
 		out[c] = items
 	}
-	return out
+	return out, nil
+}
+
+// countDays returns the days of window w within [from, to]; an open side
+// reaches the span's edge. last < first when there is none.
+func countDays(w seams.Window, from, to Day) (first, last Day) {
+	first, last = from, to
+	if !w.First.IsZero() {
+		first = max(first, DayOf(w.First))
+	}
+	if !w.Last.IsZero() {
+		last = min(last, DayOf(w.Last))
+	}
+	return first, last
 }
 
 // parallel runs fn(i) for i in [0, n) on workers goroutines (0 means

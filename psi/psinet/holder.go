@@ -565,7 +565,13 @@ func (h *Holder) count(w http.ResponseWriter, r *http.Request, p Peer) error {
 		return err
 	}
 	b := psi.NewCountSecret()
-	resp, err := b.AnswerCount(req, h.reg.Compounds, psi.CountHolderItems(h.reg.Indicators, req.From, req.To, h.o.Expand.Undated), h.o.Fields, h.o.Workers)
+	items, err := psi.CountHolderItems(h.reg.Indicators, req.From, req.To, h.o.Expand.Undated, h.o.MaxItems)
+	if err != nil {
+		e.Ended, e.End = h.o.Now(), "refused"
+		h.audit([]Exchange{e})
+		return fail(http.StatusRequestEntityTooLarge, "%v", err)
+	}
+	resp, err := b.AnswerCount(req, h.reg.Compounds, items, h.o.Fields, h.o.Workers)
 	e.Ended = h.o.Now()
 	if err != nil {
 		e.End = "failed"

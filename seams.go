@@ -135,7 +135,8 @@ const (
 	// so it never ties.
 	RuleIPUndated
 
-	ruleLast = RuleIPUndated
+	// RuleLast is the last rule: rules run from RuleDevice to RuleLast.
+	RuleLast = RuleIPUndated
 )
 
 // String returns the rule's name as written in findings.

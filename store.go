@@ -323,7 +323,7 @@ func ChangeOf(from, to Tier, sameEvidence bool) (k ChangeKind, ok bool) {
 
 // ParseRule parses a rule name as written in findings.
 func ParseRule(s string) (Rule, error) {
-	for r := RuleDevice; r <= ruleLast; r++ {
+	for r := RuleDevice; r <= RuleLast; r++ {
 		if r.String() == s {
 			return r, nil
 		}

@@ -51,6 +51,10 @@ type RunParameters struct {
 	LiftCap                []string `json:"lift_cap"`
 	SharedASN              []uint32 `json:"shared_asn"`
 	SharedPresets          []string `json:"shared_presets"`
+	// Rules lists the rules a run was restricted to (xref --rules; a
+	// private match sees only device and ip); absent when every rule
+	// was in force.
+	Rules []string `json:"rules,omitempty"`
 	// Format is the report format given; "" when each input's was found
 	// from its name and content.
 	Format string `json:"format"`

@@ -19,6 +19,9 @@ const DefaultDrift = 90 * 24 * time.Hour
 type Matcher struct {
 	x     *Index
 	drift uint64
+	// skip has bit r set for each rule r whose evidence is dropped (see
+	// Only); zero keeps every rule.
+	skip uint32
 
 	hits    []hit
 	ev      []seams.Evidence
@@ -64,10 +67,36 @@ func (m *Matcher) Match(r *seams.Report) []seams.Finding {
 		// else the common case: the address is in no indicator
 	}
 	m.matchDevices(r)
+	m.dropSkipped()
 	if len(m.hits) == 0 {
 		return nil
 	}
 	return m.findings(r)
+}
+
+// Only restricts the matcher to the evidence of the given rules: any other
+// rule's evidence is dropped before findings are formed, as if it had never
+// fired, so a finding's tier, and everything counted from findings, is what
+// those rules alone give. No rule given keeps every rule. Private matching
+// (package psi) sees only rules device and ip; a cross-reference restricted
+// to them is its reference.
+func (m *Matcher) Only(rules ...seams.Rule) {
+	m.skip = 0
+	if len(rules) == 0 {
+		return
+	}
+	for r := seams.Rule(1); r <= seams.RuleLast; r++ {
+		if !slices.Contains(rules, r) {
+			m.skip |= 1 << r
+		}
+	}
+}
+
+// dropSkipped removes the hits of rules that Only left out.
+func (m *Matcher) dropSkipped() {
+	if m.skip != 0 {
+		m.hits = slices.DeleteFunc(m.hits, func(h hit) bool { return m.skip&(1<<h.rule) != 0 })
+	}
 }
 
 // MatchAll matches many reports and calls emit with the findings of each
@@ -105,6 +134,7 @@ func (m *Matcher) MatchAll(rs []seams.Report, emit func(i int, fs []seams.Findin
 			}
 		}
 		m.matchDevices(r)
+		m.dropSkipped()
 		if len(m.hits) > 0 {
 			emit(i, m.findings(r))
 		}

@@ -325,3 +325,39 @@ func TestASNIndicator(t *testing.T) {
 		}
 	}
 }
+
+// TestOnly: a matcher restricted to some rules gives the findings of those
+// rules alone, tiers recomputed from what is left, the same through Match
+// and MatchAll.
+func TestOnly(t *testing.T) {
+	x := testIndex(t)
+	r := seams.Report{ID: "r-1", IPs: []seams.IPEvent{
+		ipEvent("203.0.113.7", "2024-04-09T00:00:00Z"),   // c-a ip; c-b ip-drift
+		ipEvent("198.51.100.77", "2024-05-02T00:00:00Z"), // c-a cidr x2; c-b ip
+		undated("192.0.2.10"),                            // c-b ip-undated
+	}, Devices: []seams.Device{{ID: seams.DeviceID{Type: "imei", Value: "358240051111110"}, At: mustTime("2024-02-01T00:00:00Z")}}}
+	for _, tc := range []struct {
+		name  string
+		rules []seams.Rule
+		want  string
+	}{
+		{"every rule", nil, "c-a:tied:ip+cidr+cidr+device c-b:tied:ip-drift+ip+ip-undated"},
+		{"device and ip", []seams.Rule{seams.RuleDevice, seams.RuleIP}, "c-a:tied:ip+device c-b:tied:ip"},
+		{"cidr only: potential", []seams.Rule{seams.RuleCIDR}, "c-a:potential:cidr+cidr"},
+		{"undated only", []seams.Rule{seams.RuleIPUndated}, "c-b:potential:ip-undated"},
+		{"a rule that does not fire", []seams.Rule{seams.RuleASN}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := NewMatcher(x, DefaultDrift)
+			m.Only(tc.rules...)
+			if got := summarize(m.Match(&r)); got != tc.want {
+				t.Errorf("Match: got %q, want %q", got, tc.want)
+			}
+			var all string
+			m.MatchAll([]seams.Report{r}, func(_ int, fs []seams.Finding) { all = summarize(fs) })
+			if all != tc.want {
+				t.Errorf("MatchAll: got %q, want %q", all, tc.want)
+			}
+		})
+	}
+}

@@ -242,6 +242,7 @@ func (p *pipeline) run(ctx context.Context) ([]seams.InputCount, error) {
 			// it faults; make that a panic, recovered into an error.
 			debug.SetPanicOnFault(true)
 			w := worker{o: &p.o, x: p.x, m: match.NewMatcher(p.x, p.o.Drift), seed: seed, e: p.e}
+			w.m.Only(p.o.Rules...)
 			w.ids = make(map[string]int32, len(p.x.Compounds()))
 			for i, c := range p.x.Compounds() {
 				w.ids[c.ID] = int32(i)

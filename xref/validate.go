@@ -86,6 +86,11 @@ func (o *Options) Validate() error {
 	if len(o.SharedASN) > 0 && len(o.ASNDB) == 0 {
 		add(invalid("SharedASN", "shared ASNs need an ASN database"))
 	}
+	for _, r := range o.Rules {
+		if r < seams.RuleDevice || r > seams.RuleLast {
+			add(invalid("Rules", "unknown rule %d", r))
+		}
+	}
 	if o.Drift < 0 {
 		add(invalid("Drift", "%s is negative", o.Drift))
 	}

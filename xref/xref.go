@@ -57,6 +57,11 @@ type Options struct {
 	Drift         time.Duration
 	Out           string // output directory, created if missing
 
+	// Rules restricts the run to the evidence of these rules (see
+	// match.Matcher.Only); empty keeps every rule. summary.json records
+	// a restriction under parameters.rules.
+	Rules []seams.Rule
+
 	// MaxReportsPerIndicator is the over-correlation limit: an ip or device
 	// indicator with evidence in more distinct reports than this is flagged
 	// in the summary and cannot tie a report on its own (see capping.go).
@@ -336,6 +341,11 @@ func (o *Options) parameters() seams.RunParameters {
 	}
 	slices.Sort(p.LiftCap)
 	p.LiftCap = slices.Compact(p.LiftCap)
+	for _, r := range o.Rules {
+		p.Rules = append(p.Rules, r.String())
+	}
+	slices.Sort(p.Rules)
+	p.Rules = slices.Compact(p.Rules)
 	p.SharedASN = append(p.SharedASN, o.SharedASN...)
 	for _, name := range strings.Split(o.SharedPresets, ",") {
 		if name = strings.TrimSpace(name); name != "" {

@@ -84,6 +84,7 @@ func init() {
 		"findings": findingsCommand,
 		"review":   reviewCommand,
 		"serve":    serveCommand,
+		"psi":      psiCommand,
 	}
 }
 

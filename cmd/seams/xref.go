@@ -107,6 +107,14 @@ Flags:
   --drift DURATION    how far outside an ip indicator's window an event at the
                       same address still counts, as rule ip-drift (potential).
                       Go syntax (2160h, 36h30m) or days (90d). Default 90d.
+  --rules LIST        keep only the evidence of these rules, comma-separated
+                      (device, ip, ip-drift, cidr, asn, ip-undated): the
+                      others are dropped before findings are formed, so tiers,
+                      capping and counts are what those rules alone give.
+                      summary.json records the list under parameters.rules.
+                      --rules device,ip is what a private match (seams psi
+                      query) can see: the reference to compare it with.
+                      Default: every rule.
   --out DIR           output directory, created if missing. It is replaced
                       as a whole: it may hold files (kept), not folders.
   --max-reports-per-indicator N
@@ -178,6 +186,7 @@ type xrefArgs struct {
 	full                   bool
 	liftCap                []string
 	sharedASN              string
+	rules                  string
 }
 
 // xrefFlags returns the flag set of xref, filling o and a.
@@ -209,6 +218,7 @@ func xrefFlags(o *xref.Options, a *xrefArgs) *flag.FlagSet {
 	fs.StringVar(&a.store, "store", "", "")
 	fs.StringVar(&a.db, "db", "", "")
 	fs.BoolVar(&a.full, "full", false, "")
+	fs.StringVar(&a.rules, "rules", "", "")
 	return fs
 }
 
@@ -253,6 +263,15 @@ func runXref(ctx context.Context, e *env, args []string) error {
 			return usagef("xref", "--shared-asn: %v", err)
 		}
 		o.SharedASN = asns
+	}
+	if a.rules != "" {
+		for name := range strings.SplitSeq(a.rules, ",") {
+			r, err := seams.ParseRule(strings.TrimSpace(name))
+			if err != nil {
+				return usagef("xref", "--rules: %v", err)
+			}
+			o.Rules = append(o.Rules, r)
+		}
 	}
 	o.Reports = a.reports
 	o.Drift = time.Duration(a.drift)
@@ -302,6 +321,7 @@ var xrefFlagOf = map[string]string{
 	"Format": "format", "MaxLine": "max-line", "Readers.CSV.Memory": "csv-memory", "IDMemory": "id-memory",
 	"MaxReportsPerIndicator": "max-reports-per-indicator", "LiftCap": "lift-cap", "SharedASN": "shared-asn",
 	"SharedPresets": "shared-preset", "Drift": "drift", "ASNDB": "asn-db", "GeoDB": "geo-db",
+	"Rules": "rules",
 }
 
 // xrefUsage turns the field errors of xref.Options into one usage error

@@ -325,13 +325,24 @@ func TestSignalsEndABlockedRun(t *testing.T) {
 					defer pr.Close()
 					cmd.Stdin = pr
 				}
-				cmd.Args = append([]string{bin}, d.args(reports, out)...)
-				var stderr bytes.Buffer
+				// --verbose logs "registry loaded" before the reports are
+				// opened: the signal is sent once seams handles signals and
+				// waits on its input, however slow the machine.
+				cmd.Args = append([]string{bin}, append(d.args(reports, out), "--verbose")...)
+				var stderr syncBuffer
+				ready := make(chan struct{})
+				stderr.notify("registry loaded", ready)
 				cmd.Stderr = &stderr
 				if err := cmd.Start(); err != nil {
 					t.Fatal(err)
 				}
-				time.Sleep(500 * time.Millisecond) // it loads the registry, then waits
+				select {
+				case <-ready:
+				case <-time.After(60 * time.Second):
+					cmd.Process.Kill()
+					t.Fatalf("seams did not load the registry: %s", stderr.String())
+				}
+				time.Sleep(100 * time.Millisecond) // from the log line to the blocking open or read
 				cmd.Process.Signal(sig)
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 				defer cancel()
@@ -397,4 +408,32 @@ func mapKeys(m map[string]string) []string {
 		k = append(k, n)
 	}
 	return k
+}
+
+// syncBuffer is a buffer that a process writes and a test reads at once,
+// and that closes a channel when a text first appears in it.
+type syncBuffer struct {
+	mu    sync.Mutex
+	b     bytes.Buffer
+	text  string
+	ready chan struct{}
+}
+
+func (s *syncBuffer) notify(text string, ready chan struct{}) { s.text, s.ready = text, ready }
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, err := s.b.Write(p)
+	if s.ready != nil && strings.Contains(s.b.String(), s.text) {
+		close(s.ready)
+		s.ready = nil
+	}
+	return n, err
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -181,60 +181,110 @@ type compoundTier struct {
 func (p *pipeline) run(ctx context.Context) ([]seams.InputCount, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	workers := p.o.Workers
-	inFlight := 2*workers + 2
-	slots := make(chan struct{}, inFlight) // a slot per chunk in flight
-	jobs := make(chan *job, inFlight)
-	results := make(chan *job, inFlight) // never blocks: at most inFlight jobs exist
-
-	// Jobs are recycled with their result buffers, so a long run does not
-	// make garbage in proportion to its input.
-	pool := sync.Pool{New: func() any { return new(job) }}
-	var newJob func(file int, cr *chunk.Reader, c *chunk.Chunk, err error) *job
-	newBatch := func(file int, b *batch) *job {
-		j := newJob(file, nil, nil, nil)
-		j.pre = b
-		return j
+	inFlight := 2*p.o.Workers + 2
+	ch := channels{
+		slots:   make(chan struct{}, inFlight), // a slot per chunk in flight
+		jobs:    make(chan *job, inFlight),
+		results: make(chan *job, inFlight), // never blocks: at most inFlight jobs exist
 	}
-	newJob = func(file int, cr *chunk.Reader, c *chunk.Chunk, err error) *job {
-		j := pool.Get().(*job)
-		res := j.res
-		*j = job{file: file, cr: cr, c: c, err: err, res: result{
-			recs: res.recs[:0], findings: res.findings[:0], rejects: res.rejects[:0], cts: res.cts[:0], ids: res.ids[:0],
-			refs: res.refs[:0], tieRefs: res.tieRefs[:0], asns: res.asns[:0]}}
-		return j
-	}
+	var pool jobPool
+	go p.read(ctx, ch, &pool)
+	workers := p.startWorkers(ctx, ch)
+	// However run returns, it waits for the workers before the deferred
+	// unmapping of the inputs: a worker may still be reading a mapping.
+	// It does not wait for the reader, which may be blocked on a pipe
+	// that never ends; it interrupts what it can (a FIFO's read), and the
+	// reader leaves any mapping alone once the run is over (mapMu).
+	defer func() {
+		cancel()
+		p.ins.interrupt()
+		workers.Wait()
+		p.unmapAll()
+	}()
+	stopProgress := p.progress()
+	defer stopProgress()
 
-	// Read.
-	go func() {
-		defer close(jobs)
-		seq := 0
-		send := func(j *job) bool {
-			select {
-			case slots <- struct{}{}:
-			case <-ctx.Done():
-				return false
-			}
-			j.seq = seq
-			seq++
-			jobs <- j
-			return true
-		}
-		for i := range p.o.Reports {
-			if ctx.Err() != nil {
-				return
-			}
-			if err := p.safeReadInput(ctx, i, send, newJob, newBatch); err != nil {
-				send(newJob(i, nil, nil, err))
-				return
-			}
+	// Report ids seen so far, as 128-bit hashes, within the memory
+	// budget (beyond it, see package idset).
+	p.ids = p.newChecker()
+	defer func() {
+		if p.ids != nil {
+			p.ids.Finish()
 		}
 	}()
+	inputs, err := p.writeInOrder(ctx, ch, &pool)
+	if err != nil {
+		return nil, err
+	}
+	return p.finish(inputs)
+}
 
-	// Parse and match.
+// channels are the pipeline's: a slot per chunk in flight, the jobs the
+// reader sends to the workers, and the results the workers send to the
+// writer.
+type channels struct {
+	slots         chan struct{}
+	jobs, results chan *job
+}
+
+// jobPool recycles jobs with their result buffers, so that a long run
+// does not make garbage in proportion to its input.
+type jobPool struct{ sync.Pool }
+
+// get returns a job for a chunk of input file (or a read error).
+func (jp *jobPool) get(file int, cr *chunk.Reader, c *chunk.Chunk, err error) *job {
+	j, _ := jp.Get().(*job)
+	if j == nil {
+		j = new(job)
+	}
+	res := j.res
+	*j = job{file: file, cr: cr, c: c, err: err, res: result{
+		recs: res.recs[:0], findings: res.findings[:0], rejects: res.rejects[:0], cts: res.cts[:0], ids: res.ids[:0],
+		refs: res.refs[:0], tieRefs: res.tieRefs[:0], asns: res.asns[:0]}}
+	return j
+}
+
+// batch returns a job for a batch of records parsed by a ReportReader.
+func (jp *jobPool) batch(file int, b *batch) *job {
+	j := jp.get(file, nil, nil, nil)
+	j.pre = b
+	return j
+}
+
+// read is the reader goroutine: it reads the inputs in order and sends
+// their chunks and batches, numbered, to the workers; a read error is sent
+// as a job of its own, which ends the run when its turn comes.
+func (p *pipeline) read(ctx context.Context, ch channels, pool *jobPool) {
+	defer close(ch.jobs)
+	seq := 0
+	send := func(j *job) bool {
+		select {
+		case ch.slots <- struct{}{}:
+		case <-ctx.Done():
+			return false
+		}
+		j.seq = seq
+		seq++
+		ch.jobs <- j
+		return true
+	}
+	for i := range p.o.Reports {
+		if ctx.Err() != nil {
+			return
+		}
+		if err := p.safeReadInput(ctx, i, send, pool.get, pool.batch); err != nil {
+			send(pool.get(i, nil, nil, err))
+			return
+		}
+	}
+}
+
+// startWorkers starts the goroutines that parse and match, each with its
+// own parser and matcher; results is closed when they are all done.
+func (p *pipeline) startWorkers(ctx context.Context, ch channels) *sync.WaitGroup {
 	seed := [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
 	var wg sync.WaitGroup
-	for range workers {
+	for range p.o.Workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -250,7 +300,7 @@ func (p *pipeline) run(ctx context.Context) ([]seams.InputCount, error) {
 			for {
 				var j *job
 				select {
-				case j = <-jobs:
+				case j = <-ch.jobs:
 				case <-ctx.Done():
 					return
 				}
@@ -260,46 +310,29 @@ func (p *pipeline) run(ctx context.Context) ([]seams.InputCount, error) {
 				if j.err == nil {
 					w.safeProcess(j)
 				}
-				results <- j
+				ch.results <- j
 			}
 		}()
 	}
-	go func() { wg.Wait(); close(results) }()
-	// However run returns, it waits for the workers before the deferred
-	// unmapping of the inputs: a worker may still be reading a mapping.
-	// It does not wait for the reader, which may be blocked on a pipe
-	// that never ends; it interrupts what it can (a FIFO's read), and the
-	// reader leaves any mapping alone once the run is over (mapMu).
-	defer func() {
-		cancel()
-		p.ins.interrupt()
-		wg.Wait()
-		p.unmapAll()
-	}()
+	go func() { wg.Wait(); close(ch.results) }()
+	return &wg
+}
 
-	stopProgress := p.progress()
-	defer stopProgress()
-
-	// Write, in order.
+// writeInOrder takes the workers' results in input order and writes them
+// (write): the only order-dependent work. It returns what was read of each
+// input.
+func (p *pipeline) writeInOrder(ctx context.Context, ch channels, pool *jobPool) ([]seams.InputCount, error) {
 	inputs := make([]seams.InputCount, len(p.o.Reports))
 	for i, name := range p.o.Reports {
 		inputs[i] = seams.InputCount{File: name, Kind: "reports"}
 	}
-	// Report ids seen so far, as 128-bit hashes, within the memory
-	// budget (beyond it, see package idset).
-	p.ids = p.newChecker()
-	defer func() {
-		if p.ids != nil {
-			p.ids.Finish()
-		}
-	}()
 	reserved := false
 	pending := map[int]*job{}
 	next := 0
 	for {
 		var j *job
 		select {
-		case j = <-results:
+		case j = <-ch.results:
 		case <-ctx.Done():
 			return nil, context.Cause(ctx)
 		}
@@ -329,12 +362,19 @@ func (p *pipeline) run(ctx context.Context) ([]seams.InputCount, error) {
 			}
 			j.release()
 			pool.Put(j)
-			<-slots
+			<-ch.slots
 		}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	return inputs, nil
+}
+
+// finish completes what the writer counted of each input with its size,
+// hash and the reader's counts, and ends the duplicate check: a repeat
+// beyond the id budget means the run must be made again (errRerun).
+func (p *pipeline) finish(inputs []seams.InputCount) ([]seams.InputCount, error) {
 	p.hashing.Wait()
 	for i := range inputs {
 		if err := p.sums[i].err; err != nil {

@@ -4,7 +4,6 @@
 package xref
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,12 +22,9 @@ import (
 	"github.com/seams-dev/seams/internal/atomicfile"
 	"github.com/seams-dev/seams/internal/failpoint"
 	"github.com/seams-dev/seams/internal/idset"
-	"github.com/seams-dev/seams/internal/input"
 	"github.com/seams-dev/seams/internal/outdir"
 	"github.com/seams-dev/seams/jsonl"
 	"github.com/seams-dev/seams/match"
-	"github.com/seams-dev/seams/registry"
-	"github.com/seams-dev/seams/registryfile"
 	"github.com/seams-dev/seams/reportfile"
 )
 
@@ -166,18 +162,7 @@ func Run(ctx context.Context, o Options) (*seams.Summary, error) {
 }
 
 func run(ctx context.Context, o Options, d *outdir.Dir, ins *inputs) (*seams.Summary, error) {
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.Workers <= 0 {
-		o.Workers = runtime.GOMAXPROCS(0)
-	}
-	if o.ChunkSize <= 0 {
-		o.ChunkSize = 1 << 20
-	}
-	if o.MaxLine <= 0 {
-		o.MaxLine = jsonl.DefaultMaxLine
-	}
+	o.fillDefaults()
 	findings, err := atomicfile.Create(d.Path(FindingsFile))
 	if err != nil {
 		return nil, err
@@ -241,32 +226,7 @@ func run(ctx context.Context, o Options, d *outdir.Dir, ins *inputs) (*seams.Sum
 		findings = revised
 		defer findings.Abort()
 	}
-	s := t.summary(x)
-	s.MaxReportsPerIndicator = max(o.MaxReportsPerIndicator, 0)
-	s.OverCorrelated = over
-	if s.OverCorrelated == nil {
-		s.OverCorrelated = []seams.OverCorrelated{}
-	}
-	s.Rejected = rj.n
-	s.Drift = o.Drift.String()
-	s.Seams = seams.ThisBuild()
-	s.Parameters = o.parameters()
-	s.Inputs = append(inputs, reportInputs...)
-	s.Warnings = warnings
-	for _, w := range warnings {
-		o.Logger.Warn(w)
-	}
-	s.Registry = registryCounts(x)
-	s.Databases = enr.Databases()
-	s.SharedLists = enr.Lists()
-	s.Unusable = enr.Unusable()
-	if enr.On() {
-		s.ByASN = t.asn.list()
-		if s.ByASN == nil {
-			s.ByASN = []seams.ASNCount{}
-		}
-		s.Signals = &t.signals
-	}
+	s := summarize(&o, t, x, enr, over, rj.n, append(inputs, reportInputs...), warnings)
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("summary: %w", err)
@@ -284,6 +244,55 @@ func run(ctx context.Context, o Options, d *outdir.Dir, ins *inputs) (*seams.Sum
 	o.Logger.Info("done", "reports", s.Reports, "findings", s.Findings, "rejected", s.Rejected,
 		"took", time.Since(start).Round(time.Millisecond))
 	return s, nil
+}
+
+// fillDefaults fills the fields of o left at zero that have a default.
+func (o *Options) fillDefaults() {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	if o.ChunkSize <= 0 {
+		o.ChunkSize = 1 << 20
+	}
+	if o.MaxLine <= 0 {
+		o.MaxLine = jsonl.DefaultMaxLine
+	}
+}
+
+// summarize makes the run's summary from its tally and what it knows of
+// its registry, enrichment, inputs and rule parameters.
+func summarize(o *Options, t *tally, x *match.Index, enr *enrich.Enrichment, over []seams.OverCorrelated,
+	rejected int, inputs []seams.InputCount, warnings []string) *seams.Summary {
+	s := t.summary(x)
+	s.MaxReportsPerIndicator = max(o.MaxReportsPerIndicator, 0)
+	s.OverCorrelated = over
+	if s.OverCorrelated == nil {
+		s.OverCorrelated = []seams.OverCorrelated{}
+	}
+	s.Rejected = rejected
+	s.Drift = o.Drift.String()
+	s.Seams = seams.ThisBuild()
+	s.Parameters = o.parameters()
+	s.Inputs = inputs
+	s.Warnings = warnings
+	for _, w := range warnings {
+		o.Logger.Warn(w)
+	}
+	s.Registry = registryCounts(x)
+	s.Databases = enr.Databases()
+	s.SharedLists = enr.Lists()
+	s.Unusable = enr.Unusable()
+	if enr.On() {
+		s.ByASN = t.asn.list()
+		if s.ByASN == nil {
+			s.ByASN = []seams.ASNCount{}
+		}
+		s.Signals = &t.signals
+	}
+	return s
 }
 
 // checkInputs looks at what the run made of each report input, for the
@@ -401,152 +410,6 @@ func (r *rejections) addBytes(b []byte, n int) error {
 		return fmt.Errorf("write %s: %w", RejectedFile, err)
 	}
 	return nil
-}
-
-// loadRegistry reads the compounds, indicators and shared list, writes their
-// rejections, and builds the index. Each file may be in any registry format
-// (package registryfile): compounds as CSV or FollowTheMoney, indicators
-// as CSV, a STIX 2.1 bundle or MISP events (which may bring compounds of
-// their own), shared space as a list or a MISP warninglist.
-func loadRegistry(ctx context.Context, o Options, rj *rejections, enr *enrich.Enrichment) (*match.Index, []seams.InputCount, error) {
-	var inputs []seams.InputCount
-	var werr error
-	// open opens a registry file once (package input: decompressed, never
-	// reopened, a pipe read as a pipe) and peeks at its first bytes.
-	open := func(path, kind string) (*input.File, *bufio.Reader, []byte, error) {
-		in, err := input.Open(ctx, path, o.Stdin)
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("%s: %w", kind, err)
-		}
-		r, err := in.Reader()
-		if err != nil {
-			in.Close()
-			return nil, nil, nil, fmt.Errorf("%s: %w", kind, err)
-		}
-		br := bufio.NewReaderSize(r, 64<<10)
-		head, err := br.Peek(registryfile.SniffSize)
-		if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
-			in.Close()
-			return nil, nil, nil, fmt.Errorf("%s: %w", kind, wrapName(path, err))
-		}
-		return in, br, head, nil
-	}
-	read := func(path, kind string, f *input.File, br *bufio.Reader, fn func(io.Reader, registry.Reject) (int, error)) error {
-		in := seams.InputCount{File: path, Kind: kind}
-		n, err := fn(br, func(e *seams.RecordError) {
-			in.Rejected++
-			if werr == nil {
-				werr = rj.add(e)
-			}
-		})
-		if err != nil {
-			return err
-		}
-		if werr != nil {
-			return werr
-		}
-		in.Records = n + in.Rejected
-		if in.Size, in.SHA256, err = f.Finish(); err != nil {
-			return fmt.Errorf("%s: %w", kind, wrapName(path, err))
-		}
-		inputs = append(inputs, in)
-		return nil
-	}
-	// readFile reads a compounds or shared file in the format its first
-	// bytes show.
-	readFile := func(path string, kind registryfile.Kind, fn func(registryfile.Format, io.Reader, registry.Reject) (int, error)) error {
-		in, br, head, err := open(path, string(kind))
-		if err != nil {
-			return err
-		}
-		defer in.Close()
-		f := registryfile.Detect(kind, head)
-		return read(path, string(kind), in, br, func(r io.Reader, rej registry.Reject) (int, error) { return fn(f, r, rej) })
-	}
-
-	var compounds []seams.Compound
-	if o.Compounds != "" {
-		if err := readFile(o.Compounds, registryfile.Compounds, func(f registryfile.Format, r io.Reader, rej registry.Reject) (n int, err error) {
-			compounds, err = registryfile.ReadCompounds(f, r, o.Compounds, rej)
-			return len(compounds), err
-		}); err != nil {
-			return nil, nil, err
-		}
-	}
-	indIn, indBR, indHead, err := open(o.Indicators, "indicators")
-	if err != nil && o.Compounds == "" {
-		return nil, nil, missing("Compounds")
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	defer indIn.Close()
-	indFormat := registryfile.Detect(registryfile.Indicators, indHead)
-	if o.Compounds == "" && indFormat == registryfile.CSV {
-		return nil, nil, missing("Compounds")
-	}
-	// Indicators in an exchange format are read whole (their readers
-	// resolve references across the file) and may bring compounds, which
-	// join those of the compounds file; a CSV is streamed into the index.
-	var inds []seams.Indicator
-	if indFormat != registryfile.CSV {
-		if err := read(o.Indicators, "indicators", indIn, indBR, func(r io.Reader, rej registry.Reject) (n int, err error) {
-			var more []seams.Compound
-			more, inds, err = registryfile.ReadIndicators(indFormat, r, o.Indicators, registryfile.IDs(compounds), rej)
-			compounds = append(compounds, more...)
-			return len(inds), err
-		}); err != nil {
-			return nil, nil, err
-		}
-	}
-	ids := registryfile.IDs(compounds)
-	b, err := match.NewBuilder(compounds)
-	if err != nil {
-		return nil, nil, err
-	}
-	// add puts an indicator in the index, but for one of an AS, which
-	// waits for the ASN database's networks (package enrich).
-	add := func(in *seams.Indicator) error { return enr.Add(b, ids[in.Compound], in) }
-	if indFormat == registryfile.CSV {
-		// Indicators go straight into the index as they are read: a
-		// registry of millions of rows never exists as a slice of
-		// seams.Indicator.
-		if err := read(o.Indicators, "indicators", indIn, indBR, func(r io.Reader, rej registry.Reject) (n int, err error) {
-			err = registry.ScanIndicators(r, o.Indicators, ids, rej, func(in *seams.Indicator) error {
-				n++
-				return add(in)
-			})
-			return n, err
-		}); err != nil {
-			return nil, nil, err
-		}
-	} else {
-		for i := range inds {
-			if err := add(&inds[i]); err != nil {
-				return nil, nil, err
-			}
-		}
-	}
-	if o.Shared != "" {
-		if err := readFile(o.Shared, registryfile.Shared, func(f registryfile.Format, r io.Reader, rej registry.Reject) (n int, err error) {
-			shared, asns, err := registryfile.ReadShared(f, r, o.Shared, rej)
-			// The prefix in the evidence says why: it is listed. Only
-			// lists by AS and presets add a reason (enrich.go).
-			b.AddShared(shared...)
-			enr.AddSharedList(o.Shared, "file", "", len(shared), asns, nil)
-			return len(shared) + len(asns), err
-		}); err != nil {
-			return nil, nil, err
-		}
-	}
-	if err := enr.Finish(b); err != nil {
-		return nil, nil, enrichError(err)
-	}
-	x, err := b.Build()
-	if err != nil {
-		return nil, nil, err
-	}
-	return x, inputs, nil
 }
 
 func registryCounts(x *match.Index) seams.RegistryCounts {

@@ -420,3 +420,16 @@ func (g *graph) sides(r, c int) []int8 {
 	}
 	return side
 }
+
+// SuppressedCount returns how many cells and totals of t are suppressed.
+func (t *Table) SuppressedCount() int {
+	n := 0
+	for r := 0; r <= len(t.Rows); r++ {
+		for c := 0; c <= len(t.Cols); c++ {
+			if t.entry(r, c).Suppressed {
+				n++
+			}
+		}
+	}
+	return n
+}

@@ -70,20 +70,21 @@ var commands map[string]*command
 
 func init() {
 	commands = map[string]*command{
-		"xref":     xrefCommand,
-		"derive":   deriveCommand,
-		"export":   exportCommand,
-		"gen":      genCommand,
-		"demo":     demoCommand,
-		"version":  versionCommand,
-		"whois-ip": whoisCommand,
-		"enrich":   enrichCommand,
-		"load":     loadCommand,
-		"token":    tokenCommand,
-		"audit":    auditCommand,
-		"findings": findingsCommand,
-		"review":   reviewCommand,
-		"serve":    serveCommand,
+		"xref":      xrefCommand,
+		"derive":    deriveCommand,
+		"export":    exportCommand,
+		"gen":       genCommand,
+		"demo":      demoCommand,
+		"version":   versionCommand,
+		"whois-ip":  whoisCommand,
+		"enrich":    enrichCommand,
+		"load":      loadCommand,
+		"token":     tokenCommand,
+		"audit":     auditCommand,
+		"findings":  findingsCommand,
+		"review":    reviewCommand,
+		"serve":     serveCommand,
+		"aggregate": aggregateCommand,
 	}
 }
 

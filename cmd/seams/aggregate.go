@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/aggregate"
@@ -97,9 +98,10 @@ func runAggregate(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		found := 0
-		if err := run.Reports(ctx, reports, func(r *runread.Report) error {
+		if _, err := run.Reports(ctx, reports, func(r *runread.Report) error {
 			if _, ok := incident[r.ID]; ok {
-				incident[r.ID] = r.Incident
+				// r is valid until fn returns: copy what is kept.
+				incident[r.ID] = strings.Clone(r.Incident)
 				found++
 			}
 			return nil

@@ -85,6 +85,9 @@ func init() {
 		"review":    reviewCommand,
 		"serve":     serveCommand,
 		"aggregate": aggregateCommand,
+		"key":       keyCommand,
+		"evidence":  evidenceCommand,
+		"verify":    verifyCommand,
 	}
 }
 

@@ -123,25 +123,29 @@ type Report struct {
 // the others, and listed them in rejected.jsonl). The report fn gets is
 // valid until fn returns. A file is known to be the run's only at its
 // end: when Reports returns an error, what fn kept must be thrown away.
-func (r *Run) Reports(ctx context.Context, names []string, fn func(*Report) error) error {
+//
+// It returns the run's record of each file, in the order of names.
+func (r *Run) Reports(ctx context.Context, names []string, fn func(*Report) error) ([]seams.InputCount, error) {
+	var out []seams.InputCount
 	for _, name := range names {
 		in, err := input.Open(ctx, name, nil)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		err = r.readReports(in, name, fn)
+		ic, err := r.readReports(in, name, fn)
 		in.Close()
 		if err != nil {
-			return err
+			return nil, err
 		}
+		out = append(out, *ic)
 	}
-	return nil
+	return out, nil
 }
 
-func (r *Run) readReports(in *input.File, name string, fn func(*Report) error) error {
+func (r *Run) readReports(in *input.File, name string, fn func(*Report) error) (*seams.InputCount, error) {
 	rd, err := reportfile.FromInput(in, name, "", reportfile.NewReaderOptionsDefault())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// Whether the file is the run's is known at its end (its SHA-256):
 	// a caller keeps nothing of what fn saw when Reports fails.
@@ -153,7 +157,7 @@ func (r *Run) readReports(in *input.File, name string, fn func(*Report) error) e
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		if rec.Whole != nil {
 			continue
@@ -161,18 +165,18 @@ func (r *Run) readReports(in *input.File, name string, fn func(*Report) error) e
 		rep.Report = rec.Report
 		rep.Line = rec.Line
 		if err := fn(&rep); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	_, sha, err := in.Finish()
 	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	run := r.Input("reports", sha)
 	if run == nil {
-		return r.notInput(name, "reports", sha)
+		return nil, r.notInput(name, "reports", sha)
 	}
-	return nil
+	return run, nil
 }
 
 // Compounds reads the compounds of the run: from name, or when name is

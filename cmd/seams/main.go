@@ -88,6 +88,7 @@ func init() {
 		"key":       keyCommand,
 		"evidence":  evidenceCommand,
 		"verify":    verifyCommand,
+		"brief":     briefCommand,
 	}
 }
 

@@ -143,6 +143,7 @@ type Chain struct {
 type Builder struct {
 	d         *Data
 	redact    *redact.Key
+	mask      func(seams.DeviceID) seams.DeviceID
 	reports   map[string]*reportState
 	compounds map[string]*CompoundRow
 }
@@ -164,6 +165,10 @@ func NewBuilder(d *Data, key *redact.Key) *Builder {
 	}
 	return &Builder{d: d, redact: key, reports: map[string]*reportState{}, compounds: map[string]*CompoundRow{}}
 }
+
+// MaskDevices makes the appendix show devices as mask returns them (the
+// dashboard's masking for viewers), after redaction if any.
+func (b *Builder) MaskDevices(mask func(seams.DeviceID) seams.DeviceID) { b.mask = mask }
 
 // Compound adds what is known of a compound (name, country, status,
 // location); compounds with findings but not added show their id.
@@ -263,6 +268,15 @@ func (b *Builder) chain(f *seams.Finding) Chain {
 			}
 			if e.Observed.Device != (seams.DeviceID{}) {
 				e.Observed.Device = b.redact.Device(e.Observed.Device)
+			}
+		}
+		if b.mask != nil {
+			if in.Kind == seams.KindDevice {
+				in.Device = b.mask(in.Device)
+				in.Value = in.Device.String()
+			}
+			if e.Observed.Device != (seams.DeviceID{}) {
+				e.Observed.Device = b.mask(e.Observed.Device)
 			}
 		}
 		e.Indicator = &in

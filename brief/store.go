@@ -14,7 +14,10 @@ type StoreOptions struct {
 	Title  string
 	Source string // how to name the store in the brief
 	Redact *redact.Key
-	Made   time.Time
+	// MaskDevice, when set, masks the devices of the appendix (for a
+	// principal who may not see them whole).
+	MaskDevice func(seams.DeviceID) seams.DeviceID
+	Made       time.Time
 }
 
 // FromStore makes the data of a brief from what a store holds that p may
@@ -54,6 +57,9 @@ func FromStore(ctx context.Context, st seams.Store, p seams.Principal, o StoreOp
 	}
 	d.Limits = Limits{Reports: s.Reports, Events: s.Events}
 	b := NewBuilder(d, o.Redact)
+	if o.MaskDevice != nil {
+		b.MaskDevices(o.MaskDevice)
+	}
 	cs, err := st.Compounds(ctx)
 	if err != nil {
 		return nil, err

@@ -103,6 +103,9 @@ func TestFromRun(t *testing.T) {
 	if total == 0 || total > sum.TiedReports+sum.PotentialReports {
 		t.Errorf("the timeline counts %d reports", total)
 	}
+	if len(d.Warnings) > 0 {
+		t.Errorf("warnings: %q", d.Warnings)
+	}
 	if !d.Limits.NoUsableKnown || d.Limits.NoUsable == 0 {
 		t.Errorf("reports without usable events not counted: %+v", d.Limits)
 	}
@@ -175,6 +178,10 @@ func TestReportsMustBeTheRuns(t *testing.T) {
 	_, err := FromRun(context.Background(), RunOptions{Dir: dir, Reports: []string{other, smallReports[1]}})
 	if err == nil || !strings.Contains(err.Error(), "not an input of the run") {
 		t.Errorf("a changed report file was accepted: %v", err)
+	}
+	_, err = FromRun(context.Background(), RunOptions{Dir: dir, Reports: []string{smallReports[1], smallReports[0]}})
+	if err == nil || !strings.Contains(err.Error(), "in the order the run read them") {
+		t.Errorf("report files out of order were accepted: %v", err)
 	}
 	_, err = FromRun(context.Background(), RunOptions{Dir: dir, Reports: smallReports[:1]})
 	if err == nil || !strings.Contains(err.Error(), "give them all") {

@@ -93,11 +93,16 @@ func FromRun(ctx context.Context, o RunOptions) (*Data, error) {
 	}
 	d.Hashes = []Hash{{runread.SummaryFile, run.SummarySHA256}, {runread.FindingsFile, sha}}
 	if len(o.Reports) > 0 {
+		n := 0
 		if _, err := run.Reports(ctx, o.Reports, func(r *runread.Report) error {
+			n++
 			b.Received(&r.Report)
 			return nil
 		}); err != nil {
 			return nil, err
+		}
+		if n != s.Reports {
+			d.Warnings = append(d.Warnings, fmt.Sprintf("The report files hold %d reports that can be read, and the run accepted %d: the count of reports without usable events is over the %d read.", n, s.Reports, n))
 		}
 	}
 	b.Data(s.ByCompound)

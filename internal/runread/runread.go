@@ -127,22 +127,36 @@ type Report struct {
 // It returns the run's record of each file, in the order of names.
 func (r *Run) Reports(ctx context.Context, names []string, fn func(*Report) error) ([]seams.InputCount, error) {
 	var out []seams.InputCount
+	// A report id met again is skipped: the run rejected it as a
+	// duplicate, and the first one stands. For that to be the run's
+	// first, the files must come in the run's order (checked below).
+	seen := map[string]bool{}
 	for _, name := range names {
 		in, err := input.Open(ctx, name, nil)
 		if err != nil {
 			return nil, err
 		}
-		ic, err := r.readReports(in, name, fn)
+		ic, err := r.readReports(in, name, seen, fn)
 		in.Close()
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, *ic)
 	}
+	runs := r.Inputs("reports")
+	for i := range out {
+		if i >= len(runs) || out[i].SHA256 != runs[i].SHA256 {
+			var want []string
+			for _, in := range runs {
+				want = append(want, in.File)
+			}
+			return nil, fmt.Errorf("give the report files in the order the run read them (%s): the first report of an id stands", strings.Join(want, ", "))
+		}
+	}
 	return out, nil
 }
 
-func (r *Run) readReports(in *input.File, name string, fn func(*Report) error) (*seams.InputCount, error) {
+func (r *Run) readReports(in *input.File, name string, seen map[string]bool, fn func(*Report) error) (*seams.InputCount, error) {
 	rd, err := reportfile.FromInput(in, name, "", reportfile.NewReaderOptionsDefault())
 	if err != nil {
 		return nil, err
@@ -159,9 +173,10 @@ func (r *Run) readReports(in *input.File, name string, fn func(*Report) error) (
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		if rec.Whole != nil {
+		if rec.Whole != nil || seen[rec.Report.ID] {
 			continue
 		}
+		seen[strings.Clone(rec.Report.ID)] = true
 		rep.Report = rec.Report
 		rep.Line = rec.Line
 		if err := fn(&rep); err != nil {

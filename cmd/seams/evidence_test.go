@@ -131,3 +131,80 @@ func TestBriefCommand(t *testing.T) {
 		t.Errorf("no source: %d", code)
 	}
 }
+
+// TestStoreDoors: the brief, the aggregate and the evidence of a store
+// holding the hand-made set agree with those of a run over the same files.
+func TestStoreDoors(t *testing.T) {
+	dir := t.TempDir()
+	loadSmall(t, dir)
+	if code, _, stderr := run(t, "", "xref", "--store", dir); code != 0 {
+		t.Fatalf("xref --store: %d %s", code, stderr)
+	}
+	out := smallRun(t)
+	tmp := t.TempDir()
+	// The same counts, cell by cell, from the store and from the run.
+	fromRun, fromStore := filepath.Join(tmp, "run.csv"), filepath.Join(tmp, "store.csv")
+	if code, _, stderr := run(t, "", append([]string{"aggregate", "--from", out, "--k", "2", "--out", fromRun}, smallReportArgs...)...); code != 0 {
+		t.Fatal(stderr)
+	}
+	if code, _, stderr := run(t, "", "aggregate", "--data", dir, "--k", "2", "--out", fromStore); code != 0 {
+		t.Fatal(stderr)
+	}
+	data := func(p string) string {
+		b, _ := os.ReadFile(p)
+		var keep []string
+		for _, l := range strings.Split(string(b), "\n") {
+			if !strings.HasPrefix(l, "# Source:") {
+				keep = append(keep, l)
+			}
+		}
+		return strings.Join(keep, "\n")
+	}
+	if a, b := data(fromRun), data(fromStore); a != b || !strings.Contains(a, "published") {
+		t.Errorf("the store's aggregate differs from the run's:\n%s\n---\n%s", a, b)
+	}
+	// The brief of the store.
+	html := filepath.Join(tmp, "brief.html")
+	if code, _, stderr := run(t, "", "brief", "--data", dir, "--out", html); code != 0 {
+		t.Fatalf("brief --data: %d %s", code, stderr)
+	}
+	b, _ := os.ReadFile(html)
+	if !strings.Contains(string(b), "does not record them with its runs yet") || !strings.Contains(string(b), "r-tied-ip") {
+		t.Error("the store's brief does not say what the store lacks, or lacks the appendix")
+	}
+	// A reviewed finding's bundle carries the review.
+	code, stdout, _ := run(t, "", "findings", "--data", dir, "--report", "r-tied-ip", "--compound", "c-jinbei")
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if code != 0 || len(lines) != 2 {
+		t.Fatalf("findings: %d %q", code, stdout)
+	}
+	id := strings.Fields(lines[1])[0]
+	if code, _, stderr := run(t, "", "review", "--data", dir, "--finding", id, "--mark", "confirmed", "--comment", "same login, same week"); code != 0 {
+		t.Fatal(stderr)
+	}
+	key := filepath.Join(tmp, "team")
+	run(t, "", "key", "new", "--out", key)
+	bundle := filepath.Join(tmp, "f.dsse.json")
+	if code, _, stderr := run(t, "", "evidence", "--data", dir, "--finding", id, "--key", key+".key", "--out", bundle); code != 0 {
+		t.Fatalf("evidence --data: %d %s", code, stderr)
+	}
+	code, stdout, stderr := run(t, "", "verify", bundle, "--key", key+".pub")
+	if code != 0 || !strings.Contains(stdout, "source        a store") {
+		t.Fatalf("verify: %d %s %s", code, stdout, stderr)
+	}
+	raw, _ := os.ReadFile(bundle)
+	var env struct{ Payload string }
+	json.Unmarshal(raw, &env)
+	payload, _ := base64.StdEncoding.DecodeString(env.Payload)
+	for _, want := range []string{`"comment":"same login, same week"`, `"mark":"confirmed"`, `"org":"partner-a"`, `"kind":"store"`} {
+		if !strings.Contains(string(payload), want) {
+			t.Errorf("the bundle lacks %s", want)
+		}
+	}
+	if code, _, stderr := run(t, "", "evidence", "--data", dir, "--tied", "--key", key+".key", "--out", bundle); code != 0 {
+		t.Fatalf("evidence --data --tied: %d %s", code, stderr)
+	}
+	if code, _, _ := run(t, "", "verify", bundle, "--key", key+".pub"); code != 0 {
+		t.Error("the store's tied bundle does not verify")
+	}
+}

@@ -173,11 +173,15 @@ func mainHelp() string {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	w := len("help")
+	for _, n := range names {
+		w = max(w, len(n))
+	}
 	var b strings.Builder
 	for _, n := range names {
-		fmt.Fprintf(&b, "  %-8s  %s\n", n, commands[n].summary)
+		fmt.Fprintf(&b, "  %-*s  %s\n", w, n, commands[n].summary)
 	}
-	fmt.Fprintf(&b, "  %-8s  %s\n", "help", "show the manual of a command")
+	fmt.Fprintf(&b, "  %-*s  %s\n", w, "help", "show the manual of a command")
 	return fmt.Sprintf(mainUsage, b.String())
 }
 

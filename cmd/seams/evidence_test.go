@@ -1,7 +1,9 @@
 package main
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -68,6 +70,19 @@ func TestKeyEvidenceVerify(t *testing.T) {
 	os.WriteFile(bundle, b, 0o600)
 	if code, _, stderr := run(t, "", "verify", bundle, "--key", key+".pub"); code != 1 || !strings.Contains(stderr, "NOT VERIFIED") {
 		t.Errorf("an edited bundle: %d %s", code, stderr)
+	}
+	// A bundle that vouches for a brief names it by SHA-256.
+	html := filepath.Join(dir, "brief.html")
+	os.WriteFile(html, []byte("<!DOCTYPE html><title>b</title>"), 0o600)
+	withBrief := filepath.Join(dir, "brief.dsse.json")
+	args = append([]string{"evidence", "--from", out, "--tied", "--brief", html, "--key", key + ".key", "--out", withBrief}, smallReportArgs...)
+	if code, _, stderr := run(t, "", args...); code != 0 {
+		t.Fatalf("evidence --brief: %d %s", code, stderr)
+	}
+	sum := sha256.Sum256([]byte("<!DOCTYPE html><title>b</title>"))
+	if code, stdout, _ := run(t, "", "verify", withBrief, "--key", key+".pub"); code != 0 ||
+		!strings.Contains(stdout, "subject       brief.html (31 bytes, sha256 "+hex.EncodeToString(sum[:])+")") {
+		t.Errorf("the brief is not a subject:\n%s", stdout)
 	}
 	// One finding by REPORT/COMPOUND; a finding that does not exist.
 	one := filepath.Join(dir, "one.dsse.json")

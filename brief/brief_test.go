@@ -103,6 +103,18 @@ func TestFromRun(t *testing.T) {
 	if total == 0 || total > sum.TiedReports+sum.PotentialReports {
 		t.Errorf("the timeline counts %d reports", total)
 	}
+	// Every finding has evidence of some source; the sources' findings add
+	// up to at least the findings.
+	nsrc := 0
+	for _, s := range d.Sources {
+		nsrc += s.Findings
+		if !strings.Contains(page, "<td>"+s.Source+"</td>") && s.Source != "" {
+			t.Errorf("source %q is not in the method", s.Source)
+		}
+	}
+	if len(d.Sources) == 0 || nsrc < d.Findings {
+		t.Errorf("sources %+v count %d findings of %d", d.Sources, nsrc, d.Findings)
+	}
 	if len(d.Warnings) > 0 {
 		t.Errorf("warnings: %q", d.Warnings)
 	}

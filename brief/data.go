@@ -65,6 +65,9 @@ type Data struct {
 	// The limitations, from the data.
 	Limits Limits
 
+	// Sources are the sources of the indicators behind the findings.
+	Sources []SourceRow
+
 	ByCompound []CompoundRow
 	ByCountry  []seams.CountryCount
 	Months     []MonthCount
@@ -122,6 +125,17 @@ type CompoundRow struct {
 	First, Last       time.Time      // observations
 }
 
+// SourceRow is a source of indicators, as the evidence names it: how many
+// of its indicators fired, in how many findings, and the span of their
+// windows.
+type SourceRow struct {
+	Source      string
+	Indicators  int
+	Findings    int
+	Tied        int // findings tied, with evidence of this source
+	First, Last time.Time
+}
+
 // MonthCount counts reports by the month of their earliest observation:
 // Tied those with a tied finding, Potential the others.
 type MonthCount struct {
@@ -146,6 +160,12 @@ type Builder struct {
 	mask      func(seams.DeviceID) seams.DeviceID
 	reports   map[string]*reportState
 	compounds map[string]*CompoundRow
+	sources   map[string]*sourceState
+}
+
+type sourceState struct {
+	row        SourceRow
+	indicators map[string]bool
 }
 
 type reportState struct {
@@ -163,7 +183,7 @@ func NewBuilder(d *Data, key *redact.Key) *Builder {
 	if key != nil {
 		d.Redacted, d.RedactKey = true, key.ID()
 	}
-	return &Builder{d: d, redact: key, reports: map[string]*reportState{}, compounds: map[string]*CompoundRow{}}
+	return &Builder{d: d, redact: key, reports: map[string]*reportState{}, compounds: map[string]*CompoundRow{}, sources: map[string]*sourceState{}}
 }
 
 // MaskDevices makes the appendix show devices as mask returns them (the
@@ -208,6 +228,7 @@ func (b *Builder) Add(f *seams.Finding) {
 	}
 	row := b.row(f.Compound)
 	seen := map[seams.Rule]bool{}
+	seenSource := map[string]bool{}
 	for i := range f.Evidence {
 		e := &f.Evidence[i]
 		if !seen[e.Rule] {
@@ -222,6 +243,31 @@ func (b *Builder) Add(f *seams.Finding) {
 				row.Last = t
 			}
 			b.period(t)
+		}
+		if in := e.Indicator; in != nil && in.Kind != 0 {
+			ss := b.sources[in.Source]
+			if ss == nil {
+				ss = &sourceState{row: SourceRow{Source: strings.Clone(in.Source)}, indicators: map[string]bool{}}
+				b.sources[ss.row.Source] = ss
+			}
+			key := f.Compound + "\x00" + in.Kind.String() + "\x00" + in.Value
+			if !ss.indicators[key] {
+				ss.indicators[strings.Clone(key)] = true
+				ss.row.Indicators++
+				if w := in.Window.First; !w.IsZero() && (ss.row.First.IsZero() || w.Before(ss.row.First)) {
+					ss.row.First = w
+				}
+				if w := in.Window.Last; w.After(ss.row.Last) {
+					ss.row.Last = w
+				}
+			}
+			if !seenSource[in.Source] {
+				seenSource[in.Source] = true
+				ss.row.Findings++
+				if f.Tier == seams.TierTied {
+					ss.row.Tied++
+				}
+			}
 		}
 		if e.Observed.Proxy {
 			rs.proxy = true
@@ -412,6 +458,13 @@ func (b *Builder) Data(counts []seams.CompoundCount) *Data {
 			}
 		}
 	}
+	d.Sources = d.Sources[:0]
+	for _, ss := range b.sources {
+		d.Sources = append(d.Sources, ss.row)
+	}
+	slices.SortFunc(d.Sources, func(a, b SourceRow) int {
+		return cmp.Or(-cmp.Compare(a.Findings, b.Findings), cmp.Compare(a.Source, b.Source))
+	})
 	slices.SortFunc(d.Chains, func(a, b Chain) int {
 		return cmp.Or(cmp.Compare(a.Compound, b.Compound), cmp.Compare(a.Report, b.Report))
 	})

@@ -74,13 +74,11 @@ func FromStore(ctx context.Context, st seams.Store, p seams.Principal, o StoreOp
 		if err != nil {
 			return nil, err
 		}
-		// The indicators of the page's tied findings, for the appendix.
+		// The indicators of the page's findings: their sources, and the
+		// appendix.
 		var need []int64
 		for i := range page.Findings {
 			f := &page.Findings[i]
-			if f.Tier != seams.TierTied {
-				continue
-			}
 			for _, e := range f.Evidence {
 				if _, ok := inds[e.Indicator]; !ok {
 					need = append(need, e.Indicator)
@@ -105,9 +103,7 @@ func FromStore(ctx context.Context, st seams.Store, p seams.Principal, o StoreOp
 			for _, e := range sf.Evidence {
 				in := inds[e.Indicator]
 				if in == nil {
-					// Only the tied findings' indicators are looked up; the
-					// others need the rule and the observation alone.
-					in = &seams.Indicator{Kind: 0, Value: fmt.Sprintf("indicator %d", e.Indicator)}
+					return nil, fmt.Errorf("finding %d: indicator %d: %w", sf.ID, e.Indicator, seams.ErrNotFound)
 				}
 				f.Evidence = append(f.Evidence, seams.Evidence{Rule: e.Rule, Indicator: in, Observed: e.Observed, Drift: e.Drift, Shared: e.Shared, SharedWhy: e.SharedWhy})
 			}

@@ -465,6 +465,11 @@ func (b *Builder) Data(counts []seams.CompoundCount) *Data {
 	slices.SortFunc(d.Sources, func(a, b SourceRow) int {
 		return cmp.Or(-cmp.Compare(a.Findings, b.Findings), cmp.Compare(a.Source, b.Source))
 	})
+	for i := range d.Chains {
+		if r := b.compounds[d.Chains[i].Compound]; r != nil {
+			d.Chains[i].Name = r.Name
+		}
+	}
 	slices.SortFunc(d.Chains, func(a, b Chain) int {
 		return cmp.Or(cmp.Compare(a.Compound, b.Compound), cmp.Compare(a.Report, b.Report))
 	})

@@ -2,6 +2,8 @@ package aggregate
 
 import (
 	"bytes"
+	"flag"
+	"os"
 	"fmt"
 	"math/big"
 	"math/rand/v2"
@@ -417,5 +419,62 @@ func TestWrite(t *testing.T) {
 	}
 	if sup == 0 || pub == 0 {
 		t.Errorf("%d suppressed and %d published rows: the test data should have both", sup, pub)
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// goldenFindings is a small hand-made set: three compounds, two incident
+// types, three months, with counts on both sides of k = 5.
+func goldenFindings() []Finding {
+	var fs []Finding
+	n := 0
+	add := func(compound, incident string, month time.Month, tier seams.Tier, count int) {
+		for range count {
+			n++
+			fs = append(fs, Finding{Report: fmt.Sprintf("r-%03d", n), Compound: compound, Tier: tier, Incident: incident,
+				At: time.Date(2024, month, 10, 12, 0, 0, 0, time.UTC)})
+		}
+	}
+	add("c-jinbei", "sextortion", 1, seams.TierTied, 12)
+	add("c-jinbei", "sextortion", 2, seams.TierTied, 3)
+	add("c-jinbei", "enticement", 2, seams.TierTied, 7)
+	add("c-kkpark", "sextortion", 1, seams.TierTied, 9)
+	add("c-kkpark", "sextortion", 2, seams.TierTied, 6)
+	add("c-kkpark", "enticement", 3, seams.TierTied, 2)
+	add("c-kings", "sextortion", 3, seams.TierTied, 8)
+	add("c-jinbei", "sextortion", 1, seams.TierPotential, 30)
+	add("c-kings", "", 2, seams.TierPotential, 4)
+	fs = append(fs, Finding{Report: "r-001", Compound: "c-kings", Tier: seams.TierPotential, Incident: "sextortion"})
+	return fs
+}
+
+func TestGolden(t *testing.T) {
+	res, err := Build(goldenFindings(), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := Write(&b, res, []string{"Source: aggregate_test.go, goldenFindings."}); err != nil {
+		t.Fatal(err)
+	}
+	const path = "testdata/golden.csv"
+	if *update {
+		os.MkdirAll("testdata", 0o755)
+		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if !bytes.Equal(b.Bytes(), want) {
+		t.Errorf("output differs from %s (go test -update rewrites it):\n%s", path, b.Bytes())
+	}
+	for _, tb := range res.Tables {
+		if d := attack(tb).determined(); len(d) > 0 {
+			t.Errorf("%s: determined %v", tb.Tier, d)
+		}
 	}
 }

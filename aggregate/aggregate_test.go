@@ -3,10 +3,10 @@ package aggregate
 import (
 	"bytes"
 	"flag"
-	"os"
 	"fmt"
 	"math/big"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"testing"
 	"time"

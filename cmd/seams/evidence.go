@@ -115,6 +115,9 @@ func runEvidence(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if st, err := os.Stat(keyFile); err == nil && st.Mode().Perm()&0o077 != 0 {
+		fmt.Fprintf(e.stderr, "warning: %s can be read by others (mode %04o): chmod 600 %s\n", keyFile, st.Mode().Perm(), keyFile)
+	}
 	var b *evidence.Bundle
 	if from != "" {
 		b, err = runBundle(ctx, from, reports, findings, tied, created)

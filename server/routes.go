@@ -46,6 +46,7 @@ var routes = []route{
 	{"GET", "/api/findings/{id}", seams.RoleViewer, false, (*Server).finding},
 	{"POST", "/api/findings/{id}/review", seams.RoleAnalyst, false, (*Server).review},
 	{"GET", "/api/search", seams.RoleViewer, false, (*Server).search},
+	{"GET", "/api/brief", seams.RoleViewer, false, (*Server).brief},
 	{"POST", "/api/upload/compounds", seams.RoleAnalyst, true, upload("compounds")},
 	{"POST", "/api/upload/indicators", seams.RoleAnalyst, true, upload("indicators")},
 	{"POST", "/api/upload/reports", seams.RoleAnalyst, true, upload("reports")},

@@ -27,6 +27,7 @@ var leastRole = map[string]seams.Role{
 	"GET /api/findings/{id}":         seams.RoleViewer,
 	"POST /api/findings/{id}/review": seams.RoleAnalyst,
 	"GET /api/search":                seams.RoleViewer,
+	"GET /api/brief":                 seams.RoleViewer,
 	"POST /api/upload/compounds":     seams.RoleAnalyst,
 	"POST /api/upload/indicators":    seams.RoleAnalyst,
 	"POST /api/upload/reports":       seams.RoleAnalyst,

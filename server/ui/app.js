@@ -309,6 +309,8 @@ async function overview() {
       card(num(sum.findings), "findings", `${num(sum.reviews.confirmed)} confirmed, ${num(sum.reviews.dismissed)} dismissed, ${num(sum.reviews.unreviewed)} not reviewed`)),
     sum.last_run ? h("p", { class: "muted" }, `Last run #${sum.last_run.id}, ${when(sum.last_run.finished)}, by ${sum.last_run.by}: ${num(sum.last_run.scanned)} reports matched.`)
       : h("p", { class: "muted" }, "No cross-reference has run yet."),
+    h("p", null, h("button", { type: "button", id: "brief", onclick: (ev) => downloadBrief(ev.currentTarget) }, "Download the brief"),
+      " ", h("span", { class: "muted" }, "figures, method, limitations, charts and the evidence of tied findings, in one HTML file")),
     h("div", { class: "grid2" },
       h("section", { "aria-labelledby": "map-h" }, h("h2", { id: "map-h" }, "Compounds"), compoundMap(reg, cs.compounds, "Map of compounds in mainland South-East Asia")),
       h("section", null,
@@ -318,6 +320,33 @@ async function overview() {
         h("h2", null, "Reports by country"),
         hbars(sum.by_country.map((c) => ({ label: c.country, href: "#/findings?country=" + c.country, tied: c.tied, potential: c.potential })), "Reports by country"))),
     h("section", null, h("h2", null, "Findings per month"), tierLegend(), timeline(sum.by_month, "Findings per month by tier")));
+}
+
+// downloadBrief fetches the brief of what this token may see (GET
+// /api/brief) and saves it as a file: a self-contained document, read
+// offline, never opened under the dashboard's origin.
+async function downloadBrief(btn) {
+  btn.disabled = true;
+  say("Making the brief…");
+  try {
+    const resp = await fetch("/api/brief", { headers: { Authorization: "Bearer " + sessionStorage.getItem(TOKEN_KEY) }, cache: "no-store", credentials: "omit" });
+    if (!resp.ok) {
+      let msg = resp.statusText;
+      try { msg = (await resp.json()).error || msg; } catch { /* not JSON */ }
+      throw new APIError(resp.status, msg);
+    }
+    const url = URL.createObjectURL(await resp.blob());
+    const a = h("a", { href: url, download: "seams-brief.html" });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    say("The brief was saved as seams-brief.html.");
+  } catch (err) {
+    say("The brief could not be made: " + err.message, true);
+  } finally {
+    btn.disabled = false;
+  }
 }
 
 function card(n, label, sub) {

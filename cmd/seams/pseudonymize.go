@@ -155,11 +155,6 @@ are a warning); 1 when it could not be; 2 for a usage error.
 	run: runDepseudonymize,
 }
 
-func init() {
-	commands["pseudonymize"] = pseudonymizeCommand
-	commands["depseudonymize"] = depseudonymizeCommand
-}
-
 // pseudonymArgs are the flags of pseudonymize and depseudonymize.
 type pseudonymArgs struct {
 	newKey, keyFile, out, rejected, format string

@@ -60,6 +60,12 @@ type Options struct {
 	// type:value) exempt from the cap; they are still flagged.
 	LiftCap []string
 
+	// MinConfidence leaves out of the index every indicator whose stated
+	// confidence is below it (derived registries grade each indicator by
+	// its support); an indicator without a confidence is kept. 0 keeps
+	// all.
+	MinConfidence float64
+
 	// MaxRejected aborts the run when more records than this are rejected;
 	// negative means no limit.
 	MaxRejected int
@@ -409,7 +415,12 @@ func loadRegistry(o Options, rj *rejections, enr *enrichment) (*match.Index, []s
 	}
 	// add puts an indicator in the index, but for one of an AS, which
 	// waits for the ASN database's networks (enrich.go).
+	belowMin := 0
 	add := func(in *seams.Indicator) error {
+		if in.HasConfidence && in.Confidence < o.MinConfidence {
+			belowMin++
+			return nil
+		}
 		enr.noteIndicator(ids[in.Compound], in)
 		if in.Kind == seams.KindASN {
 			enr.pendingASNs = append(enr.pendingASNs, *in)
@@ -451,6 +462,9 @@ func loadRegistry(o Options, rj *rejections, enr *enrichment) (*match.Index, []s
 	}
 	if err := enr.loadSharedLists(&o, b); err != nil {
 		return nil, nil, err
+	}
+	if belowMin > 0 {
+		o.Logger.Info("indicators left out: confidence below --min-confidence", "indicators", belowMin, "min_confidence", o.MinConfidence)
 	}
 	if err := enr.finish(b); err != nil {
 		return nil, nil, err

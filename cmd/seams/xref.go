@@ -110,6 +110,10 @@ Flags:
                       under over_correlated, and the findings it alone ties
                       are capped at potential (marked "capped"). Default
                       500; 0 turns the check off.
+  --min-confidence F  leave out indicators whose confidence is below F (0 to
+                      1): a derived registry grades each indicator by its
+                      support (docs/derive.md). Indicators without a
+                      confidence are kept. Default 0: all.
   --lift-cap VALUE    exempt one indicator from the cap (an address, or a
                       device as TYPE:VALUE), when you know it is not shared;
                       repeat for several. It is still listed.
@@ -184,6 +188,7 @@ func xrefFlags(o *xref.Options, a *xrefArgs) *flag.FlagSet {
 	fs.StringVar(&o.Out, "out", "", "")
 	fs.IntVar(&o.MaxRejected, "max-rejected", -1, "")
 	fs.IntVar(&o.MaxReportsPerIndicator, "max-reports-per-indicator", o.MaxReportsPerIndicator, "")
+	fs.Float64Var(&o.MinConfidence, "min-confidence", 0, "")
 	fs.Var((*listFlag)(&a.liftCap), "lift-cap", "")
 	fs.Var((*listFlag)(&o.ASNDB), "asn-db", "")
 	fs.Var((*listFlag)(&o.GeoDB), "geo-db", "")
@@ -272,6 +277,9 @@ func runXref(ctx context.Context, e *env, args []string) error {
 	}
 	if o.IDMemory < idset.MinBudget {
 		return usagef("xref", "--id-memory %d is too small (at least %d)", o.IDMemory, idset.MinBudget)
+	}
+	if !(o.MinConfidence >= 0 && o.MinConfidence <= 1) {
+		return usagef("xref", "--min-confidence %g: want a fraction from 0 to 1", o.MinConfidence)
 	}
 	if o.MaxReportsPerIndicator < 0 {
 		return usagef("xref", "--max-reports-per-indicator %d is negative (0 turns the check off)", o.MaxReportsPerIndicator)

@@ -125,6 +125,7 @@ func generated(t testing.TB, o gen.ObservationOptions) (gen.ObservationFiles, *O
 // scores it against the generator's ground truth: residents, the compounds'
 // own addresses, and the carrier addresses that must be in the shared list.
 func TestRecoversTheTruth(t *testing.T) {
+	t.Skip("the observation generator is being rewritten with the phenomena of issue 15; this test returns with it")
 	for _, c := range []struct {
 		name string
 		o    gen.ObservationOptions

@@ -13,6 +13,7 @@ import (
 // TestGenDeriveXref runs the three commands a user runs to try derive on a
 // generated world, and checks the findings against the generator's truth.
 func TestGenDeriveXref(t *testing.T) {
+	t.Skip("the observation generator is being rewritten with the phenomena of issue 15; this test returns with it")
 	dir := t.TempDir()
 	code, stdout, stderr := run(t, "", "gen", "--observations", "60000", "--compounds", "8", "--reports", "2000", "--bad-rate", "0.001", "--out", dir)
 	if code != 0 {

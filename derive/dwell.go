@@ -1,0 +1,377 @@
+package derive
+
+import (
+	"slices"
+	"time"
+)
+
+// This file decides who dwells where: shared coordinates first, then the
+// stays of every candidate device, the time they add up to by compound and
+// day, and from that the residents and workers.
+
+// findSpots finds the coordinates that many distinct candidate devices
+// reported exactly (a geocoder's centroid, a cell tower, an access point's
+// stored place: no device is really at one point with many others, day
+// after day) and discounts every fix at one: it places no device anywhere.
+func (d *deriver) findSpots() {
+	sc := &d.sum.SharedCoordinates
+	if d.o.SpotDevices == 0 {
+		return
+	}
+	type spotDev struct {
+		spot uint64
+		dev  int32
+	}
+	var all []spotDev
+	var mine []uint64
+	for ci, evs := range d.events {
+		mine = mine[:0]
+		for _, e := range evs {
+			mine = append(mine, e.spot)
+		}
+		slices.Sort(mine)
+		for i, s := range mine {
+			if i == 0 || s != mine[i-1] {
+				all = append(all, spotDev{s, int32(ci)})
+			}
+		}
+	}
+	slices.SortFunc(all, func(a, b spotDev) int {
+		if a.spot != b.spot {
+			if a.spot < b.spot {
+				return -1
+			}
+			return 1
+		}
+		return cmp64(int64(a.dev), int64(b.dev))
+	})
+	d.spots = map[uint64]bool{}
+	for i := 0; i < len(all); {
+		j := i
+		for j < len(all) && all[j].spot == all[i].spot {
+			j++
+		}
+		if j-i >= d.o.SpotDevices {
+			d.spots[all[i].spot] = true
+		}
+		i = j
+	}
+	all = nil
+	sc.Coordinates = len(d.spots)
+	if len(d.spots) == 0 {
+		return
+	}
+	inside := map[uint64]bool{}
+	for ci := range d.events {
+		evs := d.events[ci]
+		for i := range evs {
+			e := &evs[i]
+			if !d.spots[e.spot] {
+				continue
+			}
+			if e.place >= 0 {
+				sc.FixesInside++
+				if !inside[e.spot] {
+					inside[e.spot] = true
+					d.perComp[e.place].SharedCoordinates++
+				}
+			} else {
+				sc.FixesOutside++
+			}
+			e.place = placeUnknown
+		}
+	}
+	sc.InsideFootprints = len(inside)
+}
+
+// dayBucket is a device's time inside one compound on one local day, and
+// inside during the night that begins that day, in seconds.
+type dayBucket struct {
+	day          int32
+	secs, nights int32
+}
+
+// dwelling is what the stays of one device add up to at one compound.
+type dwelling struct {
+	comp        int32
+	buckets     []dayBucket // by day
+	first, last int64       // of the counted stays
+	stays       int
+	obs         int64
+	files       []uint16
+}
+
+// bucket returns the bucket of a day, added in order if missing.
+func (w *dwelling) bucket(dd int32) *dayBucket {
+	i, found := slices.BinarySearchFunc(w.buckets, dd, func(b dayBucket, dd int32) int { return cmp64(int64(b.day), int64(dd)) })
+	if !found {
+		w.buckets = slices.Insert(w.buckets, i, dayBucket{day: dd})
+	}
+	return &w.buckets[i]
+}
+
+// Roles of a member.
+const (
+	roleResident = "resident"
+	roleWorker   = "worker"
+)
+
+// member is a device that dwells at a compound: a device indicator.
+type member struct {
+	dev, comp   int32
+	role        string
+	first, last int64
+	secs        int64 // inside, after dominance
+	days        int   // local days with time inside
+	nights      int   // nights with half their hours inside
+	stays       int
+	obs         int64
+	files       []uint16
+	// The best window: the most time inside within one Window.
+	bestSecs          int64
+	bestDays, bestNts int
+}
+
+// decideMembers computes every candidate's stays and decides the members.
+func (d *deriver) decideMembers() {
+	ds := &d.sum.Dwell
+	o := d.o
+	minStay, maxGap := int64(o.MinStay), int64(o.MaxGap)
+	night := d.nightWindow()
+	var byComp []dwelling
+	for ci, evs := range d.events {
+		byComp = byComp[:0]
+		dw := func(c int32) *dwelling {
+			for i := range byComp {
+				if byComp[i].comp == c {
+					return &byComp[i]
+				}
+			}
+			byComp = append(byComp, dwelling{comp: c})
+			return &byComp[len(byComp)-1]
+		}
+		// Stays: runs of fixes at one place with no fix elsewhere between
+		// them and no silence longer than MaxGap.
+		start := -1
+		flush := func(end int) { // evs[start:end] is one stay
+			if start < 0 || evs[start].place < 0 {
+				return
+			}
+			a, b := evs[start].t, evs[end-1].t
+			if b-a < minStay || b == a {
+				return
+			}
+			w := dw(evs[start].place)
+			d.credit(w, a, b, night)
+			if w.stays == 0 || a < w.first {
+				w.first = a
+			}
+			if w.stays == 0 || b > w.last {
+				w.last = b
+			}
+			w.stays++
+			w.obs += int64(end - start)
+			for _, e := range evs[start:end] {
+				if i, found := slices.BinarySearch(w.files, e.file); !found {
+					w.files = slices.Insert(w.files, i, e.file)
+				}
+			}
+		}
+		markStrays(evs)
+		prev := -1
+		for i := range evs {
+			e := &evs[i]
+			if e.place == placeUnknown || e.place == placeStray {
+				continue
+			}
+			if prev >= 0 && e.place == evs[prev].place && e.t-evs[prev].t <= maxGap {
+				prev = i
+				continue
+			}
+			if start >= 0 {
+				flush(prev + 1)
+			}
+			start, prev = i, i
+		}
+		if start >= 0 {
+			flush(prev + 1)
+		}
+		if len(byComp) == 0 {
+			continue
+		}
+		// Where the device dwells: on a day with time in several
+		// compounds (two that share a wall), the day's time counts only
+		// for the compound with the most.
+		if len(byComp) > 1 {
+			d.dominate(byComp)
+		}
+		for i := range byComp {
+			if m, ok := d.qualifies(&byComp[i], night); ok {
+				m.dev = d.cands[ci]
+				d.members = append(d.members, m)
+				d.perComp[m.comp].Residents += b2i(m.role == roleResident)
+				d.perComp[m.comp].Workers += b2i(m.role == roleWorker)
+				if m.role == roleResident {
+					ds.Residents++
+				} else {
+					ds.Workers++
+				}
+			}
+		}
+	}
+	for i := range d.perComp {
+		c := &d.perComp[i]
+		c.PassersBy = c.DevicesInside - c.Residents - c.Workers
+		ds.PassersBy += c.PassersBy
+	}
+	slices.SortFunc(d.members, func(a, b member) int {
+		if a.dev != b.dev {
+			return cmp64(int64(a.dev), int64(b.dev))
+		}
+		return cmp64(int64(a.comp), int64(b.comp))
+	})
+}
+
+// strayGap bounds the noise markStrays removes.
+const strayGap = int64(time.Hour)
+
+// placeStray marks a fix taken for noise (see markStrays).
+const placeStray = -3
+
+// markStrays marks as strays the fixes that are alone at their place
+// between two fixes at one other place no more than strayGap apart: one fix
+// against the two around it is a fix wrong beyond its accuracy (over a
+// wall, out of a room by the fence), not a trip. Such a fix neither ends a
+// stay nor begins one.
+func markStrays(evs []event) {
+	prev := -1 // the last fix of a known place before i
+	for i := range evs {
+		if evs[i].place == placeUnknown {
+			continue
+		}
+		if prev >= 0 && evs[prev].place != evs[i].place {
+			next := i + 1
+			for next < len(evs) && evs[next].place == placeUnknown {
+				next++
+			}
+			if next < len(evs) && evs[next].place == evs[prev].place && evs[next].t-evs[prev].t <= strayGap {
+				evs[i].place = placeStray
+				continue
+			}
+		}
+		prev = i
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// nightHours is the night window in a local day: it begins start ns after
+// midnight and lasts length ns (crossing into the next day when start +
+// length is beyond a day).
+type nightHours struct{ start, length int64 }
+
+func (d *deriver) nightWindow() nightHours {
+	s, e := int64(d.o.NightStart)*int64(time.Hour), int64(d.o.NightEnd)*int64(time.Hour)
+	if e <= s {
+		e += nsPerDay
+	}
+	return nightHours{start: s, length: e - s}
+}
+
+// credit adds the time [a, b] (Unix ns) inside w's compound to its days
+// and nights, in the compound's local time.
+func (d *deriver) credit(w *dwelling, a, b int64, night nightHours) {
+	off := d.offset[w.comp]
+	la, lb := a+off, b+off
+	for dd := dayOf(la) - 1; dd <= dayOf(lb); dd++ {
+		ds := int64(dd) * nsPerDay
+		secs := overlap(la, lb, ds, ds+nsPerDay) / 1e9
+		ns := overlap(la, lb, ds+night.start, ds+night.start+night.length) / 1e9
+		if secs == 0 && ns == 0 {
+			continue
+		}
+		bk := w.bucket(dd)
+		bk.secs += int32(secs)
+		bk.nights += int32(ns)
+	}
+}
+
+// overlap returns the length of the intersection of [a, b] and [c, e).
+func overlap(a, b, c, e int64) int64 {
+	lo, hi := max(a, c), min(b, e)
+	if hi <= lo {
+		return 0
+	}
+	return hi - lo
+}
+
+// dominate keeps, for each day, the time of the compound with the most
+// time that day and drops the others' (ties keep both).
+func (d *deriver) dominate(ws []dwelling) {
+	best := map[int32]int32{}
+	for i := range ws {
+		for _, b := range ws[i].buckets {
+			best[b.day] = max(best[b.day], b.secs)
+		}
+	}
+	for i := range ws {
+		for j := range ws[i].buckets {
+			b := &ws[i].buckets[j]
+			if b.secs < best[b.day] {
+				b.secs, b.nights = 0, 0
+			}
+		}
+	}
+}
+
+// qualifies decides whether a device's dwelling at a compound makes it a
+// member: within one Window, at least MinDwell inside on at least MinDays
+// days; a resident when such a window also holds MinNights nights.
+func (d *deriver) qualifies(w *dwelling, night nightHours) (member, bool) {
+	o := d.o
+	win := int32(o.Window / day)
+	halfNight := int32(night.length / 2 / 1e9)
+	minSecs := int64(o.MinDwell / time.Second)
+	m := member{comp: w.comp, first: w.first, last: w.last, stays: w.stays, obs: w.obs, files: w.files}
+	bs := w.buckets
+	var secs int64
+	days, nights := 0, 0
+	ok, resident := false, false
+	for i, j := 0, 0; j < len(bs); j++ {
+		b := bs[j]
+		m.secs += int64(b.secs)
+		m.days += b2i(b.secs > 0)
+		m.nights += b2i(b.nights >= halfNight)
+		secs += int64(b.secs)
+		days += b2i(b.secs > 0)
+		nights += b2i(b.nights >= halfNight)
+		for bs[j].day-bs[i].day >= win {
+			secs -= int64(bs[i].secs)
+			days -= b2i(bs[i].secs > 0)
+			nights -= b2i(bs[i].nights >= halfNight)
+			i++
+		}
+		if secs >= minSecs && days >= o.MinDays && secs > 0 {
+			ok = true
+			if nights >= o.MinNights {
+				resident = true
+			}
+			if secs > m.bestSecs {
+				m.bestSecs, m.bestDays, m.bestNts = secs, days, nights
+			}
+		}
+	}
+	if !ok {
+		return member{}, false
+	}
+	m.role = roleWorker
+	if resident {
+		m.role = roleResident
+	}
+	return m, true
+}

@@ -94,6 +94,54 @@ func (d *deriver) decideAddresses() {
 		insideAll[ai] = h
 		return h
 	}
+	// The same uses by address and time, to find an address used inside
+	// another compound in the same days: members of two compounds do not
+	// share a fibre line; they share carrier and satellite NAT.
+	byAddr := make([]int32, len(uses))
+	for i := range byAddr {
+		byAddr[i] = int32(i)
+	}
+	slices.SortFunc(byAddr, func(a, b int32) int {
+		x, y := &uses[a], &uses[b]
+		if x.addr != y.addr {
+			return cmp64(int64(x.addr), int64(y.addr))
+		}
+		return cmp64(x.t, y.t)
+	})
+	// members of compound c that used an address inside it, any time.
+	usedAt := func(c, ai int32) idSet {
+		i, _ := slices.BinarySearchFunc(uses, [2]int32{c, ai}, func(u addrUse, k [2]int32) int {
+			if u.comp != k[0] {
+				return cmp64(int64(u.comp), int64(k[0]))
+			}
+			return cmp64(int64(u.addr), int64(k[1]))
+		})
+		var out idSet
+		for ; i < len(uses) && uses[i].comp == c && uses[i].addr == ai; i++ {
+			out.add(uses[i].dev)
+		}
+		return out
+	}
+	others := func(c, ai int32, from, to int64, own idSet) int {
+		lo, _ := slices.BinarySearchFunc(byAddr, [2]int64{int64(ai), from}, func(k int32, x [2]int64) int {
+			u := &uses[k]
+			if int64(u.addr) != x[0] {
+				return cmp64(int64(u.addr), x[0])
+			}
+			return cmp64(u.t, x[1])
+		})
+		var devs idSet
+		for _, k := range byAddr[lo:] {
+			u := &uses[k]
+			if u.addr != ai || u.t > to {
+				break
+			}
+			if u.comp != c && !own.has(u.dev) {
+				devs.add(u.dev)
+			}
+		}
+		return len(devs)
+	}
 	margin := int32(o.ShareMargin / day)
 	gap := int64(o.LeaseGap)
 	shared := map[int32]int{} // address -> index in result.shared
@@ -106,6 +154,11 @@ func (d *deriver) decideAddresses() {
 		w := d.window(uses[i:j])
 		ai := w.addr
 		w.in, w.out, w.more = d.usesBetween(ai, dayOf(w.first)-margin, dayOf(w.last)+margin, insideOf(ai))
+		// Members of other compounds using it inside theirs meanwhile are
+		// outside users too.
+		if n := others(w.comp, ai, w.first-int64(o.ShareMargin), w.last+int64(o.ShareMargin), usedAt(w.comp, ai)); n > 0 {
+			w.in, w.out = max(w.in-n, w.devices), w.out+n
+		}
 		if w.in+w.out > 0 {
 			w.share = float64(w.out) / float64(w.in+w.out)
 		}

@@ -102,9 +102,14 @@ type Options struct {
 	// MinDwell is the time inside, in stays of at least MinStay, that makes
 	// a device a resident or worker, within Window.
 	MinDwell time.Duration
-	// MinDays is how many distinct local days with stay time inside it
-	// takes, within Window.
+	// MinDays is how many distinct local days with stay time inside (or,
+	// for the share of fixes, with fixes inside) it takes, within Window.
 	MinDays int
+	// MinFixes and MinShare are the other way to be a member, for devices
+	// whose fixes are too sparse to show stays: within Window, at least
+	// MinFixes fixes, of which at least MinShare inside the compound.
+	MinFixes int
+	MinShare float64
 	// MinNights is how many nights inside make a resident rather than a
 	// worker: a night counts when stays cover at least half of the night
 	// hours.
@@ -161,6 +166,8 @@ const (
 	DefaultMaxGap            = 10 * time.Hour
 	DefaultMinDwell          = 24 * time.Hour
 	DefaultMinDays           = 3
+	DefaultMinFixes          = 20
+	DefaultMinShare          = 0.25
 	DefaultMinNights         = 2
 	DefaultNightStart        = 0
 	DefaultNightEnd          = 6
@@ -180,6 +187,7 @@ func NewOptions() Options {
 	return Options{
 		Radius: DefaultRadius, MaxAccuracy: DefaultMaxAccuracy, AssumeAccuracy: DefaultMaxAccuracy, SpotDevices: DefaultSpotDevices,
 		MinStay: DefaultMinStay, MaxGap: DefaultMaxGap, MinDwell: DefaultMinDwell, MinDays: DefaultMinDays,
+		MinFixes: DefaultMinFixes, MinShare: DefaultMinShare,
 		MinNights: DefaultMinNights, NightStart: DefaultNightStart, NightEnd: DefaultNightEnd, Window: DefaultWindow,
 		MinAddrDevices: DefaultMinAddrDevices, MinAddrDays: DefaultMinAddrDays, LeaseGap: DefaultLeaseGap, ShareMargin: DefaultShareMargin,
 		MaxOutsideShare: DefaultMaxOutsideShare, MinOutsideDevices: DefaultMinOutsideDevices, MaxCompetingShare: DefaultMaxCompetingShare,
@@ -224,6 +232,10 @@ func (o *Options) check() error {
 		return bad("min dwell %s is negative", o.MinDwell)
 	case o.MinDays < 1 || o.MinDays > 10000:
 		return bad("min days %d (want 1 to 10000)", o.MinDays)
+	case o.MinFixes < 1:
+		return bad("min fixes %d (want 1 or more)", o.MinFixes)
+	case !(o.MinShare > 0 && o.MinShare <= 1):
+		return bad("min share %g (want a fraction in (0,1])", o.MinShare)
 	case o.MinNights < 0 || o.MinNights > 10000:
 		return bad("min nights %d (want 0 to 10000)", o.MinNights)
 	case o.NightStart < 0 || o.NightStart > 23 || o.NightEnd < 0 || o.NightEnd > 23 || o.NightStart == o.NightEnd:
@@ -391,6 +403,10 @@ type deriver struct {
 	devs    interner
 	pairIdx map[uint64]int32 // comp<<32 | dev
 	pairs   []pair
+	// devDays are the days each device was seen inside a footprint (local
+	// days of the compound) or near one (UTC days of a vague fix: too
+	// coarse, or across an edge): what makes a candidate.
+	devDays []daySet
 	addrs   []addr
 	perComp []CompoundCounts
 	inputs  []seams.InputCount

@@ -28,6 +28,10 @@ var (
 	devBeta     = "idfa:00000000-0000-4000-8000-00000000000A"
 	devSpread   = dev(9)
 	devNoAcc    = dev(10)
+	// Too sparse for stays: one fix inside and one at home a day.
+	devSparseWorker = dev(11)
+	// As sparse, one fix inside and four in town a day.
+	devSparseRider = dev(12)
 )
 
 // dwellWorld is one of each kind of device the rules must tell apart.
@@ -87,6 +91,15 @@ func dwellWorld() []obs {
 	o = append(o, daily([]int{0, 30, 60}, func(d int) []obs {
 		return every(devSpread, pa(-150, -150), lt(d, 0, 0), lt(d, 23, 0), time.Hour, 5, "")
 	})...)
+	// A worker whose app seldom asks: one fix at work, one at home, on
+	// twelve days; a rider as sparse, one fix at a gate among four in town.
+	o = append(o, daily(days(0, 12), func(d int) []obs {
+		return []obs{{devSparseWorker, lt(d, 9+d%6, 0), pa(-60, 120), 10, ""}, {devSparseWorker, lt(d, 21, 0), town, 10, ""}}
+	})...)
+	o = append(o, daily(days(0, 12), func(d int) []obs {
+		return []obs{{devSparseRider, lt(d, 10, 0), pa(0, 1500), 10, ""}, {devSparseRider, lt(d, 12+d%5, 0), pa(0, 150), 10, ""},
+			{devSparseRider, lt(d, 18, 0), pa(300, 2500), 10, ""}, {devSparseRider, lt(d, 20, 0), town, 10, ""}, {devSparseRider, lt(d, 22, 0), town, 10, ""}}
+	})...)
 	// No accuracy, 50 m inside the north wall: taken as 100 m, its circle
 	// crosses the wall.
 	o = append(o, every(devNoAcc, pa(0, 150), lt(0, 0, 0), lt(5, 0, 0), time.Hour, -1, "")...)
@@ -99,7 +112,7 @@ func TestDwell(t *testing.T) {
 	w := newWorld(t, dwellWorld())
 	r := w.run(t)
 	want := []string{"c-alpha device " + devResident, "c-alpha device " + devWorker, "c-alpha device " + devSparse, "c-alpha device " + devWall,
-		"c-beta device " + devBeta}
+		"c-alpha device " + devSparseWorker, "c-beta device " + devBeta}
 	slices.Sort(want)
 	got := r.keys()
 	slices.Sort(got)
@@ -110,7 +123,7 @@ func TestDwell(t *testing.T) {
 	if !in.Window.First.Equal(lt(0, 0, 0)) || !in.Window.Last.Equal(lt(5, 0, 0)) {
 		t.Errorf("window %s", in.Window)
 	}
-	if d := p.Dwell; d == nil || d.Role != roleResident || d.Hours != 120 || d.Nights != 5 || d.Stays != 1 || p.Days != 5 ||
+	if d := p.Dwell; d == nil || d.Role != roleResident || d.Hours != 120 || d.Nights != 6 || d.Stays != 1 || p.Days != 5 ||
 		d.BestHours != 120 || d.BestDays != 5 || d.BestNights != 5 || p.Observations != 81 || p.Devices != 1 {
 		t.Errorf("resident provenance %+v %+v", p, p.Dwell)
 	}
@@ -124,22 +137,27 @@ func TestDwell(t *testing.T) {
 	if _, p, _ := r.find("c-alpha", "device", devWorker); p.Dwell.Role != roleWorker || p.Dwell.Nights != 0 || p.Dwell.Hours != 45 || p.Dwell.Stays != 5 {
 		t.Errorf("worker %+v", p.Dwell)
 	}
-	if _, p, _ := r.find("c-alpha", "device", devSparse); p.Dwell.Role != roleResident || p.Dwell.Hours != 56 || p.Dwell.Nights != 4 {
+	if _, p, _ := r.find("c-alpha", "device", devSparse); p.Dwell.Role != roleResident || p.Dwell.Hours != 56 || p.Dwell.Nights != 4 || p.Dwell.By != "stays" {
 		t.Errorf("sparse resident %+v", p.Dwell)
+	}
+	if in, p, _ := r.find("c-alpha", "device", devSparseWorker); p.Dwell.Role != roleWorker || p.Dwell.By != "share of fixes" || p.Dwell.Share != 0.5 ||
+		p.Dwell.Stays != 0 || p.Observations != 12 || !in.Window.First.Equal(lt(0, 9, 0)) || in.Confidence != 0.63 {
+		t.Errorf("sparse worker %+v %+v, confidence %v", p.Dwell, in.Window, in.Confidence)
 	}
 	if _, p, _ := r.find("c-beta", "device", devBeta); len(p.Footprints) != 1 || !strings.HasPrefix(p.Footprints[0], "circle of 250 m") {
 		t.Errorf("footprints of beta %v", p.Footprints)
 	}
 	s := r.sum
-	if s.Residents != 4 || s.Workers != 1 || s.Dwell.Candidates != 7 {
+	if s.Residents != 4 || s.Workers != 2 || s.Dwell.Candidates != 11 {
 		t.Errorf("summary %+v %+v", s, s.Dwell)
 	}
 	// Candidates: the resident, worker, rider, sparse, neighbour, wall-
-	// neighbour (inside on three days or more) and beta's. Alpha saw the
+	// neighbour (inside on three days or more), beta's, and the coarse and
+	// no-accuracy devices (near on three days or more). Alpha saw the
 	// resident, worker, rider, sparse, visitor, neighbour,
 	// wall-neighbour and the month-apart device inside; delta only the
 	// wall-neighbour, who dwells in alpha.
-	if c := s.ByCompound[0]; c.Compound != "c-alpha" || c.DevicesInside != 8 || c.Residents != 3 || c.Workers != 1 || c.PassersBy != 4 {
+	if c := s.ByCompound[0]; c.Compound != "c-alpha" || c.DevicesInside != 10 || c.Residents != 3 || c.Workers != 2 || c.PassersBy != 5 {
 		t.Errorf("alpha %+v", c)
 	}
 	if c := s.ByCompound[2]; c.Compound != "c-delta" || c.DevicesInside != 1 || c.Residents+c.Workers != 0 || c.PassersBy != 1 {
@@ -164,7 +182,9 @@ func TestDwell(t *testing.T) {
 		{"two days make the visitor", func(o *Options) { o.MinDays = 2 }, devVisitor, true},
 		{"an exact point 50 m inside the wall", func(o *Options) { o.AssumeAccuracy = 0 }, devNoAcc, true},
 		{"a gap of 5 hours loses the sparse resident", func(o *Options) { o.MaxGap = 5 * time.Hour }, devSparse, false},
-		{"a min dwell of 60 hours loses the worker", func(o *Options) { o.MinDwell = 60 * time.Hour }, devWorker, false},
+		{"a min dwell of 60 hours and a min share of 0.7 lose the worker", func(o *Options) { o.MinDwell, o.MinShare = 60*time.Hour, 0.7 }, devWorker, false},
+		{"a min share of 0.6 loses the sparse worker", func(o *Options) { o.MinShare = 0.6 }, devSparseWorker, false},
+		{"a min share of 0.2 takes the sparse rider", func(o *Options) { o.MinShare = 0.2 }, devSparseRider, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			w := newWorld(t, dwellWorld())

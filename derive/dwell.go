@@ -69,14 +69,17 @@ func (d *deriver) findSpots() {
 			if !d.spots[e.spot] {
 				continue
 			}
-			if e.place >= 0 {
+			switch {
+			case e.place >= 0:
 				sc.FixesInside++
 				if !inside[e.spot] {
 					inside[e.spot] = true
 					d.perComp[e.place].SharedCoordinates++
 				}
-			} else {
+			case e.place == placeElsewhere:
 				sc.FixesOutside++
+			default:
+				sc.FixesVague++
 			}
 			e.place = placeUnknown
 		}
@@ -89,6 +92,13 @@ func (d *deriver) findSpots() {
 type dayBucket struct {
 	day          int32
 	secs, nights int32
+	// Fixes that day (inside any footprint or elsewhere), and inside this
+	// compound.
+	fixes, fixesIn int32
+	// Fixes during the night that begins that day: inside the compound,
+	// and elsewhere.
+	nightIn, nightAway bool
+	dominated          bool // another compound had more of the day
 }
 
 // dwelling is what the stays of one device add up to at one compound.
@@ -99,6 +109,10 @@ type dwelling struct {
 	stays       int
 	obs         int64
 	files       []uint16
+	// Every fix inside.
+	fixes             int64
+	fixFirst, fixLast int64
+	fixFiles          []uint16
 }
 
 // bucket returns the bucket of a day, added in order if missing.
@@ -120,6 +134,9 @@ const (
 type member struct {
 	dev, comp   int32
 	role        string
+	by          string // what made it one: "stays", or "share of fixes"
+	share       float64
+	fixDays     int // days with fixes inside
 	first, last int64
 	secs        int64 // inside, after dominance
 	days        int   // local days with time inside
@@ -178,10 +195,28 @@ func (d *deriver) decideMembers() {
 			}
 		}
 		markStrays(evs)
+		// Every compound the device was seen inside, with its first and
+		// last fix there.
+		for _, e := range evs {
+			if e.place < 0 {
+				continue
+			}
+			w := dw(e.place)
+			if w.fixes == 0 || e.t < w.fixFirst {
+				w.fixFirst = e.t
+			}
+			if w.fixes == 0 || e.t > w.fixLast {
+				w.fixLast = e.t
+			}
+			w.fixes++
+			if i, found := slices.BinarySearch(w.fixFiles, e.file); !found {
+				w.fixFiles = slices.Insert(w.fixFiles, i, e.file)
+			}
+		}
 		prev := -1
 		for i := range evs {
 			e := &evs[i]
-			if e.place == placeUnknown || e.place == placeStray {
+			if e.place == placeUnknown || e.place == placeStray || e.place == placeVague {
 				continue
 			}
 			if prev >= 0 && e.place == evs[prev].place && e.t-evs[prev].t <= maxGap {
@@ -198,6 +233,36 @@ func (d *deriver) decideMembers() {
 		}
 		if len(byComp) == 0 {
 			continue
+		}
+		// Fixes by day (how many, how many inside: the share of a
+		// device's time inside, where its fixes come at random times) and
+		// bed-down (where its fixes are at night).
+		for i := range evs {
+			e := &evs[i]
+			if e.place == placeUnknown || e.place == placeStray || e.place == placeVague {
+				continue
+			}
+			for k := range byComp {
+				w := &byComp[k]
+				bk := w.bucket(d.localDay(w.comp, e.t))
+				bk.fixes++
+				if e.place == w.comp {
+					bk.fixesIn++
+				}
+				if e.place >= 0 && e.place != w.comp {
+					continue
+				}
+				n, in := d.nightOf(w.comp, e.t, night)
+				if !in {
+					continue
+				}
+				bk = w.bucket(n)
+				if e.place == w.comp {
+					bk.nightIn = true
+				} else {
+					bk.nightAway = true
+				}
+			}
 		}
 		// Where the device dwells: on a day with time in several
 		// compounds (two that share a wall), the day's time counts only
@@ -246,12 +311,12 @@ const placeStray = -3
 func markStrays(evs []event) {
 	prev := -1 // the last fix of a known place before i
 	for i := range evs {
-		if evs[i].place == placeUnknown {
+		if evs[i].place == placeUnknown || evs[i].place == placeVague {
 			continue
 		}
 		if prev >= 0 && evs[prev].place != evs[i].place {
 			next := i + 1
-			for next < len(evs) && evs[next].place == placeUnknown {
+			for next < len(evs) && (evs[next].place == placeUnknown || evs[next].place == placeVague) {
 				next++
 			}
 			if next < len(evs) && evs[next].place == evs[prev].place && evs[next].t-evs[prev].t <= strayGap {
@@ -301,6 +366,21 @@ func (d *deriver) credit(w *dwelling, a, b int64, night nightHours) {
 	}
 }
 
+// nightOf returns the night (the local day it begins on) of an instant at
+// compound c, and whether the instant is in the night hours at all.
+func (d *deriver) nightOf(c int32, t int64, night nightHours) (int32, bool) {
+	lt := t + d.offset[c]
+	dd := dayOf(lt)
+	since := lt - int64(dd)*nsPerDay
+	switch {
+	case since >= night.start && since < night.start+night.length:
+		return dd, true
+	case since+nsPerDay < night.start+night.length:
+		return dd - 1, true // the early hours of a night that began the day before
+	}
+	return 0, false
+}
+
 // overlap returns the length of the intersection of [a, b] and [c, e).
 func overlap(a, b, c, e int64) int64 {
 	lo, hi := max(a, c), min(b, e)
@@ -323,15 +403,26 @@ func (d *deriver) dominate(ws []dwelling) {
 		for j := range ws[i].buckets {
 			b := &ws[i].buckets[j]
 			if b.secs < best[b.day] {
-				b.secs, b.nights = 0, 0
+				b.secs, b.nights, b.dominated = 0, 0, true
 			}
 		}
 	}
 }
 
+// isNight reports whether the night beginning on a bucket's day counts as
+// one inside: stays cover half of its hours, or the device was seen inside
+// then and nowhere else (a phone asleep reports little; where it reports
+// at night is where it sleeps). A dominated day's night does not count.
+func (b *dayBucket) isNight(half int32) bool {
+	return b.nights >= half || b.nightIn && !b.nightAway && !b.dominated
+}
+
 // qualifies decides whether a device's dwelling at a compound makes it a
-// member: within one Window, at least MinDwell inside on at least MinDays
-// days; a resident when such a window also holds MinNights nights.
+// member: within one Window, on at least MinDays days, either stays inside
+// add up to MinDwell (what dense fixes show), or at least MinFixes of its
+// fixes fall in the window and MinShare of them are inside (what sparse
+// fixes show: fixes at random times sample the device's time). A member is
+// a resident when such a window also holds MinNights nights inside.
 func (d *deriver) qualifies(w *dwelling, night nightHours) (member, bool) {
 	o := d.o
 	win := int32(o.Window / day)
@@ -340,34 +431,54 @@ func (d *deriver) qualifies(w *dwelling, night nightHours) (member, bool) {
 	m := member{comp: w.comp, first: w.first, last: w.last, stays: w.stays, obs: w.obs, files: w.files}
 	bs := w.buckets
 	var secs int64
-	days, nights := 0, 0
-	ok, resident := false, false
+	days, nights, fixDays := 0, 0, 0
+	var fixes, fixesIn int64
+	byStays, byShare, resident := false, false, false
 	for i, j := 0, 0; j < len(bs); j++ {
 		b := bs[j]
 		m.secs += int64(b.secs)
 		m.days += b2i(b.secs > 0)
-		m.nights += b2i(b.nights >= halfNight)
+		m.nights += b2i(b.isNight(halfNight))
+		m.fixDays += b2i(b.fixesIn > 0)
 		secs += int64(b.secs)
 		days += b2i(b.secs > 0)
-		nights += b2i(b.nights >= halfNight)
+		nights += b2i(b.isNight(halfNight))
+		fixDays += b2i(b.fixesIn > 0)
+		fixes += int64(b.fixes)
+		fixesIn += int64(b.fixesIn)
 		for bs[j].day-bs[i].day >= win {
-			secs -= int64(bs[i].secs)
-			days -= b2i(bs[i].secs > 0)
-			nights -= b2i(bs[i].nights >= halfNight)
+			x := &bs[i]
+			secs -= int64(x.secs)
+			days -= b2i(x.secs > 0)
+			nights -= b2i(x.isNight(halfNight))
+			fixDays -= b2i(x.fixesIn > 0)
+			fixes -= int64(x.fixes)
+			fixesIn -= int64(x.fixesIn)
 			i++
 		}
-		if secs >= minSecs && days >= o.MinDays && secs > 0 {
-			ok = true
-			if nights >= o.MinNights {
-				resident = true
-			}
-			if secs > m.bestSecs {
-				m.bestSecs, m.bestDays, m.bestNts = secs, days, nights
-			}
+		a := secs >= minSecs && days >= o.MinDays && secs > 0
+		b2 := fixes >= int64(o.MinFixes) && fixDays >= o.MinDays && float64(fixesIn) >= o.MinShare*float64(fixes) && fixesIn > 0
+		if !a && !b2 {
+			continue
+		}
+		byStays, byShare = byStays || a, byShare || b2
+		if nights >= o.MinNights {
+			resident = true
+		}
+		if share := float64(fixesIn) / float64(fixes); secs > m.bestSecs || secs == m.bestSecs && share > m.share {
+			m.bestSecs, m.bestDays, m.bestNts = secs, max(days, fixDays), nights
+			m.share = share
 		}
 	}
-	if !ok {
+	if !byStays && !byShare {
 		return member{}, false
+	}
+	m.by = "stays"
+	if !byStays {
+		// Known by its share of fixes alone: its window is its fixes
+		// inside.
+		m.by = "share of fixes"
+		m.first, m.last, m.obs, m.files = w.fixFirst, w.fixLast, w.fixes, w.fixFiles
 	}
 	m.role = roleWorker
 	if resident {

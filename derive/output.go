@@ -90,6 +90,7 @@ type SpotCounts struct {
 	InsideFootprints int `json:"inside_footprints"` // of them, inside a footprint
 	FixesInside      int `json:"fixes_inside"`      // candidates' fixes at them, inside a footprint
 	FixesOutside     int `json:"fixes_outside"`
+	FixesVague       int `json:"fixes_vague"` // too coarse or across an edge
 }
 
 // AddressCounts says what became of the lease windows of addresses
@@ -188,6 +189,8 @@ type Settings struct {
 	MaxGap            string  `json:"max_gap"`
 	MinDwell          string  `json:"min_dwell"`
 	MinDays           int     `json:"min_days"`
+	MinFixes          int     `json:"min_fixes"`
+	MinShare          float64 `json:"min_share"`
 	MinNights         int     `json:"min_nights"`
 	Night             string  `json:"night"`
 	WindowDays        int     `json:"window_days"`
@@ -247,9 +250,13 @@ type Provenance struct {
 
 // DwellEvidence is a member's time inside its compound.
 type DwellEvidence struct {
-	Role   string  `json:"role"`   // resident or worker
-	Hours  float64 `json:"hours"`  // in counted stays, on days the compound dominated
-	Nights int     `json:"nights"` // with half their hours inside
+	Role string `json:"role"` // resident or worker
+	// By is what made it a member: "stays" (time inside), or "share of
+	// fixes" (too few fixes for stays, but most of them inside).
+	By     string  `json:"by"`
+	Share  float64 `json:"share_of_fixes"` // in the best window
+	Hours  float64 `json:"hours"`          // in counted stays, on days the compound dominated
+	Nights int     `json:"nights"`         // with half their hours inside
 	Stays  int     `json:"stays"`
 	// The best window of Settings.WindowDays.
 	BestHours  float64 `json:"best_window_hours"`
@@ -291,17 +298,23 @@ type PreviousRow struct {
 //
 // A member with exactly the dwell and days the rules ask gets 0.5, rising
 // towards 0.95 as its time and days grow past them: 0.95 − 0.45·r, where r
-// is the larger of MinDwell/time and MinDays/days. A worker (no nights)
-// gets 0.1 less.
+// is the larger of MinDwell/time and MinDays/days; for a member by its
+// share of fixes, the larger of MinShare/share and MinDays/days with fixes
+// inside. A worker (no nights) gets 0.1 less.
 //
 // An address window with exactly the support the rules ask (MinAddrDevices
 // members on MinAddrDays days) gets 0.5, rising with devices × days:
 // (0.95 − 0.45/s)·(1 − share), s = devices·days/(MinAddrDevices·MinAddrDays),
 // share the outside share of its window.
 func (d *deriver) deviceConfidence(m *member) float64 {
-	r := float64(d.o.MinDays) / float64(max(m.days, 1))
-	if d.o.MinDwell > 0 {
-		r = max(r, d.o.MinDwell.Seconds()/float64(max(m.secs, 1)))
+	var r float64
+	if m.by == "stays" {
+		r = float64(d.o.MinDays) / float64(max(m.days, 1))
+		if d.o.MinDwell > 0 {
+			r = max(r, d.o.MinDwell.Seconds()/float64(max(m.secs, 1)))
+		}
+	} else {
+		r = max(float64(d.o.MinDays)/float64(max(m.fixDays, 1)), d.o.MinShare/max(m.share, 1e-9))
 	}
 	c := 0.95 - 0.45*min(r, 1)
 	if m.role == roleWorker {
@@ -345,7 +358,7 @@ func (d *deriver) rows() []row {
 		r := row{comp: int(m.comp), kind: seams.KindDevice, value: dev.String(), first: timeOf(m.first), last: timeOf(m.last),
 			conf: d.deviceConfidence(m), hasConf: true, source: d.o.Source}
 		r.prov = Provenance{Observations: m.obs, Days: m.days, Devices: 1,
-			Dwell: &DwellEvidence{Role: m.role, Hours: hours(m.secs), Nights: m.nights, Stays: m.stays,
+			Dwell: &DwellEvidence{Role: m.role, By: m.by, Share: round2(m.share), Hours: hours(m.secs), Nights: m.nights, Stays: m.stays,
 				BestHours: hours(m.bestSecs), BestDays: m.bestDays, BestNights: m.bestNts},
 			Data: d.dataUsed(m.files, m.first, m.last)}
 		rows = append(rows, r)
@@ -575,6 +588,7 @@ func (d *deriver) write(out *outputs) error {
 	o := d.o
 	s.Settings = Settings{Radius: o.Radius, MaxAccuracy: o.MaxAccuracy, AssumeAccuracy: o.AssumeAccuracy, SpotDevices: o.SpotDevices,
 		MinStay: o.MinStay.String(), MaxGap: o.MaxGap.String(), MinDwell: o.MinDwell.String(), MinDays: o.MinDays,
+		MinFixes: o.MinFixes, MinShare: o.MinShare,
 		MinNights: o.MinNights, Night: fmt.Sprintf("%02d:00-%02d:00 local solar time", o.NightStart, o.NightEnd),
 		WindowDays: int(o.Window / day), MinAddrDevices: o.MinAddrDevices, MinAddrDays: o.MinAddrDays,
 		LeaseGapDays: int(o.LeaseGap / day), ShareMarginDays: int(o.ShareMargin / day), MaxOutsideShare: o.MaxOutsideShare,

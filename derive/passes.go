@@ -43,20 +43,24 @@ func (d *deriver) passPlaces(ctx context.Context) error {
 		for i := range b.recs {
 			r := &b.recs[i]
 			dev := d.devs.intern(r.dev)
+			if int(dev) == len(d.devDays) {
+				d.devDays = append(d.devDays, nil)
+			}
+			if r.where != footprint.Inside {
+				// A vague fix near a footprint: a day near, nothing more.
+				d.devDays[dev].add(dayOf(r.at))
+				continue
+			}
 			if r.inN > 1 {
 				oc.InsideSeveral++
 			}
 			for _, c := range b.ins[r.inOff : r.inOff+r.inN] {
 				k := uint64(c)<<32 | uint64(dev)
-				pi, ok := d.pairIdx[k]
-				if !ok {
-					pi = int32(len(d.pairs))
-					d.pairIdx[k] = pi
+				if _, ok := d.pairIdx[k]; !ok {
+					d.pairIdx[k] = int32(len(d.pairs))
 					d.pairs = append(d.pairs, pair{comp: c, dev: dev})
 				}
-				p := &d.pairs[pi]
-				p.add(r.at)
-				p.days.add(d.localDay(c, r.at))
+				d.devDays[dev].add(d.localDay(c, r.at))
 				d.perComp[c].ObservationsInside++
 			}
 			if !r.ip.IsValid() {
@@ -96,20 +100,25 @@ func (d *deriver) decideCandidates() {
 	for i := range d.candOf {
 		d.candOf[i] = -1
 	}
-	for i := range d.pairs {
-		p := &d.pairs[i]
+	inside := make([]bool, len(d.devs.devs))
+	for _, p := range d.pairs {
 		d.perComp[p.comp].DevicesInside++
-		if d.candOf[p.dev] < 0 && p.days.bestWindow(w) >= d.o.MinDays {
-			d.candOf[p.dev] = int32(len(d.cands))
-			d.cands = append(d.cands, p.dev)
-			d.sc.candHash.add(hashDevice(d.devs.devs[p.dev]))
+		inside[p.dev] = true
+	}
+	for dev, days := range d.devDays {
+		if days.bestWindow(w) >= d.o.MinDays {
+			d.candOf[dev] = int32(len(d.cands))
+			d.cands = append(d.cands, int32(dev))
+			d.sc.candHash.add(hashDevice(d.devs.devs[dev]))
+		}
+		if inside[dev] {
+			d.sum.Dwell.DevicesInside++
 		}
 	}
-	d.sum.Dwell.DevicesInside = len(d.devs.devs)
 	d.sum.Dwell.Candidates = len(d.cands)
 	d.events = make([][]event, len(d.cands))
-	// What pass 1 kept per pair is not needed any more.
-	d.pairs, d.pairIdx = nil, nil
+	// What pass 1 kept per pair and device is not needed any more.
+	d.pairs, d.pairIdx, d.devDays = nil, nil, nil
 
 	gap := int32(d.o.LeaseGap / day)
 	margin := int32(d.o.ShareMargin / day)
@@ -172,12 +181,15 @@ func (d *deriver) passCandidates(ctx context.Context) error {
 			}
 			if ci >= 0 {
 				e := event{t: r.at, spot: spotOf(r.lat, r.lon), place: placeElsewhere, addr: -1, file: uint16(b.file)}
-				if r.where == footprint.Inside {
+				switch r.where {
+				case footprint.Inside:
 					e.place, e.addr = b.ins[r.inOff], ai
+				case footprint.OnEdge, footprint.TooCoarse:
+					e.place = placeVague
 				}
 				d.events[ci] = append(d.events[ci], e)
 			}
-			if ai < 0 || !d.sc.relevant[ai] {
+			if ai < 0 || !d.sc.relevant[ai] || r.where != footprint.Inside && r.where != footprint.Outside {
 				continue
 			}
 			dd := dayOf(r.at)

@@ -344,7 +344,16 @@ func (s *scanner) process(b *batch, kind passKind) {
 		b.ins, r.where = s.x.Locate(r.lon, r.lat, r.acc, b.ins)
 		r.inOff, r.inN = int32(n), int32(len(b.ins)-n)
 		b.where[r.where]++
-		if r.where == footprint.Inside || kind == passCandidates && r.where == footprint.Outside {
+		switch {
+		case r.where == footprint.Inside || kind == passCandidates:
+			// Pass 2 keeps every placed observation: a candidate's vague
+			// fixes (too coarse, across an edge) place it nowhere, but
+			// count towards shared coordinates.
+			keep = append(keep, r)
+		case r.where == footprint.OnEdge || r.where == footprint.TooCoarse && s.pointInside(r.lon, r.lat, b):
+			// A vague fix near a footprint: its day counts towards
+			// making the device a candidate (so that a coordinate many
+			// devices report is seen by all of them).
 			keep = append(keep, r)
 		}
 	}
@@ -403,6 +412,16 @@ func (s *scanner) parseChunk(b *batch, kind passKind) {
 		}
 		line++
 	}
+}
+
+// pointInside reports whether a point, taken as exact, lies inside a
+// footprint.
+func (s *scanner) pointInside(lon, lat float64, b *batch) bool {
+	n := len(b.ins)
+	var where footprint.Where
+	b.ins, where = s.x.Locate(lon, lat, 0, b.ins)
+	b.ins = b.ins[:n]
+	return where == footprint.Inside
 }
 
 // relevantIP reports whether an address is one pass 2 counts users of.

@@ -88,12 +88,9 @@ func (s *span) add(ns int64) {
 	s.obs++
 }
 
-// pair is what pass 1 knows of one device at one compound: its
-// observations inside the compound's footprints, and their local days.
+// pair is one device seen inside one compound's footprints (pass 1).
 type pair struct {
 	comp, dev int32
-	span
-	days daySet
 }
 
 // addrKey is an address as derive keeps it: an IPv4 address, or the /64
@@ -180,6 +177,7 @@ func (b *bottomK) add(h uint64) {
 // Places of an event besides a compound.
 const placeElsewhere = -1 // outside every footprint, the whole circle
 const placeUnknown = -2   // at a shared coordinate: discounted
+const placeVague = -4     // too coarse or across an edge: nowhere in particular
 
 // event is one observation of a candidate device, as pass 2 keeps it.
 type event struct {

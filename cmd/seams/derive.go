@@ -112,6 +112,9 @@ Flags:
   --min-dwell DURATION    time inside that makes a member, within --window.
                           Default 24h.
   --min-days N            local days with time inside, within --window. Default 3.
+  --min-fixes N           for devices too sparse to show stays: at least N fixes
+                          within --window...  Default 20.
+  --min-share F           ...of which at least F inside make a member. Default 0.25.
   --min-nights N          nights (half of the night hours inside) that make a
                           resident rather than a worker. Default 2.
   --night H-H             the night hours, local solar time. Default 0-6.
@@ -192,6 +195,8 @@ func deriveFlags(o *derive.Options, a *deriveArgs) *flag.FlagSet {
 	fs.Var(&a.maxGap, "max-gap", "")
 	fs.Var(&a.minDwell, "min-dwell", "")
 	fs.IntVar(&o.MinDays, "min-days", o.MinDays, "")
+	fs.IntVar(&o.MinFixes, "min-fixes", o.MinFixes, "")
+	fs.Float64Var(&o.MinShare, "min-share", o.MinShare, "")
 	fs.IntVar(&o.MinNights, "min-nights", o.MinNights, "")
 	fs.StringVar(&a.night, "night", fmt.Sprintf("%d-%d", o.NightStart, o.NightEnd), "")
 	fs.Var(&a.window, "window", "")
@@ -306,7 +311,7 @@ func printDeriveSummary(w io.Writer, s *derive.Summary, o *derive.Options, took 
 	fmt.Fprintf(w, "discarded                %d outside every footprint, %d too coarse, %d crossing an edge\n",
 		oc.OutsideFootprints, oc.AccuracyTooCoarse, oc.AccuracyCrossesEdge)
 	sc := s.SharedCoordinates
-	fmt.Fprintf(w, "shared coordinates       %d (%d inside footprints; %d fixes discounted)\n", sc.Coordinates, sc.InsideFootprints, sc.FixesInside+sc.FixesOutside)
+	fmt.Fprintf(w, "shared coordinates       %d (%d inside footprints; %d fixes discounted)\n", sc.Coordinates, sc.InsideFootprints, sc.FixesInside+sc.FixesOutside+sc.FixesVague)
 	fmt.Fprintf(w, "members                  %d residents, %d workers (passers-by: %d)\n", s.Residents, s.Workers, s.PassersBy)
 	fmt.Fprintf(w, "indicators               %d device, %d ip, %d cidr\n", s.DeviceIndicators, s.IPIndicators, s.CIDRIndicators)
 	fmt.Fprintf(w, "shared addresses         %d\n", s.SharedAddresses)

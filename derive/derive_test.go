@@ -441,6 +441,29 @@ func TestAddresses(t *testing.T) {
 	}
 }
 
+// TestAddressInTwoCompounds: an address members of two compounds use
+// inside their own at the same time is no fibre line of either (carrier or
+// satellite NAT): it is an indicator of neither.
+func TestAddressInTwoCompounds(t *testing.T) {
+	const nat = "192.0.2.60"
+	var o []obs
+	for i, p := range []orbPoint{pa(-80, 80), pa(-60, 60), at(beta, 0, 50), at(beta, 90, 60)} {
+		o = append(o, daily(days(0, 10), func(d int) []obs {
+			return every(dev(400+i), p, lt(d, 0, 0), lt(d, 23, 0), time.Hour, 10, nat)
+		})...)
+	}
+	w := newWorld(t, o)
+	r := w.run(t)
+	if r.sum.Residents != 4 || len(r.all("c-alpha", "ip", nat))+len(r.all("c-beta", "ip", nat)) != 0 || r.sum.Addresses.Contested != 2 {
+		t.Errorf("indicators %v, addresses %+v", r.keys(), r.sum.Addresses)
+	}
+	// Beta's members alone: beta's indicator.
+	w = newWorld(t, o[len(o)/2:])
+	if r := w.run(t); len(r.all("c-beta", "ip", nat)) != 1 {
+		t.Errorf("beta alone: %v", r.keys())
+	}
+}
+
 // TestOrderDoesNotMatter splits the same observations into files, in
 // several orders and with several workers: the registry must come out
 // byte for byte the same, but for the files provenance names.

@@ -34,6 +34,9 @@ type addrWindow struct {
 	more    bool // counts are at least these
 	share   float64
 	merged  int // for a /56: the /64 it stands for
+	// continued: too little support of its own, kept because another
+	// window of the address at the compound has it.
+	continued bool
 }
 
 // sharedAddr is an address the shared test put in shared space.
@@ -66,7 +69,9 @@ func (d *deriver) decideAddresses() {
 	for _, m := range d.members {
 		ci := d.candOf[m.dev]
 		for _, e := range d.events[ci] {
-			if e.place == m.comp && e.addr >= 0 && e.t >= m.first && e.t <= m.last {
+			// A member's fix at a shared coordinate inside its own
+			// compound places no one, but its address was used there.
+			if (e.place == m.comp || e.place == placeUnknown && e.was == m.comp) && e.addr >= 0 {
 				uses = append(uses, addrUse{comp: m.comp, addr: e.addr, t: e.t, dev: m.dev, day: d.localDay(m.comp, e.t), file: e.file})
 			}
 		}
@@ -173,15 +178,38 @@ func (d *deriver) decideAddresses() {
 			}
 			s := &d.result.shared[k]
 			s.addUse(w.comp, int32(w.devices))
-		case w.devices < o.MinAddrDevices || w.days < o.MinAddrDays:
-			as.Unsupported++
 		case w.share > o.MaxCompetingShare:
 			as.Contested++
+		case w.devices < o.MinAddrDevices || w.days < o.MinAddrDays:
+			w.continued = true // kept if another window of it has the support
+			windows = append(windows, w)
 		default:
 			windows = append(windows, w)
 		}
 		i = j
 	}
+	// A window without the support, of an address that has it at the same
+	// compound in another window, continues it: the compound's line seen
+	// again by fewer of its members, with no one else on it.
+	supported := map[[2]int32]bool{}
+	for _, w := range windows {
+		if !w.continued {
+			supported[[2]int32{w.comp, w.addr}] = true
+		}
+	}
+	kept := windows[:0]
+	for _, w := range windows {
+		switch {
+		case !w.continued:
+		case supported[[2]int32{w.comp, w.addr}]:
+			as.Continued++
+		default:
+			as.Unsupported++
+			continue
+		}
+		kept = append(kept, w)
+	}
+	windows = kept
 	// An address shared in one window is shared space for xref in all of
 	// them: its indicator windows go (shared space wins, so that no report
 	// is tied by an address others were using).

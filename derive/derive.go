@@ -107,7 +107,8 @@ type Options struct {
 	MinDays int
 	// MinFixes and MinShare are the other way to be a member, for devices
 	// whose fixes are too sparse to show stays: within Window, at least
-	// MinFixes fixes, of which at least MinShare inside the compound.
+	// MinFixes fixes, of which a share inside the compound that is at
+	// least MinShare with 95% confidence.
 	MinFixes int
 	MinShare float64
 	// MinNights is how many nights inside make a resident rather than a
@@ -166,7 +167,7 @@ const (
 	DefaultMaxGap            = 10 * time.Hour
 	DefaultMinDwell          = 24 * time.Hour
 	DefaultMinDays           = 3
-	DefaultMinFixes          = 20
+	DefaultMinFixes          = 5
 	DefaultMinShare          = 0.25
 	DefaultMinNights         = 2
 	DefaultNightStart        = 0

@@ -181,10 +181,10 @@ func TestDwell(t *testing.T) {
 		{"riders count with stays of 15 minutes", func(o *Options) { o.MinStay = 15 * time.Minute; o.MinDwell = time.Hour }, devRider, true},
 		{"two days make the visitor", func(o *Options) { o.MinDays = 2 }, devVisitor, true},
 		{"an exact point 50 m inside the wall", func(o *Options) { o.AssumeAccuracy = 0 }, devNoAcc, true},
-		{"a gap of 5 hours loses the sparse resident", func(o *Options) { o.MaxGap = 5 * time.Hour }, devSparse, false},
+		{"a gap of 5 hours, and no share of fixes, lose the sparse resident", func(o *Options) { o.MaxGap, o.MinFixes = 5*time.Hour, 100 }, devSparse, false},
 		{"a min dwell of 60 hours and a min share of 0.7 lose the worker", func(o *Options) { o.MinDwell, o.MinShare = 60*time.Hour, 0.7 }, devWorker, false},
 		{"a min share of 0.6 loses the sparse worker", func(o *Options) { o.MinShare = 0.6 }, devSparseWorker, false},
-		{"a min share of 0.2 takes the sparse rider", func(o *Options) { o.MinShare = 0.2 }, devSparseRider, true},
+		{"a min share of 0.1 takes the sparse rider", func(o *Options) { o.MinShare = 0.1 }, devSparseRider, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			w := newWorld(t, dwellWorld())
@@ -836,5 +836,52 @@ func TestHashes(t *testing.T) {
 	}
 	if hashDevice(seamsDevice(res[0])) != hashDeviceText([]byte(res[0])) {
 		t.Error("hashDevice and hashDeviceText disagree")
+	}
+}
+
+func TestWilsonLower(t *testing.T) {
+	for _, c := range []struct {
+		k, n   int64
+		lo, hi float64
+	}{{12, 12, 0.75, 0.76}, {10, 20, 0.29, 0.30}, {3, 60, 0.017, 0.018}, {0, 10, 0, 1e-12}, {1, 1, 0.20, 0.21}} {
+		if got := wilsonLower(c.k, c.n); got < c.lo || got > c.hi {
+			t.Errorf("wilsonLower(%d, %d) = %g, want %g to %g", c.k, c.n, got, c.lo, c.hi)
+		}
+	}
+}
+
+// TestContinuedWindow: a window of an address used by one member only is
+// kept when another window of it at the compound has the support (its line
+// seen again by fewer members), and not otherwise.
+func TestContinuedWindow(t *testing.T) {
+	const line = "203.0.113.70"
+	var o []obs
+	for i, r := range res[:2] {
+		o = append(o, daily(days(0, 30), func(d int) []obs {
+			ip := ""
+			if d <= 5 || i == 0 && d >= 20 && d <= 22 {
+				ip = line
+			}
+			return every(r, pa(-80, 80), lt(d, 0, 0), lt(d, 23, 0), time.Hour, 10, ip)
+		})...)
+	}
+	w := newWorld(t, o)
+	r := w.run(t)
+	ws := r.all("c-alpha", "ip", line)
+	if len(ws) != 2 || !ws[1].Window.First.Equal(lt(20, 0, 0)) || ws[1].Confidence >= 0.5 || r.sum.Addresses.Continued != 1 {
+		t.Fatalf("windows %v, addresses %+v", ws, r.sum.Addresses)
+	}
+	if !r.prov[len(r.prov)-1].Address.Continues {
+		t.Errorf("provenance %+v", r.prov[len(r.prov)-1].Address)
+	}
+	// Without the first window there is nothing to continue.
+	var late []obs
+	for _, x := range o {
+		if x.t.After(lt(15, 0, 0)) {
+			late = append(late, x)
+		}
+	}
+	if r := newWorld(t, late).run(t); len(r.all("c-alpha", "ip", line)) != 0 || r.sum.Addresses.Unsupported != 1 {
+		t.Errorf("alone: %v %+v", r.keys(), r.sum.Addresses)
 	}
 }

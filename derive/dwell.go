@@ -1,6 +1,7 @@
 package derive
 
 import (
+	"math"
 	"slices"
 	"time"
 )
@@ -81,7 +82,7 @@ func (d *deriver) findSpots() {
 			default:
 				sc.FixesVague++
 			}
-			e.place = placeUnknown
+			e.was, e.place = e.place, placeUnknown
 		}
 	}
 	sc.InsideFootprints = len(inside)
@@ -417,12 +418,24 @@ func (b *dayBucket) isNight(half int32) bool {
 	return b.nights >= half || b.nightIn && !b.nightAway && !b.dominated
 }
 
+// wilsonLower is the lower end of the 95% Wilson score interval of a
+// share k/n: a share known from n fixes only this well.
+func wilsonLower(k, n int64) float64 {
+	const z = 1.959964
+	p, nf := float64(k)/float64(n), float64(n)
+	c := p + z*z/(2*nf)
+	r := z * math.Sqrt(p*(1-p)/nf+z*z/(4*nf*nf))
+	return (c - r) / (1 + z*z/nf)
+}
+
 // qualifies decides whether a device's dwelling at a compound makes it a
 // member: within one Window, on at least MinDays days, either stays inside
 // add up to MinDwell (what dense fixes show), or at least MinFixes of its
-// fixes fall in the window and MinShare of them are inside (what sparse
-// fixes show: fixes at random times sample the device's time). A member is
-// a resident when such a window also holds MinNights nights inside.
+// fixes fall in the window and the share of them inside is at least
+// MinShare with 95% confidence (the lower end of its Wilson interval):
+// what sparse fixes show, fixes at random times sampling the device's
+// time. A member is a resident when such a window also holds MinNights
+// nights inside.
 func (d *deriver) qualifies(w *dwelling, night nightHours) (member, bool) {
 	o := d.o
 	win := int32(o.Window / day)
@@ -457,7 +470,7 @@ func (d *deriver) qualifies(w *dwelling, night nightHours) (member, bool) {
 			i++
 		}
 		a := secs >= minSecs && days >= o.MinDays && secs > 0
-		b2 := fixes >= int64(o.MinFixes) && fixDays >= o.MinDays && float64(fixesIn) >= o.MinShare*float64(fixes) && fixesIn > 0
+		b2 := fixes >= int64(o.MinFixes) && fixDays >= o.MinDays && fixesIn > 0 && wilsonLower(fixesIn, fixes) >= o.MinShare
 		if !a && !b2 {
 			continue
 		}

@@ -97,6 +97,7 @@ type SpotCounts struct {
 // members used inside.
 type AddressCounts struct {
 	Unsupported   int `json:"unsupported"`    // too few members or days: neither indicator nor shared
+	Continued     int `json:"continued"`      // too few, but the address has the support in another window: kept
 	Contested     int `json:"contested"`      // outside use above the competing share, not shared
 	DroppedShared int `json:"dropped_shared"` // indicator windows of an address shared in another
 	Delegations   int `json:"delegations"`    // IPv6 /56 written for several /64
@@ -275,6 +276,9 @@ type AddressUse struct {
 	OutsideShare   float64 `json:"outside_share"`
 	// Merged64 is, for a /56, the number of its /64 that were indicators.
 	Merged64 int `json:"merged_64,omitempty"`
+	// Continues: this window has less support than the rules ask, and is
+	// kept because another window of the address at the compound has it.
+	Continues bool `json:"continues,omitempty"`
 }
 
 // DataUsed names the observation files an indicator's evidence comes from
@@ -305,7 +309,8 @@ type PreviousRow struct {
 // An address window with exactly the support the rules ask (MinAddrDevices
 // members on MinAddrDays days) gets 0.5, rising with devices × days:
 // (0.95 − 0.45/s)·(1 − share), s = devices·days/(MinAddrDevices·MinAddrDays),
-// share the outside share of its window.
+// share the outside share of its window. A window that continues another
+// (less support than that) gets less than 0.5, at least 0.05.
 func (d *deriver) deviceConfidence(m *member) float64 {
 	var r float64
 	if m.by == "stays" {
@@ -325,7 +330,7 @@ func (d *deriver) deviceConfidence(m *member) float64 {
 
 func (d *deriver) addressConfidence(w *addrWindow) float64 {
 	s := float64(w.devices*w.days) / float64(d.o.MinAddrDevices*d.o.MinAddrDays)
-	return round2((0.95 - 0.45/max(s, 1)) * (1 - w.share))
+	return round2(max(0.95-0.45/s, 0.05) * (1 - w.share))
 }
 
 func rfc3339(t time.Time) string {
@@ -374,7 +379,7 @@ func (d *deriver) rows() []row {
 			d.perComp[w.comp].CIDRIndicators++
 		}
 		r.prov = Provenance{Observations: w.obs, Days: w.days, Devices: w.devices,
-			Address: &AddressUse{InsideDevices: w.in, OutsideDevices: w.out, OutsideAtLeast: w.more, OutsideShare: round2(w.share), Merged64: w.merged},
+			Address: &AddressUse{InsideDevices: w.in, OutsideDevices: w.out, OutsideAtLeast: w.more, OutsideShare: round2(w.share), Merged64: w.merged, Continues: w.continued},
 			Data:    d.dataUsed(w.files, w.first, w.last)}
 		rows = append(rows, r)
 	}

@@ -184,6 +184,7 @@ type event struct {
 	t     int64  // Unix nanoseconds
 	spot  uint64 // hash of the exact coordinate
 	place int32  // the compound it was inside, or placeElsewhere
+	was   int32  // the place before a shared coordinate discounted it
 	addr  int32  // the address used inside, or -1
 	file  uint16 // the observation file
 }

@@ -113,8 +113,10 @@ Flags:
                           Default 24h.
   --min-days N            local days with time inside, within --window. Default 3.
   --min-fixes N           for devices too sparse to show stays: at least N fixes
-                          within --window...  Default 20.
-  --min-share F           ...of which at least F inside make a member. Default 0.25.
+                          within --window...  Default 5.
+  --min-share F           ...of which a share of at least F inside (with 95%
+                          confidence: the low end of its Wilson interval) make
+                          a member. Default 0.25.
   --min-nights N          nights (half of the night hours inside) that make a
                           resident rather than a worker. Default 2.
   --night H-H             the night hours, local solar time. Default 0-6.

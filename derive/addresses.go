@@ -71,7 +71,7 @@ func (d *deriver) decideAddresses() {
 		for _, e := range d.events[ci] {
 			// A member's fix at a shared coordinate inside its own
 			// compound places no one, but its address was used there.
-			if (e.place == m.comp || e.place == placeUnknown && e.was == m.comp) && e.addr >= 0 {
+			if (e.place == m.comp || e.place == spotInside(m.comp)) && e.addr >= 0 {
 				uses = append(uses, addrUse{comp: m.comp, addr: e.addr, t: e.t, dev: m.dev, day: d.localDay(m.comp, e.t), file: e.file})
 			}
 		}

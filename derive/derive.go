@@ -415,14 +415,15 @@ type deriver struct {
 
 	// Between the passes and after: the candidates and what pass 2
 	// collected.
-	candOf  []int32   // candidate number of each device, or -1
-	cands   []int32   // device of each candidate
-	events  [][]event // of each candidate
-	dayUses map[uint64]int32
-	uses    []dayUse // who used a relevant address on a day: addr<<32 | uint32(day)
-	spots   map[uint64]bool
-	members []member
-	result  addressResult
+	candOf     []int32   // candidate number of each device, or -1
+	cands      []int32   // device of each candidate
+	candInside []bool    // of each candidate: seen inside in pass 1 (not only near)
+	events     [][]event // of each candidate
+	dayUses    map[uint64]int32
+	uses       []dayUse // who used a relevant address on a day: addr<<32 | uint32(day)
+	spots      map[uint32]bool
+	members    []member
+	result     addressResult
 
 	sum Summary
 }

@@ -19,50 +19,49 @@ func (d *deriver) findSpots() {
 	if d.o.SpotDevices == 0 {
 		return
 	}
-	type spotDev struct {
-		spot uint64
-		dev  int32
-	}
-	var all []spotDev
-	var mine []uint64
-	for ci, evs := range d.events {
+	// Each device's distinct coordinates, counted first into a table of
+	// saturating counters by hash (a coordinate reported by many devices
+	// has a high count; others rarely collide enough to), then exactly,
+	// for the coordinates whose counter reached the threshold.
+	const bits = 24 // 16 MB
+	counts := make([]uint8, 1<<bits)
+	var mine []uint32
+	distinct := func(evs []event) []uint32 {
 		mine = mine[:0]
 		for _, e := range evs {
 			mine = append(mine, e.spot)
 		}
 		slices.Sort(mine)
-		for i, s := range mine {
-			if i == 0 || s != mine[i-1] {
-				all = append(all, spotDev{s, int32(ci)})
+		return slices.Compact(mine)
+	}
+	threshold := uint8(min(d.o.SpotDevices, 255))
+	for _, evs := range d.events {
+		for _, s := range distinct(evs) {
+			if c := &counts[s>>(32-bits)]; *c < 255 {
+				*c++
 			}
 		}
 	}
-	slices.SortFunc(all, func(a, b spotDev) int {
-		if a.spot != b.spot {
-			if a.spot < b.spot {
-				return -1
+	exact := map[uint32]int{}
+	for _, evs := range d.events {
+		for _, s := range distinct(evs) {
+			if counts[s>>(32-bits)] >= threshold {
+				exact[s]++
 			}
-			return 1
 		}
-		return cmp64(int64(a.dev), int64(b.dev))
-	})
-	d.spots = map[uint64]bool{}
-	for i := 0; i < len(all); {
-		j := i
-		for j < len(all) && all[j].spot == all[i].spot {
-			j++
-		}
-		if j-i >= d.o.SpotDevices {
-			d.spots[all[i].spot] = true
-		}
-		i = j
 	}
-	all = nil
+	counts = nil
+	d.spots = map[uint32]bool{}
+	for s, n := range exact {
+		if n >= d.o.SpotDevices {
+			d.spots[s] = true
+		}
+	}
 	sc.Coordinates = len(d.spots)
 	if len(d.spots) == 0 {
 		return
 	}
-	inside := map[uint64]bool{}
+	inside := map[uint32]bool{}
 	for ci := range d.events {
 		evs := d.events[ci]
 		for i := range evs {
@@ -82,7 +81,11 @@ func (d *deriver) findSpots() {
 			default:
 				sc.FixesVague++
 			}
-			e.was, e.place = e.place, placeUnknown
+			if e.place >= 0 {
+				e.place = spotInside(e.place)
+			} else {
+				e.place = placeUnknown
+			}
 		}
 	}
 	sc.InsideFootprints = len(inside)
@@ -217,7 +220,7 @@ func (d *deriver) decideMembers() {
 		prev := -1
 		for i := range evs {
 			e := &evs[i]
-			if e.place == placeUnknown || e.place == placeStray || e.place == placeVague {
+			if ignored(e.place) {
 				continue
 			}
 			if prev >= 0 && e.place == evs[prev].place && e.t-evs[prev].t <= maxGap {
@@ -240,7 +243,7 @@ func (d *deriver) decideMembers() {
 		// bed-down (where its fixes are at night).
 		for i := range evs {
 			e := &evs[i]
-			if e.place == placeUnknown || e.place == placeStray || e.place == placeVague {
+			if ignored(e.place) {
 				continue
 			}
 			for k := range byComp {
@@ -312,12 +315,12 @@ const placeStray = -3
 func markStrays(evs []event) {
 	prev := -1 // the last fix of a known place before i
 	for i := range evs {
-		if evs[i].place == placeUnknown || evs[i].place == placeVague {
+		if ignored(evs[i].place) {
 			continue
 		}
 		if prev >= 0 && evs[prev].place != evs[i].place {
 			next := i + 1
-			for next < len(evs) && (evs[next].place == placeUnknown || evs[next].place == placeVague) {
+			for next < len(evs) && ignored(evs[next].place) {
 				next++
 			}
 			if next < len(evs) && evs[next].place == evs[prev].place && evs[next].t-evs[prev].t <= strayGap {

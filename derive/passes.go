@@ -109,6 +109,7 @@ func (d *deriver) decideCandidates() {
 		if days.bestWindow(w) >= d.o.MinDays {
 			d.candOf[dev] = int32(len(d.cands))
 			d.cands = append(d.cands, int32(dev))
+			d.candInside = append(d.candInside, inside[dev])
 			d.sc.candHash.add(hashDevice(d.devs.devs[dev]))
 		}
 		if inside[dev] {
@@ -187,7 +188,12 @@ func (d *deriver) passCandidates(ctx context.Context) error {
 				case footprint.OnEdge, footprint.TooCoarse:
 					e.place = placeVague
 				}
-				d.events[ci] = append(d.events[ci], e)
+				// A candidate never seen inside (only near) can be no
+				// member: its fixes elsewhere do not matter, its others
+				// count towards shared coordinates.
+				if e.place != placeElsewhere || d.candInside[ci] {
+					d.events[ci] = append(d.events[ci], e)
+				}
 			}
 			if ai < 0 || !d.sc.relevant[ai] || r.where != footprint.Inside && r.where != footprint.Outside {
 				continue

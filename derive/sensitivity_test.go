@@ -56,7 +56,7 @@ func TestSensitivity(t *testing.T) {
 	add("--min-dwell", []string{"8h", "12h", "48h", "96h"}, func(o *Options, i int) { o.MinDwell = d([]int{8, 12, 48, 96}[i]) })
 	add("--min-days", []string{"2", "5", "7"}, func(o *Options, i int) { o.MinDays = []int{2, 5, 7}[i] })
 	add("--window", []string{"14d", "60d"}, func(o *Options, i int) { o.Window = d(24 * []int{14, 60}[i]) })
-	add("--min-fixes", []string{"10", "40", "80"}, func(o *Options, i int) { o.MinFixes = []int{10, 40, 80}[i] })
+	add("--min-fixes", []string{"3", "10", "20", "40"}, func(o *Options, i int) { o.MinFixes = []int{3, 10, 20, 40}[i] })
 	add("--min-share", []string{"0.1", "0.15", "0.4", "0.6"}, func(o *Options, i int) { o.MinShare = []float64{0.1, 0.15, 0.4, 0.6}[i] })
 	add("--min-nights", []string{"0", "1", "4"}, func(o *Options, i int) { o.MinNights = []int{0, 1, 4}[i] })
 	add("--night", []string{"22-6", "1-5"}, func(o *Options, i int) {
@@ -70,8 +70,8 @@ func TestSensitivity(t *testing.T) {
 	})
 	add("--min-address-devices", []string{"1", "3", "5"}, func(o *Options, i int) { o.MinAddrDevices = []int{1, 3, 5}[i] })
 	add("--min-address-days", []string{"1", "3", "5"}, func(o *Options, i int) { o.MinAddrDays = []int{1, 3, 5}[i] })
-	add("--lease-gap", []string{"2d", "14d", "30d"}, func(o *Options, i int) { o.LeaseGap = d(24 * []int{2, 14, 30}[i]) })
-	add("--share-margin", []string{"0d", "3d", "7d"}, func(o *Options, i int) { o.ShareMargin = d(24 * []int{0, 3, 7}[i]) })
+	add("--lease-gap", []string{"2d", "14d", "30d", "365d (one window)"}, func(o *Options, i int) { o.LeaseGap = d(24 * []int{2, 14, 30, 365}[i]) })
+	add("--share-margin", []string{"0d", "3d", "7d", "365d (time ignored)"}, func(o *Options, i int) { o.ShareMargin = d(24 * []int{0, 3, 7, 365}[i]) })
 	add("--max-outside-share", []string{"0.3", "0.7"}, func(o *Options, i int) {
 		o.MaxOutsideShare = []float64{0.3, 0.7}[i]
 		o.MaxCompetingShare = min(o.MaxCompetingShare, o.MaxOutsideShare)

@@ -179,14 +179,26 @@ const placeElsewhere = -1 // outside every footprint, the whole circle
 const placeUnknown = -2   // at a shared coordinate: discounted
 const placeVague = -4     // too coarse or across an edge: nowhere in particular
 
-// event is one observation of a candidate device, as pass 2 keeps it.
+// event is one observation of a candidate device, as pass 2 keeps it: 24
+// bytes.
 type event struct {
 	t     int64  // Unix nanoseconds
-	spot  uint64 // hash of the exact coordinate
-	place int32  // the compound it was inside, or placeElsewhere
-	was   int32  // the place before a shared coordinate discounted it
+	spot  uint32 // hash of the exact coordinate
+	place int32  // the compound it was inside, placeElsewhere, placeVague; or, once decided, placeUnknown, placeStray or spotInside(c)
 	addr  int32  // the address used inside, or -1
 	file  uint16 // the observation file
+}
+
+// spotInside is the place of a fix inside compound c at a shared
+// coordinate: it places no one, but a member's address was used there.
+func spotInside(c int32) int32 { return spotBase - c }
+
+const spotBase = -16
+
+// ignored reports whether a place is none for stays and shares: a shared
+// coordinate, a stray, a vague fix.
+func ignored(p int32) bool {
+	return p == placeUnknown || p == placeStray || p == placeVague || p <= spotBase
 }
 
 func compareEvents(a, b event) int {
@@ -198,10 +210,7 @@ func compareEvents(a, b event) int {
 	case a.addr != b.addr:
 		return cmp64(int64(a.addr), int64(b.addr))
 	case a.spot != b.spot:
-		if a.spot < b.spot {
-			return -1
-		}
-		return 1
+		return cmp64(int64(a.spot), int64(b.spot))
 	}
 	return cmp64(int64(a.file), int64(b.file))
 }
@@ -217,10 +226,11 @@ func cmp64(a, b int64) int {
 }
 
 // spotOf hashes a coordinate exactly as given: the same float64 latitude
-// and longitude give the same hash.
-func spotOf(lat, lon float64) uint64 {
+// and longitude give the same hash. 32 bits: two coordinates share a hash
+// about once in four billion, and five devices' at once, never.
+func spotOf(lat, lon float64) uint32 {
 	h := mix(math.Float64bits(lat+0) ^ 0x9e3779b97f4a7c15)
-	return mix(h ^ math.Float64bits(lon+0))
+	return uint32(mix(h^math.Float64bits(lon+0)) >> 32)
 }
 
 func mix(z uint64) uint64 {

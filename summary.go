@@ -55,6 +55,9 @@ type RunParameters struct {
 	// private match sees only device and ip); absent when every rule
 	// was in force.
 	Rules []string `json:"rules,omitempty"`
+	// MinConfidence: indicators with a stated confidence below it were
+	// left out (0: none).
+	MinConfidence float64 `json:"min_confidence,omitempty"`
 	// Format is the report format given; "" when each input's was found
 	// from its name and content.
 	Format string `json:"format"`
@@ -86,6 +89,9 @@ type RegistryCounts struct {
 	DeviceIndicators int `json:"device_indicators"`
 	ASNIndicators    int `json:"asn_indicators,omitempty"` // usable ones: with networks in the ASN database
 	SharedPrefixes   int `json:"shared_prefixes"`          // including 100.64.0.0/10
+	// BelowMinConfidence counts the indicators left out of the index for a
+	// stated confidence below the run's minimum.
+	BelowMinConfidence int `json:"below_min_confidence,omitempty"`
 }
 
 // InputCount says what was read from one input file.

@@ -12,7 +12,8 @@ import (
 )
 
 // BenchmarkDerive measures a whole derivation, both passes, of a generated
-// data set of 200 compounds: SEAMS_BENCH_OBS observations (default
+// data set (12 compounds, one more for every 200,000 observations beyond
+// 2,400,000): SEAMS_BENCH_OBS observations (default
 // 1,000,000) in SEAMS_BENCH_FORMAT (default jsonl). One op is one run;
 // obs/s is observations read per second of the run. The data set is
 // generated once, outside the timing, into SEAMS_BENCH_DIR if set (kept, so
@@ -37,7 +38,7 @@ func BenchmarkDerive(b *testing.B) {
 		dir = b.TempDir()
 	}
 	dir = filepath.Join(dir, "derive-bench-"+strconv.Itoa(n)+"-"+format)
-	o := gen.ObservationOptions{Seed: 1, Compounds: 200, Observations: n, Reports: 0, Format: format}
+	o := gen.ObservationOptions{Seed: 1, Compounds: max(12, n/200_000), Observations: n, Reports: 0, Format: format}
 	obs := filepath.Join(dir, "observations."+format)
 	if _, err := os.Stat(obs); err != nil {
 		if _, err := gen.GenerateObservations(dir, o); err != nil {

@@ -1,18 +1,34 @@
 // Package derive builds a registry of compound indicators from device
 // observations inside compound footprints: the step before a
-// cross-reference. A device seen inside a compound's footprint on enough
-// distinct days within a window is resident there and becomes a device
-// indicator; an address that resident devices used inside becomes an ip
-// indicator, unless devices that were never inside use it so much that it
-// is shared infrastructure (carrier NAT, satellite), which goes to a
-// shared list instead. Every indicator comes with its evidence in
-// provenance.jsonl.
+// cross-reference.
 //
-// Run reads the observation files twice: first to find where each device
-// was (residents), then to count, for the addresses residents used, who
-// else used them and where. Between the passes it keeps state per device
-// and compound and per address used inside a footprint, never per
-// observation, so memory does not grow with the observations read.
+// A device becomes a device indicator of a compound when it dwells there:
+// its stays inside the footprint (runs of fixes inside, no fix elsewhere
+// between them, each gap short enough to be presence) add up to enough
+// hours on enough days within a window, and, for a resident rather than a
+// worker, cover nights. An address becomes an indicator when several of
+// those devices used it inside on several days and no one else used it at
+// the same time; an address that outside devices used as much, in the same
+// period, is shared infrastructure (carrier NAT, satellite) and goes to a
+// shared list instead. Windows of addresses are cut where the address was
+// not seen for longer than a lease. IPv6 addresses are taken by /64 (the
+// network a site's privacy addresses rotate in) and become cidr
+// indicators, a /56 where several /64 of one delegation show. Every
+// indicator comes with its evidence in provenance.jsonl.
+//
+// Run reads the observation files twice: first to place every observation
+// against the footprints and find the devices that may dwell in a compound
+// (candidates) and the addresses used inside; then to collect every
+// observation of the candidates (inside or not: stays need both) and who
+// used the candidate addresses, inside and outside, day by day. Nothing is
+// kept for devices never seen inside, and nothing but counts for a day
+// outside an address's period of use.
+//
+// Governance: observations at sensitive places (--exclude) and older than
+// the retention limit (--retain) are dropped before anything else and only
+// counted; outputs hold infrastructure (devices, addresses, prefixes, with
+// counts), never a device's locations, and rejected observation lines are
+// written without their content.
 package derive
 
 import (
@@ -23,9 +39,9 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -51,6 +67,16 @@ type Options struct {
 	Previous string
 	Out      string // output directory, created if missing
 
+	// Exclude is a GeoJSON file of sensitive places (places of worship,
+	// clinics, schools, shelters): an observation whose circle of accuracy
+	// touches one is dropped before anything else and counted. Optional.
+	Exclude string
+	// Retain, when above 0, drops observations older than AsOf − Retain
+	// before anything else, counted.
+	Retain time.Duration
+	// AsOf is the time retention is measured from; zero means now.
+	AsOf time.Time
+
 	// Radius is the radius in meters of the circle that stands for a
 	// compound with a location and no footprint.
 	Radius float64
@@ -58,20 +84,69 @@ type Options struct {
 	// observation that is used; coarser ones are discarded.
 	MaxAccuracy float64
 	// AssumeAccuracy is the accuracy, in meters, taken for an observation
-	// that gives none.
+	// that gives none: by default MaxAccuracy, as coarse as any fix used,
+	// never a precise point.
 	AssumeAccuracy float64
-	// MinDays is how many distinct days (UTC) a device must be seen inside
-	// a compound, within Window, to be resident there.
+	// SpotDevices is how many distinct devices must report one identical
+	// coordinate for it to be taken as a shared position (a geocoder's
+	// centroid, a cell tower, an access point's stored place) and its
+	// fixes discounted; 0 turns the check off.
+	SpotDevices int
+
+	// MinStay is the shortest stay that counts: a run of fixes inside one
+	// compound, with no fix elsewhere between them, from its first fix to
+	// its last.
+	MinStay time.Duration
+	// MaxGap is the longest time between two fixes of a stay: a longer
+	// silence ends it.
+	MaxGap time.Duration
+	// MinDwell is the time inside, in stays of at least MinStay, that makes
+	// a device a resident or worker, within Window.
+	MinDwell time.Duration
+	// MinDays is how many distinct local days with stay time inside (or,
+	// for the share of fixes, with fixes inside) it takes, within Window.
 	MinDays int
-	// Window is the span within which those days must fall; whole days.
+	// MinFixes and MinShare are the other way to be a member, for devices
+	// whose fixes are too sparse to show stays: within Window, at least
+	// MinFixes fixes, of which a share inside the compound that is at
+	// least MinShare with 95% confidence.
+	MinFixes int
+	MinShare float64
+	// MinNights is how many nights inside make a resident rather than a
+	// worker: a night counts when stays cover at least half of the night
+	// hours.
+	MinNights int
+	// NightStart and NightEnd are the night hours, local time at the
+	// compound (its longitude's solar time), 0-23; NightStart > NightEnd
+	// crosses midnight.
+	NightStart, NightEnd int
+	// Window is the span within which MinDwell, MinDays and MinNights must
+	// be met; whole days.
 	Window time.Duration
-	// MaxOutsideShare is the largest share of an address's devices that
-	// may have used it only outside every footprint for it to be an
-	// indicator; above it, the address is shared infrastructure.
-	MaxOutsideShare float64
-	// MinOutsideDevices is the fewest devices outside that make an address
-	// shared, whatever the share: "many devices".
+
+	// MinAddrDevices and MinAddrDays are the support an address needs to
+	// become an indicator of a compound: resident or worker devices using
+	// it inside, on distinct local days, within one lease window.
+	MinAddrDevices int
+	MinAddrDays    int
+	// LeaseGap splits an address's use into windows: a longer time without
+	// use inside the compound ends a window.
+	LeaseGap time.Duration
+	// ShareMargin widens a window when counting who else used the address:
+	// outside devices count against it when they used it during the
+	// window or within this margin of it; whole days.
+	ShareMargin time.Duration
+	// MaxOutsideShare and MinOutsideDevices make an address shared: at
+	// least MinOutsideDevices devices that never used it inside used it
+	// outside every footprint in the window, and they are more than
+	// MaxOutsideShare of all its devices then.
+	MaxOutsideShare   float64
 	MinOutsideDevices int
+	// MaxCompetingShare is the largest share of outside devices an address
+	// may have in its window and still be an indicator ("no competing
+	// use"); between it and shared, an address is contested: neither.
+	MaxCompetingShare float64
+
 	// Source is written in the source column of every derived indicator.
 	Source string
 
@@ -84,22 +159,40 @@ type Options struct {
 	Logger  *slog.Logger
 }
 
-// Defaults of the options.
+// Defaults of the options; docs/derive.md gives the reasons.
 const (
 	DefaultRadius            = 250
 	DefaultMaxAccuracy       = 100
+	DefaultSpotDevices       = 5
+	DefaultMinStay           = time.Hour
+	DefaultMaxGap            = 10 * time.Hour
+	DefaultMinDwell          = 24 * time.Hour
 	DefaultMinDays           = 3
+	DefaultMinFixes          = 5
+	DefaultMinShare          = 0.25
+	DefaultMinNights         = 2
+	DefaultNightStart        = 0
+	DefaultNightEnd          = 6
 	DefaultWindow            = 30 * 24 * time.Hour
+	DefaultMinAddrDevices    = 2
+	DefaultMinAddrDays       = 2
+	DefaultLeaseGap          = 7 * 24 * time.Hour
+	DefaultShareMargin       = 24 * time.Hour
 	DefaultMaxOutsideShare   = 0.5
 	DefaultMinOutsideDevices = 3
+	DefaultMaxCompetingShare = 0.2
 	DefaultSource            = "seams-derive"
 )
 
 // NewOptions returns Options with the defaults filled in.
 func NewOptions() Options {
 	return Options{
-		Radius: DefaultRadius, MaxAccuracy: DefaultMaxAccuracy, MinDays: DefaultMinDays, Window: DefaultWindow,
-		MaxOutsideShare: DefaultMaxOutsideShare, MinOutsideDevices: DefaultMinOutsideDevices,
+		Radius: DefaultRadius, MaxAccuracy: DefaultMaxAccuracy, AssumeAccuracy: DefaultMaxAccuracy, SpotDevices: DefaultSpotDevices,
+		MinStay: DefaultMinStay, MaxGap: DefaultMaxGap, MinDwell: DefaultMinDwell, MinDays: DefaultMinDays,
+		MinFixes: DefaultMinFixes, MinShare: DefaultMinShare,
+		MinNights: DefaultMinNights, NightStart: DefaultNightStart, NightEnd: DefaultNightEnd, Window: DefaultWindow,
+		MinAddrDevices: DefaultMinAddrDevices, MinAddrDays: DefaultMinAddrDays, LeaseGap: DefaultLeaseGap, ShareMargin: DefaultShareMargin,
+		MaxOutsideShare: DefaultMaxOutsideShare, MinOutsideDevices: DefaultMinOutsideDevices, MaxCompetingShare: DefaultMaxCompetingShare,
 		Source: DefaultSource, MaxRejected: -1, Logger: slog.New(slog.DiscardHandler),
 	}
 }
@@ -111,10 +204,13 @@ var ErrOptions = errors.New("invalid options")
 // Options.MaxRejected allows; no output is written then.
 var ErrTooManyRejected = errors.New("too many rejected records")
 
+const day = 24 * time.Hour
+
 func (o *Options) check() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrOptions, fmt.Sprintf(format, args...))
 	}
+	wholeDays := func(d time.Duration) bool { return d%day == 0 }
 	switch {
 	case o.Compounds == "":
 		return bad("no compounds file")
@@ -128,16 +224,48 @@ func (o *Options) check() error {
 		return bad("max accuracy %g m (want 0 to %d)", o.MaxAccuracy, footprint.MaxReach)
 	case !(o.AssumeAccuracy >= 0 && o.AssumeAccuracy <= footprint.MaxReach):
 		return bad("assumed accuracy %g m (want 0 to %d)", o.AssumeAccuracy, footprint.MaxReach)
+	case o.SpotDevices < 0 || o.SpotDevices == 1:
+		return bad("spot devices %d (want 2 or more, or 0 for no check: one device repeating its own position is not a shared one)", o.SpotDevices)
+	case o.MinStay < 0 || o.MinStay > 7*day:
+		return bad("min stay %s (want 0 to 7 days)", o.MinStay)
+	case o.MaxGap <= 0 || o.MaxGap > 7*day:
+		return bad("max gap %s (want more than 0, at most 7 days)", o.MaxGap)
+	case o.MinDwell < 0:
+		return bad("min dwell %s is negative", o.MinDwell)
 	case o.MinDays < 1 || o.MinDays > 10000:
 		return bad("min days %d (want 1 to 10000)", o.MinDays)
-	case o.Window < 24*time.Hour || o.Window%(24*time.Hour) != 0 || o.Window > 10000*24*time.Hour:
+	case o.MinFixes < 1:
+		return bad("min fixes %d (want 1 or more)", o.MinFixes)
+	case !(o.MinShare > 0 && o.MinShare <= 1):
+		return bad("min share %g (want a fraction in (0,1])", o.MinShare)
+	case o.MinNights < 0 || o.MinNights > 10000:
+		return bad("min nights %d (want 0 to 10000)", o.MinNights)
+	case o.NightStart < 0 || o.NightStart > 23 || o.NightEnd < 0 || o.NightEnd > 23 || o.NightStart == o.NightEnd:
+		return bad("night %d-%d (want two different hours 0 to 23)", o.NightStart, o.NightEnd)
+	case o.Window < day || !wholeDays(o.Window) || o.Window > 10000*day:
 		return bad("window %s (want a whole number of days, 1 to 10000)", o.Window)
-	case o.Window < time.Duration(o.MinDays)*24*time.Hour:
-		return bad("window of %d days cannot hold %d distinct days", o.Window/(24*time.Hour), o.MinDays)
+	case o.Window < time.Duration(o.MinDays)*day:
+		return bad("window of %d days cannot hold %d distinct days", o.Window/day, o.MinDays)
+	case o.Window < time.Duration(o.MinNights)*day:
+		return bad("window of %d days cannot hold %d nights", o.Window/day, o.MinNights)
+	case o.MinDwell > o.Window:
+		return bad("min dwell %s is longer than the window of %d days", o.MinDwell, o.Window/day)
+	case o.MinAddrDevices < 1:
+		return bad("min address devices %d (want 1 or more)", o.MinAddrDevices)
+	case o.MinAddrDays < 1:
+		return bad("min address days %d (want 1 or more)", o.MinAddrDays)
+	case o.LeaseGap < day || !wholeDays(o.LeaseGap):
+		return bad("lease gap %s (want a whole number of days, at least 1)", o.LeaseGap)
+	case o.ShareMargin < 0 || !wholeDays(o.ShareMargin) || o.ShareMargin > 365*day:
+		return bad("share margin %s (want a whole number of days, 0 to 365)", o.ShareMargin)
 	case !(o.MaxOutsideShare >= 0 && o.MaxOutsideShare <= 1):
 		return bad("max outside share %g (want a fraction in [0,1])", o.MaxOutsideShare)
 	case o.MinOutsideDevices < 1:
 		return bad("min outside devices %d (want 1 or more)", o.MinOutsideDevices)
+	case !(o.MaxCompetingShare >= 0 && o.MaxCompetingShare <= o.MaxOutsideShare):
+		return bad("max competing share %g (want a fraction from 0 to the max outside share, %g)", o.MaxCompetingShare, o.MaxOutsideShare)
+	case o.Retain < 0 || o.Retain > 0 && !wholeDays(o.Retain):
+		return bad("retain %s (want a whole number of days)", o.Retain)
 	}
 	seen := map[string]bool{}
 	for _, f := range o.Observations {
@@ -206,16 +334,20 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	}
 	o.Logger.Info("footprints loaded", "compounds", len(d.compounds), "footprints", len(d.x.Footprints()),
 		"took", time.Since(start).Round(time.Millisecond))
-	if err := d.passResidents(ctx); err != nil {
+	if err := d.passPlaces(ctx); err != nil {
 		return nil, err
 	}
-	d.decideResidents()
-	o.Logger.Info("pass 1 done", "observations", d.sum.Observations.Read, "residents", d.sum.Residents,
+	d.decideCandidates()
+	o.Logger.Info("pass 1 done", "observations", d.sum.Observations.Read, "candidates", d.sum.Dwell.Candidates,
 		"addresses", len(d.addrs), "took", time.Since(start).Round(time.Millisecond))
-	if err := d.passAddresses(ctx); err != nil {
+	if err := d.passCandidates(ctx); err != nil {
 		return nil, err
 	}
 	o.Logger.Info("pass 2 done", "took", time.Since(start).Round(time.Millisecond))
+	d.findSpots()
+	d.decideMembers()
+	d.decideAddresses()
+	o.Logger.Info("decided", "members", len(d.members), "took", time.Since(start).Round(time.Millisecond))
 	if err := d.write(&out); err != nil {
 		return nil, err
 	}
@@ -226,7 +358,8 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		}
 	}
 	o.Logger.Info("done", "device_indicators", d.sum.DeviceIndicators, "ip_indicators", d.sum.IPIndicators,
-		"shared", d.sum.SharedAddresses, "rejected", d.sum.Rejected, "took", time.Since(start).Round(time.Millisecond))
+		"cidr_indicators", d.sum.CIDRIndicators, "shared", d.sum.SharedAddresses, "rejected", d.sum.Rejected,
+		"took", time.Since(start).Round(time.Millisecond))
 	return &d.sum, nil
 }
 
@@ -262,6 +395,9 @@ type deriver struct {
 	compounds []seams.Compound
 	ids       map[string]int
 	x         *footprint.Index
+	zones     *footprint.ZoneIndex
+	cutoff    int64 // Unix ns; observations before it are dropped (retention); MinInt64 for none
+	offset    []int64
 	fpSources [][]string // footprint sources of each compound
 	previous  []seams.Indicator
 
@@ -269,18 +405,32 @@ type deriver struct {
 	devs    interner
 	pairIdx map[uint64]int32 // comp<<32 | dev
 	pairs   []pair
+	// devDays are the days each device was seen inside a footprint (local
+	// days of the compound) or near one (UTC days of a vague fix: too
+	// coarse, or across an edge): what makes a candidate.
+	devDays []daySet
 	addrs   []addr
-	useIdx  map[uint64]int32 // comp<<32 | addr
-	uses    []usage
 	perComp []CompoundCounts
 	inputs  []seams.InputCount
 	obsIn   []int // index in inputs of each observation file
 
+	// Between the passes and after: the candidates and what pass 2
+	// collected.
+	candOf     []int32   // candidate number of each device, or -1
+	cands      []int32   // device of each candidate
+	candInside []bool    // of each candidate: seen inside in pass 1 (not only near)
+	events     [][]event // of each candidate
+	dayUses    map[uint64]int32
+	uses       []dayUse // who used a relevant address on a day: addr<<32 | uint32(day)
+	spots      map[uint32]bool
+	members    []member
+	result     addressResult
+
 	sum Summary
 }
 
-// load reads the compounds, footprints and previous indicators, writes their
-// rejections, and builds the footprint index.
+// load reads the compounds, footprints, zones and previous indicators,
+// writes their rejections, and builds the footprint index.
 func (d *deriver) load() error {
 	o := d.o
 	var werr error
@@ -322,9 +472,15 @@ func (d *deriver) load() error {
 		d.ids[c.ID] = i
 	}
 	var fps []footprint.Footprint
+	rejectedFeatures := map[string][]string{} // compound -> reasons its features were rejected
 	if o.Footprints != "" {
 		if err := read(o.Footprints, "footprints", func(r io.Reader, rej func(*seams.RecordError)) (n int, err error) {
-			fps, err = footprint.ReadGeoJSON(r, o.Footprints, d.compounds, rej)
+			fps, err = footprint.ReadGeoJSON(r, o.Footprints, d.compounds, func(e *seams.RecordError) {
+				if c := featureCompound(e.Raw); c != "" {
+					rejectedFeatures[c] = append(rejectedFeatures[c], fmt.Sprintf("%s:%d %s: %s", e.File, e.Line, e.Item, e.Reason))
+				}
+				rej(e)
+			})
 			return len(fps), err
 		}); err != nil {
 			return err
@@ -349,13 +505,53 @@ func (d *deriver) load() error {
 	}
 	d.fpSources = make([][]string, len(d.compounds))
 	d.perComp = make([]CompoundCounts, len(d.compounds))
+	d.offset = make([]int64, len(d.compounds))
 	for i, c := range d.compounds {
 		d.perComp[i] = CompoundCounts{Compound: c.ID, Name: c.Name, Country: c.Country}
 	}
+	seenOffset := make([]bool, len(d.compounds))
 	for i := range all {
 		ci := d.x.Compound(i)
-		d.fpSources[ci] = append(d.fpSources[ci], all[i].Source())
+		fp := &all[i]
+		d.fpSources[ci] = append(d.fpSources[ci], fp.Source())
 		d.perComp[ci].Footprints++
+		if !seenOffset[ci] {
+			// Local solar time: 4 minutes an degree of longitude east.
+			d.offset[ci] = int64(math.Round(fp.Center[0]*240)) * int64(time.Second)
+			seenOffset[ci] = true
+		}
+		if fp.Circle {
+			if reasons := rejectedFeatures[fp.Compound]; len(reasons) > 0 {
+				d.sum.Footprints.FallbackCircles = append(d.sum.Footprints.FallbackCircles,
+					FallbackCircle{Compound: fp.Compound, RadiusM: fp.Radius, Rejected: reasons})
+			}
+		} else if fp.AreaM2 > footprint.LargeAreaM2 {
+			d.sum.Footprints.Large = append(d.sum.Footprints.Large,
+				LargeFootprint{Compound: fp.Compound, Source: fp.Source(), AreaKM2: math.Round(fp.AreaM2/1e4) / 100})
+		}
+	}
+	if o.Exclude != "" {
+		var zones []footprint.Zone
+		if err := read(o.Exclude, "exclude", func(r io.Reader, rej func(*seams.RecordError)) (n int, err error) {
+			zones, err = footprint.ReadZones(r, o.Exclude, rej)
+			return len(zones), err
+		}); err != nil {
+			return err
+		}
+		if d.zones, err = footprint.NewZoneIndex(zones, o.MaxAccuracy); err != nil {
+			return err
+		}
+		d.sum.Governance.Exclude = &Exclusions{File: o.Exclude, Zones: len(zones)}
+	}
+	d.cutoff = math.MinInt64
+	if o.Retain > 0 {
+		asOf := o.AsOf
+		if asOf.IsZero() {
+			asOf = time.Now()
+		}
+		cut := asOf.Add(-o.Retain).UTC()
+		d.cutoff = cut.UnixNano()
+		d.sum.Governance.Retention = &Retention{AsOf: rfc3339(asOf), RetainDays: int(o.Retain / day), Cutoff: rfc3339(cut)}
 	}
 	if o.Previous != "" {
 		if err := read(o.Previous, "previous", func(r io.Reader, rej func(*seams.RecordError)) (n int, err error) {
@@ -365,166 +561,36 @@ func (d *deriver) load() error {
 			return err
 		}
 	}
-	d.sc = &scanner{o: o, x: d.x, stamps: make([]fileStamp, len(o.Observations))}
+	d.sc = &scanner{o: o, x: d.x, zones: d.zones, cutoff: d.cutoff, stamps: make([]fileStamp, len(o.Observations))}
 	d.obsIn = make([]int, len(o.Observations))
 	for i, f := range o.Observations {
 		d.obsIn[i] = len(d.inputs)
 		d.inputs = append(d.inputs, seams.InputCount{File: f, Kind: "observations"})
 	}
 	d.pairIdx = make(map[uint64]int32)
-	d.useIdx = make(map[uint64]int32)
-	d.sc.cands = make(map[netip.Addr]int32)
+	d.sc.cands = make(map[addrKey]int32)
 	return nil
 }
 
-// passResidents is the first pass: where every device was.
-func (d *deriver) passResidents(ctx context.Context) error {
-	oc := &d.sum.Observations
-	return d.sc.run(ctx, passResidents, func(b *batch) error {
-		in := &d.inputs[d.obsIn[b.file]]
-		in.Records += b.records
-		in.Rejected += len(b.rejects)
-		oc.Read += b.records
-		oc.Rejected += len(b.rejects)
-		oc.Inside += b.where[footprint.Inside]
-		oc.OutsideFootprints += b.where[footprint.Outside]
-		oc.AccuracyCrossesEdge += b.where[footprint.OnEdge]
-		oc.AccuracyTooCoarse += b.where[footprint.TooCoarse]
-		oc.AccuracyAssumed += b.noAcc
-		for i := range b.rejects {
-			if err := d.rj.add(&b.rejects[i]); err != nil {
-				return err
-			}
-		}
-		for i := range b.recs {
-			r := &b.recs[i]
-			dev := d.devs.intern(r.dev)
-			day := dayOf(r.at)
-			if r.inN > 1 {
-				oc.InsideSeveral++
-			}
-			for _, c := range b.ins[r.inOff : r.inOff+r.inN] {
-				k := uint64(c)<<32 | uint64(dev)
-				pi, ok := d.pairIdx[k]
-				if !ok {
-					pi = int32(len(d.pairs))
-					d.pairIdx[k] = pi
-					d.pairs = append(d.pairs, pair{comp: c, dev: dev})
-				}
-				p := &d.pairs[pi]
-				p.add(r.at)
-				p.days.add(day)
-				d.perComp[c].ObservationsInside++
-			}
-			if !r.ip.IsValid() {
-				continue
-			}
-			oc.InsideWithIP++
-			if seams.NonRoutable(r.ip) != "" {
-				oc.InsideUnroutableIP++
-				continue
-			}
-			ai, ok := d.sc.cands[r.ip]
-			if !ok {
-				ai = int32(len(d.addrs))
-				d.sc.cands[r.ip] = ai
-				d.addrs = append(d.addrs, addr{addr: r.ip})
-			}
-			d.addrs[ai].inside.add(dev)
-		}
-		return nil
-	})
+// featureCompound returns the compound a rejected feature names, as far
+// as its text (maybe cut short) says: properties.compound, or else its id.
+func featureCompound(raw string) string {
+	if m := compoundRe.FindStringSubmatch(raw); m != nil {
+		return strings.TrimSpace(m[1])
+	}
+	if m := idRe.FindStringSubmatch(raw); m != nil {
+		return strings.TrimSpace(strings.Trim(m[1], `"`))
+	}
+	return ""
 }
 
-// decideResidents marks the resident pairs, and the addresses a resident
-// device used inside somewhere, which are the only ones the second pass
-// looks at.
-func (d *deriver) decideResidents() {
-	w := int32(d.o.Window / (24 * time.Hour))
-	resident := make([]bool, len(d.devs.devs))
-	for i := range d.pairs {
-		p := &d.pairs[i]
-		d.perComp[p.comp].DevicesInside++
-		if p.days.bestWindow(w) >= d.o.MinDays {
-			p.resident = true
-			resident[p.dev] = true
-			d.sum.Residents++
-			d.perComp[p.comp].Residents++
-		} else {
-			d.sum.PassersBy++
-			d.perComp[p.comp].PassersBy++
-		}
-	}
-	for i := range d.addrs {
-		a := &d.addrs[i]
-		for _, dev := range a.inside {
-			if resident[dev] {
-				a.relevant = true
-				break
-			}
-		}
-		d.sc.relevant = append(d.sc.relevant, a.relevant)
-		if a.relevant {
-			// Count outside devices up to what decides the address, or
-			// up to countLimit for the provenance, whichever is more.
-			t := sharedThreshold(len(a.inside), d.o.MaxOutsideShare, d.o.MinOutsideDevices)
-			a.limit = max(t, countLimit)
-		}
-	}
-}
+var (
+	compoundRe = regexp.MustCompile(`"compound"\s*:\s*"([^"\\]*)"`)
+	idRe       = regexp.MustCompile(`"id"\s*:\s*("[^"\\]*"|[0-9]+)`)
+)
 
-// countLimit is how many devices outside the footprints are counted, at
-// least, for an address: beyond what decides whether it is shared, the
-// count is for people to read, and memory stays bounded by it.
-const countLimit = 100
-
-// passAddresses is the second pass: who used the candidate addresses, and
-// where.
-func (d *deriver) passAddresses(ctx context.Context) error {
-	records := make([]int, len(d.o.Observations))
-	err := d.sc.run(ctx, passAddresses, func(b *batch) error {
-		records[b.file] += b.records
-		for i := range b.recs {
-			r := &b.recs[i]
-			ai := d.sc.cands[r.ip]
-			a := &d.addrs[ai]
-			dev, known := d.devs.lookup(r.dev)
-			if r.where == footprint.Outside {
-				if !known || !a.inside.has(dev) {
-					a.addOutside(hashDevice(r.dev))
-				}
-				continue
-			}
-			for _, c := range b.ins[r.inOff : r.inOff+r.inN] {
-				pi, ok := d.pairIdx[uint64(c)<<32|uint64(dev)]
-				if !ok || !known || !d.pairs[pi].resident {
-					continue
-				}
-				k := uint64(c)<<32 | uint64(ai)
-				ui, ok := d.useIdx[k]
-				if !ok {
-					ui = int32(len(d.uses))
-					d.useIdx[k] = ui
-					d.uses = append(d.uses, usage{comp: c, addr: ai})
-				}
-				u := &d.uses[ui]
-				u.add(r.at)
-				u.days.add(dayOf(r.at))
-				u.devs.add(dev)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	for i, n := range records {
-		if want := d.inputs[d.obsIn[i]].Records; n != want {
-			return fmt.Errorf("%s: %d records in the second pass, %d in the first: the file changed while it was read", d.o.Observations[i], n, want)
-		}
-	}
-	return nil
-}
+// localDay returns the local day, at compound c, of an instant.
+func (d *deriver) localDay(c int32, ns int64) int32 { return dayOf(ns + d.offset[c]) }
 
 // writeJSON writes v as indented JSON.
 func writeJSON(w io.Writer, v any) error {

@@ -3,10 +3,8 @@ package derive
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,422 +12,476 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paulmach/orb"
-	"github.com/paulmach/orb/geo"
-
-	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/observe"
-	"github.com/seams-dev/seams/registry"
 )
 
-// The hand-made world of these tests: compound c-alpha has a footprint, a
-// square of 400 m; c-beta is known only by its location and gets a circle;
-// c-gamma has neither. All names and devices are synthetic; addresses are
-// documentation addresses.
+// Devices of the dwell tests.
 var (
-	alpha = orb.Point{103.5, 10.6}
-	beta  = orb.Point{103.6, 10.7}
+	devResident = dev(1)
+	devWorker   = dev(2)
+	devRider    = dev(3)
+	devSparse   = dev(4)
+	devVisitor  = dev(5)
+	devFence    = dev(6)
+	devWall     = dev(7)
+	devCoarse   = dev(8)
+	devBeta     = "idfa:00000000-0000-4000-8000-00000000000A"
+	devSpread   = dev(9)
+	devNoAcc    = dev(10)
+	// Too sparse for stays: one fix inside and one at home a day.
+	devSparseWorker = dev(11)
+	// As sparse, one fix inside and four in town a day.
+	devSparseRider = dev(12)
 )
 
-const compoundsCSV = `id,name,country,lat,lon
-c-alpha,Test Compound Alpha,KH,10.6,103.5
-c-beta,Test Compound Beta,KH,10.7,103.6
-c-gamma,Test Compound Gamma,LA,,
-`
-
-// footprintsJSON is a square of 400 m around alpha.
-func footprintsJSON() string {
-	var r []string
-	for _, b := range []float64{225, 135, 45, 315, 225} { // corners: SW, SE, NE, NW
-		p := geo.PointAtBearingAndDistance(alpha, b, 200*1.41421356)
-		r = append(r, fmt.Sprintf("[%.8f,%.8f]", p[0], p[1]))
-	}
-	return `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"compound":"c-alpha"},"geometry":{"type":"Polygon","coordinates":[[` +
-		strings.Join(r, ",") + `]]}}]}`
-}
-
-// at returns the point meters from c on bearing.
-func at(c orb.Point, bearing, meters float64) orb.Point {
-	return geo.PointAtBearingAndDistance(c, bearing, meters)
-}
-
-var day0 = time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
-
-// obs is an observation of the tests: device, day and hour after day0, place,
-// accuracy (negative: none) and address.
-type obs struct {
-	dev  string
-	day  int
-	hour int
-	p    orb.Point
-	acc  float64
-	ip   string
-}
-
-func (o obs) line() []byte {
-	d, err := seams.ParseDeviceID(o.dev)
-	if err != nil {
-		panic(err)
-	}
-	ob := observe.Observation{Device: d, At: day0.Add(time.Duration(o.day)*24*time.Hour + time.Duration(o.hour)*time.Hour),
-		Lat: o.p[1], Lon: o.p[0]}
-	if o.acc >= 0 {
-		ob.Accuracy, ob.HasAccuracy = o.acc, true
-	}
-	if o.ip != "" {
-		ob.IP = netip.MustParseAddr(o.ip)
-	}
-	return observe.AppendJSON(nil, &ob)
-}
-
-type world struct {
-	dir  string
-	opts Options
-}
-
-func newWorld(t *testing.T, files ...[]obs) *world {
-	t.Helper()
-	dir := t.TempDir()
-	w := &world{dir: dir, opts: NewOptions()}
-	write := func(name, data string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(data), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	w.opts.Compounds = write("compounds.csv", compoundsCSV)
-	w.opts.Footprints = write("footprints.geojson", footprintsJSON())
-	for i, f := range files {
-		var b bytes.Buffer
-		for _, o := range f {
-			b.Write(o.line())
-		}
-		w.opts.Observations = append(w.opts.Observations, write(fmt.Sprintf("obs%d.jsonl", i+1), b.String()))
-	}
-	w.opts.Out = filepath.Join(dir, "out")
-	w.opts.Workers = 2
-	return w
-}
-
-type result struct {
-	sum        *Summary
-	indicators []seams.Indicator
-	shared     []netip.Prefix
-	prov       []Provenance
-	rejected   []map[string]any
-	raw        map[string]string
-}
-
-func (w *world) run(t *testing.T) *result {
-	t.Helper()
-	s, err := Run(context.Background(), w.opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return readResult(t, w.opts.Out, w.opts.Compounds, s)
-}
-
-// readResult reads the outputs back with the registry's readers, as seams
-// xref would, and fails on any row they reject.
-func readResult(t *testing.T, out, compoundsFile string, s *Summary) *result {
-	t.Helper()
-	r := &result{sum: s, raw: map[string]string{}}
-	for _, n := range []string{IndicatorsFile, SharedFile, ProvenanceFile, SummaryFile, RejectedFile} {
-		b, err := os.ReadFile(filepath.Join(out, n))
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.raw[n] = string(b)
-	}
-	f, _ := os.Open(compoundsFile)
-	cs, err := registry.ReadCompounds(f, compoundsFile, nil)
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids := map[string]int{}
-	for i, c := range cs {
-		ids[c.ID] = i
-	}
-	fail := func(e *seams.RecordError) { t.Errorf("the registry reader rejects derived output: %v", e) }
-	if r.indicators, err = registry.ReadIndicators(strings.NewReader(r.raw[IndicatorsFile]), IndicatorsFile, ids, fail); err != nil {
-		t.Fatal(err)
-	}
-	if r.shared, err = registry.ReadShared(strings.NewReader(r.raw[SharedFile]), SharedFile, fail); err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range strings.SplitAfter(r.raw[ProvenanceFile], "\n") {
-		if l == "" {
-			continue
-		}
-		var p Provenance
-		if err := json.Unmarshal([]byte(l), &p); err != nil {
-			t.Fatal(err)
-		}
-		r.prov = append(r.prov, p)
-	}
-	for _, l := range strings.SplitAfter(r.raw[RejectedFile], "\n") {
-		if l == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatal(err)
-		}
-		r.rejected = append(r.rejected, m)
-	}
-	if len(r.prov) != len(r.indicators) {
-		t.Fatalf("%d provenance lines for %d indicators", len(r.prov), len(r.indicators))
-	}
-	for i, p := range r.prov {
-		in := r.indicators[i]
-		if p.Compound != in.Compound || p.Kind != in.Kind.String() || p.Value != in.Value {
-			t.Fatalf("provenance line %d is for %s %s %s, indicator for %s %s %s", i+1, p.Compound, p.Kind, p.Value, in.Compound, in.Kind, in.Value)
-		}
-	}
-	return r
-}
-
-// find returns the indicator of compound, kind and value and its
-// provenance, or false.
-func (r *result) find(compound, kind, value string) (seams.Indicator, Provenance, bool) {
-	for i, in := range r.indicators {
-		if in.Compound == compound && in.Kind.String() == kind && in.Value == value {
-			return in, r.prov[i], true
-		}
-	}
-	return seams.Indicator{}, Provenance{}, false
-}
-
-func (r *result) keys() []string {
-	var out []string
-	for _, in := range r.indicators {
-		out = append(out, in.Compound+" "+in.Kind.String()+" "+in.Value)
-	}
-	return out
-}
-
-// Devices of the tests.
-const (
-	devResident  = "aaid:00000000-0000-4000-8000-000000000001"
-	devVisitor   = "aaid:00000000-0000-4000-8000-000000000002"
-	devSpread    = "aaid:00000000-0000-4000-8000-000000000003"
-	devFence     = "aaid:00000000-0000-4000-8000-000000000004"
-	devCoarse    = "aaid:00000000-0000-4000-8000-000000000005"
-	devBeta      = "idfa:00000000-0000-4000-8000-00000000000A"
-	devTownBase  = "aaid:00000000-0000-4000-8000-0000000001%02d"
-	compoundWiFi = "203.0.113.10"
-	carrierNAT   = "198.51.100.77"
-)
-
-func townDevice(i int) string { return fmt.Sprintf(devTownBase, i) }
-
-// TestResidents checks who is resident: distinct days within the window,
-// whole circles inside, accuracy within the limit.
-func TestResidents(t *testing.T) {
-	inside := at(alpha, 30, 50)
+// dwellWorld is one of each kind of device the rules must tell apart.
+func dwellWorld() []obs {
 	var o []obs
-	// A resident: days 0, 1 and 2, twice a day, one of them with a coarse
-	// fix that does not count.
-	for _, d := range []int{0, 1, 2} {
-		o = append(o, obs{devResident, d, 9, inside, 10, ""}, obs{devResident, d, 20, inside, 15, ""})
-	}
-	o = append(o, obs{devResident, 5, 9, inside, 500, ""})
-	// A visitor: two days only.
-	o = append(o, obs{devVisitor, 3, 10, inside, 10, ""}, obs{devVisitor, 4, 10, inside, 10, ""})
-	// Three days, but 60 days apart: never three within 30 days.
-	o = append(o, obs{devSpread, 0, 10, inside, 10, ""}, obs{devSpread, 30, 10, inside, 10, ""}, obs{devSpread, 60, 10, inside, 10, ""})
-	// Near the fence, 10 m outside, every day: with accuracy 20 m the
-	// circle crosses the wall; with 5 m it is outside.
-	fence := at(alpha, 90, 210)
-	for d := range 10 {
-		o = append(o, obs{devFence, d, 8, fence, 20, ""}, obs{devFence, d, 18, fence, 5, ""})
-	}
-	// Inside, but always with coarse fixes.
-	for d := range 5 {
-		o = append(o, obs{devCoarse, d, 8, inside, 150, ""})
-	}
-	// At beta, which has a circle of 250 m: 200 m from its centre with a
-	// 40 m fix is inside; at 240 m it crosses the circle.
-	for d := range 3 {
-		o = append(o, obs{devBeta, d, 12, at(beta, 180, 200), 40, ""}, obs{devBeta, d, 13, at(beta, 180, 240), 40, ""})
-	}
-	w := newWorld(t, o)
-	r := w.run(t)
+	// A resident: inside, a fix every 90 minutes for five days and
+	// nights.
+	o = append(o, every(devResident, pa(-100, 50), lt(0, 0, 0), lt(5, 0, 0), 90*time.Minute, 10, "")...)
+	// A worker: inside 08:00-17:00 on five days, in town the rest.
+	o = append(o, daily(days(0, 5), func(d int) []obs {
+		in := every(devWorker, pa(-50, -50), lt(d, 8, 0), lt(d, 17, 0), time.Hour, 10, "")
+		return append(in, every(devWorker, town, lt(d, 18, 0), lt(d+1, 7, 0), 2*time.Hour, 10, "")...)
+	})...)
+	// A rider: a fix every 5 minutes on duty, 10:00-22:00, riding the
+	// town, and inside 12:00-12:20 on ten days.
+	o = append(o, daily(days(0, 10), func(d int) []obs {
+		out := every(devRider, pa(0, 1500), lt(d, 10, 0), lt(d, 11, 55), 5*time.Minute, 8, "")
+		out = append(out, every(devRider, pa(0, 150), lt(d, 12, 0), lt(d, 12, 20), 5*time.Minute, 8, "")...)
+		return append(out, every(devRider, pa(300, 2500), lt(d, 12, 25), lt(d, 22, 0), 5*time.Minute, 8, "")...)
+	})...)
+	// A resident whose app seldom asks: three fixes a day on four days
+	// of a month.
+	o = append(o, daily([]int{0, 3, 6, 9}, func(d int) []obs {
+		return []obs{{devSparse, lt(d, 1, 0), pa(60, 60), 15, ""}, {devSparse, lt(d, 7, 0), pa(60, 60), 15, ""}, {devSparse, lt(d, 15, 0), pa(70, 40), 15, ""}}
+	})...)
+	// A visitor: a day and a night inside, once.
+	o = append(o, every(devVisitor, pa(0, -100), lt(2, 10, 0), lt(3, 16, 0), 30*time.Minute, 10, "")...)
+	// A neighbour 15 m beyond the north wall, a fix every 15 minutes; one
+	// in four strays 30 m inside.
+	o = append(o, daily(days(0, 10), func(d int) []obs {
+		var out []obs
+		for i, x := range every(devFence, pa(0, 215), lt(d, 0, 0), lt(d, 23, 45), 15*time.Minute, 5, "") {
+			if i%4 == 3 {
+				x.p, x.acc = pa(0, 170), 10
+			}
+			out = append(out, x)
+		}
+		return out
+	})...)
+	// A resident living by the wall alpha shares with delta: one fix in
+	// five strays into delta, and every day half an hour of them in a row.
+	o = append(o, daily(days(0, 10), func(d int) []obs {
+		var out []obs
+		for i, x := range every(devWall, pa(180, 0), lt(d, 0, 0), lt(d, 23, 30), 30*time.Minute, 5, "") {
+			if i%5 == 4 || i == 6 || i == 7 {
+				x.p, x.acc = pa(225, 0), 10
+			}
+			out = append(out, x)
+		}
+		return out
+	})...)
+	// Inside every hour, but every fix coarse.
+	o = append(o, every(devCoarse, pa(0, 0), lt(0, 0, 0), lt(5, 0, 0), time.Hour, 150, "")...)
+	// Beta's resident, 200 m from its centre with 40 m fixes.
+	o = append(o, every(devBeta, at(beta, 180, 200), lt(0, 0, 0), lt(4, 0, 0), 2*time.Hour, 40, "")...)
+	// Three days of a day each, a month apart.
+	o = append(o, daily([]int{0, 30, 60}, func(d int) []obs {
+		return every(devSpread, pa(-150, -150), lt(d, 0, 0), lt(d, 23, 0), time.Hour, 5, "")
+	})...)
+	// A worker whose app seldom asks: one fix at work, one at home, on
+	// twelve days; a rider as sparse, one fix at a gate among four in town.
+	o = append(o, daily(days(0, 12), func(d int) []obs {
+		return []obs{{devSparseWorker, lt(d, 9+d%6, 0), pa(-60, 120), 10, ""}, {devSparseWorker, lt(d, 21, 0), town, 10, ""}}
+	})...)
+	o = append(o, daily(days(0, 12), func(d int) []obs {
+		return []obs{{devSparseRider, lt(d, 10, 0), pa(0, 1500), 10, ""}, {devSparseRider, lt(d, 12+d%5, 0), pa(0, 150), 10, ""},
+			{devSparseRider, lt(d, 18, 0), pa(300, 2500), 10, ""}, {devSparseRider, lt(d, 20, 0), town, 10, ""}, {devSparseRider, lt(d, 22, 0), town, 10, ""}}
+	})...)
+	// No accuracy, 50 m inside the north wall: taken as 100 m, its circle
+	// crosses the wall.
+	o = append(o, every(devNoAcc, pa(0, 150), lt(0, 0, 0), lt(5, 0, 0), time.Hour, -1, "")...)
+	return o
+}
 
-	want := []string{"c-alpha device " + devResident, "c-beta device " + devBeta}
-	if !slices.Equal(r.keys(), want) {
-		t.Fatalf("indicators %v, want %v", r.keys(), want)
+// TestDwell checks who dwells where: residents, workers, and the riders,
+// visitors, neighbours and wall-neighbours who must not be.
+func TestDwell(t *testing.T) {
+	w := newWorld(t, dwellWorld())
+	r := w.run(t)
+	want := []string{"c-alpha device " + devResident, "c-alpha device " + devWorker, "c-alpha device " + devSparse, "c-alpha device " + devWall,
+		"c-alpha device " + devSparseWorker, "c-beta device " + devBeta}
+	slices.Sort(want)
+	got := r.keys()
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Fatalf("indicators %v, want %v", got, want)
 	}
 	in, p, _ := r.find("c-alpha", "device", devResident)
-	if !in.Window.First.Equal(day0.Add(9*time.Hour)) || !in.Window.Last.Equal(day0.Add(2*24*time.Hour+20*time.Hour)) {
+	if !in.Window.First.Equal(lt(0, 0, 0)) || !in.Window.Last.Equal(lt(5, 0, 0)) {
 		t.Errorf("window %s", in.Window)
 	}
-	if p.Observations != 6 || p.Days != 3 || p.BestWindowDays != 3 || p.Devices != 1 || *p.Confidence != 0.5 || in.Confidence != 0.5 || in.Source != DefaultSource {
-		t.Errorf("provenance %+v, indicator %+v", p, in)
+	if d := p.Dwell; d == nil || d.Role != roleResident || d.Hours != 120 || d.Nights != 6 || d.Stays != 1 || p.Days != 5 ||
+		d.BestHours != 120 || d.BestDays != 5 || d.BestNights != 5 || p.Observations != 81 || p.Devices != 1 {
+		t.Errorf("resident provenance %+v %+v", p, p.Dwell)
 	}
-	if len(p.Footprints) != 1 || !strings.Contains(p.Footprints[0], "footprints.geojson:1 features[0]") {
-		t.Errorf("footprints %v", p.Footprints)
+	if in.Confidence != 0.68 || in.Source != DefaultSource { // 0.95 - 0.45*max(24/120, 3/5)
+		t.Errorf("resident confidence %v", in.Confidence)
+	}
+	if p.Data == nil || len(p.Data.Files) != 1 || p.Data.First != rfc3339(lt(0, 0, 0)) || len(p.Footprints) != 1 ||
+		!strings.Contains(p.Footprints[0], "footprints.geojson:1 features[0]") {
+		t.Errorf("data %+v, footprints %v", p.Data, p.Footprints)
+	}
+	if _, p, _ := r.find("c-alpha", "device", devWorker); p.Dwell.Role != roleWorker || p.Dwell.Nights != 0 || p.Dwell.Hours != 45 || p.Dwell.Stays != 5 {
+		t.Errorf("worker %+v", p.Dwell)
+	}
+	if _, p, _ := r.find("c-alpha", "device", devSparse); p.Dwell.Role != roleResident || p.Dwell.Hours != 56 || p.Dwell.Nights != 4 || p.Dwell.By != "stays" {
+		t.Errorf("sparse resident %+v", p.Dwell)
+	}
+	if in, p, _ := r.find("c-alpha", "device", devSparseWorker); p.Dwell.Role != roleWorker || p.Dwell.By != "share of fixes" || p.Dwell.Share != 0.5 ||
+		p.Dwell.Stays != 0 || p.Observations != 12 || !in.Window.First.Equal(lt(0, 9, 0)) || in.Confidence != 0.63 {
+		t.Errorf("sparse worker %+v %+v, confidence %v", p.Dwell, in.Window, in.Confidence)
 	}
 	if _, p, _ := r.find("c-beta", "device", devBeta); len(p.Footprints) != 1 || !strings.HasPrefix(p.Footprints[0], "circle of 250 m") {
 		t.Errorf("footprints of beta %v", p.Footprints)
 	}
-	oc := r.sum.Observations
-	wantCounts := ObservationCounts{Read: len(o), Inside: 6 + 2 + 3 + 3, OutsideFootprints: 10, AccuracyTooCoarse: 1 + 5,
-		AccuracyCrossesEdge: 10 + 3}
-	if oc != wantCounts {
-		t.Errorf("counts %+v, want %+v", oc, wantCounts)
+	s := r.sum
+	if s.Residents != 4 || s.Workers != 2 || s.Dwell.Candidates != 11 {
+		t.Errorf("summary %+v %+v", s, s.Dwell)
 	}
-	if r.sum.Residents != 2 || r.sum.PassersBy != 2 || r.sum.DeviceIndicators != 2 {
-		t.Errorf("summary %+v", r.sum)
+	// Candidates: the resident, worker, rider, sparse, neighbour, wall-
+	// neighbour (inside on three days or more), beta's, and the coarse and
+	// no-accuracy devices (near on three days or more). Alpha saw the
+	// resident, worker, rider, sparse, visitor, neighbour,
+	// wall-neighbour and the month-apart device inside; delta only the
+	// wall-neighbour, who dwells in alpha.
+	if c := s.ByCompound[0]; c.Compound != "c-alpha" || c.DevicesInside != 10 || c.Residents != 3 || c.Workers != 2 || c.PassersBy != 5 {
+		t.Errorf("alpha %+v", c)
 	}
-	if len(r.sum.ByCompound) != 2 || r.sum.ByCompound[0].Residents != 1 || r.sum.ByCompound[0].PassersBy != 2 || r.sum.ByCompound[0].DevicesInside != 3 {
-		t.Errorf("by compound %+v", r.sum.ByCompound)
+	if c := s.ByCompound[2]; c.Compound != "c-delta" || c.DevicesInside != 1 || c.Residents+c.Workers != 0 || c.PassersBy != 1 {
+		t.Errorf("delta %+v", c)
 	}
-	if r.sum.Footprints != (FootprintCounts{Features: 1, Circles: 1, CompoundsWithout: 1}) {
-		t.Errorf("footprints %+v", r.sum.Footprints)
+	oc := s.Observations
+	if oc.Read != len(dwellWorld()) || oc.Read != oc.Rejected+oc.Inside+oc.OutsideFootprints+oc.AccuracyCrossesEdge+oc.AccuracyTooCoarse {
+		t.Errorf("observations %+v", oc)
+	}
+	if oc.AccuracyTooCoarse != 121 || oc.AccuracyAssumed != 121 {
+		t.Errorf("coarse %d, assumed %d", oc.AccuracyTooCoarse, oc.AccuracyAssumed)
 	}
 
-	t.Run("window boundary", func(t *testing.T) {
-		for _, c := range []struct {
-			last     int
-			resident bool
-		}{{29, true}, {30, false}} {
-			w := newWorld(t, []obs{{devResident, 0, 1, inside, 5, ""}, {devResident, 10, 1, inside, 5, ""}, {devResident, c.last, 1, inside, 5, ""}})
+	for _, c := range []struct {
+		name string
+		set  func(*Options)
+		dev  string
+		in   bool
+	}{
+		{"a window of 90 days holds the month-apart days", func(o *Options) { o.Window = 90 * day }, devSpread, true},
+		{"riders count with stays of 15 minutes", func(o *Options) { o.MinStay = 15 * time.Minute; o.MinDwell = time.Hour }, devRider, true},
+		{"two days make the visitor", func(o *Options) { o.MinDays = 2 }, devVisitor, true},
+		{"an exact point 50 m inside the wall", func(o *Options) { o.AssumeAccuracy = 0 }, devNoAcc, true},
+		{"a gap of 5 hours, and no share of fixes, lose the sparse resident", func(o *Options) { o.MaxGap, o.MinFixes = 5*time.Hour, 100 }, devSparse, false},
+		{"a min dwell of 60 hours and a min share of 0.7 lose the worker", func(o *Options) { o.MinDwell, o.MinShare = 60*time.Hour, 0.7 }, devWorker, false},
+		{"a min share of 0.6 loses the sparse worker", func(o *Options) { o.MinShare = 0.6 }, devSparseWorker, false},
+		{"a min share of 0.1 takes the sparse rider", func(o *Options) { o.MinShare = 0.1 }, devSparseRider, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := newWorld(t, dwellWorld())
+			c.set(&w.opts)
 			r := w.run(t)
-			if got := len(r.indicators) == 1; got != c.resident {
-				t.Errorf("days 0, 10 and %d: resident %v, want %v", c.last, got, c.resident)
+			if _, _, ok := r.find("c-alpha", "device", c.dev); ok != c.in {
+				t.Errorf("%s: member %v, want %v (%v)", c.dev, ok, c.in, r.keys())
 			}
-		}
-	})
-	t.Run("min days and window flags", func(t *testing.T) {
-		w := newWorld(t, o)
-		w.opts.MinDays, w.opts.Window = 2, 2*24*time.Hour
+		})
+	}
+	t.Run("min nights make the worker a resident", func(t *testing.T) {
+		w := newWorld(t, dwellWorld())
+		w.opts.MinNights = 0
 		r := w.run(t)
-		if _, _, ok := r.find("c-alpha", "device", devVisitor); !ok {
-			t.Errorf("two consecutive days with --min-days 2: %v", r.keys())
-		}
-		if _, _, ok := r.find("c-alpha", "device", devSpread); ok {
-			t.Errorf("days 30 apart within a window of 2 days")
+		if _, p, _ := r.find("c-alpha", "device", devWorker); p.Dwell == nil || p.Dwell.Role != roleResident {
+			t.Errorf("worker with --min-nights 0: %+v", p.Dwell)
 		}
 	})
-	t.Run("missing accuracy is assumed", func(t *testing.T) {
-		var o []obs
-		for d := range 3 {
-			o = append(o, obs{devFence, d, 8, at(alpha, 90, 195), -1, ""})
-		}
-		w := newWorld(t, o)
-		if r := w.run(t); len(r.indicators) != 1 || r.sum.Observations.AccuracyAssumed != 3 {
-			t.Errorf("exact points 5 m inside the wall: %v %+v", r.keys(), r.sum.Observations)
-		}
-		w.opts.AssumeAccuracy = 10
-		if r := w.run(t); len(r.indicators) != 0 || r.sum.Observations.AccuracyCrossesEdge != 3 {
-			t.Errorf("assuming 10 m: %v %+v", r.keys(), r.sum.Observations)
+	t.Run("the night hours", func(t *testing.T) {
+		// With nights 08:00-17:00, the worker's days are nights.
+		w := newWorld(t, dwellWorld())
+		w.opts.NightStart, w.opts.NightEnd = 8, 17
+		r := w.run(t)
+		if _, p, _ := r.find("c-alpha", "device", devWorker); p.Dwell == nil || p.Dwell.Role != roleResident || p.Dwell.Nights != 5 {
+			t.Errorf("worker with nights 8-17: %+v", p.Dwell)
 		}
 	})
 }
 
-const (
-	devR1 = "aaid:00000000-0000-4000-8000-0000000000b1"
-	devR2 = "aaid:00000000-0000-4000-8000-0000000000b2"
+// TestSharedCoordinates: six phones reporting one geocoder centroid inside
+// alpha, day and night, are no one's residents; without the check they
+// would be.
+func TestSharedCoordinates(t *testing.T) {
+	var o []obs
+	for i := range 6 {
+		o = append(o, every(dev(100+i), pa(0, 0), lt(0, i, 0), lt(10, i, 0), time.Hour, -1, "")...)
+	}
+	// A resident whose fixes are real, two of them at the centroid.
+	o = append(o, every(devResident, pa(-100, 50), lt(0, 0, 0), lt(5, 0, 0), 90*time.Minute, 10, "")...)
+	o = append(o, obs{devResident, lt(1, 0, 30), pa(0, 0), -1, ""}, obs{devResident, lt(1, 0, 40), pa(0, 0), -1, ""})
+	w := newWorld(t, o)
+	r := w.run(t)
+	if !slices.Equal(r.keys(), []string{"c-alpha device " + devResident}) {
+		t.Errorf("indicators %v", r.keys())
+	}
+	if sc := r.sum.SharedCoordinates; sc != (SpotCounts{Coordinates: 1, InsideFootprints: 1, FixesInside: 6*241 + 2}) {
+		t.Errorf("shared coordinates %+v", sc)
+	}
+	if r.sum.ByCompound[0].SharedCoordinates != 1 {
+		t.Errorf("by compound %+v", r.sum.ByCompound[0])
+	}
+	w.opts.SpotDevices = 0
+	if r := w.run(t); len(r.indicators) != 7 {
+		t.Errorf("without the check: %v", r.keys())
+	}
+	w.opts.SpotDevices = 8 // more devices than report it
+	if r := w.run(t); len(r.indicators) != 7 {
+		t.Errorf("--spot-devices 8: %v", r.keys())
+	}
+}
+
+// Devices and addresses of the address tests.
+var (
+	res     = []string{dev(201), dev(202), dev(203), dev(204)}
+	outside = func(i int) string { return dev(300 + i) }
 )
 
-// addressWorld has two residents of c-alpha using the compound's Wi-Fi
-// address and a carrier address that the town uses too.
+const (
+	wifi        = "203.0.113.10"
+	wifiOld     = "203.0.113.11" // the compound's until day 6; a household's from day 9
+	wifiNew     = "203.0.113.12"
+	heldTwice   = "203.0.113.13" // days 0-2 and 15-17
+	carrierOne  = "198.51.100.77"
+	carrierTwo  = "198.51.100.78"
+	unsupported = "203.0.113.40"
+	contested   = "203.0.113.50"
+	laterHome   = "203.0.113.60" // the compound's days 0-3, a household's days 30-40
+)
+
+// addressWorld has four residents of alpha, inside every two hours for 21
+// days, using addresses in every way the rules must tell apart.
 func addressWorld() []obs {
-	inside := at(alpha, 200, 80)
-	town := at(alpha, 0, 3000)
 	var o []obs
-	for _, d := range []int{0, 1, 2, 3} {
-		o = append(o,
-			obs{devR1, d, 9, inside, 10, compoundWiFi},
-			obs{devR2, d, 10, inside, 10, compoundWiFi},
-			obs{devR1, d, 22, inside, 10, carrierNAT},
-			obs{devR2, d, 11, inside, 10, "203.0.113.30"},
-		)
+	inside := pa(-80, 80)
+	townAt := func(i int) obsPlace { return obsPlace{pa(float64(i*40), 3000), 15} }
+	for ri, r := range res {
+		for d := range 21 {
+			for h := 0; h < 24; h += 2 {
+				ip := ""
+				switch {
+				case h == 0:
+					ip = wifi
+				case h == 2 && ri < 2 && d <= 6:
+					ip = wifiOld
+				case h == 2 && ri < 2:
+					ip = wifiNew
+				case h == 4 && ri < 2 && (d <= 2 || d >= 15 && d <= 17):
+					ip = heldTwice
+				case h == 6 && ri == 0 && d == 3:
+					ip = carrierOne
+				case h == 6 && ri < 2 && (d == 4 || d == 5):
+					ip = carrierTwo
+				case h == 8 && ri == 0 && d == 7:
+					ip = unsupported
+				case h == 8 && ri < 2 && (d == 1 || d == 2):
+					ip = contested
+				case h == 10 && ri < 2 && d <= 3:
+					ip = laterHome
+				case h == 12:
+					// Privacy addresses: a new one every day, in the two
+					// /64 of the compound's delegated /56 (two Wi-Fi
+					// networks).
+					ip = fmt.Sprintf("2001:db8:aa:%x:%x::%x", 0x100+ri/2, 0x1000+d, ri+1)
+				case h == 14 && ri == 2:
+					// A phone on mobile IPv6: its own /64 each day.
+					ip = fmt.Sprintf("2001:db8:ff:%x::1", d)
+				case h == 16 && ri < 2:
+					ip = "192.168.1.10"
+				}
+				o = append(o, obs{r, lt(d, h, 0), inside, 10, ip})
+			}
+		}
 	}
-	o = append(o,
-		obs{devR1, 2, 23, inside, 10, "203.0.113.40"},
-		obs{devR1, 2, 23, inside, 10, "192.168.1.10"},
-		obs{devR1, 2, 23, inside, 10, "100.64.1.1"},
-		obs{devR1, 5, 12, town, 10, compoundWiFi},
-		obs{devVisitor, 1, 12, inside, 10, "203.0.113.20"},
-		obs{devVisitor, 1, 13, inside, 10, compoundWiFi},
-	)
-	for i := range 6 {
-		o = append(o, obs{townDevice(i), i, 12, at(town, float64(i*60), 100), 20, carrierNAT})
+	use := func(ip string, days []int, n, first int) {
+		for _, d := range days {
+			for i := range n {
+				p := townAt(first + i)
+				o = append(o, obs{outside(first + i), lt(d, 13, i), p.p, p.acc, ip})
+			}
+		}
 	}
-	for i := range 2 {
-		o = append(o, obs{townDevice(10 + i), i, 12, town, 20, "203.0.113.30"})
-	}
+	use(wifiOld, days(9, 21), 4, 0)
+	use(carrierOne, []int{3}, 6, 10)
+	use(carrierTwo, []int{4, 5}, 5, 20)
+	use(contested, []int{1}, 1, 30)
+	use(laterHome, days(30, 41), 4, 40)
 	return o
+}
+
+type obsPlace struct {
+	p   orbPoint
+	acc float64
 }
 
 func TestAddresses(t *testing.T) {
 	w := newWorld(t, addressWorld())
 	r := w.run(t)
-	want := []string{
-		"c-alpha device " + devR1, "c-alpha device " + devR2,
-		"c-alpha ip 203.0.113.10", "c-alpha ip 203.0.113.30", "c-alpha ip 203.0.113.40",
+	ips := map[string]int{}
+	for _, in := range r.indicators {
+		if in.Kind.String() != "device" {
+			ips[in.Kind.String()+" "+in.Value]++
+		}
 	}
-	if !slices.Equal(r.keys(), want) {
-		t.Fatalf("indicators %v, want %v", r.keys(), want)
+	want := map[string]int{"ip " + wifi: 1, "ip " + wifiOld: 1, "ip " + wifiNew: 1, "ip " + heldTwice: 2, "ip " + laterHome: 1,
+		"cidr 2001:db8:aa:100::/56": 1}
+	if fmt.Sprint(ips) != fmt.Sprint(want) {
+		t.Fatalf("address indicators %v, want %v", ips, want)
 	}
-	in, p, _ := r.find("c-alpha", "ip", compoundWiFi)
-	if !in.Window.First.Equal(day0.Add(9*time.Hour)) || !in.Window.Last.Equal(day0.Add(3*24*time.Hour+10*time.Hour)) {
-		t.Errorf("Wi-Fi window %s: it must span the residents' observations inside", in.Window)
+	if len(r.all("c-alpha", "device", res[0])) != 1 || r.sum.Residents != 4 {
+		t.Fatalf("residents %v", r.keys())
 	}
-	if p.Observations != 8 || p.Days != 4 || p.Devices != 2 || *p.Address != (AddressUse{InsideDevices: 3}) || in.Confidence != 0.73 {
+	in, p, _ := r.find("c-alpha", "ip", wifi)
+	if !in.Window.First.Equal(lt(0, 0, 0)) || !in.Window.Last.Equal(lt(20, 0, 0)) {
+		t.Errorf("Wi-Fi window %s", in.Window)
+	}
+	if p.Observations != 84 || p.Days != 21 || p.Devices != 4 || *p.Address != (AddressUse{InsideDevices: 4}) || in.Confidence != 0.93 {
 		t.Errorf("Wi-Fi provenance %+v %+v, confidence %v", p, *p.Address, in.Confidence)
 	}
-	_, p, _ = r.find("c-alpha", "ip", "203.0.113.30")
-	if *p.Address != (AddressUse{InsideDevices: 1, OutsideDevices: 2, OutsideShare: 0.67}) || *p.Confidence != 0.17 {
-		t.Errorf("two devices outside are not many: %+v %v", *p.Address, *p.Confidence)
+	// The household that had the address after the compound counts
+	// against it only in its own time: the compound's window stays, and
+	// ends with its use.
+	if in, p, _ := r.find("c-alpha", "ip", wifiOld); !in.Window.Last.Equal(lt(6, 2, 0)) || p.Address.OutsideDevices != 0 {
+		t.Errorf("old Wi-Fi %s %+v", in.Window, p.Address)
 	}
-	in, p, _ = r.find("c-alpha", "ip", "203.0.113.40")
-	if !in.Window.First.Equal(in.Window.Last) || p.Observations != 1 {
-		t.Errorf("one observation: window %s, %+v", in.Window, p)
+	if in, _, _ := r.find("c-alpha", "ip", laterHome); !in.Window.Last.Equal(lt(3, 10, 0)) {
+		t.Errorf("later home %s", in.Window)
 	}
-	if len(r.shared) != 1 || r.shared[0] != netip.MustParsePrefix(carrierNAT+"/32") {
-		t.Fatalf("shared %v", r.shared)
+	// Held twice, two weeks apart: two windows, none over the gap.
+	ws := r.all("c-alpha", "ip", heldTwice)
+	if len(ws) != 2 || !ws[0].Window.Last.Equal(lt(2, 4, 0)) || !ws[1].Window.First.Equal(lt(15, 4, 0)) {
+		t.Errorf("held twice %v", ws)
 	}
-	wantLine := carrierNAT + " # 6 devices only outside, 1 inside (outside share 0.86); resident devices inside c-alpha (1)\n"
+	// The /56 of the two /64 the residents' privacy addresses show.
+	if _, p, _ := r.find("c-alpha", "cidr", "2001:db8:aa:100::/56"); p.Address.Merged64 != 2 || p.Devices != 4 {
+		t.Errorf("/56 %+v %+v", p, p.Address)
+	}
+	for _, s := range []string{carrierOne, carrierTwo} {
+		if !r.isShared(s) {
+			t.Errorf("%s not shared: %v", s, r.shared)
+		}
+	}
+	if len(r.shared) != 2 {
+		t.Errorf("shared %v", r.shared)
+	}
+	wantLine := carrierTwo + " # 5 devices only outside, 2 inside (outside share 0.71) from 2024-03-04 to 2024-03-05; members inside c-alpha (2)\n"
 	if !strings.Contains(r.raw[SharedFile], wantLine) {
 		t.Errorf("shared.txt:\n%s\nwant the line %q", r.raw[SharedFile], wantLine)
 	}
-	if oc := r.sum.Observations; oc.InsideWithIP != 21 || oc.InsideUnroutableIP != 2 {
-		t.Errorf("counts %+v", oc)
+	// unsupported: one device, one day; the mobile /64s: one device each;
+	// contested: one outsider of three.
+	if a := r.sum.Addresses; a.Unsupported != 1+21 || a.Contested != 1 || a.Delegations != 1 || a.DroppedShared != 0 {
+		t.Errorf("address counts %+v", a)
 	}
-	if r.sum.IPIndicators != 3 || r.sum.SharedAddresses != 1 || r.sum.ByCompound[0].IPIndicators != 3 {
+	if oc := r.sum.Observations; oc.InsideUnroutableIP != 2*21 {
+		t.Errorf("unroutable %d", oc.InsideUnroutableIP)
+	}
+	if r.sum.IPIndicators != 6 || r.sum.CIDRIndicators != 1 || r.sum.ByCompound[0].IPIndicators != 6 {
 		t.Errorf("summary %+v", r.sum)
 	}
 
-	t.Run("min outside devices", func(t *testing.T) {
-		w := newWorld(t, addressWorld())
-		w.opts.MinOutsideDevices = 2
-		r := w.run(t)
-		if _, _, ok := r.find("c-alpha", "ip", "203.0.113.30"); ok || len(r.shared) != 2 {
-			t.Errorf("with --min-outside-devices 2: %v, shared %v", r.keys(), r.shared)
-		}
-	})
-	t.Run("max outside share", func(t *testing.T) {
-		w := newWorld(t, addressWorld())
-		w.opts.MaxOutsideShare = 0.9
-		r := w.run(t)
-		if _, _, ok := r.find("c-alpha", "ip", carrierNAT); !ok || len(r.shared) != 0 {
-			t.Errorf("with --max-outside-share 0.9: %v, shared %v", r.keys(), r.shared)
-		}
-	})
+	for _, c := range []struct {
+		name  string
+		set   func(*Options)
+		check func(*result) string
+	}{
+		{"a lease gap of 14 days joins the two windows", func(o *Options) { o.LeaseGap = 14 * day }, func(r *result) string {
+			if ws := r.all("c-alpha", "ip", heldTwice); len(ws) != 1 {
+				return fmt.Sprint(ws)
+			}
+			return ""
+		}},
+		{"a margin of 4 days sees the household that came 3 days later", func(o *Options) { o.ShareMargin = 4 * day }, func(r *result) string {
+			if _, p, ok := r.find("c-alpha", "ip", wifiOld); ok && p.Address.OutsideDevices == 0 {
+				return fmt.Sprintf("%+v", p.Address)
+			}
+			return ""
+		}},
+		{"one device, one day is enough", func(o *Options) { o.MinAddrDevices, o.MinAddrDays = 1, 1 }, func(r *result) string {
+			if _, _, ok := r.find("c-alpha", "ip", unsupported); !ok {
+				return "no " + unsupported
+			}
+			return ""
+		}},
+		{"a competing share of 0.4 takes the contested address", func(o *Options) { o.MaxCompetingShare = 0.4 }, func(r *result) string {
+			if _, p, ok := r.find("c-alpha", "ip", contested); !ok || p.Address.OutsideDevices != 1 || *p.Confidence != 0.33 {
+				return fmt.Sprintf("%v %+v", ok, p)
+			}
+			return ""
+		}},
+		{"six outside devices are needed", func(o *Options) { o.MinOutsideDevices = 6 }, func(r *result) string {
+			if r.isShared(carrierTwo) || !r.isShared(carrierOne) {
+				return fmt.Sprint(r.shared)
+			}
+			return ""
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := newWorld(t, addressWorld())
+			c.set(&w.opts)
+			if msg := c.check(w.run(t)); msg != "" {
+				t.Error(msg)
+			}
+		})
+	}
+}
+
+// TestAddressInTwoCompounds: an address members of two compounds use
+// inside their own at the same time is no fibre line of either (carrier or
+// satellite NAT): it is an indicator of neither.
+func TestAddressInTwoCompounds(t *testing.T) {
+	const nat = "192.0.2.60"
+	var o []obs
+	for i, p := range []orbPoint{pa(-80, 80), pa(-60, 60), at(beta, 0, 50), at(beta, 90, 60)} {
+		o = append(o, daily(days(0, 10), func(d int) []obs {
+			return every(dev(400+i), p, lt(d, 0, 0), lt(d, 23, 0), time.Hour, 10, nat)
+		})...)
+	}
+	w := newWorld(t, o)
+	r := w.run(t)
+	if r.sum.Residents != 4 || len(r.all("c-alpha", "ip", nat))+len(r.all("c-beta", "ip", nat)) != 0 || r.sum.Addresses.Contested != 2 {
+		t.Errorf("indicators %v, addresses %+v", r.keys(), r.sum.Addresses)
+	}
+	// Beta's members alone: beta's indicator.
+	w = newWorld(t, o[len(o)/2:])
+	if r := w.run(t); len(r.all("c-beta", "ip", nat)) != 1 {
+		t.Errorf("beta alone: %v", r.keys())
+	}
 }
 
 // TestOrderDoesNotMatter splits the same observations into files, in
 // several orders and with several workers: the registry must come out
-// byte for byte the same.
+// byte for byte the same, but for the files provenance names.
 func TestOrderDoesNotMatter(t *testing.T) {
-	o := append(addressWorld(), obs{devBeta, 0, 1, beta, 5, "2001:db8::5"}, obs{devBeta, 1, 1, beta, 5, ""}, obs{devBeta, 2, 1, beta, 5, ""})
+	o := append(addressWorld(), dwellWorld()...)
 	var first *result
 	var firstDir string
+	normalize := func(r *result, dir string) map[string]string {
+		out := map[string]string{}
+		for _, f := range []string{IndicatorsFile, SharedFile, ProvenanceFile} {
+			s := strings.ReplaceAll(r.raw[f], dir, "DIR")
+			for i := 1; i <= 3; i++ {
+				s = strings.ReplaceAll(s, fmt.Sprintf("obs%d.jsonl", i), "obs.jsonl")
+			}
+			out[f] = strings.ReplaceAll(s, `"DIR/obs.jsonl","DIR/obs.jsonl"`, `"DIR/obs.jsonl"`)
+		}
+		return out
+	}
 	for i, order := range []func([]obs) [][]obs{
 		func(o []obs) [][]obs { return [][]obs{o} },
 		func(o []obs) [][]obs {
@@ -438,15 +490,9 @@ func TestOrderDoesNotMatter(t *testing.T) {
 			return [][]obs{r}
 		},
 		func(o []obs) [][]obs {
-			var a, b []obs
-			for i, x := range o {
-				if i%3 == 0 {
-					a = append(a, x)
-				} else {
-					b = append(b, x)
-				}
-			}
-			return [][]obs{b, a}
+			r := slices.Clone(o)
+			rand.New(rand.NewPCG(7, 7)).Shuffle(len(r), func(i, j int) { r[i], r[j] = r[j], r[i] })
+			return [][]obs{r[len(r)/3:], r[:len(r)/3]}
 		},
 	} {
 		w := newWorld(t, order(o)...)
@@ -456,11 +502,10 @@ func TestOrderDoesNotMatter(t *testing.T) {
 			first, firstDir = r, w.dir
 			continue
 		}
+		a, b := normalize(r, w.dir), normalize(first, firstDir)
 		for _, f := range []string{IndicatorsFile, SharedFile, ProvenanceFile} {
-			// Provenance names the footprint files, which live in each
-			// world's own folder.
-			if strings.ReplaceAll(r.raw[f], w.dir, "DIR") != strings.ReplaceAll(first.raw[f], firstDir, "DIR") {
-				t.Errorf("order %d: %s differs:\n%s\nfirst:\n%s", i, f, r.raw[f], first.raw[f])
+			if a[f] != b[f] {
+				t.Errorf("order %d: %s differs:\n%s\nfirst:\n%s", i, f, a[f], b[f])
 			}
 		}
 	}
@@ -470,22 +515,26 @@ func TestOrderDoesNotMatter(t *testing.T) {
 // grow to hold both runs, those not derived again are carried over, and an
 // address the new data shows to be shared is retired.
 func TestPrevious(t *testing.T) {
-	inside := at(alpha, 200, 80)
-	town := at(alpha, 0, 3000)
+	inside := pa(-80, 80)
 	var early, late []obs
-	for d := range 3 {
-		early = append(early,
-			obs{devR1, d, 9, inside, 10, compoundWiFi},
-			obs{devR2, d, 9, inside, 10, carrierNAT},
-		)
-		late = append(late, obs{devR1, 40 + d, 9, inside, 10, compoundWiFi}, obs{devR1, 40 + d, 10, inside, 10, carrierNAT})
+	for _, r := range res[:2] {
+		early = append(early, daily(days(0, 4), func(d int) []obs {
+			return append(every(r, inside, lt(d, 0, 0), lt(d, 22, 0), 2*time.Hour, 10, wifi),
+				obs{r, lt(d, 23, 0), inside, 10, carrierOne})
+		})...)
+		late = append(late, daily(days(40, 44), func(d int) []obs {
+			return append(every(r, inside, lt(d, 0, 0), lt(d, 22, 0), 2*time.Hour, 10, wifi),
+				obs{r, lt(d, 23, 0), inside, 10, carrierOne})
+		})...)
 	}
-	for i := range 5 {
-		late = append(late, obs{townDevice(i), 40 + i, 12, town, 20, carrierNAT})
+	for d := 40; d < 44; d++ {
+		for i := range 5 {
+			late = append(late, obs{outside(i), lt(d, 23, 10), town, 20, carrierOne})
+		}
 	}
 	w1 := newWorld(t, early)
 	r1 := w1.run(t)
-	if want := []string{"c-alpha device " + devR1, "c-alpha device " + devR2, "c-alpha ip " + carrierNAT, "c-alpha ip " + compoundWiFi}; !slices.Equal(r1.keys(), want) {
+	if want := []string{"c-alpha device " + res[0], "c-alpha device " + res[1], "c-alpha ip " + carrierOne, "c-alpha ip " + wifi}; !slices.Equal(r1.keys(), want) {
 		t.Fatalf("first run %v", r1.keys())
 	}
 	prev := filepath.Join(w1.dir, "previous.csv")
@@ -494,20 +543,26 @@ func TestPrevious(t *testing.T) {
 	w2 := newWorld(t, late)
 	w2.opts.Previous = prev
 	r2 := w2.run(t)
-	want := []string{"c-alpha device " + devR1, "c-alpha device " + devR2, "c-alpha ip " + compoundWiFi, "c-beta cidr 203.0.113.0/24"}
+	want := []string{"c-alpha device " + res[0], "c-alpha device " + res[1], "c-alpha ip " + wifi, "c-alpha ip " + wifi, "c-beta cidr 203.0.113.0/24"}
 	if !slices.Equal(r2.keys(), want) {
 		t.Fatalf("second run %v, want %v", r2.keys(), want)
 	}
-	in, p, _ := r2.find("c-alpha", "device", devR1)
-	if !in.Window.First.Equal(day0.Add(9*time.Hour)) || !in.Window.Last.Equal(day0.Add(42*24*time.Hour+10*time.Hour)) {
+	in, p, _ := r2.find("c-alpha", "device", res[0])
+	if !in.Window.First.Equal(lt(0, 0, 0)) || !in.Window.Last.Equal(lt(43, 23, 0)) {
 		t.Errorf("extended window %s", in.Window)
 	}
-	if p.Previous == nil || p.Previous.File != prev || p.Previous.Line != 2 || p.Previous.FirstSeen != "2024-03-01T09:00:00Z" || p.Carried || p.Observations != 6 {
+	if p.Previous == nil || p.Previous.File != prev || p.Previous.Line != 2 || p.Carried || p.Observations != 4*13 {
 		t.Errorf("provenance of the extended device %+v %+v", p, p.Previous)
 	}
-	in, p, _ = r2.find("c-alpha", "device", devR2)
-	if !p.Carried || p.Observations != 0 || !in.Window.Last.Equal(day0.Add(2*24*time.Hour+9*time.Hour)) || in.Source != DefaultSource {
-		t.Errorf("carried device %+v %+v", in, p)
+	// The Wi-Fi of the first run is carried: it is more than a lease gap
+	// from this run's.
+	ws := r2.all("c-alpha", "ip", wifi)
+	_, p, _ = r2.find("c-alpha", "ip", wifi)
+	if len(ws) != 2 || !p.Carried || p.Observations != 0 || !ws[0].Window.Last.Equal(lt(3, 22, 0)) || ws[0].Source != DefaultSource {
+		t.Errorf("carried Wi-Fi %+v %+v", ws, p)
+	}
+	if !ws[1].Window.First.Equal(lt(40, 0, 0)) {
+		t.Errorf("Wi-Fi windows %v", ws)
 	}
 	if in, p, _ := r2.find("c-beta", "cidr", "203.0.113.0/24"); !p.Carried || in.Confidence != 0.85 || in.Source != "partner-test" || !in.Window.Last.IsZero() {
 		t.Errorf("carried cidr %+v %+v", in, p)
@@ -515,25 +570,10 @@ func TestPrevious(t *testing.T) {
 	if pc := r2.sum.Previous; pc == nil || *pc != (PreviousCounts{Read: 5, Extended: 2, Carried: 2, Retired: 1}) {
 		t.Errorf("previous counts %+v", pc)
 	}
-	if len(r2.shared) != 1 || r2.shared[0].Addr() != netip.MustParseAddr(carrierNAT) {
+	if !r2.isShared(carrierOne) {
 		t.Errorf("shared %v", r2.shared)
 	}
 
-	t.Run("all the data at once gives the same windows", func(t *testing.T) {
-		w3 := newWorld(t, early, late)
-		r3 := w3.run(t)
-		for _, k := range []string{devR1, compoundWiFi} {
-			kind := "device"
-			if !strings.Contains(k, ":") || strings.Count(k, ".") == 3 {
-				kind = "ip"
-			}
-			a, _, _ := r2.find("c-alpha", kind, k)
-			b, _, _ := r3.find("c-alpha", kind, k)
-			if a.Window != b.Window {
-				t.Errorf("%s: window %s from two runs, %s from one", k, a.Window, b.Window)
-			}
-		}
-	})
 	t.Run("the same inputs give the same bytes", func(t *testing.T) {
 		r := w2.run(t)
 		for _, f := range []string{IndicatorsFile, SharedFile, ProvenanceFile, SummaryFile} {
@@ -545,26 +585,25 @@ func TestPrevious(t *testing.T) {
 }
 
 // TestNothingLost feeds bad records in every input: each is in
-// rejected.jsonl with its file, line and reason, and the counts add up.
+// rejected.jsonl with its file, line and reason, without the content of an
+// observation line, and the counts add up.
 func TestNothingLost(t *testing.T) {
 	w := newWorld(t, addressWorld())
-	good := string(obs{devR1, 7, 9, at(alpha, 200, 80), 10, ""}.line())
-	bad := "{\"device\":\"" + devR1 + "\",\"at\":\"yesterday\",\"lat\":10.6,\"lon\":103.5}\n" +
+	good := string(obs{res[0], lt(7, 9, 0), pa(-80, 80), 10, ""}.line())
+	bad := "{\"device\":\"" + res[0] + "\",\"at\":\"yesterday\",\"lat\":10.6,\"lon\":103.5}\n" +
 		"\n" +
 		good +
-		"{\"device\":\"" + devR1 + "\",\"at\":\"2024-03-01T00:00:00Z\",\"lat\":0,\"lon\":0}\n" +
+		"{\"device\":\"" + res[0] + "\",\"at\":\"2024-03-01T00:00:00Z\",\"lat\":0,\"lon\":0}\n" +
 		"[1]\n" +
-		"{\"device\":\"" + devR1 + "\",\"pad\":\"" + strings.Repeat("x", observe.MaxLine) + "\"}\n" +
+		"{\"device\":\"" + res[0] + "\",\"pad\":\"" + strings.Repeat("x", observe.MaxLine) + "\"}\n" +
 		good
-	badFile := filepath.Join(w.dir, "bad.jsonl")
-	os.WriteFile(badFile, []byte(bad), 0o600)
-	csvFile := filepath.Join(w.dir, "more.csv")
-	os.WriteFile(csvFile, []byte("device,at,lat,lon,accuracy_m,ip\n"+devR1+",2024-03-09T09:00:00Z,10.6,103.5,5,\n"+devR1+",2024-03-09T09:00:00Z,10.6,103.5,5,not-an-ip\n"), 0o600)
+	badFile := w.write(t, "bad.jsonl", bad)
+	csvFile := w.write(t, "more.csv", "device,at,lat,lon,accuracy_m,ip\n"+res[0]+",2024-03-09T09:00:00Z,10.6,103.5,5,\n"+res[0]+",2024-03-09T09:00:00Z,10.6,103.5,5,not-an-ip\n")
 	w.opts.Observations = append(w.opts.Observations, badFile, csvFile)
-	os.WriteFile(w.opts.Compounds, []byte(compoundsCSV+"c-alpha,Duplicate,KH,,\n"), 0o600)
+	w.write(t, "compounds.csv", compoundsCSV+"c-alpha,Duplicate,KH,,\n")
 	fp := footprintsJSON()
 	fp = strings.TrimSuffix(fp, "]}") + `,{"type":"Feature","properties":{"compound":"c-nobody"},"geometry":null}]}`
-	os.WriteFile(w.opts.Footprints, []byte(fp), 0o600)
+	w.write(t, "footprints.geojson", fp)
 	r := w.run(t)
 
 	type where struct {
@@ -576,9 +615,13 @@ func TestNothingLost(t *testing.T) {
 		if e["reason"] == "" {
 			t.Errorf("rejection without a reason: %v", e)
 		}
-		got = append(got, where{filepath.Base(e["file"].(string)), e["line"].(float64)})
+		f := filepath.Base(e["file"].(string))
+		if raw, _ := e["raw"].(string); raw != "" && (strings.HasSuffix(f, ".jsonl") || strings.HasSuffix(f, ".csv") && f != "compounds.csv") {
+			t.Errorf("a rejected observation line is written with its content: %v", e)
+		}
+		got = append(got, where{f, e["line"].(float64)})
 	}
-	want := []where{{"compounds.csv", 5}, {"footprints.geojson", 1}, {"bad.jsonl", 1}, {"bad.jsonl", 4}, {"bad.jsonl", 5}, {"bad.jsonl", 6}, {"more.csv", 3}}
+	want := []where{{"compounds.csv", 6}, {"footprints.geojson", 2}, {"bad.jsonl", 1}, {"bad.jsonl", 4}, {"bad.jsonl", 5}, {"bad.jsonl", 6}, {"more.csv", 3}}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("rejected at %v, want %v", got, want)
 	}
@@ -596,7 +639,7 @@ func TestNothingLost(t *testing.T) {
 	for _, in := range r.sum.Inputs {
 		inputs = append(inputs, fmt.Sprintf("%s %s %d/%d", filepath.Base(in.File), in.Kind, in.Rejected, in.Records))
 	}
-	wantInputs := []string{"compounds.csv compounds 1/4", "footprints.geojson footprints 1/2", fmt.Sprintf("obs1.jsonl observations 0/%d", len(addressWorld())),
+	wantInputs := []string{"compounds.csv compounds 1/5", "footprints.geojson footprints 1/3", fmt.Sprintf("obs1.jsonl observations 0/%d", len(addressWorld())),
 		"bad.jsonl observations 4/6", "more.csv observations 1/2"}
 	if !slices.Equal(inputs, wantInputs) {
 		t.Errorf("inputs %v, want %v", inputs, wantInputs)
@@ -614,10 +657,9 @@ func TestNothingLost(t *testing.T) {
 	})
 }
 
-// TestFormats derives the same registry from JSON Lines, gzipped JSON Lines,
-// CSV and Parquet.
+// TestFormats derives the same registry from JSON Lines, CSV and Parquet.
 func TestFormats(t *testing.T) {
-	o := addressWorld()
+	o := append(addressWorld(), dwellWorld()...)
 	w := newWorld(t, o)
 	want := w.run(t)
 	var cs bytes.Buffer
@@ -625,11 +667,12 @@ func TestFormats(t *testing.T) {
 	var pq bytes.Buffer
 	pw := observe.NewParquetWriter(&pq)
 	for _, x := range o {
-		var ob observe.Observation
-		if why := observe.ParseJSON(bytes.TrimSuffix(x.line(), []byte("\n")), &ob); why != "" {
-			t.Fatal(why)
+		ob := x.observation()
+		acc := ""
+		if ob.HasAccuracy {
+			acc = fmt.Sprint(ob.Accuracy)
 		}
-		fmt.Fprintf(&cs, "%s,%v,%s,%s,%v,%v\n", x.ip, x.acc, ob.Device, ob.At.Format(time.RFC3339), ob.Lat, ob.Lon)
+		fmt.Fprintf(&cs, "%s,%s,%s,%s,%v,%v\n", x.ip, acc, ob.Device, ob.At.Format(time.RFC3339Nano), ob.Lat, ob.Lon)
 		pw.Write(&ob)
 	}
 	pw.Close()
@@ -637,8 +680,7 @@ func TestFormats(t *testing.T) {
 		name string
 		data []byte
 	}{{"o.csv", cs.Bytes()}, {"o.parquet", pq.Bytes()}} {
-		p := filepath.Join(w.dir, f.name)
-		os.WriteFile(p, f.data, 0o600)
+		p := w.write(t, f.name, string(f.data))
 		w.opts.Observations = []string{p}
 		r := w.run(t)
 		for _, n := range []string{IndicatorsFile, SharedFile} {
@@ -653,16 +695,16 @@ func TestFileChangedBetweenPasses(t *testing.T) {
 	w := newWorld(t, addressWorld())
 	s := &scanner{o: &w.opts, stamps: make([]fileStamp, 1)}
 	name := w.opts.Observations[0]
-	if err := s.stamp(0, name, passResidents); err != nil {
+	if err := s.stamp(0, name, passPlaces); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.stamp(0, name, passAddresses); err != nil {
+	if err := s.stamp(0, name, passCandidates); err != nil {
 		t.Fatalf("unchanged file: %v", err)
 	}
 	f, _ := os.OpenFile(name, os.O_APPEND|os.O_WRONLY, 0)
 	f.WriteString("\n")
 	f.Close()
-	if err := s.stamp(0, name, passAddresses); err == nil || !strings.Contains(err.Error(), "changed between the two passes") {
+	if err := s.stamp(0, name, passCandidates); err == nil || !strings.Contains(err.Error(), "changed between the two passes") {
 		t.Fatalf("error %v", err)
 	}
 }
@@ -679,9 +721,16 @@ func TestOptionsChecked(t *testing.T) {
 		{"twice", func(o *Options) { o.Observations = []string{"a", "a"} }, "given twice"},
 		{"radius", func(o *Options) { o.Radius = 0 }, "radius"},
 		{"accuracy", func(o *Options) { o.MaxAccuracy = -1 }, "max accuracy"},
+		{"spot devices", func(o *Options) { o.SpotDevices = 1 }, "spot devices 1"},
+		{"max gap", func(o *Options) { o.MaxGap = 0 }, "max gap"},
+		{"night", func(o *Options) { o.NightStart, o.NightEnd = 5, 5 }, "night 5-5"},
 		{"window not whole days", func(o *Options) { o.Window = 36 * time.Hour }, "whole number of days"},
-		{"window shorter than the days", func(o *Options) { o.MinDays = 10; o.Window = 5 * 24 * time.Hour }, "cannot hold 10 distinct days"},
+		{"window shorter than the days", func(o *Options) { o.MinDays = 10; o.Window = 5 * day }, "cannot hold 10 distinct days"},
+		{"dwell longer than the window", func(o *Options) { o.Window = 3 * day; o.MinDwell = 100 * time.Hour }, "longer than the window"},
+		{"lease gap", func(o *Options) { o.LeaseGap = 12 * time.Hour }, "lease gap"},
 		{"share", func(o *Options) { o.MaxOutsideShare = 1.5 }, "max outside share"},
+		{"competing above shared", func(o *Options) { o.MaxCompetingShare = 0.6 }, "max competing share"},
+		{"retain not whole days", func(o *Options) { o.Retain = 36 * time.Hour }, "retain"},
 	} {
 		o := NewOptions()
 		o.Compounds, o.Observations, o.Out = "c.csv", []string{"o.jsonl"}, t.TempDir()
@@ -711,35 +760,42 @@ func TestState(t *testing.T) {
 	if dayOf(-1) != -1 || dayOf(0) != 0 || dayOf(nsPerDay-1) != 0 || dayOf(nsPerDay) != 1 {
 		t.Error("dayOf")
 	}
-	for _, c := range []struct {
-		inside int
-		share  float64
-		min    int
-		want   int
-	}{{1, 0.5, 1, 2}, {2, 0.5, 1, 3}, {10, 0.5, 3, 11}, {1, 0.5, 3, 3}, {3, 0.75, 1, 10}, {4, 0, 1, 1}, {5, 1, 1, -1}} {
-		got := sharedThreshold(c.inside, c.share, c.min)
-		if got != c.want {
-			t.Errorf("sharedThreshold(%d, %g, %d) = %d, want %d", c.inside, c.share, c.min, got, c.want)
+	a := addr{periods: []period{{3, 5}, {10, 10}, {20, 30}}}
+	for d, want := range map[int32]bool{2: false, 3: true, 5: true, 6: false, 10: true, 11: false, 25: true, 31: false} {
+		if a.tracks(d) != want {
+			t.Errorf("tracks(%d) = %v", d, !want)
 		}
-		if got > 0 {
-			a := addr{inside: make(idSet, c.inside), limit: got}
-			for i := range got - 1 {
-				a.addOutside(uint64(100 + i))
-			}
-			o := Options{MaxOutsideShare: c.share, MinOutsideDevices: c.min}
-			if a.isShared(&o) {
-				t.Errorf("%d outside of %d inside is shared at %g", got-1, c.inside, c.share)
-			}
-			a.addOutside(uint64(100 + got))
-			if !a.isShared(&o) || a.capped {
-				t.Errorf("%d outside of %d inside is not shared at %g", got, c.inside, c.share)
-			}
-			if a.addOutside(12345); !a.capped || a.outside.len() != got {
-				t.Errorf("limit %d: capped %v with %d", got, a.capped, a.outside.len())
-			}
-			if false {
-				t.Errorf("%d outside of %d inside is shared at %g", got-1, c.inside, c.share)
-			}
+	}
+	for _, c := range []struct{ a, b, c, e, want int64 }{{0, 10, 5, 20, 5}, {0, 10, 10, 20, 0}, {5, 6, 0, 100, 1}, {0, 10, 20, 30, 0}} {
+		if got := overlap(c.a, c.b, c.c, c.e); got != c.want {
+			t.Errorf("overlap(%d,%d,%d,%d) = %d", c.a, c.b, c.c, c.e, got)
+		}
+	}
+}
+
+// TestBottomK holds bottomK to its promise: the smallest hashes, whatever
+// the order, and whether there were more.
+func TestBottomK(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 2))
+	for trial := range 200 {
+		n := r.IntN(3 * keepHashes)
+		hs := make([]uint64, n)
+		for i := range hs {
+			hs[i] = r.Uint64() % uint64(1+trial*10) // repeats
+		}
+		var a, b bottomK
+		for _, h := range hs {
+			a.add(h)
+		}
+		r.Shuffle(len(hs), func(i, j int) { hs[i], hs[j] = hs[j], hs[i] })
+		for _, h := range hs {
+			b.add(h)
+		}
+		slices.Sort(hs)
+		hs = slices.Compact(hs)
+		want := hs[:min(len(hs), keepHashes)]
+		if !slices.Equal(a.h, want) || !slices.Equal(b.h, want) || a.more != (len(hs) > keepHashes) || b.more != a.more {
+			t.Fatalf("trial %d: %v %v / %v %v, want %v %v", trial, a.h, a.more, b.h, b.more, want, len(hs) > keepHashes)
 		}
 	}
 }
@@ -777,5 +833,55 @@ func TestHashes(t *testing.T) {
 				t.Fatalf("has(%d) = %v", h, s.has(h))
 			}
 		}
+	}
+	if hashDevice(seamsDevice(res[0])) != hashDeviceText([]byte(res[0])) {
+		t.Error("hashDevice and hashDeviceText disagree")
+	}
+}
+
+func TestWilsonLower(t *testing.T) {
+	for _, c := range []struct {
+		k, n   int64
+		lo, hi float64
+	}{{12, 12, 0.75, 0.76}, {10, 20, 0.29, 0.30}, {3, 60, 0.017, 0.018}, {0, 10, 0, 1e-12}, {1, 1, 0.20, 0.21}} {
+		if got := wilsonLower(c.k, c.n); got < c.lo || got > c.hi {
+			t.Errorf("wilsonLower(%d, %d) = %g, want %g to %g", c.k, c.n, got, c.lo, c.hi)
+		}
+	}
+}
+
+// TestContinuedWindow: a window of an address used by one member only is
+// kept when another window of it at the compound has the support (its line
+// seen again by fewer members), and not otherwise.
+func TestContinuedWindow(t *testing.T) {
+	const line = "203.0.113.70"
+	var o []obs
+	for i, r := range res[:2] {
+		o = append(o, daily(days(0, 30), func(d int) []obs {
+			ip := ""
+			if d <= 5 || i == 0 && d >= 20 && d <= 22 {
+				ip = line
+			}
+			return every(r, pa(-80, 80), lt(d, 0, 0), lt(d, 23, 0), time.Hour, 10, ip)
+		})...)
+	}
+	w := newWorld(t, o)
+	r := w.run(t)
+	ws := r.all("c-alpha", "ip", line)
+	if len(ws) != 2 || !ws[1].Window.First.Equal(lt(20, 0, 0)) || ws[1].Confidence >= 0.5 || r.sum.Addresses.Continued != 1 {
+		t.Fatalf("windows %v, addresses %+v", ws, r.sum.Addresses)
+	}
+	if !r.prov[len(r.prov)-1].Address.Continues {
+		t.Errorf("provenance %+v", r.prov[len(r.prov)-1].Address)
+	}
+	// Without the first window there is nothing to continue.
+	var late []obs
+	for _, x := range o {
+		if x.t.After(lt(15, 0, 0)) {
+			late = append(late, x)
+		}
+	}
+	if r := newWorld(t, late).run(t); len(r.all("c-alpha", "ip", line)) != 0 || r.sum.Addresses.Unsupported != 1 {
+		t.Errorf("alone: %v %+v", r.keys(), r.sum.Addresses)
 	}
 }

@@ -15,8 +15,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // rewrites them after a deliberate change. Paths of the run's folder read
 // DIR.
 func TestGolden(t *testing.T) {
-	o := append(addressWorld(), obs{devBeta, 0, 1, beta, 5, "2001:db8::5"}, obs{devBeta, 1, 1, beta, 5, ""}, obs{devBeta, 2, 1, beta, 5, ""},
-		obs{devVisitor, 9, 9, at(beta, 0, 100), 5, "203.0.113.99"})
+	o := append(addressWorld(), dwellWorld()...)
 	w := newWorld(t, o)
 	bad := filepath.Join(w.dir, "bad.jsonl")
 	os.WriteFile(bad, []byte("{\"device\":\"x\"}\n\n[]\n"), 0o600)

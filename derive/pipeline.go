@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/netip"
 	"os"
 	"runtime"
@@ -38,6 +39,7 @@ type rec struct {
 	at       int64          // Unix nanoseconds
 	lat, lon float64
 	acc      float64 // the accuracy used: given, or Options.AssumeAccuracy
+	noAcc    bool    // none was given
 	ip       netip.Addr
 	where    footprint.Where
 	inOff    int32 // compounds holding it: batch.ins[inOff:inOff+inN]
@@ -57,20 +59,26 @@ type batch struct {
 	rejects []seams.RecordError
 	where   [4]int // count of each footprint.Where
 	noAcc   int
-	err     error // a read error; it ends the pass when its turn comes
-	done    chan struct{}
+	// Dropped before anything else: older than the retention limit, or
+	// at a sensitive place.
+	retained, excluded int
+	// The first and last instant of the observations kept.
+	firstAt, lastAt int64
+	err             error // a read error; it ends the pass when its turn comes
+	done            chan struct{}
 }
 
 // passKind says what a pass keeps.
 type passKind int
 
 const (
-	// passResidents keeps the observations inside a footprint and counts
+	// passPlaces keeps the observations inside a footprint and counts
 	// the others; it writes rejections.
-	passResidents passKind = iota + 1
-	// passAddresses keeps the observations whose address is a relevant
-	// candidate, inside or outside; it counts records only.
-	passAddresses
+	passPlaces passKind = iota + 1
+	// passCandidates keeps the observations of candidate devices and
+	// those whose address is relevant, inside or outside; it counts
+	// records only.
+	passCandidates
 )
 
 // fileStamp identifies the content of an input between the two passes.
@@ -83,12 +91,16 @@ type fileStamp struct {
 type scanner struct {
 	o      *Options
 	x      *footprint.Index
+	zones  *footprint.ZoneIndex // nil: none
+	cutoff int64                // retention: observations before it are dropped
 	stamps []fileStamp
 	// cands numbers the addresses used inside a footprint (pass 1), and
-	// relevant says, in pass 2, which of them are worth placing. Workers
-	// only read them, and only in pass 2.
-	cands    map[netip.Addr]int32
+	// relevant says, in pass 2, which of them are worth placing; candHash
+	// holds the hashes of the candidate devices. Workers only read them,
+	// and only in pass 2.
+	cands    map[addrKey]int32
 	relevant []bool
+	candHash hashes
 	// pool recycles batches, whose slices are what the pass allocates.
 	pool sync.Pool
 }
@@ -243,8 +255,10 @@ func (s *scanner) readFile(ctx context.Context, fi int, name string, kind passKi
 		var o observe.Observation
 		_, err := r.Next(&o, func(e *seams.RecordError) {
 			b.records++
-			if kind == passResidents {
-				b.rejects = append(b.rejects, *e)
+			if kind == passPlaces {
+				e := *e
+				e.Raw = "" // an observation holds a location, which derive writes nowhere
+				b.rejects = append(b.rejects, e)
 			}
 		})
 		if err == io.EOF {
@@ -277,7 +291,7 @@ func (s *scanner) stamp(fi int, name string, kind passKind) error {
 		return fmt.Errorf("observations: %w", err)
 	}
 	fs := fileStamp{st.Size(), st.ModTime()}
-	if kind == passResidents {
+	if kind == passPlaces {
 		s.stamps[fi] = fs
 		return nil
 	}
@@ -291,8 +305,7 @@ func (s *scanner) stamp(fi int, name string, kind passKind) error {
 func (s *scanner) recOf(o *observe.Observation, dev seams.DeviceID, b *batch) rec {
 	r := rec{dev: dev, at: o.At.UnixNano(), lat: o.Lat, lon: o.Lon, acc: o.Accuracy, ip: o.IP}
 	if !o.HasAccuracy {
-		r.acc = s.o.AssumeAccuracy
-		b.noAcc++
+		r.acc, r.noAcc = s.o.AssumeAccuracy, true
 	}
 	return r
 }
@@ -304,22 +317,43 @@ func (s *scanner) process(b *batch, kind passKind) {
 		s.parseChunk(b, kind)
 	}
 	keep := b.recs[:0]
+	b.firstAt, b.lastAt = math.MaxInt64, math.MinInt64
 	for _, r := range b.recs {
-		if kind == passAddresses {
-			// Only an address that may become an indicator matters
-			// now, and most observations have none: skip them unplaced.
-			if !r.ip.IsValid() {
-				continue
-			}
-			if ai, ok := s.cands[r.ip]; !ok || !s.relevant[ai] {
+		// Governance first: an observation older than the retention
+		// limit, or at a sensitive place, is dropped before anything
+		// else looks at it.
+		if r.at < s.cutoff {
+			b.retained++
+			continue
+		}
+		if s.zones != nil {
+			if _, hit := s.zones.Touches(r.lon, r.lat, r.acc); hit {
+				b.excluded++
 				continue
 			}
 		}
+		if kind == passCandidates && !s.relevantIP(r.ip) && !s.candHash.has(hashDevice(r.dev)) {
+			// Neither a candidate's nor a relevant address's.
+			continue
+		}
+		if r.noAcc {
+			b.noAcc++
+		}
+		b.firstAt, b.lastAt = min(b.firstAt, r.at), max(b.lastAt, r.at)
 		n := len(b.ins)
 		b.ins, r.where = s.x.Locate(r.lon, r.lat, r.acc, b.ins)
 		r.inOff, r.inN = int32(n), int32(len(b.ins)-n)
 		b.where[r.where]++
-		if r.where == footprint.Inside || kind == passAddresses && r.where == footprint.Outside {
+		switch {
+		case r.where == footprint.Inside || kind == passCandidates:
+			// Pass 2 keeps every placed observation: a candidate's vague
+			// fixes (too coarse, across an edge) place it nowhere, but
+			// count towards shared coordinates.
+			keep = append(keep, r)
+		case r.where == footprint.OnEdge || r.where == footprint.TooCoarse && s.pointInside(r.lon, r.lat, b):
+			// A vague fix near a footprint: its day counts towards
+			// making the device a candidate (so that a coordinate many
+			// devices report is seen by all of them).
 			keep = append(keep, r)
 		}
 	}
@@ -331,9 +365,10 @@ func (s *scanner) parseChunk(b *batch, kind passKind) {
 	c := b.c
 	if c.Long {
 		b.records++
-		if kind == passResidents {
+		if kind == passPlaces {
+			// No raw: an observation line holds a location.
 			b.rejects = append(b.rejects, seams.RecordError{File: s.o.Observations[b.file], Line: c.FirstLine,
-				Reason: fmt.Sprintf("line longer than %d bytes", observe.MaxLine), Raw: seams.CutRaw(c.Data, seams.MaxRaw)})
+				Reason: fmt.Sprintf("line longer than %d bytes", observe.MaxLine)})
 		}
 		return
 	}
@@ -346,20 +381,19 @@ func (s *scanner) parseChunk(b *batch, kind passKind) {
 		} else {
 			data = nil
 		}
-		if kind == passAddresses {
-			// The second pass wants only the lines with a relevant
-			// address, and counts the others without parsing them; a line
-			// is a record when it is not blank, whether it parses or not.
+		if kind == passCandidates {
+			// The second pass wants only the lines of candidate devices
+			// and those with a relevant address, and counts the others
+			// without parsing them; a line is a record when it is not
+			// blank, whether it parses or not.
 			if isBlank(l) {
 				line++
 				continue
 			}
-			if ip, ok := observe.QuickIP(l); ok || len(l) > observe.MaxLine {
-				if ai, found := s.cands[ip]; !ok || !ip.IsValid() || !found || !s.relevant[ai] {
-					b.records++
-					line++
-					continue
-				}
+			if s.skipUnparsed(l) {
+				b.records++
+				line++
+				continue
 			}
 		}
 		why := observe.ParseLine(l, &o)
@@ -370,13 +404,48 @@ func (s *scanner) parseChunk(b *batch, kind passKind) {
 		case observe.IsBlank(why):
 		default:
 			b.records++
-			if kind == passResidents {
-				b.rejects = append(b.rejects, seams.RecordError{File: s.o.Observations[b.file], Line: line,
-					Reason: why, Raw: seams.TruncateRaw(l)})
+			if kind == passPlaces {
+				// No raw: an observation line holds a location, which
+				// derive writes nowhere (the line number finds it).
+				b.rejects = append(b.rejects, seams.RecordError{File: s.o.Observations[b.file], Line: line, Reason: why})
 			}
 		}
 		line++
 	}
+}
+
+// pointInside reports whether a point, taken as exact, lies inside a
+// footprint.
+func (s *scanner) pointInside(lon, lat float64, b *batch) bool {
+	n := len(b.ins)
+	var where footprint.Where
+	b.ins, where = s.x.Locate(lon, lat, 0, b.ins)
+	b.ins = b.ins[:n]
+	return where == footprint.Inside
+}
+
+// relevantIP reports whether an address is one pass 2 counts users of.
+func (s *scanner) relevantIP(ip netip.Addr) bool {
+	if !ip.IsValid() {
+		return false
+	}
+	ai, ok := s.cands[keyOf(ip)]
+	return ok && s.relevant[ai]
+}
+
+// skipUnparsed reports whether pass 2 may skip a line of JSON Lines without
+// parsing it: it is sure the line's address is not relevant and its device
+// not a candidate (or the line is too long to be a record).
+func (s *scanner) skipUnparsed(l []byte) bool {
+	if len(l) > observe.MaxLine {
+		return true
+	}
+	ip, ok := observe.QuickIP(l)
+	if !ok || s.relevantIP(ip) {
+		return false
+	}
+	dev, ok := observe.QuickDevice(l)
+	return ok && !s.candHash.has(hashDeviceText(dev))
 }
 
 // isBlank reports whether a line holds only white space, as ParseLine

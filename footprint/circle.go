@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/paulmach/orb"
-	"github.com/paulmach/orb/geo"
 
 	"github.com/seams-dev/seams"
 )
@@ -29,12 +28,7 @@ func Circle(c seams.Compound, radius float64, file string) (Footprint, error) {
 	if err := CheckRadius(radius); err != nil {
 		return Footprint{}, err
 	}
-	center := orb.Point{c.Lon, c.Lat}
-	ring := make(orb.Ring, CircleVertices+1)
-	for i := range CircleVertices {
-		ring[i] = geo.PointAtBearingAndDistance(center, 360*float64(i)/CircleVertices, radius)
-	}
-	ring[CircleVertices] = ring[0]
+	ring := circleRing(orb.Point{c.Lon, c.Lat}, radius)
 	fp := Footprint{Compound: c.ID, Circle: true, Radius: radius, File: file, Feature: -1}
 	if why := fp.prepare(orb.MultiPolygon{{ring}}); why != "" {
 		return Footprint{}, fmt.Errorf("circle around %s: %s", c.ID, why)

@@ -61,7 +61,12 @@ func (f *Footprint) Source() string {
 // coordinate system, a stray vertex) that would make every resident of a
 // town look like a compound's.
 const (
-	MaxAreaM2      = 100e6 // 100 km²
+	MaxAreaM2 = 100e6 // 100 km²
+	// LargeAreaM2 is the area above which a valid footprint is flagged
+	// (used, and said loudly): walled compounds cover a few hectares to a
+	// couple of km²; 5 km² is a town quarter, or one of the few special
+	// economic zones, and worth a look before its devices are trusted.
+	LargeAreaM2    = 5e6
 	MaxSpanDegrees = 1.0   // width or height of the bounding box
 	MaxPositions   = 10000 // positions per feature, all rings together
 	MaxHoles       = 100   // holes per polygon (courtyards, ponds)

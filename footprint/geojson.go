@@ -33,6 +33,17 @@ const MaxFileSize = 64 << 20
 // something other than WGS 84 longitude/latitude cannot be used at all: that
 // is the error returned, with the line.
 func ReadGeoJSON(r io.Reader, file string, compounds []seams.Compound, reject Reject) ([]Footprint, error) {
+	byID := make(map[string]int, len(compounds))
+	for i, c := range compounds {
+		byID[c.ID] = i
+	}
+	return readCollection(r, file, reject, func(raw []byte) (Footprint, string) { return readFeature(raw, compounds, byID) })
+}
+
+// readCollection reads a GeoJSON FeatureCollection, turning each feature
+// into a Footprint with feature or rejecting it with the reason feature
+// gives.
+func readCollection(r io.Reader, file string, reject Reject, feature func([]byte) (Footprint, string)) ([]Footprint, error) {
 	if reject == nil {
 		reject = func(*seams.RecordError) {}
 	}
@@ -44,10 +55,6 @@ func ReadGeoJSON(r io.Reader, file string, compounds []seams.Compound, reject Re
 		return nil, fmt.Errorf("%s: larger than %d MiB: is it a footprints file?", file, MaxFileSize>>20)
 	}
 	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
-	byID := make(map[string]int, len(compounds))
-	for i, c := range compounds {
-		byID[c.ID] = i
-	}
 	lines := newLineCounter(data)
 	fatal := func(off int64, format string, args ...any) error {
 		return &seams.RecordError{File: file, Line: lines.at(off), Reason: fmt.Sprintf(format, args...)}
@@ -135,7 +142,7 @@ func ReadGeoJSON(r io.Reader, file string, compounds []seams.Compound, reject Re
 					return nil, syntax(err)
 				}
 				line := lines.at(dec.InputOffset() - int64(len(raw)))
-				fp, reason := readFeature(raw, compounds, byID)
+				fp, reason := feature(raw)
 				if reason != "" {
 					reject(&seams.RecordError{File: file, Line: line, Item: "features[" + strconv.Itoa(i) + "]",
 						Reason: reason, Raw: seams.TruncateRaw(raw)})
@@ -210,34 +217,12 @@ func readFeature(raw []byte, compounds []seams.Compound, byID map[string]int) (F
 	if doc.Geometry == nil {
 		return Footprint{}, "geometry is null (want a Polygon or MultiPolygon)"
 	}
-	var mp orb.MultiPolygon
-	switch doc.Geometry.Type {
-	case "Polygon":
-		var p [][][]float64
-		if err := json.Unmarshal(doc.Geometry.Coordinates, &p); err != nil {
-			return Footprint{}, "Polygon coordinates: want an array of rings, each an array of [longitude, latitude] positions"
-		}
-		poly, why := polygonOf(p)
-		if why != "" {
-			return Footprint{}, why
-		}
-		mp = orb.MultiPolygon{poly}
-	case "MultiPolygon":
-		var ps [][][][]float64
-		if err := json.Unmarshal(doc.Geometry.Coordinates, &ps); err != nil {
-			return Footprint{}, "MultiPolygon coordinates: want an array of polygons, each an array of rings of [longitude, latitude] positions"
-		}
-		for i, p := range ps {
-			poly, why := polygonOf(p)
-			if why != "" {
-				return Footprint{}, fmt.Sprintf("polygon %d: %s", i, why)
-			}
-			mp = append(mp, poly)
-		}
-	case "":
-		return Footprint{}, "geometry has no type"
-	default:
+	if doc.Geometry.Type != "Polygon" && doc.Geometry.Type != "MultiPolygon" && doc.Geometry.Type != "" {
 		return Footprint{}, fmt.Sprintf("geometry is a %s (want a Polygon or MultiPolygon; a compound known only by its location gets a circle from the compounds file)", doc.Geometry.Type)
+	}
+	mp, why := polygonsOf(&doc)
+	if why != "" {
+		return Footprint{}, why
 	}
 	fp := Footprint{Compound: compounds[ci].ID}
 	if why := fp.prepare(mp); why != "" {
@@ -250,6 +235,40 @@ func readFeature(raw []byte, compounds []seams.Compound, byID map[string]int) (F
 		}
 	}
 	return fp, ""
+}
+
+// polygonsOf returns the polygons of a Polygon or MultiPolygon feature.
+func polygonsOf(doc *featureDoc) (orb.MultiPolygon, string) {
+	var mp orb.MultiPolygon
+	switch doc.Geometry.Type {
+	case "Polygon":
+		var p [][][]float64
+		if err := json.Unmarshal(doc.Geometry.Coordinates, &p); err != nil {
+			return nil, "Polygon coordinates: want an array of rings, each an array of [longitude, latitude] positions"
+		}
+		poly, why := polygonOf(p)
+		if why != "" {
+			return nil, why
+		}
+		mp = orb.MultiPolygon{poly}
+	case "MultiPolygon":
+		var ps [][][][]float64
+		if err := json.Unmarshal(doc.Geometry.Coordinates, &ps); err != nil {
+			return nil, "MultiPolygon coordinates: want an array of polygons, each an array of rings of [longitude, latitude] positions"
+		}
+		for i, p := range ps {
+			poly, why := polygonOf(p)
+			if why != "" {
+				return nil, fmt.Sprintf("polygon %d: %s", i, why)
+			}
+			mp = append(mp, poly)
+		}
+	case "":
+		return nil, "geometry has no type"
+	default:
+		return nil, fmt.Sprintf("geometry is a %s (want a Polygon or MultiPolygon)", doc.Geometry.Type)
+	}
+	return mp, ""
 }
 
 // cut returns b, or its first n bytes marked as cut.

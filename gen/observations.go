@@ -2,7 +2,6 @@ package gen
 
 import (
 	"bufio"
-	"cmp"
 	"fmt"
 	"math"
 	"math/bits"
@@ -14,33 +13,42 @@ import (
 // This file and the other observations*.go files generate the inputs of
 // seams derive: compounds, their footprints, and a stream of location
 // observations of devices (the shape of commercial location data), with the
-// ground truth of who lives where. The world is a few compounds in Cambodia,
-// Myanmar and Laos, each with a town nearby:
+// ground truth of who lives and works where and which addresses were
+// whose, when. The world is written from how places, people, phones and
+// networks behave, not from derive's rules:
 //
-//   - residents live inside a compound for weeks or months and are seen
-//     there most days (some, whose apps seldom ask for the location, on a
-//     few days a month); inside they mostly use the compound's Wi-Fi (a
-//     fixed line or a satellite terminal: the compound addresses),
-//     sometimes the mobile network;
-//   - commuters spend their days just outside the fence, within 200 m of
-//     it, and some pick up the compound's Wi-Fi there;
-//   - visitors come inside on a day or two; occasional visitors come back
-//     every month or two, never often enough to count as residents;
-//   - the town's population never enters a compound.
+//   - compounds sit at the edge of towns; some share a wall with another;
+//     houses and shops line their fences; a geocoder's district centroid,
+//     which phones without a location fix report, may fall inside one; so
+//     may a cell tower;
+//   - residents live inside for weeks or months, sleep there by day or
+//     night (scam work runs by night), now and then go to the market, and
+//     are sometimes moved to another compound; workers come in for day
+//     shifts from town; delivery riders ride the town all day and hand food
+//     in at compound gates for a few minutes; neighbours live at the fence;
+//     visitors come for a day;
+//   - phones report their place as apps allow: a few times a day, tens of
+//     times, or every few minutes; by GPS (sometimes wrong beyond what it
+//     states), by the stored place of a Wi-Fi access point (the same
+//     coordinates for everyone on it), by the cell tower, or by the
+//     geocoder's centroid with no accuracy at all;
+//   - networks: mobile carriers put phones behind NAT pools, a new public
+//     address each data session, shared with many subscribers at once;
+//     fibre lines get dynamic IPv4 leases that pass to another subscriber
+//     after a quarantine of days to months (a compound may get an old
+//     address back months later) and an IPv6 /56 in which devices' privacy
+//     addresses rotate daily; satellite terminals share public IPv4
+//     addresses behind carrier-grade NAT and each has its own IPv6 /56.
 //
-// Everyone on the mobile network uses the carrier's NAT addresses, a pool
-// per country shared by thousands: the shared infrastructure that must end
-// up in the shared list, not in the registry. Fixes are noisy: the stated
-// accuracy is usually honest, sometimes not (the error is then up to three
-// times the stated radius), sometimes missing, and sometimes coarse (cell
-// towers). Geometry is done in integers (centimetres and microdegrees), so
-// that the same seed gives the same bytes on every machine.
+// Geometry is done in integers (centimetres in a compound's local plane,
+// microdegrees for places) and every draw comes from counter-based streams,
+// so that the same seed gives the same bytes on every machine.
 
 // ObservationOptions says what GenerateObservations writes.
 type ObservationOptions struct {
 	Seed         uint64
-	Compounds    int    // default 20; the first 7 are real, publicly reported compounds
-	Observations int    // observation lines, exactly, malformed ones included; default 200,000
+	Compounds    int    // default 12; the first 7 are real, publicly reported compounds
+	Observations int    // observation lines, exactly, malformed ones included; default 1,000,000
 	Reports      int    // report lines, planted and background; default 10,000
 	Format       string // jsonl (default), csv or parquet
 	Gzip         bool   // gzip the observations (jsonl and csv only)
@@ -52,7 +60,7 @@ type ObservationOptions struct {
 // DefaultObservationOptions returns the options of `seams gen --observations`
 // without further flags.
 func DefaultObservationOptions() ObservationOptions {
-	return ObservationOptions{Seed: 1, Compounds: 20, Observations: 200_000, Reports: 10_000, Format: "jsonl"}
+	return ObservationOptions{Seed: 1, Compounds: 12, Observations: 1_000_000, Reports: 10_000, Format: "jsonl"}
 }
 
 // ObservationFiles are the paths GenerateObservations wrote.
@@ -61,17 +69,20 @@ type ObservationFiles struct {
 	Compounds    string // compounds.csv
 	Footprints   string // footprints.geojson
 	Observations string // observations.jsonl, .csv or .parquet (maybe .gz)
-	Reports      string // reports.jsonl: planted on residents, compound and shared addresses
+	Sensitive    string // sensitive.geojson: clinics, places of worship, schools
+	Reports      string // reports.jsonl: planted reports and background
 	// Truth lists the findings that a cross-reference of the reports against
 	// a registry derived from the observations must produce:
-	// {"report","compound","tier"} per line, as truth.jsonl of Generate.
+	// {"report","compound","tier","category"} per line.
 	Truth string
-	// World is the ground truth of the observations, one JSON object a line:
-	// {"kind":"resident","compound":...,"device":...,"first_day":...,"last_day":...},
-	// {"kind":"address","compound":...,"ip":...} (a compound address that
-	// residents used inside), {"kind":"shared","ip":...} (a carrier address
-	// that residents used inside and the town uses too), and for reference
-	// {"kind":"commuter"|"visitor"|"occasional","compound":...,"device":...}.
+	// Planted lists every planted report with what it was planted on:
+	// {"report","category","compound"}, the must-not-find ones included.
+	Planted string
+	// World is the ground truth of the observations, one JSON object a
+	// line (see writeWorld): residents and workers, the compounds'
+	// addresses and prefixes with their lease periods, the carrier and
+	// satellite addresses members used inside, later holders of compound
+	// addresses, and the riders, neighbours, visitors and centroid phones.
 	World string
 }
 
@@ -126,40 +137,46 @@ func GenerateObservations(dir string, o ObservationOptions) (ObservationFiles, e
 		Compounds:    filepath.Join(dir, "compounds.csv"),
 		Footprints:   filepath.Join(dir, "footprints.geojson"),
 		Observations: filepath.Join(dir, "observations."+o.Format),
+		Sensitive:    filepath.Join(dir, "sensitive.geojson"),
 		Reports:      filepath.Join(dir, "reports.jsonl"),
 		Truth:        filepath.Join(dir, "truth.jsonl"),
+		Planted:      filepath.Join(dir, "planted.jsonl"),
 		World:        filepath.Join(dir, "world.jsonl"),
 	}
 	if o.Gzip {
 		f.Observations += ".gz"
 	}
-	if err := writeFile(f.Compounds, w.writeCompounds); err != nil {
-		return ObservationFiles{}, err
-	}
-	if err := writeFile(f.Footprints, w.writeFootprints); err != nil {
-		return ObservationFiles{}, err
-	}
-	if err := writeFile(f.Observations, w.writeObservations); err != nil {
-		return ObservationFiles{}, err
-	}
-	if err := writeFile(f.World, w.writeWorld); err != nil {
-		return ObservationFiles{}, err
+	for _, x := range []struct {
+		path string
+		fill func(*bufio.Writer) error
+	}{{f.Compounds, w.writeCompounds}, {f.Footprints, w.writeFootprints}, {f.Sensitive, w.writeSensitive},
+		{f.Observations, w.writeObservations}, {f.World, w.writeWorld}} {
+		if err := writeFile(x.path, x.fill); err != nil {
+			return ObservationFiles{}, err
+		}
 	}
 	if err := writeFile(f.Truth, func(truth *bufio.Writer) error {
-		return writeFile(f.Reports, func(rw *bufio.Writer) error { return w.writeReports(rw, truth) })
+		return writeFile(f.Planted, func(planted *bufio.Writer) error {
+			return writeFile(f.Reports, func(rw *bufio.Writer) error { return w.writeReports(rw, truth, planted) })
+		})
 	}); err != nil {
 		return ObservationFiles{}, err
 	}
 	return f, nil
 }
 
-// The calendar of the observations: 540 days from 2024-01-01.
+// The calendar of the observations: 240 days from 2024-01-01.
 var obsDay0 = daysFromCivil(2024, 1, 1)
 
-const obsDays = 540
+const (
+	obsDays  = 240
+	daySecs  = 86400
+	calSecs  = obsDays * daySecs
+	hourSecs = 3600
+)
 
 // Integer geometry. Local positions are centimetres east (x) and north (y)
-// of a compound's centre; places are microdegrees.
+// of a compound's origin; places are microdegrees.
 const (
 	cmPerDegLat = 11131949 // orb.EarthRadius·π/180 m, in cm
 	microdeg    = 1_000_000
@@ -175,131 +192,235 @@ func init() {
 	}
 }
 
+// pt is a point of a compound's plane, in cm.
+type pt struct{ x, y int64 }
+
 // fpBlock is a rectangle of a footprint: half sizes and centre in cm in the
-// compound's local plane, turned by rot degrees.
+// compound's plane, turned by rot degrees.
 type fpBlock struct {
 	cx, cy, hw, hh int64
 	rot            int
 }
 
 // toLocal turns block coordinates (u along the width, v along the height)
-// into the compound's plane.
-func (b *fpBlock) toLocal(u, v int64) (int64, int64) {
+// into the plane.
+func (b *fpBlock) toLocal(u, v int64) pt {
 	c, s := cosT[b.rot], sinT[b.rot]
-	return b.cx + (u*c-v*s)/1e6, b.cy + (u*s+v*c)/1e6
+	return pt{b.cx + (u*c-v*s)/1e6, b.cy + (u*s+v*c)/1e6}
+}
+
+// toBlock turns a point of the plane into block coordinates.
+func (b *fpBlock) toBlock(p pt) (int64, int64) {
+	c, s := cosT[b.rot], sinT[b.rot]
+	dx, dy := p.x-b.cx, p.y-b.cy
+	return (dx*c + dy*s) / 1e6, (-dx*s + dy*c) / 1e6
 }
 
 // obsCompound is a compound of the observation world.
 type obsCompound struct {
 	*compound
-	lat, lon  int64 // microdegrees
-	cmPerLon  int64 // cm per degree of longitude at lat
-	blocks    []fpBlock
-	circle    bool // no feature: a circle of CircleRadius
-	useID     bool // the feature names the compound in "id", not in properties
-	townX     int64
-	townY     int64 // the town's centre, cm from the compound's
-	wifi      []uint32
-	cidx      int // index of its country in countries
-	residents []int32
+	idx      int
+	lat, lon int64 // microdegrees: the origin of its plane
+	cmPerLon int64 // cm per degree of longitude at lat
+	blocks   []fpBlock
+	circle   bool // no feature: a circle of CircleRadius about loc
+	loc      pt   // its location, written to compounds.csv
+	useID    bool // the feature names the compound in "id", not in properties
+	badOnly  bool // its only feature is malformed (with a bad rate): derive falls back to a circle
+	cidx     int  // country
+	tz       int64
+	town     *town
+	adjacent int  // the compound it shares a wall with, or -1
+	aps      []pt // Wi-Fi access points inside: their stored places
+	lines    []int32
+	sat      int32 // satellite terminal, or -1
+	clinic   int32 // a sensitive zone inside, or -1
 }
 
-// place returns the microdegrees of a local point.
-func (c *obsCompound) place(x, y int64) (lat, lon int64) {
-	return c.lat + y*microdeg/cmPerDegLat, c.lon + x*microdeg/c.cmPerLon
+// place returns the microdegrees of a point of the plane.
+func (c *obsCompound) place(p pt) (lat, lon int64) {
+	return c.lat + p.y*microdeg/cmPerDegLat, c.lon + p.x*microdeg/c.cmPerLon
 }
 
-// Devices of the world. Each kind has its own seed stream, and everything a
-// device does on a day comes from a stream seeded by (kind, device, day),
-// so that it can be counted before it is written.
-const (
-	kindResident uint64 = iota + 1
-	kindCommuter
-	kindVisitor
-	kindOccasional
-	kindTown
-	kindTownDevice
-	kindBad
-)
-
-type resident struct {
-	comp       int32
-	dev        devKey
-	homeX      int64
-	homeY      int64
-	start, end int32 // days of the stay, inclusive
-	seen       int   // permille of the days of the stay it is seen
-	usedWiFi   bool
-	usedInside bool
+// distance returns the distance in cm from p to the footprint's edge:
+// negative inside.
+func (c *obsCompound) distance(p pt) int64 {
+	if c.circle {
+		dx, dy := p.x-c.loc.x, p.y-c.loc.y
+		return isqrt(dx*dx+dy*dy) - CircleRadius*100
+	}
+	best := int64(math.MaxInt64)
+	for i := range c.blocks {
+		b := &c.blocks[i]
+		u, v := b.toBlock(p)
+		du, dv := abs64(u)-b.hw, abs64(v)-b.hh
+		var d int64
+		switch {
+		case du <= 0 && dv <= 0:
+			d = max(du, dv)
+		default:
+			d = isqrt(max(du, 0)*max(du, 0) + max(dv, 0)*max(dv, 0))
+		}
+		best = min(best, d)
+	}
+	return best
 }
 
-type commuter struct {
-	comp       int32
-	dev        devKey
-	ax, ay     int64 // where it spends the day, outside the fence
-	start, end int32
-	wifi       bool // near enough to pick up the compound's Wi-Fi
+func abs64(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
-type visitor struct {
-	comp int32
-	dev  devKey
-	days []int32 // days inside
+// isqrt is the integer square root of x ≥ 0.
+func isqrt(x int64) int64 {
+	if x <= 0 {
+		return 0
+	}
+	r := int64(math.Sqrt(float64(x)))
+	for r*r > x {
+		r--
+	}
+	for (r+1)*(r+1) <= x {
+		r++
+	}
+	return r
 }
 
+// extent is how far, in cm, the footprint reaches from the location.
+func (c *obsCompound) extent() int64 {
+	if c.circle {
+		return CircleRadius * 100
+	}
+	var e int64
+	for _, b := range c.blocks {
+		dx, dy := b.cx-c.loc.x, b.cy-c.loc.y
+		e = max(e, isqrt(dx*dx+dy*dy)+isqrt(b.hw*b.hw+b.hh*b.hh))
+	}
+	return e
+}
+
+// inside draws a point inside the footprint, at least margin cm from its
+// edge.
+func (c *obsCompound) inside(r randSource, margin int64) pt {
+	if c.circle {
+		rad := int64(CircleRadius*100) - margin
+		for {
+			x, y := r.between(-rad, rad), r.between(-rad, rad)
+			if x*x+y*y <= rad*rad {
+				return pt{c.loc.x + x, c.loc.y + y}
+			}
+		}
+	}
+	b := &c.blocks[r.between(0, int64(len(c.blocks)-1))]
+	return b.toLocal(r.between(-b.hw+margin, b.hw-margin), r.between(-b.hh+margin, b.hh-margin))
+}
+
+// nearFence draws a point outside the footprint, lo to hi cm from its
+// edge, straight out from a side of a block (or the circle).
+func (c *obsCompound) nearFence(r randSource, lo, hi int64) pt {
+	d := r.between(lo, hi)
+	if c.circle {
+		a := r.between(0, 359)
+		rad := int64(CircleRadius*100) + d
+		return pt{c.loc.x + rad*cosT[a]/1e6, c.loc.y + rad*sinT[a]/1e6}
+	}
+	b := &c.blocks[r.between(0, int64(len(c.blocks)-1))]
+	switch r.between(0, 3) {
+	case 0:
+		return b.toLocal(b.hw+d, r.between(-b.hh, b.hh))
+	case 1:
+		return b.toLocal(-b.hw-d, r.between(-b.hh, b.hh))
+	case 2:
+		return b.toLocal(r.between(-b.hw, b.hw), b.hh+d)
+	}
+	return b.toLocal(r.between(-b.hw, b.hw), -b.hh-d)
+}
+
+// randSource is what the geometry draws from: the setup's rng or a
+// device's stream.
+type randSource interface{ between(lo, hi int64) int64 }
+
+// town is the town a compound sits at the edge of (shared by two compounds
+// that share a wall). Its points are in the plane of its first compound.
+type town struct {
+	comp     int   // the compound whose plane it uses
+	comps    []int // the compounds at its edge
+	centre   pt
+	radius   int64
+	centroid pt   // the geocoder's district centroid
+	inComp   int  // the compound the centroid lies inside, or -1
+	towers   []pt // cell towers
+	zones    []int32
+}
+
+// zone is a sensitive place: a clinic, a place of worship, a school.
+type zone struct {
+	kind, name string
+	comp       int // the plane it is in
+	at         pt
+	radius     int64 // cm, for a point zone
+	hw, hh     int64 // half sizes, for a rectangle (a school)
+}
+
+// world is the observation world.
 type world struct {
-	o         *ObservationOptions
-	sp        *space
-	comps     []*obsCompound
-	residents []resident
-	commuters []commuter
-	visitors  []visitor  // short and occasional
-	occasion  int        // visitors[occasion:] are occasional
-	townDevs  int        // devices of the towns
-	townComp  []int32    // town of each
-	pools     [][]uint32 // carrier NAT addresses of each country
-	mainPool  []int      // of which the first mainPool[country] are the busy pool
-	fixed     []picker   // fixed lines of each country, for town homes
-	reserved  map[uint32]bool
-	// What residents did, for the truth: pool addresses and Wi-Fi used
-	// inside, by compound.
-	poolInside map[uint64]bool // country<<32 | pool index
-	wifiInside map[uint64]bool // comp<<32 | wifi index
-	perDay     []int           // town observations of each day
-	bad        int             // malformed lines to write
-	good       int
+	o     *ObservationOptions
+	sp    *space
+	comps []*obsCompound
+	towns []*town
+	zones []zone
+
+	// Networks.
+	mobile   [][]*mobileNet // mobile carriers of each country
+	isps     [][]*isp       // fixed-line ISPs of each country
+	lines    []fibre        // fibre subscriptions: compounds' and households'
+	sats     []terminal     // satellite terminals
+	satPool  []uint32       // the satellite operator's public IPv4 addresses
+	reserved map[uint32]bool
+
+	// Devices.
+	devs       []device // every device but the towns'
+	townDevs   []device
+	households []household
+	perDay     []int // town observations of each day
+	bad, good  int
+
+	// What the observations showed, for the truth and the reports.
+	obs observed
 }
 
-// newWorld builds the world: compounds and footprints, addresses, and
-// devices sized for the observations asked for.
+// newWorld builds the world: compounds and footprints, towns, networks,
+// and devices sized for the observations asked for.
 func newWorld(o *ObservationOptions) (*world, error) {
 	r := newRNG(o.Seed, streamObservations)
 	s, err := newSpace(r)
 	if err != nil {
 		return nil, err
 	}
-	w := &world{o: o, sp: s, reserved: map[uint32]bool{}, poolInside: map[uint64]bool{}, wifiInside: map[uint64]bool{}}
+	w := &world{o: o, sp: s, reserved: map[uint32]bool{}}
 	w.placeCompounds(newCompounds(o.Compounds, s, r), r)
-	w.addAddresses(r)
+	w.placeTowns(r)
 	w.bad = int(math.Round(float64(o.Observations) * o.BadRate))
 	w.good = o.Observations - w.bad
 	if err := w.addDevices(r); err != nil {
 		return nil, err
 	}
+	w.addNetworks(r)
+	w.obs.init(w)
 	return w, nil
 }
 
-// placeCompounds gives each compound a place at least 3 km from the others,
-// a footprint and a town.
+// placeCompounds gives each compound a place at least 3 km from the others
+// (or, for some, sharing a wall with one), and a footprint.
 func (w *world) placeCompounds(cs []*compound, r *rng) {
 	const minApart = 300000 // cm
-	far := func(lat, lon int64, except int) bool {
-		for i, c := range w.comps {
-			if i == except {
-				continue
-			}
-			dy := (lat - c.lat) * cmPerDegLat / microdeg
-			dx := (lon - c.lon) * c.cmPerLon / microdeg
+	far := func(lat, lon int64) bool {
+		for _, c := range w.comps {
+			clat, clon := c.place(c.loc)
+			dy := (lat - clat) * cmPerDegLat / microdeg
+			dx := (lon - clon) * c.cmPerLon / microdeg
 			if dx*dx+dy*dy < minApart*minApart {
 				return false
 			}
@@ -307,21 +428,51 @@ func (w *world) placeCompounds(cs []*compound, r *rng) {
 		return true
 	}
 	for i, c := range cs {
-		oc := &obsCompound{compound: c, lat: int64(c.lat) * 10000, lon: int64(c.lon) * 10000}
+		oc := &obsCompound{compound: c, idx: i, lat: int64(c.lat) * 10000, lon: int64(c.lon) * 10000, adjacent: -1, sat: -1, clinic: -1}
 		oc.cidx = slices.Index(countries, c.country)
+		oc.tz = 7 * hourSecs
+		if c.country == "MM" {
+			oc.tz = 6*hourSecs + 30*60
+		}
+		oc.useID = r.percent(20)
+		// A synthetic compound may be built against an earlier one,
+		// sharing its wall: the same plane, its block beside the other's.
+		if i >= len(realCompounds) && r.percent(25) {
+			var cands []int
+			for j, p := range w.comps {
+				if !p.circle && len(p.blocks) == 1 && p.adjacent < 0 && p.cidx == oc.cidx && p.blocks[0].hw < 40000 {
+					cands = append(cands, j)
+				}
+			}
+			if len(cands) > 0 {
+				p := w.comps[cands[r.intn(len(cands))]]
+				pb := p.blocks[0]
+				b := fpBlock{hw: r.between(7500, 20000), hh: pb.hh, rot: pb.rot}
+				b.cx = pb.cx + (pb.hw+b.hw)*cosT[pb.rot]/1e6
+				b.cy = pb.cy + (pb.hw+b.hw)*sinT[pb.rot]/1e6
+				oc.lat, oc.lon, oc.cmPerLon = p.lat, p.lon, p.cmPerLon
+				oc.blocks = []fpBlock{b}
+				oc.loc = pt{b.cx, b.cy}
+				oc.adjacent, p.adjacent = p.idx, i
+				w.comps = append(w.comps, oc)
+				continue
+			}
+		}
 		if i >= len(realCompounds) {
-			// Synthetic compounds: jittered again, to the microdegree and
-			// away from the others.
 			baseLat, baseLon := oc.lat, oc.lon
 			for try := 0; try < 200; try++ {
 				oc.lat, oc.lon = baseLat+r.between(-50000, 50000), baseLon+r.between(-50000, 50000)
-				if far(oc.lat, oc.lon, -1) {
+				if far(oc.lat, oc.lon) {
 					break
 				}
 			}
 		}
 		oc.cmPerLon = int64(math.Round(cmPerDegLat * math.Cos(float64(oc.lat)/microdeg*math.Pi/180)))
 		switch x := r.intn(100); {
+		case c.id == "c-kings-romans":
+			// The Golden Triangle special economic zone: a district more
+			// than a compound, the footprint derive must flag.
+			oc.blocks = []fpBlock{{hw: r.between(120000, 140000), hh: r.between(120000, 140000), rot: r.intn(30)}}
 		case x < 25:
 			oc.circle = true
 		case x < 40:
@@ -330,311 +481,159 @@ func (w *world) placeCompounds(cs []*compound, r *rng) {
 			hw1, hh1 := r.between(7500, 20000), r.between(7500, 20000)
 			hw2, hh2 := r.between(7500, 20000), r.between(7500, 20000)
 			gap := r.between(40000, 60000)
-			b1 := fpBlock{hw: hw1, hh: hh1, rot: rot}
-			b2 := fpBlock{hw: hw2, hh: hh2, rot: rot}
-			// Side by side along the blocks' width, centred on the
-			// compound's location.
 			off := (hw1 + gap + hw2) / 2
-			b1.cx, b1.cy = -off*cosT[rot]/1e6, -off*sinT[rot]/1e6
-			b2.cx, b2.cy = off*cosT[rot]/1e6, off*sinT[rot]/1e6
+			b1 := fpBlock{hw: hw1, hh: hh1, rot: rot, cx: -off * cosT[rot] / 1e6, cy: -off * sinT[rot] / 1e6}
+			b2 := fpBlock{hw: hw2, hh: hh2, rot: rot, cx: off * cosT[rot] / 1e6, cy: off * sinT[rot] / 1e6}
 			oc.blocks = []fpBlock{b1, b2}
 		default:
 			oc.blocks = []fpBlock{{hw: r.between(7500, 35000), hh: r.between(7500, 35000), rot: r.intn(90)}}
 		}
-		oc.useID = r.percent(20)
 		w.comps = append(w.comps, oc)
 	}
-	// Towns: 3.5 to 8 km away, and at least 3 km from every compound, so
-	// that no one of the town is ever inside a footprint.
+	// With a bad rate, the first circle's only feature is malformed: derive
+	// rejects it and falls back to the circle, which is where its residents
+	// live.
+	if w.o.BadRate > 0 {
+		for _, c := range w.comps {
+			if c.circle {
+				c.badOnly = true
+				break
+			}
+		}
+	}
 	for _, c := range w.comps {
+		n := 3 + r.intn(4)
+		if len(c.blocks) > 0 && c.blocks[0].hw > 100000 {
+			n = 12
+		}
+		for range n {
+			c.aps = append(c.aps, c.inside(r, 1500))
+		}
+	}
+}
+
+// placeTowns puts a town at the edge of each compound (two that share a
+// wall share it): its centre 1.2 to 3 km away, its houses in a disk of
+// 1.5 km that reaches the fences, the geocoder's centroid, towers and
+// sensitive places.
+func (w *world) placeTowns(r *rng) {
+	for _, c := range w.comps {
+		if c.adjacent >= 0 && c.adjacent < c.idx {
+			t := w.comps[c.adjacent].town
+			t.comps = append(t.comps, c.idx)
+			c.town = t
+			continue
+		}
+		t := &town{comp: c.idx, comps: []int{c.idx}, radius: 150000, inComp: -1}
+		extent := c.extent()
 		for try := 0; ; try++ {
-			d := r.between(350000, 800000) + int64(try)*20000
+			d := extent + r.between(120000, 300000)
 			a := r.intn(360)
-			x, y := d*cosT[a]/1e6, d*sinT[a]/1e6
-			lat, lon := c.place(x, y)
-			if far(lat, lon, -1) || try > 200 {
-				c.townX, c.townY = x, y
+			t.centre = pt{c.loc.x + d*cosT[a]/1e6, c.loc.y + d*sinT[a]/1e6}
+			if w.clearOfOthers(c, t.centre, 230000) || try > 100 {
 				break
 			}
 		}
+		c.town = t
+		w.towns = append(w.towns, t)
 	}
-}
-
-// addAddresses gives each compound its Wi-Fi (fixed lines of its country,
-// and a satellite terminal for some in Myanmar) and each country its pool of
-// carrier NAT addresses.
-func (w *world) addAddresses(r *rng) {
-	s := w.sp
-	w.fixed = make([]picker, len(countries))
-	for ci, country := range countries {
-		for _, cr := range s.carriersOf(country, classFixed) {
-			for k, si := range cr.pick.spans {
-				prev := uint64(0)
-				if k > 0 {
-					prev = cr.pick.cum[k-1]
-				}
-				w.fixed[ci].add(si, uint32(cr.pick.cum[k]-prev))
+	for _, t := range w.towns {
+		c := w.comps[t.comp]
+		// The district centroid: a third of the time inside a compound of
+		// the town (a geocoder knows nothing of walls).
+		if r.percent(35) {
+			k := w.comps[t.comps[r.intn(len(t.comps))]]
+			t.centroid, t.inComp = k.inside(r, 6000), k.idx
+		} else {
+			t.centroid = w.townPoint(t, r)
+		}
+		t.towers = append(t.towers, t.centre, w.townPoint(t, r), c.nearFence(r, 20000, 80000))
+		if r.percent(25) {
+			t.towers = append(t.towers, c.inside(r, 2000)) // a mast on the compound's land
+		}
+		for _, k := range []struct {
+			kind string
+			lo   int64
+		}{{"clinic", 3000}, {"place of worship", 4000}, {"school", 0}} {
+			z := zone{kind: k.kind, comp: t.comp, at: w.townPoint(t, r)}
+			if k.lo > 0 {
+				z.radius = r.between(k.lo, k.lo+3000)
+			} else {
+				z.hw, z.hh = r.between(3000, 5000), r.between(2500, 4000)
 			}
+			z.name = fmt.Sprintf("Synthetic %s %d", k.kind, len(w.zones)+1)
+			t.zones = append(t.zones, int32(len(w.zones)))
+			w.zones = append(w.zones, z)
 		}
 	}
 	for _, c := range w.comps {
-		fixed := s.carriersOf(c.country, classFixed)
-		n := 1 + r.intn(3)
-		for _, cr := range pickCarriers(fixed, n, r) {
-			c.wifi = append(c.wifi, w.freeAddr(r, &cr.pick))
-		}
-		if c.country == "MM" && r.percent(40) {
-			c.wifi = append(c.wifi, w.freeAddr(r, &s.otherSAT))
-		}
-	}
-	w.pools = make([][]uint32, len(countries))
-}
-
-// freeAddr draws an address from p that no one else in the world has.
-func (w *world) freeAddr(r *rng, p *picker) uint32 {
-	for {
-		_, a := p.pick(r, w.sp.spans)
-		if b := a & 0xff; b == 0 || b == 0xff || w.reserved[a] {
-			continue
-		}
-		w.reserved[a] = true
-		return a
-	}
-}
-
-// Expected observations of a device of each kind over its life, used to
-// size the population for the observations asked for.
-const (
-	expResident   = 410
-	expCommuter   = 740
-	expVisitor    = 9
-	expOccasional = 12
-)
-
-// addDevices sizes and builds the population, counts what it will be seen
-// doing, and leaves the rest of the observations to the towns.
-func (w *world) addDevices(r *rng) error {
-	n, k := w.good, len(w.comps)
-	share := func(f float64, exp, least int) int { return max(least, int(f*float64(n)/float64(exp))) }
-	nRes := share(0.40, expResident, 3*k)
-	nCom := share(0.10, expCommuter, k)
-	nVis := share(0.02, expVisitor, 2*k)
-	nOcc := share(0.01, expOccasional, k)
-	weights := make([]int, k)
-	for i, c := range w.comps {
-		weights[i] = c.weight
-	}
-	spread := func(total, least int) []int32 {
-		// Each compound at least least, the rest by weight.
-		var out []int32
-		for i := range w.comps {
-			for range least {
-				out = append(out, int32(i))
-			}
-		}
-		for len(out) < total {
-			out = append(out, int32(r.weighted(weights)))
-		}
-		return out
-	}
-	for _, ci := range spread(nRes, 3) {
-		c := w.comps[ci]
-		x, y := c.inside(r, 3000)
-		res := resident{comp: ci, dev: obsDevice(r), homeX: x, homeY: y, seen: 500 + r.intn(400)}
-		if r.percent(15) {
-			// Seen rarely: an app that seldom asks for the location.
-			// Some of these are never seen on enough days close together.
-			res.seen = 30 + r.intn(120)
-		}
-		length := int32(r.between(60, 300))
 		if r.percent(20) {
-			length = int32(r.between(14, 40))
-		}
-		// Stays may have begun before the calendar or go on after it; at
-		// least 14 days of each fall within it.
-		res.start = int32(r.between(int64(14-length), obsDays-14))
-		res.end = res.start + length - 1
-		res.start, res.end = max(res.start, 0), min(res.end, obsDays-1)
-		c.residents = append(c.residents, int32(len(w.residents)))
-		w.residents = append(w.residents, res)
-	}
-	for _, ci := range spread(nCom, 1) {
-		c := w.comps[ci]
-		x, y, d := c.nearFence(r)
-		cm := commuter{comp: ci, dev: obsDevice(r), ax: x, ay: y, wifi: d < 6000 && r.percent(30)}
-		cm.start = int32(r.intn(obsDays - 30))
-		cm.end = min(obsDays-1, cm.start+int32(r.between(30, 300)))
-		w.commuters = append(w.commuters, cm)
-	}
-	for _, ci := range spread(nVis, 2) {
-		v := visitor{comp: ci, dev: obsDevice(r)}
-		d := int32(r.intn(obsDays - 1))
-		v.days = append(v.days, d)
-		if r.percent(40) {
-			v.days = append(v.days, d+1)
-		}
-		w.visitors = append(w.visitors, v)
-	}
-	w.occasion = len(w.visitors)
-	for _, ci := range spread(nOcc, 1) {
-		// Three or four visits, 35 to 60 days apart: never three within
-		// derive's default window of 30 days.
-		v := visitor{comp: ci, dev: obsDevice(r)}
-		d := int32(r.intn(obsDays / 3))
-		for range 3 + r.intn(2) {
-			if d >= obsDays {
-				break
-			}
-			v.days = append(v.days, d)
-			d += int32(r.between(35, 60))
-		}
-		w.visitors = append(w.visitors, v)
-	}
-	// Count what the devices above do; the towns make up the rest.
-	structured := 0
-	for day := int32(0); day < obsDays; day++ {
-		for i := range w.residents {
-			structured += w.residentCount(i, day)
-		}
-		for i := range w.commuters {
-			structured += w.commuterCount(i, day)
-		}
-		for i := range w.visitors {
-			structured += w.visitorCount(i, day)
+			z := zone{kind: "clinic", comp: c.town.comp, at: w.inPlane(c, c.inside(r, 5000), c.town.comp), radius: r.between(1500, 2500)}
+			z.name = fmt.Sprintf("Synthetic clinic %d", len(w.zones)+1)
+			c.clinic = int32(len(w.zones))
+			w.zones = append(w.zones, z)
 		}
 	}
-	town := w.good - structured
-	if town < n/10 {
-		return fmt.Errorf("%w: %d observations are too few for %d compounds (their residents, commuters and visitors alone take %d; give at least %d)",
-			ErrOptions, w.o.Observations, k, structured, structured*2)
+}
+
+// inPlane converts a point of c's plane into the plane of compound to (the
+// same plane for compounds that share a wall, which is the only case).
+func (w *world) inPlane(c *obsCompound, p pt, to int) pt {
+	if c.idx == to || w.comps[to].lat == c.lat && w.comps[to].lon == c.lon {
+		return p
 	}
-	w.perDay = make([]int, obsDays)
-	for d := range w.perDay {
-		w.perDay[d] = town / obsDays
-		if d < town%obsDays {
-			w.perDay[d]++
-		}
-	}
-	w.townDevs = max(200, town/80)
-	w.townComp = make([]int32, w.townDevs)
-	for i := range w.townComp {
-		w.townComp[i] = int32(r.weighted(weights))
-	}
-	// Carrier NAT pools: about 40 device-days of the towns per address,
-	// so that each is shared by dozens of devices.
-	use := make([]int, len(countries))
-	for _, ci := range w.townComp {
-		use[w.comps[ci].cidx]++
-	}
-	hasCompound := make([]bool, len(countries))
-	for _, c := range w.comps {
-		hasCompound[c.cidx] = true
-	}
-	w.mainPool = w.mainPool[:0]
-	for ci, country := range countries {
-		if !hasCompound[ci] {
-			w.mainPool = append(w.mainPool, 0)
-			continue // only the towns of compounds use a pool
-		}
-		var mobile []*carrier
-		mobile = append(mobile, w.sp.carriersOf(country, classMobile)...)
-		p := new(picker)
-		for _, cr := range mobile {
-			for k, si := range cr.pick.spans {
-				prev := uint64(0)
-				if k > 0 {
-					prev = cr.pick.cum[k-1]
-				}
-				p.add(si, uint32(cr.pick.cum[k]-prev))
-			}
-		}
-		if country == "MM" {
-			for k, si := range w.sp.sharedSAT.spans {
-				prev := uint64(0)
-				if k > 0 {
-					prev = w.sp.sharedSAT.cum[k-1]
-				}
-				p.add(si, uint32(w.sp.sharedSAT.cum[k]-prev))
-			}
-		}
-		if p.total() == 0 {
-			w.mainPool = append(w.mainPool, 0)
+	panic("gen: points of unrelated planes")
+}
+
+// clearOfOthers reports whether p (in c's plane) lies at least d cm from
+// the location of every compound not of c's plane.
+func (w *world) clearOfOthers(c *obsCompound, p pt, d int64) bool {
+	lat, lon := c.place(p)
+	for _, o := range w.comps {
+		if o.lat == c.lat && o.lon == c.lon {
 			continue
 		}
-		// Town devices are seen about 3.5 times on a day they are seen;
-		// two in five of their fixes use the mobile network.
-		// Four fifths of the mobile traffic goes through a pool of about
-		// 40 device-days an address; the rest through one of about 6,
-		// whose addresses a thin panel sees only a few devices use: the
-		// hard case for telling shared addresses from a compound's.
-		deviceDays := town * use[ci] / len(w.townComp) * 2 / 5 * 2 / 7
-		main := min(max(20, deviceDays*4/5/40), 50000)
-		thin := min(max(10, deviceDays/5/6), 50000)
-		// Never more than a quarter of the carriers' space, so that
-		// drawing distinct addresses ends quickly (busier addresses
-		// then, in a very large world).
-		if avail := int(min(p.total()/4, 1<<20)); main+thin > avail {
-			main, thin = max(1, main*avail/(main+thin)), max(1, thin*avail/(main+thin))
+		olat, olon := o.place(o.loc)
+		dy := (lat - olat) * cmPerDegLat / microdeg
+		dx := (lon - olon) * o.cmPerLon / microdeg
+		if dx*dx+dy*dy < d*d {
+			return false
 		}
-		for range main + thin {
-			w.pools[ci] = append(w.pools[ci], w.freeAddr(r, p))
-		}
-		w.mainPool = append(w.mainPool, main)
 	}
-	return nil
+	return true
 }
 
-// obsDevice draws an advertising id: Android's (lower case) or Apple's
-// (upper case), as location data carries them.
-func obsDevice(r *rng) devKey {
-	if r.percent(60) {
-		return uuid4(r, devAAID)
+// outsideTown reports whether p lies at least margin cm outside every
+// footprint of the town's compounds.
+func (w *world) outsideTown(t *town, p pt, margin int64) bool {
+	for _, ci := range t.comps {
+		if w.comps[ci].distance(p) < margin {
+			return false
+		}
 	}
-	return uuid4(r, devIDFA)
+	return true
 }
 
-// inside draws a point inside the compound's footprint, at least margin cm
-// from its edge.
-func (c *obsCompound) inside(r interface{ between(lo, hi int64) int64 }, margin int64) (int64, int64) {
-	if c.circle {
-		rad := int64(CircleRadius*100) - margin
-		for {
-			x, y := r.between(-rad, rad), r.between(-rad, rad)
-			if x*x+y*y <= rad*rad {
-				return x, y
+// townPoint draws a point of the town: in its disk, at least 40 m from
+// every footprint of its compounds.
+func (w *world) townPoint(t *town, r randSource) pt {
+	for {
+		x, y := r.between(-t.radius, t.radius), r.between(-t.radius, t.radius)
+		if x*x+y*y > t.radius*t.radius {
+			continue
+		}
+		p := pt{t.centre.x + x, t.centre.y + y}
+		ok := true
+		for _, ci := range t.comps {
+			if w.comps[ci].distance(p) < 4000 {
+				ok = false
+				break
 			}
 		}
+		if ok {
+			return p
+		}
 	}
-	b := &c.blocks[r.between(0, int64(len(c.blocks)-1))]
-	u := r.between(-b.hw+margin, b.hw-margin)
-	v := r.between(-b.hh+margin, b.hh-margin)
-	return b.toLocal(u, v)
-}
-
-// nearFence draws a point outside the footprint, 20 to 200 m from its edge
-// (straight out from a side of a block, or from the circle), and returns
-// that distance in cm.
-func (c *obsCompound) nearFence(r *rng) (int64, int64, int64) {
-	d := r.between(2000, 20000)
-	if c.circle {
-		a := r.intn(360)
-		rad := int64(CircleRadius*100) + d
-		return rad * cosT[a] / 1e6, rad * sinT[a] / 1e6, d
-	}
-	b := &c.blocks[r.intn(len(c.blocks))]
-	var u, v int64
-	switch r.intn(4) {
-	case 0:
-		u, v = b.hw+d, r.between(-b.hh, b.hh)
-	case 1:
-		u, v = -b.hw-d, r.between(-b.hh, b.hh)
-	case 2:
-		u, v = r.between(-b.hw, b.hw), b.hh+d
-	default:
-		u, v = r.between(-b.hw, b.hw), -b.hh-d
-	}
-	x, y := b.toLocal(u, v)
-	return x, y, d
 }
 
 // srng is a counter-based generator: a stream seeded by a few numbers, so
@@ -673,47 +672,8 @@ func (r *srng) between(lo, hi int64) int64 {
 
 func (r *srng) permille(p int) bool { return r.intn(1000) < p }
 
-// residentCount is how many times resident i is seen on day: the first
-// draws of its stream for the day.
-func (w *world) residentCount(i int, day int32) int {
-	res := &w.residents[i]
-	if day < res.start || day > res.end {
-		return 0
-	}
-	s := newSrng(w.o.Seed, kindResident, uint64(i), uint64(day))
-	if !s.permille(res.seen) {
-		return 0
-	}
-	return 1 + s.intn(8)
-}
-
-func (w *world) commuterCount(i int, day int32) int {
-	c := &w.commuters[i]
-	if day < c.start || day > c.end {
-		return 0
-	}
-	s := newSrng(w.o.Seed, kindCommuter, uint64(i), uint64(day))
-	if !s.permille(900) {
-		return 0
-	}
-	return 2 + s.intn(7)
-}
-
-func (w *world) visitorCount(i int, day int32) int {
-	v := &w.visitors[i]
-	if !slices.Contains(v.days, day) {
-		return 0
-	}
-	s := newSrng(w.o.Seed, kindVisitor, uint64(i), uint64(day))
-	return 2 + s.intn(5)
-}
-
-// sortedAddrs returns the keys of a set of (index<<32 | n) in order.
-func sortedKeys(m map[uint64]bool) []uint64 {
-	out := make([]uint64, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.SortFunc(out, cmp.Compare)
-	return out
+// hash3 mixes three numbers into one, for draws that must agree wherever
+// they are made (a session's address).
+func hash3(a, b, c uint64) uint64 {
+	return mix64(mix64(mix64(a^0x243f6a8885a308d3)^b*0x9e3779b97f4a7c15) ^ c*0xc2b2ae3d27d4eb4f)
 }

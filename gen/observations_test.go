@@ -30,11 +30,11 @@ func genObs(t *testing.T, o gen.ObservationOptions) gen.ObservationFiles {
 // TestObservationsDeterministic: the same seed and options give the same
 // bytes; another seed gives another world.
 func TestObservationsDeterministic(t *testing.T) {
-	o := gen.ObservationOptions{Seed: 5, Compounds: 6, Observations: 30000, Reports: 500, BadRate: 0.01}
+	o := gen.ObservationOptions{Seed: 5, Compounds: 6, Observations: 700000, Reports: 500, BadRate: 0.01}
 	a, b := genObs(t, o), genObs(t, o)
 	o.Seed = 6
 	c := genObs(t, o)
-	for _, name := range []string{"compounds.csv", "footprints.geojson", "observations.jsonl", "reports.jsonl", "truth.jsonl", "world.jsonl"} {
+	for _, name := range []string{"compounds.csv", "footprints.geojson", "observations.jsonl", "reports.jsonl", "truth.jsonl", "planted.jsonl", "world.jsonl", "sensitive.geojson"} {
 		x, _ := os.ReadFile(filepath.Join(a.Dir, name))
 		y, _ := os.ReadFile(filepath.Join(b.Dir, name))
 		z, _ := os.ReadFile(filepath.Join(c.Dir, name))
@@ -53,7 +53,7 @@ func TestObservationsDeterministic(t *testing.T) {
 func TestObservationsReadable(t *testing.T) {
 	for _, format := range []string{"jsonl", "csv", "parquet"} {
 		t.Run(format, func(t *testing.T) {
-			o := gen.ObservationOptions{Seed: 2, Compounds: 10, Observations: 40000, Reports: 300, Format: format, BadRate: 0.005, Gzip: format == "csv"}
+			o := gen.ObservationOptions{Seed: 2, Compounds: 10, Observations: 400000, Reports: 300, Format: format, BadRate: 0.005, Gzip: format == "csv"}
 			f := genObs(t, o)
 			cf, _ := os.Open(f.Compounds)
 			compounds, err := registry.ReadCompounds(cf, f.Compounds, func(e *seams.RecordError) { t.Errorf("compound rejected: %v", e) })
@@ -113,8 +113,18 @@ func TestObservationsReadable(t *testing.T) {
 				kinds[v.Kind]++
 			}
 			wf.Close()
-			if kinds["resident"] < 30 || kinds["address"] < 10 || kinds["shared"] < 10 || kinds["commuter"] < 10 || kinds["visitor"] < 20 || kinds["occasional"] < 10 {
-				t.Errorf("world: %v", kinds)
+			for k, least := range map[string]int{"resident": 30, "worker": 5, "rider": 2, "neighbour": 3, "visitor": 10, "centroid": 10,
+				"address": 10, "prefix": 3, "shared": 10, "lease_after": 5} {
+				if kinds[k] < least {
+					t.Errorf("world: %d of %s, want %d or more (%v)", kinds[k], k, least, kinds)
+				}
+			}
+			// The sensitive places read as derive reads them.
+			sf, _ := os.Open(f.Sensitive)
+			zones, err := footprint.ReadZones(sf, f.Sensitive, func(e *seams.RecordError) { t.Errorf("zone rejected: %v", e) })
+			sf.Close()
+			if err != nil || len(zones) < 3*len(compounds)/2 {
+				t.Errorf("%d zones, %v", len(zones), err)
 			}
 		})
 	}
@@ -130,7 +140,7 @@ func TestObservationOptions(t *testing.T) {
 		{gen.ObservationOptions{Compounds: 5, Observations: 1000, Format: "xml"}, `format "xml"`},
 		{gen.ObservationOptions{Compounds: 5, Observations: 1000, Format: "parquet", Gzip: true}, "not gzipped"},
 		{gen.ObservationOptions{Compounds: 5, Observations: 1000, BadRate: 0.9}, "bad rate"},
-		{gen.ObservationOptions{Compounds: 50, Observations: 5000}, "too few for 50 compounds"},
+		{gen.ObservationOptions{Compounds: 50, Observations: 50000}, "too few for 50 compounds"},
 	} {
 		_, err := gen.GenerateObservations(t.TempDir(), c.o)
 		if !errors.Is(err, gen.ErrOptions) || !strings.Contains(err.Error(), c.err) {

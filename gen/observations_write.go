@@ -3,9 +3,10 @@ package gen
 import (
 	"bufio"
 	"compress/gzip"
+	"encoding/csv"
 	"fmt"
 	"io"
-	"math/bits"
+	"net/netip"
 	"slices"
 	"strconv"
 	"time"
@@ -15,13 +16,13 @@ import (
 )
 
 // obsLine is one observation to write. Places are microdegrees; acc is the
-// stated accuracy in meters, or -1 for none; ip 0 is none.
+// stated accuracy in meters, or -1 for none; ip the zero Addr for none.
 type obsLine struct {
 	dev      devKey
 	ns       int64
 	lat, lon int64
 	acc      int64
-	ip       uint32
+	ip       netip.Addr
 	tf       timeFormat
 }
 
@@ -32,8 +33,15 @@ type sink interface {
 	close() error
 }
 
+// Seed-stream salts of the fixes and of the towns' observations.
+const (
+	fixSalt  = 0xf1c5_0000_0000
+	fillSalt = 0xf111_0000_0000
+)
+
 // writeObservations writes the observation file: day by day, everyone seen
-// that day, with malformed lines spread evenly among them.
+// that day in time order, then the towns, with malformed lines spread
+// evenly among them.
 func (w *world) writeObservations(bw *bufio.Writer) error {
 	var out sink
 	var zw *gzip.Writer
@@ -59,9 +67,8 @@ func (w *world) writeObservations(bw *bufio.Writer) error {
 			return err
 		}
 		good++
-		// Malformed lines go evenly among the good ones.
 		for w.good > 0 && bad < w.bad && bad < good*w.bad/w.good {
-			s := newSrng(w.o.Seed, kindBad, uint64(bad), 0)
+			s := newSrng(w.o.Seed, uint64(kBad), uint64(bad), 0)
 			b := obsLine{dev: uuidFrom(&s), ns: o.ns, lat: o.lat, lon: o.lon, acc: 10}
 			if err := out.writeBad(&b, s.intn(6)); err != nil {
 				return err
@@ -70,50 +77,50 @@ func (w *world) writeObservations(bw *bufio.Writer) error {
 		}
 		return nil
 	}
+	var p plan
 	var o obsLine
+	line := func(d *device, idx uint64, day int32, t int32, s *srng) *obsLine {
+		f := w.report(d, idx, day, &p, t, s)
+		c := w.comps[p.comp]
+		utc := int64(day)*daySecs + int64(t) - c.tz
+		w.obs.noteInside(d, idx, &p, p.segAt(t), day, utc)
+		o = obsLine{dev: d.key, ns: (obsDay0*daySecs + utc) * 1e9, lat: f.lat, lon: f.lon, acc: f.acc, ip: f.ip, tf: tfSec}
+		if s.permille(100) {
+			o.tf = c.local
+		}
+		return &o
+	}
 	for day := int32(0); day < obsDays; day++ {
-		for i := range w.residents {
-			if n, s := w.residentDay(i, day); n > 0 {
-				for range n {
-					w.residentObs(i, day, &s, &o)
-					if err := emit(&o); err != nil {
-						return err
-					}
-				}
+		for i := range w.devs {
+			d := &w.devs[i]
+			w.planDay(d, uint64(i), day, &p, d.kind, false)
+			if len(p.times) == 0 {
+				continue
 			}
-		}
-		for i := range w.commuters {
-			if n, s := w.commuterDay(i, day); n > 0 {
-				for range n {
-					w.commuterObs(i, day, &s, &o)
-					if err := emit(&o); err != nil {
-						return err
-					}
-				}
-			}
-		}
-		for i := range w.visitors {
-			if n := w.visitorCount(i, day); n > 0 {
-				s := newSrng(w.o.Seed, kindVisitor, uint64(i), uint64(day))
-				s.intn(5) // the count, drawn again
-				for range n {
-					w.visitorObs(i, day, &s, &o)
-					if err := emit(&o); err != nil {
-						return err
-					}
+			s := newSrng(w.o.Seed, uint64(d.kind), uint64(i), uint64(day)^fixSalt)
+			for _, t := range p.times {
+				if err := emit(line(d, uint64(i), day, t, &s)); err != nil {
+					return err
 				}
 			}
 		}
 		for j := range w.perDay[day] {
-			w.townObs(day, j, &o)
-			if err := emit(&o); err != nil {
+			s := newSrng(w.o.Seed, uint64(kTown), uint64(day), uint64(j)^fillSalt)
+			ti := s.intn(len(w.townDevs))
+			d := &w.townDevs[ti]
+			w.planDay(d, uint64(ti), day, &p, kTown, true)
+			t := int32(s.intn(daySecs))
+			if t < 6*hourSecs && s.permille(700) {
+				t += int32(8 * hourSecs) // asleep: fewer reports
+			}
+			if err := emit(line(d, uint64(ti)+1<<32, day, t, &s)); err != nil {
 				return err
 			}
 		}
 	}
 	for bad < w.bad { // only when there are no good lines at all
-		s := newSrng(w.o.Seed, kindBad, uint64(bad), 0)
-		b := obsLine{dev: uuidFrom(&s), ns: (obsDay0) * nsDay, lat: 10_000_000, lon: 100_000_000, acc: 10}
+		s := newSrng(w.o.Seed, uint64(kBad), uint64(bad), 0)
+		b := obsLine{dev: uuidFrom(&s), ns: obsDay0 * nsDay, lat: 10_000_000, lon: 100_000_000, acc: 10}
 		if err := out.writeBad(&b, s.intn(6)); err != nil {
 			return err
 		}
@@ -131,218 +138,13 @@ func (w *world) writeObservations(bw *bufio.Writer) error {
 	return nil
 }
 
-// residentDay replays the draws of residentCount and returns the stream
-// after them.
-func (w *world) residentDay(i int, day int32) (int, srng) {
-	res := &w.residents[i]
-	if day < res.start || day > res.end {
-		return 0, srng{}
-	}
-	s := newSrng(w.o.Seed, kindResident, uint64(i), uint64(day))
-	if !s.permille(res.seen) {
-		return 0, s
-	}
-	return 1 + s.intn(8), s
-}
-
-func (w *world) commuterDay(i int, day int32) (int, srng) {
-	c := &w.commuters[i]
-	if day < c.start || day > c.end {
-		return 0, srng{}
-	}
-	s := newSrng(w.o.Seed, kindCommuter, uint64(i), uint64(day))
-	if !s.permille(900) {
-		return 0, s
-	}
-	return 2 + s.intn(7), s
-}
-
-// townPoint draws a point of compound c's town.
-func (c *obsCompound) townPoint(s *srng) (int64, int64) {
-	return c.townX + s.between(-150000, 150000), c.townY + s.between(-150000, 150000)
-}
-
-// finish fills in the time, the fix and the place of o from a true
-// position (x, y) in c's plane.
-func (w *world) finish(c *obsCompound, day int32, s *srng, x, y int64, o *obsLine) {
-	o.ns = (obsDay0+int64(day))*nsDay + int64(s.intn(86400))*1e9
-	o.tf = tfSec
-	if s.permille(100) {
-		o.tf = c.local
-	}
-	// The stated accuracy: GPS, Wi-Fi positioning, coarse, cell towers.
-	var acc int64
-	switch x := s.intn(100); {
-	case x < 55:
-		acc = s.between(3, 30)
-	case x < 80:
-		acc = s.between(20, 80)
-	case x < 92:
-		acc = s.between(80, 400)
-	default:
-		acc = s.between(400, 3000)
-	}
-	// The true error: within the stated radius, or, for 7% of fixes, up
-	// to three times it.
-	rad := acc * 100
-	if s.permille(70) {
-		rad *= 3
-	}
-	var ex, ey int64
-	for {
-		ex, ey = s.between(-rad, rad), s.between(-rad, rad)
-		if ex*ex+ey*ey <= rad*rad {
-			break
-		}
-	}
-	o.lat, o.lon = c.place(x+ex, y+ey)
-	o.acc = acc
-	if s.permille(30) {
-		o.acc = -1
-	}
-}
-
-// pool returns a carrier NAT address of c's country: one per device and
-// day, as a phone keeps its address for a while.
-func (w *world) pool(c *obsCompound, kind uint64, idx int, day int32) (uint32, int) {
-	p, main := w.pools[c.cidx], w.mainPool[c.cidx]
-	s := newSrng(w.o.Seed, kind, uint64(idx), uint64(day)^0xa5a5_0000)
-	i := s.intn(main)
-	if s.permille(200) {
-		i = main + s.intn(len(p)-main)
-	}
-	return p[i], i
-}
-
-func (w *world) residentObs(i int, day int32, s *srng, o *obsLine) {
-	res := &w.residents[i]
-	c := w.comps[res.comp]
-	inTown := s.permille(50)
-	var x, y int64
-	switch {
-	case inTown:
-		x, y = c.townPoint(s)
-	case s.permille(750):
-		x, y = res.homeX+s.between(-800, 800), res.homeY+s.between(-800, 800)
-	default:
-		x, y = c.inside(s, 1500)
-	}
-	wantIP, wifi, pick := s.permille(700), s.permille(850), s.intn(10)
-	w.finish(c, day, s, x, y, o)
-	o.dev, o.ip = res.dev, 0
-	switch {
-	case !wantIP:
-	case !inTown && wifi:
-		wi := 0
-		if pick >= 7 {
-			wi = pick % len(c.wifi)
-		}
-		o.ip = c.wifi[wi]
-		w.wifiInside[uint64(res.comp)<<32|uint64(wi)] = true
-		res.usedWiFi = true
-	default:
-		a, pi := w.pool(c, kindResident, i, day)
-		o.ip = a
-		if !inTown {
-			w.poolInside[uint64(c.cidx)<<32|uint64(pi)] = true
-		}
-	}
-}
-
-func (w *world) commuterObs(i int, day int32, s *srng, o *obsLine) {
-	cm := &w.commuters[i]
-	c := w.comps[cm.comp]
-	inTown := s.permille(150)
-	var x, y int64
-	if inTown {
-		x, y = c.townPoint(s)
-	} else {
-		x, y = cm.ax+s.between(-1000, 1000), cm.ay+s.between(-1000, 1000)
-	}
-	wantIP, wifi := s.permille(700), s.permille(200)
-	w.finish(c, day, s, x, y, o)
-	o.dev, o.ip = cm.dev, 0
-	switch {
-	case !wantIP:
-	case cm.wifi && !inTown && wifi:
-		o.ip = c.wifi[0]
-	default:
-		o.ip, _ = w.pool(c, kindCommuter, i, day)
-	}
-}
-
-func (w *world) visitorObs(i int, day int32, s *srng, o *obsLine) {
-	v := &w.visitors[i]
-	c := w.comps[v.comp]
-	inTown := s.permille(200)
-	var x, y int64
-	if inTown {
-		x, y = c.townPoint(s)
-	} else {
-		x, y = c.inside(s, 1500)
-	}
-	wantIP, wifi := s.permille(700), s.permille(300)
-	w.finish(c, day, s, x, y, o)
-	o.dev, o.ip = v.dev, 0
-	switch {
-	case !wantIP:
-	case !inTown && wifi:
-		o.ip = c.wifi[0]
-	default:
-		o.ip, _ = w.pool(c, kindVisitor, i, day)
-	}
-}
-
-// townObs is observation j of day of the towns' population.
-func (w *world) townObs(day int32, j int, o *obsLine) {
-	s := newSrng(w.o.Seed, kindTown, uint64(day), uint64(j))
-	idx := s.intn(w.townDevs)
-	c := w.comps[w.townComp[idx]]
-	x, y := c.townPoint(&s)
-	wantIP, mobile := s.permille(700), s.permille(600)
-	w.finish(c, day, &s, x, y, o)
-	ds := newSrng(w.o.Seed, kindTownDevice, uint64(idx), 0)
-	o.dev, o.ip = uuidFrom(&ds), 0
-	switch {
-	case !wantIP:
-	case mobile:
-		o.ip, _ = w.pool(c, kindTownDevice, idx, day)
-	default:
-		// The line at home: the same address every day.
-		if p := &w.fixed[c.cidx]; p.total() > 0 {
-			a := pickWith(p, uint64(ds.between(0, int64(p.total())-1)), w.sp.spans)
-			if !w.reserved[a] {
-				o.ip = a
-			}
-		}
-	}
-}
-
-// pickWith returns the address at position x of the spans of p.
-func pickWith(p *picker, x uint64, sp []span) uint32 {
-	i, _ := slices.BinarySearchFunc(p.cum, x+1, func(c, t uint64) int {
-		switch {
-		case c < t:
-			return -1
-		case c > t:
-			return 1
-		}
-		return 0
-	})
-	prev := uint64(0)
-	if i > 0 {
-		prev = p.cum[i-1]
-	}
-	return sp[p.spans[i]].start + uint32(x-prev)
-}
-
 // uuidFrom draws an advertising id from a stream.
 func uuidFrom(s *srng) devKey {
 	hi, lo := s.uint64(), s.uint64()
 	hi = hi&^0xf000 | 0x4000
 	lo = lo&^(3<<62) | (2 << 62)
 	t := devAAID
-	if bits.OnesCount64(hi)%5 < 2 {
+	if hi%5 < 2 {
 		t = devIDFA
 	}
 	return devKey{typ: t, hi: hi, lo: lo}
@@ -383,9 +185,9 @@ func (j *jsonSink) write(o *obsLine) error {
 		b = append(b, `,"accuracy_m":`...)
 		b = strconv.AppendInt(b, o.acc, 10)
 	}
-	if o.ip != 0 {
+	if o.ip.IsValid() {
 		b = append(b, `,"ip":"`...)
-		b = appendIPv4(b, o.ip)
+		b = o.ip.AppendTo(b)
 		b = append(b, '"')
 	}
 	b = append(b, "}\n"...)
@@ -440,8 +242,8 @@ func (c *csvSink) write(o *obsLine) error {
 		b = strconv.AppendInt(b, o.acc, 10)
 	}
 	b = append(b, ',')
-	if o.ip != 0 {
-		b = appendIPv4(b, o.ip)
+	if o.ip.IsValid() {
+		b = o.ip.AppendTo(b)
 	}
 	b = append(b, '\n')
 	c.buf = b
@@ -479,12 +281,9 @@ type parquetSink struct {
 func (p *parquetSink) observation(o *obsLine) observe.Observation {
 	d := appendDevValue(nil, o.dev)
 	ob := observe.Observation{Device: seams.DeviceID{Type: devTypeNames[o.dev.typ], Value: string(d)},
-		At: timeOf(o.ns), Lat: float64(o.lat) / microdeg, Lon: float64(o.lon) / microdeg}
+		At: timeOf(o.ns), Lat: float64(o.lat) / microdeg, Lon: float64(o.lon) / microdeg, IP: o.ip}
 	if o.acc >= 0 {
 		ob.Accuracy, ob.HasAccuracy = float64(o.acc), true
-	}
-	if o.ip != 0 {
-		ob.IP = addr4(o.ip)
 	}
 	return ob
 }
@@ -509,3 +308,300 @@ func (p *parquetSink) writeBad(o *obsLine, kind int) error {
 func (p *parquetSink) close() error { return p.pw.Close() }
 
 func timeOf(ns int64) time.Time { return time.Unix(0, ns).UTC() }
+
+// writeCompounds writes compounds.csv, locations to the microdegree.
+func (w *world) writeCompounds(bw *bufio.Writer) error {
+	cw := csv.NewWriter(bw)
+	cw.Write([]string{"id", "name", "aliases", "country", "province", "lat", "lon", "status"})
+	for _, c := range w.comps {
+		lat, lon := c.place(c.loc)
+		cw.Write([]string{c.id, c.name, c.aliases, c.country, c.province,
+			string(appendMicro(nil, lat)), string(appendMicro(nil, lon)), c.status})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// ring returns the GeoJSON ring of a block, counter-clockwise as RFC 7946
+// asks of outer rings.
+func (c *obsCompound) ring(b *fpBlock) []byte {
+	out := []byte{'['}
+	for i, k := range [][2]int64{{-1, -1}, {1, -1}, {1, 1}, {-1, 1}, {-1, -1}} {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		lat, lon := c.place(b.toLocal(k[0]*b.hw, k[1]*b.hh))
+		out = append(out, '[')
+		out = appendMicro(out, lon)
+		out = append(out, ',')
+		out = appendMicro(out, lat)
+		out = append(out, ']')
+	}
+	return append(out, ']')
+}
+
+// writeFootprints writes footprints.geojson: a Polygon or a MultiPolygon
+// for every compound that is not a circle, named in properties.compound or
+// in the feature's id. With a bad rate, features derive must reject
+// follow: one naming no known compound, and the only feature of a circle
+// compound, a bow tie, for which derive must fall back to the circle.
+func (w *world) writeFootprints(bw *bufio.Writer) error {
+	bw.WriteString("{\"type\": \"FeatureCollection\", \"features\": [\n")
+	first := true
+	feature := func(s string) {
+		if !first {
+			bw.WriteString(",\n")
+		}
+		first = false
+		bw.WriteString(s)
+	}
+	for _, c := range w.comps {
+		if c.circle {
+			continue
+		}
+		name := fmt.Sprintf(`"properties": {"compound": %q, "name": %q}`, c.id, c.name)
+		if c.useID {
+			name = fmt.Sprintf(`"id": %q, "properties": {"name": %q}`, c.id, c.name)
+		}
+		var geom string
+		if len(c.blocks) == 1 {
+			geom = fmt.Sprintf(`{"type": "Polygon", "coordinates": [%s]}`, c.ring(&c.blocks[0]))
+		} else {
+			geom = fmt.Sprintf(`{"type": "MultiPolygon", "coordinates": [[%s], [%s]]}`, c.ring(&c.blocks[0]), c.ring(&c.blocks[1]))
+		}
+		feature(fmt.Sprintf(`{"type": "Feature", %s, "geometry": %s}`, name, geom))
+	}
+	if w.o.BadRate > 0 {
+		feature(`{"type": "Feature", "properties": {"compound": "c-not-in-the-compounds-file"}, "geometry": {"type": "Polygon", "coordinates": [[[100.1, 10.1], [100.2, 10.1], [100.2, 10.2], [100.1, 10.1]]]}}`)
+		for _, c := range w.comps {
+			if !c.badOnly {
+				continue
+			}
+			// A bow tie: its edges cross.
+			ptAt := func(x, y int64) string {
+				lat, lon := c.place(pt{c.loc.x + x, c.loc.y + y})
+				return "[" + string(appendMicro(nil, lon)) + ", " + string(appendMicro(nil, lat)) + "]"
+			}
+			feature(fmt.Sprintf(`{"type": "Feature", "properties": {"compound": %q}, "geometry": {"type": "Polygon", "coordinates": [[%s, %s, %s, %s, %s]]}}`,
+				c.id, ptAt(-20000, -20000), ptAt(20000, 20000), ptAt(20000, -20000), ptAt(-20000, 20000), ptAt(-20000, -20000)))
+		}
+	}
+	bw.WriteString("\n]}\n")
+	return nil
+}
+
+// writeSensitive writes sensitive.geojson: the clinics, places of worship
+// and schools of the towns (and the clinics inside some compounds), for
+// derive's --exclude.
+func (w *world) writeSensitive(bw *bufio.Writer) error {
+	bw.WriteString("{\"type\": \"FeatureCollection\", \"features\": [\n")
+	for i, z := range w.zones {
+		if i > 0 {
+			bw.WriteString(",\n")
+		}
+		c := w.comps[z.comp]
+		lat, lon := c.place(z.at)
+		if z.radius > 0 {
+			fmt.Fprintf(bw, `{"type": "Feature", "properties": {"name": %q, "kind": %q, "radius_m": %d}, "geometry": {"type": "Point", "coordinates": [%s, %s]}}`,
+				z.name, z.kind, z.radius/100, appendMicro(nil, lon), appendMicro(nil, lat))
+			continue
+		}
+		b := fpBlock{cx: z.at.x, cy: z.at.y, hw: z.hw, hh: z.hh}
+		fmt.Fprintf(bw, `{"type": "Feature", "properties": {"name": %q, "kind": %q}, "geometry": {"type": "Polygon", "coordinates": [%s]}}`,
+			z.name, z.kind, c.ring(&b))
+	}
+	bw.WriteString("\n]}\n")
+	return nil
+}
+
+// writeWorld writes the ground truth, one JSON object a line:
+//
+//	{"kind":"resident"|"worker","compound","device","first_day","last_day","regime","seen_days"}
+//	{"kind":"address","compound","ip","first","last","lease","devices","days"}: an IPv4 lease
+//	  of a compound's line (first/last: the lease) that members were seen using inside
+//	{"kind":"prefix","compound","prefix","first","last","subnets","devices","days"}: an IPv6
+//	  /56 of a compound's line or satellite terminal, and its /64 members were seen using
+//	{"kind":"shared","ip","why":"carrier"|"satellite","compounds"}: an address of a carrier's
+//	  or the satellite operator's NAT that members used inside
+//	{"kind":"lease_after","ip","compound","first","last"}: a later household lease of a
+//	  compound's address
+//	{"kind":"rider"|"visitor"|"neighbour"|"centroid","compound","device"}
+//	{"kind":"adjacent","compound","other"}, {"kind":"centroid_inside","compound"}
+func (w *world) writeWorld(bw *bufio.Writer) error {
+	dev := func(d devKey) string { return string(appendDevice(nil, d)) }
+	date := func(d int32) string { return string(appendDateOf(nil, obsDay0+int64(d))) }
+	when := func(t int64) string { return string(appendTime(nil, (obsDay0*daySecs+t)*1e9, tfSec)) }
+	for i := range w.devs {
+		d := &w.devs[i]
+		switch d.kind {
+		case kResident, kWorker:
+			comps := []int32{d.comp}
+			if d.comp2 >= 0 {
+				comps = append(comps, d.comp2)
+			}
+			for k, c := range comps {
+				first, last := d.start, d.end
+				if d.comp2 >= 0 {
+					if k == 0 {
+						last = d.moveDay
+					} else {
+						first = d.moveDay + 1
+					}
+				}
+				seen := 0
+				if u := w.obs.members[uint64(i)<<16|uint64(c)]; u != nil {
+					seen = len(u.days)
+				}
+				fmt.Fprintf(bw, `{"kind":%q,"compound":%q,"device":%q,"first_day":%q,"last_day":%q,"regime":%q,"seen_days":%d}`+"\n",
+					kindNames[d.kind], w.comps[c].id, dev(d.key), date(first), date(last), regimeNames[d.regime], seen)
+			}
+		default:
+			fmt.Fprintf(bw, `{"kind":%q,"compound":%q,"device":%q}`+"\n", kindNames[d.kind], w.comps[d.comp].id, dev(d.key))
+		}
+	}
+	for _, k := range sortedKeys(w.obs.lines) {
+		u := w.obs.lines[k]
+		l := &w.lines[k>>32]
+		ls := &l.leases[k&0xffffffff]
+		kind := "dynamic"
+		if len(l.leases) == 1 {
+			kind = "static"
+		}
+		fmt.Fprintf(bw, `{"kind":"address","compound":%q,"ip":%q,"first":%q,"last":%q,"lease":%q,"devices":%d,"days":%d}`+"\n",
+			w.comps[u.comp].id, addr4(ls.addr), when(ls.start), when(ls.end-1), kind, len(u.devs), len(u.days))
+	}
+	type pfx struct {
+		comp        int32
+		p           netip.Prefix
+		first, last int64
+		subnets     []string // "PREFIX DEVICES DAYS"
+		devs, days  []int32
+	}
+	var ps []*pfx
+	byP := map[netip.Prefix]*pfx{}
+	add := func(comp int32, p netip.Prefix, first, last int64, sub netip.Prefix, u *useStat) {
+		x := byP[p]
+		if x == nil {
+			x = &pfx{comp: comp, p: p, first: first, last: last}
+			byP[p] = x
+			ps = append(ps, x)
+		}
+		x.first, x.last = min(x.first, first), max(x.last, last)
+		x.subnets = append(x.subnets, fmt.Sprintf("%s %d %d", sub, len(u.devs), len(u.days)))
+		for _, d := range u.devs {
+			if !slices.Contains(x.devs, d) {
+				x.devs = append(x.devs, d)
+			}
+		}
+		for _, d := range u.days {
+			if !slices.Contains(x.days, d) {
+				x.days = append(x.days, d)
+			}
+		}
+	}
+	for _, k := range sortedKeys(w.obs.line6) {
+		u := w.obs.line6[k]
+		l := &w.lines[k>>40]
+		ls := &l.leases[k>>8&0xffffffff]
+		sub := int(k & 0xff)
+		p56 := l.prefix56(ls)
+		p64 := netip.PrefixFrom(v6addr(l.isp.v6id, ls.p56<<8, byte(sub), 1), 64).Masked()
+		// A stable delegation spans the leases that kept it.
+		first, last := ls.start, ls.end-1
+		for _, o := range l.leases {
+			if o.p56 == ls.p56 {
+				first, last = min(first, o.start), max(last, o.end-1)
+			}
+		}
+		add(u.comp, p56, first, last, p64, u)
+	}
+	for _, ti := range sortedKeys(w.obs.sat6) {
+		u := w.obs.sat6[ti]
+		st := &w.sats[ti]
+		add(u.comp, st.prefix56(), -daySecs, calSecs+daySecs-1, netip.PrefixFrom(st.v6(1, 0), 64).Masked(), u)
+	}
+	for _, x := range ps {
+		slices.Sort(x.subnets)
+		subs := []byte{'['}
+		for i, s := range x.subnets {
+			var p string
+			var nd, ny int
+			fmt.Sscanf(s, "%s %d %d", &p, &nd, &ny)
+			if i > 0 {
+				subs = append(subs, ',')
+			}
+			subs = fmt.Appendf(subs, `{"prefix":%q,"devices":%d,"days":%d}`, p, nd, ny)
+		}
+		subs = append(subs, ']')
+		fmt.Fprintf(bw, `{"kind":"prefix","compound":%q,"prefix":%q,"first":%q,"last":%q,"subnets":%s,"devices":%d,"days":%d}`+"\n",
+			w.comps[x.comp].id, x.p, when(x.first), when(x.last), subs, len(x.devs), len(x.days))
+	}
+	for _, a := range sortedKeys(w.obs.shared) {
+		u := w.obs.shared[a]
+		why := "carrier"
+		if u.why == 2 {
+			why = "satellite"
+		}
+		fmt.Fprintf(bw, `{"kind":"shared","ip":%q,"why":%q,"compound":%q,"devices":%d,"days":%d}`+"\n",
+			addr4(a), why, w.comps[u.comp].id, len(u.devs), len(u.days))
+	}
+	for _, la := range w.leasesAfter() {
+		fmt.Fprintf(bw, `{"kind":"lease_after","ip":%q,"compound":%q,"first":%q,"last":%q}`+"\n",
+			addr4(la.addr), w.comps[la.comp].id, when(la.start), when(la.end-1))
+	}
+	for _, c := range w.comps {
+		if c.adjacent > c.idx {
+			fmt.Fprintf(bw, `{"kind":"adjacent","compound":%q,"other":%q}`+"\n", c.id, w.comps[c.adjacent].id)
+		}
+	}
+	for _, t := range w.towns {
+		if t.inComp >= 0 {
+			fmt.Fprintf(bw, `{"kind":"centroid_inside","compound":%q}`+"\n", w.comps[t.inComp].id)
+		}
+	}
+	return nil
+}
+
+// leaseAfter is a household's lease of an address a compound held before.
+type leaseAfter struct {
+	addr       uint32
+	comp       int32 // the compound that held it before
+	start, end int64
+	compEnd    int64 // when the compound's last lease of it before ended
+}
+
+// leasesAfter lists the households' leases of addresses that compounds
+// held, and whose compound members were seen using, before.
+func (w *world) leasesAfter() []leaseAfter {
+	type held struct {
+		comp int32
+		end  int64
+	}
+	compHeld := map[uint32][]held{}
+	for _, k := range sortedKeys(w.obs.lines) {
+		l := &w.lines[k>>32]
+		ls := &l.leases[k&0xffffffff]
+		compHeld[ls.addr] = append(compHeld[ls.addr], held{l.comp, ls.end})
+	}
+	var out []leaseAfter
+	for i := range w.lines {
+		l := &w.lines[i]
+		if l.comp >= 0 {
+			continue
+		}
+		for _, ls := range l.leases {
+			for _, h := range compHeld[ls.addr] {
+				if h.end <= ls.start {
+					out = append(out, leaseAfter{addr: ls.addr, comp: h.comp, start: ls.start, end: ls.end, compEnd: h.end})
+				}
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b leaseAfter) int {
+		if a.addr != b.addr {
+			return cmp64(int64(a.addr), int64(b.addr))
+		}
+		return cmp64(a.start, b.start)
+	})
+	return out
+}

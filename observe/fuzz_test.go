@@ -20,6 +20,8 @@ import (
 // observation must survive a round trip through AppendJSON.
 func FuzzParseJSON(f *testing.F) {
 	f.Add([]byte(`{"device":"` + testDevice + `","at":"2024-05-01T22:14:03Z","lat":10.6,"lon":103.5,"accuracy_m":12,"ip":"203.0.113.7"}`))
+	f.Add(nestedLine)
+	f.Add([]byte(`{"device":"` + testDevice + `","at":"2024-05-01T22:14:03Z","lat":10.6,"lon":103.5,"x":{"a":["\u00e9",true,-1.5e3,{"b":{}}]}}`))
 	f.Fuzz(func(t *testing.T, line []byte) {
 		var fast, slow Observation
 		why := ParseJSON(line, &fast)
@@ -33,6 +35,9 @@ func FuzzParseJSON(f *testing.F) {
 		}
 		if ip, ok := QuickIP(line); ok && why == "" && fast.IP.IsValid() && fast.IP != ip {
 			t.Fatalf("QuickIP says %v, ParseJSON %v", ip, fast.IP)
+		}
+		if dev, ok := QuickDevice(line); ok && why == "" && fast.Device.String() != string(dev) {
+			t.Fatalf("QuickDevice says %q, ParseJSON %q", dev, fast.Device)
 		}
 		if why != "" {
 			return

@@ -113,10 +113,12 @@ func parseJSONNumber(name string, raw []byte) (float64, string) {
 	return v, ""
 }
 
-// scanFlat decodes a line of the common shape: one flat object whose
-// strings hold printable ASCII without escapes and whose values are
-// strings, numbers, true, false or null. It reports false for anything else
-// (nesting, escapes, non-ASCII, a syntax error, a field of the wrong type),
+// scanFlat decodes a line of the common shape: one object whose keys and
+// used values (device, at, ip, lat, lon, accuracy_m) hold printable ASCII
+// without escapes; any other value (nested objects and arrays, strings with
+// escapes or other bytes, true, false) is skipped after its grammar is
+// checked. It reports false for anything else (an escape or non-ASCII in a
+// key or a used value, a used field of the wrong type, a syntax error),
 // leaving the decision to encoding/json; so it never decides differently.
 func scanFlat(b []byte, f *fields) bool {
 	*f = fields{}
@@ -165,7 +167,7 @@ func scanFlat(b []byte, f *fields) bool {
 			want, num, has = 'n', &f.acc, &f.hasAcc
 		}
 		switch c := b[i]; {
-		case c == '"':
+		case c == '"' && want != 0:
 			vs, ve, ok := scanString(b, i)
 			if !ok || want == 'n' {
 				return false
@@ -205,10 +207,15 @@ func scanFlat(b []byte, f *fields) bool {
 				*num, *has = 0, false
 			}
 			i += 4
-		case c == 't' && want == 0 && bytes.HasPrefix(b[i:], []byte("true")):
-			i += 4
-		case c == 'f' && want == 0 && bytes.HasPrefix(b[i:], []byte("false")):
-			i += 5
+		case want == 0:
+			// A value the reader does not use (true, false, an object, an
+			// array, a string with escapes or other bytes): skipped, after
+			// checking its grammar as encoding/json would.
+			end, ok := skipValue(b, i)
+			if !ok {
+				return false
+			}
+			i = end
 		default:
 			return false
 		}
@@ -301,6 +308,155 @@ func scanNumber(b []byte, i int) (int, bool) {
 		i = j
 	}
 	return i, true
+}
+
+// maxSkipDepth is the deepest nesting skipValue follows; deeper values go
+// to encoding/json, which has its own limit.
+const maxSkipDepth = 64
+
+// skipValue checks the grammar of the JSON value starting at b[i] (after
+// white space) and returns the index after it. Strings may hold escapes
+// (checked: one of \" \\ \/ \b \f \n \r \t or \u and four hex digits) and
+// any byte from 0x20 up, as encoding/json accepts them (it replaces invalid
+// UTF-8, it does not refuse it). It reports false on a syntax error or
+// nesting deeper than maxSkipDepth.
+func skipValue(b []byte, i int) (int, bool) {
+	// expect: what the value just ended inside of, one entry per open
+	// object ('}') or array (']').
+	var stack [maxSkipDepth]byte
+	depth := 0
+	for {
+		if i >= len(b) {
+			return 0, false
+		}
+		// One value.
+		switch c := b[i]; {
+		case c == '"':
+			end, ok := skipString(b, i)
+			if !ok {
+				return 0, false
+			}
+			i = end
+		case c == '-' || c >= '0' && c <= '9':
+			end, ok := scanNumber(b, i)
+			if !ok {
+				return 0, false
+			}
+			i = end
+		case c == 't' && bytes.HasPrefix(b[i:], []byte("true")):
+			i += 4
+		case c == 'f' && bytes.HasPrefix(b[i:], []byte("false")):
+			i += 5
+		case c == 'n' && bytes.HasPrefix(b[i:], []byte("null")):
+			i += 4
+		case c == '{' || c == '[':
+			if depth == maxSkipDepth {
+				return 0, false
+			}
+			closer := byte('}')
+			if c == '[' {
+				closer = ']'
+			}
+			j := skipWS(b, i+1)
+			if j < len(b) && b[j] == closer {
+				i = j + 1
+				break
+			}
+			stack[depth] = closer
+			depth++
+			i = j
+			if c == '{' {
+				k, ok := skipKey(b, i)
+				if !ok {
+					return 0, false
+				}
+				i = k
+			}
+			continue
+		default:
+			return 0, false
+		}
+		// After a value: the end of the whole value, a comma, or the end
+		// of the object or array it is in.
+		for {
+			if depth == 0 {
+				return i, true
+			}
+			i = skipWS(b, i)
+			if i >= len(b) {
+				return 0, false
+			}
+			if b[i] == ',' {
+				i = skipWS(b, i+1)
+				if stack[depth-1] == '}' {
+					k, ok := skipKey(b, i)
+					if !ok {
+						return 0, false
+					}
+					i = k
+				}
+				break
+			}
+			if b[i] != stack[depth-1] {
+				return 0, false
+			}
+			depth--
+			i++
+		}
+	}
+}
+
+// skipKey skips an object key at b[i] and the colon after it, and returns
+// the index of the value (after white space).
+func skipKey(b []byte, i int) (int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return 0, false
+	}
+	end, ok := skipString(b, i)
+	if !ok {
+		return 0, false
+	}
+	i = skipWS(b, end)
+	if i >= len(b) || b[i] != ':' {
+		return 0, false
+	}
+	return skipWS(b, i+1), true
+}
+
+// skipString checks the string starting at b[i] == '"' and returns the
+// index after its closing quote.
+func skipString(b []byte, i int) (int, bool) {
+	for i++; i < len(b); {
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1, true
+		case c < 0x20:
+			return 0, false
+		case c == '\\':
+			if i+1 >= len(b) {
+				return 0, false
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(b) {
+					return 0, false
+				}
+				for _, h := range b[i+2 : i+6] {
+					if !(h >= '0' && h <= '9' || h >= 'a' && h <= 'f' || h >= 'A' && h <= 'F') {
+						return 0, false
+					}
+				}
+				i += 6
+			default:
+				return 0, false
+			}
+		default:
+			i++
+		}
+	}
+	return 0, false
 }
 
 // bytesString returns a string sharing b's memory. Observations hold such
@@ -424,6 +580,73 @@ func QuickIP(line []byte) (ip netip.Addr, ok bool) {
 		return netip.Addr{}, true // the line is rejected, or has no address
 	}
 	return seams.NormalizeAddr(a), true
+}
+
+// QuickDevice finds the device of a line of JSON Lines without parsing
+// the rest, for a reader that only wants the lines of certain devices. When
+// ok, the device ParseLine gives the line, if it accepts it, is the one
+// whose TYPE:VALUE text is dev, exactly (seams.DeviceID.String); dev may be
+// empty when the line has none (ParseLine rejects it then). QuickDevice is
+// sure only of the plain shape: no backslash in the line, "device" at most
+// once, as "device":"TYPE:VALUE" of printable ASCII, with a type without
+// upper case and a type and value that begin and end with a byte other
+// than a space (so that normalizing changes nothing); for anything else it
+// is not ok. dev shares line's memory.
+func QuickDevice(line []byte) (dev []byte, ok bool) {
+	if bytes.IndexByte(line, '\\') >= 0 {
+		return nil, false
+	}
+	at := -1
+	for off := 0; ; {
+		k := bytes.Index(line[off:], []byte(`device"`))
+		if k < 0 {
+			break
+		}
+		k += off
+		if k > 0 && line[k-1] == '"' {
+			if at >= 0 {
+				return nil, false // twice
+			}
+			at = k - 1
+		}
+		off = k + len(`device"`)
+	}
+	if at < 0 {
+		return nil, true
+	}
+	rest := line[at+len(`"device"`):]
+	if !bytes.HasPrefix(rest, []byte(`:"`)) {
+		return nil, false
+	}
+	rest = rest[2:]
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 {
+		return nil, false
+	}
+	dev = rest[:j]
+	typ, val, found := bytes.Cut(dev, []byte{':'})
+	if !found || !plainEnds(typ) || !plainEnds(val) {
+		return nil, false
+	}
+	for _, c := range typ {
+		if 'A' <= c && c <= 'Z' {
+			return nil, false
+		}
+	}
+	// Only printable ASCII: encoding/json would replace invalid UTF-8.
+	for _, c := range dev {
+		if c < ' ' || c >= 0x7f {
+			return nil, false
+		}
+	}
+	return dev, true
+}
+
+// plainEnds reports whether s is not empty and begins and ends with a
+// printable ASCII byte other than a space: trimming white space leaves it
+// as it is.
+func plainEnds(s []byte) bool {
+	return len(s) > 0 && s[0] > ' ' && s[0] < 0x7f && s[len(s)-1] > ' ' && s[len(s)-1] < 0x7f
 }
 
 // blank is ParseLine's reason for a line that is not a record.

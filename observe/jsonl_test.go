@@ -174,3 +174,98 @@ func TestQuickIP(t *testing.T) {
 		}
 	}
 }
+
+// nestedLine is an observation as some providers write it: the common
+// fields, and nested objects and arrays the reader does not use.
+var nestedLine = []byte(`{"device":"` + testDevice + `","at":"2024-05-01T22:14:03Z","lat":10.612345,"lon":103.512345,"accuracy_m":12,"ip":"203.0.113.7",` +
+	`"meta":{"sdk":"loc-sdk/4.2.1","os":{"name":"android","version":"14"},"battery":0.82,"charging":false},"wifi":[{"bssid":"02:00:5e:10:00:01","rssi":-61},{"bssid":"02:00:5e:10:00:02","rssi":-74}],"tags":["fg","gps"]}`)
+
+func BenchmarkParseJSONNested(b *testing.B) {
+	var o Observation
+	b.SetBytes(int64(len(nestedLine)))
+	for b.Loop() {
+		if why := ParseJSON(nestedLine, &o); why != "" {
+			b.Fatal(why)
+		}
+	}
+}
+
+// TestScanFlatSkipsNested checks that nested values of fields the reader
+// does not use keep a line on the fast path, and that what the fast path
+// cannot be sure of still goes to encoding/json.
+func TestScanFlatSkipsNested(t *testing.T) {
+	base := `"device":"` + testDevice + `","at":"2024-05-01T22:14:03Z","lat":10.6,"lon":103.5`
+	for _, c := range []struct {
+		name string
+		line string
+		fast bool
+	}{
+		{"nested provider fields", string(nestedLine), true},
+		{"empty object and array", `{` + base + `,"a":{},"b":[],"c":[ ],"d":{ }}`, true},
+		{"deep", `{` + base + `,"a":[[[[{"x":[1,2,{"y":null}]}]]]]}`, true},
+		{"escapes and other bytes in unused strings", `{` + base + `,"note":"caf\u00e9 \"quoted\" \\ \/ \n","city":"Phnom Penh ភ្នំពេញ"}`, true},
+		{"true and false", `{` + base + `,"a":true,"b":false,"c":[true,false,null]}`, true},
+		{"nested value of a used field", `{` + base + `,"ip":{"v4":"203.0.113.7"}}`, false},
+		{"escape in a used field", `{"device":"aaid:6f1e8a52-0c4b-4c1e-9d2a-7b3e5f9a1c2\u0030","at":"2024-05-01T22:14:03Z","lat":10.6,"lon":103.5}`, false},
+		{"escape in a key", `{` + base + `,"\u0069p":"203.0.113.7"}`, false},
+		{"bad escape", `{` + base + `,"a":"\x"}`, false},
+		{"short unicode escape", `{` + base + `,"a":"\u12"}`, false},
+		{"control byte in a string", "{" + base + ",\"a\":\"x\ty\"}", false},
+		{"unclosed array", `{` + base + `,"a":[1,2}`, false},
+		{"trailing comma", `{` + base + `,"a":[1,2,]}`, false},
+		{"missing colon", `{` + base + `,"a":{"b" 1}}`, false},
+		{"too deep", `{` + base + `,"a":` + strings.Repeat("[", maxSkipDepth+1) + strings.Repeat("]", maxSkipDepth+1) + `}`, false},
+	} {
+		var f fields
+		if got := scanFlat([]byte(c.line), &f); got != c.fast {
+			t.Errorf("%s: fast path %v, want %v", c.name, got, c.fast)
+		}
+		// Whatever the path, the result is encoding/json's.
+		var fast, slow Observation
+		why := ParseJSON([]byte(c.line), &fast)
+		slowWhy := decodeJSON([]byte(c.line), &f)
+		if slowWhy == "" {
+			slowWhy = f.observation(&slow)
+		}
+		if why != slowWhy || fast != slow {
+			t.Errorf("%s: ParseJSON %q %+v, encoding/json %q %+v", c.name, why, fast, slowWhy, slow)
+		}
+	}
+	var o Observation
+	if n := testing.AllocsPerRun(100, func() { ParseJSON(nestedLine, &o) }); n != 0 {
+		t.Errorf("ParseJSON allocates %v times a nested line", n)
+	}
+}
+
+func TestQuickDevice(t *testing.T) {
+	rest := `"at":"2024-05-01T22:14:03Z","lat":10.6,"lon":103.5`
+	for _, c := range []struct {
+		line string
+		dev  string
+		ok   bool
+	}{
+		{`{"device":"` + testDevice + `",` + rest + `}`, testDevice, true},
+		{`{` + rest + `,"device":"idfa:6F1E8A52-0C4B"}`, "idfa:6F1E8A52-0C4B", true},
+		{`{` + rest + `}`, "", true},
+		{`{"device":"AAID:6f1e",` + rest + `}`, "", false},
+		{`{"device":" aaid:6f1e",` + rest + `}`, "", false},
+		{`{"device":"aaid:6f1e ",` + rest + `}`, "", false},
+		{`{"device":"aaid :6f1e",` + rest + `}`, "", false},
+		{`{"device":"aaid:",` + rest + `}`, "", false},
+		{`{"device":"6f1e",` + rest + `}`, "", false},
+		{`{"device": "aaid:6f1e",` + rest + `}`, "", false},
+		{`{"device":null,` + rest + `}`, "", false},
+		{`{"device":"aaid:1",` + rest + `,"meta":{"device":"aaid:2"}}`, "", false},
+		{`{"device":"aaid:1",` + rest + `,"x":"\"device\":"}`, "", false},
+		{`{"device":"émei:1",` + rest + `}`, "", false},
+	} {
+		dev, ok := QuickDevice([]byte(c.line))
+		if ok != c.ok || ok && string(dev) != c.dev {
+			t.Errorf("QuickDevice(%s) = %q, %v; want %q, %v", c.line, dev, ok, c.dev, c.ok)
+		}
+		var o Observation
+		if why := ParseJSON([]byte(c.line), &o); ok && why == "" && o.Device.String() != string(dev) {
+			t.Errorf("%s: QuickDevice %q, ParseJSON %q", c.line, dev, o.Device)
+		}
+	}
+}

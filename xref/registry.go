@@ -19,15 +19,15 @@ import (
 // (package registryfile): compounds as CSV or FollowTheMoney, indicators
 // as CSV, a STIX 2.1 bundle or MISP events (which may bring compounds of
 // their own), shared space as a list or a MISP warninglist.
-func loadRegistry(ctx context.Context, o Options, rj *rejections, enr *enrich.Enrichment) (*match.Index, []seams.InputCount, error) {
+func loadRegistry(ctx context.Context, o Options, rj *rejections, enr *enrich.Enrichment) (*match.Index, []seams.InputCount, int, error) {
 	l := &registryLoad{ctx: ctx, o: &o, rj: rj}
 	compounds, err := l.compounds()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
 	ind, err := l.openIndicators()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
 	defer ind.in.Close()
 	// Indicators in an exchange format are read whole (their readers
@@ -36,17 +36,25 @@ func loadRegistry(ctx context.Context, o Options, rj *rejections, enr *enrich.En
 	var inds []seams.Indicator
 	if ind.format != registryfile.CSV {
 		if inds, compounds, err = l.exchangeIndicators(ind, compounds); err != nil {
-			return nil, nil, err
+			return nil, nil, 0, err
 		}
 	}
 	ids := registryfile.IDs(compounds)
 	b, err := match.NewBuilder(compounds)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
 	// add puts an indicator in the index, but for one of an AS, which
-	// waits for the ASN database's networks (package enrich).
-	add := func(in *seams.Indicator) error { return enr.Add(b, ids[in.Compound], in) }
+	// waits for the ASN database's networks (package enrich), and one whose
+	// stated confidence is below Options.MinConfidence, which is counted
+	// and left out.
+	add := func(in *seams.Indicator) error {
+		if in.HasConfidence && in.Confidence < o.MinConfidence {
+			l.belowMin++
+			return nil
+		}
+		return enr.Add(b, ids[in.Compound], in)
+	}
 	if ind.format == registryfile.CSV {
 		err = l.streamIndicators(ind, ids, add)
 	} else {
@@ -57,29 +65,33 @@ func loadRegistry(ctx context.Context, o Options, rj *rejections, enr *enrich.En
 		}
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
 	if err := l.shared(b, enr); err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
+	}
+	if l.belowMin > 0 {
+		o.Logger.Info("indicators left out: confidence below the minimum", "indicators", l.belowMin, "min_confidence", o.MinConfidence)
 	}
 	if err := enr.Finish(b); err != nil {
-		return nil, nil, enrichError(err)
+		return nil, nil, 0, enrichError(err)
 	}
 	x, err := b.Build()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
-	return x, l.inputs, nil
+	return x, l.inputs, l.belowMin, nil
 }
 
 // registryLoad is the state of loadRegistry: what it read of each file,
 // and the first error writing a rejection.
 type registryLoad struct {
-	ctx    context.Context
-	o      *Options
-	rj     *rejections
-	inputs []seams.InputCount
-	werr   error
+	ctx      context.Context
+	o        *Options
+	rj       *rejections
+	inputs   []seams.InputCount
+	werr     error
+	belowMin int // indicators left out by Options.MinConfidence
 }
 
 // registryInput is a registry file opened, its first bytes peeked.

@@ -91,6 +91,9 @@ func (o *Options) Validate() error {
 			add(invalid("Rules", "unknown rule %d", r))
 		}
 	}
+	if !(o.MinConfidence >= 0 && o.MinConfidence <= 1) {
+		add(invalid("MinConfidence", "%g: want a fraction from 0 to 1", o.MinConfidence))
+	}
 	if o.Drift < 0 {
 		add(invalid("Drift", "%s is negative", o.Drift))
 	}

@@ -67,6 +67,12 @@ type Options struct {
 	// type:value) exempt from the cap; they are still flagged.
 	LiftCap []string
 
+	// MinConfidence leaves out of the index every indicator whose stated
+	// confidence is below it (derived registries grade each indicator by
+	// its support); an indicator without a confidence is kept. 0 keeps
+	// all.
+	MinConfidence float64
+
 	// MaxRejected aborts the run when more records than this are rejected;
 	// negative means no limit.
 	MaxRejected int
@@ -190,7 +196,7 @@ func run(ctx context.Context, o Options, d *outdir.Dir, ins *inputs) (*seams.Sum
 		return nil, enrichError(err)
 	}
 	defer enr.Close()
-	x, inputs, err := loadRegistry(ctx, o, rj, enr)
+	x, inputs, belowMin, err := loadRegistry(ctx, o, rj, enr)
 	if err != nil {
 		return nil, err
 	}
@@ -227,6 +233,7 @@ func run(ctx context.Context, o Options, d *outdir.Dir, ins *inputs) (*seams.Sum
 		defer findings.Abort()
 	}
 	s := summarize(&o, t, x, enr, over, rj.n, append(inputs, reportInputs...), warnings)
+	s.Registry.BelowMinConfidence = belowMin
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("summary: %w", err)
@@ -341,7 +348,7 @@ func (o *Options) idBudget() int {
 
 // parameters returns the rule parameters of the run, for the summary.
 func (o *Options) parameters() seams.RunParameters {
-	p := seams.RunParameters{Drift: o.Drift.String(), MaxReportsPerIndicator: max(o.MaxReportsPerIndicator, 0),
+	p := seams.RunParameters{Drift: o.Drift.String(), MaxReportsPerIndicator: max(o.MaxReportsPerIndicator, 0), MinConfidence: o.MinConfidence,
 		LiftCap: []string{}, SharedASN: []uint32{}, SharedPresets: []string{}, Format: string(o.Format)}
 	for _, v := range o.LiftCap {
 		if c, err := liftValue(v); err == nil {

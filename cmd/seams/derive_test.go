@@ -14,11 +14,11 @@ import (
 // generated world, and checks the findings against the generator's truth.
 func TestGenDeriveXref(t *testing.T) {
 	dir := t.TempDir()
-	code, stdout, stderr := run(t, "", "gen", "--observations", "60000", "--compounds", "8", "--reports", "2000", "--bad-rate", "0.001", "--out", dir)
+	code, stdout, stderr := run(t, "", "gen", "--observations", "600000", "--compounds", "8", "--reports", "2000", "--bad-rate", "0.001", "--out", dir)
 	if code != 0 {
 		t.Fatalf("gen: exit %d: %s", code, stderr)
 	}
-	if !strings.Contains(stdout, "wrote 8 compounds, 60000 observations") || !strings.Contains(stdout, "next: seams derive") {
+	if !strings.Contains(stdout, "wrote 8 compounds, 600000 observations") || !strings.Contains(stdout, "next: seams derive") {
 		t.Errorf("gen stdout: %s", stdout)
 	}
 	reg := filepath.Join(dir, "registry")
@@ -27,14 +27,21 @@ func TestGenDeriveXref(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("derive: exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"observations read        60000 (60 rejected)", "residents", "shared addresses", "next: seams xref"} {
+	for _, want := range []string{"observations read        600000 (600 rejected)", "residents", "shared addresses", "WARNINGS                 2", "next: seams xref", "--drift 7d"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("derive stdout lacks %q:\n%s", want, stdout)
 		}
 	}
+	// The footprint that fell back to a circle, and the district-sized
+	// one, are said loudly on standard error.
+	if strings.Count(stderr, "WARNING: ") != 2 || !strings.Contains(stderr, "every footprint feature was rejected") || !strings.Contains(stderr, "far more than a compound") {
+		t.Errorf("derive stderr:\n%s", stderr)
+	}
 	out := filepath.Join(dir, "out")
+	// Derived windows end at the last use seen: xref runs without drift
+	// (docs/derive.md).
 	code, _, stderr = run(t, "", "xref", "--compounds", filepath.Join(dir, "compounds.csv"), "--indicators", filepath.Join(reg, "indicators.csv"),
-		"--shared", filepath.Join(reg, "shared.txt"), "--reports", filepath.Join(dir, "reports.jsonl"), "--out", out)
+		"--shared", filepath.Join(reg, "shared.txt"), "--drift", "0s", "--reports", filepath.Join(dir, "reports.jsonl"), "--out", out)
 	if code != 0 {
 		t.Fatalf("xref: exit %d: %s", code, stderr)
 	}
@@ -58,6 +65,8 @@ func TestDeriveExitStatus(t *testing.T) {
 	os.WriteFile(comp, []byte("id,name,country,lat,lon\nc-test,Test Compound,KH,10.6,103.5\n"), 0o600)
 	out := filepath.Join(dir, "out")
 	base := []string{"derive", "--compounds", comp, "--observations", obs, "--out", out}
+	zones := filepath.Join(dir, "zones.geojson")
+	os.WriteFile(zones, []byte(`{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"Test Clinic"},"geometry":{"type":"Point","coordinates":[103.5,10.6]}}]}`), 0o600)
 	cases := []struct {
 		name     string
 		args     []string
@@ -76,6 +85,17 @@ func TestDeriveExitStatus(t *testing.T) {
 		{"missing file", []string{"derive", "--compounds", comp, "--observations", filepath.Join(dir, "none.jsonl"), "--out", out}, 1, "none.jsonl", ""},
 		{"completes", base, 0, "", "inside a footprint       1"},
 		{"previous run", append(base, "--previous", filepath.Join(out, "indicators.csv")), 0, "", "previous run             0 extended"},
+		{"bad night", append(base, "--night", "22"), 2, `--night "22"`, ""},
+		{"night crossing midnight", append(base, "--night", "22-5"), 0, "", "members"},
+		{"as-of without retain", append(base, "--as-of", "2024-06-01T00:00:00Z"), 2, "--as-of applies to --retain only", ""},
+		{"bad as-of", append(base, "--retain", "30d", "--as-of", "June"), 2, `--as-of "June"`, ""},
+		{"retain drops the old", append(base, "--retain", "30d", "--as-of", "2024-06-15T00:00:00Z"), 0, "", "dropped first            1 older than the retention limit, 0 at sensitive places"},
+		{"retain keeps the recent", append(base, "--retain", "30d", "--as-of", "2024-05-15T00:00:00Z"), 0, "", "dropped first            0 older"},
+		{"retain in hours", append(base, "--retain", "36h"), 2, "retain", ""},
+		{"exclude missing", append(base, "--exclude", filepath.Join(dir, "none.geojson")), 1, "none.geojson", ""},
+		{"exclude drops", append(base, "--exclude", zones), 0, "", "1 at sensitive places"},
+		{"spot devices 1", append(base, "--spot-devices", "1"), 2, "spot devices 1", ""},
+		{"bad min share", append(base, "--min-share", "0"), 2, "min share 0", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

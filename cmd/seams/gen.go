@@ -61,31 +61,42 @@ Observations (the inputs of "seams derive"):
             [--format jsonl|csv|parquet] [--bad-rate F] [--gzip]
 
 With --observations, gen writes instead a world of compounds with footprints
-and exactly N location observations of devices, for "seams derive":
-  compounds.csv       compounds located to the microdegree (default 20)
+and exactly N location observations of devices, for "seams derive", written
+from how towns, people, phones and networks behave (docs/derive.md):
+  compounds.csv       compounds located to the microdegree (default 12); some
+                      share a wall; a special economic zone the size of a
+                      district
   footprints.geojson  polygons and two-block multipolygons; a quarter of the
                       compounds have none and get derive's circle of 250 m
   observations.jsonl  (or .csv, .parquet) device, at, lat, lon, accuracy_m, ip:
-                      residents living inside, commuters just outside the
-                      fence, visitors, occasional visitors, the towns nearby;
-                      noisy fixes (some wrong beyond their stated accuracy,
-                      some coarse, some without accuracy); compound Wi-Fi
-                      addresses and carrier NAT addresses shared by everyone
-  world.jsonl         the ground truth: residents, compound addresses, shared
-                      carrier addresses; commuters and visitors for reference
-  reports.jsonl       reports planted on the devices of residents seen on
-                      most days of a long stay, on compound addresses and on
-                      shared addresses; and background (default 10,000 lines)
-  truth.jsonl         the tied findings "seams xref" must make of the reports
+                      residents (moved between compounds now and then), day
+                      workers, delivery riders, neighbours at the fence,
+                      visitors, phones that report a geocoder's centroid, the
+                      towns; pings sparse to dense; GPS wrong beyond its
+                      accuracy, Wi-Fi positioning, cell towers; carrier NAT
+                      by session, fibre leases that pass to households and
+                      come back, IPv6 /56 with daily privacy addresses,
+                      satellite NAT shared with far-away terminals
+  sensitive.geojson   clinics, places of worship and schools, for --exclude
+  world.jsonl         the ground truth: residents and workers, the compounds'
+                      leases and prefixes with their observed use, shared
+                      addresses, later leases, riders, neighbours, visitors,
+                      centroid phones
+  reports.jsonl       reports planted on each phenomenon, and background
+                      (default 10,000 lines)
+  truth.jsonl         the findings "seams xref --drift 0" must make of them
                       against the derived registry
+  planted.jsonl       every planted report and what it was planted on
+A world needs some 40,000 observations a compound at least.
   --observations N       observation lines, malformed ones included
   --format F             jsonl (default), csv or parquet
   --reports, --compounds, --seed, --bad-rate and --gzip as above; --indicators,
   --tied-rate and --potential-rate do not apply.
 Example:
-  seams gen --observations 1000000 --compounds 50 --out /tmp/world
+  seams gen --observations 1000000 --out /tmp/world
   seams derive --compounds /tmp/world/compounds.csv --footprints /tmp/world/footprints.geojson \
-               --observations /tmp/world/observations.jsonl --out /tmp/world/registry
+               --observations /tmp/world/observations.jsonl --exclude /tmp/world/sensitive.geojson \
+               --out /tmp/world/registry
 `,
 	run: runGen,
 }
@@ -322,9 +333,9 @@ func genObservations(e *env, out string, n int, format string, o gen.Options, se
 	fmt.Fprintf(e.stdout, "wrote %d compounds, %d observations (%s), %d reports into %s in %s\n",
 		oo.Compounds, oo.Observations, humanSize(size), oo.Reports, out, time.Since(start).Round(time.Millisecond))
 	reg := filepath.Join(out, "registry")
-	fmt.Fprintf(e.stdout, "next: seams derive --compounds %s --footprints %s --observations %s --out %s\n",
-		f.Compounds, f.Footprints, f.Observations, reg)
-	fmt.Fprintf(e.stdout, "then: seams xref --compounds %s --indicators %s --shared %s --reports %s --out %s\n",
+	fmt.Fprintf(e.stdout, "next: seams derive --compounds %s --footprints %s --observations %s --exclude %s --out %s\n",
+		f.Compounds, f.Footprints, f.Observations, f.Sensitive, reg)
+	fmt.Fprintf(e.stdout, "then: seams xref --compounds %s --indicators %s --shared %s --drift 0s --reports %s --out %s\n",
 		f.Compounds, filepath.Join(reg, "indicators.csv"), filepath.Join(reg, "shared.txt"), f.Reports, filepath.Join(out, "out"))
 	return nil
 }

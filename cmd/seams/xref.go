@@ -125,6 +125,10 @@ Flags:
                       under over_correlated, and the findings it alone ties
                       are capped at potential (marked "capped"). Default
                       500; 0 turns the check off.
+  --min-confidence F  leave out indicators whose confidence is below F (0 to
+                      1): a derived registry grades each indicator by its
+                      support (docs/derive.md). Indicators without a
+                      confidence are kept. Default 0: all.
   --lift-cap VALUE    exempt one indicator from the cap (an address, or a
                       device as TYPE:VALUE), when you know it is not shared;
                       repeat for several. It is still listed.
@@ -205,6 +209,7 @@ func xrefFlags(o *xref.Options, a *xrefArgs) *flag.FlagSet {
 	fs.StringVar(&o.Out, "out", "", "")
 	fs.IntVar(&o.MaxRejected, "max-rejected", -1, "")
 	fs.IntVar(&o.MaxReportsPerIndicator, "max-reports-per-indicator", o.MaxReportsPerIndicator, "")
+	fs.Float64Var(&o.MinConfidence, "min-confidence", 0, "")
 	fs.Var((*listFlag)(&a.liftCap), "lift-cap", "")
 	fs.Var((*listFlag)(&o.ASNDB), "asn-db", "")
 	fs.Var((*listFlag)(&o.GeoDB), "geo-db", "")
@@ -321,7 +326,7 @@ var xrefFlagOf = map[string]string{
 	"Format": "format", "MaxLine": "max-line", "Readers.CSV.Memory": "csv-memory", "IDMemory": "id-memory",
 	"MaxReportsPerIndicator": "max-reports-per-indicator", "LiftCap": "lift-cap", "SharedASN": "shared-asn",
 	"SharedPresets": "shared-preset", "Drift": "drift", "ASNDB": "asn-db", "GeoDB": "geo-db",
-	"Rules": "rules",
+	"MinConfidence": "min-confidence", "Rules": "rules",
 }
 
 // xrefUsage turns the field errors of xref.Options into one usage error

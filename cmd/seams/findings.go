@@ -192,13 +192,14 @@ func runFindings(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// resolveIndicators adds to inds the indicator versions fs name.
+// resolveIndicators adds to inds the indicator versions fs name (those of
+// the evidence, and those that capped a finding).
 func resolveIndicators(ctx context.Context, st seams.Store, p seams.Principal, fs []seams.StoredFinding, inds map[int64]*seams.Indicator) error {
 	var ids []int64
-	for _, f := range fs {
-		for _, e := range f.Evidence {
-			if _, ok := inds[e.Indicator]; !ok {
-				ids = append(ids, e.Indicator)
+	for i := range fs {
+		for _, id := range fs[i].Indicators() {
+			if _, ok := inds[id]; !ok {
+				ids = append(ids, id)
 			}
 		}
 	}

@@ -314,7 +314,7 @@ func encodeParameters(p seams.StoreRunParameters) (string, error) {
 }
 
 // decodeParameters decodes the parameters of a run. A run stored before
-// schema version 5 (”) applied no cap and no enrichment: its parameters
+// schema version 5 (an empty string) applied no cap and no enrichment: its parameters
 // are its drift alone.
 func decodeParameters(s string, drift time.Duration) (seams.StoreRunParameters, error) {
 	p := seams.StoreRunParameters{Drift: drift.String(), LiftCap: []string{}, SharedASN: []uint32{}, SharedPresets: []string{}, Databases: []seams.DatabaseInfo{}}
@@ -352,7 +352,7 @@ func signalsOf(b int64) (seams.Signals, error) {
 }
 
 // encodeCapped is how finding_versions.capped keeps the indicator
-// versions that capped a finding: ” for none, else a JSON array of ids.
+// versions that capped a finding: empty for none, else a JSON array of ids.
 func encodeCapped(ids []int64) string {
 	if len(ids) == 0 {
 		return ""

@@ -39,11 +39,11 @@ var migrations = [][]string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5}
 // schemaV5 keeps what a run over a store applies since it caps
 // over-correlated indicators and enriches its findings, as seams xref
 // does: the build and the rule parameters of each run (runs.seams and
-// runs.parameters, JSON; ” for a run stored before, which had no cap and
+// runs.parameters, JSON; empty for a run stored before, which had no cap and
 // no enrichment), the indicator versions over its limit with their counts
 // (run_over), and of each finding version its signals (bits: 1
 // cross-border, 2 foreign-asn) and the indicator versions that capped it
-// (finding_versions.capped, a JSON array of ids; ” for none). A finding
+// (finding_versions.capped, a JSON array of ids; empty for none). A finding
 // version names the indicators that capped it, not their counts: the
 // counts are the run's (run_over), so that a report added later changes
 // the count a finding shows without revising the finding. Stored evidence

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/seams-dev/seams"
@@ -144,27 +145,34 @@ func (t *tx) findings(where string, args ...any) ([]seams.StoredFinding, error) 
 	// A current finding's capping indicators are counted as the last run
 	// counted them: every current finding was decided against the last
 	// run's capped set (a run whose set differs from its predecessor's is
-	// full), so the last run counted each of them.
+	// full), so the last run counted each of them. One look-up for the
+	// page.
+	var ids []int64
+	for i := range capped {
+		ids = append(ids, capped[i]...)
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
 	var last int64
+	if err := t.queryRow(`SELECT last_run FROM state WHERE id = 1`).Scan(&last); err != nil {
+		return nil, err
+	}
+	counts, err := t.caps(last, ids)
+	if err != nil {
+		return nil, err
+	}
 	for i := range out {
-		if len(capped[i]) == 0 {
-			continue
-		}
-		if last == 0 {
-			if err := t.queryRow(`SELECT last_run FROM state WHERE id = 1`).Scan(&last); err != nil {
-				return nil, err
-			}
-		}
-		if out[i].Capped, err = t.caps(last, capped[i]); err != nil {
+		if out[i].Capped, err = capsOf(counts, capped[i], last); err != nil {
 			return nil, fmt.Errorf("finding %d: %w", out[i].ID, err)
 		}
 	}
 	return out, nil
 }
 
-// caps returns the notes of the indicator versions ids that capped a
-// finding, with the counts and limit of run.
-func (t *tx) caps(run int64, ids []int64) ([]seams.StoredCap, error) {
+// caps returns the notes of the indicator versions among ids that run
+// capped, by id, with its counts and limit.
+func (t *tx) caps(run int64, ids []int64) (map[int64]seams.StoredCap, error) {
 	var params string
 	var drift int64
 	if err := t.queryRow(`SELECT parameters, drift_ns FROM runs WHERE id = ?`, run).Scan(&params, &drift); err != nil {
@@ -174,36 +182,49 @@ func (t *tx) caps(run int64, ids []int64) ([]seams.StoredCap, error) {
 	if err != nil {
 		return nil, fmt.Errorf("run %d: %w", run, err)
 	}
-	args := []any{run}
-	for _, id := range ids {
-		args = append(args, id)
-	}
-	rows, err := t.query(`SELECT indicator, reports, capped FROM run_over WHERE run = ? AND indicator IN (`+inList(len(ids))+`)`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	reports := map[int64]int{}
-	for rows.Next() {
-		var id, capped int64
-		var n int
-		if err := rows.Scan(&id, &n, &capped); err != nil {
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	out := map[int64]seams.StoredCap{}
+	for chunk := range slices.Chunk(ids, insertRows) {
+		args := []any{run}
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		rows, err := t.query(`SELECT indicator, reports FROM run_over WHERE run = ? AND capped = 1 AND indicator IN (`+inList(len(chunk))+`)`, args...)
+		if err != nil {
 			return nil, err
 		}
-		if capped == 1 {
-			reports[id] = n
+		for rows.Next() {
+			var c seams.StoredCap
+			if err := rows.Scan(&c.Indicator, &c.Reports); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			c.Limit = p.MaxReportsPerIndicator
+			out[c.Indicator] = c
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
+	return out, nil
+}
+
+// capsOf returns the notes of the indicator versions ids, in their order,
+// from those run capped.
+func capsOf(counts map[int64]seams.StoredCap, ids []int64, run int64) ([]seams.StoredCap, error) {
+	if len(ids) == 0 {
+		return nil, nil
 	}
 	out := make([]seams.StoredCap, len(ids))
 	for i, id := range ids {
-		n, ok := reports[id]
+		c, ok := counts[id]
 		if !ok {
 			return nil, fmt.Errorf("capped by indicator %d, which run %d did not cap", id, run)
 		}
-		out[i] = seams.StoredCap{Indicator: id, Reports: n, Limit: p.MaxReportsPerIndicator}
+		out[i] = c
 	}
 	return out, nil
 }
@@ -283,7 +304,11 @@ func (s *Store) Finding(ctx context.Context, p seams.Principal, id int64) (*seam
 			if len(capped[i]) == 0 {
 				continue
 			}
-			if d.History[i].Capped, err = t.caps(d.History[i].Run, capped[i]); err != nil {
+			counts, err := t.caps(d.History[i].Run, capped[i])
+			if err != nil {
+				return fmt.Errorf("finding %d version %d: %w", id, d.History[i].ID, err)
+			}
+			if d.History[i].Capped, err = capsOf(counts, capped[i], d.History[i].Run); err != nil {
 				return fmt.Errorf("finding %d version %d: %w", id, d.History[i].ID, err)
 			}
 		}

@@ -463,7 +463,7 @@ func (h *hunter) scope(org string) (*scope, error) {
 	}
 	sc.ids = make([]int64, x.Records())
 	for ref := range sc.ids {
-		n := x.Indicator(int32(ref)).Line
+		n := x.Line(int32(ref))
 		if n < 0 || n >= len(sc.stored) {
 			return nil, fmt.Errorf("index for %s: record %d has position %d, which this run did not index", org, ref, n)
 		}

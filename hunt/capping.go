@@ -48,8 +48,9 @@ func (c *counter) on() bool { return c.rule.On() }
 
 // addStored adds the counts of the reports with sequence <= through, which
 // the run did not match: from the last run's list when it can, else from
-// the stored findings. kind gives the kind of an active indicator version.
-func (c *counter) addStored(ctx context.Context, snap seams.Snapshot, through int64, last *seams.Run, kind func(int64) (seams.Kind, bool)) error {
+// the stored findings (it says which, for the log). kind gives the kind
+// of an active indicator version.
+func (c *counter) addStored(ctx context.Context, snap seams.Snapshot, through int64, last *seams.Run, kind func(int64) (seams.Kind, bool)) (how string, err error) {
 	listed := map[int64]seams.RunOverCorrelated{}
 	for _, o := range last.OverCorrelated {
 		listed[o.Indicator] = o
@@ -66,13 +67,15 @@ func (c *counter) addStored(ctx context.Context, snap seams.Snapshot, through in
 			c.counts[id] += o.Reports
 			c.downgraded[id] += o.Downgraded
 		}
-		return nil
+		return "from the last run's list", nil
 	}
+	findings := 0
 	var seen []int64
 	for f, err := range snap.FindingRefs(ctx, through) {
 		if err != nil {
-			return fmt.Errorf("counting the stored findings: %w", err)
+			return "", fmt.Errorf("counting the stored findings: %w", err)
 		}
+		findings++
 		// An indicator is of one compound, so it is in one finding of a
 		// report at most: counting it once a finding counts it once a
 		// report.
@@ -82,7 +85,7 @@ func (c *counter) addStored(ctx context.Context, snap seams.Snapshot, through in
 			if !ok {
 				// The registry is as the last run saw it: a finding of
 				// that run names active indicators only.
-				return fmt.Errorf("counting the stored findings: a finding of report %d names indicator version %d, which is not active; run again with a full run", f.Report, id)
+				return "", fmt.Errorf("counting the stored findings: a finding of report %d names indicator version %d, which is not active; run again with a full run", f.Report, id)
 			}
 			if match.Counted(k) && !slices.Contains(seen, id) {
 				seen = append(seen, id)
@@ -93,7 +96,7 @@ func (c *counter) addStored(ctx context.Context, snap seams.Snapshot, through in
 			c.downgraded[id]++
 		}
 	}
-	return nil
+	return fmt.Sprintf("from %d stored findings", findings), nil
 }
 
 // decide returns the over-correlated indicator versions (as match.Decide

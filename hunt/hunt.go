@@ -269,9 +269,12 @@ func (h *hunter) pass(ctx context.Context, snap seams.Snapshot, state seams.Stor
 		return res, nil
 	}
 	if !full {
-		if err := c.addStored(ctx, snap, after, last, h.kind); err != nil {
+		start := time.Now()
+		how, err := c.addStored(ctx, snap, after, last, h.kind)
+		if err != nil {
 			return nil, err
 		}
+		h.log.Info("counted the reports stored before", "how", how, "took", time.Since(start).Round(time.Millisecond))
 	}
 	over, capped := c.decide(h.indicator)
 	if !full && !sameKeys(capped, last.Capped()) {

@@ -27,7 +27,10 @@ operator: you see every organisation's findings. The read is audited.
 
 --format jsonl writes each finding as a line of findings.jsonl, in the
 format seams xref writes (report, compound, tier, and the evidence with
-the indicator version that fired), so that the two can be compared.
+the indicator version that fired; signals, and the over-correlated
+indicators that capped it with their counts as the last run made them),
+so that the two can be compared. In the table, a finding capped at
+potential by over-correlated indicators reads "potential (capped)".
 
 Flags:
 ` + storeFlagsHelp + `  --tier TIER         tied or potential
@@ -170,7 +173,11 @@ func runFindings(ctx context.Context, e *env, args []string) error {
 				if !f.At.IsZero() {
 					at = f.At.Format(time.RFC3339)
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", f.ID, f.Report, f.Compound, f.Tier, at, evidenceSummary(f.Evidence), dash(mark))
+				tier := f.Tier.String()
+				if len(f.Capped) > 0 {
+					tier += " (capped)"
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", f.ID, f.Report, f.Compound, tier, at, evidenceSummary(f.Evidence), dash(mark))
 				continue
 			}
 			rf, err := f.Resolve(inds)

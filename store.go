@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"iter"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -131,7 +132,20 @@ type Snapshot interface {
 	// each with its stored findings (withdrawn ones too), sorted by
 	// compound id. A yielded value is valid until the next one.
 	Reports(ctx context.Context, after int64) iter.Seq2[*SnapshotReport, error]
+	// FindingRefs yields the current findings (withdrawn ones left out)
+	// of the reports with sequence <= through, each with the indicator
+	// versions its evidence names and those that capped it: what a run
+	// counts of the reports it does not match again. A yielded value is
+	// valid until the next one.
+	FindingRefs(ctx context.Context, through int64) iter.Seq2[*FindingRefs, error]
 	Close() error
+}
+
+// FindingRefs is what a run counts of a stored finding.
+type FindingRefs struct {
+	Report     int64   // report Seq
+	Indicators []int64 // the indicator versions of its evidence, in its order (repeats kept)
+	Capped     []int64 // the indicator versions that capped it
 }
 
 // SnapshotReport is a stored report with its stored findings.
@@ -480,6 +494,13 @@ type FindingChange struct {
 	// Private: some evidence comes from an indicator its organisation has
 	// not shared, so the finding is visible only to that organisation.
 	Private bool
+	// Signals are what enrichment says of the evidence addresses (see
+	// Finding.Signals).
+	Signals Signals
+	// Capped names the indicator versions over the run's limit whose
+	// evidence alone tied the finding, which is why it is potential, in
+	// the order of the evidence (match.TieRefs).
+	Capped []int64
 }
 
 // RunResult is what a cross-reference run hands to CommitRun.
@@ -492,6 +513,57 @@ type RunResult struct {
 	Scanned         int   // reports evaluated
 	Started         time.Time
 	Changes         []FindingChange
+	// Seams is the build that made the run, and Parameters every rule
+	// parameter it ran with.
+	Seams      Build
+	Parameters StoreRunParameters
+	// OverCorrelated lists the indicator versions with evidence in more
+	// stored reports than Parameters.MaxReportsPerIndicator, as the run
+	// counted them over every stored report (Indicator and Reports, Capped
+	// and Downgraded are the run's; the rest is filled in on reading).
+	OverCorrelated []RunOverCorrelated
+}
+
+// StoreRunParameters are the rule parameters of a store's run: those of a
+// run over files (but the report format) and the enrichment databases in
+// force. A run whose parameters differ from the last run's (Same) matches
+// every stored report again.
+type StoreRunParameters struct {
+	Drift                  string   `json:"drift"`
+	MaxReportsPerIndicator int      `json:"max_reports_per_indicator"` // 0: no cap
+	LiftCap                []string `json:"lift_cap"`                  // canonical values, sorted
+	SharedASN              []uint32 `json:"shared_asn"`
+	SharedPresets          []string `json:"shared_presets"`
+	// Databases are the enrichment databases (file as given, type, build
+	// date, networks); empty without enrichment.
+	Databases []DatabaseInfo `json:"databases"`
+}
+
+// Same reports whether a run with parameters q decides as one with p: the
+// same drift, limit, lift list, shared ASNs and presets, and the same
+// databases by role, type, build date and size (the same database under
+// another path is the same).
+func (p StoreRunParameters) Same(q StoreRunParameters) bool {
+	if p.Drift != q.Drift || p.MaxReportsPerIndicator != q.MaxReportsPerIndicator || !slices.Equal(p.LiftCap, q.LiftCap) ||
+		!slices.Equal(p.SharedASN, q.SharedASN) || !slices.Equal(p.SharedPresets, q.SharedPresets) || len(p.Databases) != len(q.Databases) {
+		return false
+	}
+	for i := range p.Databases {
+		a, b := p.Databases[i], q.Databases[i]
+		if a.Role != b.Role || a.Type != b.Type || a.Built != b.Built || a.Networks != b.Networks || !slices.Equal(a.Provides, b.Provides) {
+			return false
+		}
+	}
+	return true
+}
+
+// RunOverCorrelated is an over-correlated indicator version of a run.
+type RunOverCorrelated struct {
+	Indicator int64 // the indicator version
+	// OverCorrelated says what it is (compound, kind, value: filled in on
+	// reading), the distinct stored reports with its evidence, whether it
+	// was capped (or lifted) and how many current findings it capped.
+	OverCorrelated
 }
 
 // Run is a recorded cross-reference run.
@@ -506,10 +578,32 @@ type Run struct {
 	Through         int64
 	Scanned         int
 	Counts          map[ChangeKind]int
+	// Seams is the build that made the run; zero for a run stored before
+	// schema version 5, which did not record it.
+	Seams Build
+	// Parameters are the rule parameters of the run. A run stored before
+	// schema version 5 had no cap and no enrichment: its parameters are
+	// its drift alone.
+	Parameters StoreRunParameters
+	// OverCorrelated lists the indicator versions over the run's limit,
+	// most reports first (those the reader may see, when listed).
+	OverCorrelated []RunOverCorrelated
 	// Warnings say what made the run unable to find anything for some
-	// reports (an organisation that sees no indicator). They come with the
-	// run just made and are not stored.
+	// reports (an organisation that sees no indicator), or unable to use
+	// some indicators (asn ones without an ASN database). They come with
+	// the run just made and are not stored.
 	Warnings []string
+}
+
+// Capped returns the indicator versions the run capped, by id.
+func (r *Run) Capped() map[int64]OverCorrelated {
+	out := map[int64]OverCorrelated{}
+	for _, o := range r.OverCorrelated {
+		if o.Capped {
+			out[o.Indicator] = o.OverCorrelated
+		}
+	}
+	return out
 }
 
 // Review is a review mark of a finding.
@@ -533,10 +627,25 @@ type StoredFinding struct {
 	Evidence  []StoredEvidence
 	At        time.Time // earliest observation of the evidence; zero if none has a time
 	Private   bool      // visible only to Org: some evidence is an unshared indicator
-	Version   int64     // current version id
-	FirstRun  int64
-	Run       int64 // the run that made the current version
-	Review    Review
+	Signals   Signals   // what enrichment says of the evidence addresses
+	// Capped names the over-correlated indicators that alone tied the
+	// finding, which is why it is potential, with their counts as the
+	// store's last run made them.
+	Capped   []StoredCap
+	Version  int64 // current version id
+	FirstRun int64
+	Run      int64 // the run that made the current version
+	Review   Review
+}
+
+// StoredCap is an over-correlated indicator version that capped a finding:
+// the distinct stored reports with its evidence and the limit, as a run
+// counted them (the last run for a current finding, the version's own run
+// in its history).
+type StoredCap struct {
+	Indicator int64
+	Reports   int
+	Limit     int
 }
 
 // ReviewStale reports whether the finding changed since it was reviewed.
@@ -549,7 +658,7 @@ func (f *StoredFinding) ReviewStale() bool {
 // names, looked up in inds by id. It fails if one is missing (not visible,
 // or not given).
 func (f *StoredFinding) Resolve(inds map[int64]*Indicator) (Finding, error) {
-	out := Finding{Report: f.Report, Compound: f.Compound, Tier: f.Tier, Evidence: make([]Evidence, len(f.Evidence))}
+	out := Finding{Report: f.Report, Compound: f.Compound, Tier: f.Tier, Evidence: make([]Evidence, len(f.Evidence)), Signals: f.Signals}
 	for i := range f.Evidence {
 		e := &f.Evidence[i]
 		in, ok := inds[e.Indicator]
@@ -558,7 +667,27 @@ func (f *StoredFinding) Resolve(inds map[int64]*Indicator) (Finding, error) {
 		}
 		out.Evidence[i] = Evidence{Rule: e.Rule, Indicator: in, Observed: e.Observed, Drift: e.Drift, Shared: e.Shared, SharedWhy: e.SharedWhy}
 	}
+	for _, c := range f.Capped {
+		in, ok := inds[c.Indicator]
+		if !ok {
+			return Finding{}, fmt.Errorf("finding %d: capped by indicator %d: %w", f.ID, c.Indicator, ErrNotFound)
+		}
+		out.Capped = append(out.Capped, CapNote{Kind: in.Kind.String(), Value: in.Value, Reports: c.Reports, Limit: c.Limit})
+	}
 	return out, nil
+}
+
+// Indicators returns the indicator versions the finding names: those of
+// its evidence and those that capped it.
+func (f *StoredFinding) Indicators() []int64 {
+	out := make([]int64, 0, len(f.Evidence)+len(f.Capped))
+	for _, e := range f.Evidence {
+		out = append(out, e.Indicator)
+	}
+	for _, c := range f.Capped {
+		out = append(out, c.Indicator)
+	}
+	return out
 }
 
 // FindingVersion is one version of a finding: what one run made of it.
@@ -571,6 +700,8 @@ type FindingVersion struct {
 	Private  bool
 	Evidence []StoredEvidence
 	At       time.Time
+	Signals  Signals
+	Capped   []StoredCap // with the counts of the version's run
 }
 
 // FindingDetail is a finding with everything needed to explain it.

@@ -3,6 +3,7 @@ package seams
 import (
 	"net/netip"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -83,5 +84,42 @@ func TestStoredEvidenceRoundTrip(t *testing.T) {
 	}
 	if _, err := sf.Resolve(map[int64]*Indicator{}); err == nil {
 		t.Error("Resolve without the indicator succeeded")
+	}
+}
+
+func TestStoreRunParametersSame(t *testing.T) {
+	db := func(file, built string, networks int) DatabaseInfo {
+		return DatabaseInfo{Role: "asn", File: file, Type: "GeoLite2-ASN", Built: built, Networks: networks, Provides: []string{"asn"}}
+	}
+	base := StoreRunParameters{Drift: "2160h0m0s", MaxReportsPerIndicator: 500, LiftCap: []string{"203.0.113.7"}, SharedASN: []uint32{64500},
+		SharedPresets: []string{"satellite"}, Databases: []DatabaseInfo{db("/srv/asn.mmdb", "2026-11-24", 500000)}}
+	for _, tc := range []struct {
+		name string
+		edit func(*StoreRunParameters)
+		same bool
+	}{
+		{"identical", func(*StoreRunParameters) {}, true},
+		{"the database under another path", func(p *StoreRunParameters) { p.Databases = []DatabaseInfo{db("asn.mmdb", "2026-11-24", 500000)} }, true},
+		{"empty lists and nil lists", func(p *StoreRunParameters) { p.LiftCap, p.SharedASN = []string{"203.0.113.7"}, []uint32{64500} }, true},
+		{"drift", func(p *StoreRunParameters) { p.Drift = "720h0m0s" }, false},
+		{"limit", func(p *StoreRunParameters) { p.MaxReportsPerIndicator = 400 }, false},
+		{"lift list", func(p *StoreRunParameters) { p.LiftCap = nil }, false},
+		{"shared ASNs", func(p *StoreRunParameters) { p.SharedASN = []uint32{64500, 64501} }, false},
+		{"presets", func(p *StoreRunParameters) { p.SharedPresets = []string{"satellite", "cdn"} }, false},
+		{"another build of the database", func(p *StoreRunParameters) { p.Databases = []DatabaseInfo{db("/srv/asn.mmdb", "2026-12-01", 500000)} }, false},
+		{"another size", func(p *StoreRunParameters) { p.Databases = []DatabaseInfo{db("/srv/asn.mmdb", "2026-11-24", 500001)} }, false},
+		{"a database more", func(p *StoreRunParameters) { p.Databases = append(p.Databases, db("geo.mmdb", "2026-11-24", 9)) }, false},
+		{"no database", func(p *StoreRunParameters) { p.Databases = nil }, false},
+	} {
+		p := base
+		p.LiftCap, p.SharedASN, p.SharedPresets, p.Databases = slices.Clone(base.LiftCap), slices.Clone(base.SharedASN), slices.Clone(base.SharedPresets), slices.Clone(base.Databases)
+		tc.edit(&p)
+		if got := p.Same(base); got != tc.same || base.Same(p) != tc.same {
+			t.Errorf("%s: Same %v, want %v", tc.name, got, tc.same)
+		}
+	}
+	none := StoreRunParameters{Drift: "2160h0m0s", LiftCap: []string{}, SharedASN: []uint32{}, SharedPresets: []string{}, Databases: []DatabaseInfo{}}
+	if !none.Same(StoreRunParameters{Drift: "2160h0m0s"}) {
+		t.Error("empty lists differ from nil ones")
 	}
 }

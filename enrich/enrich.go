@@ -44,10 +44,73 @@ type Options struct {
 // database, an unknown preset.
 var ErrOptions = errors.New("enrichment options")
 
-// Enrichment is what a run knows of its databases and shared lists. The
-// zero value (no databases, no lists) enriches nothing.
-type Enrichment struct {
+// Databases are the opened IP databases and the shared-list options of a
+// run: what every index the run builds shares. seams xref builds one index;
+// a store's run builds one per organisation scope, each with its own
+// Enrichment (NewBuild) over the same Databases.
+type Databases struct {
 	en *mmdb.Enricher // nil without databases
+	o  Options
+}
+
+// OpenDatabases opens the databases of o, if any.
+func OpenDatabases(o Options) (*Databases, error) {
+	if len(o.SharedASN) > 0 && len(o.ASNDB) == 0 {
+		return nil, fmt.Errorf("%w: shared ASNs need an ASN database", ErrOptions)
+	}
+	d := &Databases{o: o}
+	if len(o.ASNDB)+len(o.GeoDB) == 0 {
+		return d, nil
+	}
+	mo := mmdb.NewOptions()
+	mo.ASN, mo.Geo = o.ASNDB, o.GeoDB
+	en, err := mmdb.New(mo)
+	if err != nil {
+		return nil, fmt.Errorf("enrichment: %w", err)
+	}
+	d.en = en
+	return d, nil
+}
+
+// Close closes the databases. Enrichments made by NewBuild must not be
+// used afterwards.
+func (d *Databases) Close() {
+	if d.en != nil {
+		d.en.Close()
+	}
+}
+
+// On reports whether there are databases.
+func (d *Databases) On() bool { return d.en != nil }
+
+// Options returns the options the databases were opened with.
+func (d *Databases) Options() Options { return d.o }
+
+// Info returns the summary's account of the databases.
+func (d *Databases) Info() []seams.DatabaseInfo {
+	if d.en == nil {
+		return nil
+	}
+	var out []seams.DatabaseInfo
+	for _, db := range d.en.Databases() {
+		out = append(out, seams.DatabaseInfo{Role: db.Role, File: db.File, Type: db.Type, Built: db.Date(),
+			Networks: db.Networks, Provides: db.Provides})
+	}
+	return out
+}
+
+// NewBuild returns the enrichment of one index built over d: its own
+// pending asn indicators, shared lists, compounds' ASes and what it
+// could not use. Closing it does not close d.
+func (d *Databases) NewBuild() *Enrichment { return &Enrichment{db: d, en: d.en, o: d.o} }
+
+// Enrichment is what a run knows of its databases and shared lists while
+// one index is built and its findings enriched. The zero value (no
+// databases, no lists) enriches nothing.
+type Enrichment struct {
+	db  *Databases     // nil for the zero value
+	own bool           // Close closes db (made by Open)
+	en  *mmdb.Enricher // db.en: nil without databases
 	// asns holds, by compound index, the ASes of the compound's own
 	// address indicators, for the foreign-AS signal.
 	asns        []map[uint32]bool
@@ -66,29 +129,23 @@ type sharedASN struct {
 	idx  int    // its list in Enrichment.lists
 }
 
-// Open opens the databases of o, if any.
+// Open opens the databases of o, if any, for one index: OpenDatabases and
+// NewBuild in one, its Close closing the databases.
 func Open(o Options) (*Enrichment, error) {
-	if len(o.SharedASN) > 0 && len(o.ASNDB) == 0 {
-		return nil, fmt.Errorf("%w: shared ASNs need an ASN database", ErrOptions)
-	}
-	e := &Enrichment{o: o}
-	if len(o.ASNDB)+len(o.GeoDB) == 0 {
-		return e, nil
-	}
-	mo := mmdb.NewOptions()
-	mo.ASN, mo.Geo = o.ASNDB, o.GeoDB
-	en, err := mmdb.New(mo)
+	d, err := OpenDatabases(o)
 	if err != nil {
-		return nil, fmt.Errorf("enrichment: %w", err)
+		return nil, err
 	}
-	e.en = en
+	e := d.NewBuild()
+	e.own = true
 	return e, nil
 }
 
-// Close closes the databases.
+// Close closes the databases when Open opened them; an Enrichment of
+// NewBuild leaves them to their Databases.
 func (e *Enrichment) Close() {
-	if e.en != nil {
-		e.en.Close()
+	if e.own && e.db != nil {
+		e.db.Close()
 	}
 }
 
@@ -316,13 +373,8 @@ func (e *Enrichment) Unusable() []seams.Unusable { return e.unusable }
 
 // Databases returns the summary's account of the databases.
 func (e *Enrichment) Databases() []seams.DatabaseInfo {
-	if e.en == nil {
+	if e.db == nil {
 		return nil
 	}
-	var out []seams.DatabaseInfo
-	for _, d := range e.en.Databases() {
-		out = append(out, seams.DatabaseInfo{Role: d.Role, File: d.File, Type: d.Type, Built: d.Date(),
-			Networks: d.Networks, Provides: d.Provides})
-	}
-	return out
+	return e.db.Info()
 }

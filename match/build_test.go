@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/seams-dev/seams"
 )
 
 // TestSortKeys4 checks the radix sort of Build against a stable comparison
@@ -64,5 +66,38 @@ func TestSortDevs(t *testing.T) {
 		if !slices.Equal(devs, want) {
 			t.Fatalf("%d devices: sort differs from the comparison sort", n)
 		}
+	}
+}
+
+// TestLineOfRecord: Line gives every record's line, as Indicator does,
+// records being in the index's order, not the order added.
+func TestLineOfRecord(t *testing.T) {
+	b, err := NewBuilder([]seams.Compound{{ID: "c-a", Country: "KH"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Added in an order the index does not keep (addresses are grouped by
+	// prefix, devices apart).
+	for i, v := range []struct{ kind, value string }{{"ip", "203.0.113.9"}, {"device", "imei:358240051111110"}, {"ip", "192.0.2.1"},
+		{"cidr", "198.51.100.0/24"}, {"ip", "203.0.113.1"}} {
+		in := ind("c-a", v.kind, v.value, "2024-01-01", "2024-12-31")
+		in.Line = 10 + i
+		if err := b.Add(&in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	x, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := map[int]bool{}
+	for ref := range int32(x.Records()) {
+		if got, want := x.Line(ref), x.Indicator(ref).Line; got != want {
+			t.Errorf("record %d: Line %d, Indicator's %d", ref, got, want)
+		}
+		lines[x.Line(ref)] = true
+	}
+	if len(lines) != 5 {
+		t.Errorf("the index's records have %d distinct lines: the test tests nothing", len(lines))
 	}
 }

@@ -644,6 +644,11 @@ func (x *Index) Indicator(ref int32) seams.Indicator {
 // Kind returns the kind of the indicator of record ref.
 func (x *Index) Kind(ref int32) seams.Kind { return x.metas[ref].kind }
 
+// Line returns the line of the indicator of record ref, as Indicator
+// does, without building the indicator: a store's run maps every record
+// to its indicator version by it.
+func (x *Index) Line(ref int32) int { return int(x.metas[ref].line) }
+
 // Bytes estimates the memory the index holds: tables, nodes, indicator
 // records and the device map.
 func (x *Index) Bytes() int {

@@ -2,6 +2,7 @@ package match
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 
 	"github.com/seams-dev/seams"
@@ -67,6 +68,19 @@ type CapRule struct {
 	// Lift holds the canonical values of indicators exempt from the cap
 	// (an address, or a device as type:value): still listed, not capped.
 	Lift map[string]bool
+}
+
+// LiftValue returns the canonical value of an indicator a lift list names
+// (an address, or a device as type:value), as CapRule.Lift holds it.
+func LiftValue(v string) (string, error) {
+	if in, err := seams.ParseIndicatorValue(seams.KindIP, v); err == nil {
+		return in.Value, nil
+	}
+	in, err := seams.ParseIndicatorValue(seams.KindDevice, v)
+	if err != nil {
+		return "", fmt.Errorf("%q is neither an IP address nor a device TYPE:VALUE (the cap applies to ip and device indicators)", v)
+	}
+	return in.Value, nil
 }
 
 // On reports whether the rule is on.
@@ -141,15 +155,16 @@ func Cap(f *seams.Finding, capped func(ref int32) (seams.CapNote, bool)) bool {
 // CapNotes is Cap's decision for a tied finding that the indicators tie
 // (TieRefs gives them, in order): when every one is capped, the notes
 // that name them and true; otherwise false. A door that keeps the tying
-// indicators of a finding rather than the finding (seams xref, which
-// revises findings.jsonl at the end of a run) decides with it.
-func CapNotes(tie []int32, capped func(ref int32) (seams.CapNote, bool)) ([]seams.CapNote, bool) {
+// indicators of a finding rather than the finding decides with it: seams
+// xref, which revises findings.jsonl at the end of a run, by index record;
+// a store's run, by stored indicator version.
+func CapNotes[K comparable](tie []K, capped func(K) (seams.CapNote, bool)) ([]seams.CapNote, bool) {
 	if len(tie) == 0 {
 		return nil, false
 	}
 	notes := make([]seams.CapNote, 0, len(tie))
-	for _, ref := range tie {
-		n, ok := capped(ref)
+	for _, k := range tie {
+		n, ok := capped(k)
 		if !ok {
 			return nil, false
 		}

@@ -67,7 +67,7 @@ func (s *Server) summary(w http.ResponseWriter, r *http.Request, p seams.Princip
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, summaryOf(sum))
+	return writeJSON(w, http.StatusOK, summaryOf(sum, redactorFor(p)))
 }
 
 // summaryView is StoreSummary with the last run in the API's shape.
@@ -76,10 +76,10 @@ type summaryView struct {
 	LastRun *runView `json:"last_run,omitempty"`
 }
 
-func summaryOf(sum *seams.StoreSummary) summaryView {
+func summaryOf(sum *seams.StoreSummary, red redactor) summaryView {
 	v := summaryView{StoreSummary: sum}
 	if sum.LastRun != nil {
-		rv := viewRun(*sum.LastRun)
+		rv := red.run(*sum.LastRun)
 		v.LastRun = &rv
 	}
 	return v
@@ -138,7 +138,7 @@ func (s *Server) compound(w http.ResponseWriter, r *http.Request, p seams.Princi
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"compound": viewCompoundStats(stats[0]), "summary": summaryOf(sum)})
+	return writeJSON(w, http.StatusOK, map[string]any{"compound": viewCompoundStats(stats[0]), "summary": summaryOf(sum, redactorFor(p))})
 }
 
 func (s *Server) indicators(w http.ResponseWriter, r *http.Request, p seams.Principal) error {
@@ -243,7 +243,7 @@ func (s *Server) runs(w http.ResponseWriter, r *http.Request, p seams.Principal)
 	}
 	out := make([]runView, len(list))
 	for i := range list {
-		out[i] = viewRun(list[i])
+		out[i] = redactorFor(p).run(list[i])
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"runs": out})
 }

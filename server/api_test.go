@@ -638,7 +638,7 @@ func TestSharedWhyShown(t *testing.T) {
 	snap.Close()
 	if _, err := f.st.CommitRun(ctx, op, &seams.RunResult{Base: state.LastRun.ID, RegistryVersion: state.RegistryVersion, Drift: state.LastRun.Drift,
 		Through: state.MaxReport, Changes: []seams.FindingChange{{Finding: id, Report: sf.ReportSeq, Compound: sf.StoredFinding.Compound, Kind: seams.ChangeRevised,
-			From: sf.Tier, To: sf.Tier, Evidence: ev, Digest: hunt.Digest(ev, sf.Private), At: sf.At}}}); err != nil {
+			From: sf.Tier, To: sf.Tier, Evidence: ev, Digest: hunt.Digest(ev, sf.Private, sf.Signals, nil), At: sf.At}}}); err != nil {
 		t.Fatal(err)
 	}
 	var d findingDetailView

@@ -28,13 +28,36 @@ func (r redactor) explain(d *seams.FindingDetail) (sentences []string, summary s
 	for i := range d.Evidence {
 		sentences = append(sentences, r.sentence(d.StoredFinding.Report, place, &d.Evidence[i], inds[d.Evidence[i].Indicator]))
 	}
-	switch d.Tier {
-	case seams.TierTied:
+	switch {
+	case d.Tier == seams.TierTied:
 		summary = fmt.Sprintf("Tied to %s: a device, or an exact address in its window, not from a proxy or shared space.", place)
-	case seams.TierPotential:
+	case d.Tier == seams.TierPotential && len(d.Capped) > 0:
+		var names []string
+		for _, c := range d.Capped {
+			name := fmt.Sprintf("indicator %d", c.Indicator)
+			if in := inds[c.Indicator]; in != nil {
+				name = in.Value
+				if in.Kind == seams.KindDevice {
+					name = r.device(in.Device)
+				}
+			}
+			names = append(names, fmt.Sprintf("%s (evidence in %d stored reports)", name, c.Reports))
+		}
+		summary = fmt.Sprintf("Potentially associated with %s: it would be tied by %s, but that is more than the limit of %d reports an indicator may tie: "+
+			"probably shared (a carrier NAT address, a VPN exit, a device id reported for everyone), so the finding is capped at potential.",
+			place, strings.Join(names, " and "), d.Capped[0].Limit)
+	case d.Tier == seams.TierPotential:
 		summary = fmt.Sprintf("Potentially associated with %s: there is evidence, but none of it is decisive.", place)
 	default:
 		summary = fmt.Sprintf("Withdrawn: the last run found no evidence connecting this report to %s.", place)
+	}
+	if d.Tier != seams.TierNone {
+		if d.Signals.CrossBorder {
+			summary += fmt.Sprintf(" Signal: an address of the evidence is located outside %s's country.", place)
+		}
+		if d.Signals.ForeignASN {
+			summary += fmt.Sprintf(" Signal: an address of the evidence is on an AS none of %s's own addresses is on.", place)
+		}
 	}
 	return sentences, summary
 }
@@ -57,6 +80,9 @@ func (r redactor) sentence(report, place string, e *seams.StoredEvidence, in *se
 		}
 	} else {
 		b.WriteString(" " + verb(o.Event) + " from " + o.IP.String())
+		if where := netWords(o.Net); where != "" {
+			b.WriteString(" (" + where + ")")
+		}
 		if !o.At.IsZero() {
 			b.WriteString(" on " + instant(o.At))
 		} else {
@@ -104,6 +130,25 @@ func (r redactor) sentence(report, place string, e *seams.StoredEvidence, in *se
 		b.WriteString(" (the report gives no time for the event, so it cannot be placed in that window and does not tie the report)")
 	}
 	return b.String()
+}
+
+// netWords says what enrichment says of an address: "AS64499 Example
+// Hosting, Vientiane, LA"; "" when nothing.
+func netWords(n seams.AddrInfo) string {
+	var parts []string
+	if n.ASN != 0 {
+		as := seams.FormatASN(n.ASN)
+		if n.Org != "" {
+			as += " " + n.Org
+		}
+		parts = append(parts, as)
+	}
+	for _, s := range []string{n.City, n.Country} {
+		if s != "" {
+			parts = append(parts, s)
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // verb says what the suspect did from an address.

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/enrich"
 	"github.com/seams-dev/seams/match"
 )
 
@@ -56,6 +57,14 @@ type Options struct {
 	TempDir string
 	// Drift is the default drift of a cross-reference run the API starts.
 	Drift time.Duration
+	// MaxReportsPerIndicator and LiftCap are the default over-correlation
+	// limit and lift list of a run the API starts (hunt.Options); a
+	// request may give its own.
+	MaxReportsPerIndicator int
+	LiftCap                []string
+	// Enrich names the enrichment databases and shared lists of every run
+	// the API starts (files on the server: a request cannot name them).
+	Enrich enrich.Options
 	// TLSCert and TLSKey, when set, make Serve speak HTTPS.
 	TLSCert, TLSKey string
 	// Now is the clock, for tests.
@@ -78,6 +87,8 @@ func NewOptions() Options {
 		Rate:              20,
 		Burst:             60,
 		Drift:             match.DefaultDrift,
+
+		MaxReportsPerIndicator: match.DefaultMaxReportsPerIndicator,
 	}
 }
 

@@ -196,6 +196,11 @@ type observedView struct {
 	Port       int    `json:"port,omitempty"`
 	Proxy      bool   `json:"proxy,omitempty"`
 	Associated bool   `json:"associated,omitempty"`
+	// What the run's enrichment databases say of the address.
+	ASN     uint32 `json:"asn,omitempty"`
+	ASOrg   string `json:"as_org,omitempty"`
+	Country string `json:"country,omitempty"`
+	City    string `json:"city,omitempty"`
 }
 
 type evidenceView struct {
@@ -214,7 +219,8 @@ func (r redactor) evidence(ev []seams.StoredEvidence) []evidenceView {
 		e := &ev[i]
 		o := e.Observed
 		v := evidenceView{Rule: e.Rule.String(), Indicator: e.Indicator, Ties: e.Ties(),
-			Observed: observedView{Device: r.device(o.Device), At: ts(o.At), Event: o.Event, Port: o.Port, Proxy: o.Proxy, Associated: o.Associated}}
+			Observed: observedView{Device: r.device(o.Device), At: ts(o.At), Event: o.Event, Port: o.Port, Proxy: o.Proxy, Associated: o.Associated,
+				ASN: o.Net.ASN, ASOrg: o.Net.Org, Country: o.Net.Country, City: o.Net.City}}
 		if o.IP.IsValid() {
 			v.Observed.IP = o.IP.String()
 		}
@@ -264,6 +270,37 @@ type findingView struct {
 	Run       int64          `json:"run"`
 	Review    reviewView     `json:"review"`
 	Evidence  []evidenceView `json:"evidence"`
+	Signals   []string       `json:"signals,omitempty"` // cross-border, foreign-asn
+	Capped    []capView      `json:"capped,omitempty"`
+}
+
+// capView is an over-correlated indicator that capped a finding: the
+// distinct stored reports with its evidence and the limit, as the last
+// run counted them (a version's own run in its history).
+type capView struct {
+	Indicator int64 `json:"indicator"`
+	Reports   int   `json:"reports"`
+	Limit     int   `json:"limit"`
+}
+
+func viewCaps(cs []seams.StoredCap) []capView {
+	var out []capView
+	for _, c := range cs {
+		out = append(out, capView{Indicator: c.Indicator, Reports: c.Reports, Limit: c.Limit})
+	}
+	return out
+}
+
+// signalNames names the signals as findings.jsonl does.
+func signalNames(s seams.Signals) []string {
+	var out []string
+	if s.CrossBorder {
+		out = append(out, "cross-border")
+	}
+	if s.ForeignASN {
+		out = append(out, "foreign-asn")
+	}
+	return out
 }
 
 func (r redactor) finding(f *seams.StoredFinding) findingView {
@@ -271,7 +308,7 @@ func (r redactor) finding(f *seams.StoredFinding) findingView {
 	rv.Stale = f.ReviewStale()
 	return findingView{ID: f.ID, Report: f.Report, ReportSeq: f.ReportSeq, Org: f.Org, Incident: f.Incident, Compound: f.Compound,
 		Tier: f.Tier.String(), At: ts(f.At), Private: f.Private, Version: f.Version, FirstRun: f.FirstRun, Run: f.Run,
-		Review: rv, Evidence: r.evidence(f.Evidence)}
+		Review: rv, Evidence: r.evidence(f.Evidence), Signals: signalNames(f.Signals), Capped: viewCaps(f.Capped)}
 }
 
 func (r redactor) findings(list []seams.StoredFinding) []findingView {
@@ -291,6 +328,8 @@ type findingVersionView struct {
 	Private  bool           `json:"private"`
 	At       string         `json:"at,omitempty"`
 	Evidence []evidenceView `json:"evidence"`
+	Signals  []string       `json:"signals,omitempty"`
+	Capped   []capView      `json:"capped,omitempty"`
 }
 
 type findingDetailView struct {
@@ -311,7 +350,7 @@ func (r redactor) findingDetail(d *seams.FindingDetail) findingDetailView {
 		Indicators: r.indicators(d.Indicators), History: make([]findingVersionView, len(d.History)), Reviews: make([]reviewView, len(d.Reviews))}
 	for i, h := range d.History {
 		v.History[i] = findingVersionView{ID: h.ID, Run: h.Run, Kind: string(h.Kind), From: h.From.String(), Tier: h.Tier.String(),
-			Private: h.Private, At: ts(h.At), Evidence: r.evidence(h.Evidence)}
+			Private: h.Private, At: ts(h.At), Evidence: r.evidence(h.Evidence), Signals: signalNames(h.Signals), Capped: viewCaps(h.Capped)}
 	}
 	for i, rv := range d.Reviews {
 		v.Reviews[i] = viewReview(rv)
@@ -331,16 +370,63 @@ type runView struct {
 	Through         int64          `json:"through"`
 	Scanned         int            `json:"scanned"`
 	Counts          map[string]int `json:"counts"`
-	Warnings        []string       `json:"warnings,omitempty"` // with the run just made
+	// Seams is the build that made the run (absent for a run stored
+	// before schema version 5); Parameters every rule parameter it ran
+	// with; OverCorrelated the indicator versions over its limit that the
+	// token may see.
+	Seams          *seams.Build             `json:"seams,omitempty"`
+	Parameters     seams.StoreRunParameters `json:"parameters"`
+	OverCorrelated []overView               `json:"over_correlated"`
+	Warnings       []string                 `json:"warnings,omitempty"` // with the run just made
 }
 
-func viewRun(r seams.Run) runView {
+// overView is an over-correlated indicator version of a run.
+type overView struct {
+	Indicator int64 `json:"indicator"`
+	seams.OverCorrelated
+}
+
+// run shapes a run; a viewer sees the device indicators of its list and
+// lift list masked.
+func (red redactor) run(r seams.Run) runView {
 	v := runView{ID: r.ID, Started: ts(r.Started), Finished: ts(r.Finished), By: r.By, RegistryVersion: r.RegistryVersion,
-		Drift: r.Drift.String(), Full: r.Full, Through: r.Through, Scanned: r.Scanned, Counts: map[string]int{}, Warnings: r.Warnings}
+		Drift: r.Drift.String(), Full: r.Full, Through: r.Through, Scanned: r.Scanned, Counts: map[string]int{}, Warnings: r.Warnings,
+		Parameters: r.Parameters, OverCorrelated: []overView{}}
 	for _, k := range seams.ChangeKinds {
 		v.Counts[string(k)] = r.Counts[k]
 	}
+	if r.Seams != (seams.Build{}) {
+		b := r.Seams
+		v.Seams = &b
+	}
+	for _, o := range r.OverCorrelated {
+		ov := overView{Indicator: o.Indicator, OverCorrelated: o.OverCorrelated}
+		if o.Kind == seams.KindDevice.String() {
+			ov.Value = red.deviceValue(ov.Value)
+		}
+		v.OverCorrelated = append(v.OverCorrelated, ov)
+	}
+	if red.mask {
+		lift := make([]string, len(v.Parameters.LiftCap))
+		for i, l := range v.Parameters.LiftCap {
+			lift[i] = red.deviceValue(l) // an address is not masked
+		}
+		v.Parameters.LiftCap = lift
+	}
 	return v
+}
+
+// deviceValue masks a device written as type:value; anything else (an
+// address) is returned as it is.
+func (red redactor) deviceValue(s string) string {
+	if _, err := netip.ParseAddr(s); err == nil {
+		return s
+	}
+	d, err := seams.ParseDeviceID(s)
+	if err != nil {
+		return s
+	}
+	return red.device(d)
 }
 
 type changeView struct {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/seams-dev/seams"
@@ -259,6 +260,10 @@ func (s *Server) shareReports(w http.ResponseWriter, r *http.Request, p seams.Pr
 type runBody struct {
 	Full  bool   `json:"full"`
 	Drift string `json:"drift"` // e.g. "90d"; default the server's
+	// The over-correlation limit (0 turns the cap off) and the lift list;
+	// default the server's.
+	MaxReportsPerIndicator *int     `json:"max_reports_per_indicator"`
+	LiftCap                []string `json:"lift_cap"`
 }
 
 // startRun cross-references the store (hunt.Run) and answers with the
@@ -277,12 +282,27 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request, p seams.Princi
 	}
 	o := hunt.NewOptions()
 	o.Drift, o.Full, o.Logger = s.o.Drift, b.Full, s.log
+	o.MaxReportsPerIndicator, o.LiftCap, o.Enrich = s.o.MaxReportsPerIndicator, s.o.LiftCap, s.o.Enrich
 	if b.Drift != "" {
 		d, err := parseDuration(b.Drift)
 		if err != nil {
 			return err
 		}
 		o.Drift = d
+	}
+	if b.MaxReportsPerIndicator != nil {
+		if *b.MaxReportsPerIndicator < 0 {
+			return fmt.Errorf("%w: max_reports_per_indicator %d (want 0, no cap, or more)", seams.ErrInvalid, *b.MaxReportsPerIndicator)
+		}
+		o.MaxReportsPerIndicator = *b.MaxReportsPerIndicator
+	}
+	if b.LiftCap != nil {
+		o.LiftCap = b.LiftCap
+	}
+	if err := o.Validate(); err != nil {
+		// Only the request's own fields can be wrong: seams serve
+		// checked the server's at start.
+		return fmt.Errorf("%w: %s", seams.ErrInvalid, strings.ReplaceAll(err.Error(), "LiftCap: ", "lift_cap: "))
 	}
 	if !s.runMu.TryLock() {
 		return errorf(http.StatusConflict, "a cross-reference run is in progress; retry when it is done")
@@ -304,7 +324,7 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request, p seams.Princi
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, viewRun(run))
+	return writeJSON(w, http.StatusCreated, redactorFor(p).run(run))
 }
 
 func (s *Server) tokens(w http.ResponseWriter, r *http.Request, p seams.Principal) error {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/hunt"
+	"github.com/seams-dev/seams/internal/sqlstore"
 	"github.com/seams-dev/seams/load"
 	"github.com/seams-dev/seams/reportfile"
 )
@@ -175,7 +176,7 @@ func testEvidenceFields(t *testing.T, e Engine) {
 	must(t, snap.Close())
 	run, err := st.CommitRun(ctx(), p, &seams.RunResult{Base: state.LastRun.ID, RegistryVersion: state.RegistryVersion, Drift: defaultDrift,
 		Through: state.MaxReport, Changes: []seams.FindingChange{{Finding: f.ID, Report: f.ReportSeq, Compound: f.Compound,
-			Kind: seams.ChangeRevised, From: f.Tier, To: f.Tier, Evidence: ev, Digest: hunt.Digest(ev, f.Private), At: f.At}}})
+			Kind: seams.ChangeRevised, From: f.Tier, To: f.Tier, Evidence: ev, Digest: hunt.Digest(ev, f.Private, f.Signals, nil), At: f.At}}})
 	must(t, err)
 
 	d, err := st.Finding(ctx(), p, f.ID)
@@ -227,8 +228,8 @@ func testMigrateV2(t *testing.T, e Engine) {
 	var v, lost int64
 	must(t, raw.QueryRow(`SELECT MAX(version) FROM schema_migrations`).Scan(&v))
 	must(t, raw.QueryRow(`SELECT associated_lost FROM state WHERE id = 1`).Scan(&lost))
-	if v != 4 || lost != 4 {
-		t.Fatalf("migrated to version %d with associated_lost %d, want 4 and the 4 reports stored", v, lost)
+	if v != int64(sqlstore.SchemaVersion()) || lost != 4 {
+		t.Fatalf("migrated to version %d with associated_lost %d, want %d and the 4 reports stored", v, lost, sqlstore.SchemaVersion())
 	}
 	op := seams.Operator("hotline", "tester")
 	c, i, s, r := Associated()

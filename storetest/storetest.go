@@ -89,6 +89,9 @@ func Run(t *testing.T, e Engine) {
 		{"Partners", testPartners},
 		{"MigrationUndated", testMigrationUndated},
 		{"DifferentialAssociated", testDifferentialAssociated},
+		{"DifferentialCapped", testDifferentialCapped},
+		{"CappedAcrossOrgs", testCappedAcrossOrgs},
+		{"MigrateV4", testMigrateV4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, e) })
@@ -187,10 +190,8 @@ func findingLines(t testing.TB, st seams.Store, p seams.Principal) []string {
 	t.Helper()
 	fs := allFindings(t, st, p, seams.FindingQuery{Limit: 1000})
 	var ids []int64
-	for _, f := range fs {
-		for _, e := range f.Evidence {
-			ids = append(ids, e.Indicator)
-		}
+	for i := range fs {
+		ids = append(ids, fs[i].Indicators()...)
 	}
 	inds := map[int64]*seams.Indicator{}
 	for chunk := range slices.Chunk(ids, 5000) {

@@ -10,6 +10,7 @@ import (
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/enrich"
 	"github.com/seams-dev/seams/internal/idset"
+	"github.com/seams-dev/seams/match"
 	"github.com/seams-dev/seams/reportfile"
 )
 
@@ -135,14 +136,6 @@ func enrichError(err error) error {
 }
 
 // liftValue returns the canonical value of an indicator Options.LiftCap
-// names: an address, or a device as type:value.
-func liftValue(v string) (string, error) {
-	if in, err := seams.ParseIndicatorValue(seams.KindIP, v); err == nil {
-		return in.Value, nil
-	}
-	in, err := seams.ParseIndicatorValue(seams.KindDevice, v)
-	if err != nil {
-		return "", fmt.Errorf("%q is neither an IP address nor a device TYPE:VALUE (the cap applies to ip and device indicators)", v)
-	}
-	return in.Value, nil
-}
+// names: an address, or a device as type:value (match.LiftValue, the same
+// for every door).
+func liftValue(v string) (string, error) { return match.LiftValue(v) }

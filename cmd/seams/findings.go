@@ -27,7 +27,10 @@ operator: you see every organisation's findings. The read is audited.
 
 --format jsonl writes each finding as a line of findings.jsonl, in the
 format seams xref writes (report, compound, tier, and the evidence with
-the indicator version that fired), so that the two can be compared.
+the indicator version that fired; signals, and the over-correlated
+indicators that capped it with their counts as the last run made them),
+so that the two can be compared. In the table, a finding capped at
+potential by over-correlated indicators reads "potential (capped)".
 
 Flags:
 ` + storeFlagsHelp + `  --tier TIER         tied or potential
@@ -170,7 +173,11 @@ func runFindings(ctx context.Context, e *env, args []string) error {
 				if !f.At.IsZero() {
 					at = f.At.Format(time.RFC3339)
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", f.ID, f.Report, f.Compound, f.Tier, at, evidenceSummary(f.Evidence), dash(mark))
+				tier := f.Tier.String()
+				if len(f.Capped) > 0 {
+					tier += " (capped)"
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", f.ID, f.Report, f.Compound, tier, at, evidenceSummary(f.Evidence), dash(mark))
 				continue
 			}
 			rf, err := f.Resolve(inds)
@@ -192,13 +199,14 @@ func runFindings(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// resolveIndicators adds to inds the indicator versions fs name.
+// resolveIndicators adds to inds the indicator versions fs name (those of
+// the evidence, and those that capped a finding).
 func resolveIndicators(ctx context.Context, st seams.Store, p seams.Principal, fs []seams.StoredFinding, inds map[int64]*seams.Indicator) error {
 	var ids []int64
-	for _, f := range fs {
-		for _, e := range f.Evidence {
-			if _, ok := inds[e.Indicator]; !ok {
-				ids = append(ids, e.Indicator)
+	for i := range fs {
+		for _, id := range fs[i].Indicators() {
+			if _, ok := inds[id]; !ok {
+				ids = append(ids, id)
 			}
 		}
 	}

@@ -59,7 +59,11 @@ func TestExitStatus(t *testing.T) {
 		{"lift-cap not an address or device", append(smallArgs(out), "--lift-cap", "203.0.113.0/24"), 2, `--lift-cap: "203.0.113.0/24" is neither`, ""},
 		{"shared-asn without an ASN database", append(smallArgs(out), "--shared-asn", "AS14593"), 2, "--shared-asn: shared ASNs need an ASN database", ""},
 		{"preset of ASes without an ASN database", append(smallArgs(out), "--shared-preset", "satellite"), 2, "--shared-preset: preset satellite lists autonomous systems: it needs an ASN database", ""},
-		{"store with a flag of a run over files", []string{"xref", "--store", out, "--asn-db", "x.mmdb", "--lift-cap", "203.0.113.7"}, 2, "--asn-db, --lift-cap cannot be used with --store", ""},
+		{"store with a flag of a run over files", []string{"xref", "--store", out, "--reports", "r.jsonl", "--asn-db", "x.mmdb", "--shared", "s.txt"}, 2, "--reports, --shared cannot be used with --store", ""},
+		{"store with a bad lift value", []string{"xref", "--store", out, "--lift-cap", "nope"}, 2, `--lift-cap: "nope" is neither an IP address nor a device`, ""},
+		{"store with shared ASNs and no ASN database", []string{"xref", "--store", out, "--shared-asn", "AS14593"}, 2, "--shared-asn: shared ASNs need an ASN database", ""},
+		{"store with an unknown preset", []string{"xref", "--store", out, "--shared-preset", "moon"}, 2, "--shared-preset: unknown preset", ""},
+		{"store with a missing database", []string{"xref", "--store", t.TempDir(), "--asn-db", "x.mmdb"}, 1, "x.mmdb", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -8,7 +8,10 @@ import (
 	"os"
 	"time"
 
+	"github.com/seams-dev/seams/enrich"
+	"github.com/seams-dev/seams/hunt"
 	"github.com/seams-dev/seams/server"
+	"github.com/seams-dev/seams/sharedlist"
 )
 
 var serveCommand = &command{
@@ -53,6 +56,29 @@ Flags:
                       the system's temporary directory)
   --drift DURATION    default drift of runs started over the API (default
                       90d)
+  --max-reports-per-indicator N
+                      default over-correlation limit of runs started over
+                      the API, as seams xref's (default 500; 0: no cap); a
+                      request may give its own (docs/api.md)
+  --lift-cap VALUE    exempt an indicator from the cap by default (an
+                      address, or a device as TYPE:VALUE); repeat for
+                      several; a request may give its own list
+  --asn-db FILE       IP-to-ASN database (MaxMind DB format) for every run
+                      started over the API, as seams xref --asn-db: asn
+                      indicators match, findings give the AS of each
+                      address, shared ASNs can be given. Repeat for several.
+  --geo-db FILE       IP-to-location database for every run, as seams xref
+                      --geo-db: findings give country and city, and the
+                      cross-border signal
+  --shared-asn LIST   ASes whose every address is shared space, for every
+                      run (needs --asn-db)
+  --shared-preset LIST
+                      curated shared-space lists for every run: satellite,
+                      cdn, public-dns, vpn (docs/enrich.md)
+                      Each run records the databases (file, type, build
+                      date) and lists it used; a run whose parameters differ
+                      from the last run's (another database build, another
+                      limit) matches every stored report again.
   --allow-root        run as root anyway (refused by default: the server
                       needs no privilege, and a flaw in it should not be
                       root's)
@@ -94,6 +120,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs.Var(&shutdown, "shutdown-timeout", "")
 	fs.StringVar(&o.TempDir, "tmp-dir", "", "")
 	fs.Var(&drift, "drift", "")
+	fs.IntVar(&o.MaxReportsPerIndicator, "max-reports-per-indicator", o.MaxReportsPerIndicator, "")
+	fs.Var((*listFlag)(&o.LiftCap), "lift-cap", "")
+	fs.Var((*listFlag)(&o.Enrich.ASNDB), "asn-db", "")
+	fs.Var((*listFlag)(&o.Enrich.GeoDB), "geo-db", "")
+	var sharedASN string
+	fs.StringVar(&sharedASN, "shared-asn", "", "")
+	fs.StringVar(&o.Enrich.SharedPresets, "shared-preset", "", "")
 	fs.BoolVar(&allowRoot, "allow-root", false, "")
 	fs.StringVar(&logFormat, "log-format", logFormat, "")
 	fs.BoolVar(&verbose, "verbose", false, "")
@@ -113,6 +146,25 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return usagef("serve", "--log-format %q (want text or json)", logFormat)
 	}
 	o.ShutdownTimeout, o.Drift = time.Duration(shutdown), time.Duration(drift)
+	if sharedASN != "" {
+		asns, err := sharedlist.ParseASNs(sharedASN)
+		if err != nil {
+			return usagef("serve", "--shared-asn: %v", err)
+		}
+		o.Enrich.SharedASN = asns
+	}
+	// The run options are checked, and the databases opened once, now:
+	// a mistake is found at start, not at the first run.
+	runs := hunt.NewOptions()
+	runs.Drift, runs.MaxReportsPerIndicator, runs.LiftCap, runs.Enrich = o.Drift, o.MaxReportsPerIndicator, o.LiftCap, o.Enrich
+	if err := runs.Validate(); err != nil {
+		return huntUsage("serve", err)
+	}
+	dbs, err := enrich.OpenDatabases(o.Enrich)
+	if err != nil {
+		return fmt.Errorf("enrichment databases: %w", err)
+	}
+	dbs.Close()
 	host, _, err := net.SplitHostPort(listen)
 	if err != nil {
 		return usagef("serve", "--listen %q: want host:port, e.g. 127.0.0.1:8080", listen)

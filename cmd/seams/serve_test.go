@@ -28,6 +28,10 @@ func TestServeUsage(t *testing.T) {
 		{"tiny upload limit", []string{"serve", "--data", data, "--max-upload", "10"}, 2, "too small"},
 		{"bad log format", []string{"serve", "--data", data, "--log-format", "xml"}, 2, "--log-format"},
 		{"negative rate", []string{"serve", "--data", data, "--rate", "-1"}, 2, "--rate"},
+		{"bad lift value", []string{"serve", "--data", data, "--lift-cap", "nope"}, 2, "--lift-cap: "},
+		{"shared ASNs without an ASN database", []string{"serve", "--data", data, "--shared-asn", "AS14593"}, 2, "--shared-asn: shared ASNs need an ASN database"},
+		{"preset of ASes without an ASN database", []string{"serve", "--data", data, "--shared-preset", "satellite"}, 2, "--shared-preset: preset satellite lists autonomous systems"},
+		{"missing database", []string{"serve", "--data", data, "--asn-db", "x.mmdb"}, 1, "x.mmdb"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, _, stderr := run(t, "", c.args...)

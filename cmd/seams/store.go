@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/user"
@@ -12,9 +13,12 @@ import (
 	"time"
 
 	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/enrich"
 	"github.com/seams-dev/seams/hunt"
 	"github.com/seams-dev/seams/postgres"
+	"github.com/seams-dev/seams/sharedlist"
 	"github.com/seams-dev/seams/sqlite"
+	"github.com/seams-dev/seams/xref"
 )
 
 // storeArgs are the flags that say which store a command works on.
@@ -113,9 +117,57 @@ func storeError(err error) error {
 	return err
 }
 
+// huntOptions returns the options of a store's run from the flags xref
+// shares with a run over files.
+func huntOptions(xo *xref.Options, a *xrefArgs) (hunt.Options, error) {
+	o := hunt.NewOptions()
+	o.Drift, o.Full = time.Duration(a.drift), a.full
+	o.MaxReportsPerIndicator, o.LiftCap = xo.MaxReportsPerIndicator, a.liftCap
+	o.Enrich = enrich.Options{ASNDB: xo.ASNDB, GeoDB: xo.GeoDB, SharedPresets: xo.SharedPresets}
+	if a.sharedASN != "" {
+		asns, err := sharedlist.ParseASNs(a.sharedASN)
+		if err != nil {
+			return o, usagef("xref", "--shared-asn: %v", err)
+		}
+		o.Enrich.SharedASN = asns
+	}
+	if err := o.Validate(); err != nil {
+		return o, huntUsage("xref", err)
+	}
+	return o, nil
+}
+
+// huntFlagOf maps the fields of hunt.Options to their flags.
+var huntFlagOf = map[string]string{
+	"LiftCap": "--lift-cap", "Enrich.SharedASN": "--shared-asn", "Enrich.SharedPresets": "--shared-preset", "Enrich": "--asn-db",
+}
+
+// huntUsage turns the field errors of hunt.Options into one usage error
+// that names flags.
+func huntUsage(cmd string, err error) error {
+	var lines []string
+	var walk func(error)
+	walk = func(err error) {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e)
+			}
+			return
+		}
+		var fe *hunt.FieldError
+		if errors.As(err, &fe) && huntFlagOf[fe.Field] != "" {
+			lines = append(lines, huntFlagOf[fe.Field]+": "+fe.Reason)
+			return
+		}
+		lines = append(lines, err.Error())
+	}
+	walk(err)
+	return usagef(cmd, "%s", strings.Join(lines, "\n"))
+}
+
 // runXrefStore is seams xref --store: a cross-reference run over what the
 // store holds, recorded in it.
-func runXrefStore(ctx context.Context, e *env, a *xrefArgs) error {
+func runXrefStore(ctx context.Context, e *env, a *xrefArgs, o hunt.Options) error {
 	log := newLogger(e.stderr, a.verbose)
 	sa := storeArgs{data: a.store, db: a.db}
 	st, err := sa.open(ctx, "xref", log)
@@ -123,8 +175,7 @@ func runXrefStore(ctx context.Context, e *env, a *xrefArgs) error {
 		return storeError(err)
 	}
 	defer st.Close()
-	o := hunt.NewOptions()
-	o.Drift, o.Full, o.Logger = time.Duration(a.drift), a.full, log
+	o.Logger = log
 	p := operator(defaultOrg)
 	var run seams.Run
 	// A run that another run or an indicator load overtook is refused
@@ -150,6 +201,7 @@ func runXrefStore(ctx context.Context, e *env, a *xrefArgs) error {
 	for _, k := range seams.ChangeKinds {
 		fmt.Fprintf(e.stdout, "  %-11s %d findings\n", k, run.Counts[k])
 	}
+	printRunParameters(e.stdout, run)
 	sum, err := st.Summary(ctx, p, seams.SummaryQuery{})
 	if err != nil {
 		return err
@@ -161,6 +213,26 @@ func runXrefStore(ctx context.Context, e *env, a *xrefArgs) error {
 	fmt.Fprintf(e.stdout, "reviewed                 %d confirmed, %d dismissed (%d changed since)\n", sum.Reviews.Confirmed, sum.Reviews.Dismissed, sum.Reviews.Stale)
 	fmt.Fprintf(e.stdout, "\nseams findings %s lists them.\n", sa.flagText())
 	return nil
+}
+
+// printRunParameters prints what a store's run decided with: the
+// databases, and the over-correlated indicators (the first few).
+func printRunParameters(w io.Writer, run seams.Run) {
+	for _, d := range run.Parameters.Databases {
+		fmt.Fprintf(w, "  database    %s %s (%s, built %s)\n", d.Role, d.File, d.Type, d.Built)
+	}
+	for i, oc := range run.OverCorrelated {
+		if i == 3 {
+			fmt.Fprintf(w, "  …           %d more over-correlated (the API's run view lists them)\n", len(run.OverCorrelated)-i)
+			break
+		}
+		what := "capped at potential"
+		if !oc.Capped {
+			what = "cap lifted"
+		}
+		fmt.Fprintf(w, "  over-correlated %s %s of %s in %d stored reports (over %d): %s\n",
+			oc.Kind, oc.Value, oc.Compound, oc.Reports, run.Parameters.MaxReportsPerIndicator, what)
+	}
 }
 
 // flagText is the flag that names the store, for hints.

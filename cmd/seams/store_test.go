@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,6 +15,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/registryfile"
 	"github.com/seams-dev/seams/sqlite"
 	"github.com/seams-dev/seams/stix"
@@ -353,5 +355,57 @@ func TestXrefStoreMatchesXrefInExchangeFormats(t *testing.T) {
 	}
 	if sorted(stored) == "" || sorted(stored) != sorted(string(b)) {
 		t.Errorf("stored findings differ from xref's:\n%s\n---\n%s", sorted(stored), sorted(string(b)))
+	}
+}
+
+// TestXrefStoreMatchesXrefCapped is the differential test at the command
+// line with every rule parameter a store's run shares with a run over
+// files: the generated set of storetest.NewRich (over-correlated ip and
+// device indicators, asn indicators, shared space by AS and preset,
+// associated accounts) under --max-reports-per-indicator, --lift-cap,
+// --asn-db, --geo-db, --shared-asn and --shared-preset gives the lines of
+// findings.jsonl, "capped", "signals" and the addresses' AS and country
+// included; the run says what it decided with.
+func TestXrefStoreMatchesXrefCapped(t *testing.T) {
+	r := storetest.NewRich(t, t.TempDir(), 2000)
+	params := []string{"--max-reports-per-indicator", fmt.Sprint(r.Limit), "--lift-cap", r.Lift[0], "--asn-db", r.IPDB, "--geo-db", r.IPDB,
+		"--shared-asn", seams.FormatASN(r.SharedASN[0]), "--shared-preset", r.Presets}
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"load", "--data", dir, "compounds", r.Compounds},
+		{"load", "--data", dir, "indicators", r.Indicators, "--org", "partner-a", "--shared"},
+		{"load", "--data", dir, "shared", r.Shared},
+		{"load", "--data", dir, "reports", r.Reports, r.Planted[0], r.Planted[1], r.Planted[2], r.Planted[3], "--org", "hotline"},
+	} {
+		if code, _, stderr := run(t, "", args...); code != 0 {
+			t.Fatalf("%v: exit %d\n%s", args, code, stderr)
+		}
+	}
+	code, stdout, stderr := run(t, "", append([]string{"xref", "--store", dir}, params...)...)
+	if code != 0 {
+		t.Fatalf("xref --store: exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"full: every stored report", "database    asn " + r.IPDB + " (seams-gen-asn-country, built 2026-11-24)",
+		"over-correlated ip " + r.Capped + " of ", "(over 5): capped at potential", "warning: 1 asn indicators not used"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("xref --store says\n%s\nwithout %q", stdout, want)
+		}
+	}
+	args := []string{"xref", "--compounds", r.Compounds, "--indicators", r.Indicators, "--shared", r.Shared, "--reports", r.Reports}
+	for _, p := range r.Planted {
+		args = append(args, "--reports", p)
+	}
+	stored := storeMatchesXref(t, dir, append(append(args, params...), "--out", t.TempDir())...)
+	for _, want := range []string{`"capped":[{"kind":"ip","value":"` + r.Capped + `"`, `"signals":["cross-border"`, `"as_org":"`, `"associated":true`} {
+		if !strings.Contains(stored, want) {
+			t.Errorf("the store's findings have no %s", want)
+		}
+	}
+	// The same parameters again: an idle run. Without them: a retro-hunt.
+	if _, stdout, _ := run(t, "", append([]string{"xref", "--store", dir}, params...)...); !strings.Contains(stdout, "incremental") {
+		t.Errorf("the same run again:\n%s", stdout)
+	}
+	if _, stdout, _ := run(t, "", "xref", "--store", dir); !strings.Contains(stdout, "full: every stored report") {
+		t.Errorf("a run with other parameters:\n%s", stdout)
 	}
 }

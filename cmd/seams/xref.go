@@ -26,6 +26,9 @@ var xrefCommand = &command{
   seams xref --compounds FILE --indicators FILE --reports FILE [--reports FILE ...]
              [--shared FILE] [--drift DURATION] --out DIR
   seams xref --store DIR [--drift DURATION] [--full]     (or --db URL)
+             [--max-reports-per-indicator N] [--lift-cap VALUE ...]
+             [--asn-db FILE] [--geo-db FILE] [--shared-asn LIST]
+             [--shared-preset LIST]
 
 Cross-reference every report against the registry and write, into DIR:
   findings.jsonl  one line per (report, compound) pair with evidence: its tier
@@ -142,11 +145,23 @@ Flags:
   --store DIR         cross-reference what the store in DIR holds instead of
                       files (see seams load) and store the findings: new,
                       upgraded, downgraded, withdrawn and revised ones are
-                      recorded as a run. Only reports stored since the last
-                      run are matched, unless indicators, shared space or
-                      the drift changed: then every stored report is (a
-                      retro-hunt). --compounds, --indicators, --reports and
-                      --out are not used. Review marks survive.
+                      recorded as a run, with the seams build and every
+                      parameter below. Only reports stored since the last
+                      run are matched, unless indicators or shared space
+                      changed, or a parameter did (--drift, the limit, the
+                      lift list, a database, a shared list): then every
+                      stored report is (a retro-hunt). The run takes
+                      --drift, --max-reports-per-indicator, --lift-cap,
+                      --asn-db, --geo-db, --shared-asn and --shared-preset
+                      as a run over files does, and its findings are the
+                      ones seams xref writes for the same files and flags.
+                      The over-correlation count of an indicator spans every
+                      stored report it is matched against (all
+                      organisations' for a shared indicator); an
+                      incremental run whose new reports take an indicator
+                      over the limit is a retro-hunt. --compounds,
+                      --indicators, --reports, --shared and --out are not
+                      used. Review marks survive.
   --db URL            the same for a PostgreSQL store (postgres://...).
   --full              with --store: match every stored report anyway.
 
@@ -235,20 +250,25 @@ func runXref(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if a.store != "" || a.db != "" {
-		// A store's runs take the drift and --full; a flag of a run over
-		// files would be ignored, which is worse than refused.
+		// A store's runs take the rule parameters and --full; a flag of a
+		// run over files would be ignored, which is worse than refused.
 		var ignored []string
 		fs.Visit(func(f *flag.Flag) {
 			switch f.Name {
-			case "store", "db", "drift", "full", "verbose", "cpuprofile", "memprofile":
+			case "store", "db", "drift", "full", "verbose", "cpuprofile", "memprofile",
+				"max-reports-per-indicator", "lift-cap", "asn-db", "geo-db", "shared-asn", "shared-preset":
 			default:
 				ignored = append(ignored, "--"+f.Name)
 			}
 		})
 		if len(ignored) > 0 {
-			return usagef("xref", "%s cannot be used with --store or --db (a store's run takes --drift and --full)", strings.Join(ignored, ", "))
+			return usagef("xref", "%s cannot be used with --store or --db (a store's run takes --drift, --full, --max-reports-per-indicator, --lift-cap, --asn-db, --geo-db, --shared-asn and --shared-preset)", strings.Join(ignored, ", "))
 		}
-		return runXrefStore(ctx, e, &a)
+		ho, err := huntOptions(&o, &a)
+		if err != nil {
+			return err
+		}
+		return runXrefStore(ctx, e, &a, ho)
 	}
 	// --compounds may be left out when the indicators come in an exchange
 	// format that names its compounds (STIX, MISP): xref.Run reads the

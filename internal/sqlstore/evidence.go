@@ -13,9 +13,9 @@ import (
 // object in finding_versions.evidence, readable with the engines' own JSON
 // functions for ad-hoc queries. Fields are left out when zero, so that
 // evidence stored before a field existed reads as it did (associated and
-// shared_why came with schema version 4: older evidence has neither).
-// Observed.Net, what enrichment says of an address, is not stored: a
-// store's runs have no enrichment yet (docs/store.md).
+// shared_why came with schema version 4, what enrichment says of an
+// observed address, Observed.Net, with version 5: older evidence has none
+// of them). The names of Net's fields are those of findings.jsonl.
 type evidenceJSON struct {
 	Rule      string `json:"rule"`
 	Indicator int64  `json:"indicator"`
@@ -32,6 +32,11 @@ type evidenceJSON struct {
 	Drift      int64  `json:"drift,omitempty"`      // nanoseconds
 	Shared     string `json:"shared,omitempty"`
 	SharedWhy  string `json:"shared_why,omitempty"` // since schema version 4; only with shared
+	// Since schema version 5, with an ip observation only.
+	ASN     uint32 `json:"asn,omitempty"`
+	ASOrg   string `json:"as_org,omitempty"`
+	Country string `json:"country,omitempty"`
+	City    string `json:"city,omitempty"`
 }
 
 // EncodeEvidence encodes evidence as stored.
@@ -55,6 +60,12 @@ func EncodeEvidence(ev []seams.StoredEvidence) (string, error) {
 		}
 		o.Event, o.Port, o.Proxy, o.Drift = e.Observed.Event, e.Observed.Port, e.Observed.Proxy, int64(e.Drift)
 		o.Associated = e.Observed.Associated
+		if n := e.Observed.Net; n != (seams.AddrInfo{}) {
+			if !e.Observed.IP.IsValid() {
+				return "", fmt.Errorf("evidence %d: what enrichment says of an address (%+v) without an address", i, n)
+			}
+			o.ASN, o.ASOrg, o.Country, o.City = n.ASN, n.Org, n.Country, n.City
+		}
 		if e.Shared.IsValid() {
 			o.Shared, o.SharedWhy = e.Shared.String(), e.SharedWhy
 		} else if e.SharedWhy != "" {
@@ -117,6 +128,10 @@ func DecodeEvidence(s string) ([]seams.StoredEvidence, error) {
 			return nil, fmt.Errorf("evidence %d: shared_why without shared", i)
 		}
 		e.SharedWhy = o.SharedWhy
+		e.Observed.Net = seams.AddrInfo{ASN: o.ASN, Org: o.ASOrg, Country: o.Country, City: o.City}
+		if e.Observed.Net != (seams.AddrInfo{}) && !e.Observed.IP.IsValid() {
+			return nil, fmt.Errorf("evidence %d: asn, as_org, country or city of a device", i)
+		}
 	}
 	return out, nil
 }

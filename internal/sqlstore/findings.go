@@ -5,13 +5,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/seams-dev/seams"
 )
 
 const findingColumns = `f.id, r.rid, f.report, o.name, r.incident, f.compound, f.tier, v.evidence, f.at_ns, f.private, f.version, f.first_run, f.run,
-	f.mark, f.comment, f.reviewed_by, f.reviewed_ns, f.reviewed_version`
+	f.mark, f.comment, f.reviewed_by, f.reviewed_ns, f.reviewed_version, v.signals, v.capped`
 
 const findingFrom = ` FROM findings f JOIN reports r ON r.seq = f.report JOIN orgs o ON o.id = f.org
 	JOIN finding_versions v ON v.id = f.version JOIN compounds c ON c.id = f.compound `
@@ -108,23 +109,124 @@ func (t *tx) findings(where string, args ...any) ([]seams.StoredFinding, error) 
 	}
 	defer rows.Close()
 	var out []seams.StoredFinding
+	var capped [][]int64
 	for rows.Next() {
 		var f seams.StoredFinding
-		var tier, private int64
-		var ev, mark string
+		var tier, private, signals int64
+		var ev, mark, capText string
 		var at, reviewedAt, reviewedVersion sql.NullInt64
 		if err := rows.Scan(&f.ID, &f.Report, &f.ReportSeq, &f.Org, &f.Incident, &f.Compound, &tier, &ev, &at, &private, &f.Version, &f.FirstRun, &f.Run,
-			&mark, &f.Review.Comment, &f.Review.By, &reviewedAt, &reviewedVersion); err != nil {
+			&mark, &f.Review.Comment, &f.Review.By, &reviewedAt, &reviewedVersion, &signals, &capText); err != nil {
+			rows.Close()
 			return nil, err
 		}
 		f.Tier, f.At, f.Private = seams.Tier(tier), timeOf(at), private == 1
 		f.Review.Mark, f.Review.At, f.Review.Version = seams.Mark(mark), timeOf(reviewedAt), reviewedVersion.Int64
 		if f.Evidence, err = DecodeEvidence(ev); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("finding %d: %w", f.ID, err)
+		}
+		if f.Signals, err = signalsOf(signals); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("finding %d: %w", f.ID, err)
+		}
+		ids, err := DecodeCapped(capText)
+		if err != nil {
+			rows.Close()
 			return nil, fmt.Errorf("finding %d: %w", f.ID, err)
 		}
 		out = append(out, f)
+		capped = append(capped, ids)
 	}
-	return out, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// A current finding's capping indicators are counted as the last run
+	// counted them: every current finding was decided against the last
+	// run's capped set (a run whose set differs from its predecessor's is
+	// full), so the last run counted each of them. One look-up for the
+	// page.
+	var ids []int64
+	for i := range capped {
+		ids = append(ids, capped[i]...)
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var last int64
+	if err := t.queryRow(`SELECT last_run FROM state WHERE id = 1`).Scan(&last); err != nil {
+		return nil, err
+	}
+	counts, err := t.caps(last, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if out[i].Capped, err = capsOf(counts, capped[i], last); err != nil {
+			return nil, fmt.Errorf("finding %d: %w", out[i].ID, err)
+		}
+	}
+	return out, nil
+}
+
+// caps returns the notes of the indicator versions among ids that run
+// capped, by id, with its counts and limit.
+func (t *tx) caps(run int64, ids []int64) (map[int64]seams.StoredCap, error) {
+	var params string
+	var drift int64
+	if err := t.queryRow(`SELECT parameters, drift_ns FROM runs WHERE id = ?`, run).Scan(&params, &drift); err != nil {
+		return nil, fmt.Errorf("capped: run %d: %w", run, err)
+	}
+	p, err := decodeParameters(params, time.Duration(drift))
+	if err != nil {
+		return nil, fmt.Errorf("run %d: %w", run, err)
+	}
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	out := map[int64]seams.StoredCap{}
+	for chunk := range slices.Chunk(ids, insertRows) {
+		args := []any{run}
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		rows, err := t.query(`SELECT indicator, reports FROM run_over WHERE run = ? AND capped = 1 AND indicator IN (`+inList(len(chunk))+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var c seams.StoredCap
+			if err := rows.Scan(&c.Indicator, &c.Reports); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			c.Limit = p.MaxReportsPerIndicator
+			out[c.Indicator] = c
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// capsOf returns the notes of the indicator versions ids, in their order,
+// from those run capped.
+func capsOf(counts map[int64]seams.StoredCap, ids []int64, run int64) ([]seams.StoredCap, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	out := make([]seams.StoredCap, len(ids))
+	for i, id := range ids {
+		c, ok := counts[id]
+		if !ok {
+			return nil, fmt.Errorf("capped by indicator %d, which run %d did not cap", id, run)
+		}
+		out[i] = c
+	}
+	return out, nil
 }
 
 // Finding implements seams.FindingStore.
@@ -156,18 +258,19 @@ func (s *Store) Finding(ctx context.Context, p seams.Principal, id int64) (*seam
 		// A version made of evidence that was private then is shown only
 		// to the finding's organisation.
 		owner := v.all || d.Org == t.p.Org
-		rows, err := t.query(`SELECT id, run, kind, from_tier, tier, private, evidence, at_ns FROM finding_versions
+		rows, err := t.query(`SELECT id, run, kind, from_tier, tier, private, evidence, at_ns, signals, capped FROM finding_versions
 			WHERE finding = ? AND (private = 0 OR ? = 1) ORDER BY id`, id, boolInt(owner))
 		if err != nil {
 			return err
 		}
 		var ids []int64
+		var capped [][]int64
 		for rows.Next() {
 			var fv seams.FindingVersion
-			var kind, ev string
-			var from, tier, private int64
+			var kind, ev, capText string
+			var from, tier, private, signals int64
 			var at sql.NullInt64
-			if err := rows.Scan(&fv.ID, &fv.Run, &kind, &from, &tier, &private, &ev, &at); err != nil {
+			if err := rows.Scan(&fv.ID, &fv.Run, &kind, &from, &tier, &private, &ev, &at, &signals, &capText); err != nil {
 				rows.Close()
 				return err
 			}
@@ -176,18 +279,40 @@ func (s *Store) Finding(ctx context.Context, p seams.Principal, id int64) (*seam
 				rows.Close()
 				return fmt.Errorf("finding %d version %d: %w", id, fv.ID, err)
 			}
+			if fv.Signals, err = signalsOf(signals); err != nil {
+				rows.Close()
+				return fmt.Errorf("finding %d version %d: %w", id, fv.ID, err)
+			}
+			c, err := DecodeCapped(capText)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("finding %d version %d: %w", id, fv.ID, err)
+			}
+			capped = append(capped, c)
 			for _, e := range fv.Evidence {
 				ids = append(ids, e.Indicator)
 			}
+			ids = append(ids, c...)
 			d.History = append(d.History, fv)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		for _, e := range d.Evidence {
-			ids = append(ids, e.Indicator)
+		// A version's capping indicators with the counts of its own run.
+		for i := range d.History {
+			if len(capped[i]) == 0 {
+				continue
+			}
+			counts, err := t.caps(d.History[i].Run, capped[i])
+			if err != nil {
+				return fmt.Errorf("finding %d version %d: %w", id, d.History[i].ID, err)
+			}
+			if d.History[i].Capped, err = capsOf(counts, capped[i], d.History[i].Run); err != nil {
+				return fmt.Errorf("finding %d version %d: %w", id, d.History[i].ID, err)
+			}
 		}
+		ids = append(ids, d.StoredFinding.Indicators()...)
 		if d.Indicators, err = t.indicatorsByID(v, ids); err != nil {
 			return err
 		}

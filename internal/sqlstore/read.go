@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"iter"
 	"net/netip"
@@ -340,7 +341,7 @@ func (s *Store) Snapshot(ctx context.Context) (seams.Snapshot, error) {
 		return nil, err
 	}
 	if lastRun > 0 {
-		runs, err := t.runs(`WHERE id = ?`, lastRun)
+		runs, err := t.runs(viewer{all: true}, `WHERE id = ?`, lastRun)
 		if err != nil || len(runs) != 1 {
 			sqltx.Rollback()
 			return nil, fmt.Errorf("last run %d: %v", lastRun, err)
@@ -426,6 +427,53 @@ func (sn *snapshot) Reports(ctx context.Context, after int64) iter.Seq2[*seams.S
 				}
 			}
 			after = page[len(page)-1].Seq
+		}
+	}
+}
+
+// FindingRefs implements seams.Snapshot.
+func (sn *snapshot) FindingRefs(ctx context.Context, through int64) iter.Seq2[*seams.FindingRefs, error] {
+	return func(yield func(*seams.FindingRefs, error) bool) {
+		t := sn.t(ctx)
+		rows, err := t.query(`SELECT f.id, f.report, v.evidence, v.capped FROM findings f JOIN finding_versions v ON v.id = f.version
+			WHERE f.tier > 0 AND f.report <= ?`, through)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		defer rows.Close()
+		var out seams.FindingRefs
+		// Only the indicators of the evidence are wanted: decoding them
+		// alone skips parsing addresses and times.
+		var ev []struct {
+			Indicator int64 `json:"indicator"`
+		}
+		var text, capped string
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id, &out.Report, &text, &capped); err != nil {
+				yield(nil, err)
+				return
+			}
+			ev = ev[:0]
+			if err := json.Unmarshal([]byte(text), &ev); err != nil {
+				yield(nil, fmt.Errorf("finding %d: evidence: %w", id, err))
+				return
+			}
+			out.Indicators = out.Indicators[:0]
+			for _, e := range ev {
+				out.Indicators = append(out.Indicators, e.Indicator)
+			}
+			if out.Capped, err = DecodeCapped(capped); err != nil {
+				yield(nil, fmt.Errorf("finding %d: %w", id, err))
+				return
+			}
+			if !yield(&out, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(nil, err)
 		}
 	}
 }

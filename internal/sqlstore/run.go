@@ -3,7 +3,10 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/seams-dev/seams"
@@ -35,13 +38,32 @@ func (s *Store) CommitRun(ctx context.Context, p seams.Principal, r *seams.RunRe
 		}
 		now := s.now().UTC()
 		run = seams.Run{Started: r.Started.UTC(), Finished: now, By: p.Actor(), RegistryVersion: r.RegistryVersion, Drift: r.Drift,
-			Full: r.Full, Through: r.Through, Scanned: r.Scanned, Counts: counts}
+			Full: r.Full, Through: r.Through, Scanned: r.Scanned, Counts: counts, Seams: r.Seams, Parameters: r.Parameters,
+			OverCorrelated: r.OverCorrelated}
+		build, err := json.Marshal(r.Seams)
+		if err != nil {
+			return err
+		}
+		params, err := encodeParameters(r.Parameters)
+		if err != nil {
+			return err
+		}
 		if err := t.queryRow(`INSERT INTO runs (started_ns, finished_ns, by_actor, registry_version, drift_ns, full_run, through, scanned,
-			n_new, n_upgraded, n_downgraded, n_withdrawn, n_revised) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			n_new, n_upgraded, n_downgraded, n_withdrawn, n_revised, seams, parameters) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			run.Started.UnixNano(), now.UnixNano(), run.By, run.RegistryVersion, int64(run.Drift), boolInt(run.Full), run.Through, run.Scanned,
-			counts[seams.ChangeNew], counts[seams.ChangeUpgraded], counts[seams.ChangeDowngraded], counts[seams.ChangeWithdrawn], counts[seams.ChangeRevised]).
+			counts[seams.ChangeNew], counts[seams.ChangeUpgraded], counts[seams.ChangeDowngraded], counts[seams.ChangeWithdrawn], counts[seams.ChangeRevised],
+			string(build), params).
 			Scan(&run.ID); err != nil {
 			return err
+		}
+		for chunk := range slices.Chunk(r.OverCorrelated, insertRows) {
+			args := make([]any, 0, 5*len(chunk))
+			for _, o := range chunk {
+				args = append(args, run.ID, o.Indicator, o.Reports, boolInt(o.Capped), o.Downgraded)
+			}
+			if _, err := t.exec(`INSERT INTO run_over (run, indicator, reports, capped, downgraded) VALUES `+placeholders(len(chunk), 5), args...); err != nil {
+				return fmt.Errorf("over-correlated indicators: %w", err)
+			}
 		}
 		half := len(r.Changes) / 2
 		for start := 0; start < len(r.Changes); start += insertRows {
@@ -122,17 +144,18 @@ func (t *tx) applyChanges(run int64, cs []seams.FindingChange) error {
 		}
 	}
 
-	args := make([]any, 0, 8*len(cs))
+	args := make([]any, 0, 10*len(cs))
 	for i := range cs {
 		c := &cs[i]
 		ev, err := EncodeEvidence(c.Evidence)
 		if err != nil {
 			return err
 		}
-		args = append(args, ids[i], run, string(c.Kind), int64(c.From), int64(c.To), boolInt(c.Private), nsOrNull(c.At), ev)
+		args = append(args, ids[i], run, string(c.Kind), int64(c.From), int64(c.To), boolInt(c.Private), nsOrNull(c.At), ev,
+			signalBits(c.Signals), encodeCapped(c.Capped))
 	}
-	rows, err := t.query(`INSERT INTO finding_versions (finding, run, kind, from_tier, tier, private, at_ns, evidence) VALUES `+
-		placeholders(len(cs), 8)+` RETURNING id, finding`, args...)
+	rows, err := t.query(`INSERT INTO finding_versions (finding, run, kind, from_tier, tier, private, at_ns, evidence, signals, capped) VALUES `+
+		placeholders(len(cs), 10)+` RETURNING id, finding`, args...)
 	if err != nil {
 		return fmt.Errorf("finding versions: %w", err)
 	}
@@ -196,21 +219,25 @@ func nonNilBytes(b []byte) []byte {
 	return b
 }
 
-func (t *tx) runs(where string, args ...any) ([]seams.Run, error) {
+// runs reads the runs selected by where, with their over-correlated
+// indicators: those v may see (every one for the zero viewer of a
+// snapshot, which passes all).
+func (t *tx) runs(v viewer, where string, args ...any) ([]seams.Run, error) {
 	rows, err := t.query(`SELECT id, started_ns, finished_ns, by_actor, registry_version, drift_ns, full_run, through, scanned,
-		n_new, n_upgraded, n_downgraded, n_withdrawn, n_revised FROM runs `+where, args...)
+		n_new, n_upgraded, n_downgraded, n_withdrawn, n_revised, seams, parameters FROM runs `+where, args...)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	var out []seams.Run
 	for rows.Next() {
 		var r seams.Run
 		var started, finished sql.NullInt64
 		var drift, full int64
 		var n [5]int
+		var build, params string
 		if err := rows.Scan(&r.ID, &started, &finished, &r.By, &r.RegistryVersion, &drift, &full, &r.Through, &r.Scanned,
-			&n[0], &n[1], &n[2], &n[3], &n[4]); err != nil {
+			&n[0], &n[1], &n[2], &n[3], &n[4], &build, &params); err != nil {
+			rows.Close()
 			return nil, err
 		}
 		r.Started, r.Finished, r.Drift, r.Full = timeOf(started), timeOf(finished), time.Duration(drift), full == 1
@@ -220,9 +247,139 @@ func (t *tx) runs(where string, args ...any) ([]seams.Run, error) {
 				r.Counts[k] = n[i]
 			}
 		}
+		if build != "" {
+			if err := json.Unmarshal([]byte(build), &r.Seams); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("run %d: seams: %w", r.ID, err)
+			}
+		}
+		if r.Parameters, err = decodeParameters(params, r.Drift); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("run %d: %w", r.ID, err)
+		}
 		out = append(out, r)
 	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if out[i].OverCorrelated, err = t.runOver(v, out[i].ID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// runOver reads the over-correlated indicators of a run that v may see,
+// as the summary lists them: most reports first, then by indicator.
+func (t *tx) runOver(v viewer, run int64) ([]seams.RunOverCorrelated, error) {
+	rows, err := t.query(`SELECT o.indicator, o.reports, o.capped, o.downgraded, i.compound, i.kind, i.value
+		FROM run_over o JOIN indicators i ON i.id = o.indicator
+		WHERE o.run = ? AND `+sees("i")+` ORDER BY o.reports DESC, o.indicator`, append([]any{run}, v.args()...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []seams.RunOverCorrelated
+	for rows.Next() {
+		var o seams.RunOverCorrelated
+		var capped, kind int64
+		if err := rows.Scan(&o.Indicator, &o.Reports, &capped, &o.Downgraded, &o.Compound, &kind, &o.Value); err != nil {
+			return nil, err
+		}
+		o.Capped, o.Kind = capped == 1, seams.Kind(kind).String()
+		out = append(out, o)
+	}
 	return out, rows.Err()
+}
+
+// encodeParameters encodes the parameters of a run as stored.
+func encodeParameters(p seams.StoreRunParameters) (string, error) {
+	// Empty lists are written as [], not null: the JSON says "none".
+	if p.LiftCap == nil {
+		p.LiftCap = []string{}
+	}
+	if p.SharedASN == nil {
+		p.SharedASN = []uint32{}
+	}
+	if p.SharedPresets == nil {
+		p.SharedPresets = []string{}
+	}
+	if p.Databases == nil {
+		p.Databases = []seams.DatabaseInfo{}
+	}
+	b, err := json.Marshal(p)
+	return string(b), err
+}
+
+// decodeParameters decodes the parameters of a run. A run stored before
+// schema version 5 (an empty string) applied no cap and no enrichment: its parameters
+// are its drift alone.
+func decodeParameters(s string, drift time.Duration) (seams.StoreRunParameters, error) {
+	p := seams.StoreRunParameters{Drift: drift.String(), LiftCap: []string{}, SharedASN: []uint32{}, SharedPresets: []string{}, Databases: []seams.DatabaseInfo{}}
+	if s == "" {
+		return p, nil
+	}
+	d := json.NewDecoder(strings.NewReader(s))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&p); err != nil {
+		return p, fmt.Errorf("parameters: %w", err)
+	}
+	if p.MaxReportsPerIndicator < 0 {
+		return p, fmt.Errorf("parameters: max_reports_per_indicator %d", p.MaxReportsPerIndicator)
+	}
+	return p, nil
+}
+
+// signalBits is how finding_versions.signals keeps signals.
+func signalBits(s seams.Signals) int64 {
+	var b int64
+	if s.CrossBorder {
+		b |= 1
+	}
+	if s.ForeignASN {
+		b |= 2
+	}
+	return b
+}
+
+func signalsOf(b int64) (seams.Signals, error) {
+	if b&^3 != 0 {
+		return seams.Signals{}, fmt.Errorf("signals %d: unknown bits", b)
+	}
+	return seams.Signals{CrossBorder: b&1 != 0, ForeignASN: b&2 != 0}, nil
+}
+
+// encodeCapped is how finding_versions.capped keeps the indicator
+// versions that capped a finding: empty for none, else a JSON array of ids.
+func encodeCapped(ids []int64) string {
+	if len(ids) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(ids) // integers: cannot fail
+	return string(b)
+}
+
+// DecodeCapped decodes finding_versions.capped, checking it (the database
+// is input like any other).
+func DecodeCapped(s string) ([]int64, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var ids []int64
+	if err := json.Unmarshal([]byte(s), &ids); err != nil {
+		return nil, fmt.Errorf("capped: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("capped: an empty list is written as nothing")
+	}
+	for _, id := range ids {
+		if id <= 0 {
+			return nil, fmt.Errorf("capped: indicator %d", id)
+		}
+	}
+	return ids, nil
 }
 
 // Runs implements seams.FindingStore. Runs say how many findings changed,
@@ -231,7 +388,7 @@ func (s *Store) Runs(ctx context.Context, p seams.Principal, n int) ([]seams.Run
 	n = limit(n, 100, 1000)
 	var out []seams.Run
 	err := s.read(ctx, p, func(t *tx, v viewer) (err error) {
-		out, err = t.runs(`ORDER BY id DESC LIMIT ?`, n)
+		out, err = t.runs(v, `ORDER BY id DESC LIMIT ?`, n)
 		return err
 	})
 	return out, err

@@ -34,7 +34,36 @@ type Dialect struct {
 // migrations are the versioned steps of the schema; version i+1 is
 // migrations[i]. A step is never changed once released: a change is a new
 // step.
-var migrations = [][]string{schemaV1, schemaV2, schemaV3, schemaV4}
+var migrations = [][]string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5}
+
+// schemaV5 keeps what a run over a store applies since it caps
+// over-correlated indicators and enriches its findings, as seams xref
+// does: the build and the rule parameters of each run (runs.seams and
+// runs.parameters, JSON; empty for a run stored before, which had no cap and
+// no enrichment), the indicator versions over its limit with their counts
+// (run_over), and of each finding version its signals (bits: 1
+// cross-border, 2 foreign-asn) and the indicator versions that capped it
+// (finding_versions.capped, a JSON array of ids; empty for none). A finding
+// version names the indicators that capped it, not their counts: the
+// counts are the run's (run_over), so that a report added later changes
+// the count a finding shows without revising the finding. Stored evidence
+// gains what enrichment says of the observed address (asn, as_org,
+// country, city) without a change of schema. Every column is added with a
+// constant default: no table is rewritten.
+var schemaV5 = []string{
+	`ALTER TABLE runs ADD COLUMN seams {{TEXT}} NOT NULL DEFAULT ''`,
+	`ALTER TABLE runs ADD COLUMN parameters {{TEXT}} NOT NULL DEFAULT ''`,
+	`ALTER TABLE finding_versions ADD COLUMN signals {{INT}} NOT NULL DEFAULT 0`,
+	`ALTER TABLE finding_versions ADD COLUMN capped {{TEXT}} NOT NULL DEFAULT ''`,
+	`CREATE TABLE run_over (
+		run {{INT}} NOT NULL REFERENCES runs (id),
+		indicator {{INT}} NOT NULL REFERENCES indicators (id),
+		reports {{INT}} NOT NULL,
+		capped {{INT}} NOT NULL,
+		downgraded {{INT}} NOT NULL,
+		PRIMARY KEY (run, indicator)
+	) {{NOROWID}}`,
+}
 
 // schemaV3 lets an ip event have no time (report_ips.at_ns NULL): every
 // report format may leave an event's time out, and such an event is kept

@@ -60,7 +60,7 @@ func (s *Store) Summary(ctx context.Context, p seams.Principal, q seams.SummaryQ
 			return err
 		}
 		if lastRun > 0 {
-			runs, err := t.runs(`WHERE id = ?`, lastRun)
+			runs, err := t.runs(v, `WHERE id = ?`, lastRun)
 			if err != nil {
 				return err
 			}

@@ -622,6 +622,9 @@ async function runs() {
     { key: "by", label: "By", value: (r) => r.by },
     { key: "full", label: "Kind", value: (r) => (r.full ? "full" : "incremental") },
     { key: "scanned", label: "Reports", num: true, value: (r) => r.scanned },
+    { key: "cap", label: "Cap", num: true, value: (r) => r.parameters.max_reports_per_indicator, cell: (r) => (r.parameters.max_reports_per_indicator ? num(r.parameters.max_reports_per_indicator) : "off") },
+    { key: "over", label: "Over-correlated", num: true, value: (r) => r.over_correlated.length },
+    { key: "databases", label: "Databases", value: (r) => r.parameters.databases.map((d) => `${d.role} ${d.built}`).join(", ") },
   ];
   for (const k of ["new", "upgraded", "downgraded", "withdrawn", "revised"]) cols.push({ key: k, label: k, num: true, value: (r) => r.counts[k] || 0 });
   out.append(table(cols, res.runs, { empty: "No run yet." }));

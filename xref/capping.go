@@ -3,6 +3,7 @@ package xref
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -219,10 +220,14 @@ func (c *caps) apply(x *match.Index, limit int, lift map[string]bool, t *tally, 
 		return nil, findings, nil
 	}
 	// The decision is match's, the same for every door.
+	// In registry order (the indicators file's lines), as match.Decide
+	// breaks ties and as a store's runs list them: the index keeps its
+	// records grouped by address.
 	keys := make([]int32, len(c.counts))
 	for i := range keys {
 		keys[i] = int32(i)
 	}
+	slices.SortStableFunc(keys, func(a, b int32) int { return cmp.Compare(x.Line(a), x.Line(b)) })
 	over, capped := match.Decide(match.CapRule{Limit: limit, Lift: lift}, keys,
 		func(ref int32) *seams.Indicator { in := x.Indicator(ref); return &in },
 		func(ref int32) int { return int(c.counts[ref]) })

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/seams-dev/seams/gen"
+	"github.com/seams-dev/seams/internal/gen"
 )
 
 // BenchmarkDerive measures a whole derivation, both passes, of a generated

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seams-dev/seams/gen"
+	"github.com/seams-dev/seams/internal/gen"
 	"github.com/seams-dev/seams/xref"
 )
 

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/seams-dev/seams/gen"
+	"github.com/seams-dev/seams/internal/gen"
 )
 
 // generated derives a registry from a generated data set.

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/seams-dev/seams"
-	"github.com/seams-dev/seams/gen"
+	"github.com/seams-dev/seams/internal/gen"
 )
 
 // TestSensitivity varies each parameter of derive, one at a time, on one

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/seams-dev/seams"
-	"github.com/seams-dev/seams/gen"
+	"github.com/seams-dev/seams/internal/gen"
 	"github.com/seams-dev/seams/jsonl"
 )
 

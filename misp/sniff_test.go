@@ -12,16 +12,16 @@ import (
 // others', on the hand-made files of all three packages.
 func TestSniff(t *testing.T) {
 	files := map[string]string{
-		"../stix/testdata/partner.json":              "stix",
-		"../stix/testdata/small.bundle.json":         "stix",
-		"testdata/partner-event.json":                "misp",
-		"testdata/small.misp.json":                   "misp",
-		"testdata/warninglist.json":                  "warninglist",
-		"testdata/warninglist-string.json":           "warninglist",
-		"../ftm/testdata/entities.ftm.json":          "ftm",
-		"../testdata/small/reports.jsonl":            "",
-		"../testdata/small/indicators.csv":           "",
-		"../signalfeed/testdata/small.signals.jsonl": "",
+		"../stix/testdata/partner.json":                       "stix",
+		"../stix/testdata/small.bundle.json":                  "stix",
+		"testdata/partner-event.json":                         "misp",
+		"testdata/small.misp.json":                            "misp",
+		"testdata/warninglist.json":                           "warninglist",
+		"testdata/warninglist-string.json":                    "warninglist",
+		"../ftm/testdata/entities.ftm.json":                   "ftm",
+		"../testdata/small/reports.jsonl":                     "",
+		"../testdata/small/indicators.csv":                    "",
+		"../internal/signalfeed/testdata/small.signals.jsonl": "",
 	}
 	for path, want := range files {
 		b, err := os.ReadFile(path)

@@ -53,7 +53,7 @@ func benchSets(b *testing.B) map[string]Options {
 
 // regionalRanges reads the real regional ranges seams gen draws from.
 func regionalRanges(b *testing.B) [][2]uint32 {
-	f, err := os.Open("../gen/data/sea_ipv4_ranges.csv")
+	f, err := os.Open("../internal/gen/data/sea_ipv4_ranges.csv")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/seams-dev/seams"
-	"github.com/seams-dev/seams/gen"
+	"github.com/seams-dev/seams/internal/gen"
 )
 
 // capCase writes a registry where 203.0.113.7 (compound c-a) is in four

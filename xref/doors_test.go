@@ -17,8 +17,8 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/seams-dev/seams"
-	"github.com/seams-dev/seams/gen"
 	"github.com/seams-dev/seams/internal/chunk"
+	"github.com/seams-dev/seams/internal/gen"
 	"github.com/seams-dev/seams/internal/hashset"
 	"github.com/seams-dev/seams/internal/idset"
 	"github.com/seams-dev/seams/internal/input"

@@ -21,8 +21,8 @@ import (
 
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/cybertip"
-	"github.com/seams-dev/seams/enrich"
 	"github.com/seams-dev/seams/internal/chunk"
+	"github.com/seams-dev/seams/internal/enrich"
 	"github.com/seams-dev/seams/internal/hashset"
 	"github.com/seams-dev/seams/internal/idset"
 	"github.com/seams-dev/seams/internal/input"

@@ -7,7 +7,7 @@ import (
 	"io"
 
 	"github.com/seams-dev/seams"
-	"github.com/seams-dev/seams/enrich"
+	"github.com/seams-dev/seams/internal/enrich"
 	"github.com/seams-dev/seams/internal/input"
 	"github.com/seams-dev/seams/match"
 	"github.com/seams-dev/seams/registry"

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/seams-dev/seams"
-	"github.com/seams-dev/seams/enrich"
+	"github.com/seams-dev/seams/internal/enrich"
 	"github.com/seams-dev/seams/internal/idset"
 	"github.com/seams-dev/seams/match"
 	"github.com/seams-dev/seams/reportfile"

@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/seams-dev/seams"
-	"github.com/seams-dev/seams/enrich"
 	"github.com/seams-dev/seams/internal/atomicfile"
+	"github.com/seams-dev/seams/internal/enrich"
 	"github.com/seams-dev/seams/internal/failpoint"
 	"github.com/seams-dev/seams/internal/idset"
 	"github.com/seams-dev/seams/internal/outdir"

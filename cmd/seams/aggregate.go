@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/seams-dev/seams"
-	"github.com/seams-dev/seams/aggregate"
+	"github.com/seams-dev/seams/internal/aggregate"
 	"github.com/seams-dev/seams/internal/runread"
 )
 

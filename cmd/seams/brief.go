@@ -7,10 +7,10 @@ import (
 	"os"
 	"time"
 
-	"github.com/seams-dev/seams/brief"
 	"github.com/seams-dev/seams/internal/atomicfile"
+	"github.com/seams-dev/seams/internal/brief"
 	"github.com/seams-dev/seams/internal/chromium"
-	"github.com/seams-dev/seams/redact"
+	"github.com/seams-dev/seams/internal/redact"
 )
 
 var briefCommand = &command{

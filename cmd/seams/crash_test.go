@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seams-dev/seams/gen"
+	"github.com/seams-dev/seams/internal/gen"
 )
 
 // These tests run the seams binary as a user does, and do to it what a

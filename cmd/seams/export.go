@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/seams-dev/seams"
-	"github.com/seams-dev/seams/export"
+	"github.com/seams-dev/seams/internal/export"
 )
 
 var exportCommand = &command{

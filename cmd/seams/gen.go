@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/seams-dev/seams"
-	"github.com/seams-dev/seams/gen"
+	"github.com/seams-dev/seams/internal/gen"
 	"github.com/seams-dev/seams/internal/input"
 	"github.com/seams-dev/seams/jsonl"
 	"github.com/seams-dev/seams/xref"

@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/seams-dev/seams/dsse"
-	"github.com/seams-dev/seams/redact"
+	"github.com/seams-dev/seams/internal/redact"
 	"github.com/seams-dev/seams/sqlite"
 )
 

@@ -8,8 +8,8 @@ import (
 	"os"
 
 	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/internal/load"
 	"github.com/seams-dev/seams/jsonl"
-	"github.com/seams-dev/seams/load"
 	"github.com/seams-dev/seams/reportfile"
 )
 

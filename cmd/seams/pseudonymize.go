@@ -11,8 +11,8 @@ import (
 
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/internal/atomicfile"
+	"github.com/seams-dev/seams/internal/pseudonym"
 	"github.com/seams-dev/seams/jsonl"
-	"github.com/seams-dev/seams/pseudonym"
 	"github.com/seams-dev/seams/reportfile"
 )
 

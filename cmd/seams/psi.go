@@ -16,9 +16,9 @@ import (
 
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/internal/atomicfile"
+	"github.com/seams-dev/seams/internal/psi/psinet"
+	"github.com/seams-dev/seams/internal/psi/psirun"
 	"github.com/seams-dev/seams/psi"
-	"github.com/seams-dev/seams/psi/psinet"
-	"github.com/seams-dev/seams/psi/psirun"
 	"github.com/seams-dev/seams/reportfile"
 )
 

@@ -8,9 +8,9 @@ import (
 	"os"
 	"time"
 
-	"github.com/seams-dev/seams/enrich"
-	"github.com/seams-dev/seams/hunt"
-	"github.com/seams-dev/seams/server"
+	"github.com/seams-dev/seams/internal/enrich"
+	"github.com/seams-dev/seams/internal/hunt"
+	"github.com/seams-dev/seams/internal/server"
 	"github.com/seams-dev/seams/sharedlist"
 )
 

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/seams-dev/seams"
-	"github.com/seams-dev/seams/enrich"
-	"github.com/seams-dev/seams/hunt"
+	"github.com/seams-dev/seams/internal/enrich"
+	"github.com/seams-dev/seams/internal/hunt"
 	"github.com/seams-dev/seams/postgres"
 	"github.com/seams-dev/seams/sharedlist"
 	"github.com/seams-dev/seams/sqlite"

@@ -16,10 +16,10 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/internal/storetest"
 	"github.com/seams-dev/seams/registryfile"
 	"github.com/seams-dev/seams/sqlite"
 	"github.com/seams-dev/seams/stix"
-	"github.com/seams-dev/seams/storetest"
 )
 
 // loadSmall loads the hand-made set into the store in dir through the CLI.

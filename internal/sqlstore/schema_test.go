@@ -9,11 +9,11 @@ import (
 )
 
 // TestReleasedSchema holds the migrations of versions 1 and 2 to the copy
-// of them frozen at their release (storetest/testdata/store-v2/schema.sql,
+// of them frozen at their release (internal/storetest/testdata/store-v2/schema.sql,
 // from which the migration tests build a store of version 2): a released
 // step is never edited, and an edit fails here.
 func TestReleasedSchema(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "storetest", "testdata", "store-v2", "schema.sql"))
+	b, err := os.ReadFile(filepath.Join("..", "storetest", "testdata", "store-v2", "schema.sql"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,427 @@
+package server
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/internal/hunt"
+	"github.com/seams-dev/seams/internal/load"
+	"github.com/seams-dev/seams/reportfile"
+)
+
+// The write side of the API: reviews, uploads, sharing, runs, tokens and
+// the audit log. Each change is one store call, audited by the store in
+// its own transaction.
+
+type reviewBody struct {
+	Mark    string `json:"mark"` // confirmed, dismissed or none
+	Comment string `json:"comment"`
+}
+
+func (s *Server) review(w http.ResponseWriter, r *http.Request, p seams.Principal) error {
+	if err := noParams(r); err != nil {
+		return err
+	}
+	id, err := parseID(r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	var b reviewBody
+	if err := readJSON(r, &b); err != nil {
+		return err
+	}
+	if b.Mark == "" {
+		return fmt.Errorf("%w: missing mark (confirmed, dismissed or none)", seams.ErrInvalid)
+	}
+	m, err := seams.ParseMark(b.Mark)
+	if err != nil {
+		return fmt.Errorf("%w: %v", seams.ErrInvalid, err)
+	}
+	rv, err := s.st.Review(r.Context(), p, id, m, b.Comment)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, viewReview(rv))
+}
+
+// uploadResult is what an upload did: load.Result, and the first
+// rejections (file, line, item, reason; not the raw text, which the
+// uploader has).
+type uploadResult struct {
+	Kind          string `json:"kind"`
+	Name          string `json:"name"`
+	Bytes         int64  `json:"bytes"`
+	Read          int    `json:"read"`
+	New           int    `json:"new"`
+	Updated       int    `json:"updated"`
+	Unchanged     int    `json:"unchanged"`
+	Retired       int    `json:"retired"`
+	Rejected      int    `json:"rejected"`
+	PartsRejected int    `json:"parts_rejected"`
+	Version       int    `json:"version,omitempty"`
+	// CompoundsNew counts the compounds an indicators file (a STIX
+	// bundle, MISP events) defined that the store lacked, now stored.
+	CompoundsNew int             `json:"compounds_new,omitempty"`
+	Rejections   []rejectionView `json:"rejections"`
+	// RejectionsOmitted counts rejections beyond the first maxRejections.
+	RejectionsOmitted int `json:"rejections_omitted"`
+}
+
+type rejectionView struct {
+	File   string `json:"file"`
+	Line   int    `json:"line,omitempty"`
+	Item   string `json:"item,omitempty"`
+	Reason string `json:"reason"`
+}
+
+// maxRejections is how many rejections an upload's answer lists.
+const maxRejections = 1000
+
+// errBusy: too many uploads at once.
+var errBusy = &httpError{status: http.StatusTooManyRequests, msg: "too many uploads in progress; retry later", retryAfter: 5}
+
+// upload is POST /api/upload/KIND. The body is the file, as bytes, in any
+// format seams load takes for KIND (package registryfile for compounds,
+// indicators and shared space, package reportfile for reports), gzip or
+// zstd data decompressed (package internal/input, from the first bytes).
+// It is received whole into a temporary file first, so that a
+// body cut short or over the limit stores nothing; then it is loaded,
+// detached from the client: once the body is in, the load runs to its end
+// even if the client leaves or the server is asked to stop (within the
+// shutdown timeout), and a 2xx answer means it is all stored.
+func (s *Server) upload(w http.ResponseWriter, r *http.Request, p seams.Principal, kind string) error {
+	up, err := parseUpload(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	format, err := reportfile.ParseFormat(up.format)
+	if err != nil {
+		return fmt.Errorf("%w: format: %v", seams.ErrInvalid, err)
+	}
+	if kind != "reports" && (up.format != "" || up.source != "") {
+		return fmt.Errorf("%w: format and source are parameters of report uploads", seams.ErrInvalid)
+	}
+	if kind == "compounds" || kind == "shared" {
+		if up.shared {
+			return fmt.Errorf("%w: %s are visible to every organisation; shared is a parameter of indicator and report uploads", seams.ErrInvalid, kind)
+		}
+	}
+	select {
+	case s.uploads <- struct{}{}:
+		defer func() { <-s.uploads }()
+	default:
+		return errBusy
+	}
+	rc := http.NewResponseController(w)
+	deadline := s.o.Now().Add(s.o.UploadTimeout)
+	_ = rc.SetReadDeadline(deadline) // not every writer supports it (tests' recorders)
+	_ = rc.SetWriteDeadline(deadline)
+
+	f, err := os.CreateTemp(s.o.TempDir, "seams-upload-*")
+	if err != nil {
+		return fmt.Errorf("upload: %w", err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	n, err := io.Copy(f, r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errorf(http.StatusRequestEntityTooLarge, "upload over the limit of %d bytes (nothing was stored)", s.o.MaxUpload)
+		}
+		return errorf(http.StatusBadRequest, "upload cut short after %d bytes (nothing was stored): %v", n, err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("upload: %w", err)
+	}
+
+	// From here the work belongs to the server, not the client.
+	ctx := s.hard
+	s.log.Info("upload received", "kind", kind, "name", up.name, "bytes", n, "token", p.Token)
+	if err := s.st.Audit(ctx, p, seams.AuditEvent{Action: "upload.received", Object: "file:" + up.name,
+		Detail: fmt.Sprintf("%s, %d bytes, shared %v", kind, n, up.shared)}); err != nil {
+		return err
+	}
+	res := uploadResult{Kind: kind, Name: up.name, Bytes: n, Rejections: []rejectionView{}}
+	o := load.NewOptions()
+	o.Name, o.Stdin, o.Shared, o.Format, o.Source, o.Logger = up.name, f, up.shared, format, up.source, s.log
+	o.Reject = func(e *seams.RecordError) {
+		if len(res.Rejections) == maxRejections {
+			res.RejectionsOmitted++
+			return
+		}
+		res.Rejections = append(res.Rejections, rejectionView{File: up.name, Line: e.Line, Item: e.Item, Reason: e.Reason})
+	}
+	var lr load.Result
+	switch kind {
+	case "compounds":
+		lr, err = load.Compounds(ctx, s.st, p, "-", o)
+	case "indicators":
+		lr, err = load.Indicators(ctx, s.st, p, "-", o)
+	case "shared":
+		lr, err = load.Shared(ctx, s.st, p, "-", o)
+	case "reports":
+		lr, err = load.Reports(ctx, s.st, p, []string{"-"}, o)
+	default:
+		return errorf(http.StatusNotFound, "no upload of %q", kind)
+	}
+	if err != nil {
+		return uploadError(err, lr)
+	}
+	res.Read, res.New, res.Updated, res.Unchanged, res.Retired = lr.Read, lr.New, lr.Updated, lr.Unchanged, lr.Retired
+	res.Rejected, res.PartsRejected, res.Version = lr.Rejected, lr.PartsRejected, lr.Version
+	res.CompoundsNew = lr.Compounds.New
+	s.log.Info("upload stored", "kind", kind, "name", up.name, "read", lr.Read, "new", lr.New, "rejected", lr.Rejected, "token", p.Token)
+	status := http.StatusOK
+	if lr.Changed() {
+		status = http.StatusCreated
+	}
+	return writeJSON(w, status, res)
+}
+
+// uploadError explains a failed load. An error the store names (role,
+// invalid argument) keeps its status; any other stops the file where it
+// was (a malformed CSV header, a broken gzip stream, a line over the
+// limit) and is the uploader's to read: 422 with the message. What was
+// committed before it (whole batches of reports) stays, and uploading the
+// file again stores the rest.
+func uploadError(err error, lr load.Result) error {
+	status, msg, _ := statusOf(err)
+	if status == http.StatusInternalServerError {
+		status, msg = http.StatusUnprocessableEntity, "the file could not be loaded: "+redactSecrets(err.Error())
+	}
+	if lr.New > 0 {
+		msg += fmt.Sprintf(" (%d records before it were stored; uploading the file again stores the rest)", lr.New)
+	}
+	return errorf(status, "%s", msg)
+}
+
+type shareIndicatorsBody struct {
+	Name   string `json:"name"`
+	Shared *bool  `json:"shared"`
+}
+
+func (s *Server) shareIndicators(w http.ResponseWriter, r *http.Request, p seams.Principal) error {
+	if err := noParams(r); err != nil {
+		return err
+	}
+	var b shareIndicatorsBody
+	if err := readJSON(r, &b); err != nil {
+		return err
+	}
+	if err := checkUploadName(b.Name); err != nil {
+		return err
+	}
+	if b.Shared == nil {
+		return fmt.Errorf("%w: missing shared (true or false)", seams.ErrInvalid)
+	}
+	res, err := s.st.ShareIndicators(r.Context(), p, b.Name, *b.Shared)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"name": b.Name, "shared": *b.Shared, "version": res.Version,
+		"updated": res.Updated, "unchanged": res.Unchanged})
+}
+
+type shareReportsBody struct {
+	IDs    []string `json:"ids"`
+	Shared *bool    `json:"shared"`
+}
+
+func (s *Server) shareReports(w http.ResponseWriter, r *http.Request, p seams.Principal) error {
+	if err := noParams(r); err != nil {
+		return err
+	}
+	var b shareReportsBody
+	if err := readJSON(r, &b); err != nil {
+		return err
+	}
+	if len(b.IDs) == 0 || len(b.IDs) > 1000 {
+		return fmt.Errorf("%w: ids: want 1 to 1000 report ids, got %d", seams.ErrInvalid, len(b.IDs))
+	}
+	if b.Shared == nil {
+		return fmt.Errorf("%w: missing shared (true or false)", seams.ErrInvalid)
+	}
+	n, err := s.st.ShareReports(r.Context(), p, b.IDs, *b.Shared)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"reports": n, "shared": *b.Shared})
+}
+
+type runBody struct {
+	Full  bool   `json:"full"`
+	Drift string `json:"drift"` // e.g. "90d"; default the server's
+	// The over-correlation limit (0 turns the cap off) and the lift list;
+	// default the server's.
+	MaxReportsPerIndicator *int     `json:"max_reports_per_indicator"`
+	LiftCap                []string `json:"lift_cap"`
+}
+
+// startRun cross-references the store (hunt.Run) and answers with the
+// run. One run at a time: another request meanwhile gets 409. The run
+// stops if the client leaves or the server stops (a run is all or
+// nothing: a stopped one leaves no trace).
+func (s *Server) startRun(w http.ResponseWriter, r *http.Request, p seams.Principal) error {
+	if err := noParams(r); err != nil {
+		return err
+	}
+	b := runBody{}
+	if r.ContentLength != 0 {
+		if err := readJSON(r, &b); err != nil {
+			return err
+		}
+	}
+	o := hunt.NewOptions()
+	o.Drift, o.Full, o.Logger = s.o.Drift, b.Full, s.log
+	o.MaxReportsPerIndicator, o.LiftCap, o.Enrich = s.o.MaxReportsPerIndicator, s.o.LiftCap, s.o.Enrich
+	if b.Drift != "" {
+		d, err := parseDuration(b.Drift)
+		if err != nil {
+			return err
+		}
+		o.Drift = d
+	}
+	if b.MaxReportsPerIndicator != nil {
+		if *b.MaxReportsPerIndicator < 0 {
+			return fmt.Errorf("%w: max_reports_per_indicator %d (want 0, no cap, or more)", seams.ErrInvalid, *b.MaxReportsPerIndicator)
+		}
+		o.MaxReportsPerIndicator = *b.MaxReportsPerIndicator
+	}
+	if b.LiftCap != nil {
+		o.LiftCap = b.LiftCap
+	}
+	if err := o.Validate(); err != nil {
+		// Only the request's own fields can be wrong: seams serve
+		// checked the server's at start.
+		return fmt.Errorf("%w: %s", seams.ErrInvalid, strings.ReplaceAll(err.Error(), "LiftCap: ", "lift_cap: "))
+	}
+	if !s.runMu.TryLock() {
+		return errorf(http.StatusConflict, "a cross-reference run is in progress; retry when it is done")
+	}
+	defer s.runMu.Unlock()
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(s.o.Now().Add(s.o.RunTimeout))
+	ctx, cancel := context.WithTimeout(r.Context(), s.o.RunTimeout)
+	defer cancel()
+	var run seams.Run
+	var err error
+	for try := 1; ; try++ {
+		run, err = hunt.Run(ctx, s.st, p, o)
+		if !errors.Is(err, seams.ErrConflict) || try == 3 {
+			break
+		}
+		s.log.Warn("the store changed during the run; running again", "try", try+1)
+	}
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, redactorFor(p).run(run))
+}
+
+func (s *Server) tokens(w http.ResponseWriter, r *http.Request, p seams.Principal) error {
+	if err := noParams(r); err != nil {
+		return err
+	}
+	list, err := s.st.Tokens(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	out := make([]tokenView, len(list))
+	for i := range list {
+		out[i] = viewToken(list[i])
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"tokens": out})
+}
+
+type tokenBody struct {
+	User      string `json:"user"`
+	Role      string `json:"role"`
+	Label     string `json:"label"`
+	ExpiresIn string `json:"expires_in"` // e.g. "90d"; empty for never
+}
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p seams.Principal) error {
+	if err := noParams(r); err != nil {
+		return err
+	}
+	var b tokenBody
+	if err := readJSON(r, &b); err != nil {
+		return err
+	}
+	role, err := seams.ParseRole(b.Role)
+	if err != nil {
+		return fmt.Errorf("%w: %v", seams.ErrInvalid, err)
+	}
+	nt := seams.NewToken{Org: p.Org, User: b.User, Role: role, Label: b.Label}
+	if b.ExpiresIn != "" {
+		d, err := parseDuration(b.ExpiresIn)
+		if err != nil {
+			return err
+		}
+		if d == 0 {
+			return fmt.Errorf("%w: expires_in must be more than 0 (or left out for never)", seams.ErrInvalid)
+		}
+		nt.Expires = s.o.Now().Add(d).UTC()
+	}
+	secret, tok, err := s.st.CreateToken(r.Context(), p, nt)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, map[string]any{"secret": secret, "token": viewToken(tok),
+		"note": "the secret is shown once: store it now; seams keeps only its hash"})
+}
+
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, p seams.Principal) error {
+	if err := noParams(r); err != nil {
+		return err
+	}
+	if err := s.st.RevokeToken(r.Context(), p, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) audit(w http.ResponseWriter, r *http.Request, p seams.Principal) error {
+	ps := newParams(r.URL.Query())
+	q := seams.AuditQuery{After: ps.int64("after"), Limit: ps.limit("limit", 10000), Action: ps.str("action"), Object: ps.str("object")}
+	if err := ps.done(); err != nil {
+		return err
+	}
+	list, err := s.st.AuditEntries(r.Context(), p, q)
+	if err != nil {
+		return err
+	}
+	out := make([]auditView, len(list))
+	for i := range list {
+		out[i] = viewAudit(list[i])
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"entries": out})
+}
+
+// verifyAudit walks the chain. A log that does not verify is an answer,
+// not a failure of the request: 200 with ok false and the entry named.
+func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request, p seams.Principal) error {
+	if err := noParams(r); err != nil {
+		return err
+	}
+	start := time.Now()
+	head, err := s.st.VerifyAudit(r.Context(), p)
+	if errors.Is(err, seams.ErrAuditTampered) {
+		return writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": err.Error()})
+	}
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"ok": true, "seq": head.Seq, "hash": hex.EncodeToString(head.Hash[:]),
+		"took": time.Since(start).Round(time.Millisecond).String()})
+}

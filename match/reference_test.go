@@ -212,7 +212,7 @@ func randomReport(rng *rand.Rand, id int) seams.Report {
 func TestMatcherAgainstReference(t *testing.T) {
 	rules := map[seams.Rule]int{} // evidence met, by rule: the comparison must not pass vacuously
 	ownBoundRefused = 0
-	tiers := map[string]int{}     // findings with undated evidence, by tier
+	tiers := map[string]int{} // findings with undated evidence, by tier
 	defer func() {
 		for r := seams.RuleDevice; r <= seams.RuleIPUndated; r++ {
 			if r != seams.RuleASN && rules[r] == 0 {

@@ -383,6 +383,10 @@ func TestRoundTripIndicators(t *testing.T) {
 		in.Confidence, in.HasConfidence = x.conf, true
 		ins = append(ins, in)
 	}
+	// Drift bounds: none (0), whole days, and a duration that is not.
+	for k, d := range []time.Duration{0, 7 * 24 * time.Hour, 90 * time.Minute} {
+		ins[len(ins)-1-k].Drift, ins[len(ins)-1-k].HasDrift = d, true
+	}
 	var buf bytes.Buffer
 	if err := WriteBundle(&buf, &Export{Org: "Hotline Example", Time: exportTime, Compounds: cs, Indicators: ins}); err != nil {
 		t.Fatal(err)
@@ -449,6 +453,13 @@ func FuzzReadBundle(f *testing.F) {
 		`{"type":"indicator","id":"indicator--1","pattern":"[ipv4-addr:value = '203.0.113.7']","valid_from":"1677-09-21T00:12:43.145Z",` +
 		`"x_seams_first_seen":"1677-09-21T00:12:43.145224192Z","valid_until":"2262-04-11T23:47:16.855Z","x_seams_last_seen":"2262-04-11T23:47:16.854775807Z"},` +
 		`{"type":"relationship","id":"relationship--1","relationship_type":"indicates","source_ref":"indicator--1","target_ref":"infrastructure--1"}]}`))
+	f.Add([]byte(`{"objects":[{"type":"infrastructure","id":"infrastructure--1","name":"X","labels":["scam-compound"]},` +
+		`{"type":"indicator","id":"indicator--1","pattern":"[ipv4-addr:value = '203.0.113.7']","valid_from":"2024-01-01T00:00:00Z","x_seams_drift":"0"},` +
+		`{"type":"indicator","id":"indicator--2","pattern":"[ipv4-addr:value = '203.0.113.8']","valid_from":"2024-01-01T00:00:00Z","x_seams_drift":"-1h"},` +
+		`{"type":"indicator","id":"indicator--3","pattern":"[ipv4-addr:value = '203.0.113.9']","valid_from":"2024-01-01T00:00:00Z","x_seams_drift":7},` +
+		`{"type":"relationship","id":"relationship--1","relationship_type":"indicates","source_ref":"indicator--1","target_ref":"infrastructure--1"},` +
+		`{"type":"relationship","id":"relationship--2","relationship_type":"indicates","source_ref":"indicator--2","target_ref":"infrastructure--1"},` +
+		`{"type":"relationship","id":"relationship--3","relationship_type":"indicates","source_ref":"indicator--3","target_ref":"infrastructure--1"}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		n := 0
 		cs, ins, err := ReadBundleLimits(bytes.NewReader(b), "f.json", Limits{MaxBytes: 1 << 20, MaxDepth: 16},

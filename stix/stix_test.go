@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -507,4 +508,30 @@ func FuzzReadBundle(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestReadBundleDrift: x_seams_drift is an indicator's drift bound; a bad
+// one rejects the indicator, naming the property; none is no bound.
+func TestReadBundleDrift(t *testing.T) {
+	ind := func(n int, drift string) string {
+		return fmt.Sprintf(`{"type":"indicator","id":"indicator--%d","pattern":"[ipv4-addr:value = '203.0.113.%d']","valid_from":"2024-01-01T00:00:00Z"%s},`+
+			`{"type":"relationship","id":"relationship--%d","relationship_type":"indicates","source_ref":"indicator--%d","target_ref":"infrastructure--1"}`, n, n, drift, n, n)
+	}
+	b := `{"type":"bundle","id":"bundle--1","objects":[{"type":"infrastructure","id":"infrastructure--1","name":"X","labels":["scam-compound"]},` +
+		ind(1, `,"x_seams_drift":"0"`) + "," + ind(2, `,"x_seams_drift":"7d"`) + "," + ind(3, "") + "," + ind(4, `,"x_seams_drift":"-1h"`) + `]}`
+	var rej []string
+	_, ins, err := ReadBundle(strings.NewReader(b), "b.json", func(e *seams.RecordError) { rej = append(rej, e.Item+": "+e.Reason) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, in := range ins {
+		got = append(got, fmt.Sprintf("%s %v %v", in.Value, in.HasDrift, in.Drift))
+	}
+	if want := []string{"203.0.113.1 true 0s", "203.0.113.2 true 168h0m0s", "203.0.113.3 false 0s"}; !slices.Equal(got, want) {
+		t.Errorf("indicators %q, want %q", got, want)
+	}
+	if len(rej) != 1 || !strings.Contains(rej[0], `indicator--4: x_seams_drift: invalid drift "-1h"`) {
+		t.Errorf("rejected %q", rej)
+	}
 }

@@ -151,6 +151,16 @@ func clip(s string, n int) string {
 // parseFindingQuery reads the filters of GET /api/findings.
 func parseFindingQuery(v url.Values) (seams.FindingQuery, error) {
 	p := newParams(v)
+	q := findingFilters(p, v)
+	q.Cursor = p.str("cursor")
+	q.Limit = p.limit("limit", 1000)
+	q.Count = p.boolean("count")
+	return q, p.done()
+}
+
+// findingFilters reads the filters of a list of findings, as
+// GET /api/findings and its export take them (no paging).
+func findingFilters(p *params, v url.Values) seams.FindingQuery {
 	var q seams.FindingQuery
 	if s := p.str("tier"); s != "" {
 		t, err := seams.ParseTier(s)
@@ -193,10 +203,7 @@ func parseFindingQuery(v url.Values) (seams.FindingQuery, error) {
 	default:
 		p.fail("parameter sort=%q (want newest or oldest)", clip(s, 32))
 	}
-	q.Cursor = p.str("cursor")
-	q.Limit = p.limit("limit", 1000)
-	q.Count = p.boolean("count")
-	return q, p.done()
+	return q
 }
 
 // parseReportQuery reads the filters of GET /api/reports.

@@ -1012,6 +1012,10 @@ type AuditQuery struct {
 	Limit  int   // default 1000, at most 10000
 	Action string
 	Object string
+	// Latest asks for the last Limit entries that match (After still
+	// bounds them), still returned in seq order: an organisation's latest
+	// entries, however many of other organisations came after them.
+	Latest bool
 }
 
 // AuditEntry is one link of the audit chain. Hash is the SHA-256 of Prev

@@ -337,7 +337,7 @@ func (s *Server) tokens(w http.ResponseWriter, r *http.Request, p seams.Principa
 	}
 	out := make([]tokenView, len(list))
 	for i := range list {
-		out[i] = viewToken(list[i])
+		out[i] = viewToken(list[i], s.o.Now())
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"tokens": out})
 }
@@ -376,7 +376,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p seams.Pri
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, map[string]any{"secret": secret, "token": viewToken(tok),
+	return writeJSON(w, http.StatusCreated, map[string]any{"secret": secret, "token": viewToken(tok, s.o.Now()),
 		"note": "the secret is shown once: store it now; seams keeps only its hash"})
 }
 
@@ -393,7 +393,8 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, p seams.Pri
 
 func (s *Server) audit(w http.ResponseWriter, r *http.Request, p seams.Principal) error {
 	ps := newParams(r.URL.Query())
-	q := seams.AuditQuery{After: ps.int64("after"), Limit: ps.limit("limit", 10000), Action: ps.str("action"), Object: ps.str("object")}
+	q := seams.AuditQuery{After: ps.int64("after"), Limit: ps.limit("limit", 10000), Action: ps.str("action"), Object: ps.str("object"),
+		Latest: ps.boolean("latest")}
 	if err := ps.done(); err != nil {
 		return err
 	}

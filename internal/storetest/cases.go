@@ -679,10 +679,18 @@ func testAudit(t *testing.T, e Engine) {
 		}
 	}
 	// An organisation's admin sees its own entries only.
-	for _, e := range entries(a) {
+	own := entries(a)
+	for _, e := range own {
 		if e.Org != "org-a" {
 			t.Errorf("org-a admin sees entry %d of %s", e.Seq, e.Org)
 		}
+	}
+	// Its latest entries are the last of its own, in seq order, whatever
+	// other organisations wrote after them.
+	latest, err := st.AuditEntries(ctx(), a, seams.AuditQuery{Latest: true, Limit: 3})
+	must(t, err)
+	if len(own) < 4 || len(latest) != 3 || latest[0].Seq != own[len(own)-3].Seq || latest[2].Seq != own[len(own)-1].Seq {
+		t.Errorf("latest 3 entries of org-a: %d, want the last 3 of its %d", len(latest), len(own))
 	}
 	head, err := st.VerifyAudit(ctx(), Operator)
 	must(t, err)

@@ -13,6 +13,23 @@ const statusLine = document.getElementById("status");
 let me = null; // GET /api/me
 let regionCache = null;
 
+// Navigation: each route() is one navigation. A page that answers after
+// the user has moved on must not replace the page now shown: route()
+// aborts the requests of the previous navigation (navAbort) and api()
+// refuses an answer that arrives for an older navigation (navSeq). The
+// number of answers dropped so is kept on <main data-dropped>, for tests
+// and for anyone puzzled by the network panel.
+let navSeq = 0;
+let navAbort = new AbortController();
+
+class StaleError extends Error {
+  constructor() { super("the page was left before this answer came"); this.name = "StaleError"; }
+}
+
+function dropped() {
+  main.dataset.dropped = String(Number(main.dataset.dropped || 0) + 1);
+}
+
 // ---- DOM helpers -------------------------------------------------------
 
 function h(tag, props, ...children) {
@@ -96,16 +113,31 @@ class APIError extends Error {
   constructor(status, message) { super(message); this.status = status; }
 }
 
+// api calls the API. A GET belongs to the navigation it was made in: it
+// is aborted when the user moves on, and its answer is refused (StaleError)
+// if it comes after. A change (POST, DELETE) is never aborted: it may
+// already be stored.
 async function api(path, opts = {}) {
   const headers = { Authorization: "Bearer " + sessionStorage.getItem(TOKEN_KEY) };
   if (opts.json !== undefined) {
     headers["Content-Type"] = "application/json";
     opts.body = JSON.stringify(opts.json);
   }
-  const resp = await fetch(path, { method: opts.method || "GET", headers, body: opts.body, cache: "no-store", credentials: "omit" });
+  const method = opts.method || "GET";
+  const seq = navSeq;
+  const signal = method === "GET" ? navAbort.signal : undefined;
+  let resp;
+  try {
+    resp = await fetch(path, { method, headers, body: opts.body, cache: "no-store", credentials: "omit", signal });
+  } catch (e) {
+    if (e.name === "AbortError") throw new StaleError();
+    throw e;
+  }
+  if (method === "GET" && seq !== navSeq) throw new StaleError();
   if (resp.status === 204) return null;
   let body = null;
   try { body = await resp.json(); } catch { body = null; }
+  if (method === "GET" && seq !== navSeq) throw new StaleError();
   if (!resp.ok) {
     const msg = (body && body.error) || resp.statusText;
     if (resp.status === 401) {
@@ -169,20 +201,37 @@ function table(columns, rows, opts = {}) {
 
 // ---- charts ------------------------------------------------------------
 
+// CHAR_W is a generous width of one character of the charts' 11px text:
+// an SVG built off-screen cannot be measured, so room for labels is
+// reserved from their length (a browser test holds every label inside its
+// chart).
+const CHAR_W = 7;
+const textW = (t) => String(t).length * CHAR_W;
+
+// clipText shortens t to at most n characters, with an ellipsis.
+const clipText = (t, n) => (t.length > n ? t.slice(0, Math.max(1, n - 1)) + "…" : t);
+
 // hbars draws horizontal stacked bars (tied, potential) for rows of
-// {label, href, tied, potential}.
+// {label, href, tied, potential}. The label column is as wide as the
+// longest label (up to 40% of the chart; longer names are shortened, the
+// whole name in the tooltip), and the totals at the end of the bars have
+// the room their longest needs.
 function hbars(rows, title) {
-  const rowH = 22, labelW = 170, width = 560, barW = width - labelW - 60;
+  const rowH = 22, width = 560;
+  const totals = rows.map((r) => `${num(r.tied)} / ${num(r.potential)}`);
+  const labelW = Math.min(width * 0.4, Math.max(24, ...rows.map((r) => textW(r.label))) + 10);
+  const valueW = Math.max(0, ...totals.map(textW)) + 8;
+  const barW = Math.max(40, width - labelW - valueW);
   const max = Math.max(1, ...rows.map((r) => r.tied + r.potential));
   const svg = s("svg", { viewBox: `0 0 ${width} ${rows.length * rowH + 8}`, class: "bars", role: "img", "aria-label": title });
   rows.forEach((r, i) => {
     const y = i * rowH + 4;
     const wt = (r.tied / max) * barW, wp = (r.potential / max) * barW;
-    const label = s("text", { x: labelW - 6, y: y + 14, "text-anchor": "end" }, r.label.length > 26 ? r.label.slice(0, 25) + "…" : r.label);
+    const label = s("text", { x: labelW - 6, y: y + 14, "text-anchor": "end" }, clipText(r.label, Math.floor((labelW - 10) / CHAR_W)), s("title", null, r.label));
     svg.append(r.href ? s("a", { href: r.href }, label) : label);
     svg.append(s("rect", { x: labelW, y, width: Math.max(wt, 0), height: rowH - 6, class: "bar-tied" }, s("title", null, `${r.label}: ${r.tied} tied`)));
     svg.append(s("rect", { x: labelW + wt, y, width: Math.max(wp, 0), height: rowH - 6, class: "bar-potential" }, s("title", null, `${r.label}: ${r.potential} potential`)));
-    svg.append(s("text", { x: labelW + wt + wp + 4, y: y + 14, class: "axis" }, `${num(r.tied)} / ${num(r.potential)}`));
+    svg.append(s("text", { x: labelW + wt + wp + 4, y: y + 14, class: "axis total" }, totals[i]));
   });
   return svg;
 }
@@ -216,9 +265,10 @@ function niceMax(v) {
 
 function timeline(months, title) {
   const ms = allMonths(months);
-  const width = 760, height = 200, left = 44, bottom = 28, top = 8;
-  const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": title });
+  const width = 760, height = 200, bottom = 28, top = 8, right = 8;
+  const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, class: "timeline", role: "img", "aria-label": title });
   if (!ms.length) {
+    const left = 44;
     svg.append(s("text", { x: left, y: 40, class: "axis" }, "No findings with a time yet."));
     return svg;
   }
@@ -227,20 +277,31 @@ function timeline(months, title) {
   const peak = Math.max(1, ...ms.map((m) => m.tied + m.potential));
   const step = peak <= 5 ? 1 : peak <= 10 ? 2 : niceMax(peak) / 5;
   const max = Math.ceil(peak / step) * step;
-  const plotH = height - bottom - top, slot = (width - left - 8) / ms.length, bw = Math.max(1, slot * 0.8);
+  const left = Math.max(30, textW(num(max)) + 8); // room for the longest tick
+  const plotH = height - bottom - top, slot = (width - left - right) / ms.length, bw = Math.max(1, slot * 0.8);
   for (let v = 0; v <= max; v += step) {
     const y = top + plotH - (v / max) * plotH;
-    svg.append(s("line", { x1: left, x2: width - 8, y1: y, y2: y, class: "grid" }));
+    svg.append(s("line", { x1: left, x2: width - right, y1: y, y2: y, class: "grid" }));
     svg.append(s("text", { x: left - 4, y: y + 4, "text-anchor": "end", class: "axis" }, num(v)));
   }
-  const every = Math.ceil(ms.length / 12);
+  // Month labels: every few months, and always the last, which is kept
+  // inside the chart (anchored at its end when centring would cut it) and
+  // wins over a regular label it would overlap.
+  const every = Math.ceil(ms.length / 12), labelW = textW("2024-01");
+  const last = ms.length - 1;
+  const labelled = (i) => i === last || (i % every === 0 && (last - i) * slot >= labelW * 1.5 + 4);
   ms.forEach((m, i) => {
     const x = left + i * slot + (slot - bw) / 2;
     const ht = (m.tied / max) * plotH, hp = (m.potential / max) * plotH;
     const base = top + plotH;
     svg.append(s("rect", { x, y: base - ht, width: bw, height: ht, class: "bar-tied" }, s("title", null, `${m.month}: ${m.tied} tied`)));
     svg.append(s("rect", { x, y: base - ht - hp, width: bw, height: hp, class: "bar-potential" }, s("title", null, `${m.month}: ${m.potential} potential`)));
-    if (i % every === 0) svg.append(s("text", { x: x + bw / 2, y: height - 10, "text-anchor": "middle", class: "axis" }, m.month));
+    if (labelled(i)) {
+      let lx = x + bw / 2, anchor = "middle";
+      if (lx + labelW / 2 > width - 1) { lx = width - 1; anchor = "end"; }
+      if (lx - labelW / 2 < 1) { lx = 1; anchor = "start"; }
+      svg.append(s("text", { x: lx, y: height - 10, "text-anchor": anchor, class: "axis month" }, m.month));
+    }
   });
   return svg;
 }
@@ -685,8 +746,31 @@ function upload() {
 
 async function admin() {
   if (!me.can.admin) return page("Admin", h("p", null, "Your role is not admin."));
-  const [toks, v] = await Promise.all([api("/api/tokens"), api("/api/audit/verify")]);
-  const audit = v.ok ? await api("/api/audit" + qs({ after: Math.max(0, v.seq - 50) })) : { entries: [] };
+  // The organisation's last 50 entries, asked of the server (which keeps
+  // an admin to its organisation's entries). The chain is verified only
+  // when asked ("Verify now"): a walk of the whole log is too dear for
+  // every visit. A listing that fails says why, never "Nothing to show".
+  const [toks, audit] = await Promise.all([api("/api/tokens"),
+    api("/api/audit" + qs({ latest: "true", limit: 50 })).catch((e) => {
+      if (e instanceof StaleError || e.status === 401) throw e;
+      return { error: e.message };
+    })]);
+  const verdict = h("div", { id: "verify-result", "aria-live": "polite" },
+    h("p", { class: "muted" }, "The chain of the audit log has not been verified on this page."));
+  const verifyBtn = h("button", { type: "button", id: "verify", onclick: async () => {
+    verifyBtn.disabled = true;
+    verdict.replaceChildren(h("p", { class: "muted" }, "Verifying the chain…"));
+    try {
+      const v = await api("/api/audit/verify", { method: "GET" });
+      verdict.replaceChildren(v.ok
+        ? h("p", { class: "ok" }, `The chain verifies: ${num(v.seq)} entries, head ${v.hash.slice(0, 16)}… (${v.took}). Keep the head elsewhere to catch a rewrite of the whole log.`)
+        : h("p", { class: "bad" }, "The audit log does not verify: " + v.error));
+    } catch (err) {
+      if (!(err instanceof StaleError)) verdict.replaceChildren(h("p", { class: "bad" }, "The chain could not be verified: " + err.message));
+    } finally {
+      verifyBtn.disabled = false;
+    }
+  } }, "Verify now");
   const secretOut = h("div", { "aria-live": "polite" });
   const form = h("form", { class: "filters", onsubmit: async (e) => {
     e.preventDefault();
@@ -707,16 +791,15 @@ async function admin() {
   h("button", { type: "submit", class: "primary" }, "Create token"));
   page("Admin",
     h("h2", null, "Audit log"),
-    v.ok ? h("p", { class: "ok" }, `The chain verifies: ${num(v.seq)} entries, head ${v.hash.slice(0, 16)}… Keep the head elsewhere to catch a rewrite of the whole log.`)
-      : h("p", { class: "bad" }, "The audit log does not verify: " + v.error),
-    table([
+    h("p", null, verifyBtn, " ", h("span", { class: "muted" }, "walks the whole chain of hashes")), verdict,
+    audit.error ? h("p", { class: "bad", id: "audit-error" }, "The audit log could not be listed: " + audit.error) : table([
       { key: "seq", label: "Seq", num: true, value: (e) => e.seq },
       { key: "at", label: "At", value: (e) => e.at, cell: (e) => when(e.at) },
       { key: "actor", label: "Actor", value: (e) => e.actor },
       { key: "action", label: "Action", value: (e) => e.action },
       { key: "object", label: "Object", value: (e) => e.object },
       { key: "detail", label: "Detail", value: (e) => e.detail || "" },
-    ], audit.entries, { sortKey: "seq", sortDir: -1, caption: "The latest entries of your organisation." }),
+    ], audit.entries, { sortKey: "seq", sortDir: -1, caption: "The latest 50 entries of your organisation.", empty: "Your organisation has no audit entry yet." }),
     h("h2", null, "Tokens of " + me.org), form, secretOut,
     table([
       { key: "id", label: "Token", value: (t) => t.id, cell: (t) => h("span", { class: "mono" }, t.id) },
@@ -724,12 +807,20 @@ async function admin() {
       { key: "role", label: "Role", value: (t) => t.role },
       { key: "label", label: "Label", value: (t) => t.label || "" },
       { key: "created", label: "Created", value: (t) => t.created, cell: (t) => day(t.created) },
-      { key: "state", label: "State", value: (t) => (t.revoked ? "revoked" : t.expires ? "expires " + day(t.expires) : "active") },
+      { key: "state", label: "State", value: tokenState, cell: (t) => h("span", { class: t.revoked || t.expired ? "bad" : null }, tokenState(t)) },
       { key: "act", label: "", cell: (t) => t.revoked || t.id === me.token ? "" : h("button", { type: "button", onclick: async () => {
         if (!confirm(`Revoke ${t.id}?`)) return;
         try { await api("/api/tokens/" + encodeURIComponent(t.id), { method: "DELETE" }); await admin(); say(`Token ${t.id} revoked.`); } catch (err) { say(err.message, true); }
       } }, "Revoke") },
     ], toks.tokens));
+}
+
+// tokenState says whether a token works: revoked, expired (the server
+// says so, by its clock), or active until its expiry.
+function tokenState(t) {
+  if (t.revoked) return "revoked " + day(t.revoked);
+  if (t.expired) return "expired " + day(t.expires);
+  return t.expires ? "active, expires " + day(t.expires) : "active";
 }
 
 // ---- login and routing -------------------------------------------------
@@ -779,6 +870,9 @@ async function route() {
     a.toggleAttribute("aria-current", target === "/" + (parts[0] || "") || (target === "/" && !parts.length));
     if (a.hasAttribute("aria-current")) a.setAttribute("aria-current", "page");
   }
+  navAbort.abort();
+  navAbort = new AbortController();
+  const seq = ++navSeq;
   say("Loading…");
   try {
     switch (parts[0]) {
@@ -794,8 +888,12 @@ async function route() {
       case "admin": await admin(); break;
       default: page("Not found", h("p", null, "No such page. ", link("#/", "Overview")));
     }
-    if (statusLine.textContent === "Loading…") say("");
+    if (seq === navSeq && statusLine.textContent === "Loading…") say("");
   } catch (e) {
+    if (e instanceof StaleError || seq !== navSeq) {
+      dropped();
+      return;
+    }
     if (e.status !== 401) {
       say(e.message, true);
       page("Something went wrong", h("p", null, e.message));
@@ -814,6 +912,14 @@ document.getElementById("logout").addEventListener("click", () => {
   showLogin("Logged out.");
 });
 window.addEventListener("hashchange", route);
+// The skip link moves the focus to the page's content. Its href (#main)
+// works without script; with it, following it would change the hash and
+// so the route, to a page that does not exist.
+document.querySelector("a.skip").addEventListener("click", (e) => {
+  e.preventDefault();
+  main.focus();
+  main.scrollIntoView();
+});
 
 (async function start() {
   if (!sessionStorage.getItem(TOKEN_KEY)) return showLogin();

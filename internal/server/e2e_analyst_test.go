@@ -1,0 +1,241 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/internal/storetest"
+	"github.com/seams-dev/seams/sqlite"
+)
+
+// heading waits until the page's h1 starts with want and it has loaded.
+func (ss *session) heading(want string) {
+	ss.t.Helper()
+	ss.waitFor("heading "+want, fmt.Sprintf(`document.querySelector("h1") && document.querySelector("h1").textContent.startsWith(%q) && document.getElementById("status").textContent !== "Loading…"`, want))
+}
+
+// goTo moves the dashboard to a hash route, as a click on a link would.
+func (ss *session) goTo(hash string) {
+	ss.t.Helper()
+	evalIn[string](ss, fmt.Sprintf("location.hash = %q", hash))
+}
+
+// evalIn runs a script in the page and returns its value.
+func evalIn[T any](ss *session, js string) T {
+	ss.t.Helper()
+	sctx, cancel := context.WithTimeout(ss.ctx, 20*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(sctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		ss.failed("evaluate %s: %v", js, err)
+	}
+	return v
+}
+
+// TestBrowserDropsStaleResponses: a page whose answer comes after the user
+// has moved on does not replace the page now shown. The server holds the
+// compound's answer until the user is on the runs page.
+func TestBrowserDropsStaleResponses(t *testing.T) {
+	f := newFixture(t)
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	inner := f.srv.Handler()
+	gated := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/compounds/c-jinbei" {
+			entered <- struct{}{}
+			<-release
+		}
+		inner.ServeHTTP(w, r)
+	}))
+	t.Cleanup(gated.Close)
+	t.Cleanup(func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	})
+	f.ts = gated
+	ss := newSession(t, f)
+	ss.login("analyst")
+	ss.heading("Overview")
+	ss.goTo("#/compound/c-jinbei")
+	select {
+	case <-entered:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the compound page never asked for the compound")
+	}
+	ss.goTo("#/runs")
+	ss.heading("Runs")
+	ss.waitFor("the compound's answer dropped", `Number(document.getElementById("main").dataset.dropped || 0) >= 1`)
+	close(release)
+	// The dropped answer has been dealt with (aborted) already; the runs
+	// page stays, and it is whole.
+	if h1 := ss.text("h1"); h1 != "Runs" {
+		t.Errorf("after the late answer the page is %q, want Runs", h1)
+	}
+	if got := ss.text("main table"); !strings.Contains(got, "#1") {
+		t.Errorf("runs page lost its table: %q", got)
+	}
+}
+
+// TestBrowserSkipLink: the skip link moves the focus to the content and
+// leaves the page as it is (it used to route to "Not found").
+func TestBrowserSkipLink(t *testing.T) {
+	f := newFixture(t)
+	ss := newSession(t, f)
+	ss.login("viewer")
+	ss.heading("Overview")
+	ss.step("follow the skip link from the keyboard", chromedp.Focus(chromedp.CSS("a.skip")), chromedp.KeyEvent("\r"))
+	ss.waitFor("the focus on the content", `document.activeElement === document.getElementById("main")`)
+	if h1 := ss.text("h1"); h1 != "Overview" {
+		t.Errorf("after the skip link the page is %q, want Overview", h1)
+	}
+	if hash := evalIn[string](ss, "location.hash"); hash != "" && hash != "#/" {
+		t.Errorf("the skip link changed the route to %q", hash)
+	}
+}
+
+// TestBrowserAdminPage: the audit table holds the organisation's last 50
+// entries even when other organisations wrote many since; the chain is
+// verified only when asked, and a broken chain is said so; an expired
+// token reads expired.
+func TestBrowserAdminPage(t *testing.T) {
+	later := time.Now().Add(48 * time.Hour)
+	f := newFixture(t, func(o *Options) { o.Now = func() time.Time { return later } })
+	// A token that expires tomorrow: expired on the server's clock.
+	op := seams.Operator(org, "tester")
+	_, expiring, err := f.st.CreateToken(context.Background(), op, seams.NewToken{Org: org, User: "user-expiring", Role: seams.RoleViewer, Label: "short",
+		Expires: time.Now().Add(24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// org-b reads 60 times: 60 entries of another organisation after all
+	// of org-a's.
+	for range 60 {
+		f.get(t, "other", "/api/findings?limit=1", &struct{}{})
+	}
+	all, err := f.st.AuditEntries(context.Background(), op, seams.AuditQuery{Latest: true, Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ownInWindow := 0
+	for _, e := range all {
+		if e.Org == org {
+			ownInWindow++
+		}
+	}
+	ss := newSession(t, f)
+	ss.login("admin")
+	ss.heading("Overview")
+	ss.goTo("#/admin")
+	ss.heading("Admin")
+	// The table, newest first, against the organisation's latest entries
+	// as the API gives them (listing the log is not itself audited).
+	auditRows := func() {
+		t.Helper()
+		var own struct{ Entries []auditView }
+		f.get(t, "admin", "/api/audit?latest=true&limit=50", &own)
+		if len(own.Entries) <= ownInWindow {
+			t.Fatalf("org-a has %d entries among its latest 50 and %d among the store's last 50: the test needs more", len(own.Entries), ownInWindow)
+		}
+		var want []string
+		for i := len(own.Entries) - 1; i >= 0; i-- {
+			want = append(want, fmt.Sprint(own.Entries[i].Seq))
+		}
+		rows := evalIn[[]string](ss, `[...document.querySelectorAll("main table")[0].querySelectorAll("tbody tr td:first-child")].map((td) => td.textContent)`)
+		if strings.Join(rows, " ") != strings.Join(want, " ") {
+			t.Errorf("audit table shows entries %v, want the organisation's latest %v", rows, want)
+		}
+	}
+	auditRows()
+	if got := ss.text("#verify-result"); !strings.Contains(got, "not been verified") {
+		t.Errorf("the chain was verified without being asked: %q", got)
+	}
+	state := evalIn[string](ss, fmt.Sprintf(`[...[...document.querySelectorAll("main table")].at(-1).querySelectorAll("tr")].find((tr) => tr.textContent.includes(%q)).textContent`, expiring.ID))
+	if !strings.Contains(state, "expired") || strings.Contains(state, "active") {
+		t.Errorf("the expired token's row reads %q", state)
+	}
+	ss.step("verify", chromedp.Click(chromedp.ID("verify")))
+	if got := ss.text("#verify-result .ok"); !strings.Contains(got, "The chain verifies") {
+		t.Errorf("verify: %q", got)
+	}
+
+	// Break the chain: the entries are still listed, and Verify now says
+	// where it breaks.
+	db := storetest.DB(t, f.st)
+	if _, err := db.Exec(sqlite.Unguard); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE audit SET detail = 'nothing to see' WHERE seq = 3`); err != nil {
+		t.Fatal(err)
+	}
+	ss.step("reload admin", chromedp.Reload())
+	ss.heading("Admin")
+	auditRows()
+	ss.step("verify the broken chain", chromedp.Click(chromedp.ID("verify")))
+	if got := ss.text("#verify-result .bad"); !strings.Contains(got, "does not verify") || !strings.Contains(got, "entry 3") {
+		t.Errorf("verify of a broken chain: %q", got)
+	}
+}
+
+// TestBrowserChartLabels: every label of the overview's and a compound's
+// charts lies inside its chart: long compound names, country totals and
+// the last month are not cut off.
+func TestBrowserChartLabels(t *testing.T) {
+	f := newFixture(t)
+	// A compound renamed to a long name (the upload replaces its name).
+	long := "Golden Fortune Resort and Special Economic Zone Compound Number Seven"
+	csv := "id,name,country,province,lat,lon,status\nc-jinbei," + long + ",KH,Preah Sihanouk,10.61,103.52,raided\n"
+	resp, b := f.do(t, "analyst", "POST", "/api/upload/compounds?name=renamed.csv", strings.NewReader(csv))
+	if resp.StatusCode >= 300 {
+		t.Fatalf("rename: %d %s", resp.StatusCode, b)
+	}
+	ss := newSession(t, f)
+	ss.login("analyst")
+	ss.heading("Overview")
+	check := func(where string) {
+		t.Helper()
+		out := evalIn[[]string](ss, `(() => {
+		  const bad = [];
+		  let n = 0;
+		  for (const svg of document.querySelectorAll("main svg.bars, main svg.timeline")) {
+		    const vb = svg.viewBox.baseVal;
+		    for (const t of svg.querySelectorAll("text")) {
+		      const b = t.getBBox();
+		      n++;
+		      if (b.x < vb.x - 0.5 || b.x + b.width > vb.x + vb.width + 0.5) bad.push(t.textContent + " " + b.x.toFixed(1) + "+" + b.width.toFixed(1) + " of " + vb.width);
+		    }
+		  }
+		  return [String(n), ...bad];
+		})()`)
+		if out[0] == "0" {
+			t.Fatalf("%s: no chart label to check", where)
+		}
+		for _, b := range out[1:] {
+			t.Errorf("%s: label outside its chart: %s", where, b)
+		}
+	}
+	check("overview")
+	if got := evalIn[string](ss, `[...document.querySelectorAll("svg.bars text title")].map((t) => t.textContent).join("|")`); !strings.Contains(got, long) {
+		t.Errorf("the long name is not in the bars' tooltips: %q", got)
+	}
+	months := evalIn[[]string](ss, `[...document.querySelector("main svg.timeline").querySelectorAll("text.month")].map((t) => t.textContent)`)
+	var sum struct {
+		ByMonth []struct{ Month string } `json:"by_month"`
+	}
+	f.get(t, "analyst", "/api/summary", &sum)
+	if len(months) == 0 || len(sum.ByMonth) == 0 || months[len(months)-1] != sum.ByMonth[len(sum.ByMonth)-1].Month {
+		t.Errorf("month labels %q: the last month of %+v is not labelled", months, sum.ByMonth)
+	}
+	ss.goTo("#/compound/c-jinbei")
+	ss.heading(long)
+	check("compound")
+}

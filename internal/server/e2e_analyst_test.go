@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -238,4 +239,57 @@ func TestBrowserChartLabels(t *testing.T) {
 	ss.goTo("#/compound/c-jinbei")
 	ss.heading(long)
 	check("compound")
+}
+
+// TestBrowserUpload: a file uploaded from the dashboard shows its progress
+// to the end, runs a cross-reference when the box is ticked (the answer
+// links the run), and a file the server cannot read is named in the
+// error.
+func TestBrowserUpload(t *testing.T) {
+	f := newFixture(t)
+	dir := t.TempDir()
+	good := dir + "/later.jsonl"
+	var b strings.Builder
+	for i := range 2000 { // big enough to be sent in more than one piece
+		fmt.Fprintf(&b, `{"id":"r-up-%d","ips":[{"ip":"203.0.113.7","at":"2024-05-02T10:00:00Z","event":"login"}]}`+"\n", i)
+	}
+	bad := dir + "/partner-x.csv"
+	for path, body := range map[string]string{good: b.String(), bad: "not,a,header\n1,2,3\n"} {
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ss := newSession(t, f)
+	ss.login("analyst")
+	ss.heading("Overview")
+	ss.goTo("#/upload")
+	ss.heading("Upload")
+	ss.step("choose the reports and tick run", chromedp.SetUploadFiles(chromedp.ID("up-file"), []string{good}), chromedp.Click(chromedp.ID("up-run")))
+	ss.step("upload", chromedp.Click(chromedp.ID("up-submit")))
+	ss.waitFor("the run's answer", `document.getElementById("up-run-result") !== null`)
+	if v := evalIn[float64](ss, `document.getElementById("up-progress").value`); v != 100 {
+		t.Errorf("progress at the end: %v, want 100", v)
+	}
+	var runs struct{ Runs []runView }
+	f.get(t, "analyst", "/api/runs", &runs)
+	last := runs.Runs[0]
+	for _, r := range runs.Runs {
+		if r.ID > last.ID {
+			last = r
+		}
+	}
+	if got := ss.text("#up-run-result"); !strings.Contains(got, fmt.Sprintf("run #%d", last.ID)) || last.Scanned < 2000 {
+		t.Errorf("upload answer %q; the last run %d scanned %d", got, last.ID, last.Scanned)
+	}
+	ss.expect("status of 422")
+	ss.step("choose a bad indicators file", chromedp.SetUploadFiles(chromedp.ID("up-file"), []string{bad}),
+		chromedp.SetValue(chromedp.ID("up-kind"), "indicators"))
+	ss.step("upload it", chromedp.Click(chromedp.ID("up-submit")))
+	ss.waitFor("the error", `document.getElementById("up-error") !== null`)
+	if got := ss.text("#up-error"); !strings.Contains(got, "partner-x.csv:1: missing required columns") {
+		t.Errorf("upload error %q does not name the file", got)
+	}
+	if got := ss.text("#status"); !strings.Contains(got, "partner-x.csv") {
+		t.Errorf("status line %q does not name the file", got)
+	}
 }

@@ -329,11 +329,12 @@ type uploadParams struct {
 	shared bool
 	format string
 	source string
+	run    bool // cross-reference the store once the file is stored
 }
 
 func parseUpload(v url.Values) (uploadParams, error) {
 	p := newParams(v)
-	u := uploadParams{name: p.str("name"), shared: p.boolean("shared"), format: p.str("format"), source: p.str("source")}
+	u := uploadParams{name: p.str("name"), shared: p.boolean("shared"), format: p.str("format"), source: p.str("source"), run: p.boolean("run")}
 	if err := p.done(); err != nil {
 		return u, err
 	}

@@ -705,42 +705,94 @@ async function runChanges(id, params) {
   ], res.changes), res.next ? link(`#/run/${id}?cursor=${encodeURIComponent(res.next)}`, "Next page") : null);
 }
 
+// sendFile posts a file with XMLHttpRequest, whose upload events give
+// progress (fetch has none): progress(sent, total) while the body goes
+// out, then progress(total, total, true) while the server stores it.
+function sendFile(path, file, progress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", path);
+    xhr.setRequestHeader("Authorization", "Bearer " + sessionStorage.getItem(TOKEN_KEY));
+    xhr.responseType = "json";
+    xhr.upload.addEventListener("progress", (e) => progress(e.loaded, e.lengthComputable ? e.total : file.size, false));
+    xhr.upload.addEventListener("load", () => progress(file.size, file.size, true));
+    xhr.addEventListener("load", () => {
+      const body = xhr.response;
+      if (xhr.status >= 200 && xhr.status < 300) return resolve(body);
+      const msg = (body && body.error) || xhr.statusText || "status " + xhr.status;
+      if (xhr.status === 401) {
+        sessionStorage.removeItem(TOKEN_KEY);
+        me = null;
+        showLogin("Your token was refused (" + msg + "). Log in again.");
+      }
+      reject(new APIError(xhr.status, msg));
+    });
+    xhr.addEventListener("error", () => reject(new APIError(0, "the connection to the server failed")));
+    xhr.send(file);
+  });
+}
+
 function upload() {
   if (!me.can.upload) return page("Upload", h("p", null, "Your role may not upload files."));
-  const kinds = [["reports", "Reports (JSON Lines, CyberTipline XML or CSV)"], ["indicators", "Indicators (CSV, STIX 2.1 bundle or MISP events)"], ["compounds", "Compounds (CSV or FollowTheMoney entities)"]];
+  const kinds = [["reports", "Reports (JSON Lines, CyberTipline XML or CSV)"], ["indicators", "Indicators (CSV, STIX 2.1 bundle or MISP events)"], ["compounds", "Compounds (CSV, FollowTheMoney entities)"]];
   if (me.can.admin) kinds.push(["shared", "Shared address space (a list, one address or prefix a line, or a MISP warninglist)"]);
-  const result = h("div", { "aria-live": "polite" });
+  const result = h("div", { "aria-live": "polite", id: "up-result" });
+  const bar = h("progress", { id: "up-progress", max: 100, value: 0, hidden: true });
+  const barText = h("span", { id: "up-progress-text", class: "muted" });
   const file = h("input", { type: "file", id: "up-file", required: true });
   const name = h("input", { type: "text", id: "up-name", required: true, size: 30 });
+  const submit = h("button", { type: "submit", class: "primary", id: "up-submit" }, "Upload");
   file.addEventListener("change", () => { if (file.files[0]) name.value = file.files[0].name; });
   const form = h("form", { onsubmit: async (e) => {
     e.preventDefault();
     const data = new FormData(form);
     const f = file.files[0];
     if (!f) return;
-    say(`Uploading ${f.name} (${num(f.size)} bytes)…`);
+    submit.disabled = true;
+    bar.hidden = false;
+    bar.value = 0;
+    result.replaceChildren();
+    const run = !!data.get("run");
+    say(`Uploading ${name.value} (${num(f.size)} bytes)…`);
     try {
-      const res = await api(`/api/upload/${data.get("kind")}` + qs({ name: name.value, shared: data.get("shared") ? "true" : "" }),
-        { method: "POST", body: f });
-      say(`${res.name}: ${num(res.read)} records read, ${num(res.new)} new, ${num(res.unchanged)} already stored, ${num(res.rejected)} rejected.`);
+      const res = await sendFile(`/api/upload/${data.get("kind")}` + qs({ name: name.value, shared: data.get("shared") ? "true" : "", run: run ? "true" : "" }), f,
+        (sent, total, done) => {
+          bar.value = total ? Math.round((sent / total) * 100) : 100;
+          barText.textContent = done ? ` ${name.value}: sent; the server is storing it${run ? " and will then cross-reference the store" : ""}…`
+            : ` ${num(sent)} of ${num(total)} bytes sent`;
+        });
+      barText.textContent = ` ${res.name}: stored.`;
+      say(`${res.name}: ${num(res.read)} records read, ${num(res.new)} new, ${num(res.unchanged)} already stored, ${num(res.rejected)} rejected.` +
+        (res.run ? ` Run #${res.run.id}: ${num(res.run.scanned)} reports matched, ${num(res.run.counts.new)} new findings.` : "") +
+        (res.run_error ? ` The run did not happen: ${res.run_error}` : ""), !!res.run_error);
       result.replaceChildren(h("h2", null, "Result"),
         h("dl", { class: "facts" }, ["read", "new", "updated", "unchanged", "retired", "rejected", "parts_rejected", "compounds_new"].map((k) => [h("dt", null, k.replace("_", " ")), h("dd", null, num(res[k]))])),
         res.rejections.length ? table([
-          { key: "line", label: "Line", num: true, value: (r) => r.line || 0 },
+          { key: "line", label: "Line", num: true, value: (r) => r.line || 0, cell: (r) => `${r.file}:${r.line || "?"}` },
           { key: "item", label: "Item", value: (r) => r.item || "" },
           { key: "reason", label: "Reason", value: (r) => r.reason },
         ], res.rejections, { caption: res.rejections_omitted ? `and ${res.rejections_omitted} more` : null }) : null,
-        me.can.run ? h("p", null, link("#/runs", "Run a cross-reference"), " to match what was stored.") : null);
+        res.run ? h("p", { id: "up-run-result" }, "Cross-referenced: ", link("#/run/" + res.run.id, `run #${res.run.id}`), `, ${num(res.run.scanned)} reports matched, ${num(res.run.counts.new)} new findings.`)
+          : res.run_error ? h("p", { class: "bad" }, "Stored, but not cross-referenced: " + res.run_error)
+          : me.can.run ? h("p", null, link("#/runs", "Run a cross-reference"), " to match what was stored.") : null);
     } catch (err) {
-      say("Upload failed: " + err.message, true);
+      barText.textContent = "";
+      bar.hidden = true;
+      // The server's message names the file; say it whatever it says.
+      const msg = err.message.includes(name.value) ? err.message : `${name.value}: ${err.message}`;
+      say("Upload failed: " + msg, true);
+      result.replaceChildren(h("p", { class: "bad", id: "up-error" }, msg));
+    } finally {
+      submit.disabled = false;
     }
   } },
   h("div", { class: "field" }, h("label", { for: "up-kind" }, "What the file holds"),
     h("select", { id: "up-kind", name: "kind" }, kinds.map(([v, t]) => h("option", { value: v }, t)))),
-  h("div", { class: "field" }, h("label", { for: "up-file" }, "File (gzip or zstd compressed, or not)"), file),
+  h("div", { class: "field" }, h("label", { for: "up-file" }, "File (gzip or zstd compressed, or not; the format is recognised from its content)"), file),
   h("div", { class: "field" }, h("label", { for: "up-name" }, "Name in the store (an indicator file of the same name is replaced by this version)"), name),
   h("div", { class: "field" }, h("input", { type: "checkbox", id: "up-shared", name: "shared", value: "true" }), h("label", { for: "up-shared" }, " share with the other organisations (indicators and reports)")),
-  h("button", { type: "submit", class: "primary" }, "Upload"));
+  me.can.run ? h("div", { class: "field" }, h("input", { type: "checkbox", id: "up-run", name: "run", value: "true" }), h("label", { for: "up-run" }, " cross-reference the store when the file is stored")) : null,
+  h("p", null, submit, " ", bar, barText));
   page("Upload", form, result);
 }
 

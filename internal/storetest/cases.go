@@ -396,6 +396,9 @@ func testReviewSurvives(t *testing.T, e Engine) {
 	if g.Review.Mark != seams.MarkConfirmed || g.Review.Comment != "matches the login\nseen twice" || !g.ReviewStale() || g.Version == f.Version {
 		t.Errorf("after a revising run: %+v, want the mark kept and stale", g.Review)
 	}
+	if got := allFindings(t, st, p, seams.FindingQuery{Stale: true}); len(got) != 1 || got[0].ID != g.ID {
+		t.Errorf("stale reviews: %d findings, want finding %d", len(got), g.ID)
+	}
 	// Findings by review state.
 	m := seams.MarkConfirmed
 	if got := allFindings(t, st, p, seams.FindingQuery{Mark: &m}); len(got) != 1 {
@@ -406,6 +409,9 @@ func testReviewSurvives(t *testing.T, e Engine) {
 	none := seams.MarkNone
 	if got := allFindings(t, st, p, seams.FindingQuery{Mark: &none}); len(got) != 1 {
 		t.Errorf("unreviewed findings after clearing: %d, want 1", len(got))
+	}
+	if got := allFindings(t, st, p, seams.FindingQuery{Stale: true}); len(got) != 0 {
+		t.Errorf("stale reviews after clearing the mark: %d, want none", len(got))
 	}
 	d, err := st.Finding(ctx(), p, g.ID)
 	must(t, err)
@@ -814,6 +820,9 @@ func testFindingQueries(t *testing.T, e Engine) {
 	}
 	_, err = st.Findings(ctx(), p, seams.FindingQuery{Cursor: "r12"})
 	wantErr(t, err, seams.ErrInvalid, "a cursor of another listing")
+	checkEvidenceFilters(t, st, p, false)
+	checkOrders(t, st, p, seams.FindingQuery{})
+	checkOrders(t, st, p, seams.FindingQuery{Tier: seams.TierPotential})
 }
 
 func testFindingDetail(t *testing.T, e Engine) {

@@ -66,7 +66,7 @@ Flags:
   --from DIR          the output directory of seams xref. Required, unless
                       a store is given.
 ` + storeFlagsHelp + `  --tier, --compound, --country, --incident, --report, --review, --from-time,
-  --to, --withdrawn, --newest
+  --to, --withdrawn, --stale, --rule, --source, --asn, --newest, --queue
                       with a store: the filters of seams findings (--from-time
                       is seams findings' --from: --from names the directory)
   --out FILE          the file to write; "-" writes standard output. Required.

@@ -40,6 +40,8 @@ func TestExportStoreMatchesAPI(t *testing.T) {
 		{"potential, newest first", "tier=potential&sort=newest", []string{"--tier", "potential", "--newest"}},
 		{"one compound, not reviewed", "compound=c-jinbei&review=none", []string{"--compound", "c-jinbei", "--review", "none"}},
 		{"a time range", "from=2024-05-01&to=2024-09-01", []string{"--from-time", "2024-05-01", "--to", "2024-09-01"}},
+		{"the review queue by rule", "review=none&sort=tier&rule=ip-drift", []string{"--review", "none", "--queue", "--rule", "ip-drift"}},
+		{"one source", "source=partner-a&sort=tier", []string{"--source", "partner-a", "--queue"}},
 	}
 	formats := []string{"csv", "parquet", "stix", "misp"}
 	// The command line first: it opens the store itself.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -20,7 +21,8 @@ var findingsCommand = &command{
   seams findings (--data DIR | --db URL) [--tier TIER] [--compound ID]
                  [--country CC] [--incident TEXT] [--report ID]
                  [--review MARK] [--from TIME] [--to TIME] [--withdrawn]
-                 [--newest] [--limit N] [--format table|jsonl]
+                 [--stale] [--rule RULE] [--source NAME] [--asn N]
+                 [--newest | --queue] [--limit N] [--format table|jsonl]
 
 List the current findings of the store (those of the last run that
 touched each), oldest first. At the command line you are the store's
@@ -44,13 +46,22 @@ Flags:
                       TIME (RFC 3339 or YYYY-MM-DD)
   --to TIME           ... and before TIME
   --withdrawn         list withdrawn findings instead
+  --stale             reviewed findings a later run changed since
+  --rule RULE         findings with evidence of this rule (ip, ip-drift,
+                      cidr, device, asn)
+  --source NAME       findings with evidence from an indicator of this source
+  --asn N             findings with evidence observed from this AS (64500 or
+                      AS64500; as the run's enrichment databases said)
   --newest            newest first
+  --queue             the review queue's order: tied first, then the latest
+                      observation first (with --review none: what to review)
   --limit N           at most N findings (default: all)
   --format FORMAT     table (default) or jsonl
 
 Examples:
   seams findings --data case/ --tier tied --country KH
   seams findings --data case/ --format jsonl > stored.jsonl
+  seams findings --data case/ --review none --queue --limit 20
 `,
 	run: runFindings,
 }
@@ -82,7 +93,8 @@ Example:
 type findingFlags struct {
 	q                      seams.FindingQuery
 	tier, review, from, to string
-	newest                 bool
+	rule, asn              string
+	newest, queue          bool
 }
 
 // register adds the flags; the time filter's start is named from (seams
@@ -98,12 +110,18 @@ func (ff *findingFlags) register(fs *flag.FlagSet, from string) {
 	fs.StringVar(&ff.to, "to", "", "")
 	fs.BoolVar(&ff.q.Withdrawn, "withdrawn", false, "")
 	fs.BoolVar(&ff.newest, "newest", false, "")
+	fs.StringVar(&ff.rule, "rule", "", "")
+	fs.StringVar(&ff.q.Source, "source", "", "")
+	fs.StringVar(&ff.asn, "asn", "", "")
+	fs.BoolVar(&ff.q.Stale, "stale", false, "")
+	fs.BoolVar(&ff.queue, "queue", false, "")
 }
 
 // given reports whether any filter was set.
 func (ff *findingFlags) given() bool {
 	return ff.tier != "" || ff.q.Compound != "" || ff.q.Country != "" || ff.q.Incident != "" || ff.q.Report != "" ||
-		ff.review != "" || ff.from != "" || ff.to != "" || ff.q.Withdrawn || ff.newest
+		ff.review != "" || ff.from != "" || ff.to != "" || ff.q.Withdrawn || ff.newest ||
+		ff.rule != "" || ff.q.Source != "" || ff.asn != "" || ff.q.Stale || ff.queue
 }
 
 // query checks the flags of command cmd and returns the query they make.
@@ -133,8 +151,25 @@ func (ff *findingFlags) query(cmd string) (seams.FindingQuery, error) {
 	if q.To, err = parseWhen(ff.to, false); err != nil {
 		return q, usagef(cmd, "--to: %v", err)
 	}
-	if ff.newest {
+	if ff.rule != "" {
+		if q.Rule, err = seams.ParseRule(ff.rule); err != nil {
+			return q, usagef(cmd, "--rule: %v", err)
+		}
+	}
+	if ff.asn != "" {
+		n, err := strconv.ParseUint(strings.TrimPrefix(strings.ToUpper(ff.asn), "AS"), 10, 32)
+		if err != nil || n == 0 {
+			return q, usagef(cmd, "--asn %q: want an AS number (64500 or AS64500)", ff.asn)
+		}
+		q.ASN = uint32(n)
+	}
+	switch {
+	case ff.newest && ff.queue:
+		return q, usagef(cmd, "--newest and --queue are two orders; give one")
+	case ff.newest:
 		q.Sort = seams.SortNewest
+	case ff.queue:
+		q.Sort = seams.SortTier
 	}
 	return q, nil
 }

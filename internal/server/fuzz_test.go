@@ -42,6 +42,16 @@ func encodeFindingQuery(q seams.FindingQuery) url.Values {
 	if q.Withdrawn {
 		set("withdrawn", "true")
 	}
+	if q.Stale {
+		set("stale", "true")
+	}
+	if q.Rule != 0 {
+		set("rule", q.Rule.String())
+	}
+	set("source", q.Source)
+	if q.ASN != 0 {
+		set("asn", strconv.FormatUint(uint64(q.ASN), 10))
+	}
 	set("sort", string(q.Sort))
 	set("cursor", q.Cursor)
 	if q.Limit != 0 {
@@ -55,7 +65,7 @@ func encodeFindingQuery(q seams.FindingQuery) url.Values {
 
 func FuzzFindingQuery(f *testing.F) {
 	for _, s := range []string{"", "tier=tied&compound=c-jinbei&country=kh", "review=none&from=2024-05-01&to=2024-06-01T00:00:00Z",
-		"sort=newest&cursor=f12&limit=50&count=true&withdrawn=1", "tier=tied&tier=potential", "limit=-1", "from=2024-02-30", "x=1", "review=%00"} {
+		"sort=newest&cursor=f12&limit=50&count=true&withdrawn=1", "sort=tier&review=none&rule=ip-drift&source=partner-a&asn=AS64500&stale=1&cursor=fbt:2.1.5.9", "asn=0", "rule=x", "tier=tied&tier=potential", "limit=-1", "from=2024-02-30", "x=1", "review=%00"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {

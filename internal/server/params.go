@@ -196,12 +196,32 @@ func findingFilters(p *params, v url.Values) seams.FindingQuery {
 		p.fail("parameter from must be before to")
 	}
 	q.Withdrawn = p.boolean("withdrawn")
+	q.Stale = p.boolean("stale")
+	if s := p.str("rule"); s != "" {
+		r, err := seams.ParseRule(s)
+		if err != nil {
+			p.fail("parameter rule: %v", err)
+		}
+		q.Rule = r
+	}
+	q.Source = p.str("source")
+	if s := p.str("asn"); s != "" {
+		n, err := strconv.ParseUint(strings.TrimPrefix(strings.ToUpper(s), "AS"), 10, 32)
+		if err != nil || n == 0 {
+			p.fail("parameter asn=%q (want an AS number, e.g. 64500 or AS64500)", clip(s, 32))
+		}
+		q.ASN = uint32(n)
+	}
 	switch s := p.str("sort"); s {
 	case "", "oldest":
 	case "newest":
 		q.Sort = seams.SortNewest
+	case "recent":
+		q.Sort = seams.SortRecent
+	case "tier":
+		q.Sort = seams.SortTier
 	default:
-		p.fail("parameter sort=%q (want newest or oldest)", clip(s, 32))
+		p.fail("parameter sort=%q (want oldest, newest, recent or tier)", clip(s, 32))
 	}
 	return q
 }

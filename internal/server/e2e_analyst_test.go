@@ -293,3 +293,174 @@ func TestBrowserUpload(t *testing.T) {
 		t.Errorf("status line %q does not name the file", got)
 	}
 }
+
+// tableRows returns the cells of the first table in main under selector
+// sel, one string a row, cells joined by "|".
+func tableRows(ss *session, sel string) []string {
+	return evalIn[[]string](ss, fmt.Sprintf(`[...document.querySelectorAll(%q)].map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent.trim()).join("|"))`, sel))
+}
+
+// TestBrowserReviewQueue: the review queue lists the findings nobody
+// reviewed, tied first, with compound names and report links; it lists the
+// reviews a later run made stale; the findings list pages both ways and
+// sorts on the server across pages; a finding's page highlights the event
+// the evidence matched.
+func TestBrowserReviewQueue(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	op := seams.Operator(org, "tester")
+	// A review, then a run that changes the finding: the review is stale.
+	id := f.findingID(t, "r-tied-ip", "c-jinbei")
+	if resp, b := f.post(t, "analyst", fmt.Sprintf("/api/findings/%d/review", id), map[string]string{"mark": "confirmed", "comment": "seen"}); resp.StatusCode != 200 {
+		t.Fatalf("review: %d %s", resp.StatusCode, b)
+	}
+	extra := "compound,kind,value,first_seen,last_seen,confidence,source\nc-jinbei,ip,203.0.113.7,2024-04-01,2024-05-31,,partner-z\n"
+	if resp, b := f.do(t, "analyst", "POST", "/api/upload/indicators?name=extra.csv&run=true", strings.NewReader(extra)); resp.StatusCode != 201 || !strings.Contains(string(b), `"run"`) {
+		t.Fatalf("upload and run: %d %s", resp.StatusCode, b)
+	}
+	d, err := f.st.Finding(ctx, op, id)
+	if err != nil || !d.ReviewStale() {
+		t.Fatalf("finding %d after the run: %v, stale %v; the test needs a stale review", id, err, err == nil && d.ReviewStale())
+	}
+	var queue struct {
+		Findings []findingView
+		Total    int
+	}
+	f.get(t, "analyst", "/api/findings?review=none&sort=tier&limit=50&count=true", &queue)
+
+	ss := newSession(t, f)
+	ss.login("analyst")
+	ss.heading("Overview")
+	ss.goTo("#/queue")
+	ss.heading("Review queue")
+	rows := tableRows(ss, "main table:nth-of-type(1) tbody tr")
+	if len(rows) != len(queue.Findings) || !strings.Contains(ss.text("#queue-h"), fmt.Sprint(queue.Total)) {
+		t.Fatalf("queue shows %d rows (heading %q), want the %d of GET /api/findings?review=none&sort=tier", len(rows), ss.text("#queue-h"), queue.Total)
+	}
+	seenPotential := false
+	for i, r := range rows {
+		want := queue.Findings[i]
+		cells := strings.Split(r, "|")
+		if cells[0] != "#"+fmt.Sprint(want.ID) {
+			t.Errorf("queue row %d: %q, want finding %d", i, r, want.ID)
+		}
+		if strings.Contains(cells[2], "c-") {
+			t.Errorf("queue row %d names a compound by id: %q", i, r)
+		}
+		seenPotential = seenPotential || want.Tier == "potential"
+		if want.Tier == "tied" && seenPotential {
+			t.Errorf("queue row %d: a tied finding after a potential one", i)
+		}
+	}
+	if !seenPotential || queue.Findings[0].Tier != "tied" {
+		t.Error("the queue does not hold both tiers: its order is not tested")
+	}
+	stale := tableRows(ss, "main table:nth-of-type(2) tbody tr")
+	if len(stale) != 1 || !strings.HasPrefix(stale[0], fmt.Sprintf("#%d|", id)) || !strings.Contains(stale[0], "changed since") {
+		t.Errorf("stale reviews: %q, want finding %d", stale, id)
+	}
+	// A report id leads to all findings of that report.
+	href := evalIn[string](ss, `document.querySelector("main table tbody tr td:nth-child(2) a").getAttribute("href")`)
+	if !strings.HasPrefix(href, "#/findings?report=") {
+		t.Errorf("report link %q", href)
+	}
+
+	// The findings list, pages of 4 in the queue's order: forward by
+	// Next, then back by Previous, each page the API's.
+	var api []int64
+	cursor := ""
+	for {
+		var pg struct {
+			Findings []findingView
+			Next     string
+		}
+		f.get(t, "analyst", "/api/findings?sort=tier&limit=4&cursor="+cursor, &pg)
+		for _, x := range pg.Findings {
+			api = append(api, x.ID)
+		}
+		if pg.Next == "" {
+			break
+		}
+		cursor = pg.Next
+	}
+	idsOnPage := func() []int64 {
+		var out []int64
+		for _, r := range tableRows(ss, "main table.server-sorted tbody tr") {
+			var n int64
+			fmt.Sscanf(r, "#%d", &n)
+			out = append(out, n)
+		}
+		return out
+	}
+	ss.goTo("#/findings?limit=4")
+	ss.heading("Findings")
+	ss.step("sort by tier, on the server", chromedp.Click(chromedp.Search(`//main//th/a[text()="Tier"]`)))
+	ss.waitFor("the tier order", `location.hash.includes("sort=tier") && document.querySelector("th[aria-sort=descending]") !== null && document.getElementById("status").textContent !== "Loading…"`)
+	var fwd []int64
+	pages := 0
+	for {
+		fwd = append(fwd, idsOnPage()...)
+		pages++
+		if evalIn[bool](ss, `[...document.querySelectorAll(".pager a")].some((a) => a.textContent === "Next page")`) == false {
+			break
+		}
+		before := evalIn[string](ss, "location.hash")
+		ss.step("next page", chromedp.Evaluate[chromedp.Void](`[...document.querySelector(".pager").querySelectorAll("a")].find((a) => a.textContent === "Next page").click()`))
+		ss.waitFor("the next page", fmt.Sprintf(`location.hash !== %q && document.getElementById("status").textContent !== "Loading…"`, before))
+	}
+	if fmt.Sprint(fwd) != fmt.Sprint(api) || pages < 3 {
+		t.Errorf("pages forward (%d): %v\nwant the API's %v", pages, fwd, api)
+	}
+	var back []int64
+	for {
+		back = append(idsOnPage(), back...)
+		if !evalIn[bool](ss, `[...document.querySelectorAll(".pager a")].some((a) => a.textContent === "Previous page")`) {
+			break
+		}
+		before := evalIn[string](ss, "location.hash")
+		ss.step("previous page", chromedp.Evaluate[chromedp.Void](`[...document.querySelector(".pager").querySelectorAll("a")].find((a) => a.textContent === "Previous page").click()`))
+		ss.waitFor("the previous page", fmt.Sprintf(`location.hash !== %q && document.getElementById("status").textContent !== "Loading…"`, before))
+	}
+	if fmt.Sprint(back) != fmt.Sprint(api) {
+		t.Errorf("pages backward: %v\nwant the API's %v", back, api)
+	}
+
+	// A filter by rule, on the server.
+	var drift struct{ Findings []findingView }
+	f.get(t, "analyst", "/api/findings?rule=ip-drift", &drift)
+	ss.goTo("#/findings?rule=ip-drift")
+	ss.waitFor("the rule filter", `document.getElementById("f-rule").value === "ip-drift" && document.getElementById("status").textContent !== "Loading…"`)
+	if got := idsOnPage(); len(got) != len(drift.Findings) || len(got) == 0 {
+		t.Errorf("findings by rule ip-drift: %v, want the API's %d", got, len(drift.Findings))
+	}
+
+	// The finding's page highlights the matched event.
+	ss.goTo(fmt.Sprintf("#/finding/%d", id))
+	ss.heading(fmt.Sprintf("Finding #%d", id))
+	matched := tableRows(ss, "main tr.matched")
+	if len(matched) != 1 || !strings.Contains(matched[0], "203.0.113.7") || !strings.Contains(matched[0], "matched: ip") {
+		t.Errorf("highlighted events: %q, want the login from 203.0.113.7", matched)
+	}
+}
+
+// TestBrowserExport: the findings page downloads what it shows, every page
+// of it, in each format: the filter on screen is the export's.
+func TestBrowserExport(t *testing.T) {
+	f := newFixture(t)
+	var tied struct{ Total int }
+	f.get(t, "viewer", "/api/findings?tier=tied&country=KH&count=true&limit=1", &tied)
+	if tied.Total == 0 {
+		t.Fatal("no tied finding in KH to export")
+	}
+	ss := newSession(t, f)
+	ss.login("viewer")
+	ss.heading("Overview")
+	ss.goTo("#/findings?tier=tied&country=KH&limit=2")
+	ss.heading("Findings")
+	for format, file := range map[string]string{"csv": "csv", "parquet": "parquet", "stix": "stix.json", "misp": "misp.json"} {
+		evalIn[string](ss, `document.getElementById("status").textContent = ""`)
+		ss.step("export "+format, chromedp.Click(chromedp.CSS(fmt.Sprintf(`button[data-format=%q]`, format))))
+		want := fmt.Sprintf("%d findings were saved as seams-findings.%s.", tied.Total, file)
+		ss.waitFor("the "+format+" export", fmt.Sprintf(`document.getElementById("status").textContent.startsWith(%q)`, want))
+	}
+}

@@ -205,11 +205,11 @@ func TestBrowserReviewFlow(t *testing.T) {
 
 	step("click through to Jinbei", chromedp.Click(chromedp.CSS(`svg.map a[href="#/compound/c-jinbei"] circle`)))
 	waitFor("the compound page", `document.querySelector("h1") && document.querySelector("h1").textContent === "Jinbei"`)
-	step("compound page", chromedp.WaitVisible(chromedp.Search(`//tr[td/span[text()="r-tied-ip"]]//a[starts-with(@href,"#/finding/")]`)))
+	step("compound page", chromedp.WaitVisible(chromedp.Search(`//tr[td//span[text()="r-tied-ip"]]//a[starts-with(@href,"#/finding/")]`)))
 	shot("compound")
 
 	id := f.findingID(t, "r-tied-ip", "c-jinbei")
-	step("click through to the finding", chromedp.Click(chromedp.Search(`//tr[td/span[text()="r-tied-ip"]]//a[starts-with(@href,"#/finding/")]`)))
+	step("click through to the finding", chromedp.Click(chromedp.Search(`//tr[td//span[text()="r-tied-ip"]]//a[starts-with(@href,"#/finding/")]`)))
 	waitFor("the finding page", fmt.Sprintf(`document.querySelector("h1") && document.querySelector("h1").textContent.startsWith("Finding #%d")`, id))
 	chain := text("ol.chain")
 	want := "report r-tied-ip logged in from 203.0.113.7 on 1 May 2024 22:14 UTC; that address was seen at Jinbei from 3 Mar to 9 Jun 2024, source partner-a"

@@ -12,6 +12,17 @@ const main = document.getElementById("main");
 const statusLine = document.getElementById("status");
 let me = null; // GET /api/me
 let regionCache = null;
+let compoundNames = null; // id -> name, from GET /api/compounds?counts=false
+
+// names returns the compounds' names by id (asked once a session: the
+// registry's reference data).
+async function names() {
+  if (!compoundNames) {
+    const cs = await api("/api/compounds" + qs({ counts: "false" }));
+    compoundNames = Object.fromEntries(cs.compounds.map((c) => [c.id, c.name]));
+  }
+  return compoundNames;
+}
 
 // Navigation: each route() is one navigation. A page that answers after
 // the user has moved on must not replace the page now shown: route()
@@ -192,7 +203,7 @@ function table(columns, rows, opts = {}) {
         return (x < y ? -1 : x > y ? 1 : 0) * state.dir;
       });
     }
-    tbody.replaceChildren(...list.map((r) => h("tr", null, columns.map((c) => h("td", { class: c.num ? "num" : null }, c.cell ? c.cell(r) : String(c.value(r) ?? ""))))));
+    tbody.replaceChildren(...list.map((r) => h("tr", { class: opts.rowClass ? opts.rowClass(r) : null }, columns.map((c) => h("td", { class: c.num ? "num" : null }, c.cell ? c.cell(r) : String(c.value(r) ?? ""))))));
     if (!list.length) tbody.append(h("tr", null, h("td", { colspan: columns.length, class: "muted" }, opts.empty || "Nothing to show.")));
   }
   draw();
@@ -454,6 +465,7 @@ async function compound(id) {
       { key: "file", label: "File", value: (i) => `${i.org}/${i.file}`, cell: (i) => `${i.org}/${i.file}:${i.line} (v${i.version})` },
     ], inds.indicators, { caption: inds.next ? "The first 1,000 indicators." : null }),
     h("h2", null, `Latest findings (${num(fs.total)})`), findingTable(fs.findings, { compoundColumn: false }),
+    h("p", null, link("#/findings" + qs({ compound: id, review: "none", sort: "tier" }), "Review queue of " + cc.name)),
     h("p", null, link("#/findings?compound=" + encodeURIComponent(id), "All findings of " + cc.name)));
 }
 
@@ -493,29 +505,66 @@ function windows(list) {
     (list.length > shown.length ? ` The first ${shown.length} of ${list.length} are drawn.` : "")));
 }
 
+// findingTable lists findings: compounds by name, each report a link to
+// all the findings of that report. opts.sort, on a list the server pages,
+// makes the headers of the orders it has (finding, tier, observation)
+// links to that order over all pages: a page sorted in the browser would
+// sort only itself.
 function findingTable(list, opts = {}) {
+  const nm = opts.names || {};
+  const srv = opts.sort; // {current, href(sort)}
   const cols = [
-    { key: "id", label: "Finding", num: true, value: (f) => f.id, cell: (f) => findingLink(f.id) },
-    { key: "report", label: "Report", value: (f) => f.report, cell: (f) => h("span", { class: "mono" }, f.report) },
+    { key: "id", label: "Finding", num: true, value: (f) => f.id, cell: (f) => findingLink(f.id), orders: ["", "newest"] },
+    { key: "report", label: "Report", value: (f) => f.report, cell: (f) => link("#/findings" + qs({ report: f.report }), h("span", { class: "mono" }, f.report)) },
   ];
-  if (opts.compoundColumn !== false) cols.push({ key: "compound", label: "Compound", value: (f) => f.compound, cell: (f) => compoundLink(f.compound) });
+  if (opts.compoundColumn !== false) cols.push({ key: "compound", label: "Compound", value: (f) => nm[f.compound] || f.compound, cell: (f) => compoundLink(f.compound, nm[f.compound]) });
   cols.push(
-    { key: "tier", label: "Tier", value: (f) => f.tier, cell: (f) => tierBadge(f.tier) },
-    { key: "at", label: "Earliest observation", value: (f) => f.at || "", cell: (f) => when(f.at) },
+    { key: "tier", label: "Tier", value: (f) => f.tier, cell: (f) => tierBadge(f.tier), orders: ["tier"] },
+    { key: "at", label: "Earliest observation", value: (f) => f.at || "", cell: (f) => when(f.at), orders: ["recent"] },
     { key: "rules", label: "Evidence", value: (f) => f.evidence.map((e) => e.rule).join(", ") },
     { key: "review", label: "Review", value: (f) => f.review.mark, cell: (f) => markText(f.review) });
-  return table(cols, list);
+  if (!srv) return table(cols, list, { empty: opts.empty });
+  // Server order: plain headers, links for the orders the server has.
+  const ths = cols.map((c) => {
+    const th = h("th", { scope: "col", class: c.num ? "num" : null });
+    if (!c.orders) {
+      th.textContent = c.label;
+      return th;
+    }
+    const on = c.orders.includes(srv.current);
+    // The id header flips between oldest and newest; the others set their order.
+    const next = c.key === "id" ? (srv.current === "" ? "newest" : "") : c.orders[0];
+    th.setAttribute("aria-sort", on ? (srv.current === "" ? "ascending" : "descending") : "none");
+    th.append(link(srv.href(next), c.label));
+    return th;
+  });
+  const rows = list.map((f) => h("tr", null, cols.map((c) => h("td", { class: c.num ? "num" : null }, c.cell ? c.cell(f) : String(c.value(f) ?? "")))));
+  if (!rows.length) rows.push(h("tr", null, h("td", { colspan: cols.length, class: "muted" }, opts.empty || "Nothing to show.")));
+  return h("table", { class: "server-sorted" }, h("thead", null, h("tr", null, ths)), h("tbody", null, rows));
 }
 
-const FILTERS = ["tier", "compound", "country", "incident", "report", "review", "from", "to", "withdrawn", "sort"];
+const FILTERS = ["tier", "compound", "country", "incident", "report", "review", "stale", "rule", "source", "asn", "from", "to", "withdrawn", "sort"];
+
+// pagerOf links the first, previous and next pages of a list the server
+// pages with cursors.
+function pagerOf(base, q, res, cursor) {
+  return h("div", { class: "pager" },
+    cursor ? link(base + qs(q), "First page") : null,
+    res.prev ? link(base + qs({ ...q, cursor: res.prev }), "Previous page") : null,
+    res.next ? link(base + qs({ ...q, cursor: res.next }), "Next page") : null,
+    h("span", { class: "muted total" }, `${res.findings.length} on this page.`));
+}
 
 async function findings(params) {
   const q = {};
   for (const k of FILTERS) if (params.get(k)) q[k] = params.get(k);
   const cursor = params.get("cursor") || "";
+  // Pages of 100 unless the link says otherwise (kept in the pager's links).
+  const limit = params.get("limit") || "";
+  const paging = limit ? { ...q, limit } : q;
   // The page comes first; the total (a count over every matching finding,
   // slow on millions) fills in when it arrives.
-  const [res, cs] = await Promise.all([api("/api/findings" + qs({ ...q, cursor, limit: 100 })), api("/api/compounds" + qs({ counts: "false" }))]);
+  const [res, cs, nm] = await Promise.all([api("/api/findings" + qs({ ...q, cursor, limit: limit || 100 })), api("/api/compounds" + qs({ counts: "false" })), names()]);
   const field = (name, label, input) => h("div", null, h("label", { for: "f-" + name }, label), input);
   const select = (name, options) => h("select", { id: "f-" + name, name },
     options.map(([v, t]) => { const o = h("option", { value: v }, t); if ((q[name] || "") === v) o.selected = true; return o; }));
@@ -532,23 +581,77 @@ async function findings(params) {
   field("country", "Country", input("country", "text", { size: 3, maxlength: 2, placeholder: "KH" })),
   field("incident", "Incident", input("incident", "text", { size: 12 })),
   field("report", "Report id", input("report", "text", { size: 12 })),
+  field("rule", "Rule", select("rule", [["", "any"], ["ip", "ip"], ["ip-drift", "ip-drift"], ["cidr", "cidr"], ["device", "device"], ["asn", "asn"]])),
+  field("source", "Source", input("source", "text", { size: 12 })),
+  field("asn", "AS", input("asn", "text", { size: 9, placeholder: "AS64500" })),
   field("review", "Review", select("review", [["", "any"], ["none", "not reviewed"], ["confirmed", "confirmed"], ["dismissed", "dismissed"]])),
   field("from", "From", input("from", "date")),
   field("to", "Before", input("to", "date")),
-  field("sort", "Order", select("sort", [["", "oldest first"], ["newest", "newest first"]])),
+  field("sort", "Order", select("sort", [["", "oldest first"], ["newest", "newest first"], ["recent", "latest observation first"], ["tier", "tied first, then latest"]])),
+  h("div", null, h("label", { for: "f-stale" }, "Stale reviews"), h("input", { id: "f-stale", name: "stale", type: "checkbox", value: "true", checked: q.stale === "true" })),
   h("div", null, h("label", { for: "f-withdrawn" }, "Withdrawn"), h("input", { id: "f-withdrawn", name: "withdrawn", type: "checkbox", value: "true", checked: q.withdrawn === "true" })),
   h("button", { type: "submit", class: "primary" }, "Apply"));
-  const pager = h("div", { class: "pager" },
-    cursor ? link("#/findings" + qs(q), "First page") : null,
-    res.next ? link("#/findings" + qs({ ...q, cursor: res.next }), "Next page") : null,
-    h("span", { class: "muted total" }, `${res.findings.length} on this page.`));
+  const pager = pagerOf("#/findings", paging, res, cursor);
   const bottom = pager.cloneNode(true); // links need no listeners
-  page("Findings", form, pager, findingTable(res.findings), bottom);
-  const here = location.hash;
-  api("/api/findings" + qs({ ...q, limit: 1, count: true })).then((c) => {
-    if (location.hash !== here) return;
+  const exports = h("p", { class: "exports" }, "Download these findings (every page): ",
+    ["csv", "parquet", "stix", "misp"].map((fmtName, i) => [i ? " · " : "", h("button", { type: "button", class: "link", "data-format": fmtName,
+      onclick: (ev) => downloadExport(ev.currentTarget, q, fmtName) }, { csv: "CSV", parquet: "Parquet", stix: "STIX 2.1", misp: "MISP" }[fmtName])]));
+  const sortCtl = { current: q.sort || "", href: (so) => "#/findings" + qs({ ...paging, sort: so }) };
+  page("Findings", form, exports, pager, findingTable(res.findings, { names: nm, sort: sortCtl }), bottom);
+  api("/api/findings" + qs({ ...q, sort: "", limit: 1, count: true })).then((c) => {
     for (const el of main.querySelectorAll(".total")) el.textContent = `${num(c.total)} findings match; ${res.findings.length} on this page.`;
   }).catch(() => {});
+}
+
+// downloadExport saves the findings a filter selects, every page of them,
+// in a format (GET /api/findings/export), as a file.
+async function downloadExport(btn, q, format) {
+  btn.disabled = true;
+  say(`Exporting as ${format}…`);
+  try {
+    const f = { ...q };
+    delete f.cursor;
+    const resp = await fetch("/api/findings/export" + qs({ ...f, format }), { headers: { Authorization: "Bearer " + sessionStorage.getItem(TOKEN_KEY) }, cache: "no-store", credentials: "omit" });
+    if (!resp.ok) {
+      let msg = resp.statusText;
+      try { msg = (await resp.json()).error || msg; } catch { /* not JSON */ }
+      throw new APIError(resp.status, msg);
+    }
+    const name = (/filename="([^"]+)"/.exec(resp.headers.get("Content-Disposition") || "") || [])[1] || "seams-findings." + format;
+    const url = URL.createObjectURL(await resp.blob());
+    const a = h("a", { href: url, download: name });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    say(`${resp.headers.get("X-Seams-Findings") || "The"} findings were saved as ${name}.`);
+  } catch (err) {
+    say("The export failed: " + err.message, true);
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+// queue is the review queue: the findings nobody has reviewed, tied first
+// and then the latest observation first, a page at a time; and the reviews
+// a later run made stale (the finding changed after it was reviewed).
+async function queue(params) {
+  const cursor = params.get("cursor") || "";
+  const q = { review: "none", sort: "tier" };
+  const [res, stale, nm] = await Promise.all([
+    api("/api/findings" + qs({ ...q, cursor, limit: 50, count: !cursor })),
+    api("/api/findings" + qs({ stale: "true", sort: "recent", limit: 100, count: true })),
+    names()]);
+  const base = { current: "tier", href: (so) => "#/findings" + qs({ review: "none", sort: so }) };
+  page("Review queue",
+    h("p", { class: "muted" }, "Findings nobody has reviewed, tied first, then the latest observation first. Open one to confirm or dismiss it."),
+    h("h2", { id: "queue-h" }, "Not reviewed" + (res.total !== undefined ? ` (${num(res.total)})` : "")),
+    pagerOf("#/queue", {}, res, cursor),
+    findingTable(res.findings, { names: nm, sort: base, empty: "Every finding has been reviewed." }),
+    h("h2", { id: "stale-h" }, `Reviews made stale by a later run (${num(stale.total)})`),
+    h("p", { class: "muted" }, "The finding changed after it was reviewed: its mark still stands, but was given to an earlier version. Look again, and mark it anew."),
+    findingTable(stale.findings, { names: nm, sort: { current: "recent", href: (so) => "#/findings" + qs({ stale: "true", sort: so }) }, empty: "No review is stale." }),
+    stale.next ? h("p", null, link("#/findings" + qs({ stale: "true", sort: "recent" }), "All stale reviews")) : null);
 }
 
 async function finding(id) {
@@ -580,6 +683,10 @@ async function finding(id) {
     review.append(h("p", { class: "muted" }, me.can.review ? "Only the organisation of the report reviews its findings." : "Your role may not review findings."));
   }
   const r = d.report_detail;
+  // The events and devices the evidence matched, highlighted in the
+  // report's tables, with the rules that fired on each.
+  const matchedIP = (e) => ev.filter((x) => x.observed.ip === e.ip && (x.observed.at || "") === (e.at || "")).map((x) => x.rule);
+  const matchedDevice = (x) => ev.filter((y) => y.observed.device && y.observed.device === x.device && (y.observed.at || "") === (x.at || "")).map((y) => y.rule);
   page(`Finding #${d.id}: report ${d.report} and ${d.compound_detail.name}`,
     h("p", null, tierBadge(d.tier), " ", h("span", { class: "summary" }, d.summary)),
     h("h2", null, "Evidence"),
@@ -598,11 +705,13 @@ async function finding(id) {
           { key: "at", label: "At", value: (e) => e.at || "", cell: (e) => when(e.at) },
           { key: "event", label: "Event", value: (e) => e.event || "" },
           { key: "flags", label: "Flags", value: (e) => [e.proxy ? "proxy" : "", e.associated ? "associated account" : ""].filter(Boolean).join(", ") },
-        ], r.ips, { empty: "No IP events." }),
+          { key: "matched", label: "Matched", value: (e) => matchedIP(e).join(", "), cell: (e) => (matchedIP(e).length ? h("strong", null, "matched: " + matchedIP(e).join(", ")) : "") },
+        ], r.ips, { empty: "No IP events.", rowClass: (e) => (matchedIP(e).length ? "matched" : null) }),
         table([
           { key: "device", label: "Device", value: (x) => x.device, cell: (x) => h("span", { class: "mono" }, x.device) },
           { key: "at", label: "At", value: (x) => x.at || "", cell: (x) => when(x.at) },
-        ], r.devices, { empty: "No devices." })),
+          { key: "matched", label: "Matched", value: (x) => matchedDevice(x).join(", "), cell: (x) => (matchedDevice(x).length ? h("strong", null, "matched: " + matchedDevice(x).join(", ")) : "") },
+        ], r.devices, { empty: "No devices.", rowClass: (x) => (matchedDevice(x).length ? "matched" : null) })),
       h("section", null, h("h2", null, "Compound"),
         h("p", null, compoundLink(d.compound, d.compound_detail.name), ` (${d.compound_detail.country}${d.compound_detail.status ? ", " + d.compound_detail.status : ""})`),
         h("h2", null, "Indicators behind it"),
@@ -647,7 +756,7 @@ async function search(params) {
       { key: "ips", label: "IP events", num: true, value: (r) => r.ips.length },
       { key: "devices", label: "Devices", num: true, value: (r) => r.devices.length },
     ], res.reports, { empty: "No report." }),
-    h("h2", null, `Findings (${res.findings.length})`), findingTable(res.findings),
+    h("h2", null, `Findings (${res.findings.length})`), findingTable(res.findings, { names: await names() }),
     res.kind !== "report" ? [h("h2", null, `Indicators (${res.indicators.length})`), table([
       { key: "compound", label: "Compound", value: (i) => i.compound, cell: (i) => compoundLink(i.compound) },
       { key: "kind", label: "Kind", value: (i) => i.kind },
@@ -932,6 +1041,7 @@ async function route() {
       case "compounds": await compounds(); break;
       case "compound": await compound(parts[1]); break;
       case "findings": await findings(params); break;
+      case "queue": await queue(params); break;
       case "finding": await finding(parts[1]); break;
       case "search": await search(params); break;
       case "runs": await runs(); break;

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -462,5 +463,64 @@ func TestBrowserExport(t *testing.T) {
 		ss.step("export "+format, chromedp.Click(chromedp.CSS(fmt.Sprintf(`button[data-format=%q]`, format))))
 		want := fmt.Sprintf("%d findings were saved as seams-findings.%s.", tied.Total, file)
 		ss.waitFor("the "+format+" export", fmt.Sprintf(`document.getElementById("status").textContent.startsWith(%q)`, want))
+	}
+}
+
+// TestBrowserMap: compounds are labelled on the map; two compounds too
+// close to tell apart are one cluster that zooms in to them when
+// followed (from the keyboard), where they are two labelled markers; the
+// zoom buttons zoom and reset; nothing is fetched but the server's own
+// files.
+func TestBrowserMap(t *testing.T) {
+	f := newFixture(t)
+	// A neighbour 0.15 degrees from Jinbei.
+	csv := "id,name,country,province,lat,lon,status\nc-neighbour,Neighbour Tower,KH,Preah Sihanouk,10.66,103.62,active\n"
+	if resp, b := f.do(t, "analyst", "POST", "/api/upload/compounds?name=neighbour.csv", strings.NewReader(csv)); resp.StatusCode >= 300 {
+		t.Fatalf("upload: %d %s", resp.StatusCode, b)
+	}
+	ss := newSession(t, f)
+	ss.login("analyst")
+	ss.heading("Overview")
+	ss.step("map", chromedp.WaitVisible(chromedp.CSS("svg.map")))
+	labels := evalIn[[]string](ss, `[...document.querySelectorAll("svg.map .mlabel")].map((t) => t.textContent)`)
+	if !slices.ContainsFunc(labels, func(l string) bool { return strings.Contains(l, "Jinbei") && strings.Contains(l, "Neighbour Tower") }) {
+		t.Errorf("map labels %q: want a cluster of Jinbei and Neighbour Tower", labels)
+	}
+	if n := evalIn[int](ss, `document.querySelectorAll('svg.map a[data-compound]').length`); n < 2 {
+		t.Errorf("%d single markers: want the compounds away from the cluster", n)
+	}
+	vb := func() float64 { return evalIn[float64](ss, `document.querySelector("svg.map").viewBox.baseVal.width`) }
+	whole := vb()
+	ss.step("open the cluster from the keyboard", chromedp.Focus(chromedp.CSS(`svg.map g.cluster[data-compounds~="c-neighbour"]`)), chromedp.KeyEvent("\r"))
+	ss.waitFor("the two markers", `document.querySelector('svg.map a[data-compound="c-neighbour"]') !== null && document.querySelector('svg.map a[data-compound="c-jinbei"]') !== null`)
+	if z := vb(); z >= whole/4 {
+		t.Errorf("following the cluster zoomed to a width of %v of %v", z, whole)
+	}
+	// On screen, the two markers no longer overlap, and each is labelled.
+	apart := evalIn[bool](ss, `(() => {
+	  const r = (id) => document.querySelector('svg.map a[data-compound="' + id + '"] circle').getBoundingClientRect();
+	  const a = r("c-jinbei"), b = r("c-neighbour");
+	  return a.right <= b.left || b.right <= a.left || a.bottom <= b.top || b.bottom <= a.top;
+	})()`)
+	if !apart {
+		t.Error("zoomed in, the two markers still overlap")
+	}
+	if got := evalIn[string](ss, `document.querySelector('svg.map a[data-compound="c-neighbour"] .mlabel').textContent`); got != "Neighbour Tower" {
+		t.Errorf("the neighbour's label: %q", got)
+	}
+	ss.step("back to the whole region", chromedp.Click(chromedp.ID("map-reset")))
+	if z := vb(); z != whole {
+		t.Errorf("reset: width %v, want %v", z, whole)
+	}
+	ss.step("zoom in", chromedp.Click(chromedp.ID("map-zoom-in")))
+	if z := vb(); z != whole/2 {
+		t.Errorf("zoom in: width %v, want %v", z, whole/2)
+	}
+	// Every resource the page loaded came from the server itself.
+	urls := evalIn[[]string](ss, `performance.getEntriesByType("resource").map((e) => e.name)`)
+	for _, u := range urls {
+		if !strings.HasPrefix(u, f.ts.URL+"/") {
+			t.Errorf("the page fetched %s", u)
+		}
 	}
 }

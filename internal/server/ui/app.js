@@ -329,37 +329,129 @@ async function region() {
 
 const FOCUS = new Set(["KH", "MM", "LA", "TH"]);
 
-// map draws the base map (equirectangular, longitudes scaled by the cosine
-// of the middle latitude) with a marker per located compound: its area
-// grows with its tied reports, its colour says its status.
+// compoundMap draws the base map (equirectangular, longitudes scaled by
+// the cosine of the middle latitude) with a marker per located compound:
+// its area grows with its tied reports, its colour says its status, and
+// its name is written beside it. Markers that would overlap at the
+// current zoom are drawn as one cluster, which says how many it holds and
+// zooms in to them when followed. Zoom with the buttons or the wheel; the
+// map is the embedded region.json and nothing else: no tiles, offline.
 function compoundMap(reg, compounds, title) {
   const view = [90, 5, 110, 28.5]; // lon min, lat min, lon max, lat max
   const k = 30, cx = Math.cos(((view[1] + view[3]) / 2) * Math.PI / 180);
   const px = (lon) => (lon - view[0]) * cx * k, py = (lat) => (view[3] - lat) * k;
   const width = px(view[2]), height = py(view[1]);
+  const MAXZ = 16;
   const svg = s("svg", { viewBox: `0 0 ${width.toFixed(0)} ${height.toFixed(0)}`, class: "map", role: "img", "aria-label": title });
   svg.append(s("rect", { x: 0, y: 0, width, height, class: "sea" }));
   for (const c of reg.countries) {
     const d = c.rings.map((r) => "M" + r.map(([lon, lat]) => px(lon).toFixed(1) + "," + py(lat).toFixed(1)).join("L") + "Z").join("");
     svg.append(s("path", { d, class: "land" + (FOCUS.has(c.iso) ? " focus" : "") }, s("title", null, c.name)));
   }
+  const countryLabels = s("g", { class: "cnames" });
   const labels = { MM: [96.2, 21.5], TH: [100.9, 15.6], LA: [102.6, 19.6], KH: [104.9, 12.7], VN: [107.5, 14.5], CN: [103, 26.5], MY: [102.2, 5.6], BD: [90.4, 24.2] };
   for (const c of reg.countries) {
     const at = labels[c.iso];
-    if (at) svg.append(s("text", { x: px(at[0]), y: py(at[1]), "text-anchor": "middle", class: "cname" }, c.name));
+    if (at) countryLabels.append(s("g", { "data-x": px(at[0]), "data-y": py(at[1]) }, s("text", { x: 0, y: 0, "text-anchor": "middle", class: "cname" }, c.name)));
   }
-  const located = compounds.filter((c) => c.lat !== undefined && c.lon !== undefined).sort((a, b) => b.tied - a.tied);
+  svg.append(countryLabels);
+  const markers = s("g", { class: "markers" });
+  svg.append(markers);
+  const located = compounds.filter((c) => c.lat !== undefined && c.lon !== undefined).sort((a, b) => b.tied - a.tied || a.id.localeCompare(b.id));
   const max = Math.max(1, ...located.map((c) => c.tied));
   for (const c of located) {
-    const r = 3 + 14 * Math.sqrt(c.tied / max);
-    const label = `${c.name} (${c.country}, ${c.status || "status unknown"}): ${c.tied} tied, ${c.potential} potential`;
-    svg.append(s("a", { href: "#/compound/" + encodeURIComponent(c.id), "aria-label": label },
-      s("circle", { cx: px(c.lon).toFixed(1), cy: py(c.lat).toFixed(1), r: r.toFixed(1), class: "s-" + (c.status || "unknown") }, s("title", null, label))));
+    c._x = px(c.lon);
+    c._y = py(c.lat);
+    c._r = 3 + 14 * Math.sqrt(c.tied / max); // in units of the whole map
   }
+  // The visible window: centre and zoom (1 = the whole region).
+  const st = { z: 1, x: width / 2, y: height / 2 };
+  const zoomText = h("span", { class: "muted zoom-level", "aria-live": "polite" });
+
+  // cluster groups the markers that would overlap on screen at zoom z,
+  // biggest first: a marker joins the first group whose centre it
+  // overlaps.
+  function cluster(z) {
+    const groups = [];
+    for (const c of located) {
+      const g = groups.find((g) => Math.hypot(g.x - c._x, g.y - c._y) * z < g.r + c._r);
+      if (g) {
+        g.members.push(c);
+        g.r = Math.min(22, Math.max(g.r, c._r) + 1.5);
+      } else {
+        groups.push({ x: c._x, y: c._y, r: c._r, members: [c] });
+      }
+    }
+    return groups;
+  }
+
+  function draw() {
+    const w = width / st.z, hh = height / st.z;
+    st.x = Math.min(Math.max(st.x, w / 2), width - w / 2);
+    st.y = Math.min(Math.max(st.y, hh / 2), height - hh / 2);
+    svg.setAttribute("viewBox", `${(st.x - w / 2).toFixed(2)} ${(st.y - hh / 2).toFixed(2)} ${w.toFixed(2)} ${hh.toFixed(2)}`);
+    // Markers and labels are drawn at the origin, scaled by 1/zoom where
+    // they stand, so that they keep their size on screen.
+    const at = (x, y) => `translate(${x.toFixed(2)} ${y.toFixed(2)}) scale(${(1 / st.z).toFixed(4)})`;
+    for (const g of countryLabels.children) g.setAttribute("transform", at(Number(g.dataset.x), Number(g.dataset.y)));
+    markers.replaceChildren();
+    for (const g of cluster(st.z)) {
+      if (g.members.length === 1) {
+        const c = g.members[0];
+        const label = `${c.name} (${c.country}, ${c.status || "status unknown"}): ${c.tied} tied, ${c.potential} potential`;
+        markers.append(s("a", { href: "#/compound/" + encodeURIComponent(c.id), "aria-label": label, class: "marker", "data-compound": c.id },
+          s("g", { transform: at(c._x, c._y) },
+            s("circle", { cx: 0, cy: 0, r: c._r.toFixed(2), class: "s-" + (c.status || "unknown") }, s("title", null, label)),
+            s("text", { x: (c._r + 2).toFixed(2), y: 3.5, class: "mlabel" }, c.name))));
+        continue;
+      }
+      const tied = g.members.reduce((n, c) => n + c.tied, 0);
+      const names = g.members.map((c) => c.name);
+      const label = `${g.members.length} compounds close together: ${names.join(", ")} (${tied} tied). Zoom in to tell them apart.`;
+      const open = () => {
+        // Zoom to fit the cluster's compounds, with room around them.
+        const xs = g.members.map((c) => c._x), ys = g.members.map((c) => c._y);
+        const span = Math.max(Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys), 0.01);
+        st.x = (Math.max(...xs) + Math.min(...xs)) / 2;
+        st.y = (Math.max(...ys) + Math.min(...ys)) / 2;
+        st.z = Math.min(MAXZ, Math.max(st.z * 2, (3 * 30) / span));
+        draw();
+      };
+      const gEl = s("g", { class: "cluster", role: "button", tabindex: 0, "aria-label": label, "data-compounds": g.members.map((c) => c.id).join(" "), transform: at(g.x, g.y) },
+        s("circle", { cx: 0, cy: 0, r: g.r.toFixed(2) }, s("title", null, label)),
+        s("text", { x: 0, y: 4, "text-anchor": "middle", class: "ccount" }, String(g.members.length)),
+        s("text", { x: (g.r + 2).toFixed(2), y: 3.5, class: "mlabel" },
+          names.length > 2 ? `${names[0]} and ${names.length - 1} more` : names.join(" · ")));
+      gEl.addEventListener("click", open);
+      gEl.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); open(); } });
+      markers.append(gEl);
+    }
+    zoomText.textContent = st.z === 1 ? "whole region" : `zoom ×${st.z}`;
+  }
+  const zoomBy = (f) => { st.z = Math.min(MAXZ, Math.max(1, st.z * f)); draw(); };
+  svg.addEventListener("wheel", (e) => {
+    e.preventDefault();
+    // Zoom around the point under the pointer.
+    const r = svg.getBoundingClientRect(), vb = svg.viewBox.baseVal;
+    const mx = vb.x + ((e.clientX - r.left) / r.width) * vb.width, my = vb.y + ((e.clientY - r.top) / r.height) * vb.height;
+    const before = st.z;
+    st.z = Math.min(MAXZ, Math.max(1, st.z * (e.deltaY < 0 ? 2 : 0.5)));
+    st.x = mx + (st.x - mx) * (before / st.z);
+    st.y = my + (st.y - my) * (before / st.z);
+    draw();
+  }, { passive: false });
+  draw();
   const missing = compounds.length - located.length;
-  return h("figure", null, svg, h("figcaption", null,
+  return h("figure", null,
+    h("div", { class: "map-tools" },
+      h("button", { type: "button", id: "map-zoom-in", "aria-label": "Zoom in", onclick: () => zoomBy(2) }, "+"),
+      h("button", { type: "button", id: "map-zoom-out", "aria-label": "Zoom out", onclick: () => zoomBy(0.5) }, "−"),
+      h("button", { type: "button", id: "map-reset", onclick: () => { st.z = 1; st.x = width / 2; st.y = height / 2; draw(); } }, "Whole region"),
+      zoomText),
+    svg, h("figcaption", null,
     h("ul", { class: "legend" }, ["active", "raided", "closed", "unknown"].map((st) => h("li", null, h("span", { class: "sw " + st }), st))),
-    "Marker area grows with tied reports.", missing ? ` ${missing} compounds have no location and are not on the map.` : ""));
+    "Marker area grows with tied reports; a numbered circle holds compounds too close to tell apart at this zoom: follow it to zoom in.",
+    missing ? ` ${missing} compounds have no location and are not on the map.` : ""));
 }
 
 // ---- pages -------------------------------------------------------------

@@ -191,12 +191,24 @@ func (s *Store) Findings(ctx context.Context, p seams.Principal, q seams.Finding
 		// A page before a cursor is read in the reverse order, then
 		// turned round.
 		desc := o.desc != before
+		if at == nil && o.code == "o" {
+			// A range on the id steers SQLite to walk the primary key
+			// (without it, it takes the tier index and sorts every
+			// finding: 2 s instead of 20 ms for a first page of 200,000).
+			where += ` AND f.id > 0`
+		}
 		if at != nil {
 			cmp := " > ("
 			if desc {
 				cmp = " < ("
 			}
-			where += " AND (" + strings.Join(o.keys, ", ") + ")" + cmp + strings.TrimSuffix(strings.Repeat("?, ", len(at)), ", ") + ")"
+			if len(at) == 1 {
+				// A plain comparison: SQLite uses the primary key for
+				// it, not for a row value of one column.
+				where += " AND " + o.keys[0] + strings.TrimSuffix(cmp, "(") + "?"
+			} else {
+				where += " AND (" + strings.Join(o.keys, ", ") + ")" + cmp + strings.TrimSuffix(strings.Repeat("?, ", len(at)), ", ") + ")"
+			}
 			for _, k := range at {
 				args = append(args, k)
 			}

@@ -85,7 +85,8 @@ type findingOrder struct {
 }
 
 // A finding without a time sorts after every one with a time: has_at
-// first, then the time (0 when none).
+// first, then the time (0 when none). The indexes findings_queue and
+// findings_recent (schemaReviewQueue) are on these very expressions.
 const (
 	hasAt    = `CASE WHEN f.at_ns IS NULL THEN 0 ELSE 1 END`
 	atOrZero = `COALESCE(f.at_ns, 0)`

@@ -49,8 +49,8 @@ func testMigrateV4(t *testing.T, e Engine) {
 	defer st.Close()
 	var v int
 	must(t, DB(t, st).QueryRow(`SELECT MAX(version) FROM schema_migrations`).Scan(&v))
-	if v != sqlstore.SchemaVersion() || v != 5 {
-		t.Fatalf("schema version %d after reopening, want 5", v)
+	if v != sqlstore.SchemaVersion() || v < 5 {
+		t.Fatalf("schema version %d after reopening, want %d", v, sqlstore.SchemaVersion())
 	}
 	runs, err := st.Runs(ctx(), p, 10)
 	must(t, err)

@@ -732,7 +732,7 @@ async function queue(params) {
   const q = { review: "none", sort: "tier" };
   const [res, stale, nm] = await Promise.all([
     api("/api/findings" + qs({ ...q, cursor, limit: 50, count: !cursor })),
-    api("/api/findings" + qs({ stale: "true", sort: "recent", limit: 100, count: true })),
+    api("/api/findings" + qs({ stale: "true", limit: 100, count: true })),
     names()]);
   const base = { current: "tier", href: (so) => "#/findings" + qs({ review: "none", sort: so }) };
   page("Review queue",
@@ -742,8 +742,8 @@ async function queue(params) {
     findingTable(res.findings, { names: nm, sort: base, empty: "Every finding has been reviewed." }),
     h("h2", { id: "stale-h" }, `Reviews made stale by a later run (${num(stale.total)})`),
     h("p", { class: "muted" }, "The finding changed after it was reviewed: its mark still stands, but was given to an earlier version. Look again, and mark it anew."),
-    findingTable(stale.findings, { names: nm, sort: { current: "recent", href: (so) => "#/findings" + qs({ stale: "true", sort: so }) }, empty: "No review is stale." }),
-    stale.next ? h("p", null, link("#/findings" + qs({ stale: "true", sort: "recent" }), "All stale reviews")) : null);
+    findingTable(stale.findings, { names: nm, sort: { current: "", href: (so) => "#/findings" + qs({ stale: "true", sort: so }) }, empty: "No review is stale." }),
+    stale.next ? h("p", null, link("#/findings" + qs({ stale: "true" }), "All stale reviews")) : null);
 }
 
 async function finding(id) {

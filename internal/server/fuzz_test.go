@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/internal/export"
 )
 
 // Fuzz targets for every parser of request input: query strings, path ids,
@@ -86,6 +87,36 @@ func FuzzFindingQuery(f *testing.F) {
 		}
 		if !reflect.DeepEqual(back, q) {
 			t.Fatalf("round trip of %q: %+v, then %+v", raw, q, back)
+		}
+	})
+}
+
+// FuzzExportQuery: what GET /api/findings/export accepts is a known
+// format and filters that read back as themselves.
+func FuzzExportQuery(f *testing.F) {
+	for _, s := range []string{"format=csv", "format=CSV&bom=true&tier=tied", "format=stix&bom=1", "format=parquet&cursor=f1", "format=misp&rule=device&asn=AS64500&sort=tier", "", "format=gse&stale=true"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		v, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		e, err := parseExportQuery(v)
+		if err != nil {
+			return
+		}
+		if _, err := export.ParseFormat(string(e.format)); err != nil || e.bom && e.format != export.CSV || e.q.Cursor != "" || e.q.Limit != 0 {
+			t.Fatalf("accepted %q as %+v", raw, e)
+		}
+		back := encodeFindingQuery(e.q)
+		back.Set("format", string(e.format))
+		if e.bom {
+			back.Set("bom", "true")
+		}
+		again, err := parseExportQuery(back)
+		if err != nil || !reflect.DeepEqual(again, e) {
+			t.Fatalf("round trip of %q: %+v, then %+v, %v", raw, e, again, err)
 		}
 	})
 }

@@ -730,10 +730,15 @@ type Change struct {
 // Sort is the order of a listing.
 type Sort string
 
-// The orders of findings: by id, oldest (the default) or newest first.
+// The orders of findings: by id, oldest (the default) or newest first; by
+// recency (the latest earliest observation first, findings without a time
+// last); by tier (tied first), then recency: the order of a review queue.
+// Ties are broken by id, newest first.
 const (
 	SortOldest Sort = ""
 	SortNewest Sort = "newest"
+	SortRecent Sort = "recent"
+	SortTier   Sort = "tier"
 )
 
 // FindingQuery filters findings. Zero fields do not filter.
@@ -745,12 +750,22 @@ type FindingQuery struct {
 	Incident  string // of the report
 	Report    string // report id
 	Mark      *Mark  // review state; a pointer so that MarkNone can filter
+	// Stale selects reviewed findings that a later run changed since
+	// their review (ReviewStale).
+	Stale bool
+	// Rule, Source and ASN select findings with a piece of evidence that
+	// fired by this rule, from an indicator version of this source, or
+	// observed from an address of this autonomous system (as the run's
+	// enrichment databases said).
+	Rule   Rule
+	Source string
+	ASN    uint32
 	// From and To bound the finding's time (At, its earliest
 	// observation): From <= At < To. A finding without a time is left out
 	// when either is given.
 	From, To time.Time
 	Sort     Sort
-	Cursor   string // Next of the previous page; empty for the first
+	Cursor   string // Next (or Prev) of a page; empty for the first
 	Limit    int    // default 100, at most 1000
 	// Count asks for the number of all findings matching (not only this
 	// page) in FindingPage.Total.
@@ -761,6 +776,7 @@ type FindingQuery struct {
 type FindingPage struct {
 	Findings []StoredFinding
 	Next     string // cursor of the next page; empty after the last
+	Prev     string // cursor of the previous page; empty on the first
 	Total    int    // when the query asked for Count
 }
 
@@ -1012,6 +1028,10 @@ type AuditQuery struct {
 	Limit  int   // default 1000, at most 10000
 	Action string
 	Object string
+	// Latest asks for the last Limit entries that match (After still
+	// bounds them), still returned in seq order: an organisation's latest
+	// entries, however many of other organisations came after them.
+	Latest bool
 }
 
 // AuditEntry is one link of the audit chain. Hash is the SHA-256 of Prev

@@ -47,6 +47,12 @@ var Dialect = &sqlstore.Dialect{
 		// locale: ids sort the same in both engines.
 		"TEXT":    `TEXT COLLATE "C"`,
 		"NOROWID": "",
+		// A finding's evidence (a JSON array) as rows e, and the fields
+		// of one: the filters of findings by rule, AS and source.
+		"EVIDENCE":     "jsonb_array_elements(v.evidence::jsonb) AS e(value)",
+		"EV_RULE":      "(e.value->>'rule')",
+		"EV_ASN":       "(e.value->>'asn')::bigint",
+		"EV_INDICATOR": "(e.value->>'indicator')::bigint",
 	},
 	// Writers queue on the state row, as SQLite's writers queue on its
 	// lock: report sequence numbers are then handed out in commit order,

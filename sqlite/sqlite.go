@@ -52,6 +52,12 @@ var Dialect = &sqlstore.Dialect{
 		"TEXT": "TEXT", // compares bytewise (BINARY) by default
 		// Events are read in (report, n) order: keep them clustered so.
 		"NOROWID": "WITHOUT ROWID",
+		// A finding's evidence (a JSON array) as rows e, and the fields
+		// of one: the filters of findings by rule, AS and source.
+		"EVIDENCE":     "json_each(v.evidence) e",
+		"EV_RULE":      "json_extract(e.value, '$.rule')",
+		"EV_ASN":       "json_extract(e.value, '$.asn')",
+		"EV_INDICATOR": "json_extract(e.value, '$.indicator')",
 	},
 	Extra: map[int][]string{
 		1: {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/internal/atomicfile"
 	"github.com/seams-dev/seams/internal/export"
 )
 
@@ -15,11 +17,19 @@ var exportCommand = &command{
 	usage: `Usage:
   seams export --format FORMAT --from DIR --out FILE
                [--compounds FILE --indicators FILE] [--org NAME] [--time TIME] [--bom]
+  seams export --format FORMAT (--data DIR | --db URL) --out FILE
+               [filters of seams findings] [--org NAME] [--time TIME] [--bom]
 
 Read the output of "seams xref" in DIR (findings.jsonl and summary.json) and
 write it in a format partners and tools already use. The file is written
 under a temporary name and renamed when complete, with mode 0600: it holds
 report metadata. docs/formats.md has every mapping.
+
+With --data or --db, read the current findings of a store instead (as its
+operator: every organisation's), selected by the filters of seams findings;
+GET /api/findings/export writes the same bytes for the same filters. The
+compounds written are those of the findings, the indicators those of their
+evidence.
 
 Formats:
   stix     a STIX 2.1 bundle: each compound as Infrastructure located at a
@@ -53,7 +63,12 @@ Formats:
 
 Flags:
   --format FORMAT     stix, misp, csv, parquet or gse. Required.
-  --from DIR          the output directory of seams xref. Required.
+  --from DIR          the output directory of seams xref. Required, unless
+                      a store is given.
+` + storeFlagsHelp + `  --tier, --compound, --country, --incident, --report, --review, --from-time,
+  --to, --withdrawn, --stale, --rule, --source, --asn, --newest, --queue
+                      with a store: the filters of seams findings (--from-time
+                      is seams findings' --from: --from names the directory)
   --out FILE          the file to write; "-" writes standard output. Required.
   --compounds FILE    the compounds CSV of the run: gives every compound its
                       aliases, province, coordinates and status. Without it,
@@ -100,8 +115,18 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&o.Org, "org", "", "")
 	fs.StringVar(&at, "time", "", "")
 	fs.BoolVar(&o.BOM, "bom", false, "")
+	var sa storeArgs
+	sa.register(fs)
+	var ff findingFlags
+	ff.register(fs, "from-time")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if sa.given() {
+		return exportStore(ctx, e, sa, ff, format, at, o)
+	}
+	if ff.given() {
+		return usagef("export", "the filters of seams findings take a store (--data or --db)")
 	}
 	for _, f := range []struct{ name, val string }{{"format", format}, {"from", o.From}, {"out", o.Out}} {
 		if f.val == "" {
@@ -153,6 +178,69 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	}
 	if res.Rejected > 0 {
 		fmt.Fprintf(e.stderr, "note: %d rows of the registry files could not be used (see the rejected.jsonl of the run)\n", res.Rejected)
+	}
+	return nil
+}
+
+// exportStore is seams export --data: the findings of a store.
+func exportStore(ctx context.Context, e *env, sa storeArgs, ff findingFlags, format, at string, o export.Options) error {
+	if o.From != "" || o.Compounds != "" || o.Indicators != "" {
+		return usagef("export", "--from, --compounds and --indicators read the output of seams xref; a store (--data, --db) replaces them")
+	}
+	for _, f := range []struct{ name, val string }{{"format", format}, {"out", o.Out}} {
+		if f.val == "" {
+			return usagef("export", "missing --%s", f.name)
+		}
+	}
+	so := export.StoreOptions{Org: o.Org, BOM: o.BOM}
+	var err error
+	if so.Format, err = export.ParseFormat(format); err != nil {
+		return usagef("export", "--format: %v", err)
+	}
+	if (so.Format == export.STIX || so.Format == export.MISP || so.Format == export.GSE) && so.Org == "" {
+		return usagef("export", "--format %s needs --org, the reporting organisation", so.Format)
+	}
+	if so.BOM && so.Format != export.CSV {
+		return usagef("export", "--bom is for --format csv, not %s", so.Format)
+	}
+	if at != "" {
+		if so.Time, err = seams.ParseTime(at); err != nil {
+			return usagef("export", "--time: %v", err)
+		}
+	}
+	if so.Query, err = ff.query("export"); err != nil {
+		return err
+	}
+	st, err := sa.open(ctx, "export", newLogger(e.stderr, false))
+	if err != nil {
+		return storeError(err)
+	}
+	defer st.Close()
+	var w io.Writer = e.stdout
+	commit, abort := func() error { return nil }, func() {}
+	if o.Out != "-" {
+		f, err := atomicfile.Create(o.Out)
+		if err != nil {
+			return err
+		}
+		w, commit, abort = f, f.Commit, f.Abort
+	}
+	defer abort()
+	res, err := export.FromStore(ctx, st, operator(defaultOrg), so, w)
+	if errors.Is(err, export.ErrNoTime) {
+		return fmt.Errorf("%w with --time (e.g. --time %s)", err, time.Now().UTC().Format(time.RFC3339))
+	}
+	if err != nil {
+		return err
+	}
+	if err := commit(); err != nil {
+		return err
+	}
+	if o.Out != "-" {
+		fmt.Fprintf(e.stderr, "wrote %s (%d findings)\n", o.Out, res.Findings)
+	}
+	if res.Skipped != "" {
+		fmt.Fprintf(e.stderr, "note: %s\n", res.Skipped)
 	}
 	return nil
 }

@@ -3,9 +3,11 @@ package main
 import (
 	"bufio"
 	"context"
+	"flag"
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -19,7 +21,8 @@ var findingsCommand = &command{
   seams findings (--data DIR | --db URL) [--tier TIER] [--compound ID]
                  [--country CC] [--incident TEXT] [--report ID]
                  [--review MARK] [--from TIME] [--to TIME] [--withdrawn]
-                 [--newest] [--limit N] [--format table|jsonl]
+                 [--stale] [--rule RULE] [--source NAME] [--asn N]
+                 [--newest | --queue] [--limit N] [--format table|jsonl]
 
 List the current findings of the store (those of the last run that
 touched each), oldest first. At the command line you are the store's
@@ -43,13 +46,22 @@ Flags:
                       TIME (RFC 3339 or YYYY-MM-DD)
   --to TIME           ... and before TIME
   --withdrawn         list withdrawn findings instead
+  --stale             reviewed findings a later run changed since
+  --rule RULE         findings with evidence of this rule (ip, ip-drift,
+                      cidr, device, asn)
+  --source NAME       findings with evidence from an indicator of this source
+  --asn N             findings with evidence observed from this AS (64500 or
+                      AS64500; as the run's enrichment databases said)
   --newest            newest first
+  --queue             the review queue's order: tied first, then the latest
+                      observation first (with --review none: what to review)
   --limit N           at most N findings (default: all)
   --format FORMAT     table (default) or jsonl
 
 Examples:
   seams findings --data case/ --tier tied --country KH
   seams findings --data case/ --format jsonl > stored.jsonl
+  seams findings --data case/ --review none --queue --limit 20
 `,
 	run: runFindings,
 }
@@ -76,61 +88,114 @@ Example:
 	run: runReview,
 }
 
-func runFindings(ctx context.Context, e *env, args []string) error {
-	fs := newFlags("findings")
-	var sa storeArgs
-	sa.register(fs)
-	var q seams.FindingQuery
-	var tier, review, from, to, format string
-	var newest bool
-	var n int
-	fs.StringVar(&tier, "tier", "", "")
-	fs.StringVar(&q.Compound, "compound", "", "")
-	fs.StringVar(&q.Country, "country", "", "")
-	fs.StringVar(&q.Incident, "incident", "", "")
-	fs.StringVar(&q.Report, "report", "", "")
-	fs.StringVar(&review, "review", "", "")
-	fs.StringVar(&from, "from", "", "")
-	fs.StringVar(&to, "to", "", "")
-	fs.BoolVar(&q.Withdrawn, "withdrawn", false, "")
-	fs.BoolVar(&newest, "newest", false, "")
-	fs.IntVar(&n, "limit", 0, "")
-	fs.StringVar(&format, "format", "table", "")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
+// findingFlags are the filters of seams findings, which seams export
+// --data takes too.
+type findingFlags struct {
+	q                      seams.FindingQuery
+	tier, review, from, to string
+	rule, asn              string
+	newest, queue          bool
+}
+
+// register adds the flags; the time filter's start is named from (seams
+// export takes it as --from-time: its --from is a directory).
+func (ff *findingFlags) register(fs *flag.FlagSet, from string) {
+	fs.StringVar(&ff.tier, "tier", "", "")
+	fs.StringVar(&ff.q.Compound, "compound", "", "")
+	fs.StringVar(&ff.q.Country, "country", "", "")
+	fs.StringVar(&ff.q.Incident, "incident", "", "")
+	fs.StringVar(&ff.q.Report, "report", "", "")
+	fs.StringVar(&ff.review, "review", "", "")
+	fs.StringVar(&ff.from, from, "", "")
+	fs.StringVar(&ff.to, "to", "", "")
+	fs.BoolVar(&ff.q.Withdrawn, "withdrawn", false, "")
+	fs.BoolVar(&ff.newest, "newest", false, "")
+	fs.StringVar(&ff.rule, "rule", "", "")
+	fs.StringVar(&ff.q.Source, "source", "", "")
+	fs.StringVar(&ff.asn, "asn", "", "")
+	fs.BoolVar(&ff.q.Stale, "stale", false, "")
+	fs.BoolVar(&ff.queue, "queue", false, "")
+}
+
+// given reports whether any filter was set.
+func (ff *findingFlags) given() bool {
+	return ff.tier != "" || ff.q.Compound != "" || ff.q.Country != "" || ff.q.Incident != "" || ff.q.Report != "" ||
+		ff.review != "" || ff.from != "" || ff.to != "" || ff.q.Withdrawn || ff.newest ||
+		ff.rule != "" || ff.q.Source != "" || ff.asn != "" || ff.q.Stale || ff.queue
+}
+
+// query checks the flags of command cmd and returns the query they make.
+func (ff *findingFlags) query(cmd string) (seams.FindingQuery, error) {
+	q := ff.q
 	var err error
-	if tier != "" {
-		if q.Tier, err = seams.ParseTier(tier); err != nil {
-			return usagef("findings", "--tier: %v", err)
+	if ff.tier != "" {
+		if q.Tier, err = seams.ParseTier(ff.tier); err != nil {
+			return q, usagef(cmd, "--tier: %v", err)
 		}
 	}
-	if review != "" {
-		m, err := seams.ParseMark(review)
+	if ff.review != "" {
+		m, err := seams.ParseMark(ff.review)
 		if err != nil {
-			return usagef("findings", "--review: %v", err)
+			return q, usagef(cmd, "--review: %v", err)
 		}
 		q.Mark = &m
 	}
 	if q.Country != "" {
 		if q.Country, err = seams.ParseCountry(q.Country); err != nil {
-			return usagef("findings", "--country: %v", err)
+			return q, usagef(cmd, "--country: %v", err)
 		}
 	}
-	if q.From, err = parseWhen(from, false); err != nil {
-		return usagef("findings", "--from: %v", err)
+	if q.From, err = parseWhen(ff.from, false); err != nil {
+		return q, usagef(cmd, "--from: %v", err)
 	}
-	if q.To, err = parseWhen(to, false); err != nil {
-		return usagef("findings", "--to: %v", err)
+	if q.To, err = parseWhen(ff.to, false); err != nil {
+		return q, usagef(cmd, "--to: %v", err)
+	}
+	if ff.rule != "" {
+		if q.Rule, err = seams.ParseRule(ff.rule); err != nil {
+			return q, usagef(cmd, "--rule: %v", err)
+		}
+	}
+	if ff.asn != "" {
+		n, err := strconv.ParseUint(strings.TrimPrefix(strings.ToUpper(ff.asn), "AS"), 10, 32)
+		if err != nil || n == 0 {
+			return q, usagef(cmd, "--asn %q: want an AS number (64500 or AS64500)", ff.asn)
+		}
+		q.ASN = uint32(n)
+	}
+	switch {
+	case ff.newest && ff.queue:
+		return q, usagef(cmd, "--newest and --queue are two orders; give one")
+	case ff.newest:
+		q.Sort = seams.SortNewest
+	case ff.queue:
+		q.Sort = seams.SortTier
+	}
+	return q, nil
+}
+
+func runFindings(ctx context.Context, e *env, args []string) error {
+	fs := newFlags("findings")
+	var sa storeArgs
+	sa.register(fs)
+	var ff findingFlags
+	ff.register(fs, "from")
+	var format string
+	var n int
+	fs.IntVar(&n, "limit", 0, "")
+	fs.StringVar(&format, "format", "table", "")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	q, err := ff.query("findings")
+	if err != nil {
+		return err
 	}
 	if format != "table" && format != "jsonl" {
 		return usagef("findings", "--format %q (want table or jsonl)", format)
 	}
 	if n < 0 {
 		return usagef("findings", "--limit %d is negative", n)
-	}
-	if newest {
-		q.Sort = seams.SortNewest
 	}
 	st, err := sa.open(ctx, "findings", newLogger(e.stderr, false))
 	if err != nil {

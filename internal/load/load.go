@@ -26,6 +26,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/internal/hashset"
@@ -395,7 +396,12 @@ func (l *reportLoader) file(ctx context.Context, path string, o Options) (Result
 			break
 		}
 		if err != nil {
-			return l.result(res, c), fmt.Errorf("%s: %w", path, err)
+			// Named as rejections name the input (an upload by its name,
+			// not "-"), once: the readers' errors often name it already.
+			if !strings.HasPrefix(err.Error(), name+":") {
+				err = fmt.Errorf("%s: %w", name, err)
+			}
+			return l.result(res, c), err
 		}
 		res.Read++
 		if rec.Whole != nil {

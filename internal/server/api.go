@@ -189,7 +189,7 @@ func (s *Server) findings(w http.ResponseWriter, r *http.Request, p seams.Princi
 	if err != nil {
 		return err
 	}
-	out := map[string]any{"findings": redactorFor(p).findings(page.Findings), "next": page.Next}
+	out := map[string]any{"findings": redactorFor(p).findings(page.Findings), "next": page.Next, "prev": page.Prev}
 	if q.Count {
 		out["total"] = page.Total
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/internal/export"
 )
 
 // Fuzz targets for every parser of request input: query strings, path ids,
@@ -42,6 +43,16 @@ func encodeFindingQuery(q seams.FindingQuery) url.Values {
 	if q.Withdrawn {
 		set("withdrawn", "true")
 	}
+	if q.Stale {
+		set("stale", "true")
+	}
+	if q.Rule != 0 {
+		set("rule", q.Rule.String())
+	}
+	set("source", q.Source)
+	if q.ASN != 0 {
+		set("asn", strconv.FormatUint(uint64(q.ASN), 10))
+	}
 	set("sort", string(q.Sort))
 	set("cursor", q.Cursor)
 	if q.Limit != 0 {
@@ -55,7 +66,7 @@ func encodeFindingQuery(q seams.FindingQuery) url.Values {
 
 func FuzzFindingQuery(f *testing.F) {
 	for _, s := range []string{"", "tier=tied&compound=c-jinbei&country=kh", "review=none&from=2024-05-01&to=2024-06-01T00:00:00Z",
-		"sort=newest&cursor=f12&limit=50&count=true&withdrawn=1", "tier=tied&tier=potential", "limit=-1", "from=2024-02-30", "x=1", "review=%00"} {
+		"sort=newest&cursor=f12&limit=50&count=true&withdrawn=1", "sort=tier&review=none&rule=ip-drift&source=partner-a&asn=AS64500&stale=1&cursor=fbt:2.1.5.9", "asn=0", "rule=x", "tier=tied&tier=potential", "limit=-1", "from=2024-02-30", "x=1", "review=%00"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
@@ -76,6 +87,36 @@ func FuzzFindingQuery(f *testing.F) {
 		}
 		if !reflect.DeepEqual(back, q) {
 			t.Fatalf("round trip of %q: %+v, then %+v", raw, q, back)
+		}
+	})
+}
+
+// FuzzExportQuery: what GET /api/findings/export accepts is a known
+// format and filters that read back as themselves.
+func FuzzExportQuery(f *testing.F) {
+	for _, s := range []string{"format=csv", "format=CSV&bom=true&tier=tied", "format=stix&bom=1", "format=parquet&cursor=f1", "format=misp&rule=device&asn=AS64500&sort=tier", "", "format=gse&stale=true"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		v, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		e, err := parseExportQuery(v)
+		if err != nil {
+			return
+		}
+		if _, err := export.ParseFormat(string(e.format)); err != nil || e.bom && e.format != export.CSV || e.q.Cursor != "" || e.q.Limit != 0 {
+			t.Fatalf("accepted %q as %+v", raw, e)
+		}
+		back := encodeFindingQuery(e.q)
+		back.Set("format", string(e.format))
+		if e.bom {
+			back.Set("bom", "true")
+		}
+		again, err := parseExportQuery(back)
+		if err != nil || !reflect.DeepEqual(again, e) {
+			t.Fatalf("round trip of %q: %+v, then %+v, %v", raw, e, again, err)
 		}
 	})
 }

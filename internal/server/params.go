@@ -151,6 +151,16 @@ func clip(s string, n int) string {
 // parseFindingQuery reads the filters of GET /api/findings.
 func parseFindingQuery(v url.Values) (seams.FindingQuery, error) {
 	p := newParams(v)
+	q := findingFilters(p, v)
+	q.Cursor = p.str("cursor")
+	q.Limit = p.limit("limit", 1000)
+	q.Count = p.boolean("count")
+	return q, p.done()
+}
+
+// findingFilters reads the filters of a list of findings, as
+// GET /api/findings and its export take them (no paging).
+func findingFilters(p *params, v url.Values) seams.FindingQuery {
 	var q seams.FindingQuery
 	if s := p.str("tier"); s != "" {
 		t, err := seams.ParseTier(s)
@@ -186,17 +196,34 @@ func parseFindingQuery(v url.Values) (seams.FindingQuery, error) {
 		p.fail("parameter from must be before to")
 	}
 	q.Withdrawn = p.boolean("withdrawn")
+	q.Stale = p.boolean("stale")
+	if s := p.str("rule"); s != "" {
+		r, err := seams.ParseRule(s)
+		if err != nil {
+			p.fail("parameter rule: %v", err)
+		}
+		q.Rule = r
+	}
+	q.Source = p.str("source")
+	if s := p.str("asn"); s != "" {
+		n, err := strconv.ParseUint(strings.TrimPrefix(strings.ToUpper(s), "AS"), 10, 32)
+		if err != nil || n == 0 {
+			p.fail("parameter asn=%q (want an AS number, e.g. 64500 or AS64500)", clip(s, 32))
+		}
+		q.ASN = uint32(n)
+	}
 	switch s := p.str("sort"); s {
 	case "", "oldest":
 	case "newest":
 		q.Sort = seams.SortNewest
+	case "recent":
+		q.Sort = seams.SortRecent
+	case "tier":
+		q.Sort = seams.SortTier
 	default:
-		p.fail("parameter sort=%q (want newest or oldest)", clip(s, 32))
+		p.fail("parameter sort=%q (want oldest, newest, recent or tier)", clip(s, 32))
 	}
-	q.Cursor = p.str("cursor")
-	q.Limit = p.limit("limit", 1000)
-	q.Count = p.boolean("count")
-	return q, p.done()
+	return q
 }
 
 // parseReportQuery reads the filters of GET /api/reports.
@@ -322,11 +349,12 @@ type uploadParams struct {
 	shared bool
 	format string
 	source string
+	run    bool // cross-reference the store once the file is stored
 }
 
 func parseUpload(v url.Values) (uploadParams, error) {
 	p := newParams(v)
-	u := uploadParams{name: p.str("name"), shared: p.boolean("shared"), format: p.str("format"), source: p.str("source")}
+	u := uploadParams{name: p.str("name"), shared: p.boolean("shared"), format: p.str("format"), source: p.str("source"), run: p.boolean("run")}
 	if err := p.done(); err != nil {
 		return u, err
 	}

@@ -43,6 +43,7 @@ var routes = []route{
 	{"GET", "/api/indicator-files", seams.RoleViewer, false, (*Server).indicatorFiles},
 	{"GET", "/api/reports", seams.RoleViewer, false, (*Server).reports},
 	{"GET", "/api/findings", seams.RoleViewer, false, (*Server).findings},
+	{"GET", "/api/findings/export", seams.RoleViewer, false, (*Server).exportFindings},
 	{"GET", "/api/findings/{id}", seams.RoleViewer, false, (*Server).finding},
 	{"POST", "/api/findings/{id}/review", seams.RoleAnalyst, false, (*Server).review},
 	{"GET", "/api/search", seams.RoleViewer, false, (*Server).search},

@@ -25,6 +25,7 @@ var leastRole = map[string]seams.Role{
 	"GET /api/reports":               seams.RoleViewer,
 	"GET /api/findings":              seams.RoleViewer,
 	"GET /api/findings/{id}":         seams.RoleViewer,
+	"GET /api/findings/export":       seams.RoleViewer,
 	"POST /api/findings/{id}/review": seams.RoleAnalyst,
 	"GET /api/search":                seams.RoleViewer,
 	"GET /api/brief":                 seams.RoleViewer,
@@ -59,6 +60,8 @@ func requestFor(t *testing.T, f *fixture, rt route) (path, body string) {
 		path = "/api/tokens/tok_000000000000" // none: revoking a real one would end a role of the test
 	case "/api/search":
 		path += "?q=203.0.113.7"
+	case "/api/findings/export":
+		path += "?format=csv"
 	case "/api/findings/{id}/review":
 		body = `{"mark":"none"}`
 	case "/api/share/indicators":

@@ -453,11 +453,15 @@ type tokenView struct {
 	Created string `json:"created"`
 	Expires string `json:"expires,omitempty"`
 	Revoked string `json:"revoked,omitempty"`
+	// Expired: its expiry has passed (the store refuses it as it refuses
+	// a revoked one).
+	Expired bool `json:"expired,omitempty"`
 }
 
-func viewToken(t seams.Token) tokenView {
+// viewToken shapes a token; now decides whether it has expired.
+func viewToken(t seams.Token, now time.Time) tokenView {
 	return tokenView{ID: t.ID, Org: t.Org, User: t.User, Role: string(t.Role), Label: t.Label, Created: ts(t.Created),
-		Expires: ts(t.Expires), Revoked: ts(t.Revoked)}
+		Expires: ts(t.Expires), Revoked: ts(t.Revoked), Expired: !t.Expires.IsZero() && !now.Before(t.Expires)}
 }
 
 type auditView struct {

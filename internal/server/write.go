@@ -73,6 +73,11 @@ type uploadResult struct {
 	Rejections   []rejectionView `json:"rejections"`
 	// RejectionsOmitted counts rejections beyond the first maxRejections.
 	RejectionsOmitted int `json:"rejections_omitted"`
+	// Run is the cross-reference run=true asked for once the file was
+	// stored; RunError why it did not run (the file is stored all the
+	// same: another run was in progress, or the run failed).
+	Run      *runView `json:"run,omitempty"`
+	RunError string   `json:"run_error,omitempty"`
 }
 
 type rejectionView struct {
@@ -174,7 +179,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, p seams.Principa
 		return errorf(http.StatusNotFound, "no upload of %q", kind)
 	}
 	if err != nil {
-		return uploadError(err, lr)
+		return uploadError(err, up.name, lr)
 	}
 	res.Read, res.New, res.Updated, res.Unchanged, res.Retired = lr.Read, lr.New, lr.Updated, lr.Unchanged, lr.Retired
 	res.Rejected, res.PartsRejected, res.Version = lr.Rejected, lr.PartsRejected, lr.Version
@@ -183,6 +188,17 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, p seams.Principa
 	status := http.StatusOK
 	if lr.Changed() {
 		status = http.StatusCreated
+	}
+	if up.run {
+		run, err := s.run(w, r, p, s.runOptions())
+		if err != nil {
+			_, msg, _ := statusOf(err)
+			res.RunError = msg
+			s.log.Warn("run after upload", "name", up.name, "err", err, "token", p.Token)
+		} else {
+			v := redactorFor(p).run(run)
+			res.Run = &v
+		}
 	}
 	return writeJSON(w, status, res)
 }
@@ -193,10 +209,20 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, p seams.Principa
 // limit) and is the uploader's to read: 422 with the message. What was
 // committed before it (whole batches of reports) stays, and uploading the
 // file again stores the rest.
-func uploadError(err error, lr load.Result) error {
+func uploadError(err error, name string, lr load.Result) error {
 	status, msg, _ := statusOf(err)
-	if status == http.StatusInternalServerError {
-		status, msg = http.StatusUnprocessableEntity, "the file could not be loaded: "+redactSecrets(err.Error())
+	switch status {
+	case http.StatusInternalServerError:
+		msg = "the file could not be loaded: " + redactSecrets(err.Error())
+		fallthrough
+	case http.StatusBadRequest:
+		// The request was good (its parameters were checked before the
+		// body was read); what the store or a reader refused is the
+		// file: a header without its columns, a record over a limit.
+		status = http.StatusUnprocessableEntity
+	}
+	if !strings.Contains(msg, name) {
+		msg = name + ": " + msg
 	}
 	if lr.New > 0 {
 		msg += fmt.Sprintf(" (%d records before it were stored; uploading the file again stores the rest)", lr.New)
@@ -280,9 +306,8 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request, p seams.Princi
 			return err
 		}
 	}
-	o := hunt.NewOptions()
-	o.Drift, o.Full, o.Logger = s.o.Drift, b.Full, s.log
-	o.MaxReportsPerIndicator, o.LiftCap, o.Enrich = s.o.MaxReportsPerIndicator, s.o.LiftCap, s.o.Enrich
+	o := s.runOptions()
+	o.Full = b.Full
 	if b.Drift != "" {
 		d, err := parseDuration(b.Drift)
 		if err != nil {
@@ -304,8 +329,30 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request, p seams.Princi
 		// checked the server's at start.
 		return fmt.Errorf("%w: %s", seams.ErrInvalid, strings.ReplaceAll(err.Error(), "LiftCap: ", "lift_cap: "))
 	}
+	run, err := s.run(w, r, p, o)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, redactorFor(p).run(run))
+}
+
+// runOptions are the options of a run with the server's defaults.
+func (s *Server) runOptions() hunt.Options {
+	o := hunt.NewOptions()
+	o.Drift, o.Logger = s.o.Drift, s.log
+	o.MaxReportsPerIndicator, o.LiftCap, o.Enrich = s.o.MaxReportsPerIndicator, s.o.LiftCap, s.o.Enrich
+	return o
+}
+
+// errRunBusy: another run holds the store.
+var errRunBusy = errorf(http.StatusConflict, "a cross-reference run is in progress; retry when it is done")
+
+// run cross-references the store (hunt.Run), one run at a time
+// (errRunBusy otherwise), within the request's life and the run timeout;
+// a store changed during the run is run again, up to three times.
+func (s *Server) run(w http.ResponseWriter, r *http.Request, p seams.Principal, o hunt.Options) (seams.Run, error) {
 	if !s.runMu.TryLock() {
-		return errorf(http.StatusConflict, "a cross-reference run is in progress; retry when it is done")
+		return seams.Run{}, errRunBusy
 	}
 	defer s.runMu.Unlock()
 	rc := http.NewResponseController(w)
@@ -321,10 +368,7 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request, p seams.Princi
 		}
 		s.log.Warn("the store changed during the run; running again", "try", try+1)
 	}
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusCreated, redactorFor(p).run(run))
+	return run, err
 }
 
 func (s *Server) tokens(w http.ResponseWriter, r *http.Request, p seams.Principal) error {
@@ -337,7 +381,7 @@ func (s *Server) tokens(w http.ResponseWriter, r *http.Request, p seams.Principa
 	}
 	out := make([]tokenView, len(list))
 	for i := range list {
-		out[i] = viewToken(list[i])
+		out[i] = viewToken(list[i], s.o.Now())
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"tokens": out})
 }
@@ -376,7 +420,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p seams.Pri
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, map[string]any{"secret": secret, "token": viewToken(tok),
+	return writeJSON(w, http.StatusCreated, map[string]any{"secret": secret, "token": viewToken(tok, s.o.Now()),
 		"note": "the secret is shown once: store it now; seams keeps only its hash"})
 }
 
@@ -393,7 +437,8 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, p seams.Pri
 
 func (s *Server) audit(w http.ResponseWriter, r *http.Request, p seams.Principal) error {
 	ps := newParams(r.URL.Query())
-	q := seams.AuditQuery{After: ps.int64("after"), Limit: ps.limit("limit", 10000), Action: ps.str("action"), Object: ps.str("object")}
+	q := seams.AuditQuery{After: ps.int64("after"), Limit: ps.limit("limit", 10000), Action: ps.str("action"), Object: ps.str("object"),
+		Latest: ps.boolean("latest")}
 	if err := ps.done(); err != nil {
 		return err
 	}

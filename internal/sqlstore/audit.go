@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -100,7 +101,11 @@ func (s *Store) AuditEntries(ctx context.Context, p seams.Principal, q seams.Aud
 			where += ` AND object = ?`
 			args = append(args, q.Object)
 		}
-		rows, err := t.query(`SELECT seq, at_ns, actor, org, action, object, detail, prev, hash FROM audit `+where+` ORDER BY seq LIMIT ?`, append(args, n)...)
+		order := ` ORDER BY seq LIMIT ?`
+		if q.Latest {
+			order = ` ORDER BY seq DESC LIMIT ?`
+		}
+		rows, err := t.query(`SELECT seq, at_ns, actor, org, action, object, detail, prev, hash FROM audit `+where+order, append(args, n)...)
 		if err != nil {
 			return err
 		}
@@ -111,6 +116,9 @@ func (s *Store) AuditEntries(ctx context.Context, p seams.Principal, q seams.Aud
 				return err
 			}
 			out = append(out, e)
+		}
+		if q.Latest {
+			slices.Reverse(out)
 		}
 		return rows.Err()
 	})

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/seams-dev/seams"
@@ -54,16 +56,128 @@ func findingFilter(v viewer, q *seams.FindingQuery) (string, []any) {
 	if !q.To.IsZero() {
 		add(`f.at_ns < ?`, q.To.UnixNano())
 	}
+	if q.Stale {
+		where += ` AND f.mark <> '' AND (f.reviewed_version IS NULL OR f.reviewed_version <> f.version)`
+	}
+	// The evidence is a JSON array in the finding's version; the
+	// dialect says how to walk it ({{EVIDENCE}} rows e, and the fields of
+	// one). Not indexed: a filter by rule, source or AS scans the
+	// findings the other filters leave.
+	if q.Rule != 0 {
+		add(`EXISTS (SELECT 1 FROM {{EVIDENCE}} WHERE {{EV_RULE}} = ?)`, q.Rule.String())
+	}
+	if q.ASN != 0 {
+		add(`EXISTS (SELECT 1 FROM {{EVIDENCE}} WHERE {{EV_ASN}} = ?)`, int64(q.ASN))
+	}
+	if q.Source != "" {
+		add(`EXISTS (SELECT 1 FROM {{EVIDENCE}} JOIN indicators si ON si.id = {{EV_INDICATOR}} WHERE si.source = ?)`, q.Source)
+	}
 	return where, args
+}
+
+// findingOrder is an order of findings: the key of each row (SQL
+// expressions, most significant first, ending with the id, which makes
+// it unique) and its direction. Cursors hold the key of a row.
+type findingOrder struct {
+	code string // names the order in cursors
+	keys []string
+	desc bool
+}
+
+// A finding without a time sorts after every one with a time: has_at
+// first, then the time (0 when none). The indexes findings_queue and
+// findings_recent (schemaReviewQueue) are on these very expressions.
+const (
+	hasAt    = `CASE WHEN f.at_ns IS NULL THEN 0 ELSE 1 END`
+	atOrZero = `COALESCE(f.at_ns, 0)`
+)
+
+var findingOrders = map[seams.Sort]findingOrder{
+	seams.SortOldest: {"o", []string{"f.id"}, false},
+	seams.SortNewest: {"n", []string{"f.id"}, true},
+	seams.SortRecent: {"r", []string{hasAt, atOrZero, "f.id"}, true},
+	seams.SortTier:   {"t", []string{"f.tier", hasAt, atOrZero, "f.id"}, true},
+}
+
+// key returns the values of o's key for f.
+func (o findingOrder) key(f *seams.StoredFinding) []int64 {
+	var at, has int64
+	if !f.At.IsZero() {
+		at, has = f.At.UnixNano(), 1
+	}
+	switch o.code {
+	case "r":
+		return []int64{has, at, f.ID}
+	case "t":
+		return []int64{int64(f.Tier), has, at, f.ID}
+	}
+	return []int64{f.ID}
+}
+
+// cursor encodes a position: after (the next page) or before (the
+// previous one) the row with key k. The next page of the id orders keeps
+// the form it always had, f<id>.
+func (o findingOrder) cursor(before bool, k []int64) string {
+	if !before && len(o.keys) == 1 {
+		return cursorOf("f", k[0])
+	}
+	var b strings.Builder
+	b.WriteString("fa")
+	if before {
+		b.Reset()
+		b.WriteString("fb")
+	}
+	b.WriteString(o.code)
+	for i, v := range k {
+		if i == 0 {
+			b.WriteByte(':')
+		} else {
+			b.WriteByte('.')
+		}
+		b.WriteString(strconv.FormatInt(v, 10))
+	}
+	return b.String()
+}
+
+// parse reads a cursor of this order: its direction and key; nil for none.
+func (o findingOrder) parse(c string) (before bool, k []int64, err error) {
+	if c == "" {
+		return false, nil, nil
+	}
+	bad := fmt.Errorf("%w: cursor %q (not one of this listing and order)", seams.ErrInvalid, clean(c))
+	if len(c) >= 2 && c[0] == 'f' && c[1] >= '0' && c[1] <= '9' {
+		if len(o.keys) != 1 {
+			return false, nil, bad
+		}
+		id, err := parseCursor("f", c)
+		return false, []int64{id}, err
+	}
+	head, vals, ok := strings.Cut(c, ":")
+	if !ok || len(head) != 3 || head[0] != 'f' || (head[1] != 'a' && head[1] != 'b') || head[2:] != o.code {
+		return false, nil, bad
+	}
+	parts := strings.Split(vals, ".")
+	if len(parts) != len(o.keys) {
+		return false, nil, bad
+	}
+	for _, p := range parts {
+		v, err := strconv.ParseInt(p, 10, 64)
+		if err != nil {
+			return false, nil, bad
+		}
+		k = append(k, v)
+	}
+	return head[1] == 'b', k, nil
 }
 
 // Findings implements seams.FindingStore.
 func (s *Store) Findings(ctx context.Context, p seams.Principal, q seams.FindingQuery) (seams.FindingPage, error) {
 	var page seams.FindingPage
-	if q.Sort != seams.SortOldest && q.Sort != seams.SortNewest {
-		return page, fmt.Errorf("%w: sort %q (want newest or nothing)", seams.ErrInvalid, q.Sort)
+	o, ok := findingOrders[q.Sort]
+	if !ok {
+		return page, fmt.Errorf("%w: sort %q (want newest, recent, tier or nothing)", seams.ErrInvalid, q.Sort)
 	}
-	after, err := parseCursor("f", q.Cursor)
+	before, at, err := o.parse(q.Cursor)
 	if err != nil {
 		return page, err
 	}
@@ -75,25 +189,66 @@ func (s *Store) Findings(ctx context.Context, p seams.Principal, q seams.Finding
 				return err
 			}
 		}
-		order := ` ORDER BY f.id LIMIT ?`
-		if q.Sort == seams.SortNewest {
-			if after > 0 {
-				where += ` AND f.id < ?`
-				args = append(args, after)
+		// A page before a cursor is read in the reverse order, then
+		// turned round.
+		desc := o.desc != before
+		if at == nil && o.code == "o" {
+			// A range on the id steers SQLite to walk the primary key
+			// (without it, it takes the tier index and sorts every
+			// finding: 2 s instead of 20 ms for a first page of 200,000).
+			where += ` AND f.id > 0`
+		}
+		if at != nil {
+			cmp := " > ("
+			if desc {
+				cmp = " < ("
 			}
-			order = ` ORDER BY f.id DESC LIMIT ?`
-		} else {
-			where += ` AND f.id > ?`
-			args = append(args, after)
+			if len(at) == 1 {
+				// A plain comparison: SQLite uses the primary key for
+				// it, not for a row value of one column.
+				where += " AND " + o.keys[0] + strings.TrimSuffix(cmp, "(") + "?"
+			} else {
+				where += " AND (" + strings.Join(o.keys, ", ") + ")" + cmp + strings.TrimSuffix(strings.Repeat("?, ", len(at)), ", ") + ")"
+			}
+			for _, k := range at {
+				args = append(args, k)
+			}
+		}
+		order := make([]string, len(o.keys))
+		for i, k := range o.keys {
+			order[i] = k
+			if desc {
+				order[i] += " DESC"
+			}
 		}
 		args = append(args, n+1)
-		list, err := t.findings(where+order, args...)
+		list, err := t.findings(where+" ORDER BY "+strings.Join(order, ", ")+" LIMIT ?", args...)
 		if err != nil {
 			return err
 		}
-		if len(list) > n {
+		more := len(list) > n
+		if more {
 			list = list[:n]
-			page.Next = cursorOf("f", list[n-1].ID)
+		}
+		if before {
+			slices.Reverse(list)
+		}
+		if len(list) > 0 {
+			first, last := &list[0], &list[len(list)-1]
+			switch {
+			case before:
+				page.Next = o.cursor(false, o.key(last))
+				if more {
+					page.Prev = o.cursor(true, o.key(first))
+				}
+			default:
+				if more {
+					page.Next = o.cursor(false, o.key(last))
+				}
+				if at != nil {
+					page.Prev = o.cursor(true, o.key(first))
+				}
+			}
 		}
 		page.Findings = list
 		t.record("findings.read", "findings", fmt.Sprintf("%d findings", len(list)))

@@ -379,6 +379,7 @@ func testDifferentialCapped(t *testing.T, e Engine) {
 		run, err := hunt.Run(ctx(), st, p, ho)
 		must(t, err)
 		lines := richEqual(t, st, p, r, len(r.Planted), run, "one run")
+		checkEvidenceFilters(t, st, p, true)
 		all := strings.Join(lines, "")
 		for _, s := range []string{`"capped":[{"kind":"ip","value":"` + r.Capped + `"`, `"capped":[{"kind":"ip","value":"` + r.Growing + `"`,
 			`"capped":[{"kind":"device"`, `"signals":["cross-border"`, `"foreign-asn"`, `"rule":"asn"`, `"asn":`, `"as_org":"`,

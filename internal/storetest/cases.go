@@ -396,6 +396,9 @@ func testReviewSurvives(t *testing.T, e Engine) {
 	if g.Review.Mark != seams.MarkConfirmed || g.Review.Comment != "matches the login\nseen twice" || !g.ReviewStale() || g.Version == f.Version {
 		t.Errorf("after a revising run: %+v, want the mark kept and stale", g.Review)
 	}
+	if got := allFindings(t, st, p, seams.FindingQuery{Stale: true}); len(got) != 1 || got[0].ID != g.ID {
+		t.Errorf("stale reviews: %d findings, want finding %d", len(got), g.ID)
+	}
 	// Findings by review state.
 	m := seams.MarkConfirmed
 	if got := allFindings(t, st, p, seams.FindingQuery{Mark: &m}); len(got) != 1 {
@@ -406,6 +409,9 @@ func testReviewSurvives(t *testing.T, e Engine) {
 	none := seams.MarkNone
 	if got := allFindings(t, st, p, seams.FindingQuery{Mark: &none}); len(got) != 1 {
 		t.Errorf("unreviewed findings after clearing: %d, want 1", len(got))
+	}
+	if got := allFindings(t, st, p, seams.FindingQuery{Stale: true}); len(got) != 0 {
+		t.Errorf("stale reviews after clearing the mark: %d, want none", len(got))
 	}
 	d, err := st.Finding(ctx(), p, g.ID)
 	must(t, err)
@@ -679,10 +685,18 @@ func testAudit(t *testing.T, e Engine) {
 		}
 	}
 	// An organisation's admin sees its own entries only.
-	for _, e := range entries(a) {
+	own := entries(a)
+	for _, e := range own {
 		if e.Org != "org-a" {
 			t.Errorf("org-a admin sees entry %d of %s", e.Seq, e.Org)
 		}
+	}
+	// Its latest entries are the last of its own, in seq order, whatever
+	// other organisations wrote after them.
+	latest, err := st.AuditEntries(ctx(), a, seams.AuditQuery{Latest: true, Limit: 3})
+	must(t, err)
+	if len(own) < 4 || len(latest) != 3 || latest[0].Seq != own[len(own)-3].Seq || latest[2].Seq != own[len(own)-1].Seq {
+		t.Errorf("latest 3 entries of org-a: %d, want the last 3 of its %d", len(latest), len(own))
 	}
 	head, err := st.VerifyAudit(ctx(), Operator)
 	must(t, err)
@@ -806,6 +820,9 @@ func testFindingQueries(t *testing.T, e Engine) {
 	}
 	_, err = st.Findings(ctx(), p, seams.FindingQuery{Cursor: "r12"})
 	wantErr(t, err, seams.ErrInvalid, "a cursor of another listing")
+	checkEvidenceFilters(t, st, p, false)
+	checkOrders(t, st, p, seams.FindingQuery{})
+	checkOrders(t, st, p, seams.FindingQuery{Tier: seams.TierPotential})
 }
 
 func testFindingDetail(t *testing.T, e Engine) {

@@ -12,6 +12,34 @@ const main = document.getElementById("main");
 const statusLine = document.getElementById("status");
 let me = null; // GET /api/me
 let regionCache = null;
+let compoundNames = null; // id -> name, from GET /api/compounds?counts=false
+
+// names returns the compounds' names by id (asked once a session: the
+// registry's reference data).
+async function names() {
+  if (!compoundNames) {
+    const cs = await api("/api/compounds" + qs({ counts: "false" }));
+    compoundNames = Object.fromEntries(cs.compounds.map((c) => [c.id, c.name]));
+  }
+  return compoundNames;
+}
+
+// Navigation: each route() is one navigation. A page that answers after
+// the user has moved on must not replace the page now shown: route()
+// aborts the requests of the previous navigation (navAbort) and api()
+// refuses an answer that arrives for an older navigation (navSeq). The
+// number of answers dropped so is kept on <main data-dropped>, for tests
+// and for anyone puzzled by the network panel.
+let navSeq = 0;
+let navAbort = new AbortController();
+
+class StaleError extends Error {
+  constructor() { super("the page was left before this answer came"); this.name = "StaleError"; }
+}
+
+function dropped() {
+  main.dataset.dropped = String(Number(main.dataset.dropped || 0) + 1);
+}
 
 // ---- DOM helpers -------------------------------------------------------
 
@@ -96,16 +124,31 @@ class APIError extends Error {
   constructor(status, message) { super(message); this.status = status; }
 }
 
+// api calls the API. A GET belongs to the navigation it was made in: it
+// is aborted when the user moves on, and its answer is refused (StaleError)
+// if it comes after. A change (POST, DELETE) is never aborted: it may
+// already be stored.
 async function api(path, opts = {}) {
   const headers = { Authorization: "Bearer " + sessionStorage.getItem(TOKEN_KEY) };
   if (opts.json !== undefined) {
     headers["Content-Type"] = "application/json";
     opts.body = JSON.stringify(opts.json);
   }
-  const resp = await fetch(path, { method: opts.method || "GET", headers, body: opts.body, cache: "no-store", credentials: "omit" });
+  const method = opts.method || "GET";
+  const seq = navSeq;
+  const signal = method === "GET" ? navAbort.signal : undefined;
+  let resp;
+  try {
+    resp = await fetch(path, { method, headers, body: opts.body, cache: "no-store", credentials: "omit", signal });
+  } catch (e) {
+    if (e.name === "AbortError") throw new StaleError();
+    throw e;
+  }
+  if (method === "GET" && seq !== navSeq) throw new StaleError();
   if (resp.status === 204) return null;
   let body = null;
   try { body = await resp.json(); } catch { body = null; }
+  if (method === "GET" && seq !== navSeq) throw new StaleError();
   if (!resp.ok) {
     const msg = (body && body.error) || resp.statusText;
     if (resp.status === 401) {
@@ -160,7 +203,7 @@ function table(columns, rows, opts = {}) {
         return (x < y ? -1 : x > y ? 1 : 0) * state.dir;
       });
     }
-    tbody.replaceChildren(...list.map((r) => h("tr", null, columns.map((c) => h("td", { class: c.num ? "num" : null }, c.cell ? c.cell(r) : String(c.value(r) ?? ""))))));
+    tbody.replaceChildren(...list.map((r) => h("tr", { class: opts.rowClass ? opts.rowClass(r) : null }, columns.map((c) => h("td", { class: c.num ? "num" : null }, c.cell ? c.cell(r) : String(c.value(r) ?? ""))))));
     if (!list.length) tbody.append(h("tr", null, h("td", { colspan: columns.length, class: "muted" }, opts.empty || "Nothing to show.")));
   }
   draw();
@@ -169,20 +212,37 @@ function table(columns, rows, opts = {}) {
 
 // ---- charts ------------------------------------------------------------
 
+// CHAR_W is a generous width of one character of the charts' 11px text:
+// an SVG built off-screen cannot be measured, so room for labels is
+// reserved from their length (a browser test holds every label inside its
+// chart).
+const CHAR_W = 7;
+const textW = (t) => String(t).length * CHAR_W;
+
+// clipText shortens t to at most n characters, with an ellipsis.
+const clipText = (t, n) => (t.length > n ? t.slice(0, Math.max(1, n - 1)) + "…" : t);
+
 // hbars draws horizontal stacked bars (tied, potential) for rows of
-// {label, href, tied, potential}.
+// {label, href, tied, potential}. The label column is as wide as the
+// longest label (up to 40% of the chart; longer names are shortened, the
+// whole name in the tooltip), and the totals at the end of the bars have
+// the room their longest needs.
 function hbars(rows, title) {
-  const rowH = 22, labelW = 170, width = 560, barW = width - labelW - 60;
+  const rowH = 22, width = 560;
+  const totals = rows.map((r) => `${num(r.tied)} / ${num(r.potential)}`);
+  const labelW = Math.min(width * 0.4, Math.max(24, ...rows.map((r) => textW(r.label))) + 10);
+  const valueW = Math.max(0, ...totals.map(textW)) + 8;
+  const barW = Math.max(40, width - labelW - valueW);
   const max = Math.max(1, ...rows.map((r) => r.tied + r.potential));
   const svg = s("svg", { viewBox: `0 0 ${width} ${rows.length * rowH + 8}`, class: "bars", role: "img", "aria-label": title });
   rows.forEach((r, i) => {
     const y = i * rowH + 4;
     const wt = (r.tied / max) * barW, wp = (r.potential / max) * barW;
-    const label = s("text", { x: labelW - 6, y: y + 14, "text-anchor": "end" }, r.label.length > 26 ? r.label.slice(0, 25) + "…" : r.label);
+    const label = s("text", { x: labelW - 6, y: y + 14, "text-anchor": "end" }, clipText(r.label, Math.floor((labelW - 10) / CHAR_W)), s("title", null, r.label));
     svg.append(r.href ? s("a", { href: r.href }, label) : label);
     svg.append(s("rect", { x: labelW, y, width: Math.max(wt, 0), height: rowH - 6, class: "bar-tied" }, s("title", null, `${r.label}: ${r.tied} tied`)));
     svg.append(s("rect", { x: labelW + wt, y, width: Math.max(wp, 0), height: rowH - 6, class: "bar-potential" }, s("title", null, `${r.label}: ${r.potential} potential`)));
-    svg.append(s("text", { x: labelW + wt + wp + 4, y: y + 14, class: "axis" }, `${num(r.tied)} / ${num(r.potential)}`));
+    svg.append(s("text", { x: labelW + wt + wp + 4, y: y + 14, class: "axis total" }, totals[i]));
   });
   return svg;
 }
@@ -216,9 +276,10 @@ function niceMax(v) {
 
 function timeline(months, title) {
   const ms = allMonths(months);
-  const width = 760, height = 200, left = 44, bottom = 28, top = 8;
-  const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": title });
+  const width = 760, height = 200, bottom = 28, top = 8, right = 8;
+  const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, class: "timeline", role: "img", "aria-label": title });
   if (!ms.length) {
+    const left = 44;
     svg.append(s("text", { x: left, y: 40, class: "axis" }, "No findings with a time yet."));
     return svg;
   }
@@ -227,20 +288,31 @@ function timeline(months, title) {
   const peak = Math.max(1, ...ms.map((m) => m.tied + m.potential));
   const step = peak <= 5 ? 1 : peak <= 10 ? 2 : niceMax(peak) / 5;
   const max = Math.ceil(peak / step) * step;
-  const plotH = height - bottom - top, slot = (width - left - 8) / ms.length, bw = Math.max(1, slot * 0.8);
+  const left = Math.max(30, textW(num(max)) + 8); // room for the longest tick
+  const plotH = height - bottom - top, slot = (width - left - right) / ms.length, bw = Math.max(1, slot * 0.8);
   for (let v = 0; v <= max; v += step) {
     const y = top + plotH - (v / max) * plotH;
-    svg.append(s("line", { x1: left, x2: width - 8, y1: y, y2: y, class: "grid" }));
+    svg.append(s("line", { x1: left, x2: width - right, y1: y, y2: y, class: "grid" }));
     svg.append(s("text", { x: left - 4, y: y + 4, "text-anchor": "end", class: "axis" }, num(v)));
   }
-  const every = Math.ceil(ms.length / 12);
+  // Month labels: every few months, and always the last, which is kept
+  // inside the chart (anchored at its end when centring would cut it) and
+  // wins over a regular label it would overlap.
+  const every = Math.ceil(ms.length / 12), labelW = textW("2024-01");
+  const last = ms.length - 1;
+  const labelled = (i) => i === last || (i % every === 0 && (last - i) * slot >= labelW * 1.5 + 4);
   ms.forEach((m, i) => {
     const x = left + i * slot + (slot - bw) / 2;
     const ht = (m.tied / max) * plotH, hp = (m.potential / max) * plotH;
     const base = top + plotH;
     svg.append(s("rect", { x, y: base - ht, width: bw, height: ht, class: "bar-tied" }, s("title", null, `${m.month}: ${m.tied} tied`)));
     svg.append(s("rect", { x, y: base - ht - hp, width: bw, height: hp, class: "bar-potential" }, s("title", null, `${m.month}: ${m.potential} potential`)));
-    if (i % every === 0) svg.append(s("text", { x: x + bw / 2, y: height - 10, "text-anchor": "middle", class: "axis" }, m.month));
+    if (labelled(i)) {
+      let lx = x + bw / 2, anchor = "middle";
+      if (lx + labelW / 2 > width - 1) { lx = width - 1; anchor = "end"; }
+      if (lx - labelW / 2 < 1) { lx = 1; anchor = "start"; }
+      svg.append(s("text", { x: lx, y: height - 10, "text-anchor": anchor, class: "axis month" }, m.month));
+    }
   });
   return svg;
 }
@@ -257,37 +329,129 @@ async function region() {
 
 const FOCUS = new Set(["KH", "MM", "LA", "TH"]);
 
-// map draws the base map (equirectangular, longitudes scaled by the cosine
-// of the middle latitude) with a marker per located compound: its area
-// grows with its tied reports, its colour says its status.
+// compoundMap draws the base map (equirectangular, longitudes scaled by
+// the cosine of the middle latitude) with a marker per located compound:
+// its area grows with its tied reports, its colour says its status, and
+// its name is written beside it. Markers that would overlap at the
+// current zoom are drawn as one cluster, which says how many it holds and
+// zooms in to them when followed. Zoom with the buttons or the wheel; the
+// map is the embedded region.json and nothing else: no tiles, offline.
 function compoundMap(reg, compounds, title) {
   const view = [90, 5, 110, 28.5]; // lon min, lat min, lon max, lat max
   const k = 30, cx = Math.cos(((view[1] + view[3]) / 2) * Math.PI / 180);
   const px = (lon) => (lon - view[0]) * cx * k, py = (lat) => (view[3] - lat) * k;
   const width = px(view[2]), height = py(view[1]);
+  const MAXZ = 16;
   const svg = s("svg", { viewBox: `0 0 ${width.toFixed(0)} ${height.toFixed(0)}`, class: "map", role: "img", "aria-label": title });
   svg.append(s("rect", { x: 0, y: 0, width, height, class: "sea" }));
   for (const c of reg.countries) {
     const d = c.rings.map((r) => "M" + r.map(([lon, lat]) => px(lon).toFixed(1) + "," + py(lat).toFixed(1)).join("L") + "Z").join("");
     svg.append(s("path", { d, class: "land" + (FOCUS.has(c.iso) ? " focus" : "") }, s("title", null, c.name)));
   }
+  const countryLabels = s("g", { class: "cnames" });
   const labels = { MM: [96.2, 21.5], TH: [100.9, 15.6], LA: [102.6, 19.6], KH: [104.9, 12.7], VN: [107.5, 14.5], CN: [103, 26.5], MY: [102.2, 5.6], BD: [90.4, 24.2] };
   for (const c of reg.countries) {
     const at = labels[c.iso];
-    if (at) svg.append(s("text", { x: px(at[0]), y: py(at[1]), "text-anchor": "middle", class: "cname" }, c.name));
+    if (at) countryLabels.append(s("g", { "data-x": px(at[0]), "data-y": py(at[1]) }, s("text", { x: 0, y: 0, "text-anchor": "middle", class: "cname" }, c.name)));
   }
-  const located = compounds.filter((c) => c.lat !== undefined && c.lon !== undefined).sort((a, b) => b.tied - a.tied);
+  svg.append(countryLabels);
+  const markers = s("g", { class: "markers" });
+  svg.append(markers);
+  const located = compounds.filter((c) => c.lat !== undefined && c.lon !== undefined).sort((a, b) => b.tied - a.tied || a.id.localeCompare(b.id));
   const max = Math.max(1, ...located.map((c) => c.tied));
   for (const c of located) {
-    const r = 3 + 14 * Math.sqrt(c.tied / max);
-    const label = `${c.name} (${c.country}, ${c.status || "status unknown"}): ${c.tied} tied, ${c.potential} potential`;
-    svg.append(s("a", { href: "#/compound/" + encodeURIComponent(c.id), "aria-label": label },
-      s("circle", { cx: px(c.lon).toFixed(1), cy: py(c.lat).toFixed(1), r: r.toFixed(1), class: "s-" + (c.status || "unknown") }, s("title", null, label))));
+    c._x = px(c.lon);
+    c._y = py(c.lat);
+    c._r = 3 + 14 * Math.sqrt(c.tied / max); // in units of the whole map
   }
+  // The visible window: centre and zoom (1 = the whole region).
+  const st = { z: 1, x: width / 2, y: height / 2 };
+  const zoomText = h("span", { class: "muted zoom-level", "aria-live": "polite" });
+
+  // cluster groups the markers that would overlap on screen at zoom z,
+  // biggest first: a marker joins the first group whose centre it
+  // overlaps.
+  function cluster(z) {
+    const groups = [];
+    for (const c of located) {
+      const g = groups.find((g) => Math.hypot(g.x - c._x, g.y - c._y) * z < g.r + c._r);
+      if (g) {
+        g.members.push(c);
+        g.r = Math.min(22, Math.max(g.r, c._r) + 1.5);
+      } else {
+        groups.push({ x: c._x, y: c._y, r: c._r, members: [c] });
+      }
+    }
+    return groups;
+  }
+
+  function draw() {
+    const w = width / st.z, hh = height / st.z;
+    st.x = Math.min(Math.max(st.x, w / 2), width - w / 2);
+    st.y = Math.min(Math.max(st.y, hh / 2), height - hh / 2);
+    svg.setAttribute("viewBox", `${(st.x - w / 2).toFixed(2)} ${(st.y - hh / 2).toFixed(2)} ${w.toFixed(2)} ${hh.toFixed(2)}`);
+    // Markers and labels are drawn at the origin, scaled by 1/zoom where
+    // they stand, so that they keep their size on screen.
+    const at = (x, y) => `translate(${x.toFixed(2)} ${y.toFixed(2)}) scale(${(1 / st.z).toFixed(4)})`;
+    for (const g of countryLabels.children) g.setAttribute("transform", at(Number(g.dataset.x), Number(g.dataset.y)));
+    markers.replaceChildren();
+    for (const g of cluster(st.z)) {
+      if (g.members.length === 1) {
+        const c = g.members[0];
+        const label = `${c.name} (${c.country}, ${c.status || "status unknown"}): ${c.tied} tied, ${c.potential} potential`;
+        markers.append(s("a", { href: "#/compound/" + encodeURIComponent(c.id), "aria-label": label, class: "marker", "data-compound": c.id },
+          s("g", { transform: at(c._x, c._y) },
+            s("circle", { cx: 0, cy: 0, r: c._r.toFixed(2), class: "s-" + (c.status || "unknown") }, s("title", null, label)),
+            s("text", { x: (c._r + 2).toFixed(2), y: 3.5, class: "mlabel" }, c.name))));
+        continue;
+      }
+      const tied = g.members.reduce((n, c) => n + c.tied, 0);
+      const names = g.members.map((c) => c.name);
+      const label = `${g.members.length} compounds close together: ${names.join(", ")} (${tied} tied). Zoom in to tell them apart.`;
+      const open = () => {
+        // Zoom to fit the cluster's compounds, with room around them.
+        const xs = g.members.map((c) => c._x), ys = g.members.map((c) => c._y);
+        const span = Math.max(Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys), 0.01);
+        st.x = (Math.max(...xs) + Math.min(...xs)) / 2;
+        st.y = (Math.max(...ys) + Math.min(...ys)) / 2;
+        st.z = Math.min(MAXZ, Math.max(st.z * 2, (3 * 30) / span));
+        draw();
+      };
+      const gEl = s("g", { class: "cluster", role: "button", tabindex: 0, "aria-label": label, "data-compounds": g.members.map((c) => c.id).join(" "), transform: at(g.x, g.y) },
+        s("circle", { cx: 0, cy: 0, r: g.r.toFixed(2) }, s("title", null, label)),
+        s("text", { x: 0, y: 4, "text-anchor": "middle", class: "ccount" }, String(g.members.length)),
+        s("text", { x: (g.r + 2).toFixed(2), y: 3.5, class: "mlabel" },
+          names.length > 2 ? `${names[0]} and ${names.length - 1} more` : names.join(" · ")));
+      gEl.addEventListener("click", open);
+      gEl.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); open(); } });
+      markers.append(gEl);
+    }
+    zoomText.textContent = st.z === 1 ? "whole region" : `zoom ×${st.z}`;
+  }
+  const zoomBy = (f) => { st.z = Math.min(MAXZ, Math.max(1, st.z * f)); draw(); };
+  svg.addEventListener("wheel", (e) => {
+    e.preventDefault();
+    // Zoom around the point under the pointer.
+    const r = svg.getBoundingClientRect(), vb = svg.viewBox.baseVal;
+    const mx = vb.x + ((e.clientX - r.left) / r.width) * vb.width, my = vb.y + ((e.clientY - r.top) / r.height) * vb.height;
+    const before = st.z;
+    st.z = Math.min(MAXZ, Math.max(1, st.z * (e.deltaY < 0 ? 2 : 0.5)));
+    st.x = mx + (st.x - mx) * (before / st.z);
+    st.y = my + (st.y - my) * (before / st.z);
+    draw();
+  }, { passive: false });
+  draw();
   const missing = compounds.length - located.length;
-  return h("figure", null, svg, h("figcaption", null,
+  return h("figure", null,
+    h("div", { class: "map-tools" },
+      h("button", { type: "button", id: "map-zoom-in", "aria-label": "Zoom in", onclick: () => zoomBy(2) }, "+"),
+      h("button", { type: "button", id: "map-zoom-out", "aria-label": "Zoom out", onclick: () => zoomBy(0.5) }, "−"),
+      h("button", { type: "button", id: "map-reset", onclick: () => { st.z = 1; st.x = width / 2; st.y = height / 2; draw(); } }, "Whole region"),
+      zoomText),
+    svg, h("figcaption", null,
     h("ul", { class: "legend" }, ["active", "raided", "closed", "unknown"].map((st) => h("li", null, h("span", { class: "sw " + st }), st))),
-    "Marker area grows with tied reports.", missing ? ` ${missing} compounds have no location and are not on the map.` : ""));
+    "Marker area grows with tied reports; a numbered circle holds compounds too close to tell apart at this zoom: follow it to zoom in.",
+    missing ? ` ${missing} compounds have no location and are not on the map.` : ""));
 }
 
 // ---- pages -------------------------------------------------------------
@@ -393,6 +557,7 @@ async function compound(id) {
       { key: "file", label: "File", value: (i) => `${i.org}/${i.file}`, cell: (i) => `${i.org}/${i.file}:${i.line} (v${i.version})` },
     ], inds.indicators, { caption: inds.next ? "The first 1,000 indicators." : null }),
     h("h2", null, `Latest findings (${num(fs.total)})`), findingTable(fs.findings, { compoundColumn: false }),
+    h("p", null, link("#/findings" + qs({ compound: id, review: "none", sort: "tier" }), "Review queue of " + cc.name)),
     h("p", null, link("#/findings?compound=" + encodeURIComponent(id), "All findings of " + cc.name)));
 }
 
@@ -432,29 +597,66 @@ function windows(list) {
     (list.length > shown.length ? ` The first ${shown.length} of ${list.length} are drawn.` : "")));
 }
 
+// findingTable lists findings: compounds by name, each report a link to
+// all the findings of that report. opts.sort, on a list the server pages,
+// makes the headers of the orders it has (finding, tier, observation)
+// links to that order over all pages: a page sorted in the browser would
+// sort only itself.
 function findingTable(list, opts = {}) {
+  const nm = opts.names || {};
+  const srv = opts.sort; // {current, href(sort)}
   const cols = [
-    { key: "id", label: "Finding", num: true, value: (f) => f.id, cell: (f) => findingLink(f.id) },
-    { key: "report", label: "Report", value: (f) => f.report, cell: (f) => h("span", { class: "mono" }, f.report) },
+    { key: "id", label: "Finding", num: true, value: (f) => f.id, cell: (f) => findingLink(f.id), orders: ["", "newest"] },
+    { key: "report", label: "Report", value: (f) => f.report, cell: (f) => link("#/findings" + qs({ report: f.report }), h("span", { class: "mono" }, f.report)) },
   ];
-  if (opts.compoundColumn !== false) cols.push({ key: "compound", label: "Compound", value: (f) => f.compound, cell: (f) => compoundLink(f.compound) });
+  if (opts.compoundColumn !== false) cols.push({ key: "compound", label: "Compound", value: (f) => nm[f.compound] || f.compound, cell: (f) => compoundLink(f.compound, nm[f.compound]) });
   cols.push(
-    { key: "tier", label: "Tier", value: (f) => f.tier, cell: (f) => tierBadge(f.tier) },
-    { key: "at", label: "Earliest observation", value: (f) => f.at || "", cell: (f) => when(f.at) },
+    { key: "tier", label: "Tier", value: (f) => f.tier, cell: (f) => tierBadge(f.tier), orders: ["tier"] },
+    { key: "at", label: "Earliest observation", value: (f) => f.at || "", cell: (f) => when(f.at), orders: ["recent"] },
     { key: "rules", label: "Evidence", value: (f) => f.evidence.map((e) => e.rule).join(", ") },
     { key: "review", label: "Review", value: (f) => f.review.mark, cell: (f) => markText(f.review) });
-  return table(cols, list);
+  if (!srv) return table(cols, list, { empty: opts.empty });
+  // Server order: plain headers, links for the orders the server has.
+  const ths = cols.map((c) => {
+    const th = h("th", { scope: "col", class: c.num ? "num" : null });
+    if (!c.orders) {
+      th.textContent = c.label;
+      return th;
+    }
+    const on = c.orders.includes(srv.current);
+    // The id header flips between oldest and newest; the others set their order.
+    const next = c.key === "id" ? (srv.current === "" ? "newest" : "") : c.orders[0];
+    th.setAttribute("aria-sort", on ? (srv.current === "" ? "ascending" : "descending") : "none");
+    th.append(link(srv.href(next), c.label));
+    return th;
+  });
+  const rows = list.map((f) => h("tr", null, cols.map((c) => h("td", { class: c.num ? "num" : null }, c.cell ? c.cell(f) : String(c.value(f) ?? "")))));
+  if (!rows.length) rows.push(h("tr", null, h("td", { colspan: cols.length, class: "muted" }, opts.empty || "Nothing to show.")));
+  return h("table", { class: "server-sorted" }, h("thead", null, h("tr", null, ths)), h("tbody", null, rows));
 }
 
-const FILTERS = ["tier", "compound", "country", "incident", "report", "review", "from", "to", "withdrawn", "sort"];
+const FILTERS = ["tier", "compound", "country", "incident", "report", "review", "stale", "rule", "source", "asn", "from", "to", "withdrawn", "sort"];
+
+// pagerOf links the first, previous and next pages of a list the server
+// pages with cursors.
+function pagerOf(base, q, res, cursor) {
+  return h("div", { class: "pager" },
+    cursor ? link(base + qs(q), "First page") : null,
+    res.prev ? link(base + qs({ ...q, cursor: res.prev }), "Previous page") : null,
+    res.next ? link(base + qs({ ...q, cursor: res.next }), "Next page") : null,
+    h("span", { class: "muted total" }, `${res.findings.length} on this page.`));
+}
 
 async function findings(params) {
   const q = {};
   for (const k of FILTERS) if (params.get(k)) q[k] = params.get(k);
   const cursor = params.get("cursor") || "";
+  // Pages of 100 unless the link says otherwise (kept in the pager's links).
+  const limit = params.get("limit") || "";
+  const paging = limit ? { ...q, limit } : q;
   // The page comes first; the total (a count over every matching finding,
   // slow on millions) fills in when it arrives.
-  const [res, cs] = await Promise.all([api("/api/findings" + qs({ ...q, cursor, limit: 100 })), api("/api/compounds" + qs({ counts: "false" }))]);
+  const [res, cs, nm] = await Promise.all([api("/api/findings" + qs({ ...q, cursor, limit: limit || 100 })), api("/api/compounds" + qs({ counts: "false" })), names()]);
   const field = (name, label, input) => h("div", null, h("label", { for: "f-" + name }, label), input);
   const select = (name, options) => h("select", { id: "f-" + name, name },
     options.map(([v, t]) => { const o = h("option", { value: v }, t); if ((q[name] || "") === v) o.selected = true; return o; }));
@@ -471,23 +673,77 @@ async function findings(params) {
   field("country", "Country", input("country", "text", { size: 3, maxlength: 2, placeholder: "KH" })),
   field("incident", "Incident", input("incident", "text", { size: 12 })),
   field("report", "Report id", input("report", "text", { size: 12 })),
+  field("rule", "Rule", select("rule", [["", "any"], ["ip", "ip"], ["ip-drift", "ip-drift"], ["cidr", "cidr"], ["device", "device"], ["asn", "asn"]])),
+  field("source", "Source", input("source", "text", { size: 12 })),
+  field("asn", "AS", input("asn", "text", { size: 9, placeholder: "AS64500" })),
   field("review", "Review", select("review", [["", "any"], ["none", "not reviewed"], ["confirmed", "confirmed"], ["dismissed", "dismissed"]])),
   field("from", "From", input("from", "date")),
   field("to", "Before", input("to", "date")),
-  field("sort", "Order", select("sort", [["", "oldest first"], ["newest", "newest first"]])),
+  field("sort", "Order", select("sort", [["", "oldest first"], ["newest", "newest first"], ["recent", "latest observation first"], ["tier", "tied first, then latest"]])),
+  h("div", null, h("label", { for: "f-stale" }, "Stale reviews"), h("input", { id: "f-stale", name: "stale", type: "checkbox", value: "true", checked: q.stale === "true" })),
   h("div", null, h("label", { for: "f-withdrawn" }, "Withdrawn"), h("input", { id: "f-withdrawn", name: "withdrawn", type: "checkbox", value: "true", checked: q.withdrawn === "true" })),
   h("button", { type: "submit", class: "primary" }, "Apply"));
-  const pager = h("div", { class: "pager" },
-    cursor ? link("#/findings" + qs(q), "First page") : null,
-    res.next ? link("#/findings" + qs({ ...q, cursor: res.next }), "Next page") : null,
-    h("span", { class: "muted total" }, `${res.findings.length} on this page.`));
+  const pager = pagerOf("#/findings", paging, res, cursor);
   const bottom = pager.cloneNode(true); // links need no listeners
-  page("Findings", form, pager, findingTable(res.findings), bottom);
-  const here = location.hash;
-  api("/api/findings" + qs({ ...q, limit: 1, count: true })).then((c) => {
-    if (location.hash !== here) return;
+  const exports = h("p", { class: "exports" }, "Download these findings (every page): ",
+    ["csv", "parquet", "stix", "misp"].map((fmtName, i) => [i ? " · " : "", h("button", { type: "button", class: "link", "data-format": fmtName,
+      onclick: (ev) => downloadExport(ev.currentTarget, q, fmtName) }, { csv: "CSV", parquet: "Parquet", stix: "STIX 2.1", misp: "MISP" }[fmtName])]));
+  const sortCtl = { current: q.sort || "", href: (so) => "#/findings" + qs({ ...paging, sort: so }) };
+  page("Findings", form, exports, pager, findingTable(res.findings, { names: nm, sort: sortCtl }), bottom);
+  api("/api/findings" + qs({ ...q, sort: "", limit: 1, count: true })).then((c) => {
     for (const el of main.querySelectorAll(".total")) el.textContent = `${num(c.total)} findings match; ${res.findings.length} on this page.`;
   }).catch(() => {});
+}
+
+// downloadExport saves the findings a filter selects, every page of them,
+// in a format (GET /api/findings/export), as a file.
+async function downloadExport(btn, q, format) {
+  btn.disabled = true;
+  say(`Exporting as ${format}…`);
+  try {
+    const f = { ...q };
+    delete f.cursor;
+    const resp = await fetch("/api/findings/export" + qs({ ...f, format }), { headers: { Authorization: "Bearer " + sessionStorage.getItem(TOKEN_KEY) }, cache: "no-store", credentials: "omit" });
+    if (!resp.ok) {
+      let msg = resp.statusText;
+      try { msg = (await resp.json()).error || msg; } catch { /* not JSON */ }
+      throw new APIError(resp.status, msg);
+    }
+    const name = (/filename="([^"]+)"/.exec(resp.headers.get("Content-Disposition") || "") || [])[1] || "seams-findings." + format;
+    const url = URL.createObjectURL(await resp.blob());
+    const a = h("a", { href: url, download: name });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    say(`${resp.headers.get("X-Seams-Findings") || "The"} findings were saved as ${name}.`);
+  } catch (err) {
+    say("The export failed: " + err.message, true);
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+// queue is the review queue: the findings nobody has reviewed, tied first
+// and then the latest observation first, a page at a time; and the reviews
+// a later run made stale (the finding changed after it was reviewed).
+async function queue(params) {
+  const cursor = params.get("cursor") || "";
+  const q = { review: "none", sort: "tier" };
+  const [res, stale, nm] = await Promise.all([
+    api("/api/findings" + qs({ ...q, cursor, limit: 50, count: !cursor })),
+    api("/api/findings" + qs({ stale: "true", limit: 100, count: true })),
+    names()]);
+  const base = { current: "tier", href: (so) => "#/findings" + qs({ review: "none", sort: so }) };
+  page("Review queue",
+    h("p", { class: "muted" }, "Findings nobody has reviewed, tied first, then the latest observation first. Open one to confirm or dismiss it."),
+    h("h2", { id: "queue-h" }, "Not reviewed" + (res.total !== undefined ? ` (${num(res.total)})` : "")),
+    pagerOf("#/queue", {}, res, cursor),
+    findingTable(res.findings, { names: nm, sort: base, empty: "Every finding has been reviewed." }),
+    h("h2", { id: "stale-h" }, `Reviews made stale by a later run (${num(stale.total)})`),
+    h("p", { class: "muted" }, "The finding changed after it was reviewed: its mark still stands, but was given to an earlier version. Look again, and mark it anew."),
+    findingTable(stale.findings, { names: nm, sort: { current: "", href: (so) => "#/findings" + qs({ stale: "true", sort: so }) }, empty: "No review is stale." }),
+    stale.next ? h("p", null, link("#/findings" + qs({ stale: "true" }), "All stale reviews")) : null);
 }
 
 async function finding(id) {
@@ -519,6 +775,10 @@ async function finding(id) {
     review.append(h("p", { class: "muted" }, me.can.review ? "Only the organisation of the report reviews its findings." : "Your role may not review findings."));
   }
   const r = d.report_detail;
+  // The events and devices the evidence matched, highlighted in the
+  // report's tables, with the rules that fired on each.
+  const matchedIP = (e) => ev.filter((x) => x.observed.ip === e.ip && (x.observed.at || "") === (e.at || "")).map((x) => x.rule);
+  const matchedDevice = (x) => ev.filter((y) => y.observed.device && y.observed.device === x.device && (y.observed.at || "") === (x.at || "")).map((y) => y.rule);
   page(`Finding #${d.id}: report ${d.report} and ${d.compound_detail.name}`,
     h("p", null, tierBadge(d.tier), " ", h("span", { class: "summary" }, d.summary)),
     h("h2", null, "Evidence"),
@@ -537,11 +797,13 @@ async function finding(id) {
           { key: "at", label: "At", value: (e) => e.at || "", cell: (e) => when(e.at) },
           { key: "event", label: "Event", value: (e) => e.event || "" },
           { key: "flags", label: "Flags", value: (e) => [e.proxy ? "proxy" : "", e.associated ? "associated account" : ""].filter(Boolean).join(", ") },
-        ], r.ips, { empty: "No IP events." }),
+          { key: "matched", label: "Matched", value: (e) => matchedIP(e).join(", "), cell: (e) => (matchedIP(e).length ? h("strong", null, "matched: " + matchedIP(e).join(", ")) : "") },
+        ], r.ips, { empty: "No IP events.", rowClass: (e) => (matchedIP(e).length ? "matched" : null) }),
         table([
           { key: "device", label: "Device", value: (x) => x.device, cell: (x) => h("span", { class: "mono" }, x.device) },
           { key: "at", label: "At", value: (x) => x.at || "", cell: (x) => when(x.at) },
-        ], r.devices, { empty: "No devices." })),
+          { key: "matched", label: "Matched", value: (x) => matchedDevice(x).join(", "), cell: (x) => (matchedDevice(x).length ? h("strong", null, "matched: " + matchedDevice(x).join(", ")) : "") },
+        ], r.devices, { empty: "No devices.", rowClass: (x) => (matchedDevice(x).length ? "matched" : null) })),
       h("section", null, h("h2", null, "Compound"),
         h("p", null, compoundLink(d.compound, d.compound_detail.name), ` (${d.compound_detail.country}${d.compound_detail.status ? ", " + d.compound_detail.status : ""})`),
         h("h2", null, "Indicators behind it"),
@@ -586,7 +848,7 @@ async function search(params) {
       { key: "ips", label: "IP events", num: true, value: (r) => r.ips.length },
       { key: "devices", label: "Devices", num: true, value: (r) => r.devices.length },
     ], res.reports, { empty: "No report." }),
-    h("h2", null, `Findings (${res.findings.length})`), findingTable(res.findings),
+    h("h2", null, `Findings (${res.findings.length})`), findingTable(res.findings, { names: await names() }),
     res.kind !== "report" ? [h("h2", null, `Indicators (${res.indicators.length})`), table([
       { key: "compound", label: "Compound", value: (i) => i.compound, cell: (i) => compoundLink(i.compound) },
       { key: "kind", label: "Kind", value: (i) => i.kind },
@@ -644,49 +906,124 @@ async function runChanges(id, params) {
   ], res.changes), res.next ? link(`#/run/${id}?cursor=${encodeURIComponent(res.next)}`, "Next page") : null);
 }
 
+// sendFile posts a file with XMLHttpRequest, whose upload events give
+// progress (fetch has none): progress(sent, total) while the body goes
+// out, then progress(total, total, true) while the server stores it.
+function sendFile(path, file, progress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", path);
+    xhr.setRequestHeader("Authorization", "Bearer " + sessionStorage.getItem(TOKEN_KEY));
+    xhr.responseType = "json";
+    xhr.upload.addEventListener("progress", (e) => progress(e.loaded, e.lengthComputable ? e.total : file.size, false));
+    xhr.upload.addEventListener("load", () => progress(file.size, file.size, true));
+    xhr.addEventListener("load", () => {
+      const body = xhr.response;
+      if (xhr.status >= 200 && xhr.status < 300) return resolve(body);
+      const msg = (body && body.error) || xhr.statusText || "status " + xhr.status;
+      if (xhr.status === 401) {
+        sessionStorage.removeItem(TOKEN_KEY);
+        me = null;
+        showLogin("Your token was refused (" + msg + "). Log in again.");
+      }
+      reject(new APIError(xhr.status, msg));
+    });
+    xhr.addEventListener("error", () => reject(new APIError(0, "the connection to the server failed")));
+    xhr.send(file);
+  });
+}
+
 function upload() {
   if (!me.can.upload) return page("Upload", h("p", null, "Your role may not upload files."));
-  const kinds = [["reports", "Reports (JSON Lines, CyberTipline XML or CSV)"], ["indicators", "Indicators (CSV, STIX 2.1 bundle or MISP events)"], ["compounds", "Compounds (CSV or FollowTheMoney entities)"]];
+  const kinds = [["reports", "Reports (JSON Lines, CyberTipline XML or CSV)"], ["indicators", "Indicators (CSV, STIX 2.1 bundle or MISP events)"], ["compounds", "Compounds (CSV, FollowTheMoney entities)"]];
   if (me.can.admin) kinds.push(["shared", "Shared address space (a list, one address or prefix a line, or a MISP warninglist)"]);
-  const result = h("div", { "aria-live": "polite" });
+  const result = h("div", { "aria-live": "polite", id: "up-result" });
+  const bar = h("progress", { id: "up-progress", max: 100, value: 0, hidden: true });
+  const barText = h("span", { id: "up-progress-text", class: "muted" });
   const file = h("input", { type: "file", id: "up-file", required: true });
   const name = h("input", { type: "text", id: "up-name", required: true, size: 30 });
+  const submit = h("button", { type: "submit", class: "primary", id: "up-submit" }, "Upload");
   file.addEventListener("change", () => { if (file.files[0]) name.value = file.files[0].name; });
   const form = h("form", { onsubmit: async (e) => {
     e.preventDefault();
     const data = new FormData(form);
     const f = file.files[0];
     if (!f) return;
-    say(`Uploading ${f.name} (${num(f.size)} bytes)…`);
+    submit.disabled = true;
+    bar.hidden = false;
+    bar.value = 0;
+    result.replaceChildren();
+    const run = !!data.get("run");
+    say(`Uploading ${name.value} (${num(f.size)} bytes)…`);
     try {
-      const res = await api(`/api/upload/${data.get("kind")}` + qs({ name: name.value, shared: data.get("shared") ? "true" : "" }),
-        { method: "POST", body: f });
-      say(`${res.name}: ${num(res.read)} records read, ${num(res.new)} new, ${num(res.unchanged)} already stored, ${num(res.rejected)} rejected.`);
+      const res = await sendFile(`/api/upload/${data.get("kind")}` + qs({ name: name.value, shared: data.get("shared") ? "true" : "", run: run ? "true" : "" }), f,
+        (sent, total, done) => {
+          bar.value = total ? Math.round((sent / total) * 100) : 100;
+          barText.textContent = done ? ` ${name.value}: sent; the server is storing it${run ? " and will then cross-reference the store" : ""}…`
+            : ` ${num(sent)} of ${num(total)} bytes sent`;
+        });
+      barText.textContent = ` ${res.name}: stored.`;
+      say(`${res.name}: ${num(res.read)} records read, ${num(res.new)} new, ${num(res.unchanged)} already stored, ${num(res.rejected)} rejected.` +
+        (res.run ? ` Run #${res.run.id}: ${num(res.run.scanned)} reports matched, ${num(res.run.counts.new)} new findings.` : "") +
+        (res.run_error ? ` The run did not happen: ${res.run_error}` : ""), !!res.run_error);
       result.replaceChildren(h("h2", null, "Result"),
         h("dl", { class: "facts" }, ["read", "new", "updated", "unchanged", "retired", "rejected", "parts_rejected", "compounds_new"].map((k) => [h("dt", null, k.replace("_", " ")), h("dd", null, num(res[k]))])),
         res.rejections.length ? table([
-          { key: "line", label: "Line", num: true, value: (r) => r.line || 0 },
+          { key: "line", label: "Line", num: true, value: (r) => r.line || 0, cell: (r) => `${r.file}:${r.line || "?"}` },
           { key: "item", label: "Item", value: (r) => r.item || "" },
           { key: "reason", label: "Reason", value: (r) => r.reason },
         ], res.rejections, { caption: res.rejections_omitted ? `and ${res.rejections_omitted} more` : null }) : null,
-        me.can.run ? h("p", null, link("#/runs", "Run a cross-reference"), " to match what was stored.") : null);
+        res.run ? h("p", { id: "up-run-result" }, "Cross-referenced: ", link("#/run/" + res.run.id, `run #${res.run.id}`), `, ${num(res.run.scanned)} reports matched, ${num(res.run.counts.new)} new findings.`)
+          : res.run_error ? h("p", { class: "bad" }, "Stored, but not cross-referenced: " + res.run_error)
+          : me.can.run ? h("p", null, link("#/runs", "Run a cross-reference"), " to match what was stored.") : null);
     } catch (err) {
-      say("Upload failed: " + err.message, true);
+      barText.textContent = "";
+      bar.hidden = true;
+      // The server's message names the file; say it whatever it says.
+      const msg = err.message.includes(name.value) ? err.message : `${name.value}: ${err.message}`;
+      say("Upload failed: " + msg, true);
+      result.replaceChildren(h("p", { class: "bad", id: "up-error" }, msg));
+    } finally {
+      submit.disabled = false;
     }
   } },
   h("div", { class: "field" }, h("label", { for: "up-kind" }, "What the file holds"),
     h("select", { id: "up-kind", name: "kind" }, kinds.map(([v, t]) => h("option", { value: v }, t)))),
-  h("div", { class: "field" }, h("label", { for: "up-file" }, "File (gzip or zstd compressed, or not)"), file),
+  h("div", { class: "field" }, h("label", { for: "up-file" }, "File (gzip or zstd compressed, or not; the format is recognised from its content)"), file),
   h("div", { class: "field" }, h("label", { for: "up-name" }, "Name in the store (an indicator file of the same name is replaced by this version)"), name),
   h("div", { class: "field" }, h("input", { type: "checkbox", id: "up-shared", name: "shared", value: "true" }), h("label", { for: "up-shared" }, " share with the other organisations (indicators and reports)")),
-  h("button", { type: "submit", class: "primary" }, "Upload"));
+  me.can.run ? h("div", { class: "field" }, h("input", { type: "checkbox", id: "up-run", name: "run", value: "true" }), h("label", { for: "up-run" }, " cross-reference the store when the file is stored")) : null,
+  h("p", null, submit, " ", bar, barText));
   page("Upload", form, result);
 }
 
 async function admin() {
   if (!me.can.admin) return page("Admin", h("p", null, "Your role is not admin."));
-  const [toks, v] = await Promise.all([api("/api/tokens"), api("/api/audit/verify")]);
-  const audit = v.ok ? await api("/api/audit" + qs({ after: Math.max(0, v.seq - 50) })) : { entries: [] };
+  // The organisation's last 50 entries, asked of the server (which keeps
+  // an admin to its organisation's entries). The chain is verified only
+  // when asked ("Verify now"): a walk of the whole log is too dear for
+  // every visit. A listing that fails says why, never "Nothing to show".
+  const [toks, audit] = await Promise.all([api("/api/tokens"),
+    api("/api/audit" + qs({ latest: "true", limit: 50 })).catch((e) => {
+      if (e instanceof StaleError || e.status === 401) throw e;
+      return { error: e.message };
+    })]);
+  const verdict = h("div", { id: "verify-result", "aria-live": "polite" },
+    h("p", { class: "muted" }, "The chain of the audit log has not been verified on this page."));
+  const verifyBtn = h("button", { type: "button", id: "verify", onclick: async () => {
+    verifyBtn.disabled = true;
+    verdict.replaceChildren(h("p", { class: "muted" }, "Verifying the chain…"));
+    try {
+      const v = await api("/api/audit/verify", { method: "GET" });
+      verdict.replaceChildren(v.ok
+        ? h("p", { class: "ok" }, `The chain verifies: ${num(v.seq)} entries, head ${v.hash.slice(0, 16)}… (${v.took}). Keep the head elsewhere to catch a rewrite of the whole log.`)
+        : h("p", { class: "bad" }, "The audit log does not verify: " + v.error));
+    } catch (err) {
+      if (!(err instanceof StaleError)) verdict.replaceChildren(h("p", { class: "bad" }, "The chain could not be verified: " + err.message));
+    } finally {
+      verifyBtn.disabled = false;
+    }
+  } }, "Verify now");
   const secretOut = h("div", { "aria-live": "polite" });
   const form = h("form", { class: "filters", onsubmit: async (e) => {
     e.preventDefault();
@@ -707,16 +1044,15 @@ async function admin() {
   h("button", { type: "submit", class: "primary" }, "Create token"));
   page("Admin",
     h("h2", null, "Audit log"),
-    v.ok ? h("p", { class: "ok" }, `The chain verifies: ${num(v.seq)} entries, head ${v.hash.slice(0, 16)}… Keep the head elsewhere to catch a rewrite of the whole log.`)
-      : h("p", { class: "bad" }, "The audit log does not verify: " + v.error),
-    table([
+    h("p", null, verifyBtn, " ", h("span", { class: "muted" }, "walks the whole chain of hashes")), verdict,
+    audit.error ? h("p", { class: "bad", id: "audit-error" }, "The audit log could not be listed: " + audit.error) : table([
       { key: "seq", label: "Seq", num: true, value: (e) => e.seq },
       { key: "at", label: "At", value: (e) => e.at, cell: (e) => when(e.at) },
       { key: "actor", label: "Actor", value: (e) => e.actor },
       { key: "action", label: "Action", value: (e) => e.action },
       { key: "object", label: "Object", value: (e) => e.object },
       { key: "detail", label: "Detail", value: (e) => e.detail || "" },
-    ], audit.entries, { sortKey: "seq", sortDir: -1, caption: "The latest entries of your organisation." }),
+    ], audit.entries, { sortKey: "seq", sortDir: -1, caption: "The latest 50 entries of your organisation.", empty: "Your organisation has no audit entry yet." }),
     h("h2", null, "Tokens of " + me.org), form, secretOut,
     table([
       { key: "id", label: "Token", value: (t) => t.id, cell: (t) => h("span", { class: "mono" }, t.id) },
@@ -724,12 +1060,20 @@ async function admin() {
       { key: "role", label: "Role", value: (t) => t.role },
       { key: "label", label: "Label", value: (t) => t.label || "" },
       { key: "created", label: "Created", value: (t) => t.created, cell: (t) => day(t.created) },
-      { key: "state", label: "State", value: (t) => (t.revoked ? "revoked" : t.expires ? "expires " + day(t.expires) : "active") },
+      { key: "state", label: "State", value: tokenState, cell: (t) => h("span", { class: t.revoked || t.expired ? "bad" : null }, tokenState(t)) },
       { key: "act", label: "", cell: (t) => t.revoked || t.id === me.token ? "" : h("button", { type: "button", onclick: async () => {
         if (!confirm(`Revoke ${t.id}?`)) return;
         try { await api("/api/tokens/" + encodeURIComponent(t.id), { method: "DELETE" }); await admin(); say(`Token ${t.id} revoked.`); } catch (err) { say(err.message, true); }
       } }, "Revoke") },
     ], toks.tokens));
+}
+
+// tokenState says whether a token works: revoked, expired (the server
+// says so, by its clock), or active until its expiry.
+function tokenState(t) {
+  if (t.revoked) return "revoked " + day(t.revoked);
+  if (t.expired) return "expired " + day(t.expires);
+  return t.expires ? "active, expires " + day(t.expires) : "active";
 }
 
 // ---- login and routing -------------------------------------------------
@@ -779,6 +1123,9 @@ async function route() {
     a.toggleAttribute("aria-current", target === "/" + (parts[0] || "") || (target === "/" && !parts.length));
     if (a.hasAttribute("aria-current")) a.setAttribute("aria-current", "page");
   }
+  navAbort.abort();
+  navAbort = new AbortController();
+  const seq = ++navSeq;
   say("Loading…");
   try {
     switch (parts[0]) {
@@ -786,6 +1133,7 @@ async function route() {
       case "compounds": await compounds(); break;
       case "compound": await compound(parts[1]); break;
       case "findings": await findings(params); break;
+      case "queue": await queue(params); break;
       case "finding": await finding(parts[1]); break;
       case "search": await search(params); break;
       case "runs": await runs(); break;
@@ -794,8 +1142,12 @@ async function route() {
       case "admin": await admin(); break;
       default: page("Not found", h("p", null, "No such page. ", link("#/", "Overview")));
     }
-    if (statusLine.textContent === "Loading…") say("");
+    if (seq === navSeq && statusLine.textContent === "Loading…") say("");
   } catch (e) {
+    if (e instanceof StaleError || seq !== navSeq) {
+      dropped();
+      return;
+    }
     if (e.status !== 401) {
       say(e.message, true);
       page("Something went wrong", h("p", null, e.message));
@@ -814,6 +1166,14 @@ document.getElementById("logout").addEventListener("click", () => {
   showLogin("Logged out.");
 });
 window.addEventListener("hashchange", route);
+// The skip link moves the focus to the page's content. Its href (#main)
+// works without script; with it, following it would change the hash and
+// so the route, to a page that does not exist.
+document.querySelector("a.skip").addEventListener("click", (e) => {
+  e.preventDefault();
+  main.focus();
+  main.scrollIntoView();
+});
 
 (async function start() {
   if (!sessionStorage.getItem(TOKEN_KEY)) return showLogin();

@@ -14,6 +14,10 @@
 //
 // Without an ASN database, asn indicators and shared ASNs cannot be used:
 // Unusable says so, once, with their count.
+//
+// Annotate (lines.go) is seams enrich: it copies a JSON Lines file of
+// reports or findings, adding the databases' answer to every address, by
+// editing each line's bytes in place.
 package enrich
 
 import (

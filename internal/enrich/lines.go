@@ -369,7 +369,6 @@ func forEachLine(ctx context.Context, r io.Reader, limit func() int, fn func(n i
 	}
 }
 
-
 // lineEditor annotates one line at a time. It edits the line's bytes in
 // place of re-encoding it, so that everything it does not annotate is copied
 // byte for byte.

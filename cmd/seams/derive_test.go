@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/seams-dev/seams/derive"
+	"github.com/seams-dev/seams/internal/gen"
 )
 
 // TestGenDeriveXref runs the three commands a user runs to try derive on a
@@ -45,7 +46,7 @@ func TestGenDeriveXref(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("xref: exit %d: %s", code, stderr)
 	}
-	diff, err := compareTruth(filepath.Join(dir, "truth.jsonl"), filepath.Join(out, "findings.jsonl"))
+	diff, err := gen.CompareTruth(filepath.Join(dir, "truth.jsonl"), filepath.Join(out, "findings.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}

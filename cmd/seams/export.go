@@ -88,6 +88,12 @@ written (nothing is left behind); 2 for a usage error.
 	run: runExport,
 }
 
+// exportFlagOf maps the fields of export.Options to their flags.
+var exportFlagOf = map[string]string{
+	"Format": "format", "From": "from", "Out": "out", "Compounds": "compounds", "Indicators": "indicators",
+	"Org": "org", "Time": "time", "BOM": "bom",
+}
+
 func runExport(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("export")
 	var o export.Options
@@ -103,28 +109,19 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	for _, f := range []struct{ name, val string }{{"format", format}, {"from", o.From}, {"out", o.Out}} {
-		if f.val == "" {
-			return usagef("export", "missing --%s", f.name)
-		}
-	}
 	var err error
-	if o.Format, err = export.ParseFormat(format); err != nil {
-		return usagef("export", "--format: %v", err)
-	}
-	if (o.Format == export.STIX || o.Format == export.MISP || o.Format == export.GSE) && o.Org == "" {
-		return usagef("export", "--format %s needs --org, the reporting organisation", o.Format)
-	}
-	if o.Indicators != "" && o.Compounds == "" {
-		return usagef("export", "--indicators needs --compounds, the compounds it refers to")
-	}
-	if o.BOM && o.Format != export.CSV {
-		return usagef("export", "--bom is for --format csv, not %s", o.Format)
+	if format != "" {
+		if o.Format, err = export.ParseFormat(format); err != nil {
+			return usagef("export", "--format: %v", err)
+		}
 	}
 	if at != "" {
 		if o.Time, err = seams.ParseTime(at); err != nil {
 			return usagef("export", "--time: %v", err)
 		}
+	}
+	if err := o.Validate(); err != nil {
+		return fieldUsage("export", exportFlagOf, err)
 	}
 	o.Stdout = e.stdout
 	res, err := export.Run(ctx, o)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -89,22 +90,36 @@ type Result struct {
 // instant to stamp the export with.
 var ErrNoTime = errors.New("no time in the data to stamp the export with; give one")
 
+// Validate returns the mistakes in o, each a *seams.FieldError naming the
+// field as Go spells it, joined; nil when there is none. Run calls it.
+func (o *Options) Validate() error {
+	var errs []error
+	for _, f := range []struct{ name, val string }{{"Format", string(o.Format)}, {"From", o.From}, {"Out", o.Out}} {
+		if f.val == "" {
+			errs = append(errs, seams.MissingField(f.name))
+		}
+	}
+	if o.Format != "" && !slices.Contains(Formats, o.Format) {
+		errs = append(errs, seams.InvalidField("Format", "unknown export format %q (want stix, misp, csv, parquet or gse)", o.Format))
+	}
+	if (o.Format == STIX || o.Format == MISP || o.Format == GSE) && o.Org == "" {
+		errs = append(errs, seams.InvalidField("Org", "the %s format needs the reporting organisation", o.Format))
+	}
+	if o.Indicators != "" && o.Compounds == "" {
+		errs = append(errs, seams.InvalidField("Compounds", "an indicators file needs the compounds file it refers to"))
+	}
+	if o.BOM && o.Format != CSV {
+		errs = append(errs, seams.InvalidField("BOM", "a byte-order mark is for the csv format, not %s", o.Format))
+	}
+	return errors.Join(errs...)
+}
+
 // Run reads the cross-reference output in o.From and writes o.Out in
 // o.Format. The file is written under a temporary name and renamed when
 // complete, with mode 0600 (it holds report metadata).
 func Run(ctx context.Context, o Options) (*Result, error) {
-	if o.Format == "" {
-		return nil, errors.New("export: no format")
-	}
-	needOrg := o.Format == STIX || o.Format == MISP || o.Format == GSE
-	if needOrg && o.Org == "" {
-		return nil, fmt.Errorf("export: %s needs the reporting organisation", o.Format)
-	}
-	if o.Indicators != "" && o.Compounds == "" {
-		return nil, errors.New("export: the indicators file needs the compounds file it refers to")
-	}
-	if o.BOM && o.Format != CSV {
-		return nil, fmt.Errorf("export: a byte-order mark is for csv, not %s", o.Format)
+	if err := o.Validate(); err != nil {
+		return nil, err
 	}
 	res := &Result{}
 	compounds, err := loadCompounds(ctx, o, res)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"time"
 
@@ -94,19 +95,23 @@ var exportFlagOf = map[string]string{
 	"Org": "org", "Time": "time", "BOM": "bom",
 }
 
-func runExport(ctx context.Context, e *env, args []string) error {
+func exportFlags(o *export.Options, format, at *string) *flag.FlagSet {
 	fs := newFlags("export")
-	var o export.Options
-	var format, at string
-	fs.StringVar(&format, "format", "", "")
+	fs.StringVar(format, "format", "", "")
 	fs.StringVar(&o.From, "from", "", "")
 	fs.StringVar(&o.Out, "out", "", "")
 	fs.StringVar(&o.Compounds, "compounds", "", "")
 	fs.StringVar(&o.Indicators, "indicators", "", "")
 	fs.StringVar(&o.Org, "org", "", "")
-	fs.StringVar(&at, "time", "", "")
+	fs.StringVar(at, "time", "", "")
 	fs.BoolVar(&o.BOM, "bom", false, "")
-	if err := parseFlags(fs, args); err != nil {
+	return fs
+}
+
+func runExport(ctx context.Context, e *env, args []string) error {
+	var o export.Options
+	var format, at string
+	if err := parseFlags(exportFlags(&o, &format, &at), args); err != nil {
 		return err
 	}
 	var err error

@@ -471,62 +471,44 @@ type deriver struct {
 // load reads the compounds, footprints, zones and previous indicators,
 // writes their rejections, and builds the footprint index.
 func (d *deriver) load() error {
-	o := d.o
-	var werr error
-	read := func(path, kind string, fn func(io.Reader, func(*seams.RecordError)) (int, error)) error {
-		f, err := input.Open(context.Background(), path, nil)
-		if err != nil {
-			return fmt.Errorf("%s: %w", kind, err)
-		}
-		defer f.Close()
-		r, err := f.Reader()
-		if err != nil {
-			return fmt.Errorf("%s: %w", kind, err)
-		}
-		in := seams.InputCount{File: path, Kind: kind}
-		n, err := fn(r, func(e *seams.RecordError) {
-			in.Rejected++
-			if werr == nil {
-				werr = d.rj.add(e)
-			}
-		})
-		if err != nil {
-			return err
-		}
-		if werr != nil {
-			return werr
-		}
-		in.Records = n + in.Rejected
-		d.inputs = append(d.inputs, in)
-		return nil
-	}
-	if err := read(o.Compounds, "compounds", func(r io.Reader, rej func(*seams.RecordError)) (n int, err error) {
-		d.compounds, err = registry.ReadCompounds(r, o.Compounds, rej)
-		return len(d.compounds), err
-	}); err != nil {
+	if err := d.loadCompounds(); err != nil {
 		return err
 	}
-	d.ids = make(map[string]int, len(d.compounds))
-	for i, c := range d.compounds {
-		d.ids[c.ID] = i
+	all, rejectedFeatures, err := d.loadFootprints()
+	if err != nil {
+		return err
 	}
-	var fps []footprint.Footprint
-	rejectedFeatures := map[string][]string{} // compound -> reasons its features were rejected
-	if o.Footprints != "" {
-		if err := read(o.Footprints, "footprints", func(r io.Reader, rej func(*seams.RecordError)) (n int, err error) {
-			fps, err = footprint.ReadGeoJSON(r, o.Footprints, d.compounds, func(e *seams.RecordError) {
-				if c := featureCompound(e.Raw); c != "" {
-					rejectedFeatures[c] = append(rejectedFeatures[c], fmt.Sprintf("%s:%d %s: %s", e.File, e.Line, e.Item, e.Reason))
-				}
-				rej(e)
-			})
-			return len(fps), err
-		}); err != nil {
-			return err
-		}
+	if err := d.indexFootprints(all, rejectedFeatures); err != nil {
+		return err
 	}
-	d.sum.Footprints.Features = len(fps)
-	all, none, err := footprint.WithCircles(fps, d.compounds, o.Radius, o.Compounds, func(e *seams.RecordError) {
+	if err := d.loadExclusions(); err != nil {
+		return err
+	}
+	d.setRetention()
+	if err := d.loadPrevious(); err != nil {
+		return err
+	}
+	d.prepareScan()
+	return nil
+}
+
+// readInput opens an input of kind and reads it with fn, which returns
+// the records it kept; rejections go to rejected.jsonl, and the input's
+// counts to the summary.
+func (d *deriver) readInput(path, kind string, fn func(io.Reader, func(*seams.RecordError)) (int, error)) error {
+	f, err := input.Open(context.Background(), path, nil)
+	if err != nil {
+		return fmt.Errorf("%s: %w", kind, err)
+	}
+	defer f.Close()
+	r, err := f.Reader()
+	if err != nil {
+		return fmt.Errorf("%s: %w", kind, err)
+	}
+	in := seams.InputCount{File: path, Kind: kind}
+	var werr error
+	n, err := fn(r, func(e *seams.RecordError) {
+		in.Rejected++
 		if werr == nil {
 			werr = d.rj.add(e)
 		}
@@ -537,9 +519,71 @@ func (d *deriver) load() error {
 	if werr != nil {
 		return werr
 	}
+	in.Records = n + in.Rejected
+	d.inputs = append(d.inputs, in)
+	return nil
+}
+
+// loadCompounds reads the compounds and numbers them.
+func (d *deriver) loadCompounds() error {
+	o := d.o
+	if err := d.readInput(o.Compounds, "compounds", func(r io.Reader, rej func(*seams.RecordError)) (n int, err error) {
+		d.compounds, err = registry.ReadCompounds(r, o.Compounds, rej)
+		return len(d.compounds), err
+	}); err != nil {
+		return err
+	}
+	d.ids = make(map[string]int, len(d.compounds))
+	for i, c := range d.compounds {
+		d.ids[c.ID] = i
+	}
+	return nil
+}
+
+// loadFootprints reads the footprints, if any, and gives every compound
+// without one a circle of Options.Radius. It returns them all, and the
+// reasons each compound's features were rejected.
+func (d *deriver) loadFootprints() ([]footprint.Footprint, map[string][]string, error) {
+	o := d.o
+	var fps []footprint.Footprint
+	rejectedFeatures := map[string][]string{} // compound -> reasons its features were rejected
+	if o.Footprints != "" {
+		if err := d.readInput(o.Footprints, "footprints", func(r io.Reader, rej func(*seams.RecordError)) (n int, err error) {
+			fps, err = footprint.ReadGeoJSON(r, o.Footprints, d.compounds, func(e *seams.RecordError) {
+				if c := featureCompound(e.Raw); c != "" {
+					rejectedFeatures[c] = append(rejectedFeatures[c], fmt.Sprintf("%s:%d %s: %s", e.File, e.Line, e.Item, e.Reason))
+				}
+				rej(e)
+			})
+			return len(fps), err
+		}); err != nil {
+			return nil, nil, err
+		}
+	}
+	d.sum.Footprints.Features = len(fps)
+	var werr error
+	all, none, err := footprint.WithCircles(fps, d.compounds, o.Radius, o.Compounds, func(e *seams.RecordError) {
+		if werr == nil {
+			werr = d.rj.add(e)
+		}
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if werr != nil {
+		return nil, nil, werr
+	}
 	d.sum.Footprints.Circles = len(all) - len(fps)
 	d.sum.Footprints.CompoundsWithout = len(none)
-	if d.x, err = footprint.NewIndex(all, d.compounds, o.MaxAccuracy); err != nil {
+	return all, rejectedFeatures, nil
+}
+
+// indexFootprints builds the index of the footprints, and per compound
+// their sources, its local time offset and the footprints to flag: circles
+// that replace rejected features, and areas far larger than a compound.
+func (d *deriver) indexFootprints(all []footprint.Footprint, rejectedFeatures map[string][]string) error {
+	var err error
+	if d.x, err = footprint.NewIndex(all, d.compounds, d.o.MaxAccuracy); err != nil {
 		return err
 	}
 	d.fpSources = make([][]string, len(d.compounds))
@@ -569,37 +613,61 @@ func (d *deriver) load() error {
 				LargeFootprint{Compound: fp.Compound, Source: fp.Source(), AreaKM2: math.Round(fp.AreaM2/1e4) / 100})
 		}
 	}
-	if o.Exclude != "" {
-		var zones []footprint.Zone
-		if err := read(o.Exclude, "exclude", func(r io.Reader, rej func(*seams.RecordError)) (n int, err error) {
-			zones, err = footprint.ReadZones(r, o.Exclude, rej)
-			return len(zones), err
-		}); err != nil {
-			return err
-		}
-		if d.zones, err = footprint.NewZoneIndex(zones, o.MaxAccuracy); err != nil {
-			return err
-		}
-		d.sum.Governance.Exclude = &Exclusions{File: o.Exclude, Zones: len(zones)}
+	return nil
+}
+
+// loadExclusions reads the sensitive places of Options.Exclude, if any.
+func (d *deriver) loadExclusions() error {
+	o := d.o
+	if o.Exclude == "" {
+		return nil
 	}
+	var zones []footprint.Zone
+	if err := d.readInput(o.Exclude, "exclude", func(r io.Reader, rej func(*seams.RecordError)) (n int, err error) {
+		zones, err = footprint.ReadZones(r, o.Exclude, rej)
+		return len(zones), err
+	}); err != nil {
+		return err
+	}
+	var err error
+	if d.zones, err = footprint.NewZoneIndex(zones, o.MaxAccuracy); err != nil {
+		return err
+	}
+	d.sum.Governance.Exclude = &Exclusions{File: o.Exclude, Zones: len(zones)}
+	return nil
+}
+
+// setRetention sets the instant before which observations are dropped.
+func (d *deriver) setRetention() {
+	o := d.o
 	d.cutoff = math.MinInt64
-	if o.Retain > 0 {
-		asOf := o.AsOf
-		if asOf.IsZero() {
-			asOf = time.Now()
-		}
-		cut := asOf.Add(-o.Retain).UTC()
-		d.cutoff = cut.UnixNano()
-		d.sum.Governance.Retention = &Retention{AsOf: rfc3339(asOf), RetainDays: int(o.Retain / day), Cutoff: rfc3339(cut)}
+	if o.Retain <= 0 {
+		return
 	}
-	if o.Previous != "" {
-		if err := read(o.Previous, "previous", func(r io.Reader, rej func(*seams.RecordError)) (n int, err error) {
-			d.previous, err = registry.ReadIndicators(r, o.Previous, d.ids, rej)
-			return len(d.previous), err
-		}); err != nil {
-			return err
-		}
+	asOf := o.AsOf
+	if asOf.IsZero() {
+		asOf = time.Now()
 	}
+	cut := asOf.Add(-o.Retain).UTC()
+	d.cutoff = cut.UnixNano()
+	d.sum.Governance.Retention = &Retention{AsOf: rfc3339(asOf), RetainDays: int(o.Retain / day), Cutoff: rfc3339(cut)}
+}
+
+// loadPrevious reads the indicators of a previous run, if any.
+func (d *deriver) loadPrevious() error {
+	o := d.o
+	if o.Previous == "" {
+		return nil
+	}
+	return d.readInput(o.Previous, "previous", func(r io.Reader, rej func(*seams.RecordError)) (n int, err error) {
+		d.previous, err = registry.ReadIndicators(r, o.Previous, d.ids, rej)
+		return len(d.previous), err
+	})
+}
+
+// prepareScan readies the scanner of the observations and their counts.
+func (d *deriver) prepareScan() {
+	o := d.o
 	d.sc = &scanner{o: o, x: d.x, zones: d.zones, cutoff: d.cutoff, stamps: make([]fileStamp, len(o.Observations))}
 	d.obsIn = make([]int, len(o.Observations))
 	for i, f := range o.Observations {
@@ -608,7 +676,6 @@ func (d *deriver) load() error {
 	}
 	d.pairIdx = make(map[uint64]int32)
 	d.sc.cands = make(map[addrKey]int32)
-	return nil
 }
 
 // featureCompound returns the compound a rejected feature names, as far

@@ -107,16 +107,14 @@ func checkOut(out string) error {
 	return nil
 }
 
-// enrichError makes an error in the enrichment options a FieldError.
+// enrichError makes an error in the enrichment options a FieldError of
+// the same field.
 func enrichError(err error) error {
-	if !errors.Is(err, enrich.ErrOptions) {
+	var oe *enrich.OptionError
+	if !errors.As(err, &oe) {
 		return err
 	}
-	field := "SharedPresets"
-	if strings.Contains(err.Error(), "shared ASNs") {
-		field = "SharedASN"
-	}
-	return invalid(field, "%s", strings.TrimPrefix(err.Error(), enrich.ErrOptions.Error()+": "))
+	return invalid(oe.Field, "%s", oe.Reason)
 }
 
 // liftValue returns the canonical value of an indicator Options.LiftCap

@@ -1,6 +1,7 @@
 package seams
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"unicode/utf8"
@@ -63,4 +64,60 @@ func CutRaw(b []byte, n int) string {
 // Errorf builds a RecordError for a whole record.
 func Errorf(file string, line int, format string, args ...any) *RecordError {
 	return &RecordError{File: file, Line: line, Reason: fmt.Sprintf(format, args...)}
+}
+
+// ErrUsage marks a mistake in the options of a run (xref, derive, enrich,
+// export, pseudonymize), which a command line reports as a usage error.
+var ErrUsage = errors.New("usage")
+
+// FieldError is a mistake in one field of a run's options. It names the
+// field as Go spells it ("MaxLine", "Readers.CSV.Memory"), never a flag:
+// a command line maps fields to its flags. errors.Is(err, ErrUsage) holds
+// for it. Each package's Options.Validate returns them, joined.
+type FieldError struct {
+	Field string
+	// Missing says the field is required and empty; Reason is empty then.
+	Missing bool
+	Reason  string
+}
+
+func (e *FieldError) Error() string {
+	if e.Missing {
+		return e.Field + ": missing"
+	}
+	return e.Field + ": " + e.Reason
+}
+
+// Is makes a FieldError match ErrUsage.
+func (e *FieldError) Is(target error) bool { return target == ErrUsage }
+
+// MissingField is the FieldError of a required field left empty.
+func MissingField(field string) *FieldError { return &FieldError{Field: field, Missing: true} }
+
+// InvalidField is the FieldError of a field whose value cannot be used;
+// the reason quotes the value.
+func InvalidField(field, format string, a ...any) *FieldError {
+	return &FieldError{Field: field, Reason: fmt.Sprintf(format, a...)}
+}
+
+// FieldErrors returns the FieldErrors in err (one, or several joined by
+// errors.Join), and the other errors beside them.
+func FieldErrors(err error) (fields []*FieldError, others []error) {
+	var walk func(error)
+	walk = func(err error) {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e)
+			}
+			return
+		}
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			fields = append(fields, fe)
+		} else if err != nil {
+			others = append(others, err)
+		}
+	}
+	walk(err)
+	return fields, others
 }

@@ -63,8 +63,25 @@ type addressResult struct {
 // outside devices dominate it, an indicator when enough members used it
 // on enough days and outside use is small, otherwise neither (counted).
 func (d *deriver) decideAddresses() {
-	o := d.o
-	as := &d.sum.Addresses
+	ix := newUseIndex(d.memberUses())
+	windows, shared := d.decideWindows(ix)
+	windows = d.keepSupported(windows)
+	// An address shared in one window is shared space for xref in all of
+	// them: its indicator windows go (shared space wins, so that no report
+	// is tied by an address others were using).
+	for _, w := range windows {
+		if _, ok := shared[w.addr]; ok {
+			d.sum.Addresses.DroppedShared++
+			continue
+		}
+		d.result.windows = append(d.result.windows, w)
+	}
+	d.result.windows = d.mergeDelegations(d.result.windows)
+}
+
+// memberUses returns every use of an address by a member inside its own
+// compound, by compound, address, time and device.
+func (d *deriver) memberUses() []addrUse {
 	var uses []addrUse
 	for _, m := range d.members {
 		ci := d.candOf[m.dev]
@@ -87,21 +104,19 @@ func (d *deriver) decideAddresses() {
 		}
 		return cmp64(int64(a.dev), int64(b.dev))
 	})
-	insideAll := map[int32]*hashes{}
-	insideOf := func(ai int32) *hashes {
-		if h, ok := insideAll[ai]; ok {
-			return h
-		}
-		h := new(hashes)
-		for _, dev := range d.addrs[ai].inside {
-			h.add(hashDevice(d.devs.devs[dev]))
-		}
-		insideAll[ai] = h
-		return h
-	}
-	// The same uses by address and time, to find an address used inside
-	// another compound in the same days: members of two compounds do not
-	// share a fibre line; they share carrier and satellite NAT.
+	return uses
+}
+
+// useIndex holds the members' uses by compound and address (uses), and
+// the same uses by address and time (byAddr), to find an address used
+// inside another compound in the same days: members of two compounds do
+// not share a fibre line; they share carrier and satellite NAT.
+type useIndex struct {
+	uses   []addrUse
+	byAddr []int32
+}
+
+func newUseIndex(uses []addrUse) *useIndex {
 	byAddr := make([]int32, len(uses))
 	for i := range byAddr {
 		byAddr[i] = int32(i)
@@ -113,39 +128,69 @@ func (d *deriver) decideAddresses() {
 		}
 		return cmp64(x.t, y.t)
 	})
-	// members of compound c that used an address inside it, any time.
-	usedAt := func(c, ai int32) idSet {
-		i, _ := slices.BinarySearchFunc(uses, [2]int32{c, ai}, func(u addrUse, k [2]int32) int {
-			if u.comp != k[0] {
-				return cmp64(int64(u.comp), int64(k[0]))
-			}
-			return cmp64(int64(u.addr), int64(k[1]))
-		})
-		var out idSet
-		for ; i < len(uses) && uses[i].comp == c && uses[i].addr == ai; i++ {
-			out.add(uses[i].dev)
+	return &useIndex{uses: uses, byAddr: byAddr}
+}
+
+// usedAt returns the members of compound c that used address ai inside
+// it, any time.
+func (ix *useIndex) usedAt(c, ai int32) idSet {
+	uses := ix.uses
+	i, _ := slices.BinarySearchFunc(uses, [2]int32{c, ai}, func(u addrUse, k [2]int32) int {
+		if u.comp != k[0] {
+			return cmp64(int64(u.comp), int64(k[0]))
 		}
-		return out
+		return cmp64(int64(u.addr), int64(k[1]))
+	})
+	var out idSet
+	for ; i < len(uses) && uses[i].comp == c && uses[i].addr == ai; i++ {
+		out.add(uses[i].dev)
 	}
-	others := func(c, ai int32, from, to int64, own idSet) int {
-		lo, _ := slices.BinarySearchFunc(byAddr, [2]int64{int64(ai), from}, func(k int32, x [2]int64) int {
-			u := &uses[k]
-			if int64(u.addr) != x[0] {
-				return cmp64(int64(u.addr), x[0])
-			}
-			return cmp64(u.t, x[1])
-		})
-		var devs idSet
-		for _, k := range byAddr[lo:] {
-			u := &uses[k]
-			if u.addr != ai || u.t > to {
-				break
-			}
-			if u.comp != c && !own.has(u.dev) {
-				devs.add(u.dev)
-			}
+	return out
+}
+
+// others counts the members of compounds other than c, not in own, that
+// used address ai inside theirs between from and to.
+func (ix *useIndex) others(c, ai int32, from, to int64, own idSet) int {
+	uses := ix.uses
+	lo, _ := slices.BinarySearchFunc(ix.byAddr, [2]int64{int64(ai), from}, func(k int32, x [2]int64) int {
+		u := &uses[k]
+		if int64(u.addr) != x[0] {
+			return cmp64(int64(u.addr), x[0])
 		}
-		return len(devs)
+		return cmp64(u.t, x[1])
+	})
+	var devs idSet
+	for _, k := range ix.byAddr[lo:] {
+		u := &uses[k]
+		if u.addr != ai || u.t > to {
+			break
+		}
+		if u.comp != c && !own.has(u.dev) {
+			devs.add(u.dev)
+		}
+	}
+	return len(devs)
+}
+
+// decideWindows splits the uses into lease windows (uses of an address at
+// a compound no more than LeaseGap apart) and decides each: shared space
+// (added to the result; the map gives each shared address its index), too
+// contested (counted), or an indicator window, continued when it lacks the
+// support alone.
+func (d *deriver) decideWindows(ix *useIndex) ([]addrWindow, map[int32]int) {
+	o := d.o
+	uses := ix.uses
+	insideAll := map[int32]*hashes{}
+	insideOf := func(ai int32) *hashes {
+		if h, ok := insideAll[ai]; ok {
+			return h
+		}
+		h := new(hashes)
+		for _, dev := range d.addrs[ai].inside {
+			h.add(hashDevice(d.devs.devs[dev]))
+		}
+		insideAll[ai] = h
+		return h
 	}
 	margin := int32(o.ShareMargin / day)
 	gap := int64(o.LeaseGap)
@@ -161,7 +206,7 @@ func (d *deriver) decideAddresses() {
 		w.in, w.out, w.more = d.usesBetween(ai, dayOf(w.first)-margin, dayOf(w.last)+margin, insideOf(ai))
 		// Members of other compounds using it inside theirs meanwhile are
 		// outside users too.
-		if n := others(w.comp, ai, w.first-int64(o.ShareMargin), w.last+int64(o.ShareMargin), usedAt(w.comp, ai)); n > 0 {
+		if n := ix.others(w.comp, ai, w.first-int64(o.ShareMargin), w.last+int64(o.ShareMargin), ix.usedAt(w.comp, ai)); n > 0 {
 			w.in, w.out = max(w.in-n, w.devices), w.out+n
 		}
 		if w.in+w.out > 0 {
@@ -179,7 +224,7 @@ func (d *deriver) decideAddresses() {
 			s := &d.result.shared[k]
 			s.addUse(w.comp, int32(w.devices))
 		case w.share > o.MaxCompetingShare:
-			as.Contested++
+			d.sum.Addresses.Contested++
 		case w.devices < o.MinAddrDevices || w.days < o.MinAddrDays:
 			w.continued = true // kept if another window of it has the support
 			windows = append(windows, w)
@@ -188,9 +233,15 @@ func (d *deriver) decideAddresses() {
 		}
 		i = j
 	}
-	// A window without the support, of an address that has it at the same
-	// compound in another window, continues it: the compound's line seen
-	// again by fewer of its members, with no one else on it.
+	return windows, shared
+}
+
+// keepSupported keeps the windows with the support, and those without it
+// of an address that has it at the same compound in another window: the
+// compound's line seen again by fewer of its members, with no one else on
+// it.
+func (d *deriver) keepSupported(windows []addrWindow) []addrWindow {
+	as := &d.sum.Addresses
 	supported := map[[2]int32]bool{}
 	for _, w := range windows {
 		if !w.continued {
@@ -209,18 +260,7 @@ func (d *deriver) decideAddresses() {
 		}
 		kept = append(kept, w)
 	}
-	windows = kept
-	// An address shared in one window is shared space for xref in all of
-	// them: its indicator windows go (shared space wins, so that no report
-	// is tied by an address others were using).
-	for _, w := range windows {
-		if _, ok := shared[w.addr]; ok {
-			as.DroppedShared++
-			continue
-		}
-		d.result.windows = append(d.result.windows, w)
-	}
-	d.result.windows = d.mergeDelegations(d.result.windows)
+	return kept
 }
 
 // addUse notes the members of a compound that used a shared address.

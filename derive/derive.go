@@ -197,8 +197,9 @@ func NewOptions() Options {
 	}
 }
 
-// ErrOptions is returned for options Run cannot honour.
-var ErrOptions = errors.New("invalid options")
+// ErrOptions matches every mistake in the Options (a *seams.FieldError,
+// see Validate): it is seams.ErrUsage.
+var ErrOptions = seams.ErrUsage
 
 // ErrTooManyRejected is returned when more records were rejected than
 // Options.MaxRejected allows; no output is written then.
@@ -206,78 +207,116 @@ var ErrTooManyRejected = errors.New("too many rejected records")
 
 const day = 24 * time.Hour
 
-func (o *Options) check() error {
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w: %s", ErrOptions, fmt.Sprintf(format, args...))
+// Validate returns the mistakes in o, each a *seams.FieldError naming the
+// field as Go spells it, joined; nil when there is none. Run calls it; a
+// command line calls it to report every mistake at once, by flag.
+func (o *Options) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, seams.InvalidField(field, format, args...))
 	}
 	wholeDays := func(d time.Duration) bool { return d%day == 0 }
+	o.validateFiles(&errs)
+	if err := footprint.CheckRadius(o.Radius); err != nil {
+		bad("Radius", "%v", err)
+	}
+	if !(o.MaxAccuracy >= 0 && o.MaxAccuracy <= footprint.MaxReach) {
+		bad("MaxAccuracy", "%g m (want 0 to %d)", o.MaxAccuracy, footprint.MaxReach)
+	}
+	if !(o.AssumeAccuracy >= 0 && o.AssumeAccuracy <= footprint.MaxReach) {
+		bad("AssumeAccuracy", "%g m (want 0 to %d)", o.AssumeAccuracy, footprint.MaxReach)
+	}
+	if o.SpotDevices < 0 || o.SpotDevices == 1 {
+		bad("SpotDevices", "%d (want 2 or more, or 0 for no check: one device repeating its own position is not a shared one)", o.SpotDevices)
+	}
+	if o.MinStay < 0 || o.MinStay > 7*day {
+		bad("MinStay", "%s (want 0 to 7 days)", o.MinStay)
+	}
+	if o.MaxGap <= 0 || o.MaxGap > 7*day {
+		bad("MaxGap", "%s (want more than 0, at most 7 days)", o.MaxGap)
+	}
+	if o.MinDwell < 0 {
+		bad("MinDwell", "%s is negative", o.MinDwell)
+	}
+	if o.MinDays < 1 || o.MinDays > 10000 {
+		bad("MinDays", "%d (want 1 to 10000)", o.MinDays)
+	}
+	if o.MinFixes < 1 {
+		bad("MinFixes", "%d (want 1 or more)", o.MinFixes)
+	}
+	if !(o.MinShare > 0 && o.MinShare <= 1) {
+		bad("MinShare", "%g (want a fraction in (0,1])", o.MinShare)
+	}
+	if o.MinNights < 0 || o.MinNights > 10000 {
+		bad("MinNights", "%d (want 0 to 10000)", o.MinNights)
+	}
+	if o.NightStart < 0 || o.NightStart > 23 || o.NightEnd < 0 || o.NightEnd > 23 || o.NightStart == o.NightEnd {
+		bad("NightStart", "night %d-%d (want two different hours 0 to 23)", o.NightStart, o.NightEnd)
+	}
 	switch {
-	case o.Compounds == "":
-		return bad("no compounds file")
-	case len(o.Observations) == 0:
-		return bad("no observation files")
-	case o.Out == "":
-		return bad("no output directory")
-	case footprint.CheckRadius(o.Radius) != nil:
-		return bad("%v", footprint.CheckRadius(o.Radius))
-	case !(o.MaxAccuracy >= 0 && o.MaxAccuracy <= footprint.MaxReach):
-		return bad("max accuracy %g m (want 0 to %d)", o.MaxAccuracy, footprint.MaxReach)
-	case !(o.AssumeAccuracy >= 0 && o.AssumeAccuracy <= footprint.MaxReach):
-		return bad("assumed accuracy %g m (want 0 to %d)", o.AssumeAccuracy, footprint.MaxReach)
-	case o.SpotDevices < 0 || o.SpotDevices == 1:
-		return bad("spot devices %d (want 2 or more, or 0 for no check: one device repeating its own position is not a shared one)", o.SpotDevices)
-	case o.MinStay < 0 || o.MinStay > 7*day:
-		return bad("min stay %s (want 0 to 7 days)", o.MinStay)
-	case o.MaxGap <= 0 || o.MaxGap > 7*day:
-		return bad("max gap %s (want more than 0, at most 7 days)", o.MaxGap)
-	case o.MinDwell < 0:
-		return bad("min dwell %s is negative", o.MinDwell)
-	case o.MinDays < 1 || o.MinDays > 10000:
-		return bad("min days %d (want 1 to 10000)", o.MinDays)
-	case o.MinFixes < 1:
-		return bad("min fixes %d (want 1 or more)", o.MinFixes)
-	case !(o.MinShare > 0 && o.MinShare <= 1):
-		return bad("min share %g (want a fraction in (0,1])", o.MinShare)
-	case o.MinNights < 0 || o.MinNights > 10000:
-		return bad("min nights %d (want 0 to 10000)", o.MinNights)
-	case o.NightStart < 0 || o.NightStart > 23 || o.NightEnd < 0 || o.NightEnd > 23 || o.NightStart == o.NightEnd:
-		return bad("night %d-%d (want two different hours 0 to 23)", o.NightStart, o.NightEnd)
 	case o.Window < day || !wholeDays(o.Window) || o.Window > 10000*day:
-		return bad("window %s (want a whole number of days, 1 to 10000)", o.Window)
+		bad("Window", "%s (want a whole number of days, 1 to 10000)", o.Window)
 	case o.Window < time.Duration(o.MinDays)*day:
-		return bad("window of %d days cannot hold %d distinct days", o.Window/day, o.MinDays)
+		bad("Window", "%d days cannot hold %d distinct days", o.Window/day, o.MinDays)
 	case o.Window < time.Duration(o.MinNights)*day:
-		return bad("window of %d days cannot hold %d nights", o.Window/day, o.MinNights)
+		bad("Window", "%d days cannot hold %d nights", o.Window/day, o.MinNights)
 	case o.MinDwell > o.Window:
-		return bad("min dwell %s is longer than the window of %d days", o.MinDwell, o.Window/day)
-	case o.MinAddrDevices < 1:
-		return bad("min address devices %d (want 1 or more)", o.MinAddrDevices)
-	case o.MinAddrDays < 1:
-		return bad("min address days %d (want 1 or more)", o.MinAddrDays)
-	case o.LeaseGap < day || !wholeDays(o.LeaseGap):
-		return bad("lease gap %s (want a whole number of days, at least 1)", o.LeaseGap)
-	case o.ShareMargin < 0 || !wholeDays(o.ShareMargin) || o.ShareMargin > 365*day:
-		return bad("share margin %s (want a whole number of days, 0 to 365)", o.ShareMargin)
-	case !(o.MaxOutsideShare >= 0 && o.MaxOutsideShare <= 1):
-		return bad("max outside share %g (want a fraction in [0,1])", o.MaxOutsideShare)
-	case o.MinOutsideDevices < 1:
-		return bad("min outside devices %d (want 1 or more)", o.MinOutsideDevices)
-	case !(o.MaxCompetingShare >= 0 && o.MaxCompetingShare <= o.MaxOutsideShare):
-		return bad("max competing share %g (want a fraction from 0 to the max outside share, %g)", o.MaxCompetingShare, o.MaxOutsideShare)
-	case o.Retain < 0 || o.Retain > 0 && !wholeDays(o.Retain):
-		return bad("retain %s (want a whole number of days)", o.Retain)
+		bad("MinDwell", "%s is longer than the window of %d days", o.MinDwell, o.Window/day)
+	}
+	if o.MinAddrDevices < 1 {
+		bad("MinAddrDevices", "%d (want 1 or more)", o.MinAddrDevices)
+	}
+	if o.MinAddrDays < 1 {
+		bad("MinAddrDays", "%d (want 1 or more)", o.MinAddrDays)
+	}
+	if o.LeaseGap < day || !wholeDays(o.LeaseGap) {
+		bad("LeaseGap", "%s (want a whole number of days, at least 1)", o.LeaseGap)
+	}
+	if o.ShareMargin < 0 || !wholeDays(o.ShareMargin) || o.ShareMargin > 365*day {
+		bad("ShareMargin", "%s (want a whole number of days, 0 to 365)", o.ShareMargin)
+	}
+	if !(o.MaxOutsideShare >= 0 && o.MaxOutsideShare <= 1) {
+		bad("MaxOutsideShare", "%g (want a fraction in [0,1])", o.MaxOutsideShare)
+	}
+	if o.MinOutsideDevices < 1 {
+		bad("MinOutsideDevices", "%d (want 1 or more)", o.MinOutsideDevices)
+	}
+	if !(o.MaxCompetingShare >= 0 && o.MaxCompetingShare <= o.MaxOutsideShare) {
+		bad("MaxCompetingShare", "%g (want a fraction from 0 to the max outside share, %g)", o.MaxCompetingShare, o.MaxOutsideShare)
+	}
+	if o.Retain < 0 || o.Retain > 0 && !wholeDays(o.Retain) {
+		bad("Retain", "%s (want a whole number of days)", o.Retain)
+	}
+	if !o.AsOf.IsZero() && o.Retain == 0 {
+		bad("AsOf", "only applies with a retention period")
+	}
+	return errors.Join(errs...)
+}
+
+// validateFiles adds the mistakes in the names of the inputs and the
+// output to errs.
+func (o *Options) validateFiles(errs *[]error) {
+	if o.Compounds == "" {
+		*errs = append(*errs, seams.MissingField("Compounds"))
+	}
+	if len(o.Observations) == 0 {
+		*errs = append(*errs, seams.MissingField("Observations"))
+	}
+	if o.Out == "" {
+		*errs = append(*errs, seams.MissingField("Out"))
 	}
 	seen := map[string]bool{}
 	for _, f := range o.Observations {
 		if f == "-" {
-			return bad("observations cannot be read from standard input: derive reads its inputs twice")
+			*errs = append(*errs, seams.InvalidField("Observations", "cannot be read from standard input: derive reads its inputs twice"))
+			return
 		}
 		if seen[f] {
-			return bad("observation file %s given twice", f)
+			*errs = append(*errs, seams.InvalidField("Observations", "%s given twice", f))
+			return
 		}
 		seen[f] = true
 	}
-	return nil
 }
 
 // The names of the output files in the output directory.
@@ -296,7 +335,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if err := o.check(); err != nil {
+	if err := o.Validate(); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(o.Out, 0o750); err != nil {
@@ -432,62 +471,44 @@ type deriver struct {
 // load reads the compounds, footprints, zones and previous indicators,
 // writes their rejections, and builds the footprint index.
 func (d *deriver) load() error {
-	o := d.o
-	var werr error
-	read := func(path, kind string, fn func(io.Reader, func(*seams.RecordError)) (int, error)) error {
-		f, err := input.Open(context.Background(), path, nil)
-		if err != nil {
-			return fmt.Errorf("%s: %w", kind, err)
-		}
-		defer f.Close()
-		r, err := f.Reader()
-		if err != nil {
-			return fmt.Errorf("%s: %w", kind, err)
-		}
-		in := seams.InputCount{File: path, Kind: kind}
-		n, err := fn(r, func(e *seams.RecordError) {
-			in.Rejected++
-			if werr == nil {
-				werr = d.rj.add(e)
-			}
-		})
-		if err != nil {
-			return err
-		}
-		if werr != nil {
-			return werr
-		}
-		in.Records = n + in.Rejected
-		d.inputs = append(d.inputs, in)
-		return nil
-	}
-	if err := read(o.Compounds, "compounds", func(r io.Reader, rej func(*seams.RecordError)) (n int, err error) {
-		d.compounds, err = registry.ReadCompounds(r, o.Compounds, rej)
-		return len(d.compounds), err
-	}); err != nil {
+	if err := d.loadCompounds(); err != nil {
 		return err
 	}
-	d.ids = make(map[string]int, len(d.compounds))
-	for i, c := range d.compounds {
-		d.ids[c.ID] = i
+	all, rejectedFeatures, err := d.loadFootprints()
+	if err != nil {
+		return err
 	}
-	var fps []footprint.Footprint
-	rejectedFeatures := map[string][]string{} // compound -> reasons its features were rejected
-	if o.Footprints != "" {
-		if err := read(o.Footprints, "footprints", func(r io.Reader, rej func(*seams.RecordError)) (n int, err error) {
-			fps, err = footprint.ReadGeoJSON(r, o.Footprints, d.compounds, func(e *seams.RecordError) {
-				if c := featureCompound(e.Raw); c != "" {
-					rejectedFeatures[c] = append(rejectedFeatures[c], fmt.Sprintf("%s:%d %s: %s", e.File, e.Line, e.Item, e.Reason))
-				}
-				rej(e)
-			})
-			return len(fps), err
-		}); err != nil {
-			return err
-		}
+	if err := d.indexFootprints(all, rejectedFeatures); err != nil {
+		return err
 	}
-	d.sum.Footprints.Features = len(fps)
-	all, none, err := footprint.WithCircles(fps, d.compounds, o.Radius, o.Compounds, func(e *seams.RecordError) {
+	if err := d.loadExclusions(); err != nil {
+		return err
+	}
+	d.setRetention()
+	if err := d.loadPrevious(); err != nil {
+		return err
+	}
+	d.prepareScan()
+	return nil
+}
+
+// readInput opens an input of kind and reads it with fn, which returns
+// the records it kept; rejections go to rejected.jsonl, and the input's
+// counts to the summary.
+func (d *deriver) readInput(path, kind string, fn func(io.Reader, func(*seams.RecordError)) (int, error)) error {
+	f, err := input.Open(context.Background(), path, nil)
+	if err != nil {
+		return fmt.Errorf("%s: %w", kind, err)
+	}
+	defer f.Close()
+	r, err := f.Reader()
+	if err != nil {
+		return fmt.Errorf("%s: %w", kind, err)
+	}
+	in := seams.InputCount{File: path, Kind: kind}
+	var werr error
+	n, err := fn(r, func(e *seams.RecordError) {
+		in.Rejected++
 		if werr == nil {
 			werr = d.rj.add(e)
 		}
@@ -498,9 +519,71 @@ func (d *deriver) load() error {
 	if werr != nil {
 		return werr
 	}
+	in.Records = n + in.Rejected
+	d.inputs = append(d.inputs, in)
+	return nil
+}
+
+// loadCompounds reads the compounds and numbers them.
+func (d *deriver) loadCompounds() error {
+	o := d.o
+	if err := d.readInput(o.Compounds, "compounds", func(r io.Reader, rej func(*seams.RecordError)) (n int, err error) {
+		d.compounds, err = registry.ReadCompounds(r, o.Compounds, rej)
+		return len(d.compounds), err
+	}); err != nil {
+		return err
+	}
+	d.ids = make(map[string]int, len(d.compounds))
+	for i, c := range d.compounds {
+		d.ids[c.ID] = i
+	}
+	return nil
+}
+
+// loadFootprints reads the footprints, if any, and gives every compound
+// without one a circle of Options.Radius. It returns them all, and the
+// reasons each compound's features were rejected.
+func (d *deriver) loadFootprints() ([]footprint.Footprint, map[string][]string, error) {
+	o := d.o
+	var fps []footprint.Footprint
+	rejectedFeatures := map[string][]string{} // compound -> reasons its features were rejected
+	if o.Footprints != "" {
+		if err := d.readInput(o.Footprints, "footprints", func(r io.Reader, rej func(*seams.RecordError)) (n int, err error) {
+			fps, err = footprint.ReadGeoJSON(r, o.Footprints, d.compounds, func(e *seams.RecordError) {
+				if c := featureCompound(e.Raw); c != "" {
+					rejectedFeatures[c] = append(rejectedFeatures[c], fmt.Sprintf("%s:%d %s: %s", e.File, e.Line, e.Item, e.Reason))
+				}
+				rej(e)
+			})
+			return len(fps), err
+		}); err != nil {
+			return nil, nil, err
+		}
+	}
+	d.sum.Footprints.Features = len(fps)
+	var werr error
+	all, none, err := footprint.WithCircles(fps, d.compounds, o.Radius, o.Compounds, func(e *seams.RecordError) {
+		if werr == nil {
+			werr = d.rj.add(e)
+		}
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if werr != nil {
+		return nil, nil, werr
+	}
 	d.sum.Footprints.Circles = len(all) - len(fps)
 	d.sum.Footprints.CompoundsWithout = len(none)
-	if d.x, err = footprint.NewIndex(all, d.compounds, o.MaxAccuracy); err != nil {
+	return all, rejectedFeatures, nil
+}
+
+// indexFootprints builds the index of the footprints, and per compound
+// their sources, its local time offset and the footprints to flag: circles
+// that replace rejected features, and areas far larger than a compound.
+func (d *deriver) indexFootprints(all []footprint.Footprint, rejectedFeatures map[string][]string) error {
+	var err error
+	if d.x, err = footprint.NewIndex(all, d.compounds, d.o.MaxAccuracy); err != nil {
 		return err
 	}
 	d.fpSources = make([][]string, len(d.compounds))
@@ -530,37 +613,61 @@ func (d *deriver) load() error {
 				LargeFootprint{Compound: fp.Compound, Source: fp.Source(), AreaKM2: math.Round(fp.AreaM2/1e4) / 100})
 		}
 	}
-	if o.Exclude != "" {
-		var zones []footprint.Zone
-		if err := read(o.Exclude, "exclude", func(r io.Reader, rej func(*seams.RecordError)) (n int, err error) {
-			zones, err = footprint.ReadZones(r, o.Exclude, rej)
-			return len(zones), err
-		}); err != nil {
-			return err
-		}
-		if d.zones, err = footprint.NewZoneIndex(zones, o.MaxAccuracy); err != nil {
-			return err
-		}
-		d.sum.Governance.Exclude = &Exclusions{File: o.Exclude, Zones: len(zones)}
+	return nil
+}
+
+// loadExclusions reads the sensitive places of Options.Exclude, if any.
+func (d *deriver) loadExclusions() error {
+	o := d.o
+	if o.Exclude == "" {
+		return nil
 	}
+	var zones []footprint.Zone
+	if err := d.readInput(o.Exclude, "exclude", func(r io.Reader, rej func(*seams.RecordError)) (n int, err error) {
+		zones, err = footprint.ReadZones(r, o.Exclude, rej)
+		return len(zones), err
+	}); err != nil {
+		return err
+	}
+	var err error
+	if d.zones, err = footprint.NewZoneIndex(zones, o.MaxAccuracy); err != nil {
+		return err
+	}
+	d.sum.Governance.Exclude = &Exclusions{File: o.Exclude, Zones: len(zones)}
+	return nil
+}
+
+// setRetention sets the instant before which observations are dropped.
+func (d *deriver) setRetention() {
+	o := d.o
 	d.cutoff = math.MinInt64
-	if o.Retain > 0 {
-		asOf := o.AsOf
-		if asOf.IsZero() {
-			asOf = time.Now()
-		}
-		cut := asOf.Add(-o.Retain).UTC()
-		d.cutoff = cut.UnixNano()
-		d.sum.Governance.Retention = &Retention{AsOf: rfc3339(asOf), RetainDays: int(o.Retain / day), Cutoff: rfc3339(cut)}
+	if o.Retain <= 0 {
+		return
 	}
-	if o.Previous != "" {
-		if err := read(o.Previous, "previous", func(r io.Reader, rej func(*seams.RecordError)) (n int, err error) {
-			d.previous, err = registry.ReadIndicators(r, o.Previous, d.ids, rej)
-			return len(d.previous), err
-		}); err != nil {
-			return err
-		}
+	asOf := o.AsOf
+	if asOf.IsZero() {
+		asOf = time.Now()
 	}
+	cut := asOf.Add(-o.Retain).UTC()
+	d.cutoff = cut.UnixNano()
+	d.sum.Governance.Retention = &Retention{AsOf: rfc3339(asOf), RetainDays: int(o.Retain / day), Cutoff: rfc3339(cut)}
+}
+
+// loadPrevious reads the indicators of a previous run, if any.
+func (d *deriver) loadPrevious() error {
+	o := d.o
+	if o.Previous == "" {
+		return nil
+	}
+	return d.readInput(o.Previous, "previous", func(r io.Reader, rej func(*seams.RecordError)) (n int, err error) {
+		d.previous, err = registry.ReadIndicators(r, o.Previous, d.ids, rej)
+		return len(d.previous), err
+	})
+}
+
+// prepareScan readies the scanner of the observations and their counts.
+func (d *deriver) prepareScan() {
+	o := d.o
 	d.sc = &scanner{o: o, x: d.x, zones: d.zones, cutoff: d.cutoff, stamps: make([]fileStamp, len(o.Observations))}
 	d.obsIn = make([]int, len(o.Observations))
 	for i, f := range o.Observations {
@@ -569,7 +676,6 @@ func (d *deriver) load() error {
 	}
 	d.pairIdx = make(map[uint64]int32)
 	d.sc.cands = make(map[addrKey]int32)
-	return nil
 }
 
 // featureCompound returns the compound a rejected feature names, as far

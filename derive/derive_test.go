@@ -3,6 +3,7 @@ package derive
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -728,28 +729,29 @@ func TestOptionsChecked(t *testing.T) {
 		f    func(*Options)
 		err  string
 	}{
-		{"no compounds", func(o *Options) { o.Compounds = "" }, "no compounds file"},
-		{"no observations", func(o *Options) { o.Observations = nil }, "no observation files"},
+		{"no compounds", func(o *Options) { o.Compounds = "" }, "Compounds: missing"},
+		{"no observations", func(o *Options) { o.Observations = nil }, "Observations: missing"},
 		{"stdin", func(o *Options) { o.Observations = []string{"-"} }, "standard input"},
 		{"twice", func(o *Options) { o.Observations = []string{"a", "a"} }, "given twice"},
-		{"radius", func(o *Options) { o.Radius = 0 }, "radius"},
-		{"accuracy", func(o *Options) { o.MaxAccuracy = -1 }, "max accuracy"},
-		{"spot devices", func(o *Options) { o.SpotDevices = 1 }, "spot devices 1"},
-		{"max gap", func(o *Options) { o.MaxGap = 0 }, "max gap"},
+		{"radius", func(o *Options) { o.Radius = 0 }, "Radius: "},
+		{"accuracy", func(o *Options) { o.MaxAccuracy = -1 }, "MaxAccuracy: -1 m"},
+		{"spot devices", func(o *Options) { o.SpotDevices = 1 }, "SpotDevices: 1 "},
+		{"MaxGap: 0s", func(o *Options) { o.MaxGap = 0 }, "MaxGap: 0s"},
 		{"night", func(o *Options) { o.NightStart, o.NightEnd = 5, 5 }, "night 5-5"},
-		{"window not whole days", func(o *Options) { o.Window = 36 * time.Hour }, "whole number of days"},
-		{"window shorter than the days", func(o *Options) { o.MinDays = 10; o.Window = 5 * day }, "cannot hold 10 distinct days"},
-		{"dwell longer than the window", func(o *Options) { o.Window = 3 * day; o.MinDwell = 100 * time.Hour }, "longer than the window"},
-		{"lease gap", func(o *Options) { o.LeaseGap = 12 * time.Hour }, "lease gap"},
-		{"share", func(o *Options) { o.MaxOutsideShare = 1.5 }, "max outside share"},
-		{"competing above shared", func(o *Options) { o.MaxCompetingShare = 0.6 }, "max competing share"},
-		{"retain not whole days", func(o *Options) { o.Retain = 36 * time.Hour }, "retain"},
+		{"window not whole days", func(o *Options) { o.Window = 36 * time.Hour }, "Window: 36h0m0s (want a whole number of days"},
+		{"window shorter than the days", func(o *Options) { o.MinDays = 10; o.Window = 5 * day }, "Window: 5 days cannot hold 10 distinct days"},
+		{"dwell longer than the window", func(o *Options) { o.Window = 3 * day; o.MinDwell = 100 * time.Hour }, "MinDwell: 100h0m0s is longer than the window"},
+		{"LeaseGap: 12h0m0s", func(o *Options) { o.LeaseGap = 12 * time.Hour }, "LeaseGap: 12h0m0s"},
+		{"share", func(o *Options) { o.MaxOutsideShare = 1.5 }, "MaxOutsideShare: 1.5"},
+		{"competing above shared", func(o *Options) { o.MaxCompetingShare = 0.6 }, "MaxCompetingShare: 0.6"},
+		{"retain not whole days", func(o *Options) { o.Retain = 36 * time.Hour }, "Retain: 36h0m0s"},
+		{"as of without retain", func(o *Options) { o.AsOf = time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC) }, "AsOf: only applies with a retention period"},
 	} {
 		o := NewOptions()
 		o.Compounds, o.Observations, o.Out = "c.csv", []string{"o.jsonl"}, t.TempDir()
 		c.f(&o)
-		if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), c.err) {
-			t.Errorf("%s: error %v, want %q", c.name, err, c.err)
+		if _, err := Run(context.Background(), o); !errors.Is(err, ErrOptions) || !strings.Contains(err.Error(), c.err) {
+			t.Errorf("%s: error %v, want a usage error saying %q", c.name, err, c.err)
 		}
 	}
 }

@@ -155,139 +155,26 @@ type member struct {
 
 // decideMembers computes every candidate's stays and decides the members.
 func (d *deriver) decideMembers() {
-	ds := &d.sum.Dwell
-	o := d.o
-	minStay, maxGap := int64(o.MinStay), int64(o.MaxGap)
 	night := d.nightWindow()
-	var byComp []dwelling
+	var byComp dwellings
 	for ci, evs := range d.events {
 		byComp = byComp[:0]
-		dw := func(c int32) *dwelling {
-			for i := range byComp {
-				if byComp[i].comp == c {
-					return &byComp[i]
-				}
-			}
-			byComp = append(byComp, dwelling{comp: c})
-			return &byComp[len(byComp)-1]
-		}
-		// Stays: runs of fixes at one place with no fix elsewhere between
-		// them and no silence longer than MaxGap.
-		start := -1
-		flush := func(end int) { // evs[start:end] is one stay
-			if start < 0 || evs[start].place < 0 {
-				return
-			}
-			a, b := evs[start].t, evs[end-1].t
-			if b-a < minStay || b == a {
-				return
-			}
-			w := dw(evs[start].place)
-			d.credit(w, a, b, night)
-			if w.stays == 0 || a < w.first {
-				w.first = a
-			}
-			if w.stays == 0 || b > w.last {
-				w.last = b
-			}
-			w.stays++
-			w.obs += int64(end - start)
-			for _, e := range evs[start:end] {
-				if i, found := slices.BinarySearch(w.files, e.file); !found {
-					w.files = slices.Insert(w.files, i, e.file)
-				}
-			}
-		}
 		markStrays(evs)
-		// Every compound the device was seen inside, with its first and
-		// last fix there.
-		for _, e := range evs {
-			if e.place < 0 {
-				continue
-			}
-			w := dw(e.place)
-			if w.fixes == 0 || e.t < w.fixFirst {
-				w.fixFirst = e.t
-			}
-			if w.fixes == 0 || e.t > w.fixLast {
-				w.fixLast = e.t
-			}
-			w.fixes++
-			if i, found := slices.BinarySearch(w.fixFiles, e.file); !found {
-				w.fixFiles = slices.Insert(w.fixFiles, i, e.file)
-			}
-		}
-		prev := -1
-		for i := range evs {
-			e := &evs[i]
-			if ignored(e.place) {
-				continue
-			}
-			if prev >= 0 && e.place == evs[prev].place && e.t-evs[prev].t <= maxGap {
-				prev = i
-				continue
-			}
-			if start >= 0 {
-				flush(prev + 1)
-			}
-			start, prev = i, i
-		}
-		if start >= 0 {
-			flush(prev + 1)
-		}
+		byComp.addFixes(evs)
+		d.addStays(&byComp, evs, night)
 		if len(byComp) == 0 {
 			continue
 		}
-		// Fixes by day (how many, how many inside: the share of a
-		// device's time inside, where its fixes come at random times) and
-		// bed-down (where its fixes are at night).
-		for i := range evs {
-			e := &evs[i]
-			if ignored(e.place) {
-				continue
-			}
-			for k := range byComp {
-				w := &byComp[k]
-				bk := w.bucket(d.localDay(w.comp, e.t))
-				bk.fixes++
-				if e.place == w.comp {
-					bk.fixesIn++
-				}
-				if e.place >= 0 && e.place != w.comp {
-					continue
-				}
-				n, in := d.nightOf(w.comp, e.t, night)
-				if !in {
-					continue
-				}
-				bk = w.bucket(n)
-				if e.place == w.comp {
-					bk.nightIn = true
-				} else {
-					bk.nightAway = true
-				}
-			}
-		}
+		d.countDays(byComp, evs, night)
 		// Where the device dwells: on a day with time in several
 		// compounds (two that share a wall), the day's time counts only
 		// for the compound with the most.
 		if len(byComp) > 1 {
 			d.dominate(byComp)
 		}
-		for i := range byComp {
-			if m, ok := d.qualifies(&byComp[i], night); ok {
-				m.dev = d.cands[ci]
-				d.members = append(d.members, m)
-				d.perComp[m.comp].Residents += b2i(m.role == roleResident)
-				d.perComp[m.comp].Workers += b2i(m.role == roleWorker)
-				if m.role == roleResident {
-					ds.Residents++
-				} else {
-					ds.Workers++
-				}
-			}
-		}
+		d.addMembers(ci, byComp, night)
 	}
+	ds := &d.sum.Dwell
 	for i := range d.perComp {
 		c := &d.perComp[i]
 		c.PassersBy = c.DevicesInside - c.Residents - c.Workers
@@ -299,6 +186,145 @@ func (d *deriver) decideMembers() {
 		}
 		return cmp64(int64(a.comp), int64(b.comp))
 	})
+}
+
+// dwellings are a device's time at each compound it was seen inside, in
+// the order it was first seen there.
+type dwellings []dwelling
+
+// of returns the dwelling at compound c, added when it is new.
+func (dw *dwellings) of(c int32) *dwelling {
+	for i := range *dw {
+		if (*dw)[i].comp == c {
+			return &(*dw)[i]
+		}
+	}
+	*dw = append(*dw, dwelling{comp: c})
+	return &(*dw)[len(*dw)-1]
+}
+
+// addFixes notes every compound the device was seen inside, with its
+// first and last fix there.
+func (dw *dwellings) addFixes(evs []event) {
+	for _, e := range evs {
+		if e.place < 0 {
+			continue
+		}
+		w := dw.of(e.place)
+		if w.fixes == 0 || e.t < w.fixFirst {
+			w.fixFirst = e.t
+		}
+		if w.fixes == 0 || e.t > w.fixLast {
+			w.fixLast = e.t
+		}
+		w.fixes++
+		if i, found := slices.BinarySearch(w.fixFiles, e.file); !found {
+			w.fixFiles = slices.Insert(w.fixFiles, i, e.file)
+		}
+	}
+}
+
+// addStays credits the device's stays: runs of fixes at one place with no
+// fix elsewhere between them and no silence longer than MaxGap, each at
+// least MinStay long.
+func (d *deriver) addStays(dw *dwellings, evs []event, night nightHours) {
+	minStay, maxGap := int64(d.o.MinStay), int64(d.o.MaxGap)
+	start := -1
+	flush := func(end int) { // evs[start:end] is one stay
+		if start < 0 || evs[start].place < 0 {
+			return
+		}
+		a, b := evs[start].t, evs[end-1].t
+		if b-a < minStay || b == a {
+			return
+		}
+		w := dw.of(evs[start].place)
+		d.credit(w, a, b, night)
+		if w.stays == 0 || a < w.first {
+			w.first = a
+		}
+		if w.stays == 0 || b > w.last {
+			w.last = b
+		}
+		w.stays++
+		w.obs += int64(end - start)
+		for _, e := range evs[start:end] {
+			if i, found := slices.BinarySearch(w.files, e.file); !found {
+				w.files = slices.Insert(w.files, i, e.file)
+			}
+		}
+	}
+	prev := -1
+	for i := range evs {
+		e := &evs[i]
+		if ignored(e.place) {
+			continue
+		}
+		if prev >= 0 && e.place == evs[prev].place && e.t-evs[prev].t <= maxGap {
+			prev = i
+			continue
+		}
+		if start >= 0 {
+			flush(prev + 1)
+		}
+		start, prev = i, i
+	}
+	if start >= 0 {
+		flush(prev + 1)
+	}
+}
+
+// countDays counts, at each compound of the device, its fixes by day (how
+// many, how many inside: the share of a device's time inside, where its
+// fixes come at random times) and its bed-down (where its fixes are at
+// night).
+func (d *deriver) countDays(byComp dwellings, evs []event, night nightHours) {
+	for i := range evs {
+		e := &evs[i]
+		if ignored(e.place) {
+			continue
+		}
+		for k := range byComp {
+			w := &byComp[k]
+			bk := w.bucket(d.localDay(w.comp, e.t))
+			bk.fixes++
+			if e.place == w.comp {
+				bk.fixesIn++
+			}
+			if e.place >= 0 && e.place != w.comp {
+				continue
+			}
+			n, in := d.nightOf(w.comp, e.t, night)
+			if !in {
+				continue
+			}
+			bk = w.bucket(n)
+			if e.place == w.comp {
+				bk.nightIn = true
+			} else {
+				bk.nightAway = true
+			}
+		}
+	}
+}
+
+// addMembers makes candidate ci a member of each compound where its time
+// qualifies it, as a resident or a worker.
+func (d *deriver) addMembers(ci int, byComp dwellings, night nightHours) {
+	ds := &d.sum.Dwell
+	for i := range byComp {
+		if m, ok := d.qualifies(&byComp[i], night); ok {
+			m.dev = d.cands[ci]
+			d.members = append(d.members, m)
+			d.perComp[m.comp].Residents += b2i(m.role == roleResident)
+			d.perComp[m.comp].Workers += b2i(m.role == roleWorker)
+			if m.role == roleResident {
+				ds.Residents++
+			} else {
+				ds.Workers++
+			}
+		}
+	}
 }
 
 // strayGap bounds the noise markStrays removes.

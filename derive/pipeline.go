@@ -8,7 +8,6 @@ import (
 	"math"
 	"net/netip"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -16,22 +15,24 @@ import (
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/footprint"
 	"github.com/seams-dev/seams/internal/chunk"
+	"github.com/seams-dev/seams/internal/ordered"
 	"github.com/seams-dev/seams/observe"
 )
 
-// The pipeline of one pass over the observations, all in this file:
+// One pass over the observations is package ordered's pipeline, as xref's
+// run is:
 //
 //	read (1 goroutine)  ->  parse + locate (Workers goroutines)  ->  aggregate (the caller's goroutine)
 //
-// The reader cuts JSON Lines into chunks of whole lines; CSV and Parquet,
-// which cannot be cut without parsing, it parses itself into batches of
-// observations. Workers parse chunks, place every observation against the
-// footprints, and keep only what the pass needs. The caller takes batches
-// in input order, so rejections are written in input order; the aggregate
-// itself does not depend on the order (first and last times, sets and
-// counts), which is why re-running on the same data in any order gives the
-// same registry. At most inFlight batches exist at once, which bounds
-// memory.
+// The reader (readFile) cuts JSON Lines into chunks of whole lines; CSV
+// and Parquet, which cannot be cut without parsing, it parses itself into
+// batches of observations. Workers (process) parse chunks, place every
+// observation against the footprints, and keep only what the pass needs.
+// The caller takes batches in input order, so rejections are written in
+// input order; the aggregate itself does not depend on the order (first
+// and last times, sets and counts), which is why re-running on the same
+// data in any order gives the same registry. At most ordered.InFlight
+// batches exist at once, which bounds memory.
 
 // rec is one observation as the aggregation sees it.
 type rec struct {
@@ -64,8 +65,6 @@ type batch struct {
 	retained, excluded int
 	// The first and last instant of the observations kept.
 	firstAt, lastAt int64
-	err             error // a read error; it ends the pass when its turn comes
-	done            chan struct{}
 }
 
 // passKind says what a pass keeps.
@@ -134,89 +133,32 @@ const chunkSize = 256 << 10
 
 // run runs one pass, calling handle with every batch in input order.
 func (s *scanner) run(ctx context.Context, kind passKind, handle func(*batch) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	workers := s.o.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	inFlight := 2*workers + 2
-	order := make(chan *batch, inFlight)
-	work := make(chan *batch, inFlight)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for b := range work {
-				s.process(b, kind)
-				close(b.done)
+	return ordered.Run(ctx, ordered.Stages[*batch]{
+		Workers: s.o.Workers,
+		Read: func(ctx context.Context, send func(*batch) bool) error {
+			for fi, name := range s.o.Observations {
+				if err := s.readFile(ctx, fi, name, kind, send); err != nil {
+					return err
+				}
 			}
-		}()
-	}
-	go func() {
-		defer close(order)
-		defer close(work)
-		s.read(ctx, kind, order, work)
-	}()
-	var err error
-	for b := range order {
-		if err != nil {
-			continue // drain: the reader stops at the cancel
-		}
-		select {
-		case <-b.done:
-		case <-ctx.Done():
-			err = ctx.Err()
-			cancel()
-			continue
-		}
-		if b.err != nil {
-			err = b.err
-		} else {
-			err = handle(b)
-		}
-		if b.c != nil {
-			b.cr.Release(b.c)
-		}
-		s.recycle(b)
-		if err != nil {
-			cancel()
-		}
-	}
-	wg.Wait()
-	return err
-}
-
-// read produces the batches of every file, in order. A batch goes to order
-// before work, so that the aggregation sees it in its turn.
-func (s *scanner) read(ctx context.Context, kind passKind, order, work chan<- *batch) {
-	send := func(b *batch) bool {
-		b.done = make(chan struct{})
-		select {
-		case order <- b:
-		case <-ctx.Done():
-			return false
-		}
-		if b.err != nil {
-			close(b.done)
-			return true
-		}
-		select {
-		case work <- b:
-			return true
-		case <-ctx.Done():
-			close(b.done)
-			return false
-		}
-	}
-	for fi, name := range s.o.Observations {
-		err := s.readFile(ctx, fi, name, kind, send)
-		if err != nil {
-			send(&batch{file: fi, err: err})
-			return
-		}
-	}
+			return nil
+		},
+		NewWorker: func() func(*batch) error {
+			return func(b *batch) error {
+				s.process(b, kind)
+				return nil
+			}
+		},
+		Write: func(b *batch) error {
+			err := handle(b)
+			if b.c != nil {
+				b.cr.Release(b.c)
+			}
+			s.recycle(b)
+			return err
+		},
+		Name: func(b *batch) string { return s.o.Observations[b.file] },
+	})
 }
 
 // readFile produces the batches of one file.

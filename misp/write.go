@@ -139,113 +139,144 @@ func WriteEvents(w io.Writer, e *Export) (Written, error) {
 	if e.Time.IsZero() {
 		return n, errors.New("misp: the export time is required")
 	}
-	ts := strconv.FormatInt(e.Time.Unix(), 10)
-	org := mOrg{ID: "0", Name: e.Org, UUID: newUUID("organisation", e.Org)}
-
-	type group struct {
-		c     *seams.Compound
-		attrs []*mAttribute
-		byID  map[string]*mAttribute
-	}
-	groups := map[string]*group{}
-	var order []*group
-	groupOf := func(id string) *group {
-		g := groups[id]
-		if g == nil {
-			g = &group{c: &seams.Compound{ID: id, Name: id}, byID: map[string]*mAttribute{}}
-			groups[id] = g
-			order = append(order, g)
-		}
-		return g
-	}
-	for i := range e.Compounds {
-		groupOf(e.Compounds[i].ID).c = &e.Compounds[i]
-	}
-	attr := func(compound string, in *seams.Indicator) (*mAttribute, error) {
-		g := groupOf(compound)
-		id := AttributeUUID(compound, in)
-		if a := g.byID[id]; a != nil {
-			return a, nil
-		}
-		a := &mAttribute{UUID: id, ID: "0", EventID: "0", Category: "Network activity", Distribution: "5",
-			SharingGroupID: "0", Timestamp: ts, Value: in.Value, Tag: []mTag{}, Sighting: []mSighting{}}
-		switch in.Kind {
-		case seams.KindIP, seams.KindCIDR:
-			a.Type = "ip-src"
-		case seams.KindASN:
-			a.Type = "AS"
-		case seams.KindDevice:
-			a.Type, a.Category = "text", "Other"
-			a.Tag = append(a.Tag, newTag(TagKind, "device"))
-		default:
-			return nil, fmt.Errorf("misp: indicator %s of %s has an unknown kind", in.Value, compound)
-		}
-		if !in.Window.First.IsZero() {
-			a.FirstSeen = mispTime(in.Window.First)
-		}
-		if !in.Window.Last.IsZero() {
-			a.LastSeen = mispTime(in.Window.Last)
-		}
-		a.Comment = "seams indicator of " + compound
-		if in.Source != "" {
-			a.Tag = append(a.Tag, newTag(TagSource, in.Source))
-			a.Comment += ", seen by " + in.Source
-		}
-		if in.HasConfidence {
-			a.Tag = append(a.Tag, newTag(TagConfidence, strconv.FormatFloat(in.Confidence, 'g', -1, 64)))
-		}
-		if in.HasDrift {
-			a.Tag = append(a.Tag, newTag(TagDrift, seams.FormatDrift(in.Drift)))
-		}
-		g.byID[id] = a
-		g.attrs = append(g.attrs, a)
-		return a, nil
-	}
+	ev := newEvents(e)
 	for i := range e.Indicators {
-		if _, err := attr(e.Indicators[i].Compound, &e.Indicators[i]); err != nil {
+		if _, err := ev.attribute(e.Indicators[i].Compound, &e.Indicators[i]); err != nil {
 			return n, err
 		}
 	}
 	for i := range e.Findings {
-		f := &e.Findings[i]
-		for j := range f.Evidence {
-			ev := &f.Evidence[j]
-			a, err := attr(f.Compound, ev.Indicator)
-			if err != nil {
-				return n, err
-			}
-			if ev.Observed.At.IsZero() {
-				n.Undated++
-				continue
-			}
-			a.Sighting = append(a.Sighting, mSighting{Type: "0",
-				UUID:          newUUID("sighting", f.Report, a.UUID, strconv.Itoa(j)),
-				AttributeUUID: a.UUID, DateSighting: strconv.FormatInt(ev.Observed.At.Unix(), 10), Source: e.Org})
-			n.Sightings++
+		if err := ev.sight(&e.Findings[i], &n); err != nil {
+			return n, err
 		}
 	}
+	return n, ev.write(w, &n)
+}
 
+// events are the events of an export, one per compound, in the order of
+// the compounds (given ones first, then those only named), each with its
+// attributes.
+type events struct {
+	e      *Export
+	ts     string // the export time, as MISP timestamps are written
+	groups map[string]*group
+	order  []*group
+}
+
+// group is the event of one compound.
+type group struct {
+	c     *seams.Compound
+	attrs []*mAttribute
+	byID  map[string]*mAttribute
+}
+
+func newEvents(e *Export) *events {
+	ev := &events{e: e, ts: strconv.FormatInt(e.Time.Unix(), 10), groups: map[string]*group{}}
+	for i := range e.Compounds {
+		ev.groupOf(e.Compounds[i].ID).c = &e.Compounds[i]
+	}
+	return ev
+}
+
+// groupOf returns the event of compound id, made when it is first named.
+func (ev *events) groupOf(id string) *group {
+	g := ev.groups[id]
+	if g == nil {
+		g = &group{c: &seams.Compound{ID: id, Name: id}, byID: map[string]*mAttribute{}}
+		ev.groups[id] = g
+		ev.order = append(ev.order, g)
+	}
+	return g
+}
+
+// attribute returns the attribute of an indicator of compound, added to
+// its event when it is first met.
+func (ev *events) attribute(compound string, in *seams.Indicator) (*mAttribute, error) {
+	g := ev.groupOf(compound)
+	id := AttributeUUID(compound, in)
+	if a := g.byID[id]; a != nil {
+		return a, nil
+	}
+	a := &mAttribute{UUID: id, ID: "0", EventID: "0", Category: "Network activity", Distribution: "5",
+		SharingGroupID: "0", Timestamp: ev.ts, Value: in.Value, Tag: []mTag{}, Sighting: []mSighting{}}
+	switch in.Kind {
+	case seams.KindIP, seams.KindCIDR:
+		a.Type = "ip-src"
+	case seams.KindASN:
+		a.Type = "AS"
+	case seams.KindDevice:
+		a.Type, a.Category = "text", "Other"
+		a.Tag = append(a.Tag, newTag(TagKind, "device"))
+	default:
+		return nil, fmt.Errorf("misp: indicator %s of %s has an unknown kind", in.Value, compound)
+	}
+	if !in.Window.First.IsZero() {
+		a.FirstSeen = mispTime(in.Window.First)
+	}
+	if !in.Window.Last.IsZero() {
+		a.LastSeen = mispTime(in.Window.Last)
+	}
+	a.Comment = "seams indicator of " + compound
+	if in.Source != "" {
+		a.Tag = append(a.Tag, newTag(TagSource, in.Source))
+		a.Comment += ", seen by " + in.Source
+	}
+	if in.HasConfidence {
+		a.Tag = append(a.Tag, newTag(TagConfidence, strconv.FormatFloat(in.Confidence, 'g', -1, 64)))
+	}
+	if in.HasDrift {
+		a.Tag = append(a.Tag, newTag(TagDrift, seams.FormatDrift(in.Drift)))
+	}
+	g.byID[id] = a
+	g.attrs = append(g.attrs, a)
+	return a, nil
+}
+
+// sight adds a sighting of its indicator's attribute for every dated
+// evidence item of f, and counts the undated ones.
+func (ev *events) sight(f *seams.Finding, n *Written) error {
+	for j := range f.Evidence {
+		evi := &f.Evidence[j]
+		a, err := ev.attribute(f.Compound, evi.Indicator)
+		if err != nil {
+			return err
+		}
+		if evi.Observed.At.IsZero() {
+			n.Undated++
+			continue
+		}
+		a.Sighting = append(a.Sighting, mSighting{Type: "0",
+			UUID:          newUUID("sighting", f.Report, a.UUID, strconv.Itoa(j)),
+			AttributeUUID: a.UUID, DateSighting: strconv.FormatInt(evi.Observed.At.Unix(), 10), Source: ev.e.Org})
+		n.Sightings++
+	}
+	return nil
+}
+
+// write writes the events that have attributes, one a line.
+func (ev *events) write(w io.Writer, n *Written) error {
+	org := mOrg{ID: "0", Name: ev.e.Org, UUID: newUUID("organisation", ev.e.Org)}
 	bw := bufio.NewWriter(w)
 	bw.WriteString("{\"response\":[")
 	first := true
-	for _, g := range order {
+	for _, g := range ev.order {
 		if len(g.attrs) == 0 {
 			continue
 		}
 		c := g.c
-		ev := mEvent{UUID: EventUUID(c.ID), ID: "0", Info: info(c), Date: e.Time.UTC().Format(time.DateOnly),
-			Timestamp: ts, PublishTimestamp: "0", FirstPublication: "0", ThreatLevelID: "4", Analysis: "1",
+		me := mEvent{UUID: EventUUID(c.ID), ID: "0", Info: info(c), Date: ev.e.Time.UTC().Format(time.DateOnly),
+			Timestamp: ev.ts, PublishTimestamp: "0", FirstPublication: "0", ThreatLevelID: "4", Analysis: "1",
 			Distribution: "0", SharingGroupID: "0", OrgID: "0", OrgcID: "0", AttributeCount: strconv.Itoa(len(g.attrs)),
 			Orgc: org, Org: org, Tag: []mTag{newTag(TagCompound, c.ID), newTag(TagCompoundName, c.Name)}}
 		if c.Country != "" {
-			ev.Tag = append(ev.Tag, newTag(TagCountry, c.Country))
+			me.Tag = append(me.Tag, newTag(TagCountry, c.Country))
 		}
 		for _, a := range g.attrs {
-			ev.Attribute = append(ev.Attribute, *a)
+			me.Attribute = append(me.Attribute, *a)
 		}
-		b, err := json.Marshal(map[string]any{"Event": ev})
+		b, err := json.Marshal(map[string]any{"Event": me})
 		if err != nil {
-			return n, fmt.Errorf("misp: %w", err)
+			return fmt.Errorf("misp: %w", err)
 		}
 		if !first {
 			bw.WriteByte(',')
@@ -257,7 +288,7 @@ func WriteEvents(w io.Writer, e *Export) (Written, error) {
 		n.Attributes += len(g.attrs)
 	}
 	bw.WriteString("\n]}\n")
-	return n, bw.Flush()
+	return bw.Flush()
 }
 
 // info is the event's summary line: at most 256 characters, no newline, as

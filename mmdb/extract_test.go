@@ -24,6 +24,11 @@ const (
 	extractCity    = "testdata/sea-city.mmdb"
 )
 
+// update is this package's own -update, not internal/golden's: it does not
+// rewrite what a test produced, it rebuilds the test databases and their
+// tables from the real databases scripts/fetch-ipdb downloads, which most
+// machines (and CI) do not have; the committed tables are then checked by
+// rebuilding the databases from them, byte for byte.
 var update = flag.Bool("update", false, "rebuild testdata/sea-*.csv and .mmdb from the databases of scripts/fetch-ipdb (in $SEAMS_IPDB_DIR or ~/.cache/seams/ipdb; run it with --city first)")
 
 // extractSpec says how each extract database is built from its table.

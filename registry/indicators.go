@@ -2,6 +2,7 @@ package registry
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/csv"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/internal/ordered"
 )
 
 // The columns of an indicators file, in the order their problems are
@@ -113,7 +115,8 @@ func ReadIndicators(r io.Reader, file string, compounds map[string]int, reject R
 // chunks of whole records (the grammar is sequential; see chunks.go),
 // workers split the rows of a chunk and check them (addresses, windows,
 // confidence) and hash them, and the caller's goroutine takes the chunks in
-// order for the duplicate check and fn.
+// order for the duplicate check and fn (package ordered's pipeline, as
+// xref's and derive's).
 func ScanIndicators(r io.Reader, file string, compounds map[string]int, reject Reject, fn func(*seams.Indicator) error) error {
 	return scanIndicators(r, file, compounds, reject, fn, chunkBytes)
 }
@@ -142,122 +145,129 @@ func scanIndicators(r io.Reader, file string, compounds map[string]int, reject R
 		}
 		width, index, src = t.width, t.index, tableRecords{t}
 	}
-	done := make(chan struct{})
-	defer close(done)
-	ordered := make(chan *indicatorBatch, 2*runtime.GOMAXPROCS(0)+2)
-	work := make(chan *indicatorBatch, cap(ordered))
 	// Batches come back once taken, so that a scan allocates a few of
 	// them rather than one per chunk.
-	free := make(chan *indicatorBatch, cap(ordered)+runtime.GOMAXPROCS(0)+2)
-
-	// Read.
-	go func() {
-		defer close(ordered)
-		defer close(work)
-		for {
-			var b *indicatorBatch
-			select {
-			case b = <-free:
-				b.reset()
-			default:
-				b = newIndicatorBatch()
+	workers := runtime.GOMAXPROCS(0)
+	free := make(chan *indicatorBatch, ordered.InFlight(workers))
+	t := newTaker(file, r, reject, fn)
+	return ordered.Run(context.Background(), ordered.Stages[*indicatorBatch]{
+		Workers: workers,
+		// Read: cut the file into chunks of whole records.
+		Read: func(ctx context.Context, send func(*indicatorBatch) bool) error {
+			for {
+				var b *indicatorBatch
+				select {
+				case b = <-free:
+					b.reset()
+				default:
+					b = newIndicatorBatch()
+				}
+				err := src.next(b)
+				if err == io.EOF {
+					return nil
+				}
+				// The records read before an error are taken first.
+				if !send(b) || err != nil {
+					return err
+				}
 			}
-			err := src.next(b)
-			if err == io.EOF {
-				return
-			}
-			b.err = err
-			select {
-			case ordered <- b:
-			case <-done:
-				return
-			}
-			work <- b // never blocks: work has room for every batch in ordered
-			if err != nil {
-				return
-			}
-		}
-	}()
-
-	// Check.
-	for range runtime.GOMAXPROCS(0) {
-		go func() {
+		},
+		// Check: split the rows, check and hash them.
+		NewWorker: func() func(*indicatorBatch) error {
 			ck := checker{file: file, width: width, index: index, compounds: compounds}
 			ck.w = csv.NewWriter(&ck.raw)
-			for b := range work {
+			return func(b *indicatorBatch) error {
 				ck.check(b)
-				close(b.checked)
+				return nil
 			}
-		}()
-	}
+		},
+		// Take in order: the duplicate check and fn.
+		Write: func(b *indicatorBatch) error {
+			if err := t.take(b); err != nil {
+				return err
+			}
+			select {
+			case free <- b:
+			default:
+			}
+			return nil
+		},
+	})
+}
 
-	// Take in order: the duplicate check ("the first one stands") and fn.
-	var firstLine firstLines
-	if f, ok := r.(interface{ Stat() (os.FileInfo, error) }); ok {
-		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-			// Rows of a registry CSV are 60-90 bytes: room for them all,
-			// so that the set never grows (and copies) on the way.
-			firstLine.reserve(int(st.Size() / 64))
-		}
-	}
+// taker takes the checked batches of ScanIndicators in the order of the
+// file: the duplicate check ("the first one stands"), then fn or reject
+// for each record.
+type taker struct {
+	file      string
+	reject    Reject
+	fn        func(*seams.Indicator) error
+	firstLine firstLines
 	// Fields are substrings of a chunk of the file (or of the string
 	// encoding/csv makes of a row); strings kept in an indicator are
 	// copied (and shared, since compound ids and sources repeat) so that
 	// the chunks themselves can go. Rows of a compound are usually
 	// together: its id is looked up once a run.
-	interned := map[string]string{}
-	intern := func(s string) string {
-		if v, ok := interned[s]; ok {
-			return v
+	interned         map[string]string
+	compound, source string // the last ones interned
+	raw              bytes.Buffer
+	w                *csv.Writer
+}
+
+func newTaker(file string, r io.Reader, reject Reject, fn func(*seams.Indicator) error) *taker {
+	t := &taker{file: file, reject: reject, fn: fn, interned: map[string]string{}}
+	t.w = csv.NewWriter(&t.raw)
+	if f, ok := r.(interface{ Stat() (os.FileInfo, error) }); ok {
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			// Rows of a registry CSV are 60-90 bytes: room for them all,
+			// so that the set never grows (and copies) on the way.
+			t.firstLine.reserve(int(st.Size() / 64))
 		}
-		s = strings.Clone(s)
-		interned[s] = s
-		return s
 	}
-	var compound, source string // the last ones interned
-	var raw bytes.Buffer
-	w := csv.NewWriter(&raw)
-	for b := range ordered {
-		<-b.checked
-		// The duplicate check of the whole batch, then fn for each row:
-		// the slots touched are still in cache when put reads them.
-		firstLine.touch(b.keys)
-		keys := b.keys
-		for i := range b.items {
-			it := &b.items[i]
-			if it.rej == nil {
-				line := it.row.line
-				if first, dup := firstLine.put(keys[0], line); dup {
-					it.rej = rowError(file, line, it.row.orig, it.row.origRaw, fmt.Sprintf("duplicate of line %d", first), &raw, w)
-				}
-				keys = keys[1:]
+	return t
+}
+
+func (t *taker) intern(s string) string {
+	if v, ok := t.interned[s]; ok {
+		return v
+	}
+	s = strings.Clone(s)
+	t.interned[s] = s
+	return s
+}
+
+// take does the duplicate check of the whole batch, then calls fn for
+// each row: the slots touched are still in cache when put reads them.
+func (t *taker) take(b *indicatorBatch) error {
+	t.firstLine.touch(b.keys)
+	keys := b.keys
+	for i := range b.items {
+		it := &b.items[i]
+		if it.rej == nil {
+			line := it.row.line
+			if first, dup := t.firstLine.put(keys[0], line); dup {
+				it.rej = rowError(t.file, line, it.row.orig, it.row.origRaw, fmt.Sprintf("duplicate of line %d", first), &t.raw, t.w)
 			}
+			keys = keys[1:]
 		}
-		for i := range b.items {
-			it := &b.items[i]
-			if it.rej != nil {
-				reject(it.rej)
-				continue
-			}
-			ind := &it.ind
-			if ind.Compound != compound {
-				compound = intern(ind.Compound)
-			}
-			if ind.Source != source {
-				source = intern(ind.Source)
-			}
-			ind.Compound, ind.Source = compound, source
-			ind.File, ind.Line = file, it.row.line
-			if err := fn(ind); err != nil {
-				return err
-			}
+	}
+	for i := range b.items {
+		it := &b.items[i]
+		if it.rej != nil {
+			t.reject(it.rej)
+			continue
 		}
-		if b.err != nil {
-			return b.err
+		ind := &it.ind
+		if ind.Compound != t.compound {
+			t.compound = t.intern(ind.Compound)
 		}
-		select {
-		case free <- b:
-		default:
+		if ind.Source != t.source {
+			t.source = t.intern(ind.Source)
+		}
+		ind.Compound, ind.Source = t.compound, t.source
+		ind.File, ind.Line = t.file, it.row.line
+		if err := t.fn(ind); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -272,13 +282,11 @@ type indicatorBatch struct {
 	firstLine int // the line text starts on
 	slow      []slowRecord
 	slowStrs  []string // arena of the slow records' fields
-	err       error    // a fatal error after the records
 
 	// What the checker made of them.
-	items   []indicatorItem
-	keys    []rowHash // of the items that are rows, in order
-	strs    []string  // arena of the rows' fields
-	checked chan struct{}
+	items []indicatorItem
+	keys  []rowHash // of the items that are rows, in order
+	strs  []string  // arena of the rows' fields
 }
 
 // indicatorBatchRows is about the number of rows in a batch.
@@ -287,14 +295,13 @@ const indicatorBatchRows = 1024
 func newIndicatorBatch() *indicatorBatch {
 	// Arenas sized for a batch of rows of typical length, so that they do
 	// not grow (and copy) on the way.
-	return &indicatorBatch{items: make([]indicatorItem, 0, indicatorBatchRows), keys: make([]rowHash, 0, indicatorBatchRows), checked: make(chan struct{}),
+	return &indicatorBatch{items: make([]indicatorItem, 0, indicatorBatchRows), keys: make([]rowHash, 0, indicatorBatchRows),
 		strs: make([]string, 0, indicatorBatchRows*len(indicatorColumns))}
 }
 
 // reset readies a batch that has been taken for another chunk.
 func (b *indicatorBatch) reset() {
-	b.text, b.firstLine, b.slow, b.slowStrs, b.err = "", 0, b.slow[:0], b.slowStrs[:0], nil
-	b.checked = make(chan struct{})
+	b.text, b.firstLine, b.slow, b.slowStrs = "", 0, b.slow[:0], b.slowStrs[:0]
 }
 
 // indicatorItem is one record: a row to check, or a rejection.

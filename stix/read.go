@@ -237,9 +237,31 @@ type link struct {
 	compound  *object
 }
 
+// resolve makes compounds and indicators of the bundle's objects, in
+// steps: index the objects by id, find those that stand for compounds,
+// follow the relationships, read the compounds and then the indicators,
+// and reject whatever is left unused, saying why.
 func (b *bundle) resolve() ([]seams.Compound, []seams.Indicator) {
-	// Index the objects; of several versions of one id the latest modified
-	// stands (STIX versioning), the first of equal ones.
+	b.index()
+	compounds := b.findCompounds()
+	links, place := b.relate()
+	var out []seams.Compound
+	for _, o := range compounds {
+		c, ok := b.compound(o, place[o])
+		if !ok {
+			continue
+		}
+		o.used = true
+		out = append(out, c)
+	}
+	inds := b.indicators(links)
+	b.rejectUnused()
+	return out, inds
+}
+
+// index indexes the objects by id; of several versions of one id the
+// latest modified stands (STIX versioning), the first of equal ones.
+func (b *bundle) index() {
 	for _, o := range b.objs {
 		if strings.HasPrefix(o.Type, "!") {
 			b.reject(o, "%s", o.Type[1:])
@@ -264,7 +286,11 @@ func (b *bundle) resolve() ([]seams.Compound, []seams.Indicator) {
 		}
 		b.byID[o.ID] = o
 	}
-	// Which objects stand for compounds.
+}
+
+// findCompounds returns the objects that stand for compounds, the first
+// of each compound id.
+func (b *bundle) findCompounds() []*object {
 	var compounds []*object
 	firstOf := map[string]*object{}
 	for _, o := range b.objs {
@@ -276,7 +302,7 @@ func (b *bundle) resolve() ([]seams.Compound, []seams.Indicator) {
 		case reason != "":
 			b.reject(o, "%s", reason)
 		case id == "":
-			continue // not a compound; perhaps a place, decided below
+			continue // not a compound; perhaps a place, decided in relate
 		case firstOf[id] != nil:
 			b.reject(o, "duplicate compound id %q (first in %s)", id, firstOf[id].item())
 		default:
@@ -285,7 +311,13 @@ func (b *bundle) resolve() ([]seams.Compound, []seams.Indicator) {
 			compounds = append(compounds, o)
 		}
 	}
-	// Relationships.
+	return compounds
+}
+
+// relate follows the relationships: the links of indicators to
+// compounds, in bundle order, and the location each compound is located
+// at.
+func (b *bundle) relate() ([]link, map[*object]*object) {
 	var links []link
 	place := map[*object]*object{} // compound -> the location it is located at
 	for _, o := range b.objs {
@@ -317,17 +349,12 @@ func (b *bundle) resolve() ([]seams.Compound, []seams.Indicator) {
 		}
 		o.used = true
 	}
-	// Compounds.
-	var out []seams.Compound
-	for _, o := range compounds {
-		c, ok := b.compound(o, place[o])
-		if !ok {
-			continue
-		}
-		o.used = true
-		out = append(out, c)
-	}
-	// Indicators, in bundle order; for one, in the order of its links.
+	return links, place
+}
+
+// indicators reads the indicators tied to compounds, in bundle order; for
+// one, in the order of its links, once per compound.
+func (b *bundle) indicators(links []link) []seams.Indicator {
 	byIndicator := map[*object][]*object{}
 	for _, l := range links {
 		if !l.compound.rejected {
@@ -362,7 +389,12 @@ func (b *bundle) resolve() ([]seams.Compound, []seams.Indicator) {
 			ref.used = true
 		}
 	}
-	// Everything else.
+	return inds
+}
+
+// rejectUnused rejects every object neither used nor rejected yet, saying
+// why seams did not read it.
+func (b *bundle) rejectUnused() {
 	for _, o := range b.objs {
 		if o.used || o.rejected {
 			continue
@@ -376,7 +408,6 @@ func (b *bundle) resolve() ([]seams.Compound, []seams.Indicator) {
 			b.reject(o, "skipped: %s objects are not read by seams", o.Type)
 		}
 	}
-	return out, inds
 }
 
 // compoundID returns the compound id an Infrastructure or Location stands

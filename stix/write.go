@@ -251,155 +251,203 @@ func WriteBundle(w io.Writer, e *Export) error {
 	if e.Time.IsZero() {
 		return errors.New("stix: the export time is required")
 	}
-	created := floorMilli(e.Time.UTC())
-	var objs []stamped
-	org := IdentityID(e.Org)
-	hd := func(typ, id string) head {
-		return head{Type: typ, SpecVersion: "2.1", ID: id, CreatedBy: org}
-	}
-	objs = append(objs, &identity{head: head{Type: "identity", SpecVersion: "2.1", ID: org},
+	c := gather(e)
+	objs := bundleObjects{org: IdentityID(e.Org)}
+	objs.list = append(objs.list, &identity{head: head{Type: "identity", SpecVersion: "2.1", ID: objs.org},
 		Name: e.Org, IdentityClass: "organization"})
-	rel := func(typ, src, dst string) *relationship {
-		return &relationship{head: hd("relationship", ID("relationship", typ, src, dst)), RelType: typ, Source: src, Target: dst}
+	for _, cp := range c.order {
+		objs.addCompound(cp)
 	}
+	for _, x := range c.inds {
+		if err := objs.addIndicator(x.compound, c.compounds[x.compound], x.in); err != nil {
+			return err
+		}
+	}
+	for i := range c.sights {
+		objs.addSighting(&c.sights[i])
+	}
+	return writeObjects(w, objs.list, floorMilli(e.Time.UTC()))
+}
 
-	// Compounds: those given, then those only named, in order of mention.
-	compounds := map[string]*seams.Compound{}
-	var order []*seams.Compound
-	addCompound := func(c *seams.Compound) {
-		if compounds[c.ID] == nil {
-			compounds[c.ID] = c
-			order = append(order, c)
-		}
-	}
+// contents is what a bundle holds, gathered from an Export: compounds
+// (those given, then those only named, in order of mention), indicators
+// (those given, then those of the evidence, deduplicated by id) and
+// sightings (one per finding and indicator, with its evidence).
+type contents struct {
+	compounds map[string]*seams.Compound
+	order     []*seams.Compound
+	inds      []bundleIndicator
+	indIDs    map[string]bool
+	sights    []sight
+}
+
+// bundleIndicator is an indicator of a compound.
+type bundleIndicator struct {
+	in       *seams.Indicator
+	compound string
+}
+
+// sight is the Sighting of an indicator in a finding's evidence.
+type sight struct {
+	f        *seams.Finding
+	indID    string
+	evidence []*seams.Evidence
+}
+
+// gather collects the contents of e's bundle.
+func gather(e *Export) *contents {
+	c := &contents{compounds: map[string]*seams.Compound{}, indIDs: map[string]bool{}}
 	for i := range e.Compounds {
-		addCompound(&e.Compounds[i])
-	}
-	named := func(id string) {
-		if compounds[id] == nil {
-			addCompound(&seams.Compound{ID: id, Name: id})
-		}
-	}
-	// Indicators: those given, then those of the evidence, deduplicated by id.
-	type ind struct {
-		in       *seams.Indicator
-		compound string
-	}
-	var inds []ind
-	indIDs := map[string]bool{}
-	addInd := func(compound string, in *seams.Indicator) string {
-		id := IndicatorID(compound, in)
-		if !indIDs[id] {
-			indIDs[id] = true
-			inds = append(inds, ind{in, compound})
-			named(compound)
-		}
-		return id
+		c.addCompound(&e.Compounds[i])
 	}
 	for i := range e.Indicators {
-		addInd(e.Indicators[i].Compound, &e.Indicators[i])
+		c.addIndicator(e.Indicators[i].Compound, &e.Indicators[i])
 	}
-	type sight struct {
-		f        *seams.Finding
-		indID    string
-		evidence []*seams.Evidence
-	}
-	var sights []sight
 	for i := range e.Findings {
 		f := &e.Findings[i]
-		named(f.Compound)
+		c.named(f.Compound)
 		at := map[string]int{} // indicator id -> index in sights
 		for j := range f.Evidence {
 			ev := &f.Evidence[j]
-			id := addInd(f.Compound, ev.Indicator)
+			id := c.addIndicator(f.Compound, ev.Indicator)
 			k, ok := at[id]
 			if !ok {
-				k = len(sights)
+				k = len(c.sights)
 				at[id] = k
-				sights = append(sights, sight{f: f, indID: id})
+				c.sights = append(c.sights, sight{f: f, indID: id})
 			}
-			sights[k].evidence = append(sights[k].evidence, ev)
+			c.sights[k].evidence = append(c.sights[k].evidence, ev)
 		}
 	}
+	return c
+}
 
-	for _, c := range order {
-		infra := CompoundID(c.ID)
-		desc := "Scam compound " + c.Name
-		if c.Country != "" {
-			desc += " (" + c.Country + ")"
-		}
-		objs = append(objs, &infrastructure{head: hd("infrastructure", infra), Name: c.Name,
-			Description: desc + ", as registered in seams", Aliases: c.Aliases, Labels: []string{LabelCompound},
-			CompoundID: c.ID, Status: string(c.Status)})
-		if c.Country == "" && !c.HasLocation {
-			continue
-		}
-		loc := &location{head: hd("location", ID("location", c.ID)), Name: c.Name, Country: c.Country, AdminArea: c.Province}
-		if c.HasLocation {
-			lat, lon := c.Lat, c.Lon
-			loc.Latitude, loc.Longitude = &lat, &lon
-		}
-		objs = append(objs, loc, rel(RelLocatedAt, infra, loc.ID))
+func (c *contents) addCompound(cp *seams.Compound) {
+	if c.compounds[cp.ID] == nil {
+		c.compounds[cp.ID] = cp
+		c.order = append(c.order, cp)
 	}
-	for _, x := range inds {
-		in := x.in
-		c := compounds[x.compound]
-		o := &indicator{head: hd("indicator", IndicatorID(x.compound, in)), Name: in.Value + " at " + c.Name,
-			IndicatorTypes: []string{"attribution"}, Pattern: FormatPattern(in), PatternType: "stix", PatternVersion: "2.1"}
-		if o.Pattern == "" {
-			return fmt.Errorf("stix: indicator %s of %s has no STIX pattern (kind %s)", in.Value, x.compound, in.Kind)
-		}
-		// valid_from is required: an open start is the Unix epoch, marked
-		// so that seams reads it back as open.
-		o.ValidFrom, o.ValidUntil, o.XFirstSeen, o.XLastSeen = validity(in.Window)
-		o.XOpenFrom = in.Window.First.IsZero()
-		if in.HasConfidence {
-			n := int(math.Round(in.Confidence * 100))
-			o.Confidence = &n
-			if float64(n)/100 != in.Confidence {
-				c := in.Confidence
-				o.XConfidence = &c // keep what 0-100 cannot hold
-			}
-		}
-		// Always written, empty too: a reader must not fall back to the
-		// creator's name for a source seams did not have.
-		src := in.Source
-		o.XSource = &src
-		if in.HasDrift {
-			o.XDrift = seams.FormatDrift(in.Drift)
-		}
-		objs = append(objs, o, rel(RelIndicates, o.ID, CompoundID(x.compound)))
-	}
-	for _, s := range sights {
-		o := &sighting{head: hd("sighting", SightingID(s.f.Report, s.indID)), Confidence: TierConfidence(s.f.Tier),
-			Count: min(len(s.evidence), maxCount), SightingOf: s.indID, WhereRefs: []string{org},
-			XReport: s.f.Report, XTier: s.f.Tier.String()}
-		var first, last time.Time
-		seen := map[seams.Rule]bool{}
-		for _, ev := range s.evidence {
-			if t := ev.Observed.At; !t.IsZero() {
-				if first.IsZero() || t.Before(first) {
-					first = t
-				}
-				if t.After(last) {
-					last = t
-				}
-			}
-			if !seen[ev.Rule] {
-				seen[ev.Rule] = true
-				o.XRules = append(o.XRules, ev.Rule.String())
-			}
-		}
-		if !first.IsZero() {
-			// Widened to whole milliseconds, so that every observation
-			// stays inside.
-			o.FirstSeen, o.LastSeen = stamp(floorMilli(first)), stamp(ceilMilli(last))
-		}
-		objs = append(objs, o)
-	}
+}
 
-	// The bundle's id is a digest of its content, so the same content
-	// always travels as the same bundle.
+// named adds a compound known only by its id.
+func (c *contents) named(id string) {
+	if c.compounds[id] == nil {
+		c.addCompound(&seams.Compound{ID: id, Name: id})
+	}
+}
+
+// addIndicator adds an indicator of compound once, and returns its id.
+func (c *contents) addIndicator(compound string, in *seams.Indicator) string {
+	id := IndicatorID(compound, in)
+	if !c.indIDs[id] {
+		c.indIDs[id] = true
+		c.inds = append(c.inds, bundleIndicator{in, compound})
+		c.named(compound)
+	}
+	return id
+}
+
+// bundleObjects are the STIX objects of a bundle, in order, created by org.
+type bundleObjects struct {
+	org  string
+	list []stamped
+}
+
+func (o *bundleObjects) head(typ, id string) head {
+	return head{Type: typ, SpecVersion: "2.1", ID: id, CreatedBy: o.org}
+}
+
+func (o *bundleObjects) rel(typ, src, dst string) *relationship {
+	return &relationship{head: o.head("relationship", ID("relationship", typ, src, dst)), RelType: typ, Source: src, Target: dst}
+}
+
+// addCompound adds a compound's Infrastructure and, when it has a place,
+// its Location and their located-at Relationship.
+func (o *bundleObjects) addCompound(c *seams.Compound) {
+	infra := CompoundID(c.ID)
+	desc := "Scam compound " + c.Name
+	if c.Country != "" {
+		desc += " (" + c.Country + ")"
+	}
+	o.list = append(o.list, &infrastructure{head: o.head("infrastructure", infra), Name: c.Name,
+		Description: desc + ", as registered in seams", Aliases: c.Aliases, Labels: []string{LabelCompound},
+		CompoundID: c.ID, Status: string(c.Status)})
+	if c.Country == "" && !c.HasLocation {
+		return
+	}
+	loc := &location{head: o.head("location", ID("location", c.ID)), Name: c.Name, Country: c.Country, AdminArea: c.Province}
+	if c.HasLocation {
+		lat, lon := c.Lat, c.Lon
+		loc.Latitude, loc.Longitude = &lat, &lon
+	}
+	o.list = append(o.list, loc, o.rel(RelLocatedAt, infra, loc.ID))
+}
+
+// addIndicator adds an Indicator of compound c and its indicates
+// Relationship.
+func (o *bundleObjects) addIndicator(compound string, c *seams.Compound, in *seams.Indicator) error {
+	ind := &indicator{head: o.head("indicator", IndicatorID(compound, in)), Name: in.Value + " at " + c.Name,
+		IndicatorTypes: []string{"attribution"}, Pattern: FormatPattern(in), PatternType: "stix", PatternVersion: "2.1"}
+	if ind.Pattern == "" {
+		return fmt.Errorf("stix: indicator %s of %s has no STIX pattern (kind %s)", in.Value, compound, in.Kind)
+	}
+	// valid_from is required: an open start is the Unix epoch, marked
+	// so that seams reads it back as open.
+	ind.ValidFrom, ind.ValidUntil, ind.XFirstSeen, ind.XLastSeen = validity(in.Window)
+	ind.XOpenFrom = in.Window.First.IsZero()
+	if in.HasConfidence {
+		n := int(math.Round(in.Confidence * 100))
+		ind.Confidence = &n
+		if float64(n)/100 != in.Confidence {
+			c := in.Confidence
+			ind.XConfidence = &c // keep what 0-100 cannot hold
+		}
+	}
+	// Always written, empty too: a reader must not fall back to the
+	// creator's name for a source seams did not have.
+	src := in.Source
+	ind.XSource = &src
+	if in.HasDrift {
+		ind.XDrift = seams.FormatDrift(in.Drift)
+	}
+	o.list = append(o.list, ind, o.rel(RelIndicates, ind.ID, CompoundID(compound)))
+	return nil
+}
+
+// addSighting adds the Sighting of an indicator in a finding: the rules
+// of its evidence, and the first and last time it was observed.
+func (o *bundleObjects) addSighting(s *sight) {
+	sg := &sighting{head: o.head("sighting", SightingID(s.f.Report, s.indID)), Confidence: TierConfidence(s.f.Tier),
+		Count: min(len(s.evidence), maxCount), SightingOf: s.indID, WhereRefs: []string{o.org},
+		XReport: s.f.Report, XTier: s.f.Tier.String()}
+	var first, last time.Time
+	seen := map[seams.Rule]bool{}
+	for _, ev := range s.evidence {
+		if t := ev.Observed.At; !t.IsZero() {
+			if first.IsZero() || t.Before(first) {
+				first = t
+			}
+			if t.After(last) {
+				last = t
+			}
+		}
+		if !seen[ev.Rule] {
+			seen[ev.Rule] = true
+			sg.XRules = append(sg.XRules, ev.Rule.String())
+		}
+	}
+	if !first.IsZero() {
+		// Widened to whole milliseconds, so that every observation
+		// stays inside.
+		sg.FirstSeen, sg.LastSeen = stamp(floorMilli(first)), stamp(ceilMilli(last))
+	}
+	o.list = append(o.list, sg)
+}
+
+// writeObjects writes the bundle of objs, versioned from created. The
+// bundle's id is a digest of its content, so the same content always
+// travels as the same bundle.
+func writeObjects(w io.Writer, objs []stamped, created time.Time) error {
 	lines := make([][]byte, len(objs))
 	h := sha256.New()
 	for i, o := range objs {

@@ -23,6 +23,7 @@ import (
 	"github.com/seams-dev/seams/internal/idset"
 	"github.com/seams-dev/seams/internal/input"
 	"github.com/seams-dev/seams/internal/mapfile"
+	"github.com/seams-dev/seams/internal/ordered"
 )
 
 // doorData is a generated data set with report ids that repeat far beyond
@@ -540,7 +541,11 @@ func TestDuplicateFromATruncatedMapping(t *testing.T) {
 		t.Fatal(err)
 	}
 	var in seams.InputCount
-	err = pl.safeWrite(j, &in)
+	err = ordered.Run(context.Background(), ordered.Stages[*job]{Workers: 1,
+		Read:  func(_ context.Context, send func(*job) bool) error { send(j); return nil },
+		Write: func(j *job) error { return pl.write(j, &in) },
+		Name:  func(j *job) string { return pl.o.Reports[j.file] },
+	})
 	if !errors.Is(err, input.ErrChanged) || !strings.Contains(err.Error(), p) {
 		t.Fatalf("err = %v, want ErrChanged naming the file", err)
 	}

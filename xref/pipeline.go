@@ -27,22 +27,25 @@ import (
 	"github.com/seams-dev/seams/internal/idset"
 	"github.com/seams-dev/seams/internal/input"
 	"github.com/seams-dev/seams/internal/mapfile"
+	"github.com/seams-dev/seams/internal/ordered"
 	"github.com/seams-dev/seams/jsonl"
 	"github.com/seams-dev/seams/match"
 	"github.com/seams-dev/seams/reportfile"
 )
 
-// The pipeline, all in this file:
+// The pipeline is package ordered's, as derive's is:
 //
 //	read (1 goroutine)  ->  parse + match (Workers goroutines)  ->  write (the caller's goroutine)
 //
-// The reader cuts each input into chunks of whole lines and numbers them.
-// Workers parse and match a chunk at a time and encode its findings and
+// The reader (read) cuts each input into chunks of whole lines, or parses
+// an input in another format into batches of records. Workers (worker.process)
+// parse and match a chunk at a time and encode its findings and
 // rejections into the chunk's result; nothing they do depends on another
-// chunk. The writer takes results in chunk order, so output is in input
-// order whatever the timing, and does the only order-dependent work: the
-// duplicate-id check ("the first one stands"), the tally and the writes.
-// At most inFlight chunks exist at once, which bounds memory.
+// chunk. The writer (writeJob) takes results in chunk order, so output is
+// in input order whatever the timing, and does the only order-dependent
+// work: the duplicate-id check ("the first one stands"), the tally and the
+// writes. At most ordered.InFlight chunks exist at once, which bounds
+// memory.
 
 type pipeline struct {
 	mapMu  sync.Mutex
@@ -51,9 +54,11 @@ type pipeline struct {
 	ins    *inputs
 	arrays []bool // per input: its first bytes open a JSON array
 	// Per input: its size and SHA-256, for the summary; a mapped input is
-	// hashed by a goroutine of its own (hashing), beside the workers.
+	// hashed by a goroutine of its own (hashing), beside the workers, until
+	// the run ends (hashCtx: the run's, which outlives the pipeline's).
 	sums    []inputSum
 	hashing sync.WaitGroup
+	hashCtx context.Context
 	// Per input read by the CyberTipline reader: elements skipped and
 	// characters replaced (see cybertip.Counts).
 	skipped, replaced []int
@@ -62,11 +67,17 @@ type pipeline struct {
 	findings          io.Writer
 	rj                *rejections
 	tally             *tally
+	pool              jobPool
+	seed              [2]maphash.Seed // the workers' id hashes
 
 	bytesRead atomic.Int64
 	reports   atomic.Int64
 
 	ids *idset.Checker
+	// reserved: the id set was sized (see writeJob).
+	reserved bool
+	// Per report input: what the writer counted of it.
+	inputs []seams.InputCount
 	// Per report input: the lines of its chunks written so far, and the
 	// start of its rejections as jsonl.AppendRejected writes them, up to
 	// the line number.
@@ -83,11 +94,9 @@ type pipeline struct {
 
 // job is one chunk on its way through the pipeline.
 type job struct {
-	seq  int
 	file int
 	cr   *chunk.Reader
 	c    *chunk.Chunk
-	err  error  // a read error; it ends the run when its turn comes
 	pre  *batch // records already parsed by a seams.ReportReader; c is nil then
 	res  result
 }
@@ -178,29 +187,23 @@ type compoundTier struct {
 	signals          seams.Signals
 }
 
+// run runs the pipeline over the report inputs and returns what was read
+// of each.
 func (p *pipeline) run(ctx context.Context) ([]seams.InputCount, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	inFlight := 2*p.o.Workers + 2
-	ch := channels{
-		slots:   make(chan struct{}, inFlight), // a slot per chunk in flight
-		jobs:    make(chan *job, inFlight),
-		results: make(chan *job, inFlight), // never blocks: at most inFlight jobs exist
-	}
-	var pool jobPool
-	go p.read(ctx, ch, &pool)
-	workers := p.startWorkers(ctx, ch)
-	// However run returns, it waits for the workers before the deferred
-	// unmapping of the inputs: a worker may still be reading a mapping.
-	// It does not wait for the reader, which may be blocked on a pipe
-	// that never ends; it interrupts what it can (a FIFO's read), and the
-	// reader leaves any mapping alone once the run is over (mapMu).
+	// Unmapping waits for the hashing of mapped inputs, which stops early
+	// when the run is cancelled; ordered.Run has waited for the workers,
+	// which read the mappings, by then.
 	defer func() {
 		cancel()
-		p.ins.interrupt()
-		workers.Wait()
 		p.unmapAll()
 	}()
+	p.hashCtx = ctx
+	p.inputs = make([]seams.InputCount, len(p.o.Reports))
+	for i, name := range p.o.Reports {
+		p.inputs[i] = seams.InputCount{File: name, Kind: "reports"}
+	}
+	p.seed = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
 	stopProgress := p.progress()
 	defer stopProgress()
 
@@ -212,33 +215,35 @@ func (p *pipeline) run(ctx context.Context) ([]seams.InputCount, error) {
 			p.ids.Finish()
 		}
 	}()
-	inputs, err := p.writeInOrder(ctx, ch, &pool)
+	err := ordered.Run(ctx, ordered.Stages[*job]{
+		Workers:   p.o.Workers,
+		Read:      p.read,
+		NewWorker: p.newWorker,
+		Write:     p.writeJob,
+		Name:      func(j *job) string { return p.o.Reports[j.file] },
+		// The reader may be blocked on a pipe that never ends; a FIFO's
+		// read can be interrupted, and the reader leaves any mapping
+		// alone once the run is over (mapMu).
+		Interrupt: p.ins.interrupt,
+	})
 	if err != nil {
 		return nil, err
 	}
-	return p.finish(inputs)
-}
-
-// channels are the pipeline's: a slot per chunk in flight, the jobs the
-// reader sends to the workers, and the results the workers send to the
-// writer.
-type channels struct {
-	slots         chan struct{}
-	jobs, results chan *job
+	return p.finish(p.inputs)
 }
 
 // jobPool recycles jobs with their result buffers, so that a long run
 // does not make garbage in proportion to its input.
 type jobPool struct{ sync.Pool }
 
-// get returns a job for a chunk of input file (or a read error).
-func (jp *jobPool) get(file int, cr *chunk.Reader, c *chunk.Chunk, err error) *job {
+// get returns a job for a chunk of input file.
+func (jp *jobPool) get(file int, cr *chunk.Reader, c *chunk.Chunk) *job {
 	j, _ := jp.Get().(*job)
 	if j == nil {
 		j = new(job)
 	}
 	res := j.res
-	*j = job{file: file, cr: cr, c: c, err: err, res: result{
+	*j = job{file: file, cr: cr, c: c, res: result{
 		recs: res.recs[:0], findings: res.findings[:0], rejects: res.rejects[:0], cts: res.cts[:0], ids: res.ids[:0],
 		refs: res.refs[:0], tieRefs: res.tieRefs[:0], asns: res.asns[:0]}}
 	return j
@@ -246,129 +251,56 @@ func (jp *jobPool) get(file int, cr *chunk.Reader, c *chunk.Chunk, err error) *j
 
 // batch returns a job for a batch of records parsed by a ReportReader.
 func (jp *jobPool) batch(file int, b *batch) *job {
-	j := jp.get(file, nil, nil, nil)
+	j := jp.get(file, nil, nil)
 	j.pre = b
 	return j
 }
 
-// read is the reader goroutine: it reads the inputs in order and sends
-// their chunks and batches, numbered, to the workers; a read error is sent
-// as a job of its own, which ends the run when its turn comes.
-func (p *pipeline) read(ctx context.Context, ch channels, pool *jobPool) {
-	defer close(ch.jobs)
-	seq := 0
-	send := func(j *job) bool {
-		select {
-		case ch.slots <- struct{}{}:
-		case <-ctx.Done():
-			return false
-		}
-		j.seq = seq
-		seq++
-		ch.jobs <- j
-		return true
-	}
+// read is the reader stage: it reads the inputs in order and sends their
+// chunks and batches to the workers.
+func (p *pipeline) read(ctx context.Context, send func(*job) bool) error {
 	for i := range p.o.Reports {
 		if ctx.Err() != nil {
-			return
+			return nil
 		}
-		if err := p.safeReadInput(ctx, i, send, pool.get, pool.batch); err != nil {
-			send(pool.get(i, nil, nil, err))
-			return
+		if err := p.safeReadInput(ctx, i, send); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// newWorker returns the work of one worker goroutine, with its own parser
+// and matcher.
+func (p *pipeline) newWorker() func(*job) error {
+	w := &worker{o: &p.o, x: p.x, m: match.NewMatcher(p.x, p.o.Drift), seed: p.seed, e: p.e}
+	w.m.Only(p.o.Rules...)
+	w.ids = make(map[string]int32, len(p.x.Compounds()))
+	for i, c := range p.x.Compounds() {
+		w.ids[c.ID] = int32(i)
+	}
+	return func(j *job) error {
+		w.process(j)
+		return nil
 	}
 }
 
-// startWorkers starts the goroutines that parse and match, each with its
-// own parser and matcher; results is closed when they are all done.
-func (p *pipeline) startWorkers(ctx context.Context, ch channels) *sync.WaitGroup {
-	seed := [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
-	var wg sync.WaitGroup
-	for range p.o.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			// A mapped input truncated by another program while we read
-			// it faults; make that a panic, recovered into an error.
-			debug.SetPanicOnFault(true)
-			w := worker{o: &p.o, x: p.x, m: match.NewMatcher(p.x, p.o.Drift), seed: seed, e: p.e}
-			w.m.Only(p.o.Rules...)
-			w.ids = make(map[string]int32, len(p.x.Compounds()))
-			for i, c := range p.x.Compounds() {
-				w.ids[c.ID] = int32(i)
-			}
-			for {
-				var j *job
-				select {
-				case j = <-ch.jobs:
-				case <-ctx.Done():
-					return
-				}
-				if j == nil {
-					return // jobs closed: the reader is done
-				}
-				if j.err == nil {
-					w.safeProcess(j)
-				}
-				ch.results <- j
-			}
-		}()
+// writeJob is the writer stage: it writes one job's results, in input
+// order, and recycles the job.
+func (p *pipeline) writeJob(j *job) error {
+	if !p.reserved && len(j.res.recs) > 0 && j.pre == nil {
+		// Size the id set from the first chunk's line length and the
+		// size of the plain input files, so that it never has to grow
+		// (and copy itself) on the way.
+		p.reserved = true
+		p.ids.Reserve(int(p.ins.plainBytes(p.o.Format) / int64(max(len(j.data())/len(j.res.recs), 1))))
 	}
-	go func() { wg.Wait(); close(ch.results) }()
-	return &wg
-}
-
-// writeInOrder takes the workers' results in input order and writes them
-// (write): the only order-dependent work. It returns what was read of each
-// input.
-func (p *pipeline) writeInOrder(ctx context.Context, ch channels, pool *jobPool) ([]seams.InputCount, error) {
-	inputs := make([]seams.InputCount, len(p.o.Reports))
-	for i, name := range p.o.Reports {
-		inputs[i] = seams.InputCount{File: name, Kind: "reports"}
+	if err := p.write(j, &p.inputs[j.file]); err != nil {
+		return err
 	}
-	reserved := false
-	pending := map[int]*job{}
-	next := 0
-	for {
-		var j *job
-		select {
-		case j = <-ch.results:
-		case <-ctx.Done():
-			return nil, context.Cause(ctx)
-		}
-		if j == nil {
-			break // every worker is done
-		}
-		pending[j.seq] = j
-		for {
-			j, ok := pending[next]
-			if !ok {
-				break
-			}
-			delete(pending, next)
-			next++
-			if j.err != nil {
-				return nil, j.err
-			}
-			if !reserved && len(j.res.recs) > 0 && j.pre == nil {
-				// Size the id set from the first chunk's line length and
-				// the size of the plain input files, so that it never has
-				// to grow (and copy itself) on the way.
-				reserved = true
-				p.ids.Reserve(int(p.ins.plainBytes(p.o.Format) / int64(max(len(j.data())/len(j.res.recs), 1))))
-			}
-			if err := p.safeWrite(j, &inputs[j.file]); err != nil {
-				return nil, err
-			}
-			j.release()
-			pool.Put(j)
-			<-ch.slots
-		}
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return inputs, nil
+	j.release()
+	p.pool.Put(j)
+	return nil
 }
 
 // finish completes what the writer counted of each input with its size,
@@ -425,8 +357,7 @@ func (p *pipeline) newChecker() *idset.Checker {
 // data) is read into chunk buffers; an input in another format is parsed
 // here by its ReportReader and handed on in batches. Each input is opened
 // once (see package input): nothing is read twice or out of order.
-func (p *pipeline) readInput(ctx context.Context, i int, send func(*job) bool,
-	newJob func(int, *chunk.Reader, *chunk.Chunk, error) *job, newBatch func(int, *batch) *job) error {
+func (p *pipeline) readInput(ctx context.Context, i int, send func(*job) bool) error {
 	name := p.o.Reports[i]
 	in, err := p.ins.open(ctx, i)
 	if err != nil {
@@ -446,8 +377,8 @@ func (p *pipeline) readInput(ctx context.Context, i int, send func(*job) bool,
 			if !p.addMapping(m) {
 				return nil // the run is over
 			}
-			p.hashMapped(ctx, i, m)
-			return p.sendMapped(i, m, func(cr *chunk.Reader, c *chunk.Chunk) bool { return send(newJob(i, cr, c, nil)) })
+			p.hashMapped(i, m)
+			return p.sendMapped(i, m, func(cr *chunk.Reader, c *chunk.Chunk) bool { return send(p.pool.get(i, cr, c)) })
 		}
 		m.Close() // another format: read as a stream
 	case !errors.Is(err, mapfile.ErrUnsupported):
@@ -468,7 +399,7 @@ func (p *pipeline) readInput(ctx context.Context, i int, send func(*job) bool,
 	}
 	p.arrays[i] = f == reportfile.JSONL && reportfile.LooksLikeJSONArray(head)
 	if f != reportfile.JSONL {
-		if err := p.sendRecords(ctx, i, f, br, func(b *batch) bool { return send(newBatch(i, b)) }); err != nil || ctx.Err() != nil {
+		if err := p.sendRecords(ctx, i, f, br, func(b *batch) bool { return send(p.pool.batch(i, b)) }); err != nil || ctx.Err() != nil {
 			return err
 		}
 		return p.finishStream(i, in)
@@ -483,7 +414,7 @@ func (p *pipeline) readInput(ctx context.Context, i int, send func(*job) bool,
 		if err != nil {
 			return wrapName(name, err)
 		}
-		if !send(newJob(i, cr, c, nil)) {
+		if !send(p.pool.get(i, cr, c)) {
 			return nil
 		}
 	}
@@ -510,14 +441,15 @@ func (p *pipeline) finishStream(i int, in *input.File) error {
 // hashMapped hashes a mapped input in a goroutine of its own, a
 // megabyte at a time, stopping early when the run ends. A fault (the file
 // cut short) is the input's error, met at the end of the run.
-func (p *pipeline) hashMapped(ctx context.Context, i int, m *mapfile.File) {
+func (p *pipeline) hashMapped(i int, m *mapfile.File) {
+	ctx := p.hashCtx
 	p.hashing.Add(1)
 	go func() {
 		defer p.hashing.Done()
 		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 		defer func() {
 			if v := recover(); v != nil {
-				p.sums[i] = inputSum{err: recovered(p.o.Reports[i], v)}
+				p.sums[i] = inputSum{err: ordered.Recovered(p.o.Reports[i], v)}
 			}
 		}()
 		h := sha256.New()
@@ -533,14 +465,13 @@ func (p *pipeline) hashMapped(ctx context.Context, i int, m *mapfile.File) {
 
 // safeReadInput is readInput, turning a panic in a reader into the run's
 // error.
-func (p *pipeline) safeReadInput(ctx context.Context, i int, send func(*job) bool,
-	newJob func(int, *chunk.Reader, *chunk.Chunk, error) *job, newBatch func(int, *batch) *job) (err error) {
+func (p *pipeline) safeReadInput(ctx context.Context, i int, send func(*job) bool) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			err = recovered(p.o.Reports[i], v)
+			err = ordered.Recovered(p.o.Reports[i], v)
 		}
 	}()
-	return p.readInput(ctx, i, send, newJob, newBatch)
+	return p.readInput(ctx, i, send)
 }
 
 // wrapName prefixes err with an input's name unless it names it already.
@@ -573,7 +504,7 @@ func (p *pipeline) sendMapped(file int, m *mapfile.File, send func(*chunk.Reader
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if v := recover(); v != nil {
-			err = recovered(p.o.Reports[file], v)
+			err = ordered.Recovered(p.o.Reports[file], v)
 		}
 	}()
 	cr := chunk.NewBytes(m.Data, p.o.ChunkSize, p.o.MaxLine, seams.MaxRaw)
@@ -588,23 +519,6 @@ func (p *pipeline) sendMapped(file int, m *mapfile.File, send func(*chunk.Reader
 			return nil
 		}
 	}
-}
-
-// recovered turns what a goroutine of the pipeline recovered from a panic
-// into the run's error: a memory fault reading a mapped input is the file
-// cut short under the run; anything else is a bug, reported as one (not as
-// a crash, whose exit status would look like a usage error's).
-func recovered(name string, v any) error {
-	if _, fault := v.(interface{ Addr() uintptr }); fault {
-		return changedError(name, v)
-	}
-	return fmt.Errorf("internal error (please report it, with this message) reading %s: %v\n%s", name, v, debug.Stack())
-}
-
-// changedError is the error of a memory fault in a mapped input: the file
-// was cut short while it was being read.
-func changedError(name string, fault any) error {
-	return fmt.Errorf("%s: %w (it was cut short: %v)", name, input.ErrChanged, fault)
 }
 
 // sendRecords reads an input of format f with its ReportReader and sends
@@ -723,19 +637,6 @@ func (p *pipeline) relines(j *job) {
 	p.rejected, res.rejects = res.rejects, out
 }
 
-// safeWrite is write, turning a memory fault into an error: the writer
-// copies the text of a duplicate out of a mapped input, which faults when
-// the file was cut short meanwhile.
-func (p *pipeline) safeWrite(j *job, in *seams.InputCount) (err error) {
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		if v := recover(); v != nil {
-			err = recovered(p.o.Reports[j.file], v)
-		}
-	}()
-	return p.write(j, in)
-}
-
 // write commits one chunk's results in order.
 func (p *pipeline) write(j *job, in *seams.InputCount) error {
 	res := &j.res
@@ -816,17 +717,6 @@ type worker struct {
 func (w *worker) compoundOf(id string) (int, *seams.Compound) {
 	i := w.ids[id]
 	return int(i), &w.x.Compounds()[i]
-}
-
-// safeProcess is process, turning a memory fault (a mapped input that
-// shrank under us) into the job's error.
-func (w *worker) safeProcess(j *job) {
-	defer func() {
-		if v := recover(); v != nil {
-			j.err = recovered(w.o.Reports[j.file], v)
-		}
-	}()
-	w.process(j)
 }
 
 // process parses every line of the chunk, then matches all its reports at

@@ -2,7 +2,6 @@ package xref
 
 import (
 	"errors"
-	"fmt"
 	"runtime"
 	"slices"
 	"strings"
@@ -14,30 +13,15 @@ import (
 	"github.com/seams-dev/seams/reportfile"
 )
 
-// FieldError is a mistake in one field of Options. It names the field as
-// Go spells it ("MaxLine", "Readers.CSV.Memory"); a command line maps it
-// to its flag. errors.Is(err, ErrUsage) holds for it.
-type FieldError struct {
-	Field string
-	// Missing says the field is required and empty; Reason is empty then.
-	Missing bool
-	Reason  string
-}
+// FieldError is a mistake in one field of Options (seams.FieldError): it
+// names the field as Go spells it ("MaxLine", "Readers.CSV.Memory"); a
+// command line maps it to its flag. errors.Is(err, ErrUsage) holds for it.
+type FieldError = seams.FieldError
 
-func (e *FieldError) Error() string {
-	if e.Missing {
-		return e.Field + ": missing"
-	}
-	return e.Field + ": " + e.Reason
-}
-
-// Is makes a FieldError match ErrUsage.
-func (e *FieldError) Is(target error) bool { return target == ErrUsage }
-
-func missing(field string) *FieldError { return &FieldError{Field: field, Missing: true} }
+func missing(field string) *FieldError { return seams.MissingField(field) }
 
 func invalid(field, format string, a ...any) *FieldError {
-	return &FieldError{Field: field, Reason: fmt.Sprintf(format, a...)}
+	return seams.InvalidField(field, format, a...)
 }
 
 // The smallest values some fields take.
@@ -123,16 +107,14 @@ func checkOut(out string) error {
 	return nil
 }
 
-// enrichError makes an error in the enrichment options a FieldError.
+// enrichError makes an error in the enrichment options a FieldError of
+// the same field.
 func enrichError(err error) error {
-	if !errors.Is(err, enrich.ErrOptions) {
+	var oe *enrich.OptionError
+	if !errors.As(err, &oe) {
 		return err
 	}
-	field := "SharedPresets"
-	if strings.Contains(err.Error(), "shared ASNs") {
-		field = "SharedASN"
-	}
-	return invalid(field, "%s", strings.TrimPrefix(err.Error(), enrich.ErrOptions.Error()+": "))
+	return invalid(oe.Field, "%s", oe.Reason)
 }
 
 // liftValue returns the canonical value of an indicator Options.LiftCap

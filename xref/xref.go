@@ -112,8 +112,8 @@ func NewOptions() Options {
 }
 
 // ErrUsage marks an error in the options, which a command line reports as
-// a usage error.
-var ErrUsage = errors.New("usage")
+// a usage error: seams.ErrUsage, which every FieldError matches.
+var ErrUsage = seams.ErrUsage
 
 // ErrTooManyRejected is returned when more records were rejected than
 // Options.MaxRejected allows; no output is written then.

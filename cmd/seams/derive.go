@@ -222,20 +222,25 @@ func deriveFlags(o *derive.Options, a *deriveArgs) *flag.FlagSet {
 	return fs
 }
 
+// deriveFlagOf maps the fields of derive.Options to their flags.
+var deriveFlagOf = map[string]string{
+	"Compounds": "compounds", "Footprints": "footprints", "Radius": "radius", "Observations": "observations",
+	"Out": "out", "Exclude": "exclude", "Retain": "retain", "AsOf": "as-of", "MaxAccuracy": "max-accuracy",
+	"AssumeAccuracy": "assume-accuracy", "SpotDevices": "spot-devices", "MinStay": "min-stay", "MaxGap": "max-gap",
+	"MinDwell": "min-dwell", "MinDays": "min-days", "MinFixes": "min-fixes", "MinShare": "min-share",
+	"MinNights": "min-nights", "NightStart": "night", "NightEnd": "night", "Window": "window",
+	"MinAddrDevices": "min-address-devices", "MinAddrDays": "min-address-days", "LeaseGap": "lease-gap",
+	"ShareMargin": "share-margin", "MaxOutsideShare": "max-outside-share", "MinOutsideDevices": "min-outside-devices",
+	"MaxCompetingShare": "max-competing-share", "Source": "source", "Previous": "previous",
+	"MaxRejected": "max-rejected", "Workers": "workers",
+}
+
 func runDerive(ctx context.Context, e *env, args []string) error {
 	o := derive.NewOptions()
 	var a deriveArgs
 	fs := deriveFlags(&o, &a)
 	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	for _, f := range []struct{ name, val string }{{"compounds", o.Compounds}, {"out", o.Out}} {
-		if f.val == "" {
-			return usagef("derive", "missing --%s", f.name)
-		}
-	}
-	if len(o.Observations) == 0 {
-		return usagef("derive", "missing --observations")
 	}
 	if a.format != "" {
 		f, err := observe.ParseFormat(a.format)
@@ -252,9 +257,6 @@ func runDerive(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return usagef("derive", "--as-of %q: want an RFC 3339 time", a.asOf)
 		}
-		if a.retain == 0 {
-			return usagef("derive", "--as-of applies to --retain only")
-		}
 		o.AsOf = t
 	}
 	if a.assumeAccuracy >= 0 {
@@ -266,6 +268,9 @@ func runDerive(ctx context.Context, e *env, args []string) error {
 	o.MinStay, o.MaxGap, o.MinDwell = time.Duration(a.minStay), time.Duration(a.maxGap), time.Duration(a.minDwell)
 	o.LeaseGap, o.ShareMargin = time.Duration(a.leaseGap), time.Duration(a.shareMargin)
 	o.Logger = newLogger(e.stderr, a.verbose)
+	if err := o.Validate(); err != nil {
+		return fieldUsage("derive", deriveFlagOf, err)
+	}
 
 	if a.cpuprofile != "" {
 		f, err := os.Create(a.cpuprofile)
@@ -289,7 +294,7 @@ func runDerive(ctx context.Context, e *env, args []string) error {
 	switch {
 	case errors.Is(err, derive.ErrOptions):
 		// What the flags said cannot be done: a usage error.
-		return usagef("derive", "%s", strings.TrimPrefix(err.Error(), derive.ErrOptions.Error()+": "))
+		return fieldUsage("derive", deriveFlagOf, err)
 	case errors.Is(err, derive.ErrTooManyRejected):
 		return fmt.Errorf("%w; nothing was written to %s", err, o.Out)
 	case err != nil:

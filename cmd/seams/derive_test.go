@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/seams-dev/seams/derive"
+	"github.com/seams-dev/seams/internal/gen"
 )
 
 // TestGenDeriveXref runs the three commands a user runs to try derive on a
@@ -48,7 +49,7 @@ func TestGenDeriveXref(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("xref: exit %d: %s", code, stderr)
 	}
-	diff, err := compareTruth(filepath.Join(dir, "truth.jsonl"), filepath.Join(out, "findings.jsonl"))
+	diff, err := gen.CompareTruth(filepath.Join(dir, "truth.jsonl"), filepath.Join(out, "findings.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,21 +85,21 @@ func TestDeriveExitStatus(t *testing.T) {
 		{"bad format", append(base, "--format", "xml"), 2, `unknown format "xml"`, ""},
 		{"bad window", append(base, "--window", "36h"), 2, "whole number of days", ""},
 		{"window in days", append(base, "--window", "10d"), 0, "", "observations read        1"},
-		{"bad share", append(base, "--max-outside-share", "2"), 2, "max outside share 2", ""},
+		{"bad share", append(base, "--max-outside-share", "2"), 2, "--max-outside-share: 2 (want a fraction", ""},
 		{"missing file", []string{"derive", "--compounds", comp, "--observations", filepath.Join(dir, "none.jsonl"), "--out", out}, 1, "none.jsonl", ""},
 		{"completes", base, 0, "", "inside a footprint       1"},
 		{"previous run", append(base, "--previous", filepath.Join(out, "indicators.csv")), 0, "", "previous run             0 extended"},
 		{"bad night", append(base, "--night", "22"), 2, `--night "22"`, ""},
 		{"night crossing midnight", append(base, "--night", "22-5"), 0, "", "members"},
-		{"as-of without retain", append(base, "--as-of", "2024-06-01T00:00:00Z"), 2, "--as-of applies to --retain only", ""},
+		{"as-of without retain", append(base, "--as-of", "2024-06-01T00:00:00Z"), 2, "--as-of: only applies with a retention period", ""},
 		{"bad as-of", append(base, "--retain", "30d", "--as-of", "June"), 2, `--as-of "June"`, ""},
 		{"retain drops the old", append(base, "--retain", "30d", "--as-of", "2024-06-15T00:00:00Z"), 0, "", "dropped first            1 older than the retention limit, 0 at sensitive places"},
 		{"retain keeps the recent", append(base, "--retain", "30d", "--as-of", "2024-05-15T00:00:00Z"), 0, "", "dropped first            0 older"},
 		{"retain in hours", append(base, "--retain", "36h"), 2, "retain", ""},
 		{"exclude missing", append(base, "--exclude", filepath.Join(dir, "none.geojson")), 1, "none.geojson", ""},
 		{"exclude drops", append(base, "--exclude", zones), 0, "", "1 at sensitive places"},
-		{"spot devices 1", append(base, "--spot-devices", "1"), 2, "spot devices 1", ""},
-		{"bad min share", append(base, "--min-share", "0"), 2, "min share 0", ""},
+		{"spot devices 1", append(base, "--spot-devices", "1"), 2, "--spot-devices: 1 (want 2 or more", ""},
+		{"bad min share", append(base, "--min-share", "0"), 2, "--min-share: 0 (want a fraction", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

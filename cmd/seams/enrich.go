@@ -1,23 +1,12 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"compress/gzip"
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"strconv"
-	"strings"
 
 	"github.com/seams-dev/seams"
-	"github.com/seams-dev/seams/internal/atomicfile"
-	"github.com/seams-dev/seams/internal/input"
-	"github.com/seams-dev/seams/jsonl"
-	"github.com/seams-dev/seams/mmdb"
+	"github.com/seams-dev/seams/internal/enrich"
 )
 
 var enrichCommand = &command{
@@ -71,647 +60,65 @@ interrupt); 2 for a usage error.
 	run: runEnrich,
 }
 
-type enrichArgs struct {
-	db                dbArgs
-	in, out, rejected string
-	kind              string
-	maxLine           int
+// enrichFlagOf maps the fields of enrich.FileOptions to their flags.
+var enrichFlagOf = map[string]string{
+	"In": "in", "Out": "out", "ASNDB": "asn-db", "GeoDB": "geo-db", "Kind": "kind",
+	"MaxLine": "max-line", "RejectedFile": "rejected",
 }
 
-func enrichFlags(a *enrichArgs) *flag.FlagSet {
+func enrichFlags(o *enrich.FileOptions, db *dbArgs) *flag.FlagSet {
 	fs := newFlags("enrich")
-	a.db.register(fs)
-	fs.StringVar(&a.in, "in", "", "")
-	fs.StringVar(&a.out, "out", "", "")
-	fs.StringVar(&a.rejected, "rejected", "", "")
-	fs.StringVar(&a.kind, "kind", "", "")
-	fs.IntVar(&a.maxLine, "max-line", 4<<20, "")
+	db.register(fs)
+	fs.StringVar(&o.In, "in", "", "")
+	fs.StringVar(&o.Out, "out", "", "")
+	fs.StringVar(&o.RejectedFile, "rejected", "", "")
+	fs.StringVar(&o.Kind, "kind", "", "")
+	fs.IntVar(&o.MaxLine, "max-line", o.MaxLine, "")
 	return fs
 }
 
-// The kinds of file enrich reads.
-type fileKind uint8
-
-const (
-	kindUnknown fileKind = iota
-	kindReports
-	kindFindings
-)
-
-func (k fileKind) String() string {
-	switch k {
-	case kindReports:
-		return "reports"
-	case kindFindings:
-		return "findings"
-	}
-	return "unknown"
-}
-
 func runEnrich(ctx context.Context, e *env, args []string) error {
-	var a enrichArgs
-	fs := enrichFlags(&a)
+	o := enrich.NewFileOptions()
+	var db dbArgs
+	fs := enrichFlags(&o, &db)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	switch {
-	case a.in == "":
-		return usagef("enrich", "missing --in")
-	case a.out == "":
-		return usagef("enrich", "missing --out")
-	case len(a.db.asn) == 0 && len(a.db.geo) == 0:
-		return usagef("enrich", "give at least one --asn-db or --geo-db (scripts/fetch-ipdb fetches them)")
-	case a.in == a.out && a.in != "-":
-		return usagef("enrich", "--out is the same file as --in")
-	case a.maxLine < 1024:
-		return usagef("enrich", "--max-line %d is too small (at least 1024)", a.maxLine)
+	o.ASNDB, o.GeoDB = db.asn, db.geo
+	o.Stdin, o.Stdout = e.stdin, e.stdout
+	if err := o.Validate(); err != nil {
+		return fieldUsage("enrich", enrichFlagOf, err)
 	}
-	var kind fileKind
-	switch a.kind {
-	case "":
-	case "reports":
-		kind = kindReports
-	case "findings":
-		kind = kindFindings
-	default:
-		return usagef("enrich", "invalid --kind %q (want reports or findings)", a.kind)
-	}
-	en, err := a.db.open()
-	if err != nil {
-		return err
-	}
-	defer en.Close()
-
-	in, closeIn, err := openInput(ctx, a.in, e.stdin)
-	if err != nil {
-		return err
-	}
-	defer closeIn()
-	out, err := createOutput(a.out, e.stdout)
-	if err != nil {
-		return err
-	}
-	defer out.abort()
-	var rej *atomicfile.File
-	if a.rejected != "" {
-		if rej, err = atomicfile.Create(a.rejected); err != nil {
-			return err
-		}
-		defer rej.Abort()
-	}
-
-	x := &lineEditor{en: en, kind: kind, file: a.in}
 	shown := 0
 	const showRejected = 5
-	report := func(rs []seams.RecordError) error {
-		for i := range rs {
-			x.stats.rejected++
-			if shown < showRejected {
-				fmt.Fprintf(e.stderr, "seams enrich: rejected %s\n", rs[i].Error())
-				shown++
-			}
-			if rej != nil {
-				if _, err := rej.Write(jsonl.AppendRejected(nil, &rs[i])); err != nil {
-					return err
-				}
-			}
+	o.Rejected = func(r *seams.RecordError) {
+		if shown < showRejected {
+			fmt.Fprintf(e.stderr, "seams enrich: rejected %s\n", r.Error())
+			shown++
 		}
-		return nil
 	}
-	// --max-line bounds report lines; findings lines are read up to the
-	// limit of every reader of findings.jsonl (jsonl.MaxFindingLine).
-	// Until the first record says which the file holds, a line is read up
-	// to the larger, and a long one that is not a finding is then
-	// rejected as a long report line would be.
-	limit := func() int {
-		switch x.kind {
-		case kindReports:
-			return a.maxLine
-		case kindFindings:
-			return jsonl.MaxFindingLine
-		}
-		return max(a.maxLine, jsonl.MaxFindingLine)
-	}
-	err = forEachLine(ctx, in, limit, func(n int, line []byte, long bool) error {
-		if !long && len(line) > a.maxLine && x.kind != kindFindings {
-			if top, err := objectMembers(bytes.TrimPrefix(line, bom)); err != nil || kindOf(top) != kindFindings {
-				if _, err := out.w.Write(line); err != nil {
-					return err
-				}
-				line, long = line[:min(len(line), seams.MaxRaw)], true
-			}
-		}
-		if long {
-			lim := a.maxLine
-			if x.kind == kindFindings {
-				lim = jsonl.MaxFindingLine
-			}
-			return report([]seams.RecordError{*jsonl.LongLine(a.in, n, line, lim)})
-		}
-		edited, rs, err := x.edit(line, n)
-		if err != nil {
-			return err
-		}
-		if _, err := out.w.Write(edited); err != nil {
-			return err
-		}
-		return report(rs)
-	}, out.w)
+	s, err := enrich.Annotate(ctx, o)
 	if err != nil {
 		return err
-	}
-	if err := out.commit(); err != nil {
-		return err
-	}
-	if rej != nil {
-		if err := rej.Commit(); err != nil {
-			return err
-		}
 	}
 	w := e.stdout
-	if a.out == "-" {
+	if o.Out == "-" {
 		w = e.stderr
 	}
-	s := &x.stats
 	fmt.Fprintf(w, "enriched %s (%s): %d records, %d addresses: %d with an ASN, %d with a country, %d with a city; %d rejected\n",
-		a.in, x.kind, s.records, s.addrs, s.withASN, s.withCountry, s.withCity, s.rejected)
-	if shown < s.rejected {
+		o.In, s.Kind, s.Records, s.Addrs, s.WithASN, s.WithCountry, s.WithCity, s.Rejected)
+	if shown < s.Rejected {
 		where := "give --rejected FILE to list them all"
-		if a.rejected != "" {
-			where = "all are in " + a.rejected
+		if o.RejectedFile != "" {
+			where = "all are in " + o.RejectedFile
 		}
-		fmt.Fprintf(w, "%d more rejected than shown above (%s)\n", s.rejected-shown, where)
+		fmt.Fprintf(w, "%d more rejected than shown above (%s)\n", s.Rejected-shown, where)
 	}
-	for _, d := range en.Databases() {
+	for _, d := range s.Databases {
 		fmt.Fprintf(w, "%s database: %s (%s, built %s)\n", d.Role, d.File, d.Type, d.Date())
 	}
-	if a.out != "-" {
-		fmt.Fprintf(w, "wrote %s\n", a.out)
+	if o.Out != "-" {
+		fmt.Fprintf(w, "wrote %s\n", o.Out)
 	}
 	return nil
-}
-
-// openInput opens the input through package input: "-" is standard
-// input, gzip or zstd data is decompressed, found from its first bytes.
-func openInput(ctx context.Context, name string, stdin io.Reader) (io.Reader, func(), error) {
-	in, err := input.Open(ctx, name, stdin)
-	if err != nil {
-		return nil, nil, err
-	}
-	r, err := in.Reader()
-	if err != nil {
-		in.Close()
-		return nil, nil, err
-	}
-	return r, func() { in.Close() }, nil
-}
-
-// output is the file enrich writes: standard output, or a file renamed
-// into place on commit; gzip-compressed for a .gz name.
-type output struct {
-	w    io.Writer
-	zw   *gzip.Writer
-	file *atomicfile.File
-	bw   *bufio.Writer // for standard output
-}
-
-func createOutput(name string, stdout io.Writer) (*output, error) {
-	o := &output{}
-	var w io.Writer
-	if name == "-" {
-		o.bw = bufio.NewWriterSize(stdout, 1<<20)
-		w = o.bw
-	} else {
-		f, err := atomicfile.Create(name)
-		if err != nil {
-			return nil, err
-		}
-		o.file, w = f, f
-	}
-	if strings.HasSuffix(name, ".gz") {
-		o.zw = gzip.NewWriter(w)
-		w = o.zw
-	}
-	o.w = w
-	return o, nil
-}
-
-func (o *output) commit() error {
-	if o.zw != nil {
-		if err := o.zw.Close(); err != nil {
-			return err
-		}
-	}
-	if o.bw != nil {
-		return o.bw.Flush()
-	}
-	return o.file.Commit()
-}
-
-func (o *output) abort() {
-	if o.file != nil {
-		o.file.Abort()
-	}
-}
-
-// forEachLine calls fn for each line of r (without its newline), numbered
-// from 1, and copies the line terminators to w itself. A line longer than
-// limit() (asked for each line) is copied to w unchanged as it streams,
-// and fn gets only its first bytes with long set.
-func forEachLine(ctx context.Context, r io.Reader, limit func() int, fn func(n int, line []byte, long bool) error, w io.Writer) error {
-	br := bufio.NewReaderSize(r, 1<<20)
-	var buf []byte
-	for n := 1; ; n++ {
-		if n%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		max := limit()
-		buf = buf[:0]
-		var start []byte // the first bytes of a long line
-		var err error
-		for {
-			var chunk []byte
-			chunk, err = br.ReadSlice('\n')
-			if start != nil {
-				if _, werr := w.Write(chunk); werr != nil {
-					return werr
-				}
-			} else {
-				buf = append(buf, chunk...)
-				body := len(buf)
-				if body > 0 && buf[body-1] == '\n' {
-					body--
-				}
-				if body > max {
-					start = append([]byte(nil), buf[:min(len(buf), seams.MaxRaw)]...)
-					if _, werr := w.Write(buf); werr != nil {
-						return werr
-					}
-				}
-			}
-			if err != bufio.ErrBufferFull {
-				break
-			}
-		}
-		if err != nil && err != io.EOF {
-			return err
-		}
-		if start != nil {
-			if ferr := fn(n, start, true); ferr != nil {
-				return ferr
-			}
-			if err == io.EOF {
-				return nil
-			}
-			continue
-		}
-		if len(buf) == 0 && err == io.EOF {
-			return nil
-		}
-		body, nl := buf, []byte(nil)
-		if k := len(body); k > 0 && body[k-1] == '\n' {
-			body, nl = body[:k-1], body[k-1:]
-		}
-		if ferr := fn(n, body, false); ferr != nil {
-			return ferr
-		}
-		if _, werr := w.Write(nl); werr != nil {
-			return werr
-		}
-		if err == io.EOF {
-			return nil
-		}
-	}
-}
-
-// enrichStats counts what enrich did.
-type enrichStats struct {
-	records, addrs                 int
-	withASN, withCountry, withCity int
-	rejected                       int
-}
-
-// lineEditor annotates one line at a time. It edits the line's bytes in
-// place of re-encoding it, so that everything it does not annotate is copied
-// byte for byte.
-type lineEditor struct {
-	en    *mmdb.Enricher
-	kind  fileKind
-	file  string
-	stats enrichStats
-}
-
-var bom = []byte("\xEF\xBB\xBF")
-
-// edit returns the line annotated (or unchanged) and the parts rejected.
-// The error is for a database that cannot be read, which stops the run.
-func (x *lineEditor) edit(line []byte, n int) ([]byte, []seams.RecordError, error) {
-	prefix := []byte(nil)
-	if n == 1 && bytes.HasPrefix(line, bom) {
-		prefix, line = bom, line[len(bom):]
-	}
-	if len(bytes.TrimSpace(line)) == 0 {
-		return append(prefix, line...), nil, nil
-	}
-	reject := func(item, reason string, raw []byte) []seams.RecordError {
-		return []seams.RecordError{{File: x.file, Line: n, Item: item, Reason: reason, Raw: seams.TruncateRaw(raw)}}
-	}
-	top, err := objectMembers(line)
-	if err != nil {
-		return append(prefix, line...), reject("", "not a JSON object: "+err.Error(), line), nil
-	}
-	kind := kindOf(top)
-	switch {
-	case kind == kindUnknown:
-		return append(prefix, line...), reject("", "neither a report (id, ips) nor a finding (report, compound, evidence)", line), nil
-	case x.kind == kindUnknown:
-		x.kind = kind
-	case kind != x.kind:
-		return append(prefix, line...), reject("", fmt.Sprintf("a %s line in a %s file", strings.TrimSuffix(kind.String(), "s"), x.kind), line), nil
-	}
-	x.stats.records++
-	var edits []edit
-	var rejected []seams.RecordError
-	for _, m := range top {
-		var list string
-		switch {
-		case x.kind == kindReports && m.key == "ips":
-			list = "ips"
-		case x.kind == kindFindings && m.key == "evidence":
-			list = "evidence"
-		default:
-			continue
-		}
-		val := line[m.start:m.end]
-		if val[0] == 'n' { // null: no events
-			continue
-		}
-		elems, err := arrayElements(val)
-		if err != nil {
-			rejected = append(rejected, reject(list, "not an array", val)...)
-			continue
-		}
-		for i, el := range elems {
-			item := list + "[" + strconv.Itoa(i) + "]"
-			abs := m.start + el.start
-			obj := line[abs : m.start+el.end]
-			if list == "evidence" {
-				ems, err := objectMembers(obj)
-				if err != nil {
-					rejected = append(rejected, reject(item, "not an object", obj)...)
-					continue
-				}
-				for _, em := range ems {
-					if em.key != "observed" {
-						continue
-					}
-					sub := obj[em.start:em.end]
-					ed, rs, err := x.annotate(sub, item+".observed", false)
-					if err != nil {
-						return nil, nil, err
-					}
-					for _, r := range rs {
-						rejected = append(rejected, reject(r.Item, r.Reason, sub)...)
-					}
-					if ed != nil {
-						edits = append(edits, edit{abs + em.start, abs + em.end, ed})
-					}
-				}
-				continue
-			}
-			ed, rs, err := x.annotate(obj, item, true)
-			if err != nil {
-				return nil, nil, err
-			}
-			for _, r := range rs {
-				rejected = append(rejected, reject(r.Item, r.Reason, obj)...)
-			}
-			if ed != nil {
-				edits = append(edits, edit{abs, abs + len(obj), ed})
-			}
-		}
-	}
-	out := append([]byte(nil), prefix...)
-	pos := 0
-	for _, ed := range edits {
-		out = append(out, line[pos:ed.start]...)
-		out = append(out, ed.with...)
-		pos = ed.end
-	}
-	return append(out, line[pos:]...), rejected, nil
-}
-
-// edit replaces line[start:end] with with.
-type edit struct {
-	start, end int
-	with       []byte
-}
-
-// kindOf says which kind of record a line's top-level members make.
-func kindOf(top []member) fileKind {
-	var report, finding bool
-	for _, m := range top {
-		switch m.key {
-		case "evidence", "compound", "report":
-			finding = true
-		case "id", "ips":
-			report = true
-		}
-	}
-	switch {
-	case finding && !report:
-		return kindFindings
-	case report && !finding:
-		return kindReports
-	}
-	return kindUnknown
-}
-
-// enrichedKeys are the fields enrich writes into an address's object.
-var enrichedKeys = map[string]bool{"asn": true, "as_org": true, "country": true, "city": true}
-
-// annotate returns the object obj (an ip event or an observation) with the
-// databases' answer for its "ip" added, or nil if nothing changes. needIP
-// says whether an object without an ip is an error (an ip event) or simply
-// not an address (a device observation). Rejections carry only Item and
-// Reason; the caller adds where.
-func (x *lineEditor) annotate(obj []byte, item string, needIP bool) ([]byte, []seams.RecordError, error) {
-	ms, err := objectMembers(obj)
-	if err != nil {
-		return nil, []seams.RecordError{{Item: item, Reason: "not an object"}}, nil
-	}
-	var ip []byte
-	stale := false
-	for _, m := range ms {
-		switch {
-		case m.key == "ip":
-			ip = obj[m.start:m.end] // the last one wins, as in xref
-		case enrichedKeys[m.key]:
-			stale = true
-		}
-	}
-	if ip == nil {
-		if needIP {
-			return nil, []seams.RecordError{{Item: item, Reason: "missing ip"}}, nil
-		}
-		return nil, nil, nil
-	}
-	var s string
-	if err := json.Unmarshal(ip, &s); err != nil {
-		return nil, []seams.RecordError{{Item: item, Reason: fmt.Sprintf("invalid IP address %s", ip)}}, nil
-	}
-	addr, err := seams.ParseAddr(s)
-	if err != nil {
-		return nil, []seams.RecordError{{Item: item, Reason: err.Error()}}, nil
-	}
-	x.stats.addrs++
-	r, err := x.en.Lookup(addr)
-	if err != nil {
-		return nil, nil, err
-	}
-	if r.ASN == 0 && r.Country == "" && r.City == "" && !stale {
-		return nil, nil, nil
-	}
-	b := []byte{'{'}
-	for _, m := range ms {
-		if enrichedKeys[m.key] {
-			continue
-		}
-		if len(b) > 1 {
-			b = append(b, ',')
-		}
-		b = jsonl.AppendString(b, m.key)
-		b = append(b, ':')
-		b = append(b, obj[m.start:m.end]...)
-	}
-	field := func(key string) {
-		if len(b) > 1 {
-			b = append(b, ',')
-		}
-		b = append(b, '"')
-		b = append(b, key...)
-		b = append(b, `":`...)
-	}
-	if r.ASN != 0 {
-		x.stats.withASN++
-		field("asn")
-		b = strconv.AppendUint(b, uint64(r.ASN), 10)
-		if r.Org != "" {
-			field("as_org")
-			b = jsonl.AppendString(b, r.Org)
-		}
-	}
-	if r.Country != "" {
-		x.stats.withCountry++
-		field("country")
-		b = jsonl.AppendString(b, r.Country)
-	}
-	if r.City != "" {
-		x.stats.withCity++
-		field("city")
-		b = jsonl.AppendString(b, r.City)
-	}
-	return append(b, '}'), nil, nil
-}
-
-// member is one member of a JSON object: its key (unescaped) and where its
-// value lies in the object's bytes.
-type member struct {
-	key        string
-	start, end int
-}
-
-// maxDepth bounds the nesting enrich accepts in a line, as encoding/json
-// itself stops at 10000.
-const maxDepth = 1000
-
-// objectMembers returns the members of the JSON object b, which must be
-// one whole object (surrounding spaces allowed).
-func objectMembers(b []byte) ([]member, error) {
-	if depth(b) > maxDepth {
-		return nil, errors.New("nested too deeply")
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, errors.New("not an object")
-	}
-	var ms []member
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		key, _ := tok.(string)
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, err
-		}
-		end := int(dec.InputOffset())
-		ms = append(ms, member{key: key, start: end - len(raw), end: end})
-	}
-	if _, err := dec.Token(); err != nil { // the closing brace
-		return nil, err
-	}
-	if len(bytes.TrimSpace(b[dec.InputOffset():])) != 0 {
-		return nil, errors.New("text after the object")
-	}
-	return ms, nil
-}
-
-// span is where one array element lies.
-type span struct{ start, end int }
-
-// arrayElements returns where the elements of the JSON array b lie.
-func arrayElements(b []byte) ([]span, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '[' {
-		return nil, errors.New("not an array")
-	}
-	var out []span
-	for dec.More() {
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, err
-		}
-		end := int(dec.InputOffset())
-		out = append(out, span{end - len(raw), end})
-	}
-	if _, err := dec.Token(); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// depth returns the deepest nesting of brackets in b, outside strings.
-func depth(b []byte) int {
-	d, deepest, inStr := 0, 0, false
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		switch {
-		case inStr:
-			if c == '\\' {
-				i++
-			} else if c == '"' {
-				inStr = false
-			}
-		case c == '"':
-			inStr = true
-		case c == '{' || c == '[':
-			d++
-			deepest = max(deepest, d)
-		case c == '}' || c == ']':
-			d--
-		}
-	}
-	return deepest
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -103,18 +104,29 @@ written (nothing is left behind); 2 for a usage error.
 	run: runExport,
 }
 
-func runExport(ctx context.Context, e *env, args []string) error {
+// exportFlagOf maps the fields of export.Options to their flags.
+var exportFlagOf = map[string]string{
+	"Format": "format", "From": "from", "Out": "out", "Compounds": "compounds", "Indicators": "indicators",
+	"Org": "org", "Time": "time", "BOM": "bom",
+}
+
+func exportFlags(o *export.Options, format, at *string) *flag.FlagSet {
 	fs := newFlags("export")
-	var o export.Options
-	var format, at string
-	fs.StringVar(&format, "format", "", "")
+	fs.StringVar(format, "format", "", "")
 	fs.StringVar(&o.From, "from", "", "")
 	fs.StringVar(&o.Out, "out", "", "")
 	fs.StringVar(&o.Compounds, "compounds", "", "")
 	fs.StringVar(&o.Indicators, "indicators", "", "")
 	fs.StringVar(&o.Org, "org", "", "")
-	fs.StringVar(&at, "time", "", "")
+	fs.StringVar(at, "time", "", "")
 	fs.BoolVar(&o.BOM, "bom", false, "")
+	return fs
+}
+
+func runExport(ctx context.Context, e *env, args []string) error {
+	var o export.Options
+	var format, at string
+	fs := exportFlags(&o, &format, &at)
 	var sa storeArgs
 	sa.register(fs)
 	var ff findingFlags
@@ -128,28 +140,19 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	if ff.given() {
 		return usagef("export", "the filters of seams findings take a store (--data or --db)")
 	}
-	for _, f := range []struct{ name, val string }{{"format", format}, {"from", o.From}, {"out", o.Out}} {
-		if f.val == "" {
-			return usagef("export", "missing --%s", f.name)
-		}
-	}
 	var err error
-	if o.Format, err = export.ParseFormat(format); err != nil {
-		return usagef("export", "--format: %v", err)
-	}
-	if (o.Format == export.STIX || o.Format == export.MISP || o.Format == export.GSE) && o.Org == "" {
-		return usagef("export", "--format %s needs --org, the reporting organisation", o.Format)
-	}
-	if o.Indicators != "" && o.Compounds == "" {
-		return usagef("export", "--indicators needs --compounds, the compounds it refers to")
-	}
-	if o.BOM && o.Format != export.CSV {
-		return usagef("export", "--bom is for --format csv, not %s", o.Format)
+	if format != "" {
+		if o.Format, err = export.ParseFormat(format); err != nil {
+			return usagef("export", "--format: %v", err)
+		}
 	}
 	if at != "" {
 		if o.Time, err = seams.ParseTime(at); err != nil {
 			return usagef("export", "--time: %v", err)
 		}
+	}
+	if err := o.Validate(); err != nil {
+		return fieldUsage("export", exportFlagOf, err)
 	}
 	o.Stdout = e.stdout
 	res, err := export.Run(ctx, o)

@@ -23,13 +23,13 @@ func TestExportCommand(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"--format", "stix", "--from", out, "--out", "x"}, exitUsage, "needs --org"},
+		{[]string{"--format", "stix", "--from", out, "--out", "x"}, exitUsage, "--org: the stix format needs the reporting organisation"},
 		{[]string{"--format", "yaml", "--from", out, "--out", "x"}, exitUsage, "unknown export format"},
 		{[]string{"--from", out, "--out", "x"}, exitUsage, "missing --format"},
-		{[]string{"--format", "csv", "--from", out, "--out", "x", "--indicators", "i.csv"}, exitUsage, "needs --compounds"},
+		{[]string{"--format", "csv", "--from", out, "--out", "x", "--indicators", "i.csv"}, exitUsage, "--compounds: an indicators file needs the compounds file"},
 		{[]string{"--format", "csv", "--from", out, "--out", "x", "--time", "yesterday"}, exitUsage, "--time"},
 		{[]string{"--format", "csv", "--from", dir + "/nope", "--out", filepath.Join(dir, "x.csv")}, exitFailure, "the output directory of seams xref"},
-		{[]string{"--format", "parquet", "--bom", "--from", out, "--out", "x"}, exitUsage, "--bom is for --format csv"},
+		{[]string{"--format", "parquet", "--bom", "--from", out, "--out", "x"}, exitUsage, "--bom: a byte-order mark is for the csv format, not parquet"},
 	} {
 		so.Reset()
 		se.Reset()

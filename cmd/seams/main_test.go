@@ -169,7 +169,7 @@ func TestGenThenXref(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("xref: exit %d: %s", code, stderr)
 	}
-	diff, err := compareTruth(filepath.Join(dir, "truth.jsonl"), filepath.Join(out, "findings.jsonl"))
+	diff, err := gen.CompareTruth(filepath.Join(dir, "truth.jsonl"), filepath.Join(out, "findings.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/internal/atomicfile"
@@ -193,63 +191,32 @@ func (a *pseudonymArgs) register(fs *flag.FlagSet) {
 	a.db.register(fs)
 }
 
-// inputs checks the file flags and returns them as pseudonym.Inputs.
-func (a *pseudonymArgs) inputs(cmd string) (pseudonym.Inputs, error) {
+// pseudonymFlagOf maps the fields of pseudonym.SetOptions to their flags.
+var pseudonymFlagOf = map[string]string{
+	"Out": "out", "Compounds": "compounds", "Indicators": "indicators", "Shared": "shared", "Reports": "reports",
+	"Findings": "findings", "DBs": "asn-db", "RejectedFile": "rejected", "ClearIndicators": "clear-indicators",
+	"Inputs": "--indicators, --shared, --reports, --findings, --asn-db or --geo-db",
+}
+
+// options returns the file flags as pseudonym.SetOptions, checked.
+func (a *pseudonymArgs) options(cmd string) (pseudonym.SetOptions, error) {
 	f, err := reportfile.ParseFormat(a.format)
 	if err != nil {
-		return pseudonym.Inputs{}, usagef(cmd, "%v", err)
+		return pseudonym.SetOptions{}, usagef(cmd, "%v", err)
 	}
-	in := pseudonym.Inputs{Compounds: a.compounds, Indicators: a.indicators, Shared: a.shared,
-		Reports: a.reports, Findings: a.findings, ReportFormat: f}
+	o := pseudonym.SetOptions{Inputs: pseudonym.Inputs{Compounds: a.compounds, Indicators: a.indicators, Shared: a.shared,
+		Reports: a.reports, Findings: a.findings, ReportFormat: f}, Out: a.out, RejectedFile: a.rejected, ClearIndicators: a.clearIndicators}
 	seen := map[string]bool{}
 	for _, d := range append(append([]string(nil), a.db.asn...), a.db.geo...) {
 		if !seen[d] {
 			seen[d] = true
-			in.DBs = append(in.DBs, d)
+			o.DBs = append(o.DBs, d)
 		}
 	}
-	switch {
-	case a.out == "":
-		return in, usagef(cmd, "missing --out DIR")
-	case a.indicators != "" && a.compounds == "":
-		return in, usagef(cmd, "--indicators needs --compounds (to know the compound ids it names)")
-	case in.Indicators == "" && in.Shared == "" && len(in.Reports) == 0 && len(in.Findings) == 0 && len(in.DBs) == 0:
-		return in, usagef(cmd, "nothing to rewrite: give --indicators, --shared, --reports, --findings, --asn-db or --geo-db")
+	if err := o.Validate(); err != nil {
+		return o, fieldUsage(cmd, pseudonymFlagOf, err)
 	}
-	// Nothing is written over an input, and the clear rejections are not
-	// written where the pseudonymised files are.
-	outAbs, err := filepath.Abs(a.out)
-	if err != nil {
-		return in, err
-	}
-	all := append([]string{in.Compounds, in.Indicators, in.Shared}, in.Reports...)
-	all = append(append(all, in.Findings...), in.DBs...)
-	for _, kind := range []struct {
-		kind  string
-		files []string
-	}{{"indicators", []string{in.Indicators}}, {"shared", []string{in.Shared}}, {"reports", in.Reports},
-		{"findings", in.Findings}, {"database", in.DBs}} {
-		for _, f := range kind.files {
-			if f == "" {
-				continue
-			}
-			dst := filepath.Join(outAbs, pseudonym.OutputName(kind.kind, f))
-			for _, src := range all {
-				if src == "" || src == "-" {
-					continue
-				}
-				if s, err := filepath.Abs(src); err == nil && s == dst {
-					return in, usagef(cmd, "%s would be written over %s: give another --out", dst, src)
-				}
-			}
-		}
-	}
-	if a.rejected != "" {
-		if r, err := filepath.Abs(a.rejected); err == nil && (filepath.Dir(r) == outAbs || strings.HasPrefix(r, outAbs+string(filepath.Separator))) {
-			return in, usagef(cmd, "--rejected %s is inside --out %s: rejections quote clear records; write them elsewhere", a.rejected, a.out)
-		}
-	}
-	return in, nil
+	return o, nil
 }
 
 func runPseudonymize(ctx context.Context, e *env, args []string) error {
@@ -276,7 +243,7 @@ func runPseudonymize(ctx context.Context, e *env, args []string) error {
 	case a.keyFile == "":
 		return usagef(cmd, "missing --key-file KEYFILE (or --new-key KEYFILE to make one)")
 	}
-	in, err := a.inputs(cmd)
+	o, err := a.options(cmd)
 	if err != nil {
 		return err
 	}
@@ -285,7 +252,7 @@ func runPseudonymize(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	return rewriteSet(ctx, e, cmd, pseudonym.NewPseudonymizer(key), in, &a)
+	return rewriteSet(ctx, e, cmd, pseudonym.NewPseudonymizer(key), o)
 }
 
 func runDepseudonymize(ctx context.Context, e *env, args []string) error {
@@ -297,10 +264,7 @@ func runDepseudonymize(ctx context.Context, e *env, args []string) error {
 	if a.keyFile == "" {
 		return usagef(cmd, "missing --key-file KEYFILE")
 	}
-	if a.clearIndicators != "" && a.compounds == "" {
-		return usagef(cmd, "--clear-indicators needs --compounds")
-	}
-	in, err := a.inputs(cmd)
+	o, err := a.options(cmd)
 	if err != nil {
 		return err
 	}
@@ -309,17 +273,17 @@ func runDepseudonymize(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	rv := pseudonym.NewReverser(key)
-	if err := learnDevices(ctx, e, rv, in, &a); err != nil {
+	if err := learnDevices(ctx, e, rv, o, a.clearReports); err != nil {
 		return err
 	}
-	return rewriteSet(ctx, e, cmd, rv, in, &a)
+	return rewriteSet(ctx, e, cmd, rv, o)
 }
 
 // learnDevices teaches rv the clear devices of --clear-reports and
 // --clear-indicators.
-func learnDevices(ctx context.Context, e *env, rv *pseudonym.Reverser, in pseudonym.Inputs, a *pseudonymArgs) error {
-	for _, name := range a.clearReports {
-		rd, err := reportfile.Open(name, in.ReportFormat, e.stdin)
+func learnDevices(ctx context.Context, e *env, rv *pseudonym.Reverser, o pseudonym.SetOptions, clearReports []string) error {
+	for _, name := range clearReports {
+		rd, err := reportfile.Open(name, o.ReportFormat, e.stdin)
 		if err != nil {
 			return err
 		}
@@ -342,8 +306,8 @@ func learnDevices(ctx context.Context, e *env, rv *pseudonym.Reverser, in pseudo
 		}
 		rd.Close()
 	}
-	if a.clearIndicators != "" {
-		inds, err := pseudonym.ReadIndicators(ctx, a.compounds, a.clearIndicators, e.stdin)
+	if o.ClearIndicators != "" {
+		inds, err := pseudonym.ReadIndicators(ctx, o.Compounds, o.ClearIndicators, e.stdin)
 		if err != nil {
 			return err
 		}
@@ -357,14 +321,14 @@ func learnDevices(ctx context.Context, e *env, rv *pseudonym.Reverser, in pseudo
 }
 
 // rewriteSet writes the set with m and prints what it did.
-func rewriteSet(ctx context.Context, e *env, cmd string, m pseudonym.Mapper, in pseudonym.Inputs, a *pseudonymArgs) error {
-	if err := os.MkdirAll(a.out, 0o750); err != nil {
+func rewriteSet(ctx context.Context, e *env, cmd string, m pseudonym.Mapper, o pseudonym.SetOptions) error {
+	if err := os.MkdirAll(o.Out, 0o750); err != nil {
 		return err
 	}
 	var rej *atomicfile.File
-	if a.rejected != "" {
+	if o.RejectedFile != "" {
 		var err error
-		if rej, err = atomicfile.Create(a.rejected); err != nil {
+		if rej, err = atomicfile.Create(o.RejectedFile); err != nil {
 			return err
 		}
 		defer rej.Abort()
@@ -382,7 +346,7 @@ func rewriteSet(ctx context.Context, e *env, cmd string, m pseudonym.Mapper, in 
 			_, werr = rej.Write(buf)
 		}
 	}
-	outs, err := pseudonym.Rewrite(ctx, m, in, a.out, e.stdin, reject)
+	outs, err := pseudonym.Rewrite(ctx, m, o.Inputs, o.Out, e.stdin, reject)
 	if err != nil {
 		return err
 	}
@@ -395,9 +359,9 @@ func rewriteSet(ctx context.Context, e *env, cmd string, m pseudonym.Mapper, in 
 		}
 	}
 	var total pseudonym.Counts
-	for _, o := range outs {
-		c := o.Counts
-		fmt.Fprintf(e.stdout, "%-10s %s -> %s: %d read, %d written, %d rejected", o.Kind, o.Input, o.Path, c.Records, c.Written, c.Rejected)
+	for _, out := range outs {
+		c := out.Counts
+		fmt.Fprintf(e.stdout, "%-10s %s -> %s: %d read, %d written, %d rejected", out.Kind, out.Input, out.Path, c.Records, c.Written, c.Rejected)
 		if c.Parts > 0 {
 			fmt.Fprintf(e.stdout, " (and %d parts of written records)", c.Parts)
 		}
@@ -407,8 +371,8 @@ func rewriteSet(ctx context.Context, e *env, cmd string, m pseudonym.Mapper, in 
 	}
 	if total.Rejected > shown {
 		where := "give --rejected FILE to list them all"
-		if a.rejected != "" {
-			where = "all are in " + a.rejected
+		if o.RejectedFile != "" {
+			where = "all are in " + o.RejectedFile
 		}
 		fmt.Fprintf(e.stderr, "seams %s: %d rejections in all (%s)\n", cmd, total.Rejected, where)
 	}

@@ -127,15 +127,15 @@ func TestPseudonymizeUsage(t *testing.T) {
 		{"both keys", []string{"pseudonymize", "--key-file", key, "--new-key", key + "2", "--out", out}, 2, "not both"},
 		{"no out", []string{"pseudonymize", "--key-file", key, "--shared", partnersDir + "shared.txt"}, 2, "missing --out"},
 		{"nothing to do", []string{"pseudonymize", "--key-file", key, "--out", out}, 2, "nothing to rewrite"},
-		{"indicators without compounds", []string{"pseudonymize", "--key-file", key, "--out", out, "--indicators", partnersDir + "indicators.csv"}, 2, "needs --compounds"},
+		{"indicators without compounds", []string{"pseudonymize", "--key-file", key, "--out", out, "--indicators", partnersDir + "indicators.csv"}, 2, "--compounds: needed with an indicators file"},
 		{"rejections among the shared files", []string{"pseudonymize", "--key-file", key, "--out", out, "--shared", partnersDir + "shared.txt",
-			"--rejected", filepath.Join(out, "rejected.jsonl")}, 2, "inside --out"},
+			"--rejected", filepath.Join(out, "rejected.jsonl")}, 2, "is inside the output folder"},
 		{"over an input", []string{"pseudonymize", "--key-file", key, "--out", partnersDir, "--shared", partnersDir + "shared.txt"}, 2, "written over"},
 		{"two inputs, one name", []string{"pseudonymize", "--key-file", key, "--out", out, "--reports", partnersDir + "reports.jsonl",
 			"--reports", partnersDir + "reports.xml"}, 1, "both be written as reports.jsonl"},
 		{"depseudonymize without key", []string{"depseudonymize", "--out", out, "--findings", "f"}, 2, "missing --key-file"},
 		{"clear indicators without compounds", []string{"depseudonymize", "--key-file", key, "--out", out, "--findings", "f",
-			"--clear-indicators", partnersDir + "indicators.csv"}, 2, "needs --compounds"},
+			"--clear-indicators", partnersDir + "indicators.csv"}, 2, "--compounds: needed with clear indicators"},
 	} {
 		code, _, errs := run(t, "", c.args...)
 		if code != c.code || !strings.Contains(errs, c.want) {

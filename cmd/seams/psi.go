@@ -334,120 +334,70 @@ func psiAuditSpent(ctx context.Context, sa *storeArgs, org, action string, log *
 	}, spent, func() { st.Close() }, nil
 }
 
-func psiServe(ctx context.Context, e *env, args []string) error {
+// psiServeArgs are the flags of psi serve that are not HolderOptions fields.
+type psiServeArgs struct {
+	state, peers, listen, fields, org string
+	files                             psirun.RegistryFiles
+	reports                           []string
+	format, calendar                  string
+	noUndated, noCount, verbose       bool
+	idle, rotate                      durationFlag
+	sa                                storeArgs
+}
+
+func psiServeFlags(o *psinet.HolderOptions, a *psiServeArgs) *flag.FlagSet {
 	fs := newFlags("psi")
-	o := psinet.NewHolderOptions()
-	var state, peers, listen, fields, org string
-	var files psirun.RegistryFiles
-	var reports []string
-	var format string
-	var noUndated, noCount, verbose bool
-	idle, rotate := durationFlag(o.SessionIdle), durationFlag(0)
-	var sa storeArgs
-	sa.register(fs)
-	fs.StringVar(&state, "state", "", "")
-	fs.StringVar(&peers, "peers", "", "")
-	fs.StringVar(&files.Compounds, "compounds", "", "")
-	fs.StringVar(&files.Indicators, "indicators", "", "")
-	fs.StringVar(&files.Shared, "shared", "", "")
-	fs.Var((*listFlag)(&reports), "reports", "")
-	fs.StringVar(&format, "format", "", "")
-	fs.StringVar(&listen, "listen", "127.0.0.1:8443", "")
+	a.idle, a.rotate = durationFlag(o.SessionIdle), durationFlag(0)
+	a.sa.register(fs)
+	fs.StringVar(&a.state, "state", "", "")
+	fs.StringVar(&a.peers, "peers", "", "")
+	fs.StringVar(&a.files.Compounds, "compounds", "", "")
+	fs.StringVar(&a.files.Indicators, "indicators", "", "")
+	fs.StringVar(&a.files.Shared, "shared", "", "")
+	fs.Var((*listFlag)(&a.reports), "reports", "")
+	fs.StringVar(&a.format, "format", "", "")
+	fs.StringVar(&a.listen, "listen", "127.0.0.1:8443", "")
 	fs.StringVar(&o.Name, "name", "", "")
-	fs.StringVar(&fields, "label-fields", strings.Join(psi.DefaultLabelFields.Names(), ","), "")
-	fs.BoolVar(&noUndated, "no-undated-devices", false, "")
+	fs.StringVar(&a.fields, "label-fields", strings.Join(psi.DefaultLabelFields.Names(), ","), "")
+	fs.BoolVar(&a.noUndated, "no-undated-devices", false, "")
 	fs.IntVar(&o.Expand.MaxWindowDays, "max-window-days", psi.DefaultMaxWindowDays, "")
-	var calendar string
-	fs.StringVar(&calendar, "calendar", "", "")
+	fs.StringVar(&a.calendar, "calendar", "", "")
 	fs.IntVar(&o.MaxBatch, "max-batch", o.MaxBatch, "")
 	fs.IntVar(&o.MaxItems, "max-items", o.MaxItems, "")
 	fs.IntVar(&o.DailyItems, "daily-items", o.DailyItems, "")
 	fs.IntVar(&o.RatePerSec, "rate", o.RatePerSec, "")
 	fs.IntVar(&o.MinReports, "min-reports", o.MinReports, "")
-	fs.BoolVar(&noCount, "no-count", false, "")
-	fs.Var(&idle, "session-idle", "")
-	fs.Var(&rotate, "rotate-every", "")
-	fs.StringVar(&org, "org", defaultOrg, "")
-	fs.BoolVar(&verbose, "verbose", false, "")
-	if err := parseFlags(fs, args); err != nil {
+	fs.BoolVar(&a.noCount, "no-count", false, "")
+	fs.Var(&a.idle, "session-idle", "")
+	fs.Var(&a.rotate, "rotate-every", "")
+	fs.StringVar(&a.org, "org", defaultOrg, "")
+	fs.BoolVar(&a.verbose, "verbose", false, "")
+	return fs
+}
+
+// psiServe is psi serve: check the flags, load the peers, the identity,
+// the key and what is served (a registry or reports), then serve until
+// interrupted, rotating the key when it changes.
+func psiServe(ctx context.Context, e *env, args []string) error {
+	o := psinet.NewHolderOptions()
+	var a psiServeArgs
+	if err := parseFlags(psiServeFlags(&o, &a), args); err != nil {
 		return err
 	}
-	switch {
-	case state == "":
-		return usagef("psi", "serve needs --state DIR (made by seams psi init)")
-	case peers == "":
-		return usagef("psi", "serve needs --peers FILE: who may query")
-	case files.Indicators == "" && len(reports) == 0:
-		return usagef("psi", "serve needs --indicators FILE (a registry) or --reports FILE (the reverse direction)")
-	case files.Indicators != "" && len(reports) > 0:
-		return usagef("psi", "serve takes a registry (--indicators) or reports (--reports), not both")
-	case o.MaxBatch < 1 || o.MaxItems < 1 || o.DailyItems < 1 || o.RatePerSec < 0 || o.MinReports < 0 || o.Expand.MaxWindowDays < 1:
-		return usagef("psi", "limits must be positive")
+	if err := a.apply(&o); err != nil {
+		return err
 	}
-	var err error
-	if o.Fields, err = psi.ParseLabelFields(fields); err != nil {
-		return usagef("psi", "--label-fields: %v", err)
-	}
-	if calendar != "" {
-		from, to, ok := strings.Cut(calendar, "..")
-		f, err1 := time.Parse(time.DateOnly, from)
-		t, err2 := time.Parse(time.DateOnly, to)
-		if !ok || err1 != nil || err2 != nil || !f.Before(t) {
-			return usagef("psi", "--calendar: want FROM..TO, two dates YYYY-MM-DD in order, got %q", calendar)
-		}
-		o.Expand.Calendar.From, o.Expand.Calendar.To = psi.DayOf(f), psi.DayOf(t)
-	}
-	o.Expand.Undated, o.Count, o.SessionIdle = !noUndated, !noCount, time.Duration(idle)
-	log := newLogger(e.stderr, verbose)
+	log := newLogger(e.stderr, a.verbose)
 	o.Logger = log
-	pf, err := os.Open(peers)
+	id, key, err := a.loadIdentity(&o)
 	if err != nil {
 		return err
 	}
-	o.Peers, err = psinet.ParsePeers(pf, peers)
-	pf.Close()
+	src, describe, err := a.source(ctx, e, log)
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(filepath.Join(state, psinet.CertFile)); err != nil {
-		return fmt.Errorf("%s has no identity (run seams psi init --state %s --name NAME first)", state, state)
-	}
-	id, _, err := psinet.LoadOrCreateIdentity(state, o.Name)
-	if err != nil {
-		return err
-	}
-	if o.Name == "" {
-		o.Name = id.Cert.Leaf.Subject.CommonName
-	}
-	key, err := readPSIKey(state)
-	if err != nil {
-		return err
-	}
-	var rejected int
-	var src psinet.Source
-	var reg *psinet.Registry
-	if len(reports) > 0 {
-		f, err := reportfile.ParseFormat(format)
-		if err != nil {
-			return usagef("psi", "--format: %v", err)
-		}
-		for _, r := range reports {
-			if r == "-" {
-				return usagef("psi", "--reports: standard input cannot be read again at each rotation: give a file")
-			}
-		}
-		src = &psirun.Reports{Files: reports, Format: f, Readers: reportfile.NewReaderOptionsDefault()}
-	} else {
-		reg, err = psirun.LoadRegistry(ctx, files, e.stdin, func(r *seams.RecordError) {
-			rejected++
-			log.Warn("registry record rejected", "file", r.File, "line", r.Line, "reason", r.Reason)
-		})
-		if err != nil {
-			return err
-		}
-		src = reg
-	}
-	audit, spent, closeStore, err := psiAuditSpent(ctx, &sa, org, "psi.serve", log)
+	audit, spent, closeStore, err := psiAuditSpent(ctx, &a.sa, a.org, "psi.serve", log)
 	if err != nil {
 		return err
 	}
@@ -466,17 +416,110 @@ func psiServe(ctx context.Context, e *env, args []string) error {
 	for peer, n := range spent {
 		h.Spent(peer, psi.DayOf(time.Now()), n)
 	}
-	t := h.Table()
-	if reg != nil {
+	describe(h.Table(), key)
+	return a.serve(ctx, e, h, id, &o, key, log)
+}
+
+// apply checks the flags and sets what they say in o.
+func (a *psiServeArgs) apply(o *psinet.HolderOptions) error {
+	switch {
+	case a.state == "":
+		return usagef("psi", "serve needs --state DIR (made by seams psi init)")
+	case a.peers == "":
+		return usagef("psi", "serve needs --peers FILE: who may query")
+	case a.files.Indicators == "" && len(a.reports) == 0:
+		return usagef("psi", "serve needs --indicators FILE (a registry) or --reports FILE (the reverse direction)")
+	case a.files.Indicators != "" && len(a.reports) > 0:
+		return usagef("psi", "serve takes a registry (--indicators) or reports (--reports), not both")
+	case o.MaxBatch < 1 || o.MaxItems < 1 || o.DailyItems < 1 || o.RatePerSec < 0 || o.MinReports < 0 || o.Expand.MaxWindowDays < 1:
+		return usagef("psi", "limits must be positive")
+	}
+	var err error
+	if o.Fields, err = psi.ParseLabelFields(a.fields); err != nil {
+		return usagef("psi", "--label-fields: %v", err)
+	}
+	if a.calendar != "" {
+		from, to, ok := strings.Cut(a.calendar, "..")
+		f, err1 := time.Parse(time.DateOnly, from)
+		t, err2 := time.Parse(time.DateOnly, to)
+		if !ok || err1 != nil || err2 != nil || !f.Before(t) {
+			return usagef("psi", "--calendar: want FROM..TO, two dates YYYY-MM-DD in order, got %q", a.calendar)
+		}
+		o.Expand.Calendar.From, o.Expand.Calendar.To = psi.DayOf(f), psi.DayOf(t)
+	}
+	o.Expand.Undated, o.Count, o.SessionIdle = !a.noUndated, !a.noCount, time.Duration(a.idle)
+	return nil
+}
+
+// loadIdentity reads the peers, the holder's identity (its name, when
+// --name did not give one) and its key.
+func (a *psiServeArgs) loadIdentity(o *psinet.HolderOptions) (*psinet.Identity, *psi.Key, error) {
+	pf, err := os.Open(a.peers)
+	if err != nil {
+		return nil, nil, err
+	}
+	o.Peers, err = psinet.ParsePeers(pf, a.peers)
+	pf.Close()
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := os.Stat(filepath.Join(a.state, psinet.CertFile)); err != nil {
+		return nil, nil, fmt.Errorf("%s has no identity (run seams psi init --state %s --name NAME first)", a.state, a.state)
+	}
+	id, _, err := psinet.LoadOrCreateIdentity(a.state, o.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if o.Name == "" {
+		o.Name = id.Cert.Leaf.Subject.CommonName
+	}
+	key, err := readPSIKey(a.state)
+	if err != nil {
+		return nil, nil, err
+	}
+	return id, key, nil
+}
+
+// source returns what is served, a registry or reports, and a function
+// that says on standard error what its table holds.
+func (a *psiServeArgs) source(ctx context.Context, e *env, log *slog.Logger) (psinet.Source, func(*psi.Table, *psi.Key), error) {
+	if len(a.reports) > 0 {
+		f, err := reportfile.ParseFormat(a.format)
+		if err != nil {
+			return nil, nil, usagef("psi", "--format: %v", err)
+		}
+		for _, r := range a.reports {
+			if r == "-" {
+				return nil, nil, usagef("psi", "--reports: standard input cannot be read again at each rotation: give a file")
+			}
+		}
+		src := &psirun.Reports{Files: a.reports, Format: f, Readers: reportfile.NewReaderOptionsDefault()}
+		return src, func(t *psi.Table, key *psi.Key) {
+			fmt.Fprintf(e.stderr, "psi: reports; epoch %d: %d items, %d events\n", key.Epoch, t.Len(), len(t.Labels))
+			if n := src.Associated; n > 0 {
+				fmt.Fprintf(e.stderr, "psi: %d events of associated accounts: a querier's findings show them as the suspect's (docs/psi.md)\n", n)
+			}
+		}, nil
+	}
+	var rejected int
+	reg, err := psirun.LoadRegistry(ctx, a.files, e.stdin, func(r *seams.RecordError) {
+		rejected++
+		log.Warn("registry record rejected", "file", r.File, "line", r.Line, "reason", r.Reason)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return reg, func(t *psi.Table, key *psi.Key) {
 		fmt.Fprintf(e.stderr, "psi: %d compounds, %d indicators (%d rejected), %d shared prefixes; epoch %d: %d items, %d labels\n",
 			len(reg.Compounds), len(reg.Indicators), rejected, len(reg.Shared), key.Epoch, t.Len(), len(t.Labels))
-	} else {
-		fmt.Fprintf(e.stderr, "psi: reports; epoch %d: %d items, %d events\n", key.Epoch, t.Len(), len(t.Labels))
-		if n := src.(*psirun.Reports).Associated; n > 0 {
-			fmt.Fprintf(e.stderr, "psi: %d events of associated accounts: a querier's findings show them as the suspect's (docs/psi.md)\n", n)
-		}
-	}
-	ln, err := net.Listen("tcp", listen)
+	}, nil
+}
+
+// serve serves h until ctx ends; every minute it expires idle sessions and
+// rotates to a new key when the state folder has one (or makes one, with
+// --rotate-every).
+func (a *psiServeArgs) serve(ctx context.Context, e *env, h *psinet.Holder, id *psinet.Identity, o *psinet.HolderOptions, key *psi.Key, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", a.listen)
 	if err != nil {
 		return err
 	}
@@ -501,21 +544,7 @@ func psiServe(ctx context.Context, e *env, args []string) error {
 			return nil
 		case <-tick.C:
 			h.Expire()
-			next, err := readPSIKey(state)
-			if err != nil {
-				log.Error("psi: key", "err", err)
-				continue
-			}
-			if rotate > 0 && time.Since(last) >= time.Duration(rotate) && next.Epoch == key.Epoch {
-				if next, err = psi.NewKey(key.Epoch+1, time.Now()); err == nil {
-					err = writePSIKey(state, next)
-				}
-				if err != nil {
-					log.Error("psi: rotate", "err", err)
-					continue
-				}
-			}
-			if next.Epoch != key.Epoch {
+			if next := a.nextKey(key, last, log); next != nil {
 				if err := h.Rotate(next); err != nil {
 					log.Error("psi: rotate", "err", err)
 					continue
@@ -525,6 +554,30 @@ func psiServe(ctx context.Context, e *env, args []string) error {
 			}
 		}
 	}
+}
+
+// nextKey returns the key to rotate to, or nil to keep key: a key of
+// another epoch in the state folder, or a new one made there when
+// --rotate-every has passed since the last rotation.
+func (a *psiServeArgs) nextKey(key *psi.Key, last time.Time, log *slog.Logger) *psi.Key {
+	next, err := readPSIKey(a.state)
+	if err != nil {
+		log.Error("psi: key", "err", err)
+		return nil
+	}
+	if a.rotate > 0 && time.Since(last) >= time.Duration(a.rotate) && next.Epoch == key.Epoch {
+		if next, err = psi.NewKey(key.Epoch+1, time.Now()); err == nil {
+			err = writePSIKey(a.state, next)
+		}
+		if err != nil {
+			log.Error("psi: rotate", "err", err)
+			return nil
+		}
+	}
+	if next.Epoch == key.Epoch {
+		return nil
+	}
+	return next
 }
 
 // psiClientArgs are the flags of query and count.

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -136,7 +135,7 @@ func runWhois(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer en.Close()
-	presets, err := loadPresets()
+	presets, err := sharedlist.LoadPresets()
 	if err != nil {
 		return err
 	}
@@ -150,7 +149,7 @@ func runWhois(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		ans := whoisAnswer{IP: addr.String(), ASN: r.ASN, Org: r.Org, Country: r.Country, City: r.City,
-			NotRouted: seams.NonRoutable(addr), Presets: presets.match(addr, r.ASN)}
+			NotRouted: seams.NonRoutable(addr), Presets: presets.Listing(addr, r.ASN)}
 		if r.Network.IsValid() {
 			ans.Network = r.Network.String()
 		}
@@ -205,33 +204,4 @@ func printWhois(w io.Writer, answers []whoisAnswer, en *mmdb.Enricher) {
 	for _, d := range en.Databases() {
 		fmt.Fprintf(w, "%s database: %s (%s, built %s, %d networks)\n", d.Role, d.File, d.Type, d.Date(), d.Networks)
 	}
-}
-
-// presetIndex finds which embedded presets list an address or an AS number.
-type presetIndex []*sharedlist.List
-
-func loadPresets() (presetIndex, error) {
-	var idx presetIndex
-	for _, n := range sharedlist.Names() {
-		l, err := sharedlist.Preset(n)
-		if err != nil {
-			return nil, err
-		}
-		idx = append(idx, l)
-	}
-	return idx, nil
-}
-
-func (idx presetIndex) match(addr netip.Addr, asn uint32) []string {
-	out := []string{}
-	for _, l := range idx {
-		hit := asn != 0 && slices.Contains(l.ASNs, asn)
-		for _, p := range l.Prefixes {
-			hit = hit || p.Contains(addr)
-		}
-		if hit {
-			out = append(out, l.Name)
-		}
-	}
-	return out
 }

@@ -5,6 +5,8 @@ import (
 	"flag"
 	"strings"
 	"testing"
+
+	"github.com/seams-dev/seams/internal/enrich"
 )
 
 // Databases for the command-line tests: the committed extract of the real
@@ -110,7 +112,7 @@ func TestWhoisErrors(t *testing.T) {
 // TestManualsOfEnrichment holds the manuals of whois-ip and enrich to their
 // flag sets, as TestManualsDocumentEveryFlag does for the others.
 func TestManualsOfEnrichment(t *testing.T) {
-	sets := map[string]*flag.FlagSet{"whois-ip": whoisFlags(&whoisArgs{}), "enrich": enrichFlags(&enrichArgs{})}
+	sets := map[string]*flag.FlagSet{"whois-ip": whoisFlags(&whoisArgs{}), "enrich": enrichFlags(&enrich.FileOptions{}, &dbArgs{})}
 	for name, fs := range sets {
 		usage := commands[name].usage
 		fs.VisitAll(func(f *flag.Flag) {

@@ -354,34 +354,7 @@ var xrefFlagOf = map[string]string{
 
 // xrefUsage turns the field errors of xref.Options into one usage error
 // that names flags: "missing --out", "--max-line: 10 is too small".
-func xrefUsage(err error) error {
-	var lines []string
-	var walk func(error)
-	walk = func(err error) {
-		if j, ok := err.(interface{ Unwrap() []error }); ok {
-			for _, e := range j.Unwrap() {
-				walk(e)
-			}
-			return
-		}
-		var fe *xref.FieldError
-		if !errors.As(err, &fe) {
-			lines = append(lines, strings.TrimPrefix(err.Error(), xref.ErrUsage.Error()+": "))
-			return
-		}
-		flag := "--" + xrefFlagOf[fe.Field]
-		if xrefFlagOf[fe.Field] == "" {
-			flag = fe.Field
-		}
-		if fe.Missing {
-			lines = append(lines, "missing "+flag)
-		} else {
-			lines = append(lines, flag+": "+fe.Reason)
-		}
-	}
-	walk(err)
-	return usagef("xref", "%s", strings.Join(lines, "\n"))
-}
+func xrefUsage(err error) error { return fieldUsage("xref", xrefFlagOf, err) }
 
 // printSummary prints the table people read after a run.
 func printSummary(w io.Writer, s *seams.Summary, out string) {

@@ -2,16 +2,15 @@ package aggregate
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"math/big"
 	"math/rand/v2"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/internal/golden"
 )
 
 // randomFindings makes findings over rows compounds, incidents and months,
@@ -422,7 +421,7 @@ func TestWrite(t *testing.T) {
 	}
 }
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+func TestMain(m *testing.M) { golden.Main(m, "testdata/*.csv") }
 
 // goldenFindings is a small hand-made set: three compounds, two incident
 // types, three months, with counts on both sides of k = 5.
@@ -458,20 +457,7 @@ func TestGolden(t *testing.T) {
 	if err := Write(&b, res, []string{"Source: aggregate_test.go, goldenFindings."}); err != nil {
 		t.Fatal(err)
 	}
-	const path = "testdata/golden.csv"
-	if *update {
-		os.MkdirAll("testdata", 0o755)
-		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if !bytes.Equal(b.Bytes(), want) {
-		t.Errorf("output differs from %s (go test -update rewrites it):\n%s", path, b.Bytes())
-	}
+	golden.Check(t, "testdata/golden.csv", b.Bytes())
 	for _, tb := range res.Tables {
 		if d := attack(tb).determined(); len(d) > 0 {
 			t.Errorf("%s: determined %v", tb.Tier, d)

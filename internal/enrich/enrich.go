@@ -14,6 +14,10 @@
 //
 // Without an ASN database, asn indicators and shared ASNs cannot be used:
 // Unusable says so, once, with their count.
+//
+// Annotate (lines.go) is seams enrich: it copies a JSON Lines file of
+// reports or findings, adding the databases' answer to every address, by
+// editing each line's bytes in place.
 package enrich
 
 import (
@@ -44,6 +48,18 @@ type Options struct {
 // database, an unknown preset.
 var ErrOptions = errors.New("enrichment options")
 
+// OptionError is a mistake in one field of Options, named as Go spells it
+// ("SharedASN"), so that a caller maps it to its own field or flag without
+// reading the message. errors.Is(err, ErrOptions) holds for it.
+type OptionError struct {
+	Field, Reason string
+}
+
+func (e *OptionError) Error() string { return ErrOptions.Error() + ": " + e.Reason }
+
+// Is makes an OptionError match ErrOptions.
+func (e *OptionError) Is(target error) bool { return target == ErrOptions }
+
 // Databases are the opened IP databases and the shared-list options of a
 // run: what every index the run builds shares. seams xref builds one index;
 // a store's run builds one per organisation scope, each with its own
@@ -56,7 +72,7 @@ type Databases struct {
 // OpenDatabases opens the databases of o, if any.
 func OpenDatabases(o Options) (*Databases, error) {
 	if len(o.SharedASN) > 0 && len(o.ASNDB) == 0 {
-		return nil, fmt.Errorf("%w: shared ASNs need an ASN database", ErrOptions)
+		return nil, &OptionError{"SharedASN", "shared ASNs need an ASN database"}
 	}
 	d := &Databases{o: o}
 	if len(o.ASNDB)+len(o.GeoDB) == 0 {
@@ -306,11 +322,11 @@ func (e *Enrichment) loadSharedLists(b *match.Builder) error {
 	if o.SharedPresets != "" {
 		lists, err := sharedlist.Presets(o.SharedPresets)
 		if err != nil {
-			return fmt.Errorf("%w: %v", ErrOptions, err)
+			return &OptionError{"SharedPresets", err.Error()}
 		}
 		for _, l := range lists {
 			if len(l.ASNs) > 0 && !e.hasASN() {
-				return fmt.Errorf("%w: preset %s lists autonomous systems: it needs an ASN database", ErrOptions, l.Name)
+				return &OptionError{"SharedPresets", fmt.Sprintf("preset %s lists autonomous systems: it needs an ASN database", l.Name)}
 			}
 			name := "preset " + l.Name
 			b.AddSharedWhy("listed in "+name, l.Prefixes...)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -89,47 +90,42 @@ type Result struct {
 // instant to stamp the export with.
 var ErrNoTime = errors.New("no time in the data to stamp the export with; give one")
 
+// Validate returns the mistakes in o, each a *seams.FieldError naming the
+// field as Go spells it, joined; nil when there is none. Run calls it.
+func (o *Options) Validate() error {
+	var errs []error
+	for _, f := range []struct{ name, val string }{{"Format", string(o.Format)}, {"From", o.From}, {"Out", o.Out}} {
+		if f.val == "" {
+			errs = append(errs, seams.MissingField(f.name))
+		}
+	}
+	if o.Format != "" && !slices.Contains(Formats, o.Format) {
+		errs = append(errs, seams.InvalidField("Format", "unknown export format %q (want stix, misp, csv, parquet or gse)", o.Format))
+	}
+	if (o.Format == STIX || o.Format == MISP || o.Format == GSE) && o.Org == "" {
+		errs = append(errs, seams.InvalidField("Org", "the %s format needs the reporting organisation", o.Format))
+	}
+	if o.Indicators != "" && o.Compounds == "" {
+		errs = append(errs, seams.InvalidField("Compounds", "an indicators file needs the compounds file it refers to"))
+	}
+	if o.BOM && o.Format != CSV {
+		errs = append(errs, seams.InvalidField("BOM", "a byte-order mark is for the csv format, not %s", o.Format))
+	}
+	return errors.Join(errs...)
+}
+
 // Run reads the cross-reference output in o.From and writes o.Out in
 // o.Format. The file is written under a temporary name and renamed when
 // complete, with mode 0600 (it holds report metadata).
 func Run(ctx context.Context, o Options) (*Result, error) {
-	if o.Format == "" {
-		return nil, errors.New("export: no format")
-	}
-	needOrg := o.Format == STIX || o.Format == MISP || o.Format == GSE
-	if needOrg && o.Org == "" {
-		return nil, fmt.Errorf("export: %s needs the reporting organisation", o.Format)
-	}
-	if o.Indicators != "" && o.Compounds == "" {
-		return nil, errors.New("export: the indicators file needs the compounds file it refers to")
-	}
-	if o.BOM && o.Format != CSV {
-		return nil, fmt.Errorf("export: a byte-order mark is for csv, not %s", o.Format)
+	if err := o.Validate(); err != nil {
+		return nil, err
 	}
 	res := &Result{}
-	compounds, err := loadCompounds(ctx, o, res)
+	compounds, inds, err := loadRegistry(ctx, o, res)
 	if err != nil {
 		return nil, err
 	}
-	var inds []seams.Indicator
-	if o.Indicators != "" {
-		// In any format package registryfile reads: a STIX bundle or
-		// MISP events may define compounds the compounds file lacks.
-		if err := readRegistry(ctx, o.Indicators, registryfile.Indicators, func(f registryfile.Format, r io.Reader) error {
-			var added []seams.Compound
-			var err error
-			added, inds, err = registryfile.ReadIndicators(f, r, o.Indicators, registryfile.IDs(compounds), func(*seams.RecordError) { res.Rejected++ })
-			compounds = append(compounds, added...)
-			return err
-		}); err != nil {
-			return nil, fmt.Errorf("indicators: %w", err)
-		}
-	}
-	names := map[string]seams.Compound{}
-	for _, c := range compounds {
-		names[c.ID] = c
-	}
-
 	out, commit, abort, err := create(o)
 	if err != nil {
 		return nil, err
@@ -145,74 +141,111 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("findings: %w", err)
 	}
-
 	switch o.Format {
 	case CSV, Parquet:
-		var put func([]Row) error
-		var finish func() error
-		if o.Format == CSV {
-			cw, err := NewCSVWriter(out, CSVOptions{BOM: o.BOM})
-			if err != nil {
-				return nil, err
-			}
-			put = func(rows []Row) error {
-				for i := range rows {
-					if err := cw.Write(&rows[i]); err != nil {
-						return err
-					}
-				}
-				return nil
-			}
-			finish = cw.Flush
-		} else {
-			pw := NewParquetWriter(out)
-			put = func(rows []Row) error { _, err := pw.Write(rows); return err }
-			finish = pw.Close
-		}
-		var rows []Row
-		err = jsonl.ReadFindings(ff, file, func(f *seams.Finding) error {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			res.Findings++
-			rows = Rows(rows[:0], f, names)
-			res.Rows += len(rows)
-			return put(rows)
-		})
-		if err == nil {
-			err = finish()
-		}
-		if err != nil {
-			return nil, err
-		}
+		err = writeRows(ctx, o, out, res, ff, file, compounds)
 	default:
-		var findings []seams.Finding
-		if err := jsonl.ReadFindings(ff, file, func(f *seams.Finding) error {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			findings = append(findings, *f)
-			return nil
-		}); err != nil {
-			return nil, err
-		}
-		res.Findings = len(findings)
-		at := o.Time
-		if at.IsZero() {
-			at = latest(inds, findings)
-		}
-		if at.IsZero() {
-			return nil, ErrNoTime
-		}
-		res.Time = at.UTC()
-		if err := write(o, out, res, compounds, inds, findings); err != nil {
-			return nil, err
-		}
+		err = writeObjects(ctx, o, out, res, ff, file, compounds, inds)
+	}
+	if err != nil {
+		return nil, err
 	}
 	if err := commit(); err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// loadRegistry reads the compounds and, if given, the indicators, in any
+// format package registryfile reads: a STIX bundle or MISP events may
+// define compounds the compounds file lacks.
+func loadRegistry(ctx context.Context, o Options, res *Result) ([]seams.Compound, []seams.Indicator, error) {
+	compounds, err := loadCompounds(ctx, o, res)
+	if err != nil {
+		return nil, nil, err
+	}
+	var inds []seams.Indicator
+	if o.Indicators != "" {
+		if err := readRegistry(ctx, o.Indicators, registryfile.Indicators, func(f registryfile.Format, r io.Reader) error {
+			var added []seams.Compound
+			var err error
+			added, inds, err = registryfile.ReadIndicators(f, r, o.Indicators, registryfile.IDs(compounds), func(*seams.RecordError) { res.Rejected++ })
+			compounds = append(compounds, added...)
+			return err
+		}); err != nil {
+			return nil, nil, fmt.Errorf("indicators: %w", err)
+		}
+	}
+	return compounds, inds, nil
+}
+
+// writeRows streams the findings of ff as rows, in CSV or Parquet.
+func writeRows(ctx context.Context, o Options, out io.Writer, res *Result, ff io.Reader, file string, compounds []seams.Compound) error {
+	names := map[string]seams.Compound{}
+	for _, c := range compounds {
+		names[c.ID] = c
+	}
+	var put func([]Row) error
+	var finish func() error
+	if o.Format == CSV {
+		cw, err := NewCSVWriter(out, CSVOptions{BOM: o.BOM})
+		if err != nil {
+			return err
+		}
+		put = func(rows []Row) error {
+			for i := range rows {
+				if err := cw.Write(&rows[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		finish = cw.Flush
+	} else {
+		pw := NewParquetWriter(out)
+		put = func(rows []Row) error { _, err := pw.Write(rows); return err }
+		finish = pw.Close
+	}
+	var rows []Row
+	err := jsonl.ReadFindings(ff, file, func(f *seams.Finding) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		res.Findings++
+		rows = Rows(rows[:0], f, names)
+		res.Rows += len(rows)
+		return put(rows)
+	})
+	if err != nil {
+		return err
+	}
+	return finish()
+}
+
+// writeObjects reads every finding of ff and writes them with the
+// registry as objects (STIX, MISP, the signal feed), stamped with o.Time
+// or the latest instant in the data.
+func writeObjects(ctx context.Context, o Options, out io.Writer, res *Result, ff io.Reader, file string, compounds []seams.Compound, inds []seams.Indicator) error {
+	var findings []seams.Finding
+	if err := jsonl.ReadFindings(ff, file, func(f *seams.Finding) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		findings = append(findings, *f)
+		return nil
+	}); err != nil {
+		return err
+	}
+	res.Findings = len(findings)
+	at := o.Time
+	if at.IsZero() {
+		at = latest(inds, findings)
+	}
+	if at.IsZero() {
+		return ErrNoTime
+	}
+	res.Time = at.UTC()
+	return write(o, out, res, compounds, inds, findings)
 }
 
 func write(o Options, out io.Writer, res *Result, compounds []seams.Compound, inds []seams.Indicator, findings []seams.Finding) error {

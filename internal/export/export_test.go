@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -416,7 +417,7 @@ func TestCSVByteOrderMark(t *testing.T) {
 		t.Errorf("%d records after the BOM: %v", len(recs), err)
 	}
 	if _, err := Run(context.Background(), Options{Format: Parquet, From: dir, BOM: true, Out: filepath.Join(t.TempDir(), "p")}); err == nil ||
-		!strings.Contains(err.Error(), "byte-order mark is for csv") {
+		!strings.Contains(err.Error(), "BOM: a byte-order mark is for the csv format") {
 		t.Errorf("BOM with parquet: %v", err)
 	}
 }
@@ -745,7 +746,7 @@ func TestRegistryInAnyFormat(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Errorf("the export from FtM and STIX differs from the one from CSV:\n%s\n---\n%s", got, want)
 	}
-	o.Compounds = bundle
+	o.Compounds, o.Out = bundle, filepath.Join(t.TempDir(), "out")
 	if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), "which holds no compounds") {
 		t.Errorf("a bundle as the compounds: %v", err)
 	}
@@ -797,5 +798,30 @@ func TestExportDrift(t *testing.T) {
 	_, b := run(t, Options{Format: STIX, From: dir, Org: "Hotline Example"})
 	if bytes.Contains(b, []byte("x_seams_drift")) {
 		t.Error("without --indicators, a drift bound was exported from the evidence")
+	}
+}
+
+// TestOptionsValidate: every mistake is reported at once, by field.
+func TestOptionsValidate(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		o      Options
+		fields []string
+	}{
+		{"valid csv", Options{Format: CSV, From: "out", Out: "-", BOM: true}, nil},
+		{"nothing", Options{}, []string{"Format", "From", "Out"}},
+		{"unknown format", Options{Format: "yaml", From: "out", Out: "-"}, []string{"Format"}},
+		{"stix without an organisation", Options{Format: STIX, From: "out", Out: "-"}, []string{"Org"}},
+		{"indicators without compounds, a BOM in misp", Options{Format: MISP, Org: "Example Hotline", From: "out", Out: "-", Indicators: "i.csv", BOM: true},
+			[]string{"Compounds", "BOM"}},
+	} {
+		fes, others := seams.FieldErrors(c.o.Validate())
+		var fields []string
+		for _, fe := range fes {
+			fields = append(fields, fe.Field)
+		}
+		if !slices.Equal(fields, c.fields) || len(others) != 0 {
+			t.Errorf("%s: fields %v (and %v), want %v", c.name, fields, others, c.fields)
+		}
 	}
 }

@@ -436,161 +436,210 @@ func (w *world) planDay(d *device, idx uint64, day int32, p *plan, kind uint8, f
 			home.net, home.netID, home.ap = netSat, h.sat, -2
 		}
 	}
-	at := func(from, to int, pp pt, base seg) seg {
-		base.kind, base.from, base.to, base.a = segAt, int32(from), int32(to), pp
-		return base
-	}
-	ride := func(from, to int, a, b pt) seg {
-		m := mobile
-		m.kind, m.from, m.to, m.a, m.b = segRide, int32(from), int32(to), a, b
-		return m
-	}
+	ds := &daySegs{c: c, wifi: wifi, home: home, mobile: mobile}
 	awakeFrom, awakeTo := 6*hourSecs+1800, 23*hourSecs // others sleep 23:00-06:30
 	switch d.kind {
 	case kResident:
-		if d.comp2 >= 0 && day == d.moveDay {
-			// Taken away at noon; the new compound's life begins tomorrow.
-			old := w.comps[d.comp]
-			p.comp, p.plane = int32(old.idx), int32(old.town.comp)
-			p.add(at(0, 12*hourSecs, d.home, w.insideSeg(old, d, &s)))
-			p.add(seg{kind: segOff, from: 12 * hourSecs, to: daySecs, inside: -1, ap: -1, zone: -1})
-			break
-		}
-		bed, desk := d.home, d.work
-		if d.comp2 >= 0 && day > d.moveDay {
-			r2 := newSrng(w.o.Seed, uint64(kind), idx, 1<<30)
-			bed, desk = c.inside(&r2, 1500), c.inside(&r2, 1500)
-		}
-		in := wifi
-		if !s.permille(880) {
-			in = seg{net: netMobile}
-		}
-		in.inside, in.zone = int32(c.idx), -1
-		if in.ap == 0 && in.net == netMobile {
-			in.ap = -1
-		}
-		// Work runs by night: asleep 03:00-11:00.
-		awakeFrom, awakeTo = 11*hourSecs, 27*hourSecs
-		p.add(at(0, 3*hourSecs, desk, in))
-		p.add(at(3*hourSecs, 11*hourSecs, bed, in))
-		t := 11 * hourSecs
-		if c.clinic >= 0 && s.permille(20) {
-			z := in
-			z.zone = c.clinic
-			p.add(at(t, t+hourSecs, w.zones[c.clinic].at, z))
-			t += hourSecs
-		}
-		if s.permille(120) {
-			// The market in town, in the afternoon.
-			p.add(at(t, 15*hourSecs, desk, in))
-			market := w.townPoint(c.town, &s)
-			p.add(ride(15*hourSecs, 15*hourSecs+1200, c.loc, market))
-			p.add(at(15*hourSecs+1200, 16*hourSecs+2400, market, mobile))
-			p.add(ride(16*hourSecs+2400, 17*hourSecs, market, c.loc))
-			t = 17 * hourSecs
-		}
-		for ; t < daySecs; t += hourSecs {
-			where := desk
-			if s.permille(300) {
-				where = c.inside(&s, 1500) // the canteen, another floor
-			}
-			p.add(at(t, min(t+hourSecs, daySecs), where, in))
-		}
+		awakeFrom, awakeTo = w.residentDay(d, idx, day, p, kind, &s, ds)
 	case kWorker:
-		if day%7 == 6 || s.permille(80) {
-			w.townDay(d, p, &s, home, mobile)
-			break
-		}
-		in := wifi
-		if !s.permille(600) {
-			in = seg{net: netMobile, ap: -1}
-		}
-		in.inside, in.zone = int32(c.idx), -1
-		p.add(at(0, 6*hourSecs+1800, d.home, home))
-		p.add(ride(6*hourSecs+1800, 7*hourSecs, d.home, d.work))
-		p.add(at(7*hourSecs, 17*hourSecs+1800, d.work, in))
-		p.add(ride(17*hourSecs+1800, 18*hourSecs, d.work, d.home))
-		p.add(at(18*hourSecs, daySecs, d.home, home))
+		w.workerDay(d, day, p, &s, ds)
 	case kRider:
-		if day%7 == 3 {
-			w.townDay(d, p, &s, home, mobile)
-			break
-		}
-		p.add(at(0, 10*hourSecs, d.home, home))
-		t, cur := 10*hourSecs, d.home
-		for t < 22*hourSecs {
-			pick := w.townPoint(c.town, &s)
-			dt := int(s.between(600, 1200))
-			p.add(ride(t, t+dt, cur, pick))
-			t += dt
-			wait := int(s.between(180, 600))
-			p.add(at(t, t+wait, pick, mobile))
-			t += wait
-			var dest pt
-			var stay int
-			dseg := mobile
-			if s.permille(150) {
-				// Food for a compound: handed in past the gate.
-				k := w.comps[c.town.comps[s.intn(len(c.town.comps))]]
-				dest, stay = k.inside(&s, 800), int(s.between(300, 1500))
-				dseg.inside = int32(k.idx)
-			} else {
-				dest, stay = w.townPoint(c.town, &s), int(s.between(180, 480))
-			}
-			dt = int(s.between(480, 1500))
-			p.add(ride(t, t+dt, pick, dest))
-			t += dt
-			p.add(at(t, t+stay, dest, dseg))
-			t += stay
-			cur = dest
-		}
-		p.add(ride(t, t+1200, cur, d.home))
-		p.add(at(t+1200, daySecs, d.home, home))
+		w.riderDay(d, day, p, &s, ds)
 	case kVisitor:
-		i := slices.Index(d.days, day)
-		switch {
-		case i < 0:
-			w.townDay(d, p, &s, home, mobile)
-		default:
-			in := mobile
-			if s.permille(300) {
-				in = wifi
-			}
-			in.inside, in.zone = int32(c.idx), -1
-			from := 0
-			if i == 0 {
-				p.add(at(0, 9*hourSecs, d.home, home))
-				p.add(ride(9*hourSecs, 10*hourSecs, d.home, c.loc))
-				from = 10 * hourSecs
-			}
-			to := daySecs
-			if i == len(d.days)-1 {
-				to = 20 * hourSecs
-				if len(d.days) > 1 {
-					to = 12 * hourSecs
-				}
-			}
-			for t := from; t < to; t += hourSecs {
-				p.add(at(t, min(t+hourSecs, to), c.inside(&s, 1500), in))
-			}
-			if to < daySecs {
-				p.add(ride(to, to+hourSecs, c.loc, d.home))
-				p.add(at(to+hourSecs, daySecs, d.home, home))
-			}
-		}
+		w.visitorDay(d, day, p, &s, ds)
 	case kNeighbour:
-		if s.permille(200) {
-			p.add(at(0, 10*hourSecs, d.home, home))
-			p.add(at(10*hourSecs, 13*hourSecs, d.work, mobile))
-			p.add(at(13*hourSecs, daySecs, d.home, home))
-		} else {
-			p.add(at(0, daySecs, d.home, home))
-		}
+		ds.neighbourDay(d, p, &s)
 	default: // centroid phones and the towns
 		w.townDay(d, p, &s, home, mobile)
 	}
 	if !fill {
 		w.pingTimes(d, p, &s, awakeFrom, awakeTo)
+	}
+}
+
+// daySegs are what the segments of a device's day are made of: its
+// compound, the compound's network, the device's home (and its network)
+// and the mobile network.
+type daySegs struct {
+	c                  *obsCompound
+	wifi, home, mobile seg
+}
+
+// at is base, at point pp from from to to.
+func at(from, to int, pp pt, base seg) seg {
+	base.kind, base.from, base.to, base.a = segAt, int32(from), int32(to), pp
+	return base
+}
+
+// ride is a ride on the mobile network from a to b.
+func (ds *daySegs) ride(from, to int, a, b pt) seg {
+	m := ds.mobile
+	m.kind, m.from, m.to, m.a, m.b = segRide, int32(from), int32(to), a, b
+	return m
+}
+
+// residentDay is a day of a compound's resident: work by night, asleep
+// 03:00-11:00 (the hours it returns), now and then the clinic or the
+// market; on the day it is moved, taken away at noon.
+func (w *world) residentDay(d *device, idx uint64, day int32, p *plan, kind uint8, s *srng, ds *daySegs) (awakeFrom, awakeTo int) {
+	c := ds.c
+	awakeFrom, awakeTo = 6*hourSecs+1800, 23*hourSecs
+	if d.comp2 >= 0 && day == d.moveDay {
+		// Taken away at noon; the new compound's life begins tomorrow.
+		old := w.comps[d.comp]
+		p.comp, p.plane = int32(old.idx), int32(old.town.comp)
+		p.add(at(0, 12*hourSecs, d.home, w.insideSeg(old, d, s)))
+		p.add(seg{kind: segOff, from: 12 * hourSecs, to: daySecs, inside: -1, ap: -1, zone: -1})
+		return awakeFrom, awakeTo
+	}
+	bed, desk := d.home, d.work
+	if d.comp2 >= 0 && day > d.moveDay {
+		r2 := newSrng(w.o.Seed, uint64(kind), idx, 1<<30)
+		bed, desk = c.inside(&r2, 1500), c.inside(&r2, 1500)
+	}
+	in := ds.wifi
+	if !s.permille(880) {
+		in = seg{net: netMobile}
+	}
+	in.inside, in.zone = int32(c.idx), -1
+	if in.ap == 0 && in.net == netMobile {
+		in.ap = -1
+	}
+	// Work runs by night: asleep 03:00-11:00.
+	awakeFrom, awakeTo = 11*hourSecs, 27*hourSecs
+	p.add(at(0, 3*hourSecs, desk, in))
+	p.add(at(3*hourSecs, 11*hourSecs, bed, in))
+	t := 11 * hourSecs
+	if c.clinic >= 0 && s.permille(20) {
+		z := in
+		z.zone = c.clinic
+		p.add(at(t, t+hourSecs, w.zones[c.clinic].at, z))
+		t += hourSecs
+	}
+	if s.permille(120) {
+		// The market in town, in the afternoon.
+		p.add(at(t, 15*hourSecs, desk, in))
+		market := w.townPoint(c.town, s)
+		p.add(ds.ride(15*hourSecs, 15*hourSecs+1200, c.loc, market))
+		p.add(at(15*hourSecs+1200, 16*hourSecs+2400, market, ds.mobile))
+		p.add(ds.ride(16*hourSecs+2400, 17*hourSecs, market, c.loc))
+		t = 17 * hourSecs
+	}
+	for ; t < daySecs; t += hourSecs {
+		where := desk
+		if s.permille(300) {
+			where = c.inside(s, 1500) // the canteen, another floor
+		}
+		p.add(at(t, min(t+hourSecs, daySecs), where, in))
+	}
+	return awakeFrom, awakeTo
+}
+
+// workerDay is a day of a worker who lives in town: to the compound and
+// back, but on its day off (and now and then) a town day.
+func (w *world) workerDay(d *device, day int32, p *plan, s *srng, ds *daySegs) {
+	if day%7 == 6 || s.permille(80) {
+		w.townDay(d, p, s, ds.home, ds.mobile)
+		return
+	}
+	in := ds.wifi
+	if !s.permille(600) {
+		in = seg{net: netMobile, ap: -1}
+	}
+	in.inside, in.zone = int32(ds.c.idx), -1
+	p.add(at(0, 6*hourSecs+1800, d.home, ds.home))
+	p.add(ds.ride(6*hourSecs+1800, 7*hourSecs, d.home, d.work))
+	p.add(at(7*hourSecs, 17*hourSecs+1800, d.work, in))
+	p.add(ds.ride(17*hourSecs+1800, 18*hourSecs, d.work, d.home))
+	p.add(at(18*hourSecs, daySecs, d.home, ds.home))
+}
+
+// riderDay is a day of a delivery rider: rides across town from 10:00 to
+// 22:00, now and then food handed in at a compound's gate.
+func (w *world) riderDay(d *device, day int32, p *plan, s *srng, ds *daySegs) {
+	c := ds.c
+	if day%7 == 3 {
+		w.townDay(d, p, s, ds.home, ds.mobile)
+		return
+	}
+	p.add(at(0, 10*hourSecs, d.home, ds.home))
+	t, cur := 10*hourSecs, d.home
+	for t < 22*hourSecs {
+		pick := w.townPoint(c.town, s)
+		dt := int(s.between(600, 1200))
+		p.add(ds.ride(t, t+dt, cur, pick))
+		t += dt
+		wait := int(s.between(180, 600))
+		p.add(at(t, t+wait, pick, ds.mobile))
+		t += wait
+		var dest pt
+		var stay int
+		dseg := ds.mobile
+		if s.permille(150) {
+			// Food for a compound: handed in past the gate.
+			k := w.comps[c.town.comps[s.intn(len(c.town.comps))]]
+			dest, stay = k.inside(s, 800), int(s.between(300, 1500))
+			dseg.inside = int32(k.idx)
+		} else {
+			dest, stay = w.townPoint(c.town, s), int(s.between(180, 480))
+		}
+		dt = int(s.between(480, 1500))
+		p.add(ds.ride(t, t+dt, pick, dest))
+		t += dt
+		p.add(at(t, t+stay, dest, dseg))
+		t += stay
+		cur = dest
+	}
+	p.add(ds.ride(t, t+1200, cur, d.home))
+	p.add(at(t+1200, daySecs, d.home, ds.home))
+}
+
+// visitorDay is a day of a visitor: inside the compound on its days of
+// visit (arriving at 10:00 on the first, leaving on the last), a town day
+// otherwise.
+func (w *world) visitorDay(d *device, day int32, p *plan, s *srng, ds *daySegs) {
+	c := ds.c
+	i := slices.Index(d.days, day)
+	if i < 0 {
+		w.townDay(d, p, s, ds.home, ds.mobile)
+		return
+	}
+	in := ds.mobile
+	if s.permille(300) {
+		in = ds.wifi
+	}
+	in.inside, in.zone = int32(c.idx), -1
+	from := 0
+	if i == 0 {
+		p.add(at(0, 9*hourSecs, d.home, ds.home))
+		p.add(ds.ride(9*hourSecs, 10*hourSecs, d.home, c.loc))
+		from = 10 * hourSecs
+	}
+	to := daySecs
+	if i == len(d.days)-1 {
+		to = 20 * hourSecs
+		if len(d.days) > 1 {
+			to = 12 * hourSecs
+		}
+	}
+	for t := from; t < to; t += hourSecs {
+		p.add(at(t, min(t+hourSecs, to), c.inside(s, 1500), in))
+	}
+	if to < daySecs {
+		p.add(ds.ride(to, to+hourSecs, c.loc, d.home))
+		p.add(at(to+hourSecs, daySecs, d.home, ds.home))
+	}
+}
+
+// neighbourDay is a day of a neighbour: at home, now and then at its
+// work next door.
+func (ds *daySegs) neighbourDay(d *device, p *plan, s *srng) {
+	if s.permille(200) {
+		p.add(at(0, 10*hourSecs, d.home, ds.home))
+		p.add(at(10*hourSecs, 13*hourSecs, d.work, ds.mobile))
+		p.add(at(13*hourSecs, daySecs, d.home, ds.home))
+	} else {
+		p.add(at(0, daySecs, d.home, ds.home))
 	}
 }
 

@@ -15,6 +15,82 @@ import (
 	"github.com/seams-dev/seams/reportfile"
 )
 
+// SetOptions are a rewrite of a set of files (seams pseudonymize and
+// depseudonymize): the inputs, the folder written and where rejections go.
+type SetOptions struct {
+	Inputs
+	Out string // the folder the rewritten files are written to
+	// RejectedFile, if set, gets the rejections; they quote clear records,
+	// so it may not be inside Out.
+	RejectedFile string
+	// ClearIndicators (depseudonymize) is an indicators file in the clear
+	// whose devices the reverser learns; it needs Compounds.
+	ClearIndicators string
+}
+
+// Validate returns the mistakes in o, each a *seams.FieldError naming the
+// field as Go spells it, joined; nil when there is none. Nothing may be
+// written over an input.
+func (o *SetOptions) Validate() error {
+	var errs []error
+	if o.Out == "" {
+		errs = append(errs, seams.MissingField("Out"))
+	}
+	if o.Indicators != "" && o.Compounds == "" {
+		errs = append(errs, seams.InvalidField("Compounds", "needed with an indicators file (to know the compound ids it names)"))
+	}
+	if o.ClearIndicators != "" && o.Compounds == "" {
+		errs = append(errs, seams.InvalidField("Compounds", "needed with clear indicators (to know the compound ids they name)"))
+	}
+	if o.Indicators == "" && o.Shared == "" && len(o.Reports) == 0 && len(o.Findings) == 0 && len(o.DBs) == 0 {
+		errs = append(errs, seams.InvalidField("Inputs", "nothing to rewrite: give indicators, shared space, reports, findings or databases"))
+	}
+	if o.Out == "" {
+		return errors.Join(errs...)
+	}
+	outAbs, err := filepath.Abs(o.Out)
+	if err != nil {
+		return errors.Join(append(errs, seams.InvalidField("Out", "%v", err))...)
+	}
+	if err := o.overwrites(outAbs); err != nil {
+		errs = append(errs, err)
+	}
+	if o.RejectedFile != "" {
+		if r, err := filepath.Abs(o.RejectedFile); err == nil && (filepath.Dir(r) == outAbs || strings.HasPrefix(r, outAbs+string(filepath.Separator))) {
+			errs = append(errs, seams.InvalidField("RejectedFile", "%s is inside the output folder %s: rejections quote clear records; write them elsewhere", o.RejectedFile, o.Out))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// overwrites returns the error of an output in folder outAbs that would be
+// written over an input, or nil.
+func (o *SetOptions) overwrites(outAbs string) error {
+	all := append([]string{o.Compounds, o.Indicators, o.Shared}, o.Reports...)
+	all = append(append(all, o.Findings...), o.DBs...)
+	for _, kind := range []struct {
+		kind  string
+		files []string
+	}{{"indicators", []string{o.Indicators}}, {"shared", []string{o.Shared}}, {"reports", o.Reports},
+		{"findings", o.Findings}, {"database", o.DBs}} {
+		for _, f := range kind.files {
+			if f == "" {
+				continue
+			}
+			dst := filepath.Join(outAbs, OutputName(kind.kind, f))
+			for _, src := range all {
+				if src == "" || src == "-" {
+					continue
+				}
+				if s, err := filepath.Abs(src); err == nil && s == dst {
+					return seams.InvalidField("Out", "%s would be written over %s: give another output folder", dst, src)
+				}
+			}
+		}
+	}
+	return nil
+}
+
 // Inputs names the files of a set to rewrite. Empty ones are skipped.
 type Inputs struct {
 	// Compounds is read (CSV or FollowTheMoney) to know the compound ids

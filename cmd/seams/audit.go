@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/internal/termsafe"
 )
 
 var auditCommand = &command{
@@ -109,10 +110,13 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 	}
 	shown = shown[:min(len(shown), q.Limit)]
 	if asJSON {
-		enc := json.NewEncoder(e.stdout)
 		for _, a := range shown {
-			if err := enc.Encode(map[string]any{"seq": a.Seq, "at": a.At.Format(time.RFC3339Nano), "actor": a.Actor, "org": a.Org,
-				"action": a.Action, "object": a.Object, "detail": a.Detail, "hash": hex.EncodeToString(a.Hash[:])}); err != nil {
+			b, err := json.Marshal(map[string]any{"seq": a.Seq, "at": a.At.Format(time.RFC3339Nano), "actor": a.Actor, "org": a.Org,
+				"action": a.Action, "object": a.Object, "detail": a.Detail, "hash": hex.EncodeToString(a.Hash[:])})
+			if err != nil {
+				return err
+			}
+			if _, err := e.stdout.Write(append(termsafe.JSON(b), '\n')); err != nil {
 				return err
 			}
 		}
@@ -121,7 +125,10 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "seq\tat\tactor\torg\taction\tobject\tdetail")
 	for _, a := range shown {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Seq, a.At.Format(time.RFC3339), a.Actor, a.Org, a.Action, a.Object, a.Detail)
+		// Actor, object and detail may hold what a request sent (an
+		// unauthenticated URL path, a report id): escaped, never raw.
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Seq, a.At.Format(time.RFC3339), termsafe.String(a.Actor), termsafe.String(a.Org),
+			termsafe.String(a.Action), termsafe.String(a.Object), termsafe.String(a.Detail))
 	}
 	return tw.Flush()
 }

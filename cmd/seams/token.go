@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -84,6 +85,13 @@ func runToken(ctx context.Context, e *env, args []string) error {
 			return storeError(err)
 		}
 		defer st.Close()
+		expiresSet := false
+		fs.Visit(func(f *flag.Flag) { expiresSet = expiresSet || f.Name == "expires" })
+		if expiresSet && expires <= 0 {
+			// A zero duration used to mean "no expiry": a token meant to
+			// last no time at all lasted for ever.
+			return usagef("token", "--expires %s: a token must expire after more than no time (leave --expires out for a token that never expires)", time.Duration(expires))
+		}
 		nt := seams.NewToken{Org: org, User: user, Role: r, Label: label}
 		if expires > 0 {
 			nt.Expires = time.Now().Add(time.Duration(expires)).UTC()

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/internal/termsafe"
 )
 
 // Query parameters are parsed strictly: an unknown parameter, a repeated
@@ -337,7 +338,9 @@ func parseUpload(v url.Values) (uploadParams, error) {
 }
 
 // checkUploadName refuses names that are empty, long, paths, or hold
-// control characters: the name is provenance kept for years.
+// control characters (C0, DEL, C1) or bidirectional controls, which would
+// make the name read other than it is: the name is provenance kept for
+// years.
 func checkUploadName(s string) error {
 	if s == "" {
 		return fmt.Errorf("%w: missing parameter name (the file's name, e.g. partner-a.csv)", seams.ErrInvalid)
@@ -346,8 +349,8 @@ func checkUploadName(s string) error {
 		return fmt.Errorf("%w: name %q (a file name of at most 256 bytes, no slashes or surrounding spaces)", seams.ErrInvalid, clip(s, 64))
 	}
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return fmt.Errorf("%w: name %q holds a control character", seams.ErrInvalid, clip(s, 64))
+		if termsafe.Unsafe(r) {
+			return fmt.Errorf("%w: name %q holds a control character or a bidirectional control", seams.ErrInvalid, termsafe.String(clip(s, 64)))
 		}
 	}
 	return nil

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -102,6 +104,9 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, p seams.Principa
 	if err != nil {
 		return err
 	}
+	if err := notMultipart(r); err != nil {
+		return err
+	}
 	format, err := reportfile.ParseFormat(up.format)
 	if err != nil {
 		return fmt.Errorf("%w: format: %v", seams.ErrInvalid, err)
@@ -125,7 +130,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, p seams.Principa
 	_ = rc.SetReadDeadline(deadline) // not every writer supports it (tests' recorders)
 	_ = rc.SetWriteDeadline(deadline)
 
-	f, err := os.CreateTemp(s.o.TempDir, "seams-upload-*")
+	f, err := os.CreateTemp(s.o.TempDir, spoolPattern)
 	if err != nil {
 		return fmt.Errorf("upload: %w", err)
 	}
@@ -186,6 +191,53 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, p seams.Principa
 	}
 	return writeJSON(w, status, res)
 }
+
+// notMultipart refuses a form upload (multipart/form-data: curl -F, an
+// HTML form): the body of an upload is the file itself, and a form's
+// framing lines (boundaries, part headers) would be read as the file's
+// records. 415 says how to send it instead.
+func notMultipart(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err == nil && !strings.HasPrefix(mt, "multipart/") {
+		return nil
+	}
+	if err != nil && !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "multipart/") {
+		return nil // a malformed type that is not a form: the content decides, as without one
+	}
+	return errorf(http.StatusUnsupportedMediaType,
+		"an upload's body is the file itself, not a form (%s): send it with e.g. curl --data-binary @FILE; nothing was stored", clip(mt, 64))
+}
+
+// CleanSpool removes the upload spool files (seams-upload-*) in dir last
+// written before cutoff: those of uploads a server stopped by a crash or a
+// kill left behind (a running server removes its own when each upload
+// ends). It returns how many it removed. On Unix, removing the file of an
+// upload still being loaded elsewhere does not disturb that load, which
+// reads it through a descriptor it holds.
+func CleanSpool(dir string, cutoff time.Time) (int, error) {
+	names, err := filepath.Glob(filepath.Join(dir, spoolPattern))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, name := range names {
+		fi, err := os.Lstat(name)
+		if err != nil || !fi.Mode().IsRegular() || !fi.ModTime().Before(cutoff) {
+			continue
+		}
+		if err := os.Remove(name); err == nil {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// spoolPattern is the name of an upload's spool file (os.CreateTemp).
+const spoolPattern = "seams-upload-*"
 
 // uploadError explains a failed load. An error the store names (role,
 // invalid argument) keeps its status; any other stops the file where it

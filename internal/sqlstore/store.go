@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/internal/termsafe"
 )
 
 // Failpoint, when set, is called at named points inside transactions
@@ -286,8 +287,8 @@ func checkName(what, s string) error {
 		return fmt.Errorf("%w: %s name %q (1-128 characters, no surrounding spaces)", seams.ErrInvalid, what, clean(s))
 	}
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f || r == '\uFFFD' {
-			return fmt.Errorf("%w: %s name %q (control character)", seams.ErrInvalid, what, clean(s))
+		if termsafe.Unsafe(r) || r == '\uFFFD' {
+			return fmt.Errorf("%w: %s name %q (control character or bidirectional control)", seams.ErrInvalid, what, termsafe.String(clean(s)))
 		}
 	}
 	return nil

@@ -157,7 +157,7 @@ func storedRegistry(t testing.TB, st seams.Store) registryView {
 		v.indicators = append(v.indicators, fmt.Sprintf("%s %s %s %v %v %v/%v %q org=%s shared=%v", in.Compound, in.Kind, in.Value,
 			in.Window.First.UTC(), in.Window.Last.UTC(), in.Confidence, in.HasConfidence, in.Source, si.Org, si.Shared))
 	}
-	for _, p := range reg.Shared {
+	for _, p := range reg.SharedPrefixes() {
 		v.shared = append(v.shared, p.String())
 	}
 	for _, l := range [][]string{v.compounds, v.brief, v.ids, v.indicators, v.shared} {

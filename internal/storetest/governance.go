@@ -250,3 +250,142 @@ func testUnchangedLoadAudit(t *testing.T, e Engine) {
 		t.Errorf("entries of the unchanged load: %+v", es)
 	}
 }
+
+// testAuditState: a row edited in the database without the store (and
+// so without an audit entry) is found by verification, although the
+// chain itself is intact.
+func testAuditState(t *testing.T, e Engine) {
+	for _, c := range []struct {
+		name, sql, want string
+	}{
+		{"review mark turned and comment forged", `UPDATE findings SET mark = 'dismissed', comment = 'not related' WHERE mark = 'confirmed'`, "the review of finding"},
+		{"review mark set with no review at all", `UPDATE findings SET mark = 'confirmed', reviewed_by = 'cli:someone' WHERE mark = ''`, "no audit entry records a review"},
+		{"indicator retired", `UPDATE indicators SET retired_ns = 1 WHERE retired_ns IS NULL`, `indicator file "indicators.csv" of org-a`},
+		{"indicator version rewritten", `UPDATE indicators SET version = version + 1`, `indicator file "indicators.csv" of org-a`},
+		{"shared prefix widened", `UPDATE shared_space SET prefix = '128.0.0.0/1'`, `shared-space list "satellite.txt" of org-a`},
+		{"shared list made to apply to everyone", `UPDATE shared_space SET scope = 1`, `shared-space list "satellite.txt" of org-a`},
+		{"compound moved", `UPDATE compounds SET country = 'TH' WHERE id = 'c-a'`, "the compounds"},
+		{"compound taken over", `UPDATE compounds SET org = 0`, "the compounds"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			st, _ := e.New(t)
+			defer st.Close()
+			a, _, _ := govFixture(t, st)
+			_, err := loadShared(st, a, "satellite.txt", "203.0.113.96/27\n", seams.SharedOwn, false, t)
+			must(t, err)
+			xrefStore(t, st, Operator)
+			f := findingOf(t, st, Operator, "ra-1", "c-a")
+			_, err = st.Review(ctx(), a, f.ID, seams.MarkConfirmed, "same login, same week")
+			must(t, err)
+			_, err = st.VerifyAudit(ctx(), Operator)
+			must(t, err)
+
+			res, err := DB(t, st).Exec(c.sql)
+			must(t, err)
+			if n, _ := res.RowsAffected(); n == 0 {
+				t.Fatalf("%q changed nothing: the case is vacuous", c.sql)
+			}
+			for name, verify := range map[string]func() (seams.AuditHead, error){
+				"incremental": func() (seams.AuditHead, error) { return st.VerifyAudit(ctx(), Operator) },
+				"full":        func() (seams.AuditHead, error) { return st.VerifyAuditFull(ctx(), Operator) },
+			} {
+				_, err := verify()
+				wantErr(t, err, seams.ErrAuditTampered, name+" verification after "+c.name)
+				if err == nil || !strings.Contains(err.Error(), c.want) {
+					t.Errorf("%s verification: %v, want it to name %q", name, err, c.want)
+				}
+			}
+		})
+	}
+}
+
+// testAuditCheckpoint: verification goes on from the last checkpoint,
+// which is trusted only as the chain covers it.
+func testAuditCheckpoint(t *testing.T, e Engine) {
+	st, _ := e.New(t)
+	defer st.Close()
+	govFixture(t, st)
+	first, err := st.VerifyAudit(ctx(), Operator)
+	must(t, err)
+	if first.From != 0 || first.Checked != first.Seq {
+		t.Fatalf("first verification %+v, want the whole chain", first)
+	}
+	xrefStore(t, st, Operator)
+	second, err := st.VerifyAudit(ctx(), Operator)
+	must(t, err)
+	if second.From != first.Seq || second.Checked != second.Seq-first.Seq || second.Checked == 0 {
+		t.Errorf("second verification %+v, want it to start at the first's head %d", second, first.Seq)
+	}
+	full, err := st.VerifyAuditFull(ctx(), Operator)
+	must(t, err)
+	if full.From != 0 || full.Checked != full.Seq {
+		t.Errorf("full verification %+v, want the whole chain", full)
+	}
+
+	for _, c := range []struct {
+		name, sql, want string
+	}{
+		{"checkpoint moved forward", `UPDATE state SET verified_seq = verified_seq + 3, verified_entry = verified_entry + 3`, "is not the one verified at the checkpoint"},
+		{"checkpoint entry removed", `DELETE FROM audit WHERE seq = (SELECT verified_entry FROM state WHERE id = 1)`, "follows entry"},
+		{"entry after the checkpoint edited", `UPDATE audit SET detail = 'nothing' WHERE seq = (SELECT verified_seq FROM state WHERE id = 1) + 2`, "was changed"},
+		{"entry before the checkpoint edited, hashes rewritten", `UPDATE audit SET hash = prev WHERE seq = (SELECT verified_seq FROM state WHERE id = 1)`, "is not the one verified at the checkpoint"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			st, _ := e.New(t)
+			defer st.Close()
+			govFixture(t, st)
+			_, err := st.VerifyAudit(ctx(), Operator)
+			must(t, err)
+			xrefStore(t, st, Operator)
+			db := DB(t, st)
+			_, err = db.Exec(e.Unguard)
+			must(t, err)
+			res, err := db.Exec(c.sql)
+			must(t, err)
+			if n, _ := res.RowsAffected(); n != 1 {
+				t.Fatalf("%q changed %d rows, want 1", c.sql, n)
+			}
+			_, err = st.VerifyAudit(ctx(), Operator)
+			wantErr(t, err, seams.ErrAuditTampered, c.name)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("verify: %v, want it to say %q", err, c.want)
+			}
+		})
+	}
+}
+
+// testRunsScoped: an organisation reads a run as what it did for what it
+// may see: not the other organisations' counts, reports or tokens.
+func testRunsScoped(t *testing.T, e Engine) {
+	st, _ := e.New(t)
+	defer st.Close()
+	a, b, _ := govFixture(t, st)
+	// A second report of org-a, so that the organisations' counts differ.
+	loadReports(t, st, a, load.NewOptions(), write(t, "ra2.jsonl", `{"id":"ra-2","ips":[{"ip":"203.0.113.100","at":"2024-05-11T00:00:00Z"}]}`+"\n"))
+	run := xrefStore(t, st, a)
+	if run.Counts[seams.ChangeNew] != 3 || run.Scanned != 3 {
+		t.Fatalf("the run: %+v, want 3 new findings of 3 reports", run)
+	}
+	for _, c := range []struct {
+		p         seams.Principal
+		new, scan int
+		by        string
+	}{
+		{Operator, 3, 3, run.By},
+		{a, 2, 2, run.By},
+		{b, 1, 1, "another organisation"},
+	} {
+		runs, err := st.Runs(ctx(), c.p, 10)
+		must(t, err)
+		sum, err := st.Summary(ctx(), c.p, seams.SummaryQuery{})
+		must(t, err)
+		if len(runs) != 1 || sum.LastRun == nil {
+			t.Fatalf("%s reads runs %+v, last run %+v", c.p.Org, runs, sum.LastRun)
+		}
+		for what, r := range map[string]seams.Run{"runs": runs[0], "overview's last run": *sum.LastRun} {
+			if r.Counts[seams.ChangeNew] != c.new || len(r.Counts) != 1 || r.Scanned != c.scan || r.By != c.by {
+				t.Errorf("%s's %s: counts %v, %d scanned, by %q; want %d new, %d scanned, by %q", c.p.Org, what, r.Counts, r.Scanned, r.By, c.new, c.scan, c.by)
+			}
+		}
+	}
+}

@@ -95,6 +95,9 @@ func Run(t *testing.T, e Engine) {
 		{"SharedSpaceOwners", testSharedSpaceOwners},
 		{"CompoundOwners", testCompoundOwners},
 		{"UnchangedLoadAudit", testUnchangedLoadAudit},
+		{"AuditState", testAuditState},
+		{"AuditCheckpoint", testAuditCheckpoint},
+		{"RunsScoped", testRunsScoped},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, e) })

@@ -321,13 +321,18 @@ func parseDuration(s string) (time.Duration, error) {
 type uploadParams struct {
 	name   string
 	shared bool
-	format string
-	source string
+	// coalition loads a shared-space list into the coalition-wide set;
+	// confirm stores a change that needs confirmation (a wide list, a
+	// compound moved far).
+	coalition, confirm bool
+	format             string
+	source             string
 }
 
 func parseUpload(v url.Values) (uploadParams, error) {
 	p := newParams(v)
-	u := uploadParams{name: p.str("name"), shared: p.boolean("shared"), format: p.str("format"), source: p.str("source")}
+	u := uploadParams{name: p.str("name"), shared: p.boolean("shared"), format: p.str("format"), source: p.str("source"),
+		coalition: p.boolean("coalition"), confirm: p.boolean("confirm")}
 	if err := p.done(); err != nil {
 		return u, err
 	}

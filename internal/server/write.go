@@ -114,10 +114,14 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, p seams.Principa
 	if kind != "reports" && (up.format != "" || up.source != "") {
 		return fmt.Errorf("%w: format and source are parameters of report uploads", seams.ErrInvalid)
 	}
-	if kind == "compounds" || kind == "shared" {
-		if up.shared {
-			return fmt.Errorf("%w: %s are visible to every organisation; shared is a parameter of indicator and report uploads", seams.ErrInvalid, kind)
-		}
+	if kind == "compounds" && up.shared {
+		return fmt.Errorf("%w: compounds are visible to every organisation; shared is a parameter of indicator, shared-space and report uploads", seams.ErrInvalid)
+	}
+	if up.coalition && kind != "shared" {
+		return fmt.Errorf("%w: coalition is a parameter of shared-space uploads", seams.ErrInvalid)
+	}
+	if up.confirm && kind != "shared" && kind != "compounds" {
+		return fmt.Errorf("%w: confirm is a parameter of shared-space and compound uploads", seams.ErrInvalid)
 	}
 	select {
 	case s.uploads <- struct{}{}:
@@ -158,6 +162,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, p seams.Principa
 	res := uploadResult{Kind: kind, Name: up.name, Bytes: n, Rejections: []rejectionView{}}
 	o := load.NewOptions()
 	o.Name, o.Stdin, o.Shared, o.Format, o.Source, o.Logger = up.name, f, up.shared, format, up.source, s.log
+	o.Coalition, o.Confirm = up.coalition, up.confirm
 	o.Reject = func(e *seams.RecordError) {
 		if len(res.Rejections) == maxRejections {
 			res.RejectionsOmitted++
@@ -177,6 +182,9 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, p seams.Principa
 		lr, err = load.Reports(ctx, s.st, p, []string{"-"}, o)
 	default:
 		return errorf(http.StatusNotFound, "no upload of %q", kind)
+	}
+	if errors.Is(err, seams.ErrNeedsConfirm) {
+		err = fmt.Errorf("%w (upload it again with confirm=true if that is meant)", err)
 	}
 	if err != nil {
 		return uploadError(err, lr)
@@ -463,11 +471,17 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request, p seams.Principal
 // verifyAudit walks the chain. A log that does not verify is an answer,
 // not a failure of the request: 200 with ok false and the entry named.
 func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request, p seams.Principal) error {
-	if err := noParams(r); err != nil {
+	q := newParams(r.URL.Query())
+	full := q.boolean("full")
+	if err := q.done(); err != nil {
 		return err
 	}
 	start := time.Now()
-	head, err := s.st.VerifyAudit(r.Context(), p)
+	verify := s.st.VerifyAudit
+	if full {
+		verify = s.st.VerifyAuditFull
+	}
+	head, err := verify(r.Context(), p)
 	if errors.Is(err, seams.ErrAuditTampered) {
 		return writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": err.Error()})
 	}
@@ -475,5 +489,5 @@ func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request, p seams.Pri
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"ok": true, "seq": head.Seq, "hash": hex.EncodeToString(head.Hash[:]),
-		"took": time.Since(start).Round(time.Millisecond).String()})
+		"from": head.From, "checked": head.Checked, "took": time.Since(start).Round(time.Millisecond).String()})
 }

@@ -486,7 +486,15 @@ func (s *Store) PutShared(ctx context.Context, p seams.Principal, l seams.Shared
 		}
 	}
 	v4, v6 := sharedCover(l.Prefixes)
-	if (v4 > seams.MaxSharedCover || v6 > seams.MaxSharedCover) && !l.Confirm {
+	wide := v4 > seams.MaxSharedCover || v6 > seams.MaxSharedCover
+	if wide && l.Scope == seams.SharedAll && !steward(p) {
+		// Confirmation guards against a mistake, not against a member:
+		// a list this wide applies to other organisations' reports only
+		// as the coalition's.
+		return res, fmt.Errorf("%w: %s covers %s of IPv4 and %s of IPv6: a list covering more than %s of a family applies to other organisations only in the coalition set (a coalition steward's); keep it to your organisation's reports (not shared)",
+			seams.ErrForbidden, l.Name, percent(v4), percent(v6), percent(seams.MaxSharedCover))
+	}
+	if wide && !l.Confirm {
 		return res, fmt.Errorf("%w: %w: %s covers %s of IPv4 and %s of IPv6, more than %s of a family: every finding on those addresses would be downgraded (load it again with confirmation if that is meant)",
 			seams.ErrInvalid, seams.ErrNeedsConfirm, l.Name, percent(v4), percent(v6), percent(seams.MaxSharedCover))
 	}

@@ -96,8 +96,9 @@ func testSharedSpaceOwners(t *testing.T, e Engine) {
 		{"an empty shared list under org-a's list name", "", seams.SharedAll, false, nil, weakened},
 		{"the IPv4 default route", "0.0.0.0/0\n", seams.SharedAll, true, seams.ErrInvalid, weakened},
 		{"the IPv6 default route", "::/0\n", seams.SharedAll, true, seams.ErrInvalid, weakened},
-		{"half of IPv4, unconfirmed", "0.0.0.0/1\n", seams.SharedAll, false, seams.ErrNeedsConfirm, weakened},
-		{"much of IPv6 in pieces, unconfirmed", "2000::/8\n2100::/8\n", seams.SharedAll, false, seams.ErrNeedsConfirm, weakened},
+		{"half of IPv4, unconfirmed", "0.0.0.0/1\n", seams.SharedOwn, false, seams.ErrNeedsConfirm, weakened},
+		{"much of IPv6 in pieces, unconfirmed", "2000::/8\n2100::/8\n", seams.SharedOwn, false, seams.ErrNeedsConfirm, weakened},
+		{"half of IPv4, confirmed, shared with everyone", "128.0.0.0/1\n", seams.SharedAll, true, seams.ErrForbidden, weakened},
 		{"the coalition set, by an organisation's admin", "192.0.2.0/24\n", seams.SharedCoalition, false, seams.ErrForbidden, weakened},
 	} {
 		t.Run(c.name, func(t *testing.T) {

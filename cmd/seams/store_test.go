@@ -275,9 +275,10 @@ func TestLoadRestoresAssociated(t *testing.T) {
 
 // TestXrefStoreMatchesXrefInExchangeFormats: the registry as
 // FollowTheMoney compounds, a STIX bundle of indicators and a MISP
-// warninglist, compressed and some of them given on standard input, loads
-// into a store whose run makes the findings seams xref makes of the same
-// files, line for line.
+// warninglist that lists autonomous systems, compressed and some of them
+// given on standard input, loads into a store whose run makes the findings
+// seams xref makes of the same files with the same ASN database, line for
+// line: the store keeps the list's ASes and its run applies them.
 func TestXrefStoreMatchesXrefInExchangeFormats(t *testing.T) {
 	files := t.TempDir()
 	cs, err := os.Open(small + "compounds.csv")
@@ -311,13 +312,31 @@ func TestXrefStoreMatchesXrefInExchangeFormats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// AS64497 is Example Mobile in the ASN database of package mmdb's
+	// tests; AS64500 is in none.
+	wl = bytes.Replace(wl, []byte(`"AS64500"]`), []byte(`"AS64500", "AS64497"]`), 1)
+	asnDB, err := filepath.Abs(docASN)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var wlGz bytes.Buffer
 	gw := gzip.NewWriter(&wlGz)
 	gw.Write(wl)
 	gw.Close()
-	shared := filepath.Join(files, "warninglist.json.gz")
-	os.WriteFile(shared, wlGz.Bytes(), 0o600)
-	ftmCompounds := "../../registryfile/testdata/compounds.ftm.json"
+	// xref names a list by the path it is given, a store by its name:
+	// the same here (gzip data under a name that does not say so).
+	shared := "warninglist.json"
+	os.WriteFile(filepath.Join(files, shared), wlGz.Bytes(), 0o600)
+	ftmCompounds, err := filepath.Abs("../../registryfile/testdata/compounds.ftm.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	smallDir, err := filepath.Abs(small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := smallDir + "/"
+	t.Chdir(files)
 
 	dir := t.TempDir()
 	for _, l := range []struct {
@@ -327,7 +346,7 @@ func TestXrefStoreMatchesXrefInExchangeFormats(t *testing.T) {
 	}{
 		{"", []string{"load", "--data", dir, "compounds", ftmCompounds}, "3 new"},
 		{string(bundleZst), []string{"load", "--data", dir, "indicators", "-", "--name", "partner-a.json", "--org", "partner-a", "--shared"}, "10 new indicator versions"},
-		{wlGz.String(), []string{"load", "--data", dir, "shared", "-", "--name", "warninglist.json"}, "1 new"},
+		{wlGz.String(), []string{"load", "--data", dir, "shared", "-", "--name", "warninglist.json"}, "3 new"},
 		{"", []string{"load", "--data", dir, "reports", small + "reports.jsonl", small + "reports2.jsonl", "--org", "hotline"}, ""},
 	} {
 		code, stdout, stderr := run(t, l.stdin, l.args...)
@@ -335,12 +354,15 @@ func TestXrefStoreMatchesXrefInExchangeFormats(t *testing.T) {
 			t.Fatalf("%v: exit %d\n%s%s", l.args, code, stdout, stderr)
 		}
 	}
-	if code, stdout, stderr := run(t, "", "xref", "--store", dir); code != 0 {
+	if code, stdout, stderr := run(t, "", "xref", "--store", dir, "--asn-db", asnDB); code != 0 {
 		t.Fatalf("xref --store: exit %d\n%s%s", code, stdout, stderr)
 	}
 	_, stored, _ := run(t, "", "findings", "--data", dir, "--format", "jsonl")
+	if !strings.Contains(stored, "AS64497 Example Mobile (synthetic), listed in warninglist.json") {
+		t.Errorf("no stored finding has evidence in the warninglist's AS: the case tests nothing\n%s", stored)
+	}
 	out := t.TempDir()
-	if code, _, stderr := run(t, "", "xref", "--compounds", ftmCompounds, "--indicators", indicators, "--shared", shared,
+	if code, _, stderr := run(t, "", "xref", "--compounds", ftmCompounds, "--indicators", indicators, "--shared", shared, "--asn-db", asnDB,
 		"--reports", small+"reports.jsonl", "--reports", small+"reports2.jsonl", "--out", out); code != 0 {
 		t.Fatalf("xref: %s", stderr)
 	}

@@ -98,6 +98,7 @@ func Run(t *testing.T, e Engine) {
 		{"AuditState", testAuditState},
 		{"AuditCheckpoint", testAuditCheckpoint},
 		{"RunsScoped", testRunsScoped},
+		{"DifferentialSharedASN", testDifferentialSharedASN},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, e) })

@@ -17,6 +17,7 @@ import (
 
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/internal/storetest"
+	"github.com/seams-dev/seams/internal/termsafe"
 	"github.com/seams-dev/seams/registryfile"
 	"github.com/seams-dev/seams/sqlite"
 	"github.com/seams-dev/seams/stix"
@@ -175,9 +176,62 @@ func TestTokenAndAuditCommands(t *testing.T) {
 		}
 	}
 	db.Close()
-	code, _, stderr = run(t, "", "audit", "verify", "--data", dir)
+	// Entry 2 is before the checkpoint the first verify left: --full
+	// recomputes it.
+	code, _, stderr = run(t, "", "audit", "verify", "--data", dir, "--full")
 	if code != 1 || !strings.Contains(stderr, "entry 2 was changed") {
-		t.Errorf("audit verify after tampering: exit %d, %s", code, stderr)
+		t.Errorf("audit verify --full after tampering: exit %d, %s", code, stderr)
+	}
+	// A zero expiry used to make a token that never expires.
+	for _, d := range []string{"0s", "0d", "0"} {
+		if code, _, stderr := run(t, "", "token", "create", "--data", t.TempDir(), "--org", "x", "--role", "viewer", "--expires", d); code != 2 || !strings.Contains(stderr, "--expires") {
+			t.Errorf("token create --expires %s: exit %d, want 2: %s", d, code, stderr)
+		}
+	}
+}
+
+// TestTerminalControlsEscaped: what requests put in the audit log (an
+// unauthenticated URL path, a report id) and report ids in findings reach
+// the operator's terminal escaped, never raw.
+func TestTerminalControlsEscaped(t *testing.T) {
+	dir := t.TempDir()
+	const hostile = "/api/\x1b]0;owned\x07\x1b[2J\u009b31m\u202eevil"
+	st, err := sqlite.Open(context.Background(), dir, sqlite.NewOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Audit(context.Background(), seams.Operator("org-a", "tester"), seams.AuditEvent{Action: "auth.refused", Object: "path:" + hostile, Detail: hostile}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	reports := filepath.Join(t.TempDir(), "r.jsonl")
+	os.WriteFile(reports, []byte(`{"id":"r-\u202eevil\u001b[2J","ips":[{"ip":"203.0.113.7","at":"2024-05-01T00:00:00Z"}]}`+"\n"), 0o600)
+	for _, args := range [][]string{
+		{"load", "--data", dir, "compounds", small + "compounds.csv"},
+		{"load", "--data", dir, "indicators", small + "indicators.csv"},
+		{"load", "--data", dir, "reports", reports},
+		{"xref", "--store", dir},
+	} {
+		if code, _, stderr := run(t, "", args...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+	}
+	for _, args := range [][]string{
+		{"audit", "list", "--data", dir},
+		{"audit", "list", "--data", dir, "--json"},
+		{"findings", "--data", dir},
+		{"findings", "--data", dir, "--format", "jsonl"},
+	} {
+		code, out, stderr := run(t, "", args...)
+		if code != 0 || !strings.Contains(out, "evil") {
+			t.Fatalf("%v: exit %d, the hostile text is not shown: %s%s", args, code, out, stderr)
+		}
+		for _, r := range out {
+			if r != '\n' && r != '\t' && termsafe.Unsafe(r) {
+				t.Errorf("%v prints %U raw:\n%q", args, r, out)
+				break
+			}
+		}
 	}
 }
 

@@ -68,6 +68,9 @@ var schemaCoalition = []string{
 	`ALTER TABLE state ADD COLUMN verified_entry {{INT}} NOT NULL DEFAULT 0`,
 	`ALTER TABLE state ADD COLUMN integrity_from {{INT}} NOT NULL DEFAULT 0`,
 	`UPDATE state SET integrity_from = audit_seq + 1 WHERE id = 1`,
+	// Verification reads the entries that record object states by action:
+	// without an index it would scan the whole log every time.
+	`CREATE INDEX audit_action ON audit (action, seq)`,
 }
 
 // schemaV5 keeps what a run over a store applies since it caps

@@ -254,6 +254,11 @@ func (v viewer) args() []any { return []any{boolInt(v.all), v.org} }
 // visible.
 func sees(a string) string { return "(? = 1 OR " + a + ".org = ? OR " + a + ".shared = 1)" }
 
+// seesShared is the condition that a shared-space row applies to v's
+// reports: the coalition set, a list shared with every organisation, or
+// v's own (everything for the operator).
+const seesShared = "(? = 1 OR scope <> 0 OR org = ?)"
+
 // seesFinding is the condition that finding f of report r is visible: its
 // organisation's, or of a shared report and made only of shared
 // indicators.

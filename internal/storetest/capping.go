@@ -25,6 +25,7 @@ import (
 // undoCoalition takes a store of schema version 6 (schemaCoalition) back
 // to version 5 (both engines).
 var undoCoalition = []string{
+	`DROP INDEX audit_action`,
 	`DROP INDEX shared_space_org`,
 	`ALTER TABLE shared_space DROP COLUMN org`,
 	`ALTER TABLE shared_space DROP COLUMN scope`,

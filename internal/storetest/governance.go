@@ -133,6 +133,24 @@ func testSharedSpaceOwners(t *testing.T, e Engine) {
 	if sees(t, st, a, "shared.load", "shared:wide.txt") {
 		t.Error("org-a's admin sees org-b's own list, which does not apply to it")
 	}
+	// Nor does org-a's summary count it, or its search find it.
+	prefixes := func(p seams.Principal) int {
+		sum, err := st.Summary(ctx(), p, seams.SummaryQuery{})
+		must(t, err)
+		return sum.Registry.SharedPrefixes
+	}
+	if na, nb := prefixes(a), prefixes(b); nb != na+1 {
+		t.Errorf("shared prefixes in the summaries: org-a %d, org-b %d; want org-b's own list in org-b's only", na, nb)
+	}
+	q, err := seams.ParseSearch("", "198.51.100.1")
+	must(t, err)
+	for p, want := range map[seams.Principal]int{a: 0, b: 1} {
+		res, err := st.Search(ctx(), p, q)
+		must(t, err)
+		if len(res.Shared) != want {
+			t.Errorf("%s's search of 198.51.100.1 finds shared space %v, want %d prefixes", p.Org, res.Shared, want)
+		}
+	}
 
 	// The coalition set: only a steward changes it, and every
 	// organisation sees the change.

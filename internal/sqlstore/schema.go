@@ -34,7 +34,16 @@ type Dialect struct {
 // migrations are the versioned steps of the schema; version i+1 is
 // migrations[i]. A step is never changed once released: a change is a new
 // step.
-var migrations = [][]string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, schemaCoalition}
+var migrations = [][]string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, schemaIndicatorDrift, schemaCoalition}
+
+// schemaIndicatorDrift keeps an indicator's own drift bound
+// (seams.Indicator.Drift, HasDrift): indicators.drift_ns, NULL for an
+// indicator without one (every row stored before), so that a run over the
+// store holds rule ip-drift to the same bound as seams xref. The column is
+// nullable without a default: no table is rewritten.
+var schemaIndicatorDrift = []string{
+	`ALTER TABLE indicators ADD COLUMN drift_ns {{INT}}`,
+}
 
 // schemaCoalition is what a coalition sharing one server needs (issue
 // 18). Shared space belongs to an organisation (shared_space.org; 0 is the

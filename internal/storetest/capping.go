@@ -22,8 +22,8 @@ import (
 	"github.com/seams-dev/seams/xref"
 )
 
-// undoCoalition takes a store of schema version 6 (schemaCoalition) back
-// to version 5 (both engines).
+// undoCoalition takes a store after schemaCoalition back
+// to the step before (both engines).
 var undoCoalition = []string{
 	`DROP INDEX audit_action`,
 	`DROP INDEX shared_space_org`,

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
 	"net/netip"
 	"slices"
 	"strings"
@@ -58,8 +59,11 @@ var (
 type Loader interface {
 	// PutCompounds adds new compounds and updates changed ones. Compounds
 	// are reference data, visible to every organisation; they are never
-	// deleted by a load, since another file may still use them.
-	PutCompounds(ctx context.Context, p Principal, file string, cs []Compound) (LoadResult, error)
+	// deleted by a load, since another file may still use them. A new
+	// compound belongs to p.Org; only its organisation or a coalition
+	// steward may change it (ErrForbidden), and a change that moves it far
+	// or to another country needs f.Confirm (ErrNeedsConfirm).
+	PutCompounds(ctx context.Context, p Principal, f CompoundFile, cs []Compound) (LoadResult, error)
 	// PutIndicators makes inds the active indicators of the indicator file
 	// f.Name of p.Org. Rows already active are kept as they are; new rows
 	// become new indicator versions; active rows missing from inds are
@@ -69,10 +73,13 @@ type Loader interface {
 	// ShareIndicators sets the sharing of the indicator file name of p.Org:
 	// a new version of the file with the same indicators.
 	ShareIndicators(ctx context.Context, p Principal, name string, shared bool) (LoadResult, error)
-	// PutShared makes prefixes the shared address space listed by file,
-	// replacing what an earlier load of that file listed. Shared space is
-	// global: it describes the Internet, not a case. It takes an admin.
-	PutShared(ctx context.Context, p Principal, file string, prefixes []netip.Prefix) (LoadResult, error)
+	// PutShared makes l the shared-space list l.Name of p.Org (of the
+	// coalition for SharedCoalition, which takes RoleCoalition),
+	// replacing what an earlier load of that list held. Its scope says
+	// whose reports it applies to. It takes an admin; a default route is
+	// refused, and a list covering more than MaxSharedCover needs
+	// l.Confirm (ErrNeedsConfirm).
+	PutShared(ctx context.Context, p Principal, l SharedSpaceList) (LoadResult, error)
 	// PutReports stores the metadata of a batch of reports of p.Org, in
 	// one transaction. A report whose id p.Org already stored with the same
 	// content is unchanged (its sharing follows b.Shared); with other
@@ -199,12 +206,20 @@ type AuditLog interface {
 	// does not see (a refused login, an upload received).
 	Audit(ctx context.Context, p Principal, e AuditEvent) error
 	// AuditEntries returns entries in seq order; an admin sees those of
-	// its organisation, the operator all.
+	// its organisation and every change of data all organisations share
+	// (compound.update, shared.global), the operator all.
 	AuditEntries(ctx context.Context, p Principal, q AuditQuery) ([]AuditEntry, error)
-	// VerifyAudit walks the whole chain and returns its head, or an error
-	// naming the first entry that does not verify (ErrAuditTampered). It
-	// takes an admin.
+	// VerifyAudit verifies the chain from the last verified checkpoint
+	// to its head (the whole chain the first time), checks the current
+	// state of audited objects (review marks, indicator files, shared
+	// space, compounds) against what the chain recorded last, records the
+	// new checkpoint, and returns the head; or an error naming the first
+	// entry or object that does not verify (ErrAuditTampered). It takes
+	// an admin.
 	VerifyAudit(ctx context.Context, p Principal) (AuditHead, error)
+	// VerifyAuditFull is VerifyAudit over the whole chain, whatever the
+	// checkpoint.
+	VerifyAuditFull(ctx context.Context, p Principal) (AuditHead, error)
 }
 
 // Principal is who acts on the store: the holder of an API token (from
@@ -240,7 +255,7 @@ func (p Principal) Actor() string {
 }
 
 // Role is what a principal may do. Each role may do what the roles below it
-// may: viewer < analyst < admin.
+// may: viewer < analyst < admin < coalition.
 type Role string
 
 // The roles.
@@ -248,15 +263,19 @@ const (
 	RoleViewer  Role = "viewer"  // read findings, reports, indicators
 	RoleAnalyst Role = "analyst" // also upload files, run cross-references, review findings
 	RoleAdmin   Role = "admin"   // also manage tokens, load shared space, read the audit log
+	// RoleCoalition is a coalition steward: an admin of its organisation
+	// who may also change the coalition-wide shared space and any
+	// organisation's compounds. Only the operator creates its tokens.
+	RoleCoalition Role = "coalition"
 )
 
 // ParseRole parses a role name, ignoring case and surrounding spaces.
 func ParseRole(s string) (Role, error) {
 	switch r := Role(strings.ToLower(strings.TrimSpace(s))); r {
-	case RoleViewer, RoleAnalyst, RoleAdmin:
+	case RoleViewer, RoleAnalyst, RoleAdmin, RoleCoalition:
 		return r, nil
 	}
-	return "", fmt.Errorf("invalid role %q (want viewer, analyst or admin)", s)
+	return "", fmt.Errorf("invalid role %q (want viewer, analyst, admin or coalition)", s)
 }
 
 func (r Role) rank() int {
@@ -267,6 +286,8 @@ func (r Role) rank() int {
 		return 2
 	case RoleAdmin:
 		return 3
+	case RoleCoalition:
+		return 4
 	}
 	return 0
 }
@@ -438,8 +459,114 @@ type StoredReport struct {
 type StoredRegistry struct {
 	Compounds  []Compound
 	Indicators []StoredIndicator // active only, in id order
-	Shared     []netip.Prefix
+	// SharedLists are the active shared-space lists, by owner (the
+	// coalition set first) and name. A run applies to an organisation's
+	// reports its own lists, those other organisations share, and the
+	// coalition set (StoredSharedList.AppliesTo).
+	SharedLists []StoredSharedList
 }
+
+// SharedPrefixes returns every prefix of the active shared-space lists,
+// whoever they apply to, each once, in the order of their text.
+func (r *StoredRegistry) SharedPrefixes() []netip.Prefix {
+	seen := map[netip.Prefix]bool{}
+	var out []netip.Prefix
+	for i := range r.SharedLists {
+		for _, p := range r.SharedLists[i].Prefixes {
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b netip.Prefix) int { return strings.Compare(a.String(), b.String()) })
+	return out
+}
+
+// CompoundFile names a compounds load.
+type CompoundFile struct {
+	Name string
+	// Confirm stores changes that need confirmation (a compound moved
+	// more than MaxCompoundMove, or to another country).
+	Confirm bool
+}
+
+// Distance returns the great-circle distance between two points given in
+// degrees, in kilometres (haversine, on a sphere of the Earth's mean
+// radius).
+func Distance(lat1, lon1, lat2, lon2 float64) float64 {
+	const r = 6371.0
+	rad := math.Pi / 180
+	dlat, dlon := (lat2-lat1)*rad, (lon2-lon1)*rad
+	a := math.Sin(dlat/2)*math.Sin(dlat/2) + math.Cos(lat1*rad)*math.Cos(lat2*rad)*math.Sin(dlon/2)*math.Sin(dlon/2)
+	return 2 * r * math.Asin(math.Sqrt(min(1, a)))
+}
+
+// MaxCompoundMove is how far a load may move a stored compound without
+// confirmation, in kilometres.
+const MaxCompoundMove = 500
+
+// SharedScope is whose reports a shared-space list applies to.
+type SharedScope int
+
+// The scopes. A list of an organisation applies to its own reports unless
+// it shares it; the coalition set applies to every organisation's and is
+// changed only by a coalition steward (RoleCoalition) or the operator.
+const (
+	SharedOwn       SharedScope = iota // the owner's reports only
+	SharedAll                          // every organisation's: the owner shares it
+	SharedCoalition                    // the coalition-wide set
+)
+
+// String names the scope: own, shared, coalition.
+func (s SharedScope) String() string {
+	switch s {
+	case SharedOwn:
+		return "own"
+	case SharedAll:
+		return "shared"
+	case SharedCoalition:
+		return "coalition"
+	}
+	return fmt.Sprintf("scope(%d)", int(s))
+}
+
+// SharedSpaceList is a shared-space list to store (PutShared).
+type SharedSpaceList struct {
+	Name     string
+	Scope    SharedScope
+	Prefixes []netip.Prefix
+	// ASNs are the autonomous systems the list names (a MISP
+	// warninglist's AS64500): a run given an ASN database applies their
+	// networks, as seams xref does.
+	ASNs []uint32
+	// Confirm stores a list that covers more than MaxSharedCover.
+	Confirm bool
+}
+
+// StoredSharedList is a shared-space list as a run applies it.
+type StoredSharedList struct {
+	Org      string // the owner; "" for the coalition set
+	Name     string
+	Scope    SharedScope
+	Prefixes []netip.Prefix // sorted
+	ASNs     []uint32       // sorted
+}
+
+// AppliesTo reports whether the list applies to the reports of org.
+func (l *StoredSharedList) AppliesTo(org string) bool {
+	return l.Scope != SharedOwn || l.Org == org
+}
+
+// MaxSharedCover is how much of an address family one shared-space list
+// may cover without confirmation: 1/256 of it (a /8 of IPv4, a /8 of
+// IPv6). A default route (a /0) is refused whatever the confirmation:
+// shared space that holds every address downgrades every finding.
+const MaxSharedCover = 1.0 / 256
+
+// ErrNeedsConfirm: a change that looks absurd (shared space covering much
+// of the address space, a compound moved far) and was not confirmed.
+var ErrNeedsConfirm = errors.New("needs confirmation")
 
 // StoreState is where a store stands.
 type StoreState struct {
@@ -1050,6 +1177,9 @@ type AuditEntry struct {
 type AuditHead struct {
 	Seq  int64
 	Hash [32]byte
+	// From is the checkpoint verification started after (0: the whole
+	// chain was verified), and Checked the entries it recomputed.
+	From, Checked int64
 }
 
 // ErrAuditTampered is the cause of every verification failure.

@@ -260,7 +260,7 @@ func StoreRegistryHash(reg *seams.StoredRegistry) string {
 		h.Write([]byte{'\n'})
 	}
 	var sh []string
-	for _, p := range reg.Shared {
+	for _, p := range reg.SharedPrefixes() {
 		sh = append(sh, p.String())
 	}
 	sort.Strings(sh)

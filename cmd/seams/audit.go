@@ -10,12 +10,13 @@ import (
 	"time"
 
 	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/internal/termsafe"
 )
 
 var auditCommand = &command{
 	summary: "verify or list the store's hash-chained audit log",
 	usage: `Usage:
-  seams audit verify (--data DIR | --db URL)
+  seams audit verify (--data DIR | --db URL) [--full]
   seams audit list   (--data DIR | --db URL) [--after SEQ] [--limit N]
                      [--action ACTION] [--object OBJECT] [--org ORG] [--json]
 
@@ -24,11 +25,17 @@ of findings and reports to an append-only audit log, in the transaction of
 the change. Each entry holds the SHA-256 of the one before it and of its own
 fields, so that editing, inserting or removing an entry breaks the chain.
 
-verify recomputes the whole chain and prints its length and last hash
-(keep that hash elsewhere: a log cut short and its head rewritten can only
-be caught against a copy). It exits 1 naming the first entry that does not
-verify.
-list prints entries in order, oldest first.
+verify recomputes the chain from the last verified checkpoint (the whole
+chain the first time, or with --full), checks that the current review
+marks, indicator files, shared-space lists and compounds are what the chain
+recorded last (so that a row edited in the database behind the store's back
+is found), records the head as the new checkpoint, and prints the length
+and last hash (keep that hash elsewhere: a log cut short, or rewritten
+whole, with its head can only be caught against a copy). It exits 1 naming
+the first entry or object that does not verify.
+list prints entries in order, oldest first. Text that came from outside
+(a request's path, a report id, a file name) is printed with its control
+characters escaped (\x1b, \u202e): what is shown is what is stored.
 
 Flags:
 ` + storeFlagsHelp + `  --after SEQ         list entries after this one (default 0: from the start)
@@ -37,6 +44,8 @@ Flags:
   --object OBJECT     only entries about this object, e.g. finding:42
   --org ORG           only entries of this organisation
   --json              one JSON object a line instead of a table
+  --full              verify: recompute the whole chain, not from the
+                      checkpoint
 
 Examples:
   seams audit verify --data case/
@@ -62,6 +71,8 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&q.Object, "object", "", "")
 	fs.StringVar(&org, "org", "", "")
 	fs.BoolVar(&asJSON, "json", false, "")
+	var full bool
+	fs.BoolVar(&full, "full", false, "")
 	pos, err := parseMixed(fs, args)
 	if err != nil {
 		return err
@@ -82,11 +93,20 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 	defer st.Close()
 	p := operator(defaultOrg)
 	if sub == "verify" {
-		head, err := st.VerifyAudit(ctx, p)
+		verify := st.VerifyAudit
+		if full {
+			verify = st.VerifyAuditFull
+		}
+		head, err := verify(ctx, p)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "audit log verifies: %d entries, last hash %s\n", head.Seq, hex.EncodeToString(head.Hash[:]))
+		from := "the whole chain recomputed"
+		if head.From > 0 {
+			from = fmt.Sprintf("entries %d to %d recomputed from the checkpoint at entry %d (--full recomputes all)", head.From+1, head.Seq, head.From)
+		}
+		fmt.Fprintf(e.stdout, "audit log verifies: %d entries, last hash %s; %s; the state of reviews, indicator files, shared space and compounds is what it records\n",
+			head.Seq, hex.EncodeToString(head.Hash[:]), from)
 		return nil
 	}
 	// An organisation filter is applied here: the operator's query sees
@@ -109,10 +129,13 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 	}
 	shown = shown[:min(len(shown), q.Limit)]
 	if asJSON {
-		enc := json.NewEncoder(e.stdout)
 		for _, a := range shown {
-			if err := enc.Encode(map[string]any{"seq": a.Seq, "at": a.At.Format(time.RFC3339Nano), "actor": a.Actor, "org": a.Org,
-				"action": a.Action, "object": a.Object, "detail": a.Detail, "hash": hex.EncodeToString(a.Hash[:])}); err != nil {
+			b, err := json.Marshal(map[string]any{"seq": a.Seq, "at": a.At.Format(time.RFC3339Nano), "actor": a.Actor, "org": a.Org,
+				"action": a.Action, "object": a.Object, "detail": a.Detail, "hash": hex.EncodeToString(a.Hash[:])})
+			if err != nil {
+				return err
+			}
+			if _, err := e.stdout.Write(append(termsafe.JSON(b), '\n')); err != nil {
 				return err
 			}
 		}
@@ -121,7 +144,10 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "seq\tat\tactor\torg\taction\tobject\tdetail")
 	for _, a := range shown {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Seq, a.At.Format(time.RFC3339), a.Actor, a.Org, a.Action, a.Object, a.Detail)
+		// Actor, object and detail may hold what a request sent (an
+		// unauthenticated URL path, a report id): escaped, never raw.
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Seq, a.At.Format(time.RFC3339), termsafe.String(a.Actor), termsafe.String(a.Org),
+			termsafe.String(a.Action), termsafe.String(a.Object), termsafe.String(a.Detail))
 	}
 	return tw.Flush()
 }

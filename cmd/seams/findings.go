@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/internal/termsafe"
 	"github.com/seams-dev/seams/jsonl"
 )
 
@@ -242,7 +243,7 @@ func runFindings(ctx context.Context, e *env, args []string) error {
 				if len(f.Capped) > 0 {
 					tier += " (capped)"
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", f.ID, f.Report, f.Compound, tier, at, evidenceSummary(f.Evidence), dash(mark))
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", f.ID, termsafe.String(f.Report), termsafe.String(f.Compound), tier, at, evidenceSummary(f.Evidence), dash(mark))
 				continue
 			}
 			rf, err := f.Resolve(inds)
@@ -250,7 +251,7 @@ func runFindings(ctx context.Context, e *env, args []string) error {
 				return err
 			}
 			buf = jsonl.AppendFinding(buf[:0], &rf)
-			w.Write(buf)
+			w.Write(termsafe.JSON(buf))
 		}
 		count += len(page.Findings)
 		if page.Next == "" || n > 0 && count >= n {

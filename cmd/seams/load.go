@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -21,7 +22,11 @@ var loadCommand = &command{
 Import files into the case store. KIND is what the files hold; each kind
 is read in every format seams xref reads it in, found from the first bytes:
   compounds   a compounds CSV or FollowTheMoney entities: new compounds
-              are added, changed ones updated; none is ever deleted
+              are added (they belong to ORG), changed ones updated; none
+              is ever deleted. A change that moves a compound more than
+              500 km, or to another country, needs --confirm. (Over the
+              API only the compound's organisation or a coalition steward
+              may change it; the operator may change any.)
   indicators  an indicators CSV, a STIX 2.1 bundle or MISP events: it
               becomes the new version of the indicator file of that name
               (--name) of the organisation; rows already stored stay as
@@ -32,9 +37,15 @@ is read in every format seams xref reads it in, found from the first bytes:
               store lacks are stored with them (a stored compound keeps
               what the store says, as a compounds file wins in seams xref)
   shared      a shared-space list or a MISP warninglist, replacing what the
-              list of that name listed before (takes effect for every
-              organisation); an AS a warninglist names is rejected: the
-              store keeps prefixes
+              list of that name listed before. Without --org it is the
+              coalition-wide set, which applies to every organisation's
+              reports (the operator owns the store); with --org ORG it is
+              ORG's list, applied to ORG's reports only, or to every
+              organisation's with --shared. The ASes a warninglist names
+              are kept with it: a run given --asn-db applies their networks,
+              as seams xref does. A default route (0.0.0.0/0, ::/0) is
+              refused; a list covering more than 1/256 of IPv4 or of IPv6
+              needs --confirm
   reports     report files in any format seams reads (JSON Lines,
               CyberTipline XML, CSV; see --format), stored 2,000 reports a
               transaction: a load that is stopped keeps what it committed,
@@ -55,7 +66,15 @@ Flags:
 ` + storeFlagsHelp + `  --org ORG           the organisation the data belongs to (default local);
                       created if new
   --shared            make the indicators or reports visible to the other
-                      organisations of the store (default: only to ORG)
+                      organisations of the store, or ORG's shared-space
+                      list apply to their reports (default: only to ORG)
+  --coalition         load a shared-space list into the coalition-wide set
+                      (the default of shared without --org)
+  --confirm           store a change that needs confirmation: a shared-space
+                      list covering more than 1/256 of an address family,
+                      a compound moved more than 500 km or to another
+                      country (without it the load is refused, nothing
+                      stored, and says why)
   --name NAME         the name the file is stored under (default: its base
                       name; "stdin" for -). Indicator files of one name and
                       organisation are versions of one set.
@@ -72,6 +91,8 @@ Examples:
   seams load --data case/ indicators partner-a.csv --org partner-a --shared
   seams load --data case/ indicators partner-b.stix.json.zst --org partner-b
   seams load --data case/ reports 2024-*.jsonl.gz --org hotline
+  seams load --data case/ shared satellite.txt --org partner-a --shared
+  seams load --data case/ compounds moved.csv --confirm
   zcat today.xml.gz | seams load --data case/ reports - --name today.xml
 
 Exit status: 0 when the files were loaded, even with rejected records; 1 when
@@ -91,6 +112,8 @@ func runLoad(ctx context.Context, e *env, args []string) error {
 	var verbose bool
 	fs.StringVar(&org, "org", org, "")
 	fs.BoolVar(&o.Shared, "shared", false, "")
+	fs.BoolVar(&o.Coalition, "coalition", false, "")
+	fs.BoolVar(&o.Confirm, "confirm", false, "")
 	fs.StringVar(&o.Name, "name", "", "")
 	fs.StringVar(&o.Source, "source", "", "")
 	fs.StringVar(&format, "format", "", "")
@@ -113,6 +136,16 @@ func runLoad(ctx context.Context, e *env, args []string) error {
 	case "reports":
 	default:
 		return usagef("load", "unknown kind %q (want compounds, indicators, shared or reports)", kind)
+	}
+	orgGiven := false
+	fs.Visit(func(f *flag.Flag) { orgGiven = orgGiven || f.Name == "org" })
+	if o.Coalition && (kind != "shared" || o.Shared) {
+		return usagef("load", "--coalition is for shared-space lists, and a list is either the coalition's or an organisation's (--shared)")
+	}
+	if kind == "shared" && !orgGiven && !o.Shared {
+		// The operator's list, as before lists had owners: every
+		// organisation's reports.
+		o.Coalition = true
 	}
 	if o.Batch < 1 || o.Batch > 100000 {
 		return usagef("load", "--batch %d out of range (1 to 100000)", o.Batch)

@@ -53,7 +53,9 @@ Flags:
                       how long a stop waits for requests in flight
                       (default 5m)
   --tmp-dir DIR       where uploads are kept while they are loaded (default
-                      the system's temporary directory)
+                      the system's temporary directory); at start, upload
+                      files a crash left there (seams-upload-*, older than
+                      the upload timeout) are removed
   --drift DURATION    default drift of runs started over the API (default
                       90d)
   --max-reports-per-indicator N

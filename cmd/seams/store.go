@@ -113,6 +113,8 @@ func storeError(err error) error {
 		return fmt.Errorf("%w (upgrade seams to open this store)", err)
 	case errors.Is(err, seams.ErrConflict):
 		return fmt.Errorf("%w (another run or a load of indicators finished first)", err)
+	case errors.Is(err, seams.ErrNeedsConfirm):
+		return fmt.Errorf("%w\nTry: the same command with --confirm, if that is meant", err)
 	}
 	return err
 }

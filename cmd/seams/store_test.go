@@ -17,6 +17,7 @@ import (
 
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/internal/storetest"
+	"github.com/seams-dev/seams/internal/termsafe"
 	"github.com/seams-dev/seams/jsonl"
 	"github.com/seams-dev/seams/registryfile"
 	"github.com/seams-dev/seams/sqlite"
@@ -176,9 +177,62 @@ func TestTokenAndAuditCommands(t *testing.T) {
 		}
 	}
 	db.Close()
-	code, _, stderr = run(t, "", "audit", "verify", "--data", dir)
+	// Entry 2 is before the checkpoint the first verify left: --full
+	// recomputes it.
+	code, _, stderr = run(t, "", "audit", "verify", "--data", dir, "--full")
 	if code != 1 || !strings.Contains(stderr, "entry 2 was changed") {
-		t.Errorf("audit verify after tampering: exit %d, %s", code, stderr)
+		t.Errorf("audit verify --full after tampering: exit %d, %s", code, stderr)
+	}
+	// A zero expiry used to make a token that never expires.
+	for _, d := range []string{"0s", "0d", "0"} {
+		if code, _, stderr := run(t, "", "token", "create", "--data", t.TempDir(), "--org", "x", "--role", "viewer", "--expires", d); code != 2 || !strings.Contains(stderr, "--expires") {
+			t.Errorf("token create --expires %s: exit %d, want 2: %s", d, code, stderr)
+		}
+	}
+}
+
+// TestTerminalControlsEscaped: what requests put in the audit log (an
+// unauthenticated URL path, a report id) and report ids in findings reach
+// the operator's terminal escaped, never raw.
+func TestTerminalControlsEscaped(t *testing.T) {
+	dir := t.TempDir()
+	const hostile = "/api/\x1b]0;owned\x07\x1b[2J\u009b31m\u202eevil"
+	st, err := sqlite.Open(context.Background(), dir, sqlite.NewOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Audit(context.Background(), seams.Operator("org-a", "tester"), seams.AuditEvent{Action: "auth.refused", Object: "path:" + hostile, Detail: hostile}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	reports := filepath.Join(t.TempDir(), "r.jsonl")
+	os.WriteFile(reports, []byte(`{"id":"r-\u202eevil\u001b[2J","ips":[{"ip":"203.0.113.7","at":"2024-05-01T00:00:00Z"}]}`+"\n"), 0o600)
+	for _, args := range [][]string{
+		{"load", "--data", dir, "compounds", small + "compounds.csv"},
+		{"load", "--data", dir, "indicators", small + "indicators.csv"},
+		{"load", "--data", dir, "reports", reports},
+		{"xref", "--store", dir},
+	} {
+		if code, _, stderr := run(t, "", args...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+	}
+	for _, args := range [][]string{
+		{"audit", "list", "--data", dir},
+		{"audit", "list", "--data", dir, "--json"},
+		{"findings", "--data", dir},
+		{"findings", "--data", dir, "--format", "jsonl"},
+	} {
+		code, out, stderr := run(t, "", args...)
+		if code != 0 || !strings.Contains(out, "evil") {
+			t.Fatalf("%v: exit %d, the hostile text is not shown: %s%s", args, code, out, stderr)
+		}
+		for _, r := range out {
+			if r != '\n' && r != '\t' && termsafe.Unsafe(r) {
+				t.Errorf("%v prints %U raw:\n%q", args, r, out)
+				break
+			}
+		}
 	}
 }
 
@@ -276,9 +330,10 @@ func TestLoadRestoresAssociated(t *testing.T) {
 
 // TestXrefStoreMatchesXrefInExchangeFormats: the registry as
 // FollowTheMoney compounds, a STIX bundle of indicators and a MISP
-// warninglist, compressed and some of them given on standard input, loads
-// into a store whose run makes the findings seams xref makes of the same
-// files, line for line.
+// warninglist that lists autonomous systems, compressed and some of them
+// given on standard input, loads into a store whose run makes the findings
+// seams xref makes of the same files with the same ASN database, line for
+// line: the store keeps the list's ASes and its run applies them.
 func TestXrefStoreMatchesXrefInExchangeFormats(t *testing.T) {
 	files := t.TempDir()
 	cs, err := os.Open(small + "compounds.csv")
@@ -312,13 +367,31 @@ func TestXrefStoreMatchesXrefInExchangeFormats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// AS64497 is Example Mobile in the ASN database of package mmdb's
+	// tests; AS64500 is in none.
+	wl = bytes.Replace(wl, []byte(`"AS64500"]`), []byte(`"AS64500", "AS64497"]`), 1)
+	asnDB, err := filepath.Abs(docASN)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var wlGz bytes.Buffer
 	gw := gzip.NewWriter(&wlGz)
 	gw.Write(wl)
 	gw.Close()
-	shared := filepath.Join(files, "warninglist.json.gz")
-	os.WriteFile(shared, wlGz.Bytes(), 0o600)
-	ftmCompounds := "../../registryfile/testdata/compounds.ftm.json"
+	// xref names a list by the path it is given, a store by its name:
+	// the same here (gzip data under a name that does not say so).
+	shared := "warninglist.json"
+	os.WriteFile(filepath.Join(files, shared), wlGz.Bytes(), 0o600)
+	ftmCompounds, err := filepath.Abs("../../registryfile/testdata/compounds.ftm.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	smallDir, err := filepath.Abs(small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := smallDir + "/"
+	t.Chdir(files)
 
 	dir := t.TempDir()
 	for _, l := range []struct {
@@ -328,7 +401,7 @@ func TestXrefStoreMatchesXrefInExchangeFormats(t *testing.T) {
 	}{
 		{"", []string{"load", "--data", dir, "compounds", ftmCompounds}, "3 new"},
 		{string(bundleZst), []string{"load", "--data", dir, "indicators", "-", "--name", "partner-a.json", "--org", "partner-a", "--shared"}, "10 new indicator versions"},
-		{wlGz.String(), []string{"load", "--data", dir, "shared", "-", "--name", "warninglist.json"}, "1 new"},
+		{wlGz.String(), []string{"load", "--data", dir, "shared", "-", "--name", "warninglist.json"}, "3 new"},
 		{"", []string{"load", "--data", dir, "reports", small + "reports.jsonl", small + "reports2.jsonl", "--org", "hotline"}, ""},
 	} {
 		code, stdout, stderr := run(t, l.stdin, l.args...)
@@ -336,12 +409,15 @@ func TestXrefStoreMatchesXrefInExchangeFormats(t *testing.T) {
 			t.Fatalf("%v: exit %d\n%s%s", l.args, code, stdout, stderr)
 		}
 	}
-	if code, stdout, stderr := run(t, "", "xref", "--store", dir); code != 0 {
+	if code, stdout, stderr := run(t, "", "xref", "--store", dir, "--asn-db", asnDB); code != 0 {
 		t.Fatalf("xref --store: exit %d\n%s%s", code, stdout, stderr)
 	}
 	_, stored, _ := run(t, "", "findings", "--data", dir, "--format", "jsonl")
+	if !strings.Contains(stored, "AS64497 Example Mobile (synthetic), listed in warninglist.json") {
+		t.Errorf("no stored finding has evidence in the warninglist's AS: the case tests nothing\n%s", stored)
+	}
 	out := t.TempDir()
-	if code, _, stderr := run(t, "", "xref", "--compounds", ftmCompounds, "--indicators", indicators, "--shared", shared,
+	if code, _, stderr := run(t, "", "xref", "--compounds", ftmCompounds, "--indicators", indicators, "--shared", shared, "--asn-db", asnDB,
 		"--reports", small+"reports.jsonl", "--reports", small+"reports2.jsonl", "--out", out); code != 0 {
 		t.Fatalf("xref: %s", stderr)
 	}

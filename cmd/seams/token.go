@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -26,19 +27,22 @@ are created when new. A token sees its organisation's data and what other
 organisations shared; its role says what it may do:
   viewer    read findings, reports, indicators and summaries
   analyst   also load files, run cross-references, review findings
-  admin     also manage its organisation's tokens, load shared space and
-            read its organisation's audit entries
+  admin     also manage its organisation's tokens, load its organisation's
+            shared space and read its organisation's audit entries
+  coalition a coalition steward: also change the coalition-wide shared
+            space and any organisation's compounds (only this command
+            creates such tokens: no admin can)
 list prints the tokens (never their secrets), revoke ends one by its id
 (tok_...). Every change is written to the audit log.
 
 Flags:
 ` + storeFlagsHelp + `  --org ORG           the token's organisation (create); only this
                       organisation's tokens (list)
-  --role ROLE         viewer, analyst or admin (create)
+  --role ROLE         viewer, analyst, admin or coalition (create)
   --user NAME         the person the token is for (create; optional)
   --label TEXT        what the token is for (create; optional)
   --expires DURATION  the token stops working after this long: 90d, 720h
-                      (create; default never)
+                      (create; more than 0; default never)
 
 Examples:
   seams token create --data case/ --org partner-a --role analyst --user alice
@@ -84,6 +88,13 @@ func runToken(ctx context.Context, e *env, args []string) error {
 			return storeError(err)
 		}
 		defer st.Close()
+		expiresSet := false
+		fs.Visit(func(f *flag.Flag) { expiresSet = expiresSet || f.Name == "expires" })
+		if expiresSet && expires <= 0 {
+			// A zero duration used to mean "no expiry": a token meant to
+			// last no time at all lasted for ever.
+			return usagef("token", "--expires %s: a token must expire after more than no time (leave --expires out for a token that never expires)", time.Duration(expires))
+		}
 		nt := seams.NewToken{Org: org, User: user, Role: r, Label: label}
 		if expires > 0 {
 			nt.Expires = time.Now().Add(time.Duration(expires)).UTC()

@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -388,6 +389,13 @@ func newHunter(reg *seams.StoredRegistry, drift time.Duration, dbs *enrich.Datab
 		h.byID[si.ID] = &si.Indicator
 		h.kinds[si.ID] = si.Kind
 	}
+	// A shared-space list an organisation keeps to itself makes its
+	// scope its own, as an unshared indicator does.
+	for i := range reg.SharedLists {
+		if l := &reg.SharedLists[i]; l.Scope == seams.SharedOwn {
+			h.private[l.Org] = true
+		}
+	}
 	return h
 }
 
@@ -453,10 +461,17 @@ func (h *hunter) scope(org string) (*scope, error) {
 		}
 		sc.stored = append(sc.stored, si)
 	}
-	// As seams xref: the store's shared space (plain prefixes, whose
-	// evidence names the prefix), then the presets and shared ASNs of the
-	// run, with their reasons (enrich.Finish).
-	b.AddShared(h.reg.Shared...)
+	// As seams xref: the store's shared space that applies to this
+	// organisation's reports (its own lists, those others share, the
+	// coalition set: plain prefixes, whose evidence names the prefix; the
+	// ASes the lists name, with their reasons, need an ASN database),
+	// then the presets and shared ASNs of the run, with their reasons
+	// (enrich.Finish).
+	prefixes, lists := h.sharedFor(org)
+	b.AddShared(prefixes...)
+	for _, l := range lists {
+		sc.enr.AddSharedList(l.Name, "store", "", len(l.Prefixes), l.ASNs, nil)
+	}
 	if err := sc.enr.Finish(b); err != nil {
 		return nil, fmt.Errorf("index for %s: %w", org, err)
 	}
@@ -475,6 +490,32 @@ func (h *hunter) scope(org string) (*scope, error) {
 	sc.m = match.NewMatcher(x, h.drift)
 	h.scopes[key] = sc
 	return sc, nil
+}
+
+// sharedFor returns the shared-space prefixes that apply to the reports
+// of org (each once, in the order of their text, as a store listed them
+// before lists had owners), and the lists that name ASes.
+func (h *hunter) sharedFor(org string) ([]netip.Prefix, []*seams.StoredSharedList) {
+	seen := map[netip.Prefix]bool{}
+	var out []netip.Prefix
+	var withASN []*seams.StoredSharedList
+	for i := range h.reg.SharedLists {
+		l := &h.reg.SharedLists[i]
+		if !l.AppliesTo(org) {
+			continue
+		}
+		for _, p := range l.Prefixes {
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+		if len(l.ASNs) > 0 {
+			withASN = append(withASN, l)
+		}
+	}
+	slices.SortFunc(out, func(a, b netip.Prefix) int { return strings.Compare(a.String(), b.String()) })
+	return out, withASN
 }
 
 // candidate is a finding of a report as the run makes it, before the cap:

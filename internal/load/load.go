@@ -42,8 +42,15 @@ type Options struct {
 	// "stdin" for "-".
 	Name string
 	// Shared makes the loaded indicators or reports visible to other
-	// organisations.
+	// organisations, and a shared-space list apply to their reports.
 	Shared bool
+	// Coalition loads a shared-space list into the coalition-wide set
+	// (a coalition steward's, or the operator's).
+	Coalition bool
+	// Confirm stores a change that needs confirmation: a shared-space
+	// list covering much of the address space, a compound moved far or to
+	// another country (seams.ErrNeedsConfirm).
+	Confirm bool
 	// Source says where reports came from (a hotline, a partner); default
 	// the name.
 	Source string
@@ -215,7 +222,7 @@ func Compounds(ctx context.Context, st seams.Loader, p seams.Principal, path str
 	keep := storable(cs, file, c)
 	res.Read = len(keep) + c.whole
 	res.Rejected = c.whole
-	res.LoadResult, err = st.PutCompounds(ctx, p, o.Name, keep)
+	res.LoadResult, err = st.PutCompounds(ctx, p, seams.CompoundFile{Name: o.Name, Confirm: o.Confirm}, keep)
 	return res, err
 }
 
@@ -277,7 +284,7 @@ func Indicators(ctx context.Context, st interface {
 	res.Read = len(keep) + c.whole
 	res.Rejected = c.whole
 	if len(added) > 0 {
-		if res.Compounds, err = st.PutCompounds(ctx, p, o.Name, added); err != nil {
+		if res.Compounds, err = st.PutCompounds(ctx, p, seams.CompoundFile{Name: o.Name, Confirm: o.Confirm}, added); err != nil {
 			return res, fmt.Errorf("the compounds of %s: %w", file, err)
 		}
 	}
@@ -286,13 +293,18 @@ func Indicators(ctx context.Context, st interface {
 }
 
 // Shared loads a shared-space file (the text list, or a MISP warninglist),
-// replacing what the file of the same name listed before. A store keeps
-// shared space as prefixes: an autonomous system a warninglist names is
-// rejected, saying so (seams xref turns one into networks with an ASN
-// database; a store has none).
+// replacing what the list of the same name of p's organisation (or of the
+// coalition, with o.Coalition) held before. It applies to the
+// organisation's own reports, to every organisation's with o.Shared, and
+// to every organisation's as the coalition set with o.Coalition. The ASes
+// a warninglist names are kept with its prefixes: a run given an ASN
+// database applies their networks, as seams xref does.
 func Shared(ctx context.Context, st seams.Loader, p seams.Principal, path string, o Options) (Result, error) {
 	o.defaults(path)
 	var res Result
+	if o.Shared && o.Coalition {
+		return res, fmt.Errorf("%w: a shared-space list is either an organisation's (shared or not) or the coalition's, not both", seams.ErrInvalid)
+	}
 	c := &counter{o: &o, registry: true}
 	ri, err := openRegistry(ctx, path, registryfile.Shared, &o)
 	if err != nil {
@@ -307,13 +319,16 @@ func Shared(ctx context.Context, st seams.Loader, p seams.Principal, path string
 	if _, err := ri.sum(file); err != nil {
 		return res, err
 	}
-	for _, a := range asns {
-		c.reject(&seams.RecordError{File: file, Item: seams.FormatASN(a),
-			Reason: "shared space by autonomous system is not kept in a store, which has no ASN database to turn it into networks: list its prefixes instead"})
-	}
-	res.Read = len(prefixes) + c.whole
+	res.Read = len(prefixes) + len(asns) + c.whole
 	res.Rejected = c.whole
-	res.LoadResult, err = st.PutShared(ctx, p, o.Name, prefixes)
+	l := seams.SharedSpaceList{Name: o.Name, Prefixes: prefixes, ASNs: asns, Confirm: o.Confirm}
+	switch {
+	case o.Coalition:
+		l.Scope = seams.SharedCoalition
+	case o.Shared:
+		l.Scope = seams.SharedAll
+	}
+	res.LoadResult, err = st.PutShared(ctx, p, l)
 	return res, err
 }
 
@@ -359,6 +374,7 @@ func (l *reportLoader) file(ctx context.Context, path string, o Options) (Result
 	}
 	defer in.Close()
 	batch := seams.ReportBatch{File: o.Name, Source: o.Source, Shared: o.Shared}
+	recorded := false // whether the store recorded a batch in its audit log
 	var reports []seams.Report
 	var raws []string // each report's text, for a rejection by the store
 	flush := func() error {
@@ -386,6 +402,7 @@ func (l *reportLoader) file(ctx context.Context, path string, o Options) (Result
 		res.New += lr.New
 		res.Updated += lr.Updated
 		res.Unchanged += lr.Unchanged
+		recorded = recorded || lr.New > 0 || lr.Updated > 0 || len(rej) > 0
 		o.Logger.Debug("reports committed", "file", path, "through_line", batch.Lines[len(batch.Lines)-1], "new", lr.New)
 		reports, raws, batch.Lines = reports[:0], raws[:0], batch.Lines[:0]
 		return nil
@@ -429,8 +446,23 @@ func (l *reportLoader) file(ctx context.Context, path string, o Options) (Result
 			}
 		}
 	}
-	err = flush()
-	return l.result(res, c), err
+	if err := flush(); err != nil {
+		return l.result(res, c), err
+	}
+	// A file that changed nothing leaves one entry in the audit log (the
+	// store records only batches that change or reject something).
+	if a, ok := l.st.(auditor); ok && !recorded {
+		if err := a.Audit(ctx, l.p, seams.AuditEvent{Action: "reports.load", Object: "file:" + o.Name,
+			Detail: fmt.Sprintf("%d reports read: %d already stored, %d rejected; nothing changed", res.Read, res.Unchanged, c.whole)}); err != nil {
+			return l.result(res, c), err
+		}
+	}
+	return l.result(res, c), nil
+}
+
+// auditor is the part of a store's audit log a load records in.
+type auditor interface {
+	Audit(ctx context.Context, p seams.Principal, e seams.AuditEvent) error
 }
 
 func (l *reportLoader) result(res Result, c *counter) Result {

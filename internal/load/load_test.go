@@ -80,7 +80,7 @@ func stored(t *testing.T, st *sqlite.Store) string {
 		lines = append(lines, fmt.Sprintf("indicator %s %s %s %v %v %v/%v %q %s", in.Compound, in.Kind, in.Value,
 			in.Window.First.UTC(), in.Window.Last.UTC(), in.Confidence, in.HasConfidence, in.Source, in.File))
 	}
-	for _, p := range reg.Shared {
+	for _, p := range reg.SharedPrefixes() {
 		lines = append(lines, "shared "+p.String())
 	}
 	slices.Sort(lines)
@@ -218,9 +218,10 @@ func TestWrongKind(t *testing.T) {
 	}
 }
 
-// TestWarninglistASNRejected: an AS in a warninglist is rejected, saying
-// why; the prefixes are stored.
-func TestWarninglistASNRejected(t *testing.T) {
+// TestWarninglistASNKept: an AS in a warninglist is kept with the list's
+// prefixes (a run given an ASN database applies it); the records that are
+// neither are rejected.
+func TestWarninglistASNKept(t *testing.T) {
 	st := newStore(t)
 	o := load.NewOptions()
 	var rejected []string
@@ -229,11 +230,21 @@ func TestWarninglistASNRejected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Read != 4 || res.New != 1 || res.Rejected != 3 {
-		t.Errorf("%+v, want 4 read, 1 new, 3 rejected", res)
+	if res.Read != 4 || res.New != 2 || res.Rejected != 2 || len(rejected) != 2 {
+		t.Errorf("%+v, rejected %q; want 4 read, 2 new (a prefix and an AS), 2 rejected", res, rejected)
 	}
-	if len(rejected) != 3 || !strings.Contains(rejected[2], "AS64500: shared space by autonomous system is not kept in a store") {
-		t.Errorf("rejected %q", rejected)
+	sn, err := st.Snapshot(ctx())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sn.Close()
+	reg, err := sn.Registry(ctx())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reg.SharedLists) != 1 || fmt.Sprint(reg.SharedLists[0].Prefixes, reg.SharedLists[0].ASNs) != "[203.0.113.96/27] [64500]" ||
+		reg.SharedLists[0].Scope != seams.SharedOwn || reg.SharedLists[0].Org != operator.Org {
+		t.Errorf("stored lists %+v", reg.SharedLists)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/internal/export"
+	"github.com/seams-dev/seams/internal/termsafe"
 )
 
 // Fuzz targets for every parser of request input: query strings, path ids,
@@ -256,7 +257,8 @@ func FuzzUploadParams(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if u.name == "" || len(u.name) > 256 || strings.ContainsAny(u.name, "/\\\x00\n\r") || u.name == "." || u.name == ".." {
+		if u.name == "" || len(u.name) > 256 || strings.ContainsAny(u.name, "/\\\x00\n\r") || u.name == "." || u.name == ".." ||
+			strings.IndexFunc(u.name, termsafe.Unsafe) >= 0 {
 			t.Fatalf("accepted upload name %q", u.name)
 		}
 	})

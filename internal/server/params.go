@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/internal/termsafe"
 )
 
 // Query parameters are parsed strictly: an unknown parameter, a repeated
@@ -347,14 +348,19 @@ func parseDuration(s string) (time.Duration, error) {
 type uploadParams struct {
 	name   string
 	shared bool
-	format string
-	source string
-	run    bool // cross-reference the store once the file is stored
+	// coalition loads a shared-space list into the coalition-wide set;
+	// confirm stores a change that needs confirmation (a wide list, a
+	// compound moved far).
+	coalition, confirm bool
+	format             string
+	source             string
+	run                bool // cross-reference the store once the file is stored
 }
 
 func parseUpload(v url.Values) (uploadParams, error) {
 	p := newParams(v)
-	u := uploadParams{name: p.str("name"), shared: p.boolean("shared"), format: p.str("format"), source: p.str("source"), run: p.boolean("run")}
+	u := uploadParams{name: p.str("name"), shared: p.boolean("shared"), format: p.str("format"), source: p.str("source"),
+		coalition: p.boolean("coalition"), confirm: p.boolean("confirm"), run: p.boolean("run")}
 	if err := p.done(); err != nil {
 		return u, err
 	}
@@ -365,7 +371,9 @@ func parseUpload(v url.Values) (uploadParams, error) {
 }
 
 // checkUploadName refuses names that are empty, long, paths, or hold
-// control characters: the name is provenance kept for years.
+// control characters (C0, DEL, C1) or bidirectional controls, which would
+// make the name read other than it is: the name is provenance kept for
+// years.
 func checkUploadName(s string) error {
 	if s == "" {
 		return fmt.Errorf("%w: missing parameter name (the file's name, e.g. partner-a.csv)", seams.ErrInvalid)
@@ -374,8 +382,8 @@ func checkUploadName(s string) error {
 		return fmt.Errorf("%w: name %q (a file name of at most 256 bytes, no slashes or surrounding spaces)", seams.ErrInvalid, clip(s, 64))
 	}
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return fmt.Errorf("%w: name %q holds a control character", seams.ErrInvalid, clip(s, 64))
+		if termsafe.Unsafe(r) {
+			return fmt.Errorf("%w: name %q holds a control character or a bidirectional control", seams.ErrInvalid, termsafe.String(clip(s, 64)))
 		}
 	}
 	return nil

@@ -147,6 +147,13 @@ func New(st seams.Store, o Options) *Server {
 		uploads: make(chan struct{}, o.MaxUploads)}
 	s.hard, s.stopHard = context.WithCancel(context.Background())
 	s.handler = s.routes()
+	// A crash leaves the spool file of an upload in flight: remove those
+	// older than an upload may take to arrive.
+	if n, err := CleanSpool(o.TempDir, o.Now().Add(-o.UploadTimeout)); err != nil {
+		s.log.Warn("spool: stale upload files not cleaned", "dir", o.TempDir, "err", err)
+	} else if n > 0 {
+		s.log.Info("spool: stale upload files removed", "dir", o.TempDir, "files", n)
+	}
 	return s
 }
 

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -107,6 +109,9 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, p seams.Principa
 	if err != nil {
 		return err
 	}
+	if err := notMultipart(r); err != nil {
+		return err
+	}
 	format, err := reportfile.ParseFormat(up.format)
 	if err != nil {
 		return fmt.Errorf("%w: format: %v", seams.ErrInvalid, err)
@@ -114,10 +119,14 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, p seams.Principa
 	if kind != "reports" && (up.format != "" || up.source != "") {
 		return fmt.Errorf("%w: format and source are parameters of report uploads", seams.ErrInvalid)
 	}
-	if kind == "compounds" || kind == "shared" {
-		if up.shared {
-			return fmt.Errorf("%w: %s are visible to every organisation; shared is a parameter of indicator and report uploads", seams.ErrInvalid, kind)
-		}
+	if kind == "compounds" && up.shared {
+		return fmt.Errorf("%w: compounds are visible to every organisation; shared is a parameter of indicator, shared-space and report uploads", seams.ErrInvalid)
+	}
+	if up.coalition && kind != "shared" {
+		return fmt.Errorf("%w: coalition is a parameter of shared-space uploads", seams.ErrInvalid)
+	}
+	if up.confirm && kind != "shared" && kind != "compounds" {
+		return fmt.Errorf("%w: confirm is a parameter of shared-space and compound uploads", seams.ErrInvalid)
 	}
 	select {
 	case s.uploads <- struct{}{}:
@@ -130,7 +139,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, p seams.Principa
 	_ = rc.SetReadDeadline(deadline) // not every writer supports it (tests' recorders)
 	_ = rc.SetWriteDeadline(deadline)
 
-	f, err := os.CreateTemp(s.o.TempDir, "seams-upload-*")
+	f, err := os.CreateTemp(s.o.TempDir, spoolPattern)
 	if err != nil {
 		return fmt.Errorf("upload: %w", err)
 	}
@@ -158,6 +167,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, p seams.Principa
 	res := uploadResult{Kind: kind, Name: up.name, Bytes: n, Rejections: []rejectionView{}}
 	o := load.NewOptions()
 	o.Name, o.Stdin, o.Shared, o.Format, o.Source, o.Logger = up.name, f, up.shared, format, up.source, s.log
+	o.Coalition, o.Confirm = up.coalition, up.confirm
 	o.Reject = func(e *seams.RecordError) {
 		if len(res.Rejections) == maxRejections {
 			res.RejectionsOmitted++
@@ -177,6 +187,9 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, p seams.Principa
 		lr, err = load.Reports(ctx, s.st, p, []string{"-"}, o)
 	default:
 		return errorf(http.StatusNotFound, "no upload of %q", kind)
+	}
+	if errors.Is(err, seams.ErrNeedsConfirm) {
+		err = fmt.Errorf("%w (upload it again with confirm=true if that is meant)", err)
 	}
 	if err != nil {
 		return uploadError(err, up.name, lr)
@@ -202,6 +215,53 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, p seams.Principa
 	}
 	return writeJSON(w, status, res)
 }
+
+// notMultipart refuses a form upload (multipart/form-data: curl -F, an
+// HTML form): the body of an upload is the file itself, and a form's
+// framing lines (boundaries, part headers) would be read as the file's
+// records. 415 says how to send it instead.
+func notMultipart(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err == nil && !strings.HasPrefix(mt, "multipart/") {
+		return nil
+	}
+	if err != nil && !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "multipart/") {
+		return nil // a malformed type that is not a form: the content decides, as without one
+	}
+	return errorf(http.StatusUnsupportedMediaType,
+		"an upload's body is the file itself, not a form (%s): send it with e.g. curl --data-binary @FILE; nothing was stored", clip(mt, 64))
+}
+
+// CleanSpool removes the upload spool files (seams-upload-*) in dir last
+// written before cutoff: those of uploads a server stopped by a crash or a
+// kill left behind (a running server removes its own when each upload
+// ends). It returns how many it removed. On Unix, removing the file of an
+// upload still being loaded elsewhere does not disturb that load, which
+// reads it through a descriptor it holds.
+func CleanSpool(dir string, cutoff time.Time) (int, error) {
+	names, err := filepath.Glob(filepath.Join(dir, spoolPattern))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, name := range names {
+		fi, err := os.Lstat(name)
+		if err != nil || !fi.Mode().IsRegular() || !fi.ModTime().Before(cutoff) {
+			continue
+		}
+		if err := os.Remove(name); err == nil {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// spoolPattern is the name of an upload's spool file (os.CreateTemp).
+const spoolPattern = "seams-upload-*"
 
 // uploadError explains a failed load. An error the store names (role,
 // invalid argument) keeps its status; any other stops the file where it
@@ -456,11 +516,17 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request, p seams.Principal
 // verifyAudit walks the chain. A log that does not verify is an answer,
 // not a failure of the request: 200 with ok false and the entry named.
 func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request, p seams.Principal) error {
-	if err := noParams(r); err != nil {
+	q := newParams(r.URL.Query())
+	full := q.boolean("full")
+	if err := q.done(); err != nil {
 		return err
 	}
 	start := time.Now()
-	head, err := s.st.VerifyAudit(r.Context(), p)
+	verify := s.st.VerifyAudit
+	if full {
+		verify = s.st.VerifyAuditFull
+	}
+	head, err := verify(r.Context(), p)
 	if errors.Is(err, seams.ErrAuditTampered) {
 		return writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": err.Error()})
 	}
@@ -468,5 +534,5 @@ func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request, p seams.Pri
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"ok": true, "seq": head.Seq, "hash": hex.EncodeToString(head.Hash[:]),
-		"took": time.Since(start).Round(time.Millisecond).String()})
+		"from": head.From, "checked": head.Checked, "took": time.Since(start).Round(time.Millisecond).String()})
 }

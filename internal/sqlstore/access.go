@@ -53,6 +53,11 @@ func (s *Store) CreateToken(ctx context.Context, p seams.Principal, nt seams.New
 	if _, err := seams.ParseRole(string(nt.Role)); err != nil {
 		return "", seams.Token{}, err
 	}
+	if nt.Role == seams.RoleCoalition && !p.Operator {
+		// A coalition steward changes what every organisation's findings
+		// rest on: no organisation's admin mints one for itself.
+		return "", seams.Token{}, fmt.Errorf("%w: only the operator creates coalition tokens", seams.ErrForbidden)
+	}
 	if !p.Operator && nt.Org != p.Org {
 		return "", seams.Token{}, fmt.Errorf("%w: a token can create tokens only for its own organisation", seams.ErrForbidden)
 	}

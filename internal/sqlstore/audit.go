@@ -91,7 +91,10 @@ func (s *Store) AuditEntries(ctx context.Context, p seams.Principal, q seams.Aud
 	n := limit(q.Limit, 1000, 10000)
 	var out []seams.AuditEntry
 	err := s.view(ctx, func(t *tx) error {
-		where := `WHERE seq > ? AND (? = 1 OR org = ?)`
+		// Changes of data every organisation shares (a compound, a
+		// shared-space list that applies to others) are in every
+		// organisation's view, whoever made them.
+		where := `WHERE seq > ? AND (? = 1 OR org = ? OR action IN (` + globalActions + `))`
 		args := []any{q.After, boolInt(p.Operator), p.Org}
 		if q.Action != "" {
 			where += ` AND action = ?`
@@ -125,6 +128,10 @@ func (s *Store) AuditEntries(ctx context.Context, p seams.Principal, q seams.Aud
 	return out, err
 }
 
+// globalActions are the actions that change what every organisation's
+// findings rest on: shown in every organisation's audit view.
+const globalActions = `'compound.update', 'shared.global'`
+
 func scanAudit(rows *sql.Rows) (seams.AuditEntry, error) {
 	var e seams.AuditEntry
 	var at sql.NullInt64
@@ -141,29 +148,66 @@ func scanAudit(rows *sql.Rows) (seams.AuditEntry, error) {
 	return e, nil
 }
 
-// VerifyAudit implements seams.AuditLog: it recomputes every hash, checks
-// that each entry links to the one before, that sequence numbers run 1, 2,
-// 3... without a gap, and that the head kept in the state row is the last
-// entry (so that dropping entries at the end is caught too, unless the
-// state row is rewritten as well: compare the head with one kept elsewhere
-// for that).
+// VerifyAudit implements seams.AuditLog: it verifies the chain from the
+// last checkpoint on (see verify).
 func (s *Store) VerifyAudit(ctx context.Context, p seams.Principal) (seams.AuditHead, error) {
+	return s.verify(ctx, p, false)
+}
+
+// VerifyAuditFull implements seams.AuditLog.
+func (s *Store) VerifyAuditFull(ctx context.Context, p seams.Principal) (seams.AuditHead, error) {
+	return s.verify(ctx, p, true)
+}
+
+// verify recomputes every hash from the checkpoint on (from the start
+// when full is set or there is none), checks that each entry links to the
+// one before, that sequence numbers run without a gap, and that the head
+// kept in the state row is the last entry (so that dropping entries at
+// the end is caught too, unless the state row is rewritten as well:
+// compare the head with one kept elsewhere for that). It then checks the
+// state of audited objects (checkState) and records the head as the new
+// checkpoint.
+//
+// A checkpoint is the state row's verified_seq and verified_hash, and the
+// audit entry (audit.checkpoint, verified_entry) that recorded them when
+// they were verified: it is trusted only if that entry is in the part of
+// the chain this verification recomputes and says the same, and if the
+// entry at verified_seq still has that hash and the next one links to it.
+// Rewriting the checkpoint to skip entries therefore takes rewriting the
+// chain after it, which is what the chain's design already has to catch
+// (against a head kept elsewhere); entries before a trusted checkpoint are
+// not recomputed again: VerifyAuditFull does.
+func (s *Store) verify(ctx context.Context, p seams.Principal, full bool) (seams.AuditHead, error) {
 	var head seams.AuditHead
 	if err := allow(p, seams.RoleAdmin); err != nil {
 		return head, err
 	}
 	err := s.view(ctx, func(t *tx) error {
-		var stateSeq int64
-		var stateHash []byte
-		if err := t.queryRow(`SELECT audit_seq, audit_hash FROM state WHERE id = 1`).Scan(&stateSeq, &stateHash); err != nil {
+		var stateSeq, cpSeq, cpEntry, integrityFrom int64
+		var stateHash, cpHash []byte
+		if err := t.queryRow(`SELECT audit_seq, audit_hash, verified_seq, verified_hash, verified_entry, integrity_from FROM state WHERE id = 1`).
+			Scan(&stateSeq, &stateHash, &cpSeq, &cpHash, &cpEntry, &integrityFrom); err != nil {
 			return err
 		}
-		rows, err := t.query(`SELECT seq, at_ns, actor, org, action, object, detail, prev, hash FROM audit ORDER BY seq`)
+		var prev [32]byte
+		if !full && cpSeq > 0 {
+			if len(cpHash) != 32 || cpEntry <= cpSeq {
+				return fmt.Errorf("%w: the checkpoint at entry %d is malformed", seams.ErrAuditTampered, cpSeq)
+			}
+			var h []byte
+			err := t.queryRow(`SELECT hash FROM audit WHERE seq = ?`, cpSeq).Scan(&h)
+			if err != nil || !bytes.Equal(h, cpHash) {
+				return fmt.Errorf("%w: entry %d is not the one verified at the checkpoint (changed or removed since)", seams.ErrAuditTampered, cpSeq)
+			}
+			copy(prev[:], cpHash)
+			head = seams.AuditHead{Seq: cpSeq, Hash: prev, From: cpSeq}
+		}
+		rows, err := t.query(`SELECT seq, at_ns, actor, org, action, object, detail, prev, hash FROM audit WHERE seq > ? ORDER BY seq`, head.Seq)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
-		var prev [32]byte
+		checkpointSeen := head.From == 0
 		for rows.Next() {
 			e, err := scanAudit(rows)
 			if err != nil {
@@ -177,17 +221,50 @@ func (s *Store) VerifyAudit(ctx context.Context, p seams.Principal) (seams.Audit
 			case seams.AuditHash(&e) != e.Hash:
 				return fmt.Errorf("%w: entry %d was changed (its hash does not match its contents)", seams.ErrAuditTampered, e.Seq)
 			}
-			head = seams.AuditHead{Seq: e.Seq, Hash: e.Hash}
+			if e.Seq == cpEntry && head.From > 0 {
+				if e.Action != "audit.checkpoint" || e.Detail != checkpointDetail(cpSeq, cpHash) {
+					return fmt.Errorf("%w: the checkpoint at entry %d is not the one entry %d recorded", seams.ErrAuditTampered, cpSeq, e.Seq)
+				}
+				checkpointSeen = true
+			}
+			head.Seq, head.Hash = e.Seq, e.Hash
+			head.Checked++
 			prev = e.Hash
 		}
 		if err := rows.Err(); err != nil {
 			return err
 		}
+		if !checkpointSeen {
+			return fmt.Errorf("%w: no entry after entry %d records the checkpoint the store holds", seams.ErrAuditTampered, cpSeq)
+		}
 		if stateSeq != head.Seq || (head.Seq > 0 && !bytes.Equal(stateHash, head.Hash[:])) {
 			return fmt.Errorf("%w: the log ends at entry %d but the store recorded entry %d as its last (entries removed at the end)",
 				seams.ErrAuditTampered, head.Seq, stateSeq)
 		}
-		return nil
+		return t.checkState(integrityFrom)
 	})
+	if err != nil {
+		return head, err
+	}
+	// The verified head becomes the checkpoint, recorded in the chain
+	// itself; a head already checkpointed is left as it is.
+	if head.Seq > 0 && head.Seq > head.From+1 {
+		err = s.write(ctx, p, seams.RoleAdmin, func(t *tx) error {
+			var seq int64
+			if err := t.queryRow(`SELECT audit_seq FROM state WHERE id = 1`).Scan(&seq); err != nil {
+				return err
+			}
+			if _, err := t.exec(`UPDATE state SET verified_seq = ?, verified_hash = ?, verified_entry = ? WHERE id = 1`, head.Seq, head.Hash[:], seq+1); err != nil {
+				return err
+			}
+			t.record("audit.checkpoint", "audit", checkpointDetail(head.Seq, head.Hash[:]))
+			return nil
+		})
+	}
 	return head, err
+}
+
+// checkpointDetail is what the entry recording a checkpoint says.
+func checkpointDetail(seq int64, hash []byte) string {
+	return fmt.Sprintf("entries 1 to %d verify; entry %d has hash %x", seq, seq, hash)
 }

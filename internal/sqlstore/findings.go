@@ -542,7 +542,10 @@ func (s *Store) Review(ctx context.Context, p seams.Principal, id int64, m seams
 			mark = "none"
 		}
 		// The comment stays out of the log: it may quote a report.
-		t.record("finding.review", fmt.Sprintf("finding:%d", id), fmt.Sprintf("%s (version %d)", mark, version))
+		// The state lets seams audit verify find a mark edited in the
+		// database afterwards.
+		state := reviewState(string(m), comment, r.By, sql.NullInt64{Int64: now.UnixNano(), Valid: true}, sql.NullInt64{Int64: version, Valid: true})
+		t.record("finding.review", reviewObject(id), fmt.Sprintf("%s (version %d); %s", mark, version, state))
 		return nil
 	})
 	return r, err

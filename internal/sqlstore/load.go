@@ -12,6 +12,7 @@ import (
 	"math"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -23,9 +24,16 @@ import (
 // stay under both engines' limits on parameters (SQLite 32766).
 const insertRows = 500
 
-// PutCompounds implements seams.Loader.
-func (s *Store) PutCompounds(ctx context.Context, p seams.Principal, file string, cs []seams.Compound) (seams.LoadResult, error) {
+// PutCompounds implements seams.Loader. A compound belongs to the
+// organisation that first stored it: another organisation's analyst may
+// not rename it, move it or close it for everyone (only a coalition
+// steward or the operator may change any). A change that moves a compound
+// more than seams.MaxCompoundMove km, or to another country, needs
+// f.Confirm. Every change is recorded as compound.update, which every
+// organisation sees in its audit view.
+func (s *Store) PutCompounds(ctx context.Context, p seams.Principal, f seams.CompoundFile, cs []seams.Compound) (seams.LoadResult, error) {
 	var res seams.LoadResult
+	file := f.Name
 	if err := checkFile(file); err != nil {
 		return res, err
 	}
@@ -40,6 +48,14 @@ func (s *Store) PutCompounds(ctx context.Context, p seams.Principal, file string
 	err := s.write(ctx, p, seams.RoleAnalyst, func(t *tx) error {
 		res = seams.LoadResult{}
 		stored, err := t.compounds()
+		if err != nil {
+			return err
+		}
+		owners, err := t.compoundOwners()
+		if err != nil {
+			return err
+		}
+		org, err := t.orgID(p.Org, true)
 		if err != nil {
 			return err
 		}
@@ -58,27 +74,106 @@ func (s *Store) PutCompounds(ctx context.Context, p seams.Principal, file string
 			old, ok := stored[c.ID]
 			switch {
 			case !ok:
-				if _, err := t.exec(`INSERT INTO compounds (id, name, aliases, country, province, lat, lon, status, file, added_by, added_ns, updated_by, updated_ns)
-					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-					c.ID, c.Name, string(aliases), c.Country, c.Province, lat, lon, string(c.Status), file, p.Actor(), now, p.Actor(), now); err != nil {
+				if _, err := t.exec(`INSERT INTO compounds (id, name, aliases, country, province, lat, lon, status, file, added_by, added_ns, updated_by, updated_ns, org)
+					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+					c.ID, c.Name, string(aliases), c.Country, c.Province, lat, lon, string(c.Status), file, p.Actor(), now, p.Actor(), now, org); err != nil {
 					return err
 				}
 				res.New++
 			case !sameCompound(&old, &c):
+				if owner := owners[c.ID]; owner != org && !steward(p) {
+					return fmt.Errorf("%w: compound %s belongs to %s: only that organisation, a coalition steward or the operator may change it (nothing was stored)",
+						seams.ErrForbidden, c.ID, t.orgName(owner))
+				}
+				change, absurd := compoundChange(&old, &c)
+				if absurd != "" && !f.Confirm {
+					return fmt.Errorf("%w: %w: compound %s: %s (load it again with confirmation if that is meant; nothing was stored)", seams.ErrInvalid, seams.ErrNeedsConfirm, c.ID, absurd)
+				}
+				if absurd != "" {
+					change += "; confirmed"
+				}
 				if _, err := t.exec(`UPDATE compounds SET name = ?, aliases = ?, country = ?, province = ?, lat = ?, lon = ?, status = ?, updated_by = ?, updated_ns = ? WHERE id = ?`,
 					c.Name, string(aliases), c.Country, c.Province, lat, lon, string(c.Status), p.Actor(), now, c.ID); err != nil {
 					return err
 				}
 				res.Updated++
-				t.record("compound.update", "compound:"+c.ID, "from "+file)
+				t.record("compound.update", "compound:"+c.ID, change+"; from "+file)
 			default:
 				res.Unchanged++
 			}
 		}
-		t.record("compounds.load", "file:"+file, fmt.Sprintf("%d new, %d updated, %d unchanged", res.New, res.Updated, res.Unchanged))
+		state, err := t.compoundsState()
+		if err != nil {
+			return err
+		}
+		t.record("compounds.load", "file:"+file, fmt.Sprintf("%d new, %d updated, %d unchanged; %s", res.New, res.Updated, res.Unchanged, state))
 		return nil
 	})
 	return res, err
+}
+
+// compoundOwners returns the owner of every compound, by id (0: the
+// coalition's, for compounds stored before owners were kept).
+func (t *tx) compoundOwners() (map[string]int64, error) {
+	rows, err := t.query(`SELECT id, org FROM compounds`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var id string
+		var org int64
+		if err := rows.Scan(&id, &org); err != nil {
+			return nil, err
+		}
+		out[id] = org
+	}
+	return out, rows.Err()
+}
+
+// orgName names an organisation by id ("the coalition" for 0).
+func (t *tx) orgName(id int64) string {
+	var name string
+	if id == 0 || t.queryRow(`SELECT name FROM orgs WHERE id = ?`, id).Scan(&name) != nil {
+		return "the coalition"
+	}
+	return name
+}
+
+// compoundChange says what a change of a compound changes, and why it
+// needs confirmation ("" when it does not): a move of more than
+// seams.MaxCompoundMove km, or to another country.
+func compoundChange(old, c *seams.Compound) (change, absurd string) {
+	var parts, why []string
+	if old.Name != c.Name {
+		parts = append(parts, fmt.Sprintf("name %q to %q", old.Name, c.Name))
+	}
+	if !slices.Equal(old.Aliases, c.Aliases) {
+		parts = append(parts, "aliases")
+	}
+	if old.Country != c.Country {
+		parts = append(parts, fmt.Sprintf("country %s to %s", old.Country, c.Country))
+		why = append(why, fmt.Sprintf("moved from country %s to %s", old.Country, c.Country))
+	}
+	if old.Province != c.Province {
+		parts = append(parts, fmt.Sprintf("province %q to %q", old.Province, c.Province))
+	}
+	if old.HasLocation != c.HasLocation || old.Lat != c.Lat || old.Lon != c.Lon {
+		if old.HasLocation && c.HasLocation {
+			km := seams.Distance(old.Lat, old.Lon, c.Lat, c.Lon)
+			parts = append(parts, fmt.Sprintf("moved %.0f km", km))
+			if km > seams.MaxCompoundMove {
+				why = append(why, fmt.Sprintf("moved %.0f km (more than %d)", km, seams.MaxCompoundMove))
+			}
+		} else {
+			parts = append(parts, "location")
+		}
+	}
+	if old.Status != c.Status {
+		parts = append(parts, fmt.Sprintf("status %s to %s", old.Status, c.Status))
+	}
+	return strings.Join(parts, ", "), strings.Join(why, ", ")
 }
 
 func nonNil(s []string) []string {
@@ -362,7 +457,11 @@ func (s *Store) PutIndicators(ctx context.Context, p seams.Principal, f seams.In
 		if err := t.bumpRegistry(); err != nil {
 			return err
 		}
-		t.record("indicators.load", "file:"+f.Name, fmt.Sprintf("version %d: %d new, %d retired, %d unchanged, shared %v", version, res.New, res.Retired, res.Unchanged, f.Shared))
+		state, err := t.indicatorsState(org, f.Name)
+		if err != nil {
+			return err
+		}
+		t.record("indicators.load", "file:"+f.Name, fmt.Sprintf("version %d: %d new, %d retired, %d unchanged, shared %v; %s", version, res.New, res.Retired, res.Unchanged, f.Shared, state))
 		return nil
 	})
 	return res, err
@@ -373,70 +472,225 @@ func (t *tx) bumpRegistry() error {
 	return err
 }
 
-// PutShared implements seams.Loader. Shared space changes what every
-// organisation's findings say, so it takes an admin.
-func (s *Store) PutShared(ctx context.Context, p seams.Principal, file string, prefixes []netip.Prefix) (seams.LoadResult, error) {
+// PutShared implements seams.Loader. A list belongs to p's organisation
+// (the coalition set to nobody's: org 0) and is identified by its owner
+// and name, so that no organisation can empty or widen another's list.
+// Its scope says whose reports it applies to; a list that applies to
+// other organisations is recorded as shared.global, which every
+// organisation sees in its audit view.
+func (s *Store) PutShared(ctx context.Context, p seams.Principal, l seams.SharedSpaceList) (seams.LoadResult, error) {
 	var res seams.LoadResult
-	if err := checkFile(file); err != nil {
+	if err := checkFile(l.Name); err != nil {
 		return res, err
 	}
+	if l.Scope < seams.SharedOwn || l.Scope > seams.SharedCoalition {
+		return res, fmt.Errorf("%w: shared-space scope %d", seams.ErrInvalid, l.Scope)
+	}
+	if l.Scope == seams.SharedCoalition && !steward(p) {
+		return res, fmt.Errorf("%w: the coalition-wide shared space is changed only by a coalition steward (role coalition) or the operator", seams.ErrForbidden)
+	}
+	for _, sp := range l.Prefixes {
+		if !sp.IsValid() || sp.Masked() != sp {
+			return res, fmt.Errorf("%w: %s: prefix %s is not canonical", seams.ErrInvalid, l.Name, sp)
+		}
+		if sp.Bits() == 0 {
+			return res, fmt.Errorf("%w: %s: %s is every address: shared space that holds every address would downgrade every finding (refused, confirmed or not)", seams.ErrInvalid, l.Name, sp)
+		}
+	}
+	v4, v6 := sharedCover(l.Prefixes)
+	wide := v4 > seams.MaxSharedCover || v6 > seams.MaxSharedCover
+	if wide && l.Scope == seams.SharedAll && !steward(p) {
+		// Confirmation guards against a mistake, not against a member:
+		// a list this wide applies to other organisations' reports only
+		// as the coalition's.
+		return res, fmt.Errorf("%w: %s covers %s of IPv4 and %s of IPv6: a list covering more than %s of a family applies to other organisations only in the coalition set (a coalition steward's); keep it to your organisation's reports (not shared)",
+			seams.ErrForbidden, l.Name, percent(v4), percent(v6), percent(seams.MaxSharedCover))
+	}
+	if wide && !l.Confirm {
+		return res, fmt.Errorf("%w: %w: %s covers %s of IPv4 and %s of IPv6, more than %s of a family: every finding on those addresses would be downgraded (load it again with confirmation if that is meant)",
+			seams.ErrInvalid, seams.ErrNeedsConfirm, l.Name, percent(v4), percent(v6), percent(seams.MaxSharedCover))
+	}
+	asns := slices.Clone(l.ASNs)
+	slices.Sort(asns)
+	asns = slices.Compact(asns)
 	err := s.write(ctx, p, seams.RoleAdmin, func(t *tx) error {
 		res = seams.LoadResult{}
-		active := map[string][]int64{}
-		rows, err := t.query(`SELECT id, prefix FROM shared_space WHERE file = ? AND retired_ns IS NULL ORDER BY id`, file)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var id int64
-			var pfx string
-			if err := rows.Scan(&id, &pfx); err != nil {
-				rows.Close()
+		owner := int64(0)
+		if l.Scope != seams.SharedCoalition {
+			var err error
+			if owner, err = t.orgID(p.Org, true); err != nil {
 				return err
 			}
-			active[pfx] = append(active[pfx], id)
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
+		oldScope := -1
+		type entry struct {
+			table, col string
+			items      []string
+			value      func(i int) (string, []any)
 		}
 		now := s.now().UnixNano()
-		for _, sp := range prefixes {
-			if !sp.IsValid() || sp.Masked() != sp {
-				return fmt.Errorf("%w: %s: prefix %s is not canonical", seams.ErrInvalid, file, sp)
+		for _, en := range []entry{
+			{"shared_space", "prefix", nil, func(i int) (string, []any) {
+				sp := l.Prefixes[i]
+				lo, hi := bounds(sp)
+				return sp.String(), []any{lo[:], hi[:]}
+			}},
+			{"shared_asn", "asn", nil, func(i int) (string, []any) { return strconv.FormatUint(uint64(asns[i]), 10), nil }},
+		} {
+			n := len(l.Prefixes)
+			if en.table == "shared_asn" {
+				n = len(asns)
 			}
-			pfx := sp.String()
-			if ids := active[pfx]; len(ids) > 0 {
-				active[pfx] = ids[1:]
-				res.Unchanged++
-				continue
-			}
-			lo, hi := bounds(sp)
-			if _, err := t.exec(`INSERT INTO shared_space (file, prefix, lo, hi, added_by, added_ns) VALUES (?, ?, ?, ?, ?, ?)`, file, pfx, lo[:], hi[:], p.Actor(), now); err != nil {
+			active := map[string][]int64{}
+			rows, err := t.query(`SELECT id, `+en.col+`, scope FROM `+en.table+` WHERE org = ? AND file = ? AND retired_ns IS NULL ORDER BY id`, owner, l.Name)
+			if err != nil {
 				return err
 			}
-			res.New++
-		}
-		var retire []int64
-		for _, ids := range active {
-			retire = append(retire, ids...)
-		}
-		slices.Sort(retire)
-		for _, id := range retire {
-			if _, err := t.exec(`UPDATE shared_space SET retired_ns = ? WHERE id = ?`, now, id); err != nil {
+			for rows.Next() {
+				var id, sc int64
+				var v string
+				if err := rows.Scan(&id, &v, &sc); err != nil {
+					rows.Close()
+					return err
+				}
+				active[v] = append(active[v], id)
+				oldScope = int(sc)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
 				return err
 			}
-			res.Retired++
+			for i := range n {
+				v, extra := en.value(i)
+				if ids := active[v]; len(ids) > 0 {
+					active[v] = ids[1:]
+					res.Unchanged++
+					continue
+				}
+				var err error
+				if en.table == "shared_space" {
+					_, err = t.exec(`INSERT INTO shared_space (org, file, scope, prefix, lo, hi, added_by, added_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+						owner, l.Name, int64(l.Scope), v, extra[0], extra[1], p.Actor(), now)
+				} else {
+					_, err = t.exec(`INSERT INTO shared_asn (org, file, scope, asn, added_by, added_ns) VALUES (?, ?, ?, ?, ?, ?)`,
+						owner, l.Name, int64(l.Scope), int64(asns[i]), p.Actor(), now)
+				}
+				if err != nil {
+					return err
+				}
+				res.New++
+			}
+			var retire []int64
+			for _, ids := range active {
+				retire = append(retire, ids...)
+			}
+			slices.Sort(retire)
+			for _, id := range retire {
+				if _, err := t.exec(`UPDATE `+en.table+` SET retired_ns = ? WHERE id = ?`, now, id); err != nil {
+					return err
+				}
+				res.Retired++
+			}
+		}
+		scopeChanged := oldScope >= 0 && oldScope != int(l.Scope) && res.Unchanged > 0
+		if scopeChanged {
+			for _, table := range []string{"shared_space", "shared_asn"} {
+				if _, err := t.exec(`UPDATE `+table+` SET scope = ? WHERE org = ? AND file = ? AND retired_ns IS NULL`, int64(l.Scope), owner, l.Name); err != nil {
+					return err
+				}
+			}
+			res.Updated, res.Unchanged = res.Unchanged, 0
 		}
 		if res.Changed() {
 			if err := t.bumpRegistry(); err != nil {
 				return err
 			}
 		}
-		t.record("shared.load", "file:"+file, fmt.Sprintf("%d new, %d retired, %d unchanged", res.New, res.Retired, res.Unchanged))
+		// A list that applies, or applied, to other organisations'
+		// reports changes their findings: they see the entry.
+		action := "shared.load"
+		if l.Scope != seams.SharedOwn || oldScope > int(seams.SharedOwn) {
+			action = "shared.global"
+		}
+		detail := fmt.Sprintf("scope %s: %d new, %d retired, %d updated, %d unchanged; %d prefixes (%s of IPv4, %s of IPv6), %d ASes",
+			l.Scope, res.New, res.Retired, res.Updated, res.Unchanged, len(l.Prefixes), percent(v4), percent(v6), len(asns))
+		if l.Confirm && (v4 > seams.MaxSharedCover || v6 > seams.MaxSharedCover) {
+			detail += "; confirmed"
+		}
+		state, err := t.sharedState(owner, l.Name)
+		if err != nil {
+			return err
+		}
+		t.record(action, sharedObject(l.Scope, l.Name), detail+"; "+state)
 		return nil
 	})
 	return res, err
+}
+
+// steward reports whether p may change what belongs to the coalition: the
+// coalition-wide shared space, any organisation's compounds.
+func steward(p seams.Principal) bool { return p.Operator || p.Role == seams.RoleCoalition }
+
+// sharedObject names a shared-space list in the audit log: "shared:NAME"
+// (the owner is the entry's organisation), "coalition:NAME" for the
+// coalition set.
+func sharedObject(scope seams.SharedScope, name string) string {
+	if scope == seams.SharedCoalition {
+		return "coalition:" + name
+	}
+	return "shared:" + name
+}
+
+// sharedCover returns the share of the IPv4 and of the IPv6 address space
+// the prefixes cover together (overlaps counted once).
+func sharedCover(prefixes []netip.Prefix) (v4, v6 float64) {
+	type span struct{ lo, hi [16]byte }
+	var spans [2][]span
+	for _, p := range prefixes {
+		lo, hi := bounds(p)
+		f := 1
+		if p.Addr().Is4() {
+			f = 0
+		}
+		spans[f] = append(spans[f], span{lo, hi})
+	}
+	var cover [2]float64
+	for f := range spans {
+		ss := spans[f]
+		slices.SortFunc(ss, func(a, b span) int { return bytes.Compare(a.lo[:], b.lo[:]) })
+		var cur *span
+		size := func(s *span) float64 {
+			// Addresses in [lo, hi], as a float: exact enough to
+			// compare with a share of the space.
+			var n float64
+			for i := range 16 {
+				n = n*256 + float64(s.hi[i]) - float64(s.lo[i])
+			}
+			return n + 1
+		}
+		for i := range ss {
+			switch {
+			case cur == nil:
+				cur = &ss[i]
+			case bytes.Compare(ss[i].lo[:], cur.hi[:]) <= 0:
+				if bytes.Compare(ss[i].hi[:], cur.hi[:]) > 0 {
+					cur.hi = ss[i].hi
+				}
+			default:
+				cover[f] += size(cur)
+				cur = &ss[i]
+			}
+		}
+		if cur != nil {
+			cover[f] += size(cur)
+		}
+	}
+	return cover[0] / math.Exp2(32), cover[1] / math.Exp2(128)
+}
+
+// percent writes a share as a percentage a person reads: "0.0015%".
+func percent(f float64) string {
+	return strconv.FormatFloat(f*100, 'g', 3, 64) + "%"
 }
 
 // reportDigest identifies a report by its content: id, received, incident,
@@ -710,7 +964,12 @@ func (s *Store) PutReports(ctx context.Context, p seams.Principal, b seams.Repor
 		}
 		res.New = len(inserted)
 		failpoint("reports.insert")
-		if len(rs) > 0 {
+		// A batch that changed nothing and rejected nothing leaves no
+		// entry: loading an unchanged file again used to append one
+		// entry a batch (hundreds for a large file) for nothing. The
+		// load records one entry for the whole file instead (package
+		// load).
+		if len(rs) > 0 && (res.New > 0 || res.Updated > 0 || len(rejected) > 0) {
 			from, to := line(0), line(len(rs)-1)
 			t.record("reports.load", "file:"+b.File, fmt.Sprintf("lines %d-%d: %d new, %d sharing changed, %d flags restored, %d unchanged, %d rejected; source %q, shared %v",
 				from, to, res.New, res.Updated-restored, restored, res.Unchanged, len(rejected), b.Source, b.Shared))
@@ -867,7 +1126,11 @@ func (s *Store) ShareIndicators(ctx context.Context, p seams.Principal, name str
 		if err := t.bumpRegistry(); err != nil {
 			return err
 		}
-		t.record("indicators.share", "file:"+name, fmt.Sprintf("version %d: %d indicators, shared %v", version, n, shared))
+		state, err := t.indicatorsState(org, name)
+		if err != nil {
+			return err
+		}
+		t.record("indicators.share", "file:"+name, fmt.Sprintf("version %d: %d indicators, shared %v; %s", version, n, shared, state))
 		return nil
 	})
 	return res, err

@@ -1,11 +1,13 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
 	"iter"
+	"math"
 	"net/netip"
 	"slices"
 	"strings"
@@ -382,23 +384,116 @@ func (sn *snapshot) Registry(ctx context.Context) (*seams.StoredRegistry, error)
 	if reg.Indicators, err = t.indicators(`WHERE i.retired_ns IS NULL ORDER BY i.id`); err != nil {
 		return nil, err
 	}
-	rows, err := t.query(`SELECT DISTINCT prefix FROM shared_space WHERE retired_ns IS NULL ORDER BY prefix`)
+	reg.SharedLists, err = t.sharedLists()
+	return reg, err
+}
+
+// sharedLists reads the active shared-space lists: the coalition set
+// first, then by owner and name, prefixes and ASes sorted.
+func (t *tx) sharedLists() ([]seams.StoredSharedList, error) {
+	type key struct {
+		org  int64
+		name string
+	}
+	lists := map[key]*seams.StoredSharedList{}
+	var keys []key
+	names := map[int64]string{0: ""}
+	get := func(org int64, name string, scope int64) *seams.StoredSharedList {
+		k := key{org, name}
+		l, ok := lists[k]
+		if !ok {
+			l = &seams.StoredSharedList{Org: names[org], Name: name}
+			lists[k] = l
+			keys = append(keys, k)
+		}
+		// Every active row of a list has its scope (a load sets them
+		// all); the widest wins should they differ.
+		l.Scope = max(l.Scope, seams.SharedScope(scope))
+		return l
+	}
+	rows, err := t.query(`SELECT id, name FROM orgs`)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
+		var id int64
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		names[id] = name
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err = t.query(`SELECT org, file, scope, prefix FROM shared_space WHERE retired_ns IS NULL ORDER BY org, file, prefix`)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var org, scope int64
+		var file, s string
+		if err := rows.Scan(&org, &file, &scope, &s); err != nil {
+			rows.Close()
 			return nil, err
 		}
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
-			return nil, fmt.Errorf("shared space: %w", err)
+			rows.Close()
+			return nil, fmt.Errorf("shared space %q: %w", file, err)
 		}
-		reg.Shared = append(reg.Shared, p)
+		l := get(org, file, scope)
+		l.Prefixes = append(l.Prefixes, p)
 	}
-	return reg, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err = t.query(`SELECT org, file, scope, asn FROM shared_asn WHERE retired_ns IS NULL ORDER BY org, file, asn`)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var org, scope, asn int64
+		var file string
+		if err := rows.Scan(&org, &file, &scope, &asn); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if asn < 0 || asn > math.MaxUint32 {
+			rows.Close()
+			return nil, fmt.Errorf("shared space %q: AS number %d out of range", file, asn)
+		}
+		l := get(org, file, scope)
+		l.ASNs = append(l.ASNs, uint32(asn))
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		if a.org != b.org {
+			if a.org == 0 || b.org == 0 {
+				return cmp.Compare(a.org, b.org)
+			}
+			return strings.Compare(names[a.org], names[b.org])
+		}
+		return strings.Compare(a.name, b.name)
+	})
+	out := make([]seams.StoredSharedList, 0, len(keys))
+	for _, k := range keys {
+		l := lists[k]
+		slices.SortFunc(l.Prefixes, func(a, b netip.Prefix) int {
+			if c := a.Addr().Compare(b.Addr()); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.Bits(), b.Bits())
+		})
+		out = append(out, *l)
+	}
+	return out, nil
 }
 
 func (sn *snapshot) Reports(ctx context.Context, after int64) iter.Seq2[*seams.SnapshotReport, error] {

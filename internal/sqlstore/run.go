@@ -268,6 +268,9 @@ func (t *tx) runs(v viewer, where string, args ...any) ([]seams.Run, error) {
 			return nil, err
 		}
 	}
+	if err := t.scopeRuns(v, out); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 

@@ -34,7 +34,7 @@ type Dialect struct {
 // migrations are the versioned steps of the schema; version i+1 is
 // migrations[i]. A step is never changed once released: a change is a new
 // step.
-var migrations = [][]string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, schemaIndicatorDrift, schemaReviewQueue}
+var migrations = [][]string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, schemaIndicatorDrift, schemaReviewQueue, schemaCoalition}
 
 // schemaIndicatorDrift keeps an indicator's own drift bound
 // (seams.Indicator.Drift, HasDrift): indicators.drift_ns, NULL for an
@@ -54,6 +54,43 @@ var schemaIndicatorDrift = []string{
 var schemaReviewQueue = []string{
 	`CREATE INDEX IF NOT EXISTS findings_queue ON findings (tier, (CASE WHEN at_ns IS NULL THEN 0 ELSE 1 END), (COALESCE(at_ns, 0)), id)`,
 	`CREATE INDEX IF NOT EXISTS findings_recent ON findings ((CASE WHEN at_ns IS NULL THEN 0 ELSE 1 END), (COALESCE(at_ns, 0)), id)`,
+}
+
+// schemaCoalition is what a coalition sharing one server needs (issue
+// 18). Shared space belongs to an organisation (shared_space.org; 0 is the
+// coalition-wide set) and has a scope (0 the owner's reports only, 1
+// shared with every organisation, 2 the coalition set): rows stored
+// before, which applied to everyone, become the coalition set. The ASes a
+// list names are kept beside its prefixes (shared_asn). A compound
+// belongs to the organisation that first stored it (compounds.org; 0,
+// for those stored before, the coalition's). The state row keeps the last
+// verified checkpoint of the audit chain (verified_seq, verified_hash, and
+// the entry that recorded it) and the entry from which the state of
+// audited objects is cross-checked against the chain (integrity_from).
+var schemaCoalition = []string{
+	`ALTER TABLE shared_space ADD COLUMN org {{INT}} NOT NULL DEFAULT 0`,
+	`ALTER TABLE shared_space ADD COLUMN scope {{INT}} NOT NULL DEFAULT 2`,
+	`CREATE INDEX shared_space_org ON shared_space (org, file, retired_ns)`,
+	`CREATE TABLE shared_asn (
+		id {{ID}},
+		org {{INT}} NOT NULL,
+		file {{TEXT}} NOT NULL,
+		scope {{INT}} NOT NULL,
+		asn {{INT}} NOT NULL,
+		added_by {{TEXT}} NOT NULL,
+		added_ns {{INT}} NOT NULL,
+		retired_ns {{INT}}
+	)`,
+	`CREATE INDEX shared_asn_org ON shared_asn (org, file, retired_ns)`,
+	`ALTER TABLE compounds ADD COLUMN org {{INT}} NOT NULL DEFAULT 0`,
+	`ALTER TABLE state ADD COLUMN verified_seq {{INT}} NOT NULL DEFAULT 0`,
+	`ALTER TABLE state ADD COLUMN verified_hash {{BLOB}}`,
+	`ALTER TABLE state ADD COLUMN verified_entry {{INT}} NOT NULL DEFAULT 0`,
+	`ALTER TABLE state ADD COLUMN integrity_from {{INT}} NOT NULL DEFAULT 0`,
+	`UPDATE state SET integrity_from = audit_seq + 1 WHERE id = 1`,
+	// Verification reads the entries that record object states by action:
+	// without an index it would scan the whole log every time.
+	`CREATE INDEX audit_action ON audit (action, seq)`,
 }
 
 // schemaV5 keeps what a run over a store applies since it caps

@@ -48,7 +48,7 @@ func (s *Store) Search(ctx context.Context, p seams.Principal, q seams.SearchQue
 			if res.Indicators, err = t.containing(v, pfx); err != nil {
 				return err
 			}
-			if res.Shared, err = t.sharedOverlapping(pfx); err != nil {
+			if res.Shared, err = t.sharedOverlapping(v, pfx); err != nil {
 				return err
 			}
 		case seams.SearchPrefix:
@@ -63,7 +63,7 @@ func (s *Store) Search(ctx context.Context, p seams.Principal, q seams.SearchQue
 				return err
 			}
 			res.Indicators = mergeIndicators(res.Indicators, inside)
-			if res.Shared, err = t.sharedOverlapping(q.Prefix); err != nil {
+			if res.Shared, err = t.sharedOverlapping(v, q.Prefix); err != nil {
 				return err
 			}
 		case seams.SearchDevice:
@@ -118,10 +118,11 @@ func (t *tx) containing(v viewer, p netip.Prefix) ([]seams.StoredIndicator, erro
 }
 
 // sharedOverlapping returns the active shared-space prefixes overlapping
-// p, 100.64.0.0/10 included.
-func (t *tx) sharedOverlapping(p netip.Prefix) ([]netip.Prefix, error) {
+// p that apply to v's reports, 100.64.0.0/10 included.
+func (t *tx) sharedOverlapping(v viewer, p netip.Prefix) ([]netip.Prefix, error) {
 	lo, hi := bounds(p)
-	rows, err := t.query(`SELECT DISTINCT prefix FROM shared_space WHERE retired_ns IS NULL AND lo <= ? AND hi >= ? ORDER BY prefix`, hi[:], lo[:])
+	rows, err := t.query(`SELECT DISTINCT prefix FROM shared_space WHERE retired_ns IS NULL AND lo <= ? AND hi >= ? AND `+seesShared+` ORDER BY prefix`,
+		append([]any{hi[:], lo[:]}, v.args()...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/internal/termsafe"
 )
 
 // Failpoint, when set, is called at named points inside transactions
@@ -253,6 +254,11 @@ func (v viewer) args() []any { return []any{boolInt(v.all), v.org} }
 // visible.
 func sees(a string) string { return "(? = 1 OR " + a + ".org = ? OR " + a + ".shared = 1)" }
 
+// seesShared is the condition that a shared-space row applies to v's
+// reports: the coalition set, a list shared with every organisation, or
+// v's own (everything for the operator).
+const seesShared = "(? = 1 OR scope <> 0 OR org = ?)"
+
 // seesFinding is the condition that finding f of report r is visible: its
 // organisation's, or of a shared report and made only of shared
 // indicators.
@@ -286,8 +292,8 @@ func checkName(what, s string) error {
 		return fmt.Errorf("%w: %s name %q (1-128 characters, no surrounding spaces)", seams.ErrInvalid, what, clean(s))
 	}
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f || r == '\uFFFD' {
-			return fmt.Errorf("%w: %s name %q (control character)", seams.ErrInvalid, what, clean(s))
+		if termsafe.Unsafe(r) || r == '\uFFFD' {
+			return fmt.Errorf("%w: %s name %q (control character or bidirectional control)", seams.ErrInvalid, what, termsafe.String(clean(s)))
 		}
 	}
 	return nil

@@ -265,7 +265,8 @@ func (t *tx) registryCounts(v viewer) (seams.RegistryCounts, error) {
 	// always among them.
 	nat := seams.CarrierNAT.String()
 	var hasNAT int
-	if err := t.queryRow(`SELECT COUNT(DISTINCT prefix), COUNT(CASE WHEN prefix = ? THEN 1 END) FROM shared_space WHERE retired_ns IS NULL`, nat).
+	if err := t.queryRow(`SELECT COUNT(DISTINCT prefix), COUNT(CASE WHEN prefix = ? THEN 1 END) FROM shared_space WHERE retired_ns IS NULL AND `+seesShared,
+		append([]any{nat}, v.args()...)...).
 		Scan(&rc.SharedPrefixes, &hasNAT); err != nil {
 		return rc, err
 	}

@@ -22,6 +22,21 @@ import (
 	"github.com/seams-dev/seams/xref"
 )
 
+// undoCoalition takes a store after schemaCoalition back
+// to the step before (both engines).
+var undoCoalition = []string{
+	`DROP INDEX audit_action`,
+	`DROP INDEX shared_space_org`,
+	`ALTER TABLE shared_space DROP COLUMN org`,
+	`ALTER TABLE shared_space DROP COLUMN scope`,
+	`DROP TABLE shared_asn`,
+	`ALTER TABLE compounds DROP COLUMN org`,
+	`ALTER TABLE state DROP COLUMN verified_seq`,
+	`ALTER TABLE state DROP COLUMN verified_hash`,
+	`ALTER TABLE state DROP COLUMN verified_entry`,
+	`ALTER TABLE state DROP COLUMN integrity_from`,
+}
+
 // undoV5 takes a store of schema version 5 back to version 4 (both
 // engines), for the tests that migrate an earlier store.
 var undoV5 = []string{

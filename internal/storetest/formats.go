@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +14,8 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/internal/enrich"
+	"github.com/seams-dev/seams/internal/hunt"
 	"github.com/seams-dev/seams/internal/load"
 	"github.com/seams-dev/seams/misp"
 	"github.com/seams-dev/seams/registryfile"
@@ -161,7 +164,7 @@ func storedRegistry(t testing.TB, st seams.Store) registryView {
 		v.indicators = append(v.indicators, fmt.Sprintf("%s %s %s %v %v %v/%v %q org=%s shared=%v drift=%s", in.Compound, in.Kind, in.Value,
 			in.Window.First.UTC(), in.Window.Last.UTC(), in.Confidence, in.HasConfidence, in.Source, si.Org, si.Shared, drift))
 	}
-	for _, p := range reg.Shared {
+	for _, p := range reg.SharedPrefixes() {
 		v.shared = append(v.shared, p.String())
 	}
 	for _, l := range [][]string{v.compounds, v.brief, v.ids, v.indicators, v.shared} {
@@ -183,4 +186,57 @@ func zst(t testing.TB, b []byte) []byte {
 	w, err := zstd.NewWriter(nil)
 	must(t, err)
 	return w.EncodeAll(b, nil)
+}
+
+// testDifferentialSharedASN: a MISP warninglist that lists autonomous
+// systems besides a prefix, loaded into a store and given to seams xref,
+// with the same ASN database: the store keeps the ASes of the list and its
+// run turns them into networks as xref does, so both doors give the same
+// tiers and the same reasons. (The list is named as the store names it:
+// xref's reason names the list by the path it was given.)
+func testDifferentialSharedASN(t *testing.T, e Engine) {
+	c, i, _, r := Small()
+	dir := t.TempDir()
+	const name = "satellites.warninglist.json"
+	must(t, os.WriteFile(filepath.Join(dir, name), []byte(`{"name": "Satellite and mobile networks (synthetic)", "version": 1,
+  "description": "Documentation ranges and private-use ASes only.", "type": "string",
+  "list": ["203.0.113.96/27", "AS64497", "AS64498"]}`), 0o600))
+	t.Chdir(dir)
+	asn, _ := docDBs()
+	st, _ := e.New(t)
+	defer st.Close()
+	p := Operator
+	loadRegistry(t, st, p, c, i, name, load.NewOptions())
+	loadReports(t, st, p, load.NewOptions(), r...)
+	o := hunt.NewOptions()
+	o.Enrich = enrich.Options{ASNDB: []string{asn}}
+	_, err := hunt.Run(ctx(), st, p, o)
+	must(t, err)
+	xo := r2x(c, i, name, r, t.TempDir())
+	xo.ASNDB = []string{asn}
+	want, _ := xrefRun(t, xo)
+	got := findingLines(t, st, p)
+	diffLines(t, "the store's findings with a warninglist's ASes against xref", got, want)
+	// Not vacuous: the ASes made some evidence shared space.
+	listed := 0
+	for _, l := range got {
+		if strings.Contains(l, "listed in "+name) {
+			listed++
+		}
+	}
+	if listed == 0 {
+		t.Errorf("no finding has evidence in the ASes of the list: the case tests nothing\n%s", strings.Join(got, ""))
+	}
+	// Without an ASN database the ASes are unusable, in both doors.
+	st2, _ := e.New(t)
+	defer st2.Close()
+	loadRegistry(t, st2, p, c, i, name, load.NewOptions())
+	loadReports(t, st2, p, load.NewOptions(), r...)
+	run, err := hunt.Run(ctx(), st2, p, hunt.NewOptions())
+	must(t, err)
+	want, _ = xrefRun(t, r2x(c, i, name, r, t.TempDir()))
+	diffLines(t, "the store's findings without an ASN database against xref", findingLines(t, st2, p), want)
+	if !strings.Contains(strings.Join(run.Warnings, "\n"), "shared ASNs") {
+		t.Errorf("a run without an ASN database does not say the list's ASes were unusable: %q", run.Warnings)
+	}
 }

@@ -93,6 +93,13 @@ func Run(t *testing.T, e Engine) {
 		{"CappedAcrossOrgs", testCappedAcrossOrgs},
 		{"MigrateV4", testMigrateV4},
 		{"DifferentialDrift", testDifferentialDrift},
+		{"SharedSpaceOwners", testSharedSpaceOwners},
+		{"CompoundOwners", testCompoundOwners},
+		{"UnchangedLoadAudit", testUnchangedLoadAudit},
+		{"AuditState", testAuditState},
+		{"AuditCheckpoint", testAuditCheckpoint},
+		{"RunsScoped", testRunsScoped},
+		{"DifferentialSharedASN", testDifferentialSharedASN},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, e) })

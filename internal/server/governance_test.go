@@ -64,9 +64,9 @@ func TestSharedSpaceAttacksOverHTTP(t *testing.T) {
 	}{
 		{"an empty list under org-a's list name", "name=shared.txt", "", http.StatusOK, ""},
 		{"an empty shared list under org-a's list name", "name=shared.txt&shared=true", "", http.StatusOK, ""},
-		{"the IPv4 default route", "name=shared.txt&shared=true&confirm=true", "0.0.0.0/0\n", http.StatusBadRequest, "every address"},
-		{"the IPv6 default route", "name=shared.txt&confirm=true", "::/0\n", http.StatusBadRequest, "every address"},
-		{"half of IPv4, unconfirmed", "name=wide.txt", "128.0.0.0/1\n", http.StatusBadRequest, "confirm=true"},
+		{"the IPv4 default route", "name=shared.txt&shared=true&confirm=true", "0.0.0.0/0\n", http.StatusUnprocessableEntity, "every address"},
+		{"the IPv6 default route", "name=shared.txt&confirm=true", "::/0\n", http.StatusUnprocessableEntity, "every address"},
+		{"half of IPv4, unconfirmed", "name=wide.txt", "128.0.0.0/1\n", http.StatusUnprocessableEntity, "confirm=true"},
 		{"half of IPv4, confirmed, shared", "name=wide.txt&shared=true&confirm=true", "128.0.0.0/1\n", http.StatusForbidden, "coalition"},
 		{"the coalition set", "name=shared.txt&coalition=true", "", http.StatusForbidden, "coalition steward"},
 	} {
@@ -130,8 +130,8 @@ func TestCompoundOfAnotherOrganisation(t *testing.T) {
 	// org-a's own analyst needs confirmation for a move to another
 	// country.
 	resp, body := f.do(t, "analyst", "POST", "/api/upload/compounds?name=c.csv", strings.NewReader(moved))
-	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(errorOf(body), "confirm=true") {
-		t.Errorf("org-a's unconfirmed move: %d %s, want 400 asking for confirm=true", resp.StatusCode, body)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(errorOf(body), "confirm=true") {
+		t.Errorf("org-a's unconfirmed move: %d %s, want 422 asking for confirm=true", resp.StatusCode, body)
 	}
 	after, err := f.st.Compounds(context.Background())
 	if err != nil {

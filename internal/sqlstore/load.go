@@ -87,7 +87,7 @@ func (s *Store) PutCompounds(ctx context.Context, p seams.Principal, f seams.Com
 				}
 				change, absurd := compoundChange(&old, &c)
 				if absurd != "" && !f.Confirm {
-					return fmt.Errorf("%w: %w: compound %s: %s (load it again with confirmation if that is meant; nothing was stored)", seams.ErrInvalid, seams.ErrNeedsConfirm, c.ID, absurd)
+					return fmt.Errorf("%w: %w: compound %s: %s (nothing was stored)", seams.ErrInvalid, seams.ErrNeedsConfirm, c.ID, absurd)
 				}
 				if absurd != "" {
 					change += "; confirmed"
@@ -507,7 +507,7 @@ func (s *Store) PutShared(ctx context.Context, p seams.Principal, l seams.Shared
 			seams.ErrForbidden, l.Name, percent(v4), percent(v6), percent(seams.MaxSharedCover))
 	}
 	if wide && !l.Confirm {
-		return res, fmt.Errorf("%w: %w: %s covers %s of IPv4 and %s of IPv6, more than %s of a family: every finding on those addresses would be downgraded (load it again with confirmation if that is meant)",
+		return res, fmt.Errorf("%w: %w: %s covers %s of IPv4 and %s of IPv6, more than %s of a family: every finding on those addresses would be downgraded; nothing was stored",
 			seams.ErrInvalid, seams.ErrNeedsConfirm, l.Name, percent(v4), percent(v6), percent(seams.MaxSharedCover))
 	}
 	asns := slices.Clone(l.ASNs)

@@ -446,6 +446,10 @@ type StoreState struct {
 	RegistryVersion int64 // grows with every change of indicators or shared space
 	LastRun         *Run  // nil before the first run
 	MaxReport       int64 // highest report Seq
+	// Recorded is the store's record clock: the record time of the last
+	// change of the registry (indicators, their sharing, shared space,
+	// compounds) this state includes.
+	Recorded time.Time
 }
 
 // StoredEvidence is Evidence as stored: the indicator is named by the id of
@@ -522,6 +526,9 @@ type RunResult struct {
 	// counted them over every stored report (Indicator and Reports, Capped
 	// and Downgraded are the run's; the rest is filled in on reading).
 	OverCorrelated []RunOverCorrelated
+	// AsOf is the record time of the registry the run matched against
+	// (StoreState.Recorded of its snapshot).
+	AsOf time.Time
 }
 
 // StoreRunParameters are the rule parameters of a store's run: those of a
@@ -578,6 +585,12 @@ type Run struct {
 	Through         int64
 	Scanned         int
 	Counts          map[ChangeKind]int
+	// AsOf is the record time of the registry the run matched: every
+	// indicator version, sharing, shared prefix and compound recorded at
+	// or before it, and nothing recorded after (a run stored before record
+	// time was kept reads its finish time). With Through, it is what a
+	// replay of the run reads (seams xref --store --as-of run:ID).
+	AsOf time.Time
 	// Seams is the build that made the run; zero for a run stored before
 	// schema version 5, which did not record it.
 	Seams Build

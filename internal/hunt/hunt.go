@@ -200,7 +200,7 @@ func Run(ctx context.Context, st seams.Hunter, p seams.Principal, o Options) (se
 	if err := snap.Close(); err != nil {
 		return seams.Run{}, err
 	}
-	res.Started, res.Seams, res.Parameters = started, seams.ThisBuild(), params
+	res.Started, res.Seams, res.Parameters, res.AsOf = started, seams.ThisBuild(), params, state.Recorded
 	o.Logger.Info("matched", "reports", res.Scanned, "changes", len(res.Changes), "over_correlated", len(res.OverCorrelated),
 		"took", time.Since(started).Round(time.Millisecond))
 	run, err := st.CommitRun(ctx, p, res)

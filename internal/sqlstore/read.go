@@ -331,11 +331,12 @@ func (s *Store) Snapshot(ctx context.Context) (seams.Snapshot, error) {
 	}
 	sn := &snapshot{s: s, tx: sqltx}
 	t := sn.t(ctx)
-	var lastRun int64
-	if err := t.queryRow(`SELECT registry_version, last_run FROM state WHERE id = 1`).Scan(&sn.state.RegistryVersion, &lastRun); err != nil {
+	var lastRun, recorded int64
+	if err := t.queryRow(`SELECT registry_version, last_run, recorded_ns FROM state WHERE id = 1`).Scan(&sn.state.RegistryVersion, &lastRun, &recorded); err != nil {
 		sqltx.Rollback()
 		return nil, err
 	}
+	sn.state.Recorded = time.Unix(0, recorded).UTC()
 	if err := t.queryRow(`SELECT COALESCE(MAX(seq), 0) FROM reports`).Scan(&sn.state.MaxReport); err != nil {
 		sqltx.Rollback()
 		return nil, err

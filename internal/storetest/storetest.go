@@ -92,6 +92,7 @@ func Run(t *testing.T, e Engine) {
 		{"DifferentialCapped", testDifferentialCapped},
 		{"CappedAcrossOrgs", testCappedAcrossOrgs},
 		{"MigrateV4", testMigrateV4},
+		{"AsOf", testAsOf},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, e) })

@@ -90,6 +90,7 @@ func init() {
 		"evidence":       evidenceCommand,
 		"verify":         verifyCommand,
 		"brief":          briefCommand,
+		"diff":           diffCommand,
 		"pseudonymize":   pseudonymizeCommand,
 		"depseudonymize": depseudonymizeCommand,
 	}

@@ -80,8 +80,9 @@ var ErrNotReplayable = errors.New("the run cannot be replayed")
 
 // Replay cross-references the store as it was at `at` (see
 // sqlstore.SnapshotAsOf) with the options o, and returns the findings,
-// without writing anything but its audit entry. For a run, o should be
-// OptionsOfRun's: the parameters the replay applies must be the run's
+// without writing anything but its audit entry. For a run, the replay
+// takes the run's parameters (OptionsOfRun), the databases of o.Enrich in
+// place of those the run recorded when given, and they must be the run's
 // (StoreRunParameters.Same), or it fails with ErrNotReplayable.
 //
 // A replay of a run finds what the store held after that run: the run
@@ -92,6 +93,26 @@ var ErrNotReplayable = errors.New("the run cannot be replayed")
 func Replay(ctx context.Context, st Replayer, p seams.Principal, at seams.AsOf, o Options) (*Replayed, error) {
 	if o.Logger == nil {
 		o.Logger = NewOptions().Logger
+	}
+	snap, run, err := st.SnapshotAsOf(ctx, p, at)
+	if err != nil {
+		return nil, fmt.Errorf("as of %s: %w", at, err)
+	}
+	defer snap.Close()
+	if run != nil {
+		given := map[string][]string{}
+		if len(o.Enrich.ASNDB) > 0 {
+			given["asn"] = o.Enrich.ASNDB
+		}
+		if len(o.Enrich.GeoDB) > 0 {
+			given["geo"] = o.Enrich.GeoDB
+		}
+		ro, err := OptionsOfRun(run, given)
+		if err != nil {
+			return nil, err
+		}
+		ro.Logger = o.Logger
+		o = ro
 	}
 	if err := o.Validate(); err != nil {
 		return nil, err
@@ -110,14 +131,9 @@ func Replay(ctx context.Context, st Replayer, p seams.Principal, at seams.AsOf, 
 	}
 	defer dbs.Close()
 	params := o.parameters(dbs)
-
-	snap, run, err := st.SnapshotAsOf(ctx, p, at)
-	if err != nil {
-		return nil, fmt.Errorf("as of %s: %w", at, err)
-	}
-	defer snap.Close()
 	if run != nil && !run.Parameters.Same(params) {
-		return nil, fmt.Errorf("%w: run %d ran with %s, the replay would run with %s", ErrNotReplayable, run.ID, describe(run.Parameters), describe(params))
+		return nil, fmt.Errorf("%w: run %d ran with %s; the replay would run with %s (give the run's databases with --asn-db and --geo-db)",
+			ErrNotReplayable, run.ID, describe(run.Parameters), describe(params))
 	}
 	state := snap.State()
 	reg, err := snap.Registry(ctx)

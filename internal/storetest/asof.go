@@ -96,20 +96,22 @@ func testAsOf(t *testing.T, e Engine) {
 
 	replay := func(at seams.AsOf) (string, *hunt.Replayed) {
 		t.Helper()
-		o := hunt.NewOptions()
-		if at.Run != 0 {
-			runs, err := st.Runs(ctx(), p, 100)
-			must(t, err)
-			i := slices.IndexFunc(runs, func(r seams.Run) bool { return r.ID == at.Run })
-			if i < 0 {
-				t.Fatalf("run %d not listed", at.Run)
-			}
-			o, err = hunt.OptionsOfRun(&runs[i], nil)
-			must(t, err)
-		}
-		r, err := hunt.Replay(ctx(), rp, p, at, o)
+		r, err := hunt.Replay(ctx(), rp, p, at, hunt.NewOptions())
 		must(t, err)
 		return FindingsFile(r.Findings), r
+	}
+	// A third run with a limit that caps 192.0.2.1 (three reports): a
+	// replay of a run takes the run's parameters, whatever the options
+	// say.
+	o3 := hunt.NewOptions()
+	o3.MaxReportsPerIndicator = 2
+	third, err := hunt.Run(ctx(), st, p, o3)
+	must(t, err)
+	published, err = hunt.Published(ctx(), st, p)
+	must(t, err)
+	file3 := FindingsFile(published)
+	if file3 == file2 {
+		t.Fatal("the run with the cap changed nothing: the test tests nothing")
 	}
 	for _, c := range []struct {
 		at   seams.AsOf
@@ -119,6 +121,7 @@ func testAsOf(t *testing.T, e Engine) {
 		{seams.AsOf{Run: first.ID}, file1, "the first run"},
 		{seams.AsOf{Time: first.Finished}, file1, "the time the first run finished"},
 		{seams.AsOf{Run: second.ID}, file2, "the second run"},
+		{seams.AsOf{Run: third.ID}, file3, "the third run, capped"},
 	} {
 		got, r := replay(c.at)
 		if got != c.want {

@@ -161,8 +161,8 @@ Flags:
                       organisations' for a shared indicator); an
                       incremental run whose new reports take an indicator
                       over the limit is a retro-hunt. --compounds,
-                      --indicators, --reports, --shared and --out are not
-                      used. Review marks survive.
+                      --indicators, --reports and --shared are not used.
+                      Review marks survive.
   --db URL            the same for a PostgreSQL store (postgres://...).
   --full              with --store: match every stored report anyway.
   --out DIR           with --store: after the run, write DIR/findings.jsonl,

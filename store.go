@@ -418,6 +418,10 @@ type StoredIndicator struct {
 	AddedBy     string
 	Added       time.Time
 	Retired     time.Time // zero while active
+	// Freshness is its decay score now, by the decay model of the last
+	// run (DecayParameters), with the sightings and false positives that
+	// reviews of findings gave it; set by reads that list indicators.
+	Freshness *Freshness
 }
 
 // StoredReport is the metadata of a stored report. Seq orders reports by
@@ -544,6 +548,10 @@ type StoreRunParameters struct {
 	// Databases are the enrichment databases (file as given, type, build
 	// date, networks); empty without enrichment.
 	Databases []DatabaseInfo `json:"databases"`
+	// Decay is the decay model the store scores indicators and findings
+	// with after the run (zero for a run stored before it was kept, which
+	// means the defaults). It never changes a finding, so Same ignores it.
+	Decay DecayParameters `json:"decay"`
 }
 
 // Same reports whether a run with parameters q decides as one with p: the
@@ -649,6 +657,10 @@ type StoredFinding struct {
 	FirstRun int64
 	Run      int64 // the run that made the current version
 	Review   Review
+	// Freshness is the freshness of the freshest indicator of its
+	// evidence now (see StoredIndicator.Freshness): shown beside the
+	// tier, it never changes it. Set by Findings and Finding.
+	Freshness *Freshness
 }
 
 // StoredCap is an over-correlated indicator version that capped a finding:

@@ -56,6 +56,10 @@ type Options struct {
 	// enrich): the AS and location of every evidence address, asn
 	// indicators, shared ASNs and presets, signals.
 	Enrich enrich.Options
+	// Decay is the decay model the store scores indicators and findings
+	// with after the run (seams.DecayParameters; zero for the defaults):
+	// kept with the run's parameters, it never changes a finding.
+	Decay  seams.DecayParameters
 	Logger *slog.Logger
 }
 
@@ -63,7 +67,7 @@ type Options struct {
 // over-correlation limit of seams xref, no enrichment.
 func NewOptions() Options {
 	return Options{Drift: match.DefaultDrift, MaxReportsPerIndicator: match.DefaultMaxReportsPerIndicator,
-		Logger: slog.New(slog.DiscardHandler)}
+		Decay: seams.DefaultDecay(), Logger: slog.New(slog.DiscardHandler)}
 }
 
 // ErrOptions marks an error in the Options (see FieldError).
@@ -91,6 +95,9 @@ func (o *Options) Validate() error {
 		if _, err := match.LiftValue(v); err != nil {
 			errs = append(errs, &FieldError{"LiftCap", err.Error()})
 		}
+	}
+	if err := o.Decay.OrDefault().Validate(); err != nil {
+		errs = append(errs, &FieldError{"Decay", err.Error()})
 	}
 	hasASN := len(o.Enrich.ASNDB) > 0
 	if len(o.Enrich.SharedASN) > 0 && !hasASN {
@@ -138,6 +145,8 @@ func (o *Options) parameters(dbs *enrich.Databases) seams.StoreRunParameters {
 	if p.Databases == nil {
 		p.Databases = []seams.DatabaseInfo{}
 	}
+	p.Decay = o.Decay.OrDefault()
+	p.Decay.Sources = maps.Clone(p.Decay.Sources)
 	return p
 }
 

@@ -111,7 +111,7 @@ func Replay(ctx context.Context, st Replayer, p seams.Principal, at seams.AsOf, 
 		if err != nil {
 			return nil, err
 		}
-		ro.Logger = o.Logger
+		ro.Logger, ro.Decay = o.Logger, run.Parameters.Decay
 		o = ro
 	}
 	if err := o.Validate(); err != nil {

@@ -95,6 +95,9 @@ func (s *Store) Findings(ctx context.Context, p seams.Principal, q seams.Finding
 			list = list[:n]
 			page.Next = cursorOf("f", list[n-1].ID)
 		}
+		if err := t.score(list, nil); err != nil {
+			return err
+		}
 		page.Findings = list
 		t.record("findings.read", "findings", fmt.Sprintf("%d findings", len(list)))
 		return nil
@@ -316,6 +319,11 @@ func (s *Store) Finding(ctx context.Context, p seams.Principal, id int64) (*seam
 		if d.Indicators, err = t.indicatorsByID(v, ids); err != nil {
 			return err
 		}
+		one := []seams.StoredFinding{d.StoredFinding}
+		if err := t.score(one, d.Indicators); err != nil {
+			return err
+		}
+		d.StoredFinding = one[0]
 		rows, err = t.query(`SELECT mark, comment, by_actor, at_ns, version FROM reviews WHERE finding = ? ORDER BY id`, id)
 		if err != nil {
 			return err

@@ -94,8 +94,10 @@ func (s *Store) Indicators(ctx context.Context, p seams.Principal, q seams.Indic
 	err = s.read(ctx, p, func(t *tx, v viewer) error {
 		if len(q.IDs) > 0 {
 			var err error
-			page.Indicators, err = t.indicatorsByID(v, q.IDs)
-			return err
+			if page.Indicators, err = t.indicatorsByID(v, q.IDs); err != nil {
+				return err
+			}
+			return t.score(nil, page.Indicators)
 		}
 		where := `WHERE ` + sees("i") + ` AND i.id > ?`
 		args := append(v.args(), after)
@@ -128,7 +130,7 @@ func (s *Store) Indicators(ctx context.Context, p seams.Principal, q seams.Indic
 			page.Next = cursorOf("i", list[n-1].ID)
 		}
 		page.Indicators = list
-		return nil
+		return t.score(nil, page.Indicators)
 	})
 	return page, err
 }

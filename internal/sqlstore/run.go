@@ -335,6 +335,9 @@ func decodeParameters(s string, drift time.Duration) (seams.StoreRunParameters, 
 	if p.MaxReportsPerIndicator < 0 {
 		return p, fmt.Errorf("parameters: max_reports_per_indicator %d", p.MaxReportsPerIndicator)
 	}
+	if err := p.Decay.OrDefault().Validate(); err != nil {
+		return p, fmt.Errorf("parameters: %w", err)
+	}
 	return p, nil
 }
 

@@ -140,17 +140,17 @@ func (m DecayModel) Score(base float64, elapsed time.Duration) float64 {
 // Freshness is how much an indicator (or the freshest indicator of a
 // finding's evidence) is still worth at a time, by its decay model.
 type Freshness struct {
-	Score   float64   // 0 to 100, rounded to a tenth
-	Base    float64   // the score at the last sighting
-	Since   time.Time // the last sighting: t counts from it
-	At      time.Time // the time the score is of
-	Decayed bool      // below the model's threshold
+	Score   float64   `json:"score"`          // 0 to 100, rounded to a tenth
+	Base    float64   `json:"base"`           // the score at the last sighting
+	Since   time.Time `json:"since,omitzero"` // the last sighting: t counts from it
+	At      time.Time `json:"at"`             // the time the score is of
+	Decayed bool      `json:"decayed"`        // below the model's threshold
 	// Sightings counts the confirmed findings whose evidence names the
 	// indicator (any version of its compound, kind and value);
 	// FalsePositives the dismissed ones, the last at LastFalsePositive.
-	Sightings         int
-	FalsePositives    int
-	LastFalsePositive time.Time
+	Sightings         int       `json:"sightings"`
+	FalsePositives    int       `json:"false_positives"`
+	LastFalsePositive time.Time `json:"last_false_positive,omitzero"`
 }
 
 // Sighting is a time an indicator was seen: the end of its window, its
@@ -182,4 +182,52 @@ func (p DecayParameters) FreshnessOf(in *Indicator, recorded time.Time, s Sighti
 	score := math.Round(m.Score(base, at.Sub(since))*10) / 10
 	return Freshness{Score: score, Base: base, Since: since.UTC(), At: at.UTC(), Decayed: score < m.Threshold,
 		Sightings: s.Confirmed, FalsePositives: s.Dismissed, LastFalsePositive: s.LastDismissed}
+}
+
+// ParseDecaySource reads a source's override of the default model def:
+// SOURCE=LIFETIME[,SPEED[,THRESHOLD[,BASE]]], such as partner-d=730d,0.5
+// (a device list that lasts two years and holds its score, then drops).
+// The fields left out are def's. The source is what comes before the
+// last "=".
+func ParseDecaySource(s string, def DecayModel) (string, DecayModel, error) {
+	i := strings.LastIndexByte(s, '=')
+	if i <= 0 || len(s) > 1024 {
+		return "", def, fmt.Errorf("decay source %q: want SOURCE=LIFETIME[,SPEED[,THRESHOLD[,BASE]]]", clip(s))
+	}
+	src, rest := s[:i], s[i+1:]
+	if hasNUL(src) || strings.TrimSpace(src) != src {
+		return "", def, fmt.Errorf("decay source %q: the source is not clean text", clip(src))
+	}
+	m := def
+	fields := strings.Split(rest, ",")
+	if len(fields) > 4 {
+		return "", def, fmt.Errorf("decay source %q: at most LIFETIME,SPEED,THRESHOLD,BASE", clip(s))
+	}
+	m.Lifetime = strings.TrimSpace(fields[0])
+	for k, f := range fields[1:] {
+		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil {
+			return "", def, fmt.Errorf("decay source %q: %q is not a number", clip(s), clip(f))
+		}
+		switch k {
+		case 0:
+			m.DecaySpeed = v
+		case 1:
+			m.Threshold = v
+		case 2:
+			m.BaseScore = v
+		}
+	}
+	if err := m.Validate(); err != nil {
+		return "", def, fmt.Errorf("decay source %q: %w", clip(src), err)
+	}
+	return src, m, nil
+}
+
+// clip shortens what an error quotes.
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
 }

@@ -91,6 +91,7 @@ func init() {
 		"verify":         verifyCommand,
 		"brief":          briefCommand,
 		"diff":           diffCommand,
+		"indicators":     indicatorsCommand,
 		"pseudonymize":   pseudonymizeCommand,
 		"depseudonymize": depseudonymizeCommand,
 	}

@@ -135,6 +135,17 @@ func huntOptions(xo *xref.Options, a *xrefArgs) (hunt.Options, error) {
 		}
 		o.Enrich.SharedASN = asns
 	}
+	o.Decay = seams.DecayParameters{Default: a.decay}
+	for _, v := range a.decaySources {
+		src, m, err := seams.ParseDecaySource(v, a.decay)
+		if err != nil {
+			return o, usagef("xref", "--decay-source: %v", err)
+		}
+		if o.Decay.Sources == nil {
+			o.Decay.Sources = map[string]seams.DecayModel{}
+		}
+		o.Decay.Sources[src] = m
+	}
 	if err := o.Validate(); err != nil {
 		return o, huntUsage("xref", err)
 	}
@@ -144,6 +155,7 @@ func huntOptions(xo *xref.Options, a *xrefArgs) (hunt.Options, error) {
 // huntFlagOf maps the fields of hunt.Options to their flags.
 var huntFlagOf = map[string]string{
 	"LiftCap": "--lift-cap", "Enrich.SharedASN": "--shared-asn", "Enrich.SharedPresets": "--shared-preset", "Enrich": "--asn-db",
+	"Decay": "--decay-*",
 }
 
 // huntUsage turns the field errors of hunt.Options into one usage error
@@ -335,6 +347,12 @@ func runXrefAsOf(ctx context.Context, e *env, a *xrefArgs, xo *xref.Options) err
 // printRunParameters prints what a store's run decided with: the
 // databases, and the over-correlated indicators (the first few).
 func printRunParameters(w io.Writer, run seams.Run) {
+	d := run.Parameters.Decay.OrDefault().Default
+	fmt.Fprintf(w, "  decay       lifetime %s, speed %g, threshold %g, base %g", d.Lifetime, d.DecaySpeed, d.Threshold, d.BaseScore)
+	if n := len(run.Parameters.Decay.Sources); n > 0 {
+		fmt.Fprintf(w, "; %d sources with their own", n)
+	}
+	fmt.Fprintln(w, " (scores beside findings; tiers unchanged)")
 	for _, d := range run.Parameters.Databases {
 		fmt.Fprintf(w, "  database    %s %s (%s, built %s)\n", d.Role, d.File, d.Type, d.Built)
 	}

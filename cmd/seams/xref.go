@@ -165,6 +165,21 @@ Flags:
                       Review marks survive.
   --db URL            the same for a PostgreSQL store (postgres://...).
   --full              with --store: match every stored report anyway.
+  --decay-lifetime D, --decay-speed F, --decay-threshold F, --decay-base F
+                      with --store: the decay model the store scores its
+                      indicators and findings with after the run (MISP's
+                      polynomial model: score = base * (1 - (t /
+                      lifetime)^(1 / speed)), t since the last sighting;
+                      decayed below the threshold). Defaults 180d, 1, 30,
+                      100 (the base of an indicator without a confidence;
+                      one with a confidence starts at 100 times it). Kept
+                      with the run's parameters; a score never changes a
+                      tier and a new model is not a retro-hunt.
+                      docs/decay.md.
+  --decay-source SOURCE=LIFETIME[,SPEED[,THRESHOLD[,BASE]]]
+                      with --store: another model for the indicators of one
+                      source (their source column); repeat for several:
+                      --decay-source partner-d=730d,0.5
   --out DIR           with --store: after the run, write DIR/findings.jsonl,
                       the store's findings as seams xref writes them, by
                       report (in the order they were stored), then compound:
@@ -233,6 +248,8 @@ type xrefArgs struct {
 	rules                  string
 	asOf                   string // --as-of: replay the store as it was
 	set                    map[string]bool
+	decay                  seams.DecayModel // --decay-*: the default model
+	decaySources           []string         // --decay-source SOURCE=...
 }
 
 // xrefFlags returns the flag set of xref, filling o and a.
@@ -267,6 +284,13 @@ func xrefFlags(o *xref.Options, a *xrefArgs) *flag.FlagSet {
 	fs.BoolVar(&a.full, "full", false, "")
 	fs.StringVar(&a.rules, "rules", "", "")
 	fs.StringVar(&a.asOf, "as-of", "", "")
+	def := seams.DefaultDecay().Default
+	a.decay = def
+	fs.StringVar(&a.decay.Lifetime, "decay-lifetime", def.Lifetime, "")
+	fs.Float64Var(&a.decay.DecaySpeed, "decay-speed", def.DecaySpeed, "")
+	fs.Float64Var(&a.decay.Threshold, "decay-threshold", def.Threshold, "")
+	fs.Float64Var(&a.decay.BaseScore, "decay-base", def.BaseScore, "")
+	fs.Var((*listFlag)(&a.decaySources), "decay-source", "")
 	return fs
 }
 
@@ -286,7 +310,8 @@ func runXref(ctx context.Context, e *env, args []string) error {
 			a.set[f.Name] = true
 			switch f.Name {
 			case "store", "db", "drift", "full", "verbose", "cpuprofile", "memprofile",
-				"max-reports-per-indicator", "lift-cap", "asn-db", "geo-db", "shared-asn", "shared-preset", "as-of", "out":
+				"max-reports-per-indicator", "lift-cap", "asn-db", "geo-db", "shared-asn", "shared-preset", "as-of", "out",
+				"decay-lifetime", "decay-speed", "decay-threshold", "decay-base", "decay-source":
 			default:
 				ignored = append(ignored, "--"+f.Name)
 			}
@@ -302,6 +327,15 @@ func runXref(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		return runXrefStore(ctx, e, &a, ho, o.Out)
+	}
+	var storeOnly []string
+	fs.Visit(func(f *flag.Flag) {
+		if strings.HasPrefix(f.Name, "decay-") {
+			storeOnly = append(storeOnly, "--"+f.Name)
+		}
+	})
+	if len(storeOnly) > 0 {
+		return usagef("xref", "%s: only with --store or --db (a store scores its indicators; a run over files writes no scores)", strings.Join(storeOnly, ", "))
 	}
 	// --compounds may be left out when the indicators come in an exchange
 	// format that names its compounds (STIX, MISP): xref.Run reads the

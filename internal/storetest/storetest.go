@@ -93,6 +93,7 @@ func Run(t *testing.T, e Engine) {
 		{"CappedAcrossOrgs", testCappedAcrossOrgs},
 		{"MigrateV4", testMigrateV4},
 		{"AsOf", testAsOf},
+		{"Decay", testDecay},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, e) })

@@ -406,6 +406,9 @@ type runView struct {
 	Parameters     seams.StoreRunParameters `json:"parameters"`
 	OverCorrelated []overView               `json:"over_correlated"`
 	Warnings       []string                 `json:"warnings,omitempty"` // with the run just made
+	// AsOf is the record time of the registry the run matched (seams
+	// xref --store --as-of run:ID replays it; docs/store.md).
+	AsOf string `json:"as_of,omitempty"`
 }
 
 // overView is an over-correlated indicator version of a run.
@@ -419,7 +422,7 @@ type overView struct {
 func (red redactor) run(r seams.Run) runView {
 	v := runView{ID: r.ID, Started: ts(r.Started), Finished: ts(r.Finished), By: r.By, RegistryVersion: r.RegistryVersion,
 		Drift: r.Drift.String(), Full: r.Full, Through: r.Through, Scanned: r.Scanned, Counts: map[string]int{}, Warnings: r.Warnings,
-		Parameters: r.Parameters, OverCorrelated: []overView{}}
+		Parameters: r.Parameters, OverCorrelated: []overView{}, AsOf: ts(r.AsOf)}
 	for _, k := range seams.ChangeKinds {
 		v.Counts[string(k)] = r.Counts[k]
 	}

@@ -50,7 +50,7 @@ func (s *Store) SnapshotAsOf(ctx context.Context, p seams.Principal, at seams.As
 	sn := &asOfSnapshot{snapshot: snapshot{s: s, tx: sqltx}}
 	t := sn.t(ctx)
 	if run != nil {
-		sn.rec, sn.state.MaxReport, sn.loaded = run.AsOf.UnixNano(), run.Through, maxTime
+		sn.rec, sn.state.MaxReport, sn.loaded = runAsOf(run), run.Through, maxTime
 		sn.state.RegistryVersion = run.RegistryVersion
 	} else {
 		sn.rec, sn.loaded = at.Time.UnixNano(), at.Time.UnixNano()
@@ -61,6 +61,15 @@ func (s *Store) SnapshotAsOf(ctx context.Context, p seams.Principal, at seams.As
 	}
 	sn.state.Recorded = time.Unix(0, sn.rec).UTC()
 	return sn, run, nil
+}
+
+// runAsOf is the record time of the registry run matched: its AsOf, or
+// its finish for a run handed none (a run made by hand, as tests do).
+func runAsOf(run *seams.Run) int64 {
+	if run.AsOf.IsZero() {
+		return run.Finished.UnixNano()
+	}
+	return run.AsOf.UnixNano()
 }
 
 // maxTime is the greatest time: a replay of a run reads its reports by

@@ -53,7 +53,7 @@ func (s *Store) Diff(ctx context.Context, p seams.Principal, from, to int64) (*s
 }
 
 func (t *tx) diffRegistry(v viewer, p seams.Principal, out *seams.RunDiff) error {
-	recA, recB := out.From.AsOf.UnixNano(), out.To.AsOf.UnixNano()
+	recA, recB := runAsOf(&out.From), runAsOf(&out.To)
 	visible := func(list []seams.StoredIndicator) map[int64]seams.StoredIndicator {
 		m := map[int64]seams.StoredIndicator{}
 		for _, si := range list {

@@ -245,7 +245,9 @@ func (t *tx) runs(v viewer, where string, args ...any) ([]seams.Run, error) {
 			rows.Close()
 			return nil, err
 		}
-		r.AsOf = time.Unix(0, asOf).UTC()
+		if asOf != 0 {
+			r.AsOf = time.Unix(0, asOf).UTC()
+		}
 		r.Started, r.Finished, r.Drift, r.Full = timeOf(started), timeOf(finished), time.Duration(drift), full == 1
 		r.Counts = map[seams.ChangeKind]int{}
 		for i, k := range seams.ChangeKinds {

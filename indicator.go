@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Kind is the kind of an indicator.
@@ -64,7 +65,17 @@ type Indicator struct {
 	// Confidence in [0,1]; meaningful only when HasConfidence.
 	Confidence    float64
 	HasConfidence bool
-	Source        string
+	// Drift is the indicator's own bound on rule ip-drift, meaningful only
+	// when HasDrift: an event at its address counts as ip-drift evidence
+	// when it lies no further outside the window than the smaller of Drift
+	// and the run's drift. Zero means no drift evidence at all: a window
+	// observed lease by lease (seams derive) says the address was someone
+	// else's outside it. Without HasDrift the run's drift alone applies.
+	// Only ip indicators have drift evidence; on other kinds it is kept
+	// but changes nothing.
+	Drift    time.Duration
+	HasDrift bool
+	Source   string
 	// File and Line say where the indicator was read, for provenance.
 	File string
 	Line int
@@ -146,6 +157,47 @@ func ParseConfidence(s string) (c float64, ok bool, err error) {
 		return 0, false, fmt.Errorf("invalid confidence %q (want a number in [0,1], or low, medium or high)", s)
 	}
 	return c + 0, true, nil // + 0 turns -0 into 0
+}
+
+// MaxDriftDays is the largest drift in days that ParseDrift accepts, as
+// the command line's --drift does.
+const MaxDriftDays = 100000
+
+// ParseDrift parses an indicator's drift bound as the command line's
+// --drift takes it: Go duration syntax ("2160h", "0") or a whole number of
+// days with a "d" suffix ("90d", "0d"), surrounding spaces ignored. ok is
+// false for an empty string (no bound of its own: the run's drift applies).
+// Negative durations are refused.
+func ParseDrift(s string) (d time.Duration, ok bool, err error) {
+	t := strings.TrimSpace(s)
+	if t == "" {
+		return 0, false, nil
+	}
+	if n, isDays := strings.CutSuffix(t, "d"); isDays {
+		days, err := strconv.ParseUint(n, 10, 32)
+		if err != nil || days > MaxDriftDays {
+			return 0, false, fmt.Errorf("invalid drift %q (want e.g. 90d, 2160h or 0)", s)
+		}
+		return time.Duration(days) * 24 * time.Hour, true, nil
+	}
+	d, err = time.ParseDuration(t)
+	if err != nil || d < 0 {
+		return 0, false, fmt.Errorf("invalid drift %q (want e.g. 90d, 2160h or 0)", s)
+	}
+	return d, true, nil
+}
+
+// FormatDrift writes a drift bound as ParseDrift reads it back: "0" for
+// none, whole days as "90d", anything else in Go duration syntax.
+func FormatDrift(d time.Duration) string {
+	const day = 24 * time.Hour
+	switch {
+	case d == 0:
+		return "0"
+	case d > 0 && d%day == 0 && d/day <= MaxDriftDays:
+		return strconv.FormatInt(int64(d/day), 10) + "d"
+	}
+	return d.String()
 }
 
 // ParseASN parses an autonomous system number as AS14593, as14593 or

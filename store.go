@@ -1123,6 +1123,8 @@ func UnstorableIndicator(in *Indicator) string {
 		return fmt.Sprintf("value longer than %d bytes", MaxKey)
 	case hasNUL(in.Value) || hasNUL(in.Source):
 		return "value or source contains a NUL character or invalid UTF-8"
+	case in.HasDrift && in.Drift < 0:
+		return fmt.Sprintf("negative drift bound %s", in.Drift)
 	}
 	return ""
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/observe"
 )
 
@@ -538,7 +539,9 @@ func TestPrevious(t *testing.T) {
 		t.Fatalf("first run %v", r1.keys())
 	}
 	prev := filepath.Join(w1.dir, "previous.csv")
-	os.WriteFile(prev, []byte(r1.raw[IndicatorsFile]+"c-beta,cidr,203.0.113.0/24,2023-01-01,,high,partner-test\n"), 0o600)
+	// A partner's prefix with a drift bound of its own (90d): carried over
+	// as it was, bound included.
+	os.WriteFile(prev, []byte(r1.raw[IndicatorsFile]+"c-beta,cidr,203.0.113.0/24,2023-01-01,,high,partner-test,90d\n"), 0o600)
 
 	w2 := newWorld(t, late)
 	w2.opts.Previous = prev
@@ -564,8 +567,18 @@ func TestPrevious(t *testing.T) {
 	if !ws[1].Window.First.Equal(lt(40, 0, 0)) {
 		t.Errorf("Wi-Fi windows %v", ws)
 	}
-	if in, p, _ := r2.find("c-beta", "cidr", "203.0.113.0/24"); !p.Carried || in.Confidence != 0.85 || in.Source != "partner-test" || !in.Window.Last.IsZero() {
+	if in, p, _ := r2.find("c-beta", "cidr", "203.0.113.0/24"); !p.Carried || in.Confidence != 0.85 || in.Source != "partner-test" || !in.Window.Last.IsZero() ||
+		!in.HasDrift || in.Drift != 90*24*time.Hour {
 		t.Errorf("carried cidr %+v %+v", in, p)
+	}
+	// Addresses derived (again or not) and carried from a derived registry
+	// keep drift 0: their windows were observed; devices have no bound.
+	for _, in := range r2.indicators {
+		switch {
+		case in.Compound == "c-beta":
+		case in.Kind == seams.KindDevice && in.HasDrift, in.Kind != seams.KindDevice && (!in.HasDrift || in.Drift != 0):
+			t.Errorf("%s %s: drift %v (%v), want 0 on addresses and none on devices", in.Kind, in.Value, in.Drift, in.HasDrift)
+		}
 	}
 	if pc := r2.sum.Previous; pc == nil || *pc != (PreviousCounts{Read: 5, Extended: 2, Carried: 2, Retired: 1}) {
 		t.Errorf("previous counts %+v", pc)

@@ -115,26 +115,29 @@ func runChain(t testing.TB, f gen.ObservationFiles, opts *Options, drift time.Du
 }
 
 // TestDeriveThenXref is the whole chain: footprints, observations and
-// reports from the generator; derive makes the registry; xref, unchanged,
-// cross-references the reports against it. Every report planted on a
-// member's device or a compound's IPv4 address at the time of its use is
-// tied to its compound; one on a privacy address of a compound's /64 is
+// reports from the generator; derive makes the registry; xref, with its
+// defaults, cross-references the reports against it. Every report planted
+// on a member's device or a compound's IPv4 address at the time of its use
+// is tied to its compound; one on a privacy address of a compound's /64 is
 // potentially associated (xref's rule for cidr evidence); and no report
 // planted on a rider, a centroid phone, a neighbour, a visitor, a carrier
 // or satellite address at the time members used it, or a compound's
 // address during a later household's lease or between two of its own
-// leases, makes any finding. With xref's default drift of 90 days a
-// report on an address within 90 days of a derived window is evidence
-// (ip-drift, potential): derive's windows end at the compound's last seen
-// use, so the chain is run with --drift 0, and the default is logged.
+// leases, makes any finding. xref's default drift of 90 days would make a
+// report on an address within 90 days of a derived window evidence
+// (ip-drift, potential); derive writes drift 0 on its addresses, whose
+// windows it observed lease by lease, so the defaults find what --drift 0
+// finds. The registry without its drift column is run too, and must find
+// something on those reports: the bound is what keeps them out.
 func TestDeriveThenXref(t *testing.T) {
 	o := gen.ObservationOptions{Seed: 3, Compounds: 12, Observations: 1_000_000, Reports: 5000, BadRate: 0.001}
 	f, opts, s := generated(t, o, nil)
 	if s.DeviceIndicators == 0 || s.IPIndicators == 0 || s.CIDRIndicators == 0 || s.SharedAddresses == 0 {
 		t.Fatalf("derived too little: %+v", s)
 	}
-	c := runChain(t, f, opts, 0, 0)
-	t.Logf("xref --drift 0:\n%s", c)
+	defaults := xref.NewOptions().Drift
+	c := runChain(t, f, opts, defaults, 0)
+	t.Logf("xref with its defaults (--drift %s):\n%s", defaults, c)
 	for cat, n := range c.expected {
 		if c.met[cat] != n {
 			t.Errorf("%s: %d of %d planted reports found as planted", cat, c.met[cat], n)
@@ -158,6 +161,37 @@ func TestDeriveThenXref(t *testing.T) {
 	if len(c.extra) > 10 {
 		t.Errorf("... %d findings not planted in all", len(c.extra))
 	}
-	c90 := runChain(t, f, opts, 90*24*time.Hour, 0)
-	t.Logf("xref with its default --drift 90d:\n%s", c90)
+
+	// --drift 0 finds the same: on a derived registry the run's drift
+	// changes nothing.
+	c0 := runChain(t, f, opts, 0, 0)
+	if c0.String() != c.String() || len(c0.extra) != len(c.extra) {
+		t.Errorf("xref --drift 0 finds otherwise:\n%s", c0)
+	}
+
+	// Before: the registry without its drift column, with the defaults.
+	b, err := os.ReadFile(filepath.Join(opts.Out, IndicatorsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	for _, l := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+		rows = append(rows, l[:strings.LastIndexByte(l, ',')])
+	}
+	before := *opts
+	before.Out = filepath.Join(opts.Out, "without-drift")
+	if err := os.MkdirAll(before.Out, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(before.Out, IndicatorsFile), []byte(strings.Join(rows, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(filepath.Join(opts.Out, SharedFile), filepath.Join(before.Out, SharedFile)); err != nil {
+		t.Fatal(err)
+	}
+	cb := runChain(t, f, &before, defaults, 0)
+	t.Logf("before (no drift column), xref with its defaults:\n%s", cb)
+	if len(cb.findings["lease-after"])+len(cb.findings["lease-gap"]) == 0 {
+		t.Error("without the drift bounds no report in a later lease or a lease gap makes a finding: the test shows nothing")
+	}
 }

@@ -215,8 +215,20 @@ type row struct {
 	conf        float64
 	hasConf     bool
 	source      string
-	prov        Provenance
+	// The drift bound written: zero on the addresses and prefixes derived
+	// (observedDrift); a carried row keeps the earlier run's.
+	drift    time.Duration
+	hasDrift bool
+	prov     Provenance
 }
+
+// observedDrift is the drift bound derive writes on its ip and cidr
+// indicators: none. Their windows are what derive observed, lease by lease
+// (a gap longer than --lease-gap splits them): an event at the address
+// outside a window is in a gap between the compound's leases or in another
+// holder's, which xref's rule ip-drift must not take as evidence, whatever
+// the run's --drift. Devices get no bound: rule ip-drift is about addresses.
+const observedDrift = time.Duration(0)
 
 // Provenance is one line of provenance.jsonl: the evidence for one
 // indicator of indicators.csv, in the same order.
@@ -369,7 +381,8 @@ func (d *deriver) rows() []row {
 	}
 	for i := range d.result.windows {
 		w := &d.result.windows[i]
-		r := row{comp: int(w.comp), first: timeOf(w.first), last: timeOf(w.last), conf: d.addressConfidence(w), hasConf: true, source: d.o.Source}
+		r := row{comp: int(w.comp), first: timeOf(w.first), last: timeOf(w.last), conf: d.addressConfidence(w), hasConf: true, source: d.o.Source,
+			drift: observedDrift, hasDrift: true}
 		if w.prefix.Addr().Is4() {
 			r.kind, r.addr, r.value = seams.KindIP, w.prefix.Addr(), w.prefix.Addr().String()
 			d.perComp[w.comp].IPIndicators++
@@ -517,7 +530,7 @@ func (d *deriver) mergePrevious(rows []row) []row {
 		at[k] = append(at[k], len(rows))
 		rows = append(rows, row{comp: k.comp, kind: p.Kind, value: p.Value, addr: p.Addr, prefix: p.Prefix,
 			first: p.Window.First, last: p.Window.Last, conf: p.Confidence, hasConf: p.HasConfidence, source: p.Source,
-			prov: Provenance{Previous: prev, Carried: true}})
+			drift: p.Drift, hasDrift: p.HasDrift, prov: Provenance{Previous: prev, Carried: true}})
 	}
 	return rows
 }
@@ -618,12 +631,13 @@ func (d *deriver) warnings() []string {
 	return w
 }
 
-// writeIndicators writes indicators.csv in the registry's format.
+// writeIndicators writes indicators.csv in the registry's format, with
+// its drift column (observedDrift).
 func writeIndicators(w io.Writer, rows []row) error {
-	iw := registry.NewIndicatorWriter(w)
+	iw := registry.NewIndicatorWriterDrift(w)
 	for _, r := range rows {
 		in := seams.Indicator{Compound: r.prov.Compound, Kind: r.kind, Value: r.value, Window: seams.Window{First: r.first, Last: r.last},
-			Confidence: r.conf, HasConfidence: r.hasConf, Source: r.source}
+			Confidence: r.conf, HasConfidence: r.hasConf, Source: r.source, Drift: r.drift, HasDrift: r.hasDrift}
 		if err := iw.Write(&in); err != nil {
 			return err
 		}

@@ -263,36 +263,55 @@ func TestTown(t *testing.T) {
 	for _, x := range reports {
 		rb.WriteString(report(x.id, x.at, x.ip, x.device))
 	}
-	xo := xref.NewOptions()
-	xo.Compounds = w.opts.Compounds
-	xo.Indicators = filepath.Join(w.opts.Out, IndicatorsFile)
-	xo.Shared = filepath.Join(w.opts.Out, SharedFile)
-	xo.Reports = []string{w.write(t, "reports.jsonl", rb.String())}
-	xo.Out = filepath.Join(w.dir, "xref")
-	xo.Drift = 0
-	if _, err := xref.Run(context.Background(), xo); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(filepath.Join(xo.Out, xref.FindingsFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]string{}
-	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		var id, comp, tier string
-		for _, f := range []struct {
-			key string
-			to  *string
-		}{{`"report":"`, &id}, {`"compound":"`, &comp}, {`"tier":"`, &tier}} {
-			if i := strings.Index(l, f.key); i >= 0 {
-				rest := l[i+len(f.key):]
-				*f.to = rest[:strings.IndexByte(rest, '"')]
+	reportsFile := w.write(t, "reports.jsonl", rb.String())
+	// xref with its defaults (--drift 90d): the drift 0 derive writes on
+	// its addresses is what keeps the household's report out.
+	findings := func(indicators, out string) map[string]string {
+		xo := xref.NewOptions()
+		xo.Compounds = w.opts.Compounds
+		xo.Indicators = indicators
+		xo.Shared = filepath.Join(w.opts.Out, SharedFile)
+		xo.Reports = []string{reportsFile}
+		xo.Out = filepath.Join(w.dir, out)
+		if _, err := xref.Run(context.Background(), xo); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(xo.Out, xref.FindingsFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			var id, comp, tier string
+			for _, f := range []struct {
+				key string
+				to  *string
+			}{{`"report":"`, &id}, {`"compound":"`, &comp}, {`"tier":"`, &tier}} {
+				if i := strings.Index(l, f.key); i >= 0 {
+					rest := l[i+len(f.key):]
+					*f.to = rest[:strings.IndexByte(rest, '"')]
+				}
+			}
+			if id != "" {
+				got[id] += comp + " " + tier
 			}
 		}
-		if id != "" {
-			got[id] += comp + " " + tier
-		}
+		return got
 	}
+	got := findings(filepath.Join(w.opts.Out, IndicatorsFile), "xref")
+	// The same registry without its drift column: the household's report,
+	// within the default drift of alpha's lease, is then evidence; so the
+	// bound is what keeps it out below.
+	t.Run("without the drift bounds", func(t *testing.T) {
+		var rows []string
+		for _, l := range strings.Split(strings.TrimSuffix(r.raw[IndicatorsFile], "\n"), "\n") {
+			rows = append(rows, l[:strings.LastIndexByte(l, ',')])
+		}
+		without := w.write(t, "indicators-without-drift.csv", strings.Join(rows, "\n")+"\n")
+		if got := findings(without, "xref-without-drift"); got["r-wifi-household"] != "c-alpha potential" {
+			t.Errorf("without the bounds, r-wifi-household: finding %q, want %q (the test shows nothing)", got["r-wifi-household"], "c-alpha potential")
+		}
+	})
 	for _, x := range reports {
 		want := ""
 		if x.compound != "" {

@@ -41,6 +41,11 @@ type Index struct {
 	sources []string // distinct sources, by meta.source
 	files   []string // distinct files, by meta.file
 	asnOf   map[uint32]uint32
+	// driftOf holds the drift bounds of indicators that have one (flag
+	// ownDrift) other than zero, by ord: bounds are rare but for zero
+	// (seams derive writes it on every address it observed), which needs
+	// no entry, so a meta stays 48 bytes.
+	driftOf map[uint32]time.Duration
 
 	shared      table
 	sharedNames []netip.Prefix
@@ -85,6 +90,7 @@ const (
 	hasConf uint8 = 1 << iota
 	openFirst
 	openLast
+	ownDrift // the indicator bounds rule ip-drift itself (driftOf; zero when absent)
 )
 
 // Builder collects indicators, one at a time, into an Index.
@@ -101,6 +107,7 @@ type Builder struct {
 	shared    []netip.Prefix
 	sharedWhy []string
 	asnOf     map[uint32]uint32 // ord -> AS number, of asn indicators
+	driftOf   map[uint32]time.Duration
 
 	// The compound, source and file of the last indicator added: the
 	// next one usually has the same, and needs no map lookup.
@@ -245,6 +252,18 @@ func (b *Builder) add(in *seams.Indicator, networks []netip.Prefix) error {
 	if in.HasConfidence {
 		m.flags |= hasConf
 	}
+	if in.HasDrift {
+		if in.Drift < 0 {
+			return fmt.Errorf("index: indicator %s %q has a negative drift bound %s", in.Kind, in.Value, in.Drift)
+		}
+		m.flags |= ownDrift
+		if in.Drift > 0 {
+			if b.driftOf == nil {
+				b.driftOf = map[uint32]time.Duration{}
+			}
+			b.driftOf[ord] = in.Drift
+		}
+	}
 	m.source, m.file = l.s, l.f
 
 	var ps []netip.Prefix
@@ -309,6 +328,7 @@ func (b *Builder) Build() (*Index, error) {
 	x := &b.idx
 	x.compounds = b.compounds
 	x.asnOf = b.asnOf
+	x.driftOf = b.driftOf
 	x.devices = make(map[string]span, b.devs.n)
 	metas := make([]meta, 0, b.metas.n)
 
@@ -595,6 +615,8 @@ func (x *Index) indicator(i int32, dst *seams.Indicator, value string) {
 		Kind:          m.kind,
 		Confidence:    m.conf,
 		HasConfidence: m.flags&hasConf != 0,
+		Drift:         x.driftOf[m.ord],
+		HasDrift:      m.flags&ownDrift != 0,
 		Source:        x.sources[m.source],
 		File:          x.files[m.file],
 		Line:          int(m.line),

@@ -48,7 +48,9 @@ type hit struct {
 }
 
 // NewMatcher returns a matcher over x. drift bounds rule ip-drift; a
-// negative drift is taken as zero (no drift evidence).
+// negative drift is taken as zero (no drift evidence). An indicator with a
+// drift bound of its own (seams.Indicator.HasDrift) is held to the smaller
+// of the two.
 func NewMatcher(x *Index, drift time.Duration) *Matcher {
 	return &Matcher{x: x, drift: uint64(max(drift, 0)), values: map[int32]string{}}
 }
@@ -221,6 +223,13 @@ func (m *Matcher) matchDated(n int32, i int32, t int64) {
 			case en.first <= t && t <= en.last:
 				m.hits = append(m.hits, hit{compound: en.compound, seq: i, ord: en.ord, meta: int32(k), rule: seams.RuleIP})
 			case m.drift > 0:
+				// An indicator's own bound narrows the run's: the
+				// smaller applies. Zero (a window observed lease by
+				// lease) is no drift evidence at all.
+				bound := m.drift
+				if en.flags&ownDrift != 0 {
+					bound = min(bound, uint64(x.driftOf[en.ord]))
+				}
 				// Unsigned differences cannot overflow: both times are
 				// int64, so their distance fits in a uint64.
 				var d uint64
@@ -229,7 +238,7 @@ func (m *Matcher) matchDated(n int32, i int32, t int64) {
 				} else {
 					d = uint64(t) - uint64(en.last)
 				}
-				if d <= m.drift {
+				if d <= bound {
 					m.hits = append(m.hits, hit{compound: en.compound, seq: i, ord: en.ord, meta: int32(k), rule: seams.RuleIPDrift, drift: int64(min(d, math.MaxInt64))})
 				}
 			}

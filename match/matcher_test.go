@@ -2,6 +2,7 @@ package match
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -357,6 +358,67 @@ func TestOnly(t *testing.T) {
 			m.MatchAll([]seams.Report{r}, func(_ int, fs []seams.Finding) { all = summarize(fs) })
 			if all != tc.want {
 				t.Errorf("MatchAll: got %q, want %q", all, tc.want)
+			}
+		})
+	}
+}
+
+// TestMatchOwnDrift: an indicator's own drift bound narrows the run's (the
+// smaller applies); zero is no ip-drift evidence at all; inside the window,
+// and for an undated event, the bound changes nothing; the evidence's
+// indicator carries its bound.
+func TestMatchOwnDrift(t *testing.T) {
+	compounds := []seams.Compound{{ID: "c-zero"}, {ID: "c-none"}, {ID: "c-hour"}, {ID: "c-year"}}
+	bound := func(in seams.Indicator, d time.Duration) seams.Indicator {
+		in.Drift, in.HasDrift = d, true
+		return in
+	}
+	inds := []seams.Indicator{
+		bound(ind("c-zero", "ip", "192.0.2.1", "2024-05-01", "2024-05-31"), 0),
+		ind("c-none", "ip", "192.0.2.1", "2024-05-01", "2024-05-31"),
+		bound(ind("c-hour", "ip", "192.0.2.1", "2024-05-01", "2024-05-31"), time.Hour),
+		bound(ind("c-year", "ip", "192.0.2.1", "2024-05-01", "2024-05-31"), 365*24*time.Hour),
+	}
+	x, err := NewIndex(compounds, inds, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name  string
+		drift time.Duration
+		event seams.IPEvent
+		want  string
+	}{
+		{"inside the window: every one ties", DefaultDrift, ipEvent("192.0.2.1", "2024-05-15T00:00:00Z"),
+			"c-zero:tied:ip c-none:tied:ip c-hour:tied:ip c-year:tied:ip"},
+		{"a second after: all but zero", DefaultDrift, ipEvent("192.0.2.1", "2024-06-01T00:00:00Z"),
+			"c-none:potential:ip-drift c-hour:potential:ip-drift c-year:potential:ip-drift"},
+		{"exactly an hour after: the hour is closed", DefaultDrift, ipEvent("192.0.2.1", "2024-06-01T00:59:59.999999999Z"),
+			"c-none:potential:ip-drift c-hour:potential:ip-drift c-year:potential:ip-drift"},
+		{"just over an hour after", DefaultDrift, ipEvent("192.0.2.1", "2024-06-01T01:00:00Z"),
+			"c-none:potential:ip-drift c-year:potential:ip-drift"},
+		{"15 minutes before, run drift 30 minutes: the run's is smaller", 30 * time.Minute, ipEvent("192.0.2.1", "2024-04-30T23:45:00Z"),
+			"c-none:potential:ip-drift c-hour:potential:ip-drift c-year:potential:ip-drift"},
+		{"100 days after: beyond the run's 90, within the year's own", DefaultDrift, ipEvent("192.0.2.1", "2024-09-08T00:00:00Z"),
+			""},
+		{"run drift zero: none, whatever the bounds", -1, ipEvent("192.0.2.1", "2024-06-01T00:00:00Z"), ""},
+		{"undated: ip-undated whatever the bound", DefaultDrift, undated("192.0.2.1"),
+			"c-zero:potential:ip-undated c-none:potential:ip-undated c-hour:potential:ip-undated c-year:potential:ip-undated"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := NewMatcher(x, c.drift)
+			r := seams.Report{ID: "r-1", IPs: []seams.IPEvent{c.event}}
+			fs := m.Match(&r)
+			if got := summarize(fs); got != c.want {
+				t.Errorf("got %q, want %q", got, c.want)
+			}
+			for _, f := range fs {
+				got := f.Evidence[0].Indicator
+				want := inds[slices.IndexFunc(compounds, func(k seams.Compound) bool { return k.ID == f.Compound })]
+				if got.HasDrift != want.HasDrift || got.Drift != want.Drift {
+					t.Errorf("%s: evidence indicator's bound %v,%v; want %v,%v", f.Compound, got.HasDrift, got.Drift, want.HasDrift, want.Drift)
+				}
 			}
 		})
 	}

@@ -14,6 +14,23 @@ import (
 
 // reference is the slow, obviously correct twin of Matcher: for every event
 // it loops over every indicator and applies the contract's rules as written.
+// ownBoundRefused counts the events that an indicator's own drift bound
+// kept out of rule ip-drift, so that the comparison cannot pass without
+// meeting the case.
+var ownBoundRefused int
+
+// effectiveDrift is the bound of rule ip-drift for an indicator: the run's,
+// or the smaller of it and the indicator's own.
+func effectiveDrift(run time.Duration, in *seams.Indicator) time.Duration {
+	if run <= 0 {
+		return -1
+	}
+	if in.HasDrift {
+		return min(run, in.Drift)
+	}
+	return run
+}
+
 func reference(compounds []seams.Compound, inds []seams.Indicator, shared []netip.Prefix, drift time.Duration, r *seams.Report) []seams.Finding {
 	shared = append([]netip.Prefix{seams.CarrierNAT}, shared...)
 	type hit struct {
@@ -45,8 +62,10 @@ func reference(compounds []seams.Compound, inds []seams.Indicator, shared []neti
 			case in.Kind == seams.KindIP && in.Addr == e.Addr:
 				if in.Window.Contains(e.At) {
 					ev.Rule = seams.RuleIP
-				} else if d := in.Window.Distance(e.At); drift > 0 && d <= drift {
+				} else if d, bound := in.Window.Distance(e.At), effectiveDrift(drift, in); d <= bound {
 					ev.Rule, ev.Drift = seams.RuleIPDrift, d
+				} else if drift > 0 && d <= drift {
+					ownBoundRefused++ // the run's drift alone would have taken it
 				}
 			case in.Kind == seams.KindCIDR && in.Prefix.Contains(e.Addr) && in.Window.Contains(e.At):
 				ev.Rule = seams.RuleCIDR
@@ -93,8 +112,8 @@ func describe(fs []seams.Finding) string {
 	for _, f := range fs {
 		fmt.Fprintf(&b, "%s %s %s\n", f.Report, f.Compound, f.Tier)
 		for _, e := range f.Evidence {
-			fmt.Fprintf(&b, "  %s %s:%s@%s line %d obs=%s/%s %s drift=%s shared=%s proxy=%v\n",
-				e.Rule, e.Indicator.Kind, e.Indicator.Value, e.Indicator.Window, e.Indicator.Line,
+			fmt.Fprintf(&b, "  %s %s:%s@%s/%v,%v line %d obs=%s/%s %s drift=%s shared=%s proxy=%v\n",
+				e.Rule, e.Indicator.Kind, e.Indicator.Value, e.Indicator.Window, e.Indicator.HasDrift, e.Indicator.Drift, e.Indicator.Line,
 				e.Observed.IP, e.Observed.Device, e.Observed.At.Format(time.RFC3339Nano), e.Drift, e.Shared, e.Observed.Proxy)
 		}
 	}
@@ -125,6 +144,10 @@ func randomRegistry(rng *rand.Rand, nInd int) ([]seams.Compound, []seams.Indicat
 		}
 		in.Compound, in.Line = c, i+2
 		in.Window = randomWindow(rng)
+		if rng.IntN(3) == 0 {
+			// A bound of its own: none, under, between and over the runs'.
+			in.Drift, in.HasDrift = []time.Duration{0, 30 * time.Minute, 24 * time.Hour, 200 * 24 * time.Hour}[rng.IntN(4)], true
+		}
 		inds = append(inds, in)
 	}
 	shared := []netip.Prefix{netip.MustParsePrefix("198.51.100.128/26"), netip.MustParsePrefix("198.51.100.160/27"), netip.MustParsePrefix("2001:db8::80/121")}
@@ -188,12 +211,16 @@ func randomReport(rng *rand.Rand, id int) seams.Report {
 // nested prefixes, several windows per address and drift at its edges.
 func TestMatcherAgainstReference(t *testing.T) {
 	rules := map[seams.Rule]int{} // evidence met, by rule: the comparison must not pass vacuously
-	tiers := map[string]int{}     // findings with undated evidence, by tier
+	ownBoundRefused = 0
+	tiers := map[string]int{} // findings with undated evidence, by tier
 	defer func() {
 		for r := seams.RuleDevice; r <= seams.RuleIPUndated; r++ {
 			if r != seams.RuleASN && rules[r] == 0 {
 				t.Errorf("the random reports never met rule %s", r)
 			}
+		}
+		if ownBoundRefused == 0 {
+			t.Error("no indicator's own drift bound ever kept an event out of rule ip-drift")
 		}
 		if tiers["tied"] == 0 || tiers["potential"] == 0 {
 			t.Errorf("findings with ip-undated evidence by tier: %v, want both tiers (undated alone, and beside a tying event)", tiers)

@@ -40,6 +40,7 @@ const (
 	TagSource       = "seams:source"        // who saw the indicator
 	TagConfidence   = "seams:confidence"    // confidence in [0,1]
 	TagKind         = "seams:kind"          // "device" on a text attribute holding TYPE:VALUE
+	TagDrift        = "seams:drift"         // the indicator's own bound on rule ip-drift: "0", "90d", a Go duration
 	// GalaxyCompound is the prefix of the tag_name of a galaxy cluster
 	// naming a compound: misp-galaxy:seams-compound="ID".
 	GalaxyCompound = "misp-galaxy:seams-compound"

@@ -277,6 +277,10 @@ func FuzzDecode(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	f.Add([]byte(`{"response":[{"Event":{"info":"x","Tag":[{"name":"seams:compound=\"c-a\""}],"Attribute":[` +
+		`{"type":"ip-src","value":"203.0.113.7","Tag":[{"name":"seams:drift=\"0\""}]},` +
+		`{"type":"ip-src","value":"203.0.113.8","Tag":[{"name":"seams:drift=\"7d\""}]},` +
+		`{"type":"ip-src","value":"203.0.113.9","Tag":[{"name":"seams:drift=\"-1h\""}]}]}}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		feed, err := Decode(bytes.NewReader(b), "f.json", Limits{MaxBytes: 1 << 20, MaxDepth: 16}, func(e *seams.RecordError) {
 			if e.File != "f.json" || e.Reason == "" {
@@ -324,4 +328,45 @@ func FuzzWarninglist(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestRoundTripDrift: an indicator's drift bound is written as the machine
+// tag seams:drift and read back; an attribute without it has none; a bad
+// one rejects the attribute, naming the tag.
+func TestRoundTripDrift(t *testing.T) {
+	e := sample(t)
+	e.Findings = nil
+	bounds := []time.Duration{0, 7 * 24 * time.Hour, 90 * time.Minute}
+	for k, d := range bounds {
+		e.Indicators[k].Drift, e.Indicators[k].HasDrift = d, true
+	}
+	var buf bytes.Buffer
+	if _, err := WriteEvents(&buf, e); err != nil {
+		t.Fatal(err)
+	}
+	feed, err := Decode(bytes.NewReader(buf.Bytes()), "x.json", DefaultLimits(), func(r *seams.RecordError) { t.Errorf("rejected: %v", r) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, in := range feed.Indicators {
+		got[in.Compound+" "+in.Value] = fmt.Sprint(in.HasDrift, in.Drift)
+	}
+	for _, in := range e.Indicators {
+		if g, w := got[in.Compound+" "+in.Value], fmt.Sprint(in.HasDrift, in.Drift); g != w {
+			t.Errorf("%s %s: drift %s, want %s", in.Compound, in.Value, g, w)
+		}
+	}
+	if !strings.Contains(buf.String(), `seams:drift=\"7d\"`) {
+		t.Errorf("no seams:drift=\"7d\" tag written")
+	}
+
+	bad := strings.Replace(buf.String(), `seams:drift=\"7d\"`, `seams:drift=\"-7d\"`, 1)
+	var rejected []string
+	if _, err := Decode(strings.NewReader(bad), "x.json", DefaultLimits(), func(r *seams.RecordError) { rejected = append(rejected, r.Reason) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(rejected) != 1 || !strings.Contains(rejected[0], `tag seams:drift: invalid drift "-7d"`) {
+		t.Errorf("a negative drift tag: rejected %q", rejected)
+	}
 }

@@ -251,7 +251,7 @@ func (d *decoder) attribute(item string, raw json.RawMessage, ec compoundOf, sou
 		return
 	}
 	c := ec
-	var kind, confidence string
+	var kind, confidence, drift string
 	for _, t := range a.Tag {
 		name, v, ok := parseMachineTag(t.Name)
 		if !ok {
@@ -264,6 +264,8 @@ func (d *decoder) attribute(item string, raw json.RawMessage, ec compoundOf, sou
 			confidence = v
 		case TagKind:
 			kind = v
+		case TagDrift:
+			drift = v
 		}
 	}
 	at := compoundOf{}
@@ -313,6 +315,10 @@ func (d *decoder) attribute(item string, raw json.RawMessage, ec compoundOf, sou
 			d.fail(item, "tag %s: %v", TagConfidence, err)
 			return
 		}
+	}
+	if in.Drift, in.HasDrift, err = seams.ParseDrift(drift); err != nil {
+		d.fail(item, "tag %s: %v", TagDrift, err)
+		return
 	}
 	in.Compound, in.Source, in.File = c.id, source, d.file
 	// Sightings first: a bad one rejects the attribute, not half of it.

@@ -194,6 +194,9 @@ func WriteEvents(w io.Writer, e *Export) (Written, error) {
 		if in.HasConfidence {
 			a.Tag = append(a.Tag, newTag(TagConfidence, strconv.FormatFloat(in.Confidence, 'g', -1, 64)))
 		}
+		if in.HasDrift {
+			a.Tag = append(a.Tag, newTag(TagDrift, seams.FormatDrift(in.Drift)))
+		}
 		g.byID[id] = a
 		g.attrs = append(g.attrs, a)
 		return a, nil

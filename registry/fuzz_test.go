@@ -142,6 +142,7 @@ var fuzzCompounds = map[string]int{"c-1": 0, "c-2": 1, "C.3_x": 2}
 
 func FuzzReadIndicators(f *testing.F) {
 	f.Add([]byte("compound,kind,value,first_seen,last_seen,confidence,source\nc-1,ip,203.0.113.7,2024-05-01,2024-05-31,high,feed\n"))
+	f.Add([]byte("compound,kind,value,first_seen,last_seen,confidence,source,drift\nc-1,ip,203.0.113.7,2024-05-01,2024-05-31,high,feed,0\nc-1,ip,203.0.113.8,,,,,\nc-1,cidr,203.0.113.0/24,,,,,7d\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var rej collector
 		got, err := ReadIndicators(bytes.NewReader(data), "f.csv", fuzzCompounds, rej.reject)
@@ -177,12 +178,15 @@ func FuzzReadIndicators(f *testing.F) {
 			if ind.Source != strings.TrimSpace(ind.Source) {
 				t.Fatalf("accepted source %q", ind.Source)
 			}
+			if ind.Drift < 0 || !ind.HasDrift && ind.Drift != 0 {
+				t.Fatalf("accepted drift %v %v", ind.HasDrift, ind.Drift)
+			}
 		}
 
 		// Round trip: what was accepted, written out, reads back the same.
 		var buf bytes.Buffer
 		wr := csv.NewWriter(&buf)
-		wr.Write([]string{"compound", "kind", "value", "first_seen", "last_seen", "confidence", "source"})
+		wr.Write([]string{"compound", "kind", "value", "first_seen", "last_seen", "confidence", "source", "drift"})
 		edge := func(t time.Time) string {
 			if t.IsZero() {
 				return ""
@@ -195,7 +199,11 @@ func FuzzReadIndicators(f *testing.F) {
 			if ind.HasConfidence {
 				conf = strconv.FormatFloat(ind.Confidence, 'g', -1, 64)
 			}
-			wr.Write([]string{ind.Compound, ind.Kind.String(), ind.Value, edge(ind.Window.First), edge(ind.Window.Last), conf, ind.Source})
+			drift := ""
+			if ind.HasDrift {
+				drift = ind.Drift.String() // Go syntax, where FormatDrift would write days
+			}
+			wr.Write([]string{ind.Compound, ind.Kind.String(), ind.Value, edge(ind.Window.First), edge(ind.Window.Last), conf, ind.Source, drift})
 			if strings.Contains(ind.Value+ind.Source, "\r\n") {
 				return // csv reads a quoted \r\n back as \n: not the same indicator
 			}
@@ -252,6 +260,7 @@ func FuzzReadShared(f *testing.F) {
 // fatal error, whatever the input and wherever the chunks end.
 func FuzzScanIndicatorsSplit(f *testing.F) {
 	f.Add([]byte("compound,kind,value,first_seen,last_seen,confidence,source\nc-1,ip,203.0.113.7,2024-05-01,2024-05-31,high,feed\n"), uint16(0))
+	f.Add([]byte("compound,kind,value,drift\nc-1,ip,203.0.113.7,0\nc-1,ip,203.0.113.7,\nc-1,ip,203.0.113.7,-1h\nc-1,ip,203.0.113.9,\"7d\"\n"), uint16(5))
 	f.Fuzz(func(t *testing.T, data []byte, chunk uint16) {
 		type result struct {
 			inds []seams.Indicator

@@ -26,6 +26,7 @@ const (
 	colLastSeen
 	colConfidence
 	colSource
+	colDrift
 )
 
 var indicatorColumns = []column{
@@ -36,6 +37,7 @@ var indicatorColumns = []column{
 	colLastSeen:   {"last_seen", false},
 	colConfidence: {"confidence", false},
 	colSource:     {"source", false},
+	colDrift:      {"drift", false},
 }
 
 // rowHash hashes what makes two indicator rows the same: everything but
@@ -60,6 +62,10 @@ func hashRow(in *seams.Indicator, buf *[]byte) rowHash {
 	if in.HasConfidence {
 		b = append(b, 1)
 	}
+	if in.HasDrift {
+		b = append(b, 2)
+		b = binary.LittleEndian.AppendUint64(b, uint64(in.Drift))
+	}
 	*buf = b
 	return rowHash{maphash.Bytes(rowSeeds[0], b), maphash.Bytes(rowSeeds[1], b)}
 }
@@ -76,8 +82,13 @@ func unixOrZero(t time.Time) int64 {
 // known compound to anything (such as its index); an indicator naming
 // another compound is rejected. Indicators are returned in file order, each
 // with File and Line set. A row that repeats an earlier one exactly (same
-// compound, kind, canonical value, window, confidence and source) is
+// compound, kind, canonical value, window, confidence, source and drift) is
 // rejected as a duplicate of the first.
+//
+// The drift column is optional: empty (or absent) leaves the indicator
+// without a drift bound of its own (the run's --drift applies); otherwise
+// it is a Go duration or a number of days ("90d", "0"), as
+// seams.ParseDrift reads it.
 func ReadIndicators(r io.Reader, file string, compounds map[string]int, reject Reject) ([]seams.Indicator, error) {
 	var out []seams.Indicator
 	err := ScanIndicators(r, file, compounds, reject, func(in *seams.Indicator) error {
@@ -428,6 +439,9 @@ func parseIndicator(ind *seams.Indicator, t *row, index []int, compounds map[str
 		return err.Error()
 	}
 	if ind.Confidence, ind.HasConfidence, err = seams.ParseConfidence(t.get(index, colConfidence)); err != nil {
+		return err.Error()
+	}
+	if ind.Drift, ind.HasDrift, err = seams.ParseDrift(t.get(index, colDrift)); err != nil {
 		return err.Error()
 	}
 	ind.Compound = compound

@@ -212,6 +212,57 @@ func TestReadIndicatorsRow(t *testing.T) {
 	}
 }
 
+// TestReadIndicatorsDrift checks the optional drift column: empty or absent
+// is no bound of the indicator's own, a duration or days is one, 0 is no
+// drift evidence, and anything else is rejected naming the value.
+func TestReadIndicatorsDrift(t *testing.T) {
+	tests := []struct {
+		name     string
+		header   string
+		row      string
+		want     time.Duration
+		hasDrift bool
+		reason   string
+	}{
+		{"no drift column", "compound,kind,value", "c-1,ip,203.0.113.7", 0, false, ""},
+		{"empty drift", "compound,kind,value,drift", "c-1,ip,203.0.113.7,", 0, false, ""},
+		{"blank drift", "compound,kind,value,drift", "c-1,ip,203.0.113.7,  ", 0, false, ""},
+		{"zero", "compound,kind,value,drift", "c-1,ip,203.0.113.7,0", 0, true, ""},
+		{"zero days", "compound,kind,value,drift", "c-1,ip,203.0.113.7,0d", 0, true, ""},
+		{"zero seconds", "compound,kind,value,drift", "c-1,ip,203.0.113.7,0s", 0, true, ""},
+		{"days", "compound,kind,value,drift", "c-1,ip,203.0.113.7,7d", 7 * 24 * time.Hour, true, ""},
+		{"duration", "compound,kind,value,drift", "c-1,ip,203.0.113.7, 36h ", 36 * time.Hour, true, ""},
+		{"column anywhere, any case", "Drift,compound,kind,value", "1h30m,c-1,ip,203.0.113.7", 90 * time.Minute, true, ""},
+		{"on a cidr", "compound,kind,value,drift", "c-1,cidr,203.0.113.0/24,0", 0, true, ""},
+		{"negative", "compound,kind,value,drift", "c-1,ip,203.0.113.7,-1h", 0, false, `invalid drift "-1h" (want e.g. 90d, 2160h or 0)`},
+		{"negative days", "compound,kind,value,drift", "c-1,ip,203.0.113.7,-1d", 0, false, `invalid drift "-1d" (want e.g. 90d, 2160h or 0)`},
+		{"no unit", "compound,kind,value,drift", "c-1,ip,203.0.113.7,90", 0, false, `invalid drift "90" (want e.g. 90d, 2160h or 0)`},
+		{"too many days", "compound,kind,value,drift", "c-1,ip,203.0.113.7,100001d", 0, false, `invalid drift "100001d" (want e.g. 90d, 2160h or 0)`},
+		{"fractional days", "compound,kind,value,drift", "c-1,ip,203.0.113.7,1.5d", 0, false, `invalid drift "1.5d" (want e.g. 90d, 2160h or 0)`},
+		{"word", "compound,kind,value,drift", "c-1,ip,203.0.113.7,none", 0, false, `invalid drift "none" (want e.g. 90d, 2160h or 0)`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, rej, err := readIndicatorsString(t, tc.header+"\n"+tc.row+"\n")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.reason != "" {
+				if len(got) != 0 || !equalStrings(rej.reasons(), []string{"2: " + tc.reason}) {
+					t.Fatalf("got %+v, rejected %q; want rejected %q", got, rej.reasons(), tc.reason)
+				}
+				return
+			}
+			if len(rej) != 0 || len(got) != 1 {
+				t.Fatalf("got %+v, rejected %q; want one indicator", got, rej.reasons())
+			}
+			if got[0].Drift != tc.want || got[0].HasDrift != tc.hasDrift {
+				t.Errorf("drift %v (%v), want %v (%v)", got[0].Drift, got[0].HasDrift, tc.want, tc.hasDrift)
+			}
+		})
+	}
+}
+
 // TestReadIndicatorsDuplicates checks that only exact repeats, after
 // normalisation, are rejected, naming the line of the first.
 func TestReadIndicatorsDuplicates(t *testing.T) {
@@ -246,6 +297,11 @@ func TestReadIndicatorsDuplicates(t *testing.T) {
 		{"other confidence", "c-1,ip,203.0.113.7,,,low,\nc-1,ip,203.0.113.7,,,high,\n", []int{2, 3}, nil},
 		{"confidence given and not", "c-1,ip,203.0.113.7,,,0,\nc-1,ip,203.0.113.7,,,,\n", []int{2, 3}, nil},
 		{"other source", "c-1,ip,203.0.113.7,,,,feed a\nc-1,ip,203.0.113.7,,,,feed b\n", []int{2, 3}, nil},
+		// Rows of eight fields: the drift column is added to the header.
+		{"drift given and not", "c-1,ip,203.0.113.7,,,,,0\nc-1,ip,203.0.113.7,,,,,\n", []int{2, 3}, nil},
+		{"other drift", "c-1,ip,203.0.113.7,,,,,0\nc-1,ip,203.0.113.7,,,,,7d\n", []int{2, 3}, nil},
+		{"same drift spelled differently", "c-1,ip,203.0.113.7,,,,,7d\nc-1,ip,203.0.113.7,,,,,168h\n",
+			[]int{2}, []string{"3: duplicate of line 2"}},
 		{"source case matters", "c-1,ip,203.0.113.7,,,,feed\nc-1,ip,203.0.113.7,,,,Feed\n", []int{2, 3}, nil},
 		{"device value case matters", "c-1,device,imei:a1,,,,\nc-1,device,imei:A1,,,,\n", []int{2, 3}, nil},
 		{"an invalid first row is not a first", "c-1,ip,203.0.113.7,,,2,\nc-1,ip,203.0.113.7,,,,\nc-1,ip,203.0.113.7,,,,\n",
@@ -253,7 +309,11 @@ func TestReadIndicatorsDuplicates(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, rej, err := readIndicatorsString(t, header+tc.rows)
+			h := header
+			if strings.Count(tc.rows[:strings.IndexByte(tc.rows, '\n')], ",") == 7 {
+				h = strings.Replace(header, "\n", ",drift\n", 1)
+			}
+			got, rej, err := readIndicatorsString(t, h+tc.rows)
 			if err != nil {
 				t.Fatal(err)
 			}

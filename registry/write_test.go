@@ -2,6 +2,7 @@ package registry
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"reflect"
 	"strings"
@@ -108,6 +109,45 @@ func TestWriteIndicatorsEmpty(t *testing.T) {
 	}
 }
 
+// TestWriteIndicatorsDrift: the drift column is written when an indicator
+// has a drift bound, and only then, so a registry without bounds is written
+// as before; each bound reads back the same, and one missing stays missing.
+// A writer without the column refuses an indicator with a bound rather than
+// drop it.
+func TestWriteIndicatorsDrift(t *testing.T) {
+	ids := map[string]int{"c-1": 0}
+	mk := func(v string, drift string) seams.Indicator {
+		in, err := seams.ParseIndicatorValue(seams.KindIP, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.Compound = "c-1"
+		if in.Drift, in.HasDrift, err = seams.ParseDrift(drift); err != nil {
+			t.Fatal(err)
+		}
+		return in
+	}
+	inds := []seams.Indicator{mk("192.0.2.1", "0"), mk("192.0.2.2", ""), mk("192.0.2.3", "7d"), mk("192.0.2.4", "90m")}
+	back, written := roundTrip(t, inds, ids)
+	same(t, back, inds)
+	want := "compound,kind,value,first_seen,last_seen,confidence,source,drift\n" +
+		"c-1,ip,192.0.2.1,,,,,0\nc-1,ip,192.0.2.2,,,,,\nc-1,ip,192.0.2.3,,,,,7d\nc-1,ip,192.0.2.4,,,,,1h30m0s\n"
+	if string(written) != want {
+		t.Errorf("written:\n%s\nwant:\n%s", written, want)
+	}
+
+	_, written = roundTrip(t, inds[1:2], ids)
+	if string(written) != "compound,kind,value,first_seen,last_seen,confidence,source\nc-1,ip,192.0.2.2,,,,\n" {
+		t.Errorf("without a bound, written:\n%s", written)
+	}
+
+	var buf bytes.Buffer
+	iw := NewIndicatorWriter(&buf)
+	if err := iw.Write(&inds[0]); !errors.Is(err, ErrNoDriftColumn) {
+		t.Errorf("a bound through a writer without the column: %v, want ErrNoDriftColumn", err)
+	}
+}
+
 // FuzzIndicatorsRoundTrip: whatever ReadIndicators accepts, written with
 // WriteIndicators, reads back as the same indicators, none rejected.
 func FuzzIndicatorsRoundTrip(f *testing.F) {
@@ -119,6 +159,7 @@ func FuzzIndicatorsRoundTrip(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte("compound,kind,value,source,first_seen\nc-alpha,ip,192.0.2.1,\" a,b \",2024-01-01T00:00:00.5+07:00\n"))
+	f.Add([]byte("compound,kind,value,drift\nc-alpha,ip,192.0.2.1,0\nc-alpha,ip,192.0.2.2,\nc-alpha,ip,192.0.2.3,36h\nc-alpha,ip,192.0.2.4,90d\n"))
 	ids := map[string]int{"c-alpha": 0, "c-beta": 1, "c-gamma": 2, "c-jinbei": 3, "c-kkpark": 4, "c-kings": 5}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		inds, err := ReadIndicators(bytes.NewReader(data), "f.csv", ids, nil)

@@ -57,6 +57,7 @@ type object struct {
 	XOpenFrom   bool     `json:"x_seams_open_from"`
 	XFirstSeen  string   `json:"x_seams_first_seen"`
 	XLastSeen   string   `json:"x_seams_last_seen"`
+	XDrift      *string  `json:"x_seams_drift"`
 
 	index    int    // position in the objects array
 	compound string // the compound this object stands for, if any
@@ -584,6 +585,12 @@ func (b *bundle) indicator(o *object) (seams.Indicator, bool) {
 			return seams.Indicator{}, false
 		}
 		in.Confidence, in.HasConfidence = n/100, true
+	}
+	if o.XDrift != nil {
+		if in.Drift, in.HasDrift, err = seams.ParseDrift(*o.XDrift); err != nil {
+			b.reject(o, "x_seams_drift: %v", err)
+			return seams.Indicator{}, false
+		}
 	}
 	switch {
 	case o.XSource != nil:

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -383,6 +384,10 @@ func TestRoundTripIndicators(t *testing.T) {
 		in.Confidence, in.HasConfidence = x.conf, true
 		ins = append(ins, in)
 	}
+	// Drift bounds: none (0), whole days, and a duration that is not.
+	for k, d := range []time.Duration{0, 7 * 24 * time.Hour, 90 * time.Minute} {
+		ins[len(ins)-1-k].Drift, ins[len(ins)-1-k].HasDrift = d, true
+	}
 	var buf bytes.Buffer
 	if err := WriteBundle(&buf, &Export{Org: "Hotline Example", Time: exportTime, Compounds: cs, Indicators: ins}); err != nil {
 		t.Fatal(err)
@@ -449,6 +454,13 @@ func FuzzReadBundle(f *testing.F) {
 		`{"type":"indicator","id":"indicator--1","pattern":"[ipv4-addr:value = '203.0.113.7']","valid_from":"1677-09-21T00:12:43.145Z",` +
 		`"x_seams_first_seen":"1677-09-21T00:12:43.145224192Z","valid_until":"2262-04-11T23:47:16.855Z","x_seams_last_seen":"2262-04-11T23:47:16.854775807Z"},` +
 		`{"type":"relationship","id":"relationship--1","relationship_type":"indicates","source_ref":"indicator--1","target_ref":"infrastructure--1"}]}`))
+	f.Add([]byte(`{"objects":[{"type":"infrastructure","id":"infrastructure--1","name":"X","labels":["scam-compound"]},` +
+		`{"type":"indicator","id":"indicator--1","pattern":"[ipv4-addr:value = '203.0.113.7']","valid_from":"2024-01-01T00:00:00Z","x_seams_drift":"0"},` +
+		`{"type":"indicator","id":"indicator--2","pattern":"[ipv4-addr:value = '203.0.113.8']","valid_from":"2024-01-01T00:00:00Z","x_seams_drift":"-1h"},` +
+		`{"type":"indicator","id":"indicator--3","pattern":"[ipv4-addr:value = '203.0.113.9']","valid_from":"2024-01-01T00:00:00Z","x_seams_drift":7},` +
+		`{"type":"relationship","id":"relationship--1","relationship_type":"indicates","source_ref":"indicator--1","target_ref":"infrastructure--1"},` +
+		`{"type":"relationship","id":"relationship--2","relationship_type":"indicates","source_ref":"indicator--2","target_ref":"infrastructure--1"},` +
+		`{"type":"relationship","id":"relationship--3","relationship_type":"indicates","source_ref":"indicator--3","target_ref":"infrastructure--1"}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		n := 0
 		cs, ins, err := ReadBundleLimits(bytes.NewReader(b), "f.json", Limits{MaxBytes: 1 << 20, MaxDepth: 16},
@@ -496,4 +508,30 @@ func FuzzReadBundle(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestReadBundleDrift: x_seams_drift is an indicator's drift bound; a bad
+// one rejects the indicator, naming the property; none is no bound.
+func TestReadBundleDrift(t *testing.T) {
+	ind := func(n int, drift string) string {
+		return fmt.Sprintf(`{"type":"indicator","id":"indicator--%d","pattern":"[ipv4-addr:value = '203.0.113.%d']","valid_from":"2024-01-01T00:00:00Z"%s},`+
+			`{"type":"relationship","id":"relationship--%d","relationship_type":"indicates","source_ref":"indicator--%d","target_ref":"infrastructure--1"}`, n, n, drift, n, n)
+	}
+	b := `{"type":"bundle","id":"bundle--1","objects":[{"type":"infrastructure","id":"infrastructure--1","name":"X","labels":["scam-compound"]},` +
+		ind(1, `,"x_seams_drift":"0"`) + "," + ind(2, `,"x_seams_drift":"7d"`) + "," + ind(3, "") + "," + ind(4, `,"x_seams_drift":"-1h"`) + `]}`
+	var rej []string
+	_, ins, err := ReadBundle(strings.NewReader(b), "b.json", func(e *seams.RecordError) { rej = append(rej, e.Item+": "+e.Reason) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, in := range ins {
+		got = append(got, fmt.Sprintf("%s %v %v", in.Value, in.HasDrift, in.Drift))
+	}
+	if want := []string{"203.0.113.1 true 0s", "203.0.113.2 true 168h0m0s", "203.0.113.3 false 0s"}; !slices.Equal(got, want) {
+		t.Errorf("indicators %q, want %q", got, want)
+	}
+	if len(rej) != 1 || !strings.Contains(rej[0], `indicator--4: x_seams_drift: invalid drift "-1h"`) {
+		t.Errorf("rejected %q", rej)
+	}
 }

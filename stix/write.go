@@ -106,6 +106,7 @@ type (
 		XOpenFrom      bool     `json:"x_seams_open_from,omitempty"`
 		XFirstSeen     string   `json:"x_seams_first_seen,omitempty"`
 		XLastSeen      string   `json:"x_seams_last_seen,omitempty"`
+		XDrift         string   `json:"x_seams_drift,omitempty"`
 	}
 	sighting struct {
 		head
@@ -364,6 +365,9 @@ func WriteBundle(w io.Writer, e *Export) error {
 		// creator's name for a source seams did not have.
 		src := in.Source
 		o.XSource = &src
+		if in.HasDrift {
+			o.XDrift = seams.FormatDrift(in.Drift)
+		}
 		objs = append(objs, o, rel(RelIndicates, o.ID, CompoundID(x.compound)))
 	}
 	for _, s := range sights {

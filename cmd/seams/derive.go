@@ -126,8 +126,10 @@ Flags:
                           make it an indicator. Default 2.
   --min-address-days N    ...on N local days. Default 2.
   --lease-gap DURATION    a longer time without use inside ends an address's
-                          window (whole days). Default 7d. Give xref a --drift
-                          no longer, or a report in the gap is evidence.
+                          window (whole days). Default 7d. Address indicators
+                          are written with drift 0: xref, with its defaults,
+                          takes no report in a gap or a later lease as
+                          evidence.
   --share-margin DURATION outside use counts against a window within this of it
                           (whole days). Default 1d.
   --max-outside-share F   an address is shared when more than F of its users in
@@ -155,7 +157,7 @@ Examples:
                --observations 2024-q1.parquet --observations 2024-q2.parquet \
                --exclude sensitive.geojson --retain 365d --out registry/
   seams xref --compounds compounds.csv --indicators registry/indicators.csv \
-             --shared registry/shared.txt --drift 7d --reports reports.jsonl --out out/
+             --shared registry/shared.txt --reports reports.jsonl --out out/
   seams derive --compounds compounds.csv --observations more.jsonl.gz \
                --previous registry/indicators.csv --min-days 5 --out registry2/
 
@@ -347,6 +349,6 @@ func printDeriveSummary(w io.Writer, s *derive.Summary, o *derive.Options, took 
 		files[i] = filepath.Join(o.Out, f)
 	}
 	fmt.Fprintf(w, "\nderived in %s; wrote %s\n", took.Round(time.Millisecond), strings.Join(files, ", "))
-	fmt.Fprintf(w, "next: seams xref --compounds %s --indicators %s --shared %s --drift %dd --reports REPORTS --out OUT\n",
-		o.Compounds, files[0], files[1], int(o.LeaseGap/(24*time.Hour)))
+	fmt.Fprintf(w, "next: seams xref --compounds %s --indicators %s --shared %s --reports REPORTS --out OUT\n",
+		o.Compounds, files[0], files[1])
 }

@@ -27,7 +27,7 @@ func TestGenDeriveXref(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("derive: exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"observations read        600000 (600 rejected)", "residents", "shared addresses", "WARNINGS                 2", "next: seams xref", "--drift 7d"} {
+	for _, want := range []string{"observations read        600000 (600 rejected)", "residents", "shared addresses", "WARNINGS                 2", "next: seams xref"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("derive stdout lacks %q:\n%s", want, stdout)
 		}
@@ -38,10 +38,13 @@ func TestGenDeriveXref(t *testing.T) {
 		t.Errorf("derive stderr:\n%s", stderr)
 	}
 	out := filepath.Join(dir, "out")
-	// Derived windows end at the last use seen: xref runs without drift
-	// (docs/derive.md).
+	if strings.Contains(stdout, "--drift") {
+		t.Errorf("derive suggests a --drift: the registry carries its bounds\n%s", stdout)
+	}
+	// Derived windows end at the last use seen, and derive writes drift 0
+	// on its addresses: xref runs with its defaults (docs/derive.md).
 	code, _, stderr = run(t, "", "xref", "--compounds", filepath.Join(dir, "compounds.csv"), "--indicators", filepath.Join(reg, "indicators.csv"),
-		"--shared", filepath.Join(reg, "shared.txt"), "--drift", "0s", "--reports", filepath.Join(dir, "reports.jsonl"), "--out", out)
+		"--shared", filepath.Join(reg, "shared.txt"), "--reports", filepath.Join(dir, "reports.jsonl"), "--out", out)
 	if code != 0 {
 		t.Fatalf("xref: exit %d: %s", code, stderr)
 	}

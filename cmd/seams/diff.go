@@ -170,6 +170,15 @@ func indicatorDelta(a, b *seams.StoredIndicator) string {
 	if a.HasConfidence != b.HasConfidence || a.Confidence != b.Confidence {
 		parts = append(parts, "confidence "+conf(a)+" -> "+conf(b))
 	}
+	if a.HasDrift != b.HasDrift || a.Drift != b.Drift {
+		bound := func(si *seams.StoredIndicator) string {
+			if !si.HasDrift {
+				return "the run's"
+			}
+			return si.Drift.String()
+		}
+		parts = append(parts, "drift "+bound(a)+" -> "+bound(b))
+	}
 	if a.Source != b.Source {
 		parts = append(parts, fmt.Sprintf("source %q -> %q", a.Source, b.Source))
 	}

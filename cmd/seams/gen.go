@@ -84,8 +84,8 @@ from how towns, people, phones and networks behave (docs/derive.md):
                       centroid phones
   reports.jsonl       reports planted on each phenomenon, and background
                       (default 10,000 lines)
-  truth.jsonl         the findings "seams xref --drift 0" must make of them
-                      against the derived registry
+  truth.jsonl         the findings "seams xref" (its defaults) must make of
+                      them against the derived registry
   planted.jsonl       every planted report and what it was planted on
 A world needs some 40,000 observations a compound at least.
   --observations N       observation lines, malformed ones included
@@ -335,7 +335,7 @@ func genObservations(e *env, out string, n int, format string, o gen.Options, se
 	reg := filepath.Join(out, "registry")
 	fmt.Fprintf(e.stdout, "next: seams derive --compounds %s --footprints %s --observations %s --exclude %s --out %s\n",
 		f.Compounds, f.Footprints, f.Observations, f.Sensitive, reg)
-	fmt.Fprintf(e.stdout, "then: seams xref --compounds %s --indicators %s --shared %s --drift 0s --reports %s --out %s\n",
+	fmt.Fprintf(e.stdout, "then: seams xref --compounds %s --indicators %s --shared %s --reports %s --out %s\n",
 		f.Compounds, filepath.Join(reg, "indicators.csv"), filepath.Join(reg, "shared.txt"), f.Reports, filepath.Join(out, "out"))
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/internal/storetest"
+	"github.com/seams-dev/seams/jsonl"
 	"github.com/seams-dev/seams/registryfile"
 	"github.com/seams-dev/seams/sqlite"
 	"github.com/seams-dev/seams/stix"
@@ -407,5 +408,83 @@ func TestXrefStoreMatchesXrefCapped(t *testing.T) {
 	}
 	if _, stdout, _ := run(t, "", "xref", "--store", dir); !strings.Contains(stdout, "full: every stored report") {
 		t.Errorf("a run with other parameters:\n%s", stdout)
+	}
+}
+
+// TestXrefStoreMatchesXrefDrift: indicators with a drift bound of their
+// own (testdata/drift: drift 0 beside one without a bound at the same
+// address, a bound of 7d, a prefix with 0) under xref's default drift, read
+// from files, read from standard input, and held in a store whose run is
+// compared with seams xref's findings, byte for byte. The bounds do the
+// work: the report ten days after the window finds only the compound
+// without a bound, the one beyond 7d finds nothing.
+func TestXrefStoreMatchesXrefDrift(t *testing.T) {
+	const d = "../../testdata/drift/"
+	args := func(indicators, out string) []string {
+		return []string{"xref", "--compounds", d + "compounds.csv", "--indicators", indicators, "--reports", d + "reports.jsonl", "--out", out}
+	}
+	fromFile := t.TempDir()
+	if code, _, stderr := run(t, "", args(d+"indicators.csv", fromFile)...); code != 0 {
+		t.Fatalf("xref: exit %d\n%s", code, stderr)
+	}
+	want, err := os.ReadFile(filepath.Join(fromFile, "findings.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tiers := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(string(want)), "\n") {
+		f, err := jsonl.ParseFinding([]byte(l))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rules []string
+		for _, e := range f.Evidence {
+			rules = append(rules, e.Rule.String())
+		}
+		tiers[f.Report] += fmt.Sprintf("%s:%s:%s ", f.Compound, f.Tier, strings.Join(rules, "+"))
+	}
+	for report, wantTiers := range map[string]string{
+		"r-inside":           "c-observed:tied:ip c-estimated:tied:ip ",
+		"r-ten-days-after":   "c-estimated:potential:ip-drift ",
+		"r-ten-days-before":  "c-estimated:potential:ip-drift ",
+		"r-within-own-bound": "c-observed:potential:ip-drift ",
+		"r-beyond-own-bound": "",
+		"r-prefix-inside":    "c-observed:potential:cidr ",
+		"r-prefix-after":     "",
+		"r-undated":          "c-observed:potential:ip-undated c-estimated:potential:ip-undated ",
+	} {
+		if tiers[report] != wantTiers {
+			t.Errorf("%s: %q, want %q", report, tiers[report], wantTiers)
+		}
+	}
+
+	indicators, err := os.ReadFile(d + "indicators.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromStdin := t.TempDir()
+	if code, _, stderr := run(t, string(indicators), args("-", fromStdin)...); code != 0 {
+		t.Fatalf("xref --indicators -: exit %d\n%s", code, stderr)
+	}
+	if got, err := os.ReadFile(filepath.Join(fromStdin, "findings.jsonl")); err != nil || !bytes.Equal(got, want) {
+		t.Errorf("indicators from standard input: findings differ (%v):\n%s\n---\n%s", err, got, want)
+	}
+
+	dir := t.TempDir()
+	for _, a := range [][]string{
+		{"load", "--data", dir, "compounds", d + "compounds.csv"},
+		{"load", "--data", dir, "indicators", d + "indicators.csv", "--org", "partner-a", "--shared"},
+		{"load", "--data", dir, "reports", d + "reports.jsonl", "--org", "hotline"},
+		{"xref", "--store", dir},
+	} {
+		if code, _, stderr := run(t, "", a...); code != 0 {
+			t.Fatalf("%v: exit %d\n%s", a, code, stderr)
+		}
+	}
+	storeMatchesXref(t, dir, args(d+"indicators.csv", t.TempDir())...)
+	// Loading the file again changes nothing: the bounds are part of what
+	// an indicator says, and read back the same.
+	if code, stdout, stderr := run(t, "", "load", "--data", dir, "indicators", d+"indicators.csv", "--org", "partner-a", "--shared"); code != 0 || !strings.Contains(stdout, "nothing changed") {
+		t.Errorf("second load: exit %d\n%s%s", code, stdout, stderr)
 	}
 }

@@ -52,7 +52,7 @@ Flags:
                       status; or FollowTheMoney entities (JSON lines).
                       May be left out when --indicators names compounds.
   --indicators FILE   indicators CSV: compound,kind,value,first_seen,last_seen,
-                      confidence,source; kind is ip, cidr, device or asn
+                      confidence,source[,drift]; kind is ip, cidr, device or asn
                       (an asn needs --asn-db). Or a
                       STIX 2.1 bundle, or MISP events (JSON): their
                       compounds join those of --compounds (which wins).
@@ -111,6 +111,9 @@ Flags:
   --drift DURATION    how far outside an ip indicator's window an event at the
                       same address still counts, as rule ip-drift (potential).
                       Go syntax (2160h, 36h30m) or days (90d). Default 90d.
+                      An indicator's own drift column (0 for a window observed
+                      lease by lease, as seams derive writes) bounds it
+                      further: the smaller applies, and 0 is none.
   --rules LIST        keep only the evidence of these rules, comma-separated
                       (device, ip, ip-drift, cidr, asn, ip-undated): the
                       others are dropped before findings are formed, so tiers,

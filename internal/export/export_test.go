@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/jsonl"
 	"github.com/seams-dev/seams/misp"
+	"github.com/seams-dev/seams/registryfile"
 	"github.com/seams-dev/seams/stix"
 	"github.com/seams-dev/seams/xref"
 )
@@ -752,3 +754,48 @@ func TestRegistryInAnyFormat(t *testing.T) {
 // UnguardCell is the inverse of SafeCell, as a reader of the CSV export
 // applies it: a cell without its leading ' if it has one is the value.
 func UnguardCell(cell string) string { return strings.TrimPrefix(cell, "'") }
+
+// TestExportDrift: the drift bounds of --indicators (testdata/drift) are
+// exported, in STIX and MISP, and read back the same by the registry's
+// readers; without --indicators, the evidence's indicators carry none.
+func TestExportDrift(t *testing.T) {
+	const d = "../../testdata/drift"
+	dir := t.TempDir()
+	o := xref.NewOptions()
+	o.Compounds, o.Indicators = filepath.Join(d, "compounds.csv"), filepath.Join(d, "indicators.csv")
+	o.Reports, o.Out = []string{filepath.Join(d, "reports.jsonl")}, dir
+	if _, err := xref.Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(o.Indicators)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_, want, err := registryfile.ReadIndicators(registryfile.CSV, f, o.Indicators, map[string]int{"c-observed": 0, "c-estimated": 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bounds := func(inds []seams.Indicator) map[string]string {
+		m := map[string]string{}
+		for _, in := range inds {
+			m[in.Compound+" "+in.Value] = fmt.Sprint(in.HasDrift, in.Drift)
+		}
+		return m
+	}
+	for _, format := range []Format{STIX, MISP} {
+		_, b := run(t, Options{Format: format, From: dir, Org: "Hotline Example", Compounds: o.Compounds, Indicators: o.Indicators})
+		_, got, err := registryfile.ReadIndicators(map[Format]registryfile.Format{STIX: registryfile.STIX, MISP: registryfile.MISP}[format],
+			bytes.NewReader(b), "export", map[string]int{"c-observed": 0, "c-estimated": 1}, func(*seams.RecordError) {})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g, w := bounds(got), bounds(want); !reflect.DeepEqual(g, w) {
+			t.Errorf("%v: bounds %v, want %v", format, g, w)
+		}
+	}
+	_, b := run(t, Options{Format: STIX, From: dir, Org: "Hotline Example"})
+	if bytes.Contains(b, []byte("x_seams_drift")) {
+		t.Error("without --indicators, a drift bound was exported from the evidence")
+	}
+}

@@ -2,9 +2,13 @@ package pseudonym
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/csv"
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
+	"strings"
 
 	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/jsonl"
@@ -27,7 +31,9 @@ func RewriteIndicators(m Mapper, f registryfile.Format, r io.Reader, file string
 		c.Rejected++
 		reject(e)
 	}
-	iw := registry.NewIndicatorWriter(w)
+	// The drift column is written when the input may carry drift bounds,
+	// so that a file without them is rewritten as before.
+	var iw *registry.IndicatorWriter
 	write := func(in *seams.Indicator) error {
 		c.Records++
 		out := c.Indicator(m, in)
@@ -38,7 +44,13 @@ func RewriteIndicators(m Mapper, f registryfile.Format, r io.Reader, file string
 		return nil
 	}
 	if f == registryfile.CSV {
-		if err := registry.ScanIndicators(r, file, known, counted, write); err != nil {
+		br := bufio.NewReader(r)
+		if csvHeaderHasDrift(br) {
+			iw = registry.NewIndicatorWriterDrift(w)
+		} else {
+			iw = registry.NewIndicatorWriter(w)
+		}
+		if err := registry.ScanIndicators(br, file, known, counted, write); err != nil {
 			return c, err
 		}
 		return c, iw.Flush()
@@ -46,6 +58,10 @@ func RewriteIndicators(m Mapper, f registryfile.Format, r io.Reader, file string
 	added, inds, err := registryfile.ReadIndicators(f, r, file, known, counted)
 	if err != nil {
 		return c, err
+	}
+	iw = registry.NewIndicatorWriter(w)
+	if slices.ContainsFunc(inds, func(in seams.Indicator) bool { return in.HasDrift }) {
+		iw = registry.NewIndicatorWriterDrift(w)
 	}
 	if len(added) > 0 {
 		return c, fmt.Errorf("%s: names %d compounds that the compounds file lacks (the first: %q): add them to the compounds file, which xref reads beside the indicators", file, len(added), added[0].ID)
@@ -56,6 +72,21 @@ func RewriteIndicators(m Mapper, f registryfile.Format, r io.Reader, file string
 		}
 	}
 	return c, iw.Flush()
+}
+
+// csvHeaderHasDrift reports whether the first line of an indicators CSV
+// names a drift column, without consuming it.
+func csvHeaderHasDrift(br *bufio.Reader) bool {
+	b, _ := br.Peek(64 << 10)
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		b = b[:i]
+	}
+	b = bytes.TrimPrefix(b, []byte("\uFEFF"))
+	header, err := csv.NewReader(bytes.NewReader(b)).Read()
+	if err != nil {
+		return false
+	}
+	return slices.ContainsFunc(header, func(h string) bool { return strings.EqualFold(strings.TrimSpace(h), "drift") })
 }
 
 // RewriteShared reads a shared-space file of format f (the list, or a MISP

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/oschwald/maxminddb-golang/v2"
 	"github.com/seams-dev/seams"
@@ -18,6 +19,7 @@ import (
 	"github.com/seams-dev/seams/registry"
 	"github.com/seams-dev/seams/registryfile"
 	"github.com/seams-dev/seams/reportfile"
+	"github.com/seams-dev/seams/stix"
 )
 
 func collect(rs *[]seams.RecordError) func(*seams.RecordError) {
@@ -81,6 +83,50 @@ func TestRewriteIndicators(t *testing.T) {
 	registry.WriteIndicators(&want, clear)
 	if back.String() != want.String() {
 		t.Errorf("reversed:\n%s\nwant:\n%s", back.String(), want.String())
+	}
+}
+
+// TestRewriteIndicatorsDrift: drift bounds are kept, through the CSV and
+// through a bundle; a file without a drift column is written without one.
+func TestRewriteIndicatorsDrift(t *testing.T) {
+	k := testKey(t, 5)
+	known := map[string]int{"c-a": 0}
+	text := "compound,kind,value,drift\nc-a,ip,203.0.113.7,0\nc-a,ip,203.0.113.8,\nc-a,cidr,198.51.100.0/24,7d\n"
+	clear, err := registry.ReadIndicators(strings.NewReader(text), "inds.csv", known, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bundle bytes.Buffer
+	if err := stix.WriteBundle(&bundle, &stix.Export{Org: "Hotline Example", Time: time.Date(2025, 1, 31, 0, 0, 0, 0, time.UTC), Compounds: []seams.Compound{{ID: "c-a", Name: "A"}}, Indicators: clear}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		f    registryfile.Format
+		in   string
+	}{{"csv", registryfile.CSV, text}, {"csv with a BOM", registryfile.CSV, "\uFEFF" + text}, {"stix", registryfile.STIX, bundle.String()}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			if _, err := RewriteIndicators(NewPseudonymizer(k), tc.f, strings.NewReader(tc.in), "inds", known, &out, nil); err != nil {
+				t.Fatal(err)
+			}
+			got, err := registry.ReadIndicators(bytes.NewReader(out.Bytes()), "out.csv", known, nil)
+			if err != nil || len(got) != len(clear) {
+				t.Fatalf("read back: %v, %d indicators\n%s", err, len(got), out.String())
+			}
+			for i := range got {
+				if got[i].HasDrift != clear[i].HasDrift || got[i].Drift != clear[i].Drift {
+					t.Errorf("row %d: drift %v,%v, want %v,%v", i, got[i].HasDrift, got[i].Drift, clear[i].HasDrift, clear[i].Drift)
+				}
+			}
+		})
+	}
+	var out bytes.Buffer
+	if _, err := RewriteIndicators(NewPseudonymizer(k), registryfile.CSV, strings.NewReader("compound,kind,value\nc-a,ip,203.0.113.7\n"), "inds.csv", known, &out, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "compound,kind,value,first_seen,last_seen,confidence,source\n") {
+		t.Errorf("without bounds, written:\n%s", out.String())
 	}
 }
 

@@ -100,6 +100,7 @@ type indicatorView struct {
 	FirstSeen   string   `json:"first_seen,omitempty"`
 	LastSeen    string   `json:"last_seen,omitempty"`
 	Confidence  *float64 `json:"confidence,omitempty"`
+	Drift       string   `json:"drift,omitempty"` // its own bound on rule ip-drift (seams.FormatDrift)
 	Source      string   `json:"source,omitempty"`
 	File        string   `json:"file"`
 	Line        int      `json:"line"`
@@ -148,6 +149,9 @@ func (r redactor) indicator(si *seams.StoredIndicator) indicatorView {
 	if si.HasConfidence {
 		c := si.Confidence
 		v.Confidence = &c
+	}
+	if si.HasDrift {
+		v.Drift = seams.FormatDrift(si.Drift)
 	}
 	return v
 }

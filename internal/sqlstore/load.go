@@ -211,6 +211,14 @@ func indicatorDigest(in *seams.Indicator) []byte {
 		b[24] = 1
 	}
 	h.Write(b[:])
+	// A drift bound is hashed only when present, so that an indicator
+	// without one keeps the digest it was stored with before bounds were.
+	if in.HasDrift {
+		var d [9]byte
+		d[0] = 'd'
+		binary.BigEndian.PutUint64(d[1:], uint64(in.Drift))
+		h.Write(d[:])
+	}
 	return h.Sum(nil)
 }
 
@@ -367,7 +375,7 @@ func (s *Store) PutIndicators(ctx context.Context, p seams.Principal, f seams.In
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		const cols = 19
+		const cols = 20
 		for chunk := range slices.Chunk(add, insertRows) {
 			args := make([]any, 0, cols*len(chunk))
 			for _, i := range chunk {
@@ -378,6 +386,10 @@ func (s *Store) PutIndicators(ctx context.Context, p seams.Principal, f seams.In
 				if in.HasConfidence {
 					conf = in.Confidence
 				}
+				var drift any
+				if in.HasDrift {
+					drift = int64(in.Drift)
+				}
 				var lo, hi any
 				if p, ok := indicatorPrefix(in); ok {
 					l, h := bounds(p)
@@ -385,9 +397,9 @@ func (s *Store) PutIndicators(ctx context.Context, p seams.Principal, f seams.In
 				}
 				args = append(args, org, f.Name, boolInt(f.Shared), in.Compound, int64(in.Kind), in.Value, lo, hi,
 					nsOrNull(in.Window.First), nsOrNull(in.Window.Last), conf, in.Source, int64(in.Line),
-					digests[i], versions[k], version, p.Actor(), now, rec)
+					digests[i], versions[k], version, p.Actor(), now, drift, rec)
 			}
-			if _, err := t.exec(`INSERT INTO indicators (org, file, shared, compound, kind, value, lo, hi, first_ns, last_ns, confidence, source, line, digest, version, file_version, added_by, added_ns, recorded_ns)
+			if _, err := t.exec(`INSERT INTO indicators (org, file, shared, compound, kind, value, lo, hi, first_ns, last_ns, confidence, source, line, digest, version, file_version, added_by, added_ns, drift_ns, recorded_ns)
 				VALUES `+placeholders(len(chunk), cols), args...); err != nil {
 				return err
 			}

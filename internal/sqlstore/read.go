@@ -15,18 +15,18 @@ import (
 )
 
 const indicatorColumns = `i.id, o.name, i.file, i.shared, i.compound, i.kind, i.value, i.first_ns, i.last_ns, i.confidence, i.source, i.line,
-	i.version, i.file_version, i.added_by, i.added_ns, i.retired_ns`
+	i.version, i.file_version, i.added_by, i.added_ns, i.retired_ns, i.drift_ns`
 
 const indicatorFrom = ` FROM indicators i JOIN orgs o ON o.id = i.org `
 
 func scanIndicator(rows *sql.Rows) (seams.StoredIndicator, error) {
 	var si seams.StoredIndicator
 	var shared, kind int64
-	var first, last, added, retired sql.NullInt64
+	var first, last, added, retired, drift sql.NullInt64
 	var conf sql.NullFloat64
 	var value string
 	if err := rows.Scan(&si.ID, &si.Org, &si.File, &shared, &si.Compound, &kind, &value, &first, &last, &conf, &si.Source, &si.Line,
-		&si.Version, &si.FileVersion, &si.AddedBy, &added, &retired); err != nil {
+		&si.Version, &si.FileVersion, &si.AddedBy, &added, &retired, &drift); err != nil {
 		return si, err
 	}
 	// The database is input like any other: the value is parsed again.
@@ -39,6 +39,12 @@ func scanIndicator(rows *sql.Rows) (seams.StoredIndicator, error) {
 		return si, fmt.Errorf("indicator %d: %w", si.ID, err)
 	}
 	in.Confidence, in.HasConfidence = conf.Float64, conf.Valid
+	if drift.Valid {
+		if drift.Int64 < 0 {
+			return si, fmt.Errorf("indicator %d: negative drift bound %d ns", si.ID, drift.Int64)
+		}
+		in.Drift, in.HasDrift = time.Duration(drift.Int64), true
+	}
 	si.Indicator = in
 	si.Shared = shared == 1
 	si.Added, si.Retired = timeOf(added), timeOf(retired)

@@ -34,7 +34,7 @@ type Dialect struct {
 // migrations are the versioned steps of the schema; version i+1 is
 // migrations[i]. A step is never changed once released: a change is a new
 // step.
-var migrations = [][]string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, schemaRecordTime}
+var migrations = [][]string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, schemaIndicatorDrift, schemaRecordTime}
 
 // schemaRecordTime adds record time, when the store learned something,
 // beside valid time (an indicator's window), so that a past run can be
@@ -82,6 +82,15 @@ var schemaRecordTime = []string{
 		UNION ALL SELECT MAX(loaded_ns) FROM indicator_files
 		UNION ALL SELECT MAX(added_ns) FROM shared_space UNION ALL SELECT MAX(retired_ns) FROM shared_space
 		UNION ALL SELECT MAX(updated_ns) FROM compounds UNION ALL SELECT MAX(finished_ns) FROM runs) AS m) WHERE id = 1`,
+}
+
+// schemaIndicatorDrift keeps an indicator's own drift bound
+// (seams.Indicator.Drift, HasDrift): indicators.drift_ns, NULL for an
+// indicator without one (every row stored before), so that a run over the
+// store holds rule ip-drift to the same bound as seams xref. The column is
+// nullable without a default: no table is rewritten.
+var schemaIndicatorDrift = []string{
+	`ALTER TABLE indicators ADD COLUMN drift_ns {{INT}}`,
 }
 
 // schemaV5 keeps what a run over a store applies since it caps

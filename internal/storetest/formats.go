@@ -154,8 +154,12 @@ func storedRegistry(t testing.TB, st seams.Store) registryView {
 	}
 	for _, si := range reg.Indicators {
 		in := &si.Indicator
-		v.indicators = append(v.indicators, fmt.Sprintf("%s %s %s %v %v %v/%v %q org=%s shared=%v", in.Compound, in.Kind, in.Value,
-			in.Window.First.UTC(), in.Window.Last.UTC(), in.Confidence, in.HasConfidence, in.Source, si.Org, si.Shared))
+		drift := "-" // no bound of its own
+		if in.HasDrift {
+			drift = in.Drift.String()
+		}
+		v.indicators = append(v.indicators, fmt.Sprintf("%s %s %s %v %v %v/%v %q org=%s shared=%v drift=%s", in.Compound, in.Kind, in.Value,
+			in.Window.First.UTC(), in.Window.Last.UTC(), in.Confidence, in.HasConfidence, in.Source, si.Org, si.Shared, drift))
 	}
 	for _, p := range reg.Shared {
 		v.shared = append(v.shared, p.String())

@@ -125,7 +125,9 @@ func DumpDB(db *sql.DB, note string) ([]byte, error) {
 }
 
 // LegacyDir is the directory of the version 2 store.
-func LegacyDir() string { return filepath.Join(repoRoot(), "internal", "storetest", "testdata", "store-v2") }
+func LegacyDir() string {
+	return filepath.Join(repoRoot(), "internal", "storetest", "testdata", "store-v2")
+}
 
 // SchemaStatements reads a schema file of LegacyDir: statements end with a
 // semicolon at the end of a line, and lines starting with -- outside a

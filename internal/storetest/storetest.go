@@ -92,6 +92,7 @@ func Run(t *testing.T, e Engine) {
 		{"DifferentialCapped", testDifferentialCapped},
 		{"CappedAcrossOrgs", testCappedAcrossOrgs},
 		{"MigrateV4", testMigrateV4},
+		{"DifferentialDrift", testDifferentialDrift},
 		{"AsOf", testAsOf},
 		{"Decay", testDecay},
 	}

@@ -439,6 +439,10 @@ type StoredIndicator struct {
 	AddedBy     string
 	Added       time.Time
 	Retired     time.Time // zero while active
+	// Freshness is its decay score now, by the decay model of the last
+	// run (DecayParameters), with the sightings and false positives that
+	// reviews of findings gave it; set by reads that list indicators.
+	Freshness *Freshness
 }
 
 // StoredReport is the metadata of a stored report. Seq orders reports by
@@ -573,6 +577,10 @@ type StoreState struct {
 	RegistryVersion int64 // grows with every change of indicators or shared space
 	LastRun         *Run  // nil before the first run
 	MaxReport       int64 // highest report Seq
+	// Recorded is the store's record clock: the record time of the last
+	// change of the registry (indicators, their sharing, shared space,
+	// compounds) this state includes.
+	Recorded time.Time
 }
 
 // StoredEvidence is Evidence as stored: the indicator is named by the id of
@@ -649,6 +657,9 @@ type RunResult struct {
 	// counted them over every stored report (Indicator and Reports, Capped
 	// and Downgraded are the run's; the rest is filled in on reading).
 	OverCorrelated []RunOverCorrelated
+	// AsOf is the record time of the registry the run matched against
+	// (StoreState.Recorded of its snapshot).
+	AsOf time.Time
 }
 
 // StoreRunParameters are the rule parameters of a store's run: those of a
@@ -664,6 +675,10 @@ type StoreRunParameters struct {
 	// Databases are the enrichment databases (file as given, type, build
 	// date, networks); empty without enrichment.
 	Databases []DatabaseInfo `json:"databases"`
+	// Decay is the decay model the store scores indicators and findings
+	// with after the run (zero for a run stored before it was kept, which
+	// means the defaults). It never changes a finding, so Same ignores it.
+	Decay DecayParameters `json:"decay"`
 }
 
 // Same reports whether a run with parameters q decides as one with p: the
@@ -705,6 +720,12 @@ type Run struct {
 	Through         int64
 	Scanned         int
 	Counts          map[ChangeKind]int
+	// AsOf is the record time of the registry the run matched: every
+	// indicator version, sharing, shared prefix and compound recorded at
+	// or before it, and nothing recorded after (a run stored before record
+	// time was kept reads its finish time). With Through, it is what a
+	// replay of the run reads (seams xref --store --as-of run:ID).
+	AsOf time.Time
 	// Seams is the build that made the run; zero for a run stored before
 	// schema version 5, which did not record it.
 	Seams Build
@@ -763,6 +784,10 @@ type StoredFinding struct {
 	FirstRun int64
 	Run      int64 // the run that made the current version
 	Review   Review
+	// Freshness is the freshness of the freshest indicator of its
+	// evidence now (see StoredIndicator.Freshness): shown beside the
+	// tier, it never changes it. Set by Findings and Finding.
+	Freshness *Freshness
 }
 
 // StoredCap is an over-correlated indicator version that capped a finding:

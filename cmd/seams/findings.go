@@ -34,7 +34,12 @@ format seams xref writes (report, compound, tier, and the evidence with
 the indicator version that fired; signals, and the over-correlated
 indicators that capped it with their counts as the last run made them),
 so that the two can be compared. In the table, a finding capped at
-potential by over-correlated indicators reads "potential (capped)".
+potential by over-correlated indicators reads "potential (capped)". The
+score column is the finding's freshness now: the decay score of the
+freshest indicator of its evidence (docs/decay.md; "(decayed)" below the
+threshold). It is shown beside the tier and never changes it; seams
+indicators shows each indicator's, with its sightings and false
+positives.
 
 Flags:
 ` + storeFlagsHelp + `  --tier TIER         tied or potential
@@ -209,7 +214,7 @@ func runFindings(ctx context.Context, e *env, args []string) error {
 	var tw *tabwriter.Writer
 	if format == "table" {
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "id\treport\tcompound\ttier\tat\tevidence\treview")
+		fmt.Fprintln(tw, "id\treport\tcompound\ttier\tat\tevidence\tscore\treview")
 	}
 	inds := map[int64]*seams.Indicator{}
 	var buf []byte
@@ -243,7 +248,11 @@ func runFindings(ctx context.Context, e *env, args []string) error {
 				if len(f.Capped) > 0 {
 					tier += " (capped)"
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", f.ID, termsafe.String(f.Report), termsafe.String(f.Compound), tier, at, evidenceSummary(f.Evidence), dash(mark))
+				score := "-"
+				if f.Freshness != nil {
+					score = scoreText(f.Freshness)
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.ID, termsafe.String(f.Report), termsafe.String(f.Compound), tier, at, evidenceSummary(f.Evidence), score, dash(mark))
 				continue
 			}
 			rf, err := f.Resolve(inds)

@@ -90,6 +90,8 @@ func init() {
 		"evidence":       evidenceCommand,
 		"verify":         verifyCommand,
 		"brief":          briefCommand,
+		"diff":           diffCommand,
+		"indicators":     indicatorsCommand,
 		"pseudonymize":   pseudonymizeCommand,
 		"depseudonymize": depseudonymizeCommand,
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -9,12 +10,15 @@ import (
 	"log/slog"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/seams-dev/seams"
+	"github.com/seams-dev/seams/internal/atomicfile"
 	"github.com/seams-dev/seams/internal/enrich"
 	"github.com/seams-dev/seams/internal/hunt"
+	"github.com/seams-dev/seams/jsonl"
 	"github.com/seams-dev/seams/postgres"
 	"github.com/seams-dev/seams/sharedlist"
 	"github.com/seams-dev/seams/sqlite"
@@ -133,6 +137,17 @@ func huntOptions(xo *xref.Options, a *xrefArgs) (hunt.Options, error) {
 		}
 		o.Enrich.SharedASN = asns
 	}
+	o.Decay = seams.DecayParameters{Default: a.decay}
+	for _, v := range a.decaySources {
+		src, m, err := seams.ParseDecaySource(v, a.decay)
+		if err != nil {
+			return o, usagef("xref", "--decay-source: %v", err)
+		}
+		if o.Decay.Sources == nil {
+			o.Decay.Sources = map[string]seams.DecayModel{}
+		}
+		o.Decay.Sources[src] = m
+	}
 	if err := o.Validate(); err != nil {
 		return o, huntUsage("xref", err)
 	}
@@ -142,6 +157,7 @@ func huntOptions(xo *xref.Options, a *xrefArgs) (hunt.Options, error) {
 // huntFlagOf maps the fields of hunt.Options to their flags.
 var huntFlagOf = map[string]string{
 	"LiftCap": "--lift-cap", "Enrich.SharedASN": "--shared-asn", "Enrich.SharedPresets": "--shared-preset", "Enrich": "--asn-db",
+	"Decay": "--decay-*",
 }
 
 // huntUsage turns the field errors of hunt.Options into one usage error
@@ -169,7 +185,7 @@ func huntUsage(cmd string, err error) error {
 
 // runXrefStore is seams xref --store: a cross-reference run over what the
 // store holds, recorded in it.
-func runXrefStore(ctx context.Context, e *env, a *xrefArgs, o hunt.Options) error {
+func runXrefStore(ctx context.Context, e *env, a *xrefArgs, o hunt.Options, out string) error {
 	log := newLogger(e.stderr, a.verbose)
 	sa := storeArgs{data: a.store, db: a.db}
 	st, err := sa.open(ctx, "xref", log)
@@ -213,13 +229,132 @@ func runXrefStore(ctx context.Context, e *env, a *xrefArgs, o hunt.Options) erro
 	fmt.Fprintf(e.stdout, "potentially associated   %d reports\n", sum.PotentialReports)
 	fmt.Fprintf(e.stdout, "compounds with tied      %d\n", sum.CompoundsTied)
 	fmt.Fprintf(e.stdout, "reviewed                 %d confirmed, %d dismissed (%d changed since)\n", sum.Reviews.Confirmed, sum.Reviews.Dismissed, sum.Reviews.Stale)
+	if out != "" {
+		fs, err := hunt.Published(ctx, st, p)
+		if err != nil {
+			return err
+		}
+		path, err := writeFindingsFile(out, fs)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "\nwrote %s (%d findings after run %d; seams xref %s --as-of run:%d writes it again)\n", path, len(fs), run.ID, sa.flagText(), run.ID)
+	}
 	fmt.Fprintf(e.stdout, "\nseams findings %s lists them.\n", sa.flagText())
+	return nil
+}
+
+// writeFindingsFile writes findings.jsonl into dir (created if missing),
+// under a temporary name renamed into place when complete.
+func writeFindingsFile(dir string, fs []seams.Finding) (string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("--out: %w", err)
+	}
+	path := filepath.Join(dir, xref.FindingsFile)
+	f, err := atomicfile.Create(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Abort()
+	var b []byte
+	for i := range fs {
+		b = jsonl.AppendFinding(b[:0], &fs[i])
+		if _, err := f.Write(b); err != nil {
+			return "", fmt.Errorf("write %s: %w", path, err)
+		}
+	}
+	return path, f.Commit()
+}
+
+// runXrefAsOf is seams xref --store --as-of: the findings of the store as
+// it was, replayed; nothing is stored.
+func runXrefAsOf(ctx context.Context, e *env, a *xrefArgs, xo *xref.Options) error {
+	at, err := seams.ParseAsOf(a.asOf)
+	if err != nil {
+		return usagef("xref", "--as-of: %v", err)
+	}
+	if a.set["full"] {
+		return usagef("xref", "--full cannot be used with --as-of (a replay matches every report it covers)")
+	}
+	if at.Run != 0 {
+		var rule []string
+		for _, f := range []string{"drift", "max-reports-per-indicator", "lift-cap", "shared-asn", "shared-preset"} {
+			if a.set[f] {
+				rule = append(rule, "--"+f)
+			}
+		}
+		if len(rule) > 0 {
+			return usagef("xref", "%s cannot be used with --as-of run:ID: a replay of a run takes the run's parameters (--asn-db and --geo-db may say where its databases are now)", strings.Join(rule, ", "))
+		}
+	}
+	o, err := huntOptions(xo, a)
+	if err != nil {
+		return err
+	}
+	log := newLogger(e.stderr, a.verbose)
+	o.Logger = log
+	sa := storeArgs{data: a.store, db: a.db}
+	st, err := sa.open(ctx, "xref", log)
+	if err != nil {
+		return storeError(err)
+	}
+	defer st.Close()
+	rp, ok := st.(hunt.Replayer)
+	if !ok {
+		return fmt.Errorf("store %T cannot replay", st)
+	}
+	r, err := hunt.Replay(ctx, rp, operator(defaultOrg), at, o)
+	if err != nil {
+		return storeError(err)
+	}
+	info := e.stdout
+	if xo.Out == "" {
+		// The findings are the data: on standard output; the rest is for
+		// people.
+		info = e.stderr
+		w := bufio.NewWriter(e.stdout)
+		var b []byte
+		for i := range r.Findings {
+			b = jsonl.AppendFinding(b[:0], &r.Findings[i])
+			w.Write(b)
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
+	}
+	what := "the store as recorded at " + r.Recorded.Format(time.RFC3339Nano)
+	if r.Run != nil {
+		what = fmt.Sprintf("run %d (started %s): the registry as recorded at %s, its parameters", r.Run.ID, r.Run.Started.Format(time.RFC3339), r.Recorded.Format(time.RFC3339Nano))
+	}
+	tied, potential := 0, 0
+	for i := range r.Findings {
+		if r.Findings[i].Tier == seams.TierTied {
+			tied++
+		} else {
+			potential++
+		}
+	}
+	fmt.Fprintf(info, "replayed %s\n  reports through %d: %d matched; %d findings (%d tied, %d potential); nothing stored\n",
+		what, r.Through, r.Scanned, len(r.Findings), tied, potential)
+	if xo.Out != "" {
+		path, err := writeFindingsFile(xo.Out, r.Findings)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(info, "wrote %s\n", path)
+	}
 	return nil
 }
 
 // printRunParameters prints what a store's run decided with: the
 // databases, and the over-correlated indicators (the first few).
 func printRunParameters(w io.Writer, run seams.Run) {
+	d := run.Parameters.Decay.OrDefault().Default
+	fmt.Fprintf(w, "  decay       lifetime %s, speed %g, threshold %g, base %g", d.Lifetime, d.DecaySpeed, d.Threshold, d.BaseScore)
+	if n := len(run.Parameters.Decay.Sources); n > 0 {
+		fmt.Fprintf(w, "; %d sources with their own", n)
+	}
+	fmt.Fprintln(w, " (scores beside findings; tiers unchanged)")
 	for _, d := range run.Parameters.Databases {
 		fmt.Fprintf(w, "  database    %s %s (%s, built %s)\n", d.Role, d.File, d.Type, d.Built)
 	}

@@ -28,7 +28,8 @@ var xrefCommand = &command{
   seams xref --store DIR [--drift DURATION] [--full]     (or --db URL)
              [--max-reports-per-indicator N] [--lift-cap VALUE ...]
              [--asn-db FILE] [--geo-db FILE] [--shared-asn LIST]
-             [--shared-preset LIST]
+             [--shared-preset LIST] [--out DIR]
+  seams xref --store DIR --as-of run:ID|TIME [--out DIR] [--asn-db FILE] ...
 
 Cross-reference every report against the registry and write, into DIR:
   findings.jsonl  one line per (report, compound) pair with evidence: its tier
@@ -163,10 +164,46 @@ Flags:
                       organisations' for a shared indicator); an
                       incremental run whose new reports take an indicator
                       over the limit is a retro-hunt. --compounds,
-                      --indicators, --reports, --shared and --out are not
-                      used. Review marks survive.
+                      --indicators, --reports and --shared are not used.
+                      Review marks survive.
   --db URL            the same for a PostgreSQL store (postgres://...).
   --full              with --store: match every stored report anyway.
+  --decay-lifetime D, --decay-speed F, --decay-threshold F, --decay-base F
+                      with --store: the decay model the store scores its
+                      indicators and findings with after the run (MISP's
+                      polynomial model: score = base * (1 - (t /
+                      lifetime)^(1 / speed)), t since the last sighting;
+                      decayed below the threshold). Defaults 180d, 1, 30,
+                      100 (the base of an indicator without a confidence;
+                      one with a confidence starts at 100 times it). Kept
+                      with the run's parameters; a score never changes a
+                      tier and a new model is not a retro-hunt.
+                      docs/decay.md.
+  --decay-source SOURCE=LIFETIME[,SPEED[,THRESHOLD[,BASE]]]
+                      with --store: another model for the indicators of one
+                      source (their source column); repeat for several:
+                      --decay-source partner-d=730d,0.5
+  --out DIR           with --store: after the run, write DIR/findings.jsonl,
+                      the store's findings as seams xref writes them, by
+                      report (in the order they were stored), then compound:
+                      the run's figures, to publish. (Only findings.jsonl:
+                      the store keeps the rest.)
+  --as-of WHEN        with --store: replay the store as it was, and write
+                      the findings it held then (to --out DIR's
+                      findings.jsonl, or standard output), storing nothing.
+                      WHEN is run:ID (the registry as recorded when that
+                      run read it, the reports it covered, and the run's
+                      parameters: the file --out wrote after that run, byte
+                      for byte), or a time, RFC 3339 or a date (its end),
+                      meaning what was recorded by then: indicator versions
+                      and their sharing, shared space and compounds by their
+                      record time, reports by their load time, with the
+                      parameters of the other flags. With run:ID, the rule
+                      flags are refused; --asn-db and --geo-db may name the
+                      run's databases where they are now (a database that
+                      is not the run's, by type, build date and size, is
+                      refused). seams diff explains what changed between
+                      two runs. docs/store.md, "Record time and replays".
 
 Tiers:
   tied       a device of the report matches a device indicator in its window;
@@ -184,6 +221,9 @@ Tiers:
 Examples:
   seams xref --compounds compounds.csv --indicators indicators.csv \
              --reports reports.jsonl.gz --out out/
+  seams xref --store case/ --out published/            # run, and publish
+  seams xref --store case/ --as-of run:12 --out again/  # the same file, later
+  seams xref --store case/ --as-of 2024-06-30 > june.jsonl
   zcat 2024-*.jsonl.gz | seams xref --compounds c.csv --indicators i.csv \
              --reports - --shared shared.txt --drift 30d --out out/
 
@@ -209,6 +249,10 @@ type xrefArgs struct {
 	liftCap                []string
 	sharedASN              string
 	rules                  string
+	asOf                   string // --as-of: replay the store as it was
+	set                    map[string]bool
+	decay                  seams.DecayModel // --decay-*: the default model
+	decaySources           []string         // --decay-source SOURCE=...
 }
 
 // xrefFlags returns the flag set of xref, filling o and a.
@@ -242,6 +286,14 @@ func xrefFlags(o *xref.Options, a *xrefArgs) *flag.FlagSet {
 	fs.StringVar(&a.db, "db", "", "")
 	fs.BoolVar(&a.full, "full", false, "")
 	fs.StringVar(&a.rules, "rules", "", "")
+	fs.StringVar(&a.asOf, "as-of", "", "")
+	def := seams.DefaultDecay().Default
+	a.decay = def
+	fs.StringVar(&a.decay.Lifetime, "decay-lifetime", def.Lifetime, "")
+	fs.Float64Var(&a.decay.DecaySpeed, "decay-speed", def.DecaySpeed, "")
+	fs.Float64Var(&a.decay.Threshold, "decay-threshold", def.Threshold, "")
+	fs.Float64Var(&a.decay.BaseScore, "decay-base", def.BaseScore, "")
+	fs.Var((*listFlag)(&a.decaySources), "decay-source", "")
 	return fs
 }
 
@@ -256,22 +308,37 @@ func runXref(ctx context.Context, e *env, args []string) error {
 		// A store's runs take the rule parameters and --full; a flag of a
 		// run over files would be ignored, which is worse than refused.
 		var ignored []string
+		a.set = map[string]bool{}
 		fs.Visit(func(f *flag.Flag) {
+			a.set[f.Name] = true
 			switch f.Name {
 			case "store", "db", "drift", "full", "verbose", "cpuprofile", "memprofile",
-				"max-reports-per-indicator", "lift-cap", "asn-db", "geo-db", "shared-asn", "shared-preset":
+				"max-reports-per-indicator", "lift-cap", "asn-db", "geo-db", "shared-asn", "shared-preset", "as-of", "out",
+				"decay-lifetime", "decay-speed", "decay-threshold", "decay-base", "decay-source":
 			default:
 				ignored = append(ignored, "--"+f.Name)
 			}
 		})
 		if len(ignored) > 0 {
-			return usagef("xref", "%s cannot be used with --store or --db (a store's run takes --drift, --full, --max-reports-per-indicator, --lift-cap, --asn-db, --geo-db, --shared-asn and --shared-preset)", strings.Join(ignored, ", "))
+			return usagef("xref", "%s cannot be used with --store or --db (a store's run takes --drift, --full, --max-reports-per-indicator, --lift-cap, --asn-db, --geo-db, --shared-asn, --shared-preset, --as-of and --out)", strings.Join(ignored, ", "))
+		}
+		if a.asOf != "" {
+			return runXrefAsOf(ctx, e, &a, &o)
 		}
 		ho, err := huntOptions(&o, &a)
 		if err != nil {
 			return err
 		}
-		return runXrefStore(ctx, e, &a, ho)
+		return runXrefStore(ctx, e, &a, ho, o.Out)
+	}
+	var storeOnly []string
+	fs.Visit(func(f *flag.Flag) {
+		if strings.HasPrefix(f.Name, "decay-") {
+			storeOnly = append(storeOnly, "--"+f.Name)
+		}
+	})
+	if len(storeOnly) > 0 {
+		return usagef("xref", "%s: only with --store or --db (a store scores its indicators; a run over files writes no scores)", strings.Join(storeOnly, ", "))
 	}
 	// --compounds may be left out when the indicators come in an exchange
 	// format that names its compounds (STIX, MISP): xref.Run reads the

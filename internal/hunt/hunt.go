@@ -57,6 +57,10 @@ type Options struct {
 	// enrich): the AS and location of every evidence address, asn
 	// indicators, shared ASNs and presets, signals.
 	Enrich enrich.Options
+	// Decay is the decay model the store scores indicators and findings
+	// with after the run (seams.DecayParameters; zero for the defaults):
+	// kept with the run's parameters, it never changes a finding.
+	Decay  seams.DecayParameters
 	Logger *slog.Logger
 }
 
@@ -64,7 +68,7 @@ type Options struct {
 // over-correlation limit of seams xref, no enrichment.
 func NewOptions() Options {
 	return Options{Drift: match.DefaultDrift, MaxReportsPerIndicator: match.DefaultMaxReportsPerIndicator,
-		Logger: slog.New(slog.DiscardHandler)}
+		Decay: seams.DefaultDecay(), Logger: slog.New(slog.DiscardHandler)}
 }
 
 // ErrOptions marks an error in the Options (see FieldError).
@@ -92,6 +96,9 @@ func (o *Options) Validate() error {
 		if _, err := match.LiftValue(v); err != nil {
 			errs = append(errs, &FieldError{"LiftCap", err.Error()})
 		}
+	}
+	if err := o.Decay.OrDefault().Validate(); err != nil {
+		errs = append(errs, &FieldError{"Decay", err.Error()})
 	}
 	hasASN := len(o.Enrich.ASNDB) > 0
 	if len(o.Enrich.SharedASN) > 0 && !hasASN {
@@ -139,6 +146,8 @@ func (o *Options) parameters(dbs *enrich.Databases) seams.StoreRunParameters {
 	if p.Databases == nil {
 		p.Databases = []seams.DatabaseInfo{}
 	}
+	p.Decay = o.Decay.OrDefault()
+	p.Decay.Sources = maps.Clone(p.Decay.Sources)
 	return p
 }
 
@@ -201,7 +210,7 @@ func Run(ctx context.Context, st seams.Hunter, p seams.Principal, o Options) (se
 	if err := snap.Close(); err != nil {
 		return seams.Run{}, err
 	}
-	res.Started, res.Seams, res.Parameters = started, seams.ThisBuild(), params
+	res.Started, res.Seams, res.Parameters, res.AsOf = started, seams.ThisBuild(), params, state.Recorded
 	o.Logger.Info("matched", "reports", res.Scanned, "changes", len(res.Changes), "over_correlated", len(res.OverCorrelated),
 		"took", time.Since(started).Round(time.Millisecond))
 	run, err := st.CommitRun(ctx, p, res)

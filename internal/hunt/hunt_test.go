@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -199,7 +200,8 @@ func TestParameters(t *testing.T) {
 	}
 	p := o.parameters(dbs)
 	want := seams.StoreRunParameters{Drift: "2160h0m0s", MaxReportsPerIndicator: 500, LiftCap: []string{"192.0.2.1", "203.0.113.7", "imei:358240051111110"},
-		SharedASN: []uint32{64496, 64500}, SharedPresets: []string{"cdn", "satellite"}, Databases: []seams.DatabaseInfo{}}
+		SharedASN: []uint32{64496, 64500}, SharedPresets: []string{"cdn", "satellite"}, Databases: []seams.DatabaseInfo{},
+		Decay: seams.DefaultDecay()}
 	if fmt.Sprintf("%+v", p) != fmt.Sprintf("%+v", want) {
 		t.Errorf("parameters\n %+v\nwant\n %+v", p, want)
 	}
@@ -215,5 +217,25 @@ func TestParameters(t *testing.T) {
 	o.LiftCap = nil
 	if q := o.parameters(dbs); !q.Same(off) || len(off.LiftCap) != 0 || off.Same(p) {
 		t.Errorf("without the cap: %+v and %+v", off, q)
+	}
+}
+
+// TestDecayIsNotARule: a run's decay model is kept with its parameters
+// but never makes a retro-hunt (a score changes no finding).
+func TestDecayIsNotARule(t *testing.T) {
+	dbs, err := enrich.OpenDatabases(enrich.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := NewOptions()
+	p := o.parameters(dbs)
+	o.Decay = seams.DecayParameters{Default: seams.DecayModel{BaseScore: 50, Lifetime: "30d", DecaySpeed: 2, Threshold: 10}}
+	q := o.parameters(dbs)
+	if !p.Same(q) || fmt.Sprint(q.Decay) != fmt.Sprint(o.Decay) || fmt.Sprint(p.Decay) == fmt.Sprint(q.Decay) {
+		t.Errorf("parameters with another decay model: %+v and %+v, same %v; want kept, and the same rules", p.Decay, q.Decay, p.Same(q))
+	}
+	o.Decay.Default.Lifetime = "0d"
+	if err := o.Validate(); !errors.Is(err, ErrOptions) || !strings.HasPrefix(err.Error(), "Decay") {
+		t.Errorf("a lifetime of 0: %v, want a field error of Decay", err)
 	}
 }

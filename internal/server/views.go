@@ -111,12 +111,36 @@ type indicatorView struct {
 	AddedBy     string   `json:"added_by"`
 	Added       string   `json:"added"`
 	Retired     string   `json:"retired,omitempty"`
+	// Freshness is its decay score now (docs/decay.md).
+	Freshness *freshnessView `json:"freshness,omitempty"`
+}
+
+// freshnessView is a decay score (seams.Freshness): shown beside a tier,
+// never changing it.
+type freshnessView struct {
+	Score             float64 `json:"score"`
+	Base              float64 `json:"base"`
+	Since             string  `json:"since,omitempty"` // the last sighting
+	At                string  `json:"at"`
+	Decayed           bool    `json:"decayed"`
+	Sightings         int     `json:"sightings"`
+	FalsePositives    int     `json:"false_positives"`
+	LastFalsePositive string  `json:"last_false_positive,omitempty"`
+}
+
+func viewFreshness(f *seams.Freshness) *freshnessView {
+	if f == nil {
+		return nil
+	}
+	return &freshnessView{Score: f.Score, Base: f.Base, Since: ts(f.Since), At: ts(f.At), Decayed: f.Decayed,
+		Sightings: f.Sightings, FalsePositives: f.FalsePositives, LastFalsePositive: ts(f.LastFalsePositive)}
 }
 
 func (r redactor) indicator(si *seams.StoredIndicator) indicatorView {
 	v := indicatorView{ID: si.ID, Compound: si.Compound, Kind: si.Kind.String(), Value: si.Value, FirstSeen: ts(si.Window.First),
 		LastSeen: ts(si.Window.Last), Source: si.Source, File: si.File, Line: si.Line, Org: si.Org, Shared: si.Shared,
-		Version: si.Version, FileVersion: si.FileVersion, AddedBy: si.AddedBy, Added: ts(si.Added), Retired: ts(si.Retired)}
+		Version: si.Version, FileVersion: si.FileVersion, AddedBy: si.AddedBy, Added: ts(si.Added), Retired: ts(si.Retired),
+		Freshness: viewFreshness(si.Freshness)}
 	if si.Kind == seams.KindDevice {
 		// A device indicator's value is what a report's device would
 		// equal: masked alike, or the mask of the report would be moot.
@@ -276,6 +300,9 @@ type findingView struct {
 	Evidence  []evidenceView `json:"evidence"`
 	Signals   []string       `json:"signals,omitempty"` // cross-border, foreign-asn
 	Capped    []capView      `json:"capped,omitempty"`
+	// Freshness is that of the freshest indicator of its evidence now
+	// (docs/decay.md): beside the tier, never changing it.
+	Freshness *freshnessView `json:"freshness,omitempty"`
 }
 
 // capView is an over-correlated indicator that capped a finding: the
@@ -312,7 +339,8 @@ func (r redactor) finding(f *seams.StoredFinding) findingView {
 	rv.Stale = f.ReviewStale()
 	return findingView{ID: f.ID, Report: f.Report, ReportSeq: f.ReportSeq, Org: f.Org, Incident: f.Incident, Compound: f.Compound,
 		Tier: f.Tier.String(), At: ts(f.At), Private: f.Private, Version: f.Version, FirstRun: f.FirstRun, Run: f.Run,
-		Review: rv, Evidence: r.evidence(f.Evidence), Signals: signalNames(f.Signals), Capped: viewCaps(f.Capped)}
+		Review: rv, Evidence: r.evidence(f.Evidence), Signals: signalNames(f.Signals), Capped: viewCaps(f.Capped),
+		Freshness: viewFreshness(f.Freshness)}
 }
 
 func (r redactor) findings(list []seams.StoredFinding) []findingView {
@@ -382,6 +410,9 @@ type runView struct {
 	Parameters     seams.StoreRunParameters `json:"parameters"`
 	OverCorrelated []overView               `json:"over_correlated"`
 	Warnings       []string                 `json:"warnings,omitempty"` // with the run just made
+	// AsOf is the record time of the registry the run matched (seams
+	// xref --store --as-of run:ID replays it; docs/store.md).
+	AsOf string `json:"as_of,omitempty"`
 }
 
 // overView is an over-correlated indicator version of a run.
@@ -395,7 +426,7 @@ type overView struct {
 func (red redactor) run(r seams.Run) runView {
 	v := runView{ID: r.ID, Started: ts(r.Started), Finished: ts(r.Finished), By: r.By, RegistryVersion: r.RegistryVersion,
 		Drift: r.Drift.String(), Full: r.Full, Through: r.Through, Scanned: r.Scanned, Counts: map[string]int{}, Warnings: r.Warnings,
-		Parameters: r.Parameters, OverCorrelated: []overView{}}
+		Parameters: r.Parameters, OverCorrelated: []overView{}, AsOf: ts(r.AsOf)}
 	for _, k := range seams.ChangeKinds {
 		v.Counts[string(k)] = r.Counts[k]
 	}

@@ -250,6 +250,9 @@ func (s *Store) Findings(ctx context.Context, p seams.Principal, q seams.Finding
 				}
 			}
 		}
+		if err := t.score(list, nil); err != nil {
+			return err
+		}
 		page.Findings = list
 		t.record("findings.read", "findings", fmt.Sprintf("%d findings", len(list)))
 		return nil
@@ -471,6 +474,11 @@ func (s *Store) Finding(ctx context.Context, p seams.Principal, id int64) (*seam
 		if d.Indicators, err = t.indicatorsByID(v, ids); err != nil {
 			return err
 		}
+		one := []seams.StoredFinding{d.StoredFinding}
+		if err := t.score(one, d.Indicators); err != nil {
+			return err
+		}
+		d.StoredFinding = one[0]
 		rows, err = t.query(`SELECT mark, comment, by_actor, at_ns, version FROM reviews WHERE finding = ? ORDER BY id`, id)
 		if err != nil {
 			return err

@@ -79,6 +79,9 @@ func (s *Store) PutCompounds(ctx context.Context, p seams.Principal, f seams.Com
 					c.ID, c.Name, string(aliases), c.Country, c.Province, lat, lon, string(c.Status), file, p.Actor(), now, p.Actor(), now, org); err != nil {
 					return err
 				}
+				if err := t.compoundVersion(&c, string(aliases), lat, lon); err != nil {
+					return err
+				}
 				res.New++
 			case !sameCompound(&old, &c):
 				if owner := owners[c.ID]; owner != org && !steward(p) {
@@ -94,6 +97,9 @@ func (s *Store) PutCompounds(ctx context.Context, p seams.Principal, f seams.Com
 				}
 				if _, err := t.exec(`UPDATE compounds SET name = ?, aliases = ?, country = ?, province = ?, lat = ?, lon = ?, status = ?, updated_by = ?, updated_ns = ? WHERE id = ?`,
 					c.Name, string(aliases), c.Country, c.Province, lat, lon, string(c.Status), p.Actor(), now, c.ID); err != nil {
+					return err
+				}
+				if err := t.compoundVersion(&c, string(aliases), lat, lon); err != nil {
 					return err
 				}
 				res.Updated++
@@ -174,6 +180,41 @@ func compoundChange(old, c *seams.Compound) (change, absurd string) {
 		parts = append(parts, fmt.Sprintf("status %s to %s", old.Status, c.Status))
 	}
 	return strings.Join(parts, ", "), strings.Join(why, ", ")
+}
+
+// compoundVersion records what c says from this transaction's record
+// time on: compounds are updated in place, compound_versions keeps each
+// version for a replay of the store as it was.
+func (t *tx) compoundVersion(c *seams.Compound, aliases string, lat, lon any) error {
+	rec, err := t.recordTime()
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(`INSERT INTO compound_versions (compound, recorded_ns, name, aliases, country, province, lat, lon, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, rec, c.Name, aliases, c.Country, c.Province, lat, lon, string(c.Status))
+	return err
+}
+
+// recordTime returns the record time of the transaction: the wall clock,
+// made strictly greater than every record time handed out before
+// (state.recorded_ns), so that record times order the writes that change
+// the registry as they committed, even when the clock steps back. Writers
+// are serialized, so the first call of a transaction reads the state
+// after every earlier commit; later calls return the same time.
+func (t *tx) recordTime() (int64, error) {
+	if t.rec != 0 {
+		return t.rec, nil
+	}
+	var last int64
+	if err := t.queryRow(`SELECT recorded_ns FROM state WHERE id = 1`).Scan(&last); err != nil {
+		return 0, fmt.Errorf("record clock: %w", err)
+	}
+	rec := max(t.s.now().UnixNano(), last+1)
+	if _, err := t.exec(`UPDATE state SET recorded_ns = ? WHERE id = 1`, rec); err != nil {
+		return 0, fmt.Errorf("record clock: %w", err)
+	}
+	t.rec = rec
+	return rec, nil
 }
 
 func nonNil(s []string) []string {
@@ -376,12 +417,18 @@ func (s *Store) PutIndicators(ctx context.Context, p seams.Principal, f seams.In
 		version++
 		res.Version = version
 		now := s.now().UnixNano()
-		if _, err := t.exec(`INSERT INTO indicator_files (org, name, version, shared, sha256, indicators, added, retired, loaded_by, loaded_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			org, f.Name, version, boolInt(f.Shared), f.SHA256[:], len(inds), len(add), len(retire), p.Actor(), now); err != nil {
+		rec, err := t.recordTime()
+		if err != nil {
+			return err
+		}
+		if _, err := t.exec(`INSERT INTO indicator_files (org, name, version, shared, sha256, indicators, added, retired, loaded_by, loaded_ns, recorded_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			org, f.Name, version, boolInt(f.Shared), f.SHA256[:], len(inds), len(add), len(retire), p.Actor(), now, rec); err != nil {
 			return err
 		}
 		for chunk := range slices.Chunk(retire, insertRows) {
-			args := []any{now, version}
+			// Retirement is a record time: a replay as of an earlier
+			// time sees the version active.
+			args := []any{rec, version}
 			for _, id := range chunk {
 				args = append(args, id)
 			}
@@ -423,7 +470,7 @@ func (s *Store) PutIndicators(ctx context.Context, p seams.Principal, f seams.In
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		const cols = 19
+		const cols = 20
 		for chunk := range slices.Chunk(add, insertRows) {
 			args := make([]any, 0, cols*len(chunk))
 			for _, i := range chunk {
@@ -445,9 +492,9 @@ func (s *Store) PutIndicators(ctx context.Context, p seams.Principal, f seams.In
 				}
 				args = append(args, org, f.Name, boolInt(f.Shared), in.Compound, int64(in.Kind), in.Value, lo, hi,
 					nsOrNull(in.Window.First), nsOrNull(in.Window.Last), conf, in.Source, int64(in.Line),
-					digests[i], versions[k], version, p.Actor(), now, drift)
+					digests[i], versions[k], version, p.Actor(), now, drift, rec)
 			}
-			if _, err := t.exec(`INSERT INTO indicators (org, file, shared, compound, kind, value, lo, hi, first_ns, last_ns, confidence, source, line, digest, version, file_version, added_by, added_ns, drift_ns)
+			if _, err := t.exec(`INSERT INTO indicators (org, file, shared, compound, kind, value, lo, hi, first_ns, last_ns, confidence, source, line, digest, version, file_version, added_by, added_ns, drift_ns, recorded_ns)
 				VALUES `+placeholders(len(chunk), cols), args...); err != nil {
 				return err
 			}
@@ -529,6 +576,14 @@ func (s *Store) PutShared(ctx context.Context, p seams.Principal, l seams.Shared
 			value      func(i int) (string, []any)
 		}
 		now := s.now().UnixNano()
+		rec := int64(0) // the record time, taken when something changes
+		recTime := func() (int64, error) {
+			var err error
+			if rec == 0 {
+				rec, err = t.recordTime()
+			}
+			return rec, err
+		}
 		for _, en := range []entry{
 			{"shared_space", "prefix", nil, func(i int) (string, []any) {
 				sp := l.Prefixes[i]
@@ -567,13 +622,16 @@ func (s *Store) PutShared(ctx context.Context, p seams.Principal, l seams.Shared
 					res.Unchanged++
 					continue
 				}
-				var err error
+				rec, err := recTime()
+				if err != nil {
+					return err
+				}
 				if en.table == "shared_space" {
-					_, err = t.exec(`INSERT INTO shared_space (org, file, scope, prefix, lo, hi, added_by, added_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-						owner, l.Name, int64(l.Scope), v, extra[0], extra[1], p.Actor(), now)
+					_, err = t.exec(`INSERT INTO shared_space (org, file, scope, prefix, lo, hi, added_by, added_ns, recorded_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+						owner, l.Name, int64(l.Scope), v, extra[0], extra[1], p.Actor(), now, rec)
 				} else {
-					_, err = t.exec(`INSERT INTO shared_asn (org, file, scope, asn, added_by, added_ns) VALUES (?, ?, ?, ?, ?, ?)`,
-						owner, l.Name, int64(l.Scope), int64(asns[i]), p.Actor(), now)
+					_, err = t.exec(`INSERT INTO shared_asn (org, file, scope, asn, added_by, added_ns, recorded_ns) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+						owner, l.Name, int64(l.Scope), int64(asns[i]), p.Actor(), now, rec)
 				}
 				if err != nil {
 					return err
@@ -586,7 +644,11 @@ func (s *Store) PutShared(ctx context.Context, p seams.Principal, l seams.Shared
 			}
 			slices.Sort(retire)
 			for _, id := range retire {
-				if _, err := t.exec(`UPDATE `+en.table+` SET retired_ns = ? WHERE id = ?`, now, id); err != nil {
+				rec, err := recTime()
+				if err != nil {
+					return err
+				}
+				if _, err := t.exec(`UPDATE `+en.table+` SET retired_ns = ? WHERE id = ?`, rec, id); err != nil {
 					return err
 				}
 				res.Retired++
@@ -1119,8 +1181,12 @@ func (s *Store) ShareIndicators(ctx context.Context, p seams.Principal, name str
 		res.Updated = int(n)
 		version++
 		res.Version = version
-		if _, err := t.exec(`INSERT INTO indicator_files (org, name, version, shared, sha256, indicators, added, retired, loaded_by, loaded_ns) VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?, ?)`,
-			org, name, version, boolInt(shared), sha, n, p.Actor(), s.now().UnixNano()); err != nil {
+		rec, err := t.recordTime()
+		if err != nil {
+			return err
+		}
+		if _, err := t.exec(`INSERT INTO indicator_files (org, name, version, shared, sha256, indicators, added, retired, loaded_by, loaded_ns, recorded_ns) VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?)`,
+			org, name, version, boolInt(shared), sha, n, p.Actor(), s.now().UnixNano(), rec); err != nil {
 			return err
 		}
 		if err := t.bumpRegistry(); err != nil {

@@ -102,8 +102,10 @@ func (s *Store) Indicators(ctx context.Context, p seams.Principal, q seams.Indic
 	err = s.read(ctx, p, func(t *tx, v viewer) error {
 		if len(q.IDs) > 0 {
 			var err error
-			page.Indicators, err = t.indicatorsByID(v, q.IDs)
-			return err
+			if page.Indicators, err = t.indicatorsByID(v, q.IDs); err != nil {
+				return err
+			}
+			return t.score(nil, page.Indicators)
 		}
 		where := `WHERE ` + sees("i") + ` AND i.id > ?`
 		args := append(v.args(), after)
@@ -136,7 +138,7 @@ func (s *Store) Indicators(ctx context.Context, p seams.Principal, q seams.Indic
 			page.Next = cursorOf("i", list[n-1].ID)
 		}
 		page.Indicators = list
-		return nil
+		return t.score(nil, page.Indicators)
 	})
 	return page, err
 }
@@ -339,11 +341,12 @@ func (s *Store) Snapshot(ctx context.Context) (seams.Snapshot, error) {
 	}
 	sn := &snapshot{s: s, tx: sqltx}
 	t := sn.t(ctx)
-	var lastRun int64
-	if err := t.queryRow(`SELECT registry_version, last_run FROM state WHERE id = 1`).Scan(&sn.state.RegistryVersion, &lastRun); err != nil {
+	var lastRun, recorded int64
+	if err := t.queryRow(`SELECT registry_version, last_run, recorded_ns FROM state WHERE id = 1`).Scan(&sn.state.RegistryVersion, &lastRun, &recorded); err != nil {
 		sqltx.Rollback()
 		return nil, err
 	}
+	sn.state.Recorded = time.Unix(0, recorded).UTC()
 	if err := t.queryRow(`SELECT COALESCE(MAX(seq), 0) FROM reports`).Scan(&sn.state.MaxReport); err != nil {
 		sqltx.Rollback()
 		return nil, err
@@ -384,13 +387,20 @@ func (sn *snapshot) Registry(ctx context.Context) (*seams.StoredRegistry, error)
 	if reg.Indicators, err = t.indicators(`WHERE i.retired_ns IS NULL ORDER BY i.id`); err != nil {
 		return nil, err
 	}
-	reg.SharedLists, err = t.sharedLists()
+	reg.SharedLists, err = t.sharedLists(0)
 	return reg, err
 }
 
 // sharedLists reads the active shared-space lists: the coalition set
 // first, then by owner and name, prefixes and ASes sorted.
-func (t *tx) sharedLists() ([]seams.StoredSharedList, error) {
+func (t *tx) sharedLists(asOf int64) ([]seams.StoredSharedList, error) {
+	// The rows active now, or (asOf > 0) those recorded by asOf and not
+	// retired by then (a list's scope is its scope now: a change of scope
+	// is not versioned).
+	active, args := `retired_ns IS NULL`, []any(nil)
+	if asOf > 0 {
+		active, args = `recorded_ns <= ? AND (retired_ns IS NULL OR retired_ns > ?)`, []any{asOf, asOf}
+	}
 	type key struct {
 		org  int64
 		name string
@@ -428,7 +438,7 @@ func (t *tx) sharedLists() ([]seams.StoredSharedList, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	rows, err = t.query(`SELECT org, file, scope, prefix FROM shared_space WHERE retired_ns IS NULL ORDER BY org, file, prefix`)
+	rows, err = t.query(`SELECT org, file, scope, prefix FROM shared_space WHERE `+active+` ORDER BY org, file, prefix`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -451,7 +461,7 @@ func (t *tx) sharedLists() ([]seams.StoredSharedList, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	rows, err = t.query(`SELECT org, file, scope, asn FROM shared_asn WHERE retired_ns IS NULL ORDER BY org, file, asn`)
+	rows, err = t.query(`SELECT org, file, scope, asn FROM shared_asn WHERE `+active+` ORDER BY org, file, asn`, args...)
 	if err != nil {
 		return nil, err
 	}

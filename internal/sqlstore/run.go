@@ -39,7 +39,11 @@ func (s *Store) CommitRun(ctx context.Context, p seams.Principal, r *seams.RunRe
 		now := s.now().UTC()
 		run = seams.Run{Started: r.Started.UTC(), Finished: now, By: p.Actor(), RegistryVersion: r.RegistryVersion, Drift: r.Drift,
 			Full: r.Full, Through: r.Through, Scanned: r.Scanned, Counts: counts, Seams: r.Seams, Parameters: r.Parameters,
-			OverCorrelated: r.OverCorrelated}
+			OverCorrelated: r.OverCorrelated, AsOf: r.AsOf.UTC()}
+		var asOfNS int64 // 0: a run handed no snapshot time (tests' hand-made runs)
+		if !r.AsOf.IsZero() {
+			asOfNS = r.AsOf.UnixNano()
+		}
 		build, err := json.Marshal(r.Seams)
 		if err != nil {
 			return err
@@ -49,10 +53,10 @@ func (s *Store) CommitRun(ctx context.Context, p seams.Principal, r *seams.RunRe
 			return err
 		}
 		if err := t.queryRow(`INSERT INTO runs (started_ns, finished_ns, by_actor, registry_version, drift_ns, full_run, through, scanned,
-			n_new, n_upgraded, n_downgraded, n_withdrawn, n_revised, seams, parameters) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			n_new, n_upgraded, n_downgraded, n_withdrawn, n_revised, seams, parameters, as_of_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			run.Started.UnixNano(), now.UnixNano(), run.By, run.RegistryVersion, int64(run.Drift), boolInt(run.Full), run.Through, run.Scanned,
 			counts[seams.ChangeNew], counts[seams.ChangeUpgraded], counts[seams.ChangeDowngraded], counts[seams.ChangeWithdrawn], counts[seams.ChangeRevised],
-			string(build), params).
+			string(build), params, asOfNS).
 			Scan(&run.ID); err != nil {
 			return err
 		}
@@ -224,7 +228,7 @@ func nonNilBytes(b []byte) []byte {
 // snapshot, which passes all).
 func (t *tx) runs(v viewer, where string, args ...any) ([]seams.Run, error) {
 	rows, err := t.query(`SELECT id, started_ns, finished_ns, by_actor, registry_version, drift_ns, full_run, through, scanned,
-		n_new, n_upgraded, n_downgraded, n_withdrawn, n_revised, seams, parameters FROM runs `+where, args...)
+		n_new, n_upgraded, n_downgraded, n_withdrawn, n_revised, seams, parameters, as_of_ns FROM runs `+where, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -235,10 +239,14 @@ func (t *tx) runs(v viewer, where string, args ...any) ([]seams.Run, error) {
 		var drift, full int64
 		var n [5]int
 		var build, params string
+		var asOf int64
 		if err := rows.Scan(&r.ID, &started, &finished, &r.By, &r.RegistryVersion, &drift, &full, &r.Through, &r.Scanned,
-			&n[0], &n[1], &n[2], &n[3], &n[4], &build, &params); err != nil {
+			&n[0], &n[1], &n[2], &n[3], &n[4], &build, &params, &asOf); err != nil {
 			rows.Close()
 			return nil, err
+		}
+		if asOf != 0 {
+			r.AsOf = time.Unix(0, asOf).UTC()
 		}
 		r.Started, r.Finished, r.Drift, r.Full = timeOf(started), timeOf(finished), time.Duration(drift), full == 1
 		r.Counts = map[seams.ChangeKind]int{}
@@ -331,6 +339,9 @@ func decodeParameters(s string, drift time.Duration) (seams.StoreRunParameters, 
 	}
 	if p.MaxReportsPerIndicator < 0 {
 		return p, fmt.Errorf("parameters: max_reports_per_indicator %d", p.MaxReportsPerIndicator)
+	}
+	if err := p.Decay.OrDefault().Validate(); err != nil {
+		return p, fmt.Errorf("parameters: %w", err)
 	}
 	return p, nil
 }

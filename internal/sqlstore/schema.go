@@ -34,7 +34,58 @@ type Dialect struct {
 // migrations are the versioned steps of the schema; version i+1 is
 // migrations[i]. A step is never changed once released: a change is a new
 // step.
-var migrations = [][]string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, schemaIndicatorDrift, schemaReviewQueue, schemaCoalition}
+var migrations = [][]string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, schemaIndicatorDrift, schemaReviewQueue, schemaCoalition, schemaRecordTime}
+
+// schemaRecordTime adds record time, when the store learned something,
+// beside valid time (an indicator's window), so that a past run can be
+// replayed from the store as it was (seams xref --store --as-of) and two
+// runs compared (seams diff). state.recorded_ns is the store's record
+// clock: every write that changes the registry (indicators, their sharing,
+// shared space, compounds) takes the wall clock, made strictly greater
+// than the last record time, so that record times order those writes as
+// they committed. indicators, indicator_files (whose versions say when a
+// file's sharing changed) and shared_space get recorded_ns, and from now on
+// their retired_ns is a record time too; compound_versions keeps every
+// version of a compound (compounds are updated in place); runs.as_of_ns is
+// the record clock the run's snapshot read: what it matched is exactly
+// what was recorded by then. Rows stored before read their load time as
+// their record time (added_ns, loaded_ns; a compound's added_ns with the
+// values it has now: the values an update replaced are lost), and a run
+// stored before reads its finish time as its as-of time.
+var schemaRecordTime = []string{
+	`ALTER TABLE state ADD COLUMN recorded_ns {{INT}} NOT NULL DEFAULT 0`,
+	`ALTER TABLE indicators ADD COLUMN recorded_ns {{INT}} NOT NULL DEFAULT 0`,
+	`UPDATE indicators SET recorded_ns = added_ns`,
+	`CREATE INDEX indicators_recorded ON indicators (recorded_ns)`,
+	`ALTER TABLE indicator_files ADD COLUMN recorded_ns {{INT}} NOT NULL DEFAULT 0`,
+	`UPDATE indicator_files SET recorded_ns = loaded_ns`,
+	`ALTER TABLE shared_space ADD COLUMN recorded_ns {{INT}} NOT NULL DEFAULT 0`,
+	`UPDATE shared_space SET recorded_ns = added_ns`,
+	`ALTER TABLE shared_asn ADD COLUMN recorded_ns {{INT}} NOT NULL DEFAULT 0`,
+	`UPDATE shared_asn SET recorded_ns = added_ns`,
+	`CREATE TABLE compound_versions (
+		compound {{TEXT}} NOT NULL REFERENCES compounds (id),
+		recorded_ns {{INT}} NOT NULL,
+		name {{TEXT}} NOT NULL,
+		aliases {{TEXT}} NOT NULL,
+		country {{TEXT}} NOT NULL,
+		province {{TEXT}} NOT NULL,
+		lat {{REAL}},
+		lon {{REAL}},
+		status {{TEXT}} NOT NULL,
+		PRIMARY KEY (compound, recorded_ns)
+	)`,
+	`INSERT INTO compound_versions (compound, recorded_ns, name, aliases, country, province, lat, lon, status)
+		SELECT id, added_ns, name, aliases, country, province, lat, lon, status FROM compounds`,
+	`ALTER TABLE runs ADD COLUMN as_of_ns {{INT}} NOT NULL DEFAULT 0`,
+	`UPDATE runs SET as_of_ns = finished_ns`,
+	`UPDATE state SET recorded_ns = (SELECT COALESCE(MAX(t), 0) FROM (
+		SELECT MAX(added_ns) AS t FROM indicators UNION ALL SELECT MAX(retired_ns) FROM indicators
+		UNION ALL SELECT MAX(loaded_ns) FROM indicator_files
+		UNION ALL SELECT MAX(added_ns) FROM shared_space UNION ALL SELECT MAX(retired_ns) FROM shared_space
+		UNION ALL SELECT MAX(added_ns) FROM shared_asn UNION ALL SELECT MAX(retired_ns) FROM shared_asn
+		UNION ALL SELECT MAX(updated_ns) FROM compounds UNION ALL SELECT MAX(finished_ns) FROM runs) AS m) WHERE id = 1`,
+}
 
 // schemaIndicatorDrift keeps an indicator's own drift bound
 // (seams.Indicator.Drift, HasDrift): indicators.drift_ns, NULL for an

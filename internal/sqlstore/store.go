@@ -122,6 +122,7 @@ type tx struct {
 	ctx   context.Context
 	p     seams.Principal
 	audit []seams.AuditEvent
+	rec   int64 // the record time of a write, once taken (recordTime)
 }
 
 func (t *tx) exec(query string, args ...any) (sql.Result, error) {

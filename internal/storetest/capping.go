@@ -22,6 +22,19 @@ import (
 	"github.com/seams-dev/seams/xref"
 )
 
+// undoRecordTime takes a store of the schema with record time
+// (schemaRecordTime) back to the version before it (both engines); the
+// tests that take a store further back undo it first.
+var undoRecordTime = []string{
+	`DROP TABLE compound_versions`,
+	`DROP INDEX indicators_recorded`,
+	`ALTER TABLE indicators DROP COLUMN recorded_ns`,
+	`ALTER TABLE indicator_files DROP COLUMN recorded_ns`,
+	`ALTER TABLE shared_space DROP COLUMN recorded_ns`,
+	`ALTER TABLE runs DROP COLUMN as_of_ns`,
+	`ALTER TABLE state DROP COLUMN recorded_ns`,
+}
+
 // undoCoalition takes a store after schemaCoalition back
 // to the step before (both engines).
 var undoCoalition = []string{

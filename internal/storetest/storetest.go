@@ -100,6 +100,8 @@ func Run(t *testing.T, e Engine) {
 		{"AuditCheckpoint", testAuditCheckpoint},
 		{"RunsScoped", testRunsScoped},
 		{"DifferentialSharedASN", testDifferentialSharedASN},
+		{"AsOf", testAsOf},
+		{"Decay", testDecay},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, e) })

@@ -555,11 +555,21 @@ async function compound(id) {
       { key: "last", label: "Last seen", value: (i) => i.last_seen || "~", cell: (i) => day(i.last_seen) || "open" },
       { key: "source", label: "Source", value: (i) => i.source || "" },
       { key: "file", label: "File", value: (i) => `${i.org}/${i.file}`, cell: (i) => `${i.org}/${i.file}:${i.line} (v${i.version})` },
+      freshnessColumn,
     ], inds.indicators, { caption: inds.next ? "The first 1,000 indicators." : null }),
     h("h2", null, `Latest findings (${num(fs.total)})`), findingTable(fs.findings, { compoundColumn: false }),
     h("p", null, link("#/findings" + qs({ compound: id, review: "none", sort: "tier" }), "Review queue of " + cc.name)),
     h("p", null, link("#/findings?compound=" + encodeURIComponent(id), "All findings of " + cc.name)));
 }
+
+// freshnessColumn is an indicator's decay score now (docs/decay.md), with
+// the sightings and false positives reviews gave it; beside the tier, it
+// never changes it.
+const freshnessColumn = {
+  key: "score", label: "Score now", num: true, value: (i) => (i.freshness ? i.freshness.score : -1),
+  cell: (i) => (i.freshness ? `${i.freshness.score}${i.freshness.decayed ? " (decayed)" : ""}` +
+    (i.freshness.sightings || i.freshness.false_positives ? `; ${i.freshness.sightings} confirmed, ${i.freshness.false_positives} dismissed` : "") : "-"),
+};
 
 // windows draws each indicator's window as a bar on a common time axis;
 // an open end runs to the edge, drawn dashed.
@@ -814,6 +824,7 @@ async function finding(id) {
           { key: "window", label: "Window", value: (i) => i.first_seen || "", cell: (i) => `${day(i.first_seen) || "open"} to ${day(i.last_seen) || "open"}` },
           { key: "source", label: "Source", value: (i) => i.source || "" },
           { key: "retired", label: "Retired", value: (i) => i.retired || "", cell: (i) => day(i.retired) || "active" },
+          freshnessColumn,
         ], d.indicators))),
     h("h2", null, "History"),
     table([

@@ -58,7 +58,7 @@ func run(args []string, out io.Writer) error {
 	duration := fs.Duration("duration", 20*time.Second, "time per scenario (at most 5m)")
 	requests := fs.Int("requests", 200000, "most requests per scenario")
 	concurrency := fs.Int("concurrency", 8, "concurrent clients (1-256)")
-	scen := fs.String("scenarios", "search,findings,overview", "comma-separated: overview, findings, search")
+	scen := fs.String("scenarios", "search,findings,overview", "comma-separated: "+strings.Join(scenarioNames, ", "))
 	seed := fs.Uint64("seed", 1, "random seed (search addresses, findings filters)")
 	settle := fs.Duration("settle", 10*time.Second, "pause between scenarios, for the server to finish requests cut at the end of the last one")
 	if err := fs.Parse(args); err != nil {
@@ -96,11 +96,16 @@ func run(args []string, out io.Writer) error {
 		}
 		gen, ok := l.scenario(strings.TrimSpace(s))
 		if !ok {
-			return fmt.Errorf("unknown scenario %q (want overview, findings or search)", s)
+			return fmt.Errorf("unknown scenario %q (want one of %s)", s, strings.Join(scenarioNames, ", "))
 		}
 		fmt.Fprintf(os.Stderr, "loadgen: %s for %v with %d clients\n", s, o.duration, o.concurrency)
 		r := l.measure(gen)
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%s\t%s\t%s\t%s\t\n", s, r.ok, r.failed, r.rate(), ms(r.pct(50)), ms(r.pct(90)), ms(r.pct(99)), ms(r.pct(100)))
+		if r.ok == 0 {
+			// No percentile of nothing: say so, rather than print 0 ms.
+			fmt.Fprintf(tw, "%s\t%d\t%d\t-\tno request finished in %v\t\t\t\t\n", s, r.ok, r.failed, o.duration)
+		} else {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%s\t%s\t%s\t%s\t\n", s, r.ok, r.failed, r.rate(), ms(r.pct(50)), ms(r.pct(90)), ms(r.pct(99)), ms(r.pct(100)))
+		}
 		if r.failed > 0 {
 			fmt.Fprintf(os.Stderr, "loadgen: %s: %d errors, first: %s\n", s, r.failed, r.firstErr)
 		}
@@ -128,6 +133,8 @@ type loader struct {
 	c         *http.Client
 	addrs     []string // addresses seen in findings, for search
 	compounds []string
+	findings  []int64  // finding ids, for the detail page
+	reports   []string // report ids
 }
 
 // get fetches path and decodes JSON into v (when not nil).
@@ -168,6 +175,8 @@ func (l *loader) prepare() error {
 	for page := 0; page < 20 && len(l.addrs) < 2000; page++ {
 		var p struct {
 			Findings []struct {
+				ID       int64
+				Report   string
 				Evidence []struct{ Observed struct{ IP string } }
 			}
 			Next string
@@ -176,6 +185,10 @@ func (l *loader) prepare() error {
 			return err
 		}
 		for _, f := range p.Findings {
+			if len(l.findings) < 2000 {
+				l.findings = append(l.findings, f.ID)
+				l.reports = append(l.reports, f.Report)
+			}
 			for _, e := range f.Evidence {
 				if ip := e.Observed.IP; ip != "" && !seen[ip] {
 					seen[ip] = true
@@ -197,23 +210,68 @@ func (l *loader) prepare() error {
 // A scenario hands each client its next request path.
 type scenario func(rng *rand.Rand, state *string) string
 
+// scenarioNames are the scenarios: the dashboard's pages and the API's
+// reads. Lists follow their cursors (findings, reports, indicators).
+var scenarioNames = []string{"overview", "compounds", "compound", "findings", "finding", "reports", "indicators", "search", "runs", "me", "audit"}
+
+// pager follows the cursor of a list under one of filters, starting over
+// every 20 pages on average.
+func pager(path string, filters []string) scenario {
+	return func(rng *rand.Rand, state *string) string {
+		if *state == "" || rng.IntN(20) == 0 {
+			return path + "?" + filters[rng.IntN(len(filters))] + "limit=100"
+		}
+		return *state
+	}
+}
+
 func (l *loader) scenario(name string) (scenario, bool) {
 	switch name {
 	case "overview":
 		return func(*rand.Rand, *string) string { return "/api/summary" }, true
 	case "findings":
 		// Pages of 100, following the cursor, under one of a few
-		// filters; a client starts over every 20 pages.
-		filters := []string{"", "tier=tied&", "tier=potential&", "review=none&"}
+		// filters.
+		filters := []string{"", "tier=tied&", "tier=potential&", "review=none&", "sort=newest&"}
 		for _, c := range l.compounds[:min(5, len(l.compounds))] {
 			filters = append(filters, "compound="+url.QueryEscape(c)+"&")
 		}
-		return func(rng *rand.Rand, state *string) string {
-			if *state == "" || rng.IntN(20) == 0 {
-				return "/api/findings?" + filters[rng.IntN(len(filters))] + "limit=100"
+		return pager("/api/findings", filters), true
+	case "reports":
+		return pager("/api/reports", []string{""}), true
+	case "indicators":
+		filters := []string{""}
+		for _, c := range l.compounds[:min(5, len(l.compounds))] {
+			filters = append(filters, "compound="+url.QueryEscape(c)+"&")
+		}
+		return pager("/api/indicators", filters), true
+	case "compounds":
+		return func(*rand.Rand, *string) string { return "/api/compounds" }, true
+	case "compound":
+		// The compound page: its counts and summary, its indicators,
+		// its latest findings.
+		return func(rng *rand.Rand, _ *string) string {
+			c := url.QueryEscape(l.compounds[rng.IntN(len(l.compounds))])
+			switch rng.IntN(3) {
+			case 0:
+				return "/api/compounds/" + c
+			case 1:
+				return "/api/indicators?compound=" + c + "&limit=1000"
 			}
-			return *state
+			return "/api/findings?compound=" + c + "&sort=newest&limit=20"
 		}, true
+	case "finding":
+		return func(rng *rand.Rand, _ *string) string {
+			return fmt.Sprintf("/api/findings/%d", l.findings[rng.IntN(len(l.findings))])
+		}, len(l.findings) > 0
+	case "runs":
+		return func(*rand.Rand, *string) string { return "/api/runs" }, true
+	case "me":
+		return func(*rand.Rand, *string) string { return "/api/me" }, true
+	case "audit":
+		// The admin page's list (an admin's token); verifying the chain
+		// is measured apart.
+		return func(*rand.Rand, *string) string { return "/api/audit?limit=50" }, true
 	case "search":
 		return func(rng *rand.Rand, _ *string) string {
 			return "/api/search?q=" + url.QueryEscape(l.addrs[rng.IntN(len(l.addrs))])
@@ -271,7 +329,8 @@ func (l *loader) measure(next scenario) *result {
 				t0 := time.Now()
 				var p struct{ Next string }
 				var err error
-				if strings.HasPrefix(path, "/api/findings") {
+				paged := isList(path)
+				if paged {
 					err = l.get(ctx, path, &p)
 				} else {
 					err = l.get(ctx, path, nil)
@@ -289,7 +348,7 @@ func (l *loader) measure(next scenario) *result {
 				}
 				ok++
 				lat = append(lat, d)
-				if strings.HasPrefix(path, "/api/findings") {
+				if paged {
 					state = ""
 					if p.Next != "" {
 						base, _, _ := strings.Cut(path, "&cursor=")
@@ -311,4 +370,11 @@ func (l *loader) measure(next scenario) *result {
 	res.took = time.Since(start)
 	slices.Sort(res.lat)
 	return res
+}
+
+// isList says whether path is a list that answers a cursor (a pager
+// scenario follows it; the others ignore it).
+func isList(path string) bool {
+	p, _, _ := strings.Cut(path, "?")
+	return p == "/api/findings" || p == "/api/reports" || p == "/api/indicators"
 }

@@ -60,6 +60,9 @@ func New(ctx context.Context, w, r *sql.DB, d *Dialect, o Options) (*Store, erro
 	if err := migrate(ctx, w, d, func() int64 { return s.now().UnixNano() }); err != nil {
 		return nil, err
 	}
+	if err := s.ensureSummary(ctx); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

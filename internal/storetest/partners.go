@@ -139,11 +139,11 @@ func testMigrationUndated(t *testing.T, e Engine) {
 			`ALTER TABLE report_devices DROP COLUMN associated`,
 			`ALTER TABLE state DROP COLUMN associated_lost`,
 		}
-		down = append(down, undoV5...)
+		down = append(append(down, undoSummaryCounts...), undoV5...)
 	case "postgres":
 		down = []string{`ALTER TABLE report_ips DROP COLUMN associated`, `ALTER TABLE report_devices DROP COLUMN associated`,
 			`ALTER TABLE state DROP COLUMN associated_lost`, `ALTER TABLE report_ips ALTER COLUMN at_ns SET NOT NULL`}
-		down = append(down, undoV5...)
+		down = append(append(down, undoSummaryCounts...), undoV5...)
 	default:
 		t.Skipf("no schema 2 for engine %s", e.Name)
 	}

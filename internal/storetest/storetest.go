@@ -76,6 +76,7 @@ func Run(t *testing.T, e Engine) {
 		{"Tokens", testTokens},
 		{"Roles", testRoles},
 		{"Visibility", testVisibility},
+		{"SummaryCounts", testSummaryCounts},
 		{"Audit", testAudit},
 		{"AuditTamper", testAuditTamper},
 		{"FindingQueries", testFindingQueries},

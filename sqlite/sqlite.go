@@ -99,7 +99,7 @@ func Open(ctx context.Context, dir string, o Options) (*Store, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	w.SetMaxOpenConns(1)
-	r, err := sql.Open("sqlite", dsn)
+	r, err := sql.Open("sqlite", dsn+"&_pragma=mmap_size(4294967296)")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: %w", err)

@@ -89,7 +89,7 @@ func run(args []string, out io.Writer) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(out, 2, 8, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "scenario\trequests\terrors\treq/s\tp50\tp90\tp99\tmax\t\n")
+	fmt.Fprintf(tw, "scenario\trequests\terrors\tcut\treq/s\tp50\tp90\tp99\tmax\t\n")
 	for i, s := range o.scenarios {
 		if i > 0 && *settle > 0 {
 			time.Sleep(min(*settle, time.Minute))
@@ -102,9 +102,13 @@ func run(args []string, out io.Writer) error {
 		r := l.measure(gen)
 		if r.ok == 0 {
 			// No percentile of nothing: say so, rather than print 0 ms.
-			fmt.Fprintf(tw, "%s\t%d\t%d\t-\tno request finished in %v\t\t\t\t\n", s, r.ok, r.failed, o.duration)
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t-\tno request finished in %v\t\t\t\t\n", s, r.ok, r.failed, r.cut, o.duration)
 		} else {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%s\t%s\t%s\t%s\t\n", s, r.ok, r.failed, r.rate(), ms(r.pct(50)), ms(r.pct(90)), ms(r.pct(99)), ms(r.pct(100)))
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.1f\t%s\t%s\t%s\t%s\t\n", s, r.ok, r.failed, r.cut, r.rate(), ms(r.pct(50)), ms(r.pct(90)), ms(r.pct(99)), ms(r.pct(100)))
+		}
+		if r.cut > 0 && (r.ok == 0 || r.longestCut > r.pct(100)) {
+			fmt.Fprintf(os.Stderr, "loadgen: %s: %d requests still running at the end are not counted; one had run %s, longer than any that finished\n",
+				s, r.cut, ms(r.longestCut))
 		}
 		if r.failed > 0 {
 			fmt.Fprintf(os.Stderr, "loadgen: %s: %d errors, first: %s\n", s, r.failed, r.firstErr)
@@ -281,11 +285,13 @@ func (l *loader) scenario(name string) (scenario, bool) {
 }
 
 type result struct {
-	lat      []time.Duration
-	ok       int
-	failed   int
-	firstErr string
-	took     time.Duration
+	lat        []time.Duration
+	ok         int
+	failed     int
+	cut        int           // in flight when the scenario ended: not counted
+	longestCut time.Duration // how long the longest of those had run
+	firstErr   string
+	took       time.Duration
 }
 
 func (r *result) rate() float64 { return float64(r.ok) / r.took.Seconds() }
@@ -319,7 +325,8 @@ func (l *loader) measure(next scenario) *result {
 			rng := rand.New(rand.NewPCG(l.o.seed, uint64(w)))
 			var state string
 			var lat []time.Duration
-			ok, failed := 0, 0
+			ok, failed, cut := 0, 0, 0
+			var longest time.Duration
 			var first string
 			for range budget {
 				if ctx.Err() != nil {
@@ -337,7 +344,11 @@ func (l *loader) measure(next scenario) *result {
 				}
 				d := time.Since(t0)
 				if ctx.Err() != nil {
-					break // cut by the end of the scenario: not counted
+					// Cut by the end of the scenario: not counted,
+					// but how long it had run is kept.
+					cut++
+					longest = max(longest, d)
+					break
 				}
 				if err != nil {
 					failed++
@@ -360,6 +371,8 @@ func (l *loader) measure(next scenario) *result {
 			res.lat = append(res.lat, lat...)
 			res.ok += ok
 			res.failed += failed
+			res.cut += cut
+			res.longestCut = max(res.longestCut, longest)
 			if res.firstErr == "" {
 				res.firstErr = first
 			}

@@ -44,7 +44,10 @@ var migrations = [][]string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, sc
 // findings, reviews, reports or sharing keep them; state.summary_ready is
 // 0 until the first open after the upgrade has filled them from what the
 // store holds. The index on (compound, at_ns) finds a compound's first and
-// last finding without reading the others.
+// last finding without reading the others; the one on (mark, id) pages
+// the findings of a review state (GET /api/findings?review=confirmed) in
+// id order without reading every finding (0.45 s at a million findings
+// for a state no finding has).
 var schemaSummaryCounts = []string{
 	`CREATE TABLE summary_findings (
 		org {{INT}} NOT NULL,
@@ -82,6 +85,7 @@ var schemaSummaryCounts = []string{
 	) {{NOROWID}}`,
 	`ALTER TABLE state ADD COLUMN summary_ready {{INT}} NOT NULL DEFAULT 0`,
 	`CREATE INDEX findings_compound_at ON findings (compound, at_ns)`,
+	`CREATE INDEX findings_mark ON findings (mark, id)`,
 }
 
 // schemaV5 keeps what a run over a store applies since it caps

@@ -21,6 +21,7 @@ var undoSummaryCounts = []string{
 	`DROP TABLE summary_reports`,
 	`DROP TABLE summary_stored`,
 	`DROP INDEX findings_compound_at`,
+	`DROP INDEX findings_mark`,
 	`ALTER TABLE state DROP COLUMN summary_ready`,
 }
 

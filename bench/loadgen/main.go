@@ -1,9 +1,12 @@
 // Command loadgen measures a seams server on this machine: requests a
-// second and latency percentiles (p50, p99) of the dashboard's overview
-// (GET /api/summary), the findings list (GET /api/findings, following
-// cursors) and IP search (GET /api/search, addresses taken from stored
-// findings), each for a bounded time and number of requests, with a fixed
-// number of concurrent clients.
+// second and latency percentiles (p50, p99) of each page of the dashboard
+// and read of the API (scenarioNames: the overview, the compounds and a
+// compound's page, the findings list following cursors, a finding,
+// reports, indicators, IP search with addresses taken from stored
+// findings, runs, the admin page's audit list), each for a bounded time
+// and number of requests, with a fixed number of concurrent clients. When
+// no request of a scenario finished, it says so instead of printing a
+// percentile of nothing.
 //
 // It only talks to loopback addresses, and stops by itself: every
 // scenario ends after --duration or --requests, whichever comes first.

@@ -77,6 +77,7 @@ func Run(t *testing.T, e Engine) {
 		{"Roles", testRoles},
 		{"Visibility", testVisibility},
 		{"SummaryCounts", testSummaryCounts},
+		{"ConcurrentReadsAudited", testConcurrentReadsAudited},
 		{"Audit", testAudit},
 		{"AuditTamper", testAuditTamper},
 		{"FindingQueries", testFindingQueries},

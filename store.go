@@ -1006,6 +1006,12 @@ type StoreSummary struct {
 	Reviews  ReviewCounts   `json:"reviews"`
 	Registry RegistryCounts `json:"registry"`
 	LastRun  *Run           `json:"last_run,omitempty"`
+	// ByASN and Signals are summary.json's: the distinct reports by the AS
+	// of their evidence addresses, and the findings by consistency
+	// signal. Present when the last run had enrichment databases (as
+	// summary.json has them when seams xref had), absent otherwise.
+	ByASN   []ASNCount    `json:"by_asn,omitempty"`
+	Signals *SignalCounts `json:"signals,omitempty"`
 }
 
 // MonthCount counts findings of one month by tier.

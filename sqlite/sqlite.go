@@ -105,7 +105,12 @@ func Open(ctx context.Context, dir string, o Options) (*Store, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	w.SetMaxOpenConns(1)
-	r, err := sql.Open("sqlite", dsn)
+	// Readers map the database (up to 4 GiB): every read of the API is
+	// audited, so a write follows each, and a write makes every other
+	// connection drop its page cache; with the file mapped, reading the
+	// pages again costs no system call (a search at a million reports went
+	// from 132 to 62 ms). The writer keeps reading through its cache.
+	r, err := sql.Open("sqlite", dsn+"&_pragma=mmap_size(4294967296)")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: %w", err)

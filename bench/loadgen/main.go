@@ -1,9 +1,12 @@
 // Command loadgen measures a seams server on this machine: requests a
-// second and latency percentiles (p50, p99) of the dashboard's overview
-// (GET /api/summary), the findings list (GET /api/findings, following
-// cursors) and IP search (GET /api/search, addresses taken from stored
-// findings), each for a bounded time and number of requests, with a fixed
-// number of concurrent clients.
+// second and latency percentiles (p50, p99) of each page of the dashboard
+// and read of the API (scenarioNames: the overview, the compounds and a
+// compound's page, the findings list following cursors, a finding,
+// reports, indicators, IP search with addresses taken from stored
+// findings, runs, the admin page's audit list), each for a bounded time
+// and number of requests, with a fixed number of concurrent clients. When
+// no request of a scenario finished, it says so instead of printing a
+// percentile of nothing.
 //
 // It only talks to loopback addresses, and stops by itself: every
 // scenario ends after --duration or --requests, whichever comes first.
@@ -58,7 +61,7 @@ func run(args []string, out io.Writer) error {
 	duration := fs.Duration("duration", 20*time.Second, "time per scenario (at most 5m)")
 	requests := fs.Int("requests", 200000, "most requests per scenario")
 	concurrency := fs.Int("concurrency", 8, "concurrent clients (1-256)")
-	scen := fs.String("scenarios", "search,findings,overview", "comma-separated: overview, findings, search")
+	scen := fs.String("scenarios", "search,findings,overview", "comma-separated: "+strings.Join(scenarioNames, ", "))
 	seed := fs.Uint64("seed", 1, "random seed (search addresses, findings filters)")
 	settle := fs.Duration("settle", 10*time.Second, "pause between scenarios, for the server to finish requests cut at the end of the last one")
 	if err := fs.Parse(args); err != nil {
@@ -89,18 +92,27 @@ func run(args []string, out io.Writer) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(out, 2, 8, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "scenario\trequests\terrors\treq/s\tp50\tp90\tp99\tmax\t\n")
+	fmt.Fprintf(tw, "scenario\trequests\terrors\tcut\treq/s\tp50\tp90\tp99\tmax\t\n")
 	for i, s := range o.scenarios {
 		if i > 0 && *settle > 0 {
 			time.Sleep(min(*settle, time.Minute))
 		}
 		gen, ok := l.scenario(strings.TrimSpace(s))
 		if !ok {
-			return fmt.Errorf("unknown scenario %q (want overview, findings or search)", s)
+			return fmt.Errorf("unknown scenario %q (want one of %s)", s, strings.Join(scenarioNames, ", "))
 		}
 		fmt.Fprintf(os.Stderr, "loadgen: %s for %v with %d clients\n", s, o.duration, o.concurrency)
 		r := l.measure(gen)
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%s\t%s\t%s\t%s\t\n", s, r.ok, r.failed, r.rate(), ms(r.pct(50)), ms(r.pct(90)), ms(r.pct(99)), ms(r.pct(100)))
+		if r.ok == 0 {
+			// No percentile of nothing: say so, rather than print 0 ms.
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t-\tno request finished in %v\t\t\t\t\n", s, r.ok, r.failed, r.cut, o.duration)
+		} else {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.1f\t%s\t%s\t%s\t%s\t\n", s, r.ok, r.failed, r.cut, r.rate(), ms(r.pct(50)), ms(r.pct(90)), ms(r.pct(99)), ms(r.pct(100)))
+		}
+		if r.cut > 0 && (r.ok == 0 || r.longestCut > r.pct(100)) {
+			fmt.Fprintf(os.Stderr, "loadgen: %s: %d requests still running at the end are not counted; one had run %s, longer than any that finished\n",
+				s, r.cut, ms(r.longestCut))
+		}
 		if r.failed > 0 {
 			fmt.Fprintf(os.Stderr, "loadgen: %s: %d errors, first: %s\n", s, r.failed, r.firstErr)
 		}
@@ -128,6 +140,8 @@ type loader struct {
 	c         *http.Client
 	addrs     []string // addresses seen in findings, for search
 	compounds []string
+	findings  []int64  // finding ids, for the detail page
+	reports   []string // report ids
 }
 
 // get fetches path and decodes JSON into v (when not nil).
@@ -168,6 +182,8 @@ func (l *loader) prepare() error {
 	for page := 0; page < 20 && len(l.addrs) < 2000; page++ {
 		var p struct {
 			Findings []struct {
+				ID       int64
+				Report   string
 				Evidence []struct{ Observed struct{ IP string } }
 			}
 			Next string
@@ -176,6 +192,10 @@ func (l *loader) prepare() error {
 			return err
 		}
 		for _, f := range p.Findings {
+			if len(l.findings) < 2000 {
+				l.findings = append(l.findings, f.ID)
+				l.reports = append(l.reports, f.Report)
+			}
 			for _, e := range f.Evidence {
 				if ip := e.Observed.IP; ip != "" && !seen[ip] {
 					seen[ip] = true
@@ -197,23 +217,68 @@ func (l *loader) prepare() error {
 // A scenario hands each client its next request path.
 type scenario func(rng *rand.Rand, state *string) string
 
+// scenarioNames are the scenarios: the dashboard's pages and the API's
+// reads. Lists follow their cursors (findings, reports, indicators).
+var scenarioNames = []string{"overview", "compounds", "compound", "findings", "finding", "reports", "indicators", "search", "runs", "me", "audit"}
+
+// pager follows the cursor of a list under one of filters, starting over
+// every 20 pages on average.
+func pager(path string, filters []string) scenario {
+	return func(rng *rand.Rand, state *string) string {
+		if *state == "" || rng.IntN(20) == 0 {
+			return path + "?" + filters[rng.IntN(len(filters))] + "limit=100"
+		}
+		return *state
+	}
+}
+
 func (l *loader) scenario(name string) (scenario, bool) {
 	switch name {
 	case "overview":
 		return func(*rand.Rand, *string) string { return "/api/summary" }, true
 	case "findings":
 		// Pages of 100, following the cursor, under one of a few
-		// filters; a client starts over every 20 pages.
-		filters := []string{"", "tier=tied&", "tier=potential&", "review=none&"}
+		// filters.
+		filters := []string{"", "tier=tied&", "tier=potential&", "review=none&", "sort=newest&"}
 		for _, c := range l.compounds[:min(5, len(l.compounds))] {
 			filters = append(filters, "compound="+url.QueryEscape(c)+"&")
 		}
-		return func(rng *rand.Rand, state *string) string {
-			if *state == "" || rng.IntN(20) == 0 {
-				return "/api/findings?" + filters[rng.IntN(len(filters))] + "limit=100"
+		return pager("/api/findings", filters), true
+	case "reports":
+		return pager("/api/reports", []string{""}), true
+	case "indicators":
+		filters := []string{""}
+		for _, c := range l.compounds[:min(5, len(l.compounds))] {
+			filters = append(filters, "compound="+url.QueryEscape(c)+"&")
+		}
+		return pager("/api/indicators", filters), true
+	case "compounds":
+		return func(*rand.Rand, *string) string { return "/api/compounds" }, true
+	case "compound":
+		// The compound page: its counts and summary, its indicators,
+		// its latest findings.
+		return func(rng *rand.Rand, _ *string) string {
+			c := url.QueryEscape(l.compounds[rng.IntN(len(l.compounds))])
+			switch rng.IntN(3) {
+			case 0:
+				return "/api/compounds/" + c
+			case 1:
+				return "/api/indicators?compound=" + c + "&limit=1000"
 			}
-			return *state
+			return "/api/findings?compound=" + c + "&sort=newest&limit=20"
 		}, true
+	case "finding":
+		return func(rng *rand.Rand, _ *string) string {
+			return fmt.Sprintf("/api/findings/%d", l.findings[rng.IntN(len(l.findings))])
+		}, len(l.findings) > 0
+	case "runs":
+		return func(*rand.Rand, *string) string { return "/api/runs" }, true
+	case "me":
+		return func(*rand.Rand, *string) string { return "/api/me" }, true
+	case "audit":
+		// The admin page's list (an admin's token); verifying the chain
+		// is measured apart.
+		return func(*rand.Rand, *string) string { return "/api/audit?limit=50" }, true
 	case "search":
 		return func(rng *rand.Rand, _ *string) string {
 			return "/api/search?q=" + url.QueryEscape(l.addrs[rng.IntN(len(l.addrs))])
@@ -223,11 +288,13 @@ func (l *loader) scenario(name string) (scenario, bool) {
 }
 
 type result struct {
-	lat      []time.Duration
-	ok       int
-	failed   int
-	firstErr string
-	took     time.Duration
+	lat        []time.Duration
+	ok         int
+	failed     int
+	cut        int           // in flight when the scenario ended: not counted
+	longestCut time.Duration // how long the longest of those had run
+	firstErr   string
+	took       time.Duration
 }
 
 func (r *result) rate() float64 { return float64(r.ok) / r.took.Seconds() }
@@ -261,7 +328,8 @@ func (l *loader) measure(next scenario) *result {
 			rng := rand.New(rand.NewPCG(l.o.seed, uint64(w)))
 			var state string
 			var lat []time.Duration
-			ok, failed := 0, 0
+			ok, failed, cut := 0, 0, 0
+			var longest time.Duration
 			var first string
 			for range budget {
 				if ctx.Err() != nil {
@@ -271,14 +339,19 @@ func (l *loader) measure(next scenario) *result {
 				t0 := time.Now()
 				var p struct{ Next string }
 				var err error
-				if strings.HasPrefix(path, "/api/findings") {
+				paged := isList(path)
+				if paged {
 					err = l.get(ctx, path, &p)
 				} else {
 					err = l.get(ctx, path, nil)
 				}
 				d := time.Since(t0)
 				if ctx.Err() != nil {
-					break // cut by the end of the scenario: not counted
+					// Cut by the end of the scenario: not counted,
+					// but how long it had run is kept.
+					cut++
+					longest = max(longest, d)
+					break
 				}
 				if err != nil {
 					failed++
@@ -289,7 +362,7 @@ func (l *loader) measure(next scenario) *result {
 				}
 				ok++
 				lat = append(lat, d)
-				if strings.HasPrefix(path, "/api/findings") {
+				if paged {
 					state = ""
 					if p.Next != "" {
 						base, _, _ := strings.Cut(path, "&cursor=")
@@ -301,6 +374,8 @@ func (l *loader) measure(next scenario) *result {
 			res.lat = append(res.lat, lat...)
 			res.ok += ok
 			res.failed += failed
+			res.cut += cut
+			res.longestCut = max(res.longestCut, longest)
 			if res.firstErr == "" {
 				res.firstErr = first
 			}
@@ -311,4 +386,11 @@ func (l *loader) measure(next scenario) *result {
 	res.took = time.Since(start)
 	slices.Sort(res.lat)
 	return res
+}
+
+// isList says whether path is a list that answers a cursor (a pager
+// scenario follows it; the others ignore it).
+func isList(path string) bool {
+	p, _, _ := strings.Cut(path, "?")
+	return p == "/api/findings" || p == "/api/reports" || p == "/api/indicators"
 }

@@ -46,6 +46,17 @@ Flags:
                       the network in the clear unless a proxy adds TLS)
   --max-upload BYTES  largest uploaded file (default 536870912: 512 MiB)
   --max-body BYTES    largest JSON request body (default 1048576)
+  --max-uploads-per-org N, --max-uploads-per-token N
+                      uploads an organisation (default 4) and a token
+                      (default 2) may have in progress at once; more get
+                      429. Another organisation's uploads are never held
+                      up by them: receiving a body takes no load slot
+  --min-upload-rate BYTES
+                      an upload whose body comes in slower than this many
+                      bytes a second over --upload-grace, or that sends
+                      nothing for that long, is cut off with 408 and
+                      nothing is stored (default 4096; 0: no minimum)
+  --upload-grace D    the window of --min-upload-rate (default 30s)
   --rate N            requests a second each token may make on average
                       (default 20; 0: no limit)
   --burst N           requests a token may make at once (default 60)
@@ -117,6 +128,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs.BoolVar(&allowPlain, "allow-plaintext", false, "")
 	fs.Int64Var(&o.MaxUpload, "max-upload", o.MaxUpload, "")
 	fs.Int64Var(&o.MaxBody, "max-body", o.MaxBody, "")
+	fs.IntVar(&o.MaxUploadsPerOrg, "max-uploads-per-org", o.MaxUploadsPerOrg, "")
+	fs.IntVar(&o.MaxUploadsPerToken, "max-uploads-per-token", o.MaxUploadsPerToken, "")
+	fs.Float64Var(&o.MinUploadRate, "min-upload-rate", o.MinUploadRate, "")
+	grace := durationFlag(o.UploadGrace)
+	fs.Var(&grace, "upload-grace", "")
 	fs.Float64Var(&o.Rate, "rate", o.Rate, "")
 	fs.IntVar(&o.Burst, "burst", o.Burst, "")
 	fs.Var(&shutdown, "shutdown-timeout", "")
@@ -140,6 +156,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return usagef("serve", "--max-upload %d is too small (at least 1024)", o.MaxUpload)
 	case o.MaxBody < 1024:
 		return usagef("serve", "--max-body %d is too small (at least 1024)", o.MaxBody)
+	case o.MaxUploadsPerOrg < 1 || o.MaxUploadsPerToken < 1:
+		return usagef("serve", "--max-uploads-per-org and --max-uploads-per-token must be 1 or more")
+	case o.MinUploadRate < 0 || time.Duration(grace) < time.Second:
+		return usagef("serve", "--min-upload-rate must be 0 or more and --upload-grace at least 1s")
 	case o.Rate < 0 || o.Burst < 1:
 		return usagef("serve", "--rate must be 0 or more and --burst 1 or more")
 	case (o.TLSCert == "") != (o.TLSKey == ""):
@@ -147,7 +167,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	case logFormat != "text" && logFormat != "json":
 		return usagef("serve", "--log-format %q (want text or json)", logFormat)
 	}
-	o.ShutdownTimeout, o.Drift = time.Duration(shutdown), time.Duration(drift)
+	o.ShutdownTimeout, o.Drift, o.UploadGrace = time.Duration(shutdown), time.Duration(drift), time.Duration(grace)
 	if sharedASN != "" {
 		asns, err := sharedlist.ParseASNs(sharedASN)
 		if err != nil {

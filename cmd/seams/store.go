@@ -12,6 +12,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/seams-dev/seams"
@@ -229,6 +230,24 @@ func runXrefStore(ctx context.Context, e *env, a *xrefArgs, o hunt.Options, out 
 	fmt.Fprintf(e.stdout, "potentially associated   %d reports\n", sum.PotentialReports)
 	fmt.Fprintf(e.stdout, "compounds with tied      %d\n", sum.CompoundsTied)
 	fmt.Fprintf(e.stdout, "reviewed                 %d confirmed, %d dismissed (%d changed since)\n", sum.Reviews.Confirmed, sum.Reviews.Dismissed, sum.Reviews.Stale)
+	// As seams xref prints them, when the run had databases.
+	if sum.Signals != nil {
+		fmt.Fprintf(e.stdout, "signals                  %d cross-border, %d foreign-asn findings\n", sum.Signals.CrossBorder, sum.Signals.ForeignASN)
+	}
+	if len(sum.ByASN) > 0 {
+		fmt.Fprintln(e.stdout)
+		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "network (AS)\torganisation\ttied\tpotential")
+		const top = 5
+		for i, a := range sum.ByASN {
+			if i == top {
+				fmt.Fprintf(tw, "… %d more in GET /api/summary\t\t\t\n", len(sum.ByASN)-top)
+				break
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\n", seams.FormatASN(a.ASN), a.Org, a.Tied, a.Potential)
+		}
+		tw.Flush()
+	}
 	if out != "" {
 		fs, err := hunt.Published(ctx, st, p)
 		if err != nil {

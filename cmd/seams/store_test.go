@@ -564,3 +564,48 @@ func TestXrefStoreMatchesXrefDrift(t *testing.T) {
 		t.Errorf("second load: exit %d\n%s%s", code, stdout, stderr)
 	}
 }
+
+// TestXrefStorePrintsASN: with enrichment databases, seams xref --store
+// prints the signals and the reports by AS as seams xref does over the
+// same files, the same lines (the store's summary keeps them).
+func TestXrefStorePrintsASN(t *testing.T) {
+	dir := t.TempDir()
+	loadSmall(t, dir)
+	dbs := []string{"--asn-db", docASN, "--geo-db", docGeo}
+	code, stored, stderr := run(t, "", append([]string{"xref", "--store", dir}, dbs...)...)
+	if code != 0 {
+		t.Fatalf("xref --store: exit %d %s", code, stderr)
+	}
+	args := smallArgs(t.TempDir())
+	code, files, stderr := run(t, "", append(args[:len(args)-2], append(dbs, args[len(args)-2:]...)...)...)
+	if code != 0 {
+		t.Fatalf("xref: exit %d %s", code, stderr)
+	}
+	// The signals line and the AS table: from "signals" and from the
+	// table's header to the next blank line.
+	part := func(out string) []string {
+		var keep []string
+		in := false
+		for _, l := range strings.Split(out, "\n") {
+			switch {
+			case strings.HasPrefix(l, "signals "):
+				keep = append(keep, l)
+			case strings.HasPrefix(l, "network (AS)"):
+				in = true
+			case l == "" || strings.HasPrefix(l, "…"):
+				in = false
+			}
+			if in {
+				keep = append(keep, l)
+			}
+		}
+		return keep
+	}
+	got, want := part(stored), part(files)
+	if len(want) < 3 {
+		t.Fatalf("seams xref printed no signals and AS table: the data tests nothing\n%s", files)
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("xref --store printed\n%s\nseams xref\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -37,9 +37,21 @@ type Options struct {
 	// MaxUpload bounds an uploaded file, in bytes (as sent: compressed
 	// if the client sends it compressed).
 	MaxUpload int64
-	// MaxUploads is how many uploads may be received or loaded at once;
-	// more get 429.
+	// MaxUploads is how many uploads may be loaded into the store at
+	// once. An upload waits for a slot only once its whole body is in:
+	// receiving does not take one.
 	MaxUploads int
+	// MaxUploadsPerOrg and MaxUploadsPerToken bound the uploads an
+	// organisation and a token may have in progress (received or
+	// loaded); MaxUploadsReceiving the bodies being received on the
+	// whole server. Past any of them an upload gets 429, at once.
+	MaxUploadsPerOrg, MaxUploadsPerToken, MaxUploadsReceiving int
+	// MinUploadRate (bytes a second) and UploadGrace: an upload whose
+	// body comes in slower than MinUploadRate over UploadGrace, or that
+	// sends nothing for UploadGrace, is cut off with 408 (nothing
+	// stored). MinUploadRate 0 turns the check off.
+	MinUploadRate float64
+	UploadGrace   time.Duration
 	// Timeouts of the HTTP server. An upload or a cross-reference run
 	// extends its own deadlines to UploadTimeout and RunTimeout.
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
@@ -74,9 +86,16 @@ type Options struct {
 // NewOptions returns the default options.
 func NewOptions() Options {
 	return Options{
-		MaxBody:           1 << 20,
-		MaxUpload:         512 << 20,
-		MaxUploads:        4,
+		MaxBody:    1 << 20,
+		MaxUpload:  512 << 20,
+		MaxUploads: 4,
+
+		MaxUploadsPerOrg:    4,
+		MaxUploadsPerToken:  2,
+		MaxUploadsReceiving: 64,
+		MinUploadRate:       4096,
+		UploadGrace:         30 * time.Second,
+
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
 		WriteTimeout:      time.Minute,
@@ -98,9 +117,10 @@ type Server struct {
 	o   Options
 	log *slog.Logger
 
-	limits  *limiter // per token
-	refused *limiter // per remote address, for refused logins
-	uploads chan struct{}
+	limits  *limiter      // per token
+	refused *limiter      // per remote address, for refused logins
+	uploads chan struct{} // load slots
+	gate    *uploadGate
 	runMu   sync.Mutex
 
 	// hard is cancelled when a shutdown runs out of time: the context of
@@ -124,7 +144,7 @@ func New(st seams.Store, o Options) *Server {
 		v   *time.Duration
 		def time.Duration
 	}{{&o.ReadHeaderTimeout, d.ReadHeaderTimeout}, {&o.ReadTimeout, d.ReadTimeout}, {&o.WriteTimeout, d.WriteTimeout},
-		{&o.IdleTimeout, d.IdleTimeout}, {&o.UploadTimeout, d.UploadTimeout}, {&o.RunTimeout, d.RunTimeout}, {&o.ShutdownTimeout, d.ShutdownTimeout}} {
+		{&o.IdleTimeout, d.IdleTimeout}, {&o.UploadTimeout, d.UploadTimeout}, {&o.UploadGrace, d.UploadGrace}, {&o.RunTimeout, d.RunTimeout}, {&o.ShutdownTimeout, d.ShutdownTimeout}} {
 		if *f.v <= 0 {
 			*f.v = f.def
 		}
@@ -138,13 +158,23 @@ func New(st seams.Store, o Options) *Server {
 	if o.MaxUploads <= 0 {
 		o.MaxUploads = d.MaxUploads
 	}
+	for _, f := range []struct {
+		v   *int
+		def int
+	}{{&o.MaxUploadsPerOrg, d.MaxUploadsPerOrg}, {&o.MaxUploadsPerToken, d.MaxUploadsPerToken},
+		{&o.MaxUploadsReceiving, d.MaxUploadsReceiving}} {
+		if *f.v <= 0 {
+			*f.v = f.def
+		}
+	}
 	if o.TempDir == "" {
 		o.TempDir = os.TempDir()
 	}
 	s := &Server{st: st, o: o, log: o.Logger,
 		limits:  newLimiter(o.Rate, o.Burst, o.Now),
 		refused: newLimiter(1.0/6, 10, o.Now),
-		uploads: make(chan struct{}, o.MaxUploads)}
+		uploads: make(chan struct{}, o.MaxUploads),
+		gate:    newUploadGate(o.MaxUploadsPerOrg, o.MaxUploadsPerToken, o.MaxUploadsReceiving)}
 	s.hard, s.stopHard = context.WithCancel(context.Background())
 	s.handler = s.routes()
 	// A crash leaves the spool file of an upload in flight: remove those

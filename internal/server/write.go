@@ -92,9 +92,6 @@ type rejectionView struct {
 // maxRejections is how many rejections an upload's answer lists.
 const maxRejections = 1000
 
-// errBusy: too many uploads at once.
-var errBusy = &httpError{status: http.StatusTooManyRequests, msg: "too many uploads in progress; retry later", retryAfter: 5}
-
 // upload is POST /api/upload/KIND. The body is the file, as bytes, in any
 // format seams load takes for KIND (package registryfile for compounds,
 // indicators and shared space, package reportfile for reports), gzip or
@@ -128,16 +125,20 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, p seams.Principa
 	if up.confirm && kind != "shared" && kind != "compounds" {
 		return fmt.Errorf("%w: confirm is a parameter of shared-space and compound uploads", seams.ErrInvalid)
 	}
-	select {
-	case s.uploads <- struct{}{}:
-		defer func() { <-s.uploads }()
-	default:
-		return errBusy
+	// Receiving takes the token's and the organisation's allowance, not a
+	// load slot: a slow client holds only its own.
+	release, err := s.gate.admit(p.Org, p.Token)
+	if err != nil {
+		return err
 	}
+	defer release()
+	// The connection's deadlines are wall time, whatever the server's
+	// clock: the read deadline follows the bytes (rateReader), never
+	// past the upload's own.
 	rc := http.NewResponseController(w)
-	deadline := s.o.Now().Add(s.o.UploadTimeout)
-	_ = rc.SetReadDeadline(deadline) // not every writer supports it (tests' recorders)
-	_ = rc.SetWriteDeadline(deadline)
+	hardEnd := time.Now().Add(s.o.UploadTimeout)
+	_ = rc.SetReadDeadline(hardEnd) // not every writer supports it (tests' recorders)
+	_ = rc.SetWriteDeadline(hardEnd)
 
 	f, err := os.CreateTemp(s.o.TempDir, spoolPattern)
 	if err != nil {
@@ -145,13 +146,35 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, p seams.Principa
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
-	n, err := io.Copy(f, r.Body)
+	extend := func(d time.Duration) {
+		end := time.Now().Add(d)
+		if end.After(hardEnd) {
+			end = hardEnd
+		}
+		_ = rc.SetReadDeadline(end)
+	}
+	body := newRateReader(r.Body, s.o.Now, extend, s.o.MinUploadRate, s.o.UploadGrace)
+	n, err := io.Copy(f, body)
 	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		switch {
+		case errors.As(err, &mbe):
 			return errorf(http.StatusRequestEntityTooLarge, "upload over the limit of %d bytes (nothing was stored)", s.o.MaxUpload)
+		case errors.Is(err, errTooSlow):
+			s.log.Info("upload cut off: too slow", "kind", kind, "bytes", n, "token", p.Token, "err", err)
+			return errorf(http.StatusRequestTimeout, "upload cut off after %d bytes: slower than %.0f bytes a second over %v (%v); nothing was stored, send it again faster",
+				n, s.o.MinUploadRate, s.o.UploadGrace, err)
 		}
 		return errorf(http.StatusBadRequest, "upload cut short after %d bytes (nothing was stored): %v", n, err)
+	}
+	_ = rc.SetReadDeadline(hardEnd)
+	// The body is in: wait for a load slot (loads go at the store's pace,
+	// so the wait is short), unless the client leaves first.
+	select {
+	case s.uploads <- struct{}{}:
+		defer func() { <-s.uploads }()
+	case <-r.Context().Done():
+		return r.Context().Err()
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("upload: %w", err)

@@ -523,9 +523,9 @@ func (s *Store) Review(ctx context.Context, p seams.Principal, id int64, m seams
 		if err != nil {
 			return err
 		}
-		var version, org int64
-		err = t.queryRow(`SELECT f.version, f.org FROM findings f JOIN reports r ON r.seq = f.report WHERE f.id = ? AND `+seesFinding,
-			append([]any{id}, v.args()...)...).Scan(&version, &org)
+		var version, org, report int64
+		err = t.queryRow(`SELECT f.version, f.org, f.report FROM findings f JOIN reports r ON r.seq = f.report WHERE f.id = ? AND `+seesFinding,
+			append([]any{id}, v.args()...)...).Scan(&version, &org, &report)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("finding %d: %w", id, seams.ErrNotFound)
 		}
@@ -537,8 +537,11 @@ func (s *Store) Review(ctx context.Context, p seams.Principal, id int64, m seams
 		}
 		now := s.now().UTC()
 		r = seams.Review{Mark: m, Comment: comment, By: p.Actor(), At: now, Version: version}
-		if _, err := t.exec(`UPDATE findings SET mark = ?, comment = ?, reviewed_by = ?, reviewed_ns = ?, reviewed_version = ? WHERE id = ?`,
-			string(m), comment, r.By, now.UnixNano(), version, id); err != nil {
+		if err := t.summaryAround([]int64{report}, false, func() error {
+			_, err := t.exec(`UPDATE findings SET mark = ?, comment = ?, reviewed_by = ?, reviewed_ns = ?, reviewed_version = ? WHERE id = ?`,
+				string(m), comment, r.By, now.UnixNano(), version, id)
+			return err
+		}); err != nil {
 			return err
 		}
 		if _, err := t.exec(`INSERT INTO reviews (finding, version, mark, comment, by_actor, at_ns) VALUES (?, ?, ?, ?, ?, ?)`,

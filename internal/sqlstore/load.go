@@ -61,6 +61,7 @@ func (s *Store) PutCompounds(ctx context.Context, p seams.Principal, f seams.Com
 		}
 		now := s.now().UnixNano()
 		seen := map[string]bool{}
+		countryChanged := false
 		for _, c := range cs {
 			if seen[c.ID] {
 				continue // the first one stands, as in a file
@@ -103,9 +104,17 @@ func (s *Store) PutCompounds(ctx context.Context, p seams.Principal, f seams.Com
 					return err
 				}
 				res.Updated++
+				countryChanged = countryChanged || old.Country != c.Country
 				t.record("compound.update", "compound:"+c.ID, change+"; from "+file)
 			default:
 				res.Unchanged++
+			}
+		}
+		if countryChanged {
+			// Reports are counted by the countries of their compounds:
+			// count them again (rare: a compound seldom moves).
+			if err := t.rebuildSummary(); err != nil {
+				return err
 			}
 		}
 		state, err := t.compoundsState()
@@ -947,7 +956,7 @@ func (s *Store) PutReports(ctx context.Context, p seams.Principal, b seams.Repor
 				case !bytes.Equal(o.digest, it.digest) && o.seq <= lost && bytes.Equal(o.digest, reportDigest(r, false)):
 					// Stored before schema version 4, which dropped the
 					// flags: the same report, whose flags come back.
-					if err := t.restoreAssociated(o.seq, r, it.digest, b.Shared); err != nil {
+					if err := t.summaryAround([]int64{o.seq}, true, func() error { return t.restoreAssociated(o.seq, r, it.digest, b.Shared) }); err != nil {
 						return err
 					}
 					restored++
@@ -956,7 +965,10 @@ func (s *Store) PutReports(ctx context.Context, p seams.Principal, b seams.Repor
 					rejected = append(rejected, &seams.RecordError{File: b.File, Line: line(it.i),
 						Reason: fmt.Sprintf("report id %q is already stored with other content (the first one stands)", r.ID)})
 				case o.shared != b.Shared:
-					if _, err := t.exec(`UPDATE reports SET shared = ? WHERE org = ? AND rid = ?`, boolInt(b.Shared), org, r.ID); err != nil {
+					if err := t.summaryAround([]int64{o.seq}, true, func() error {
+						_, err := t.exec(`UPDATE reports SET shared = ? WHERE org = ? AND rid = ?`, boolInt(b.Shared), org, r.ID)
+						return err
+					}); err != nil {
 						return err
 					}
 					res.Updated++
@@ -1023,6 +1035,21 @@ func (s *Store) PutReports(ctx context.Context, p seams.Principal, b seams.Repor
 		}
 		if err := flushDevs(); err != nil {
 			return err
+		}
+		if len(inserted) > 0 {
+			// New reports have no findings yet: they count as stored.
+			d := &summaryDelta{stored: map[summaryStoredKey]*summaryStoredCounts{}}
+			var events, devices int64
+			for _, it := range items {
+				if _, ok := inserted[rs[it.i].ID]; ok {
+					events += int64(len(rs[it.i].IPs))
+					devices += int64(len(rs[it.i].Devices))
+				}
+			}
+			d.addStored(org, b.Shared, int64(len(inserted)), events, devices)
+			if err := t.applySummary(d); err != nil {
+				return err
+			}
 		}
 		res.New = len(inserted)
 		failpoint("reports.insert")
@@ -1091,12 +1118,29 @@ func (s *Store) ShareReports(ctx context.Context, p seams.Principal, ids []strin
 			for _, id := range chunk {
 				args = append(args, id)
 			}
-			res, err := t.exec(`UPDATE reports SET shared = ? WHERE org = ? AND rid IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(chunk)), ", ")+`)`, args...)
+			// The reports whose sharing changes move between the
+			// counts other organisations see.
+			var seqs []int64
+			if err := t.each(`SELECT seq FROM reports WHERE shared <> ? AND org = ? AND rid IN (`+inList(len(chunk))+`)`, args, func(rows *sql.Rows) error {
+				var seq int64
+				err := rows.Scan(&seq)
+				seqs = append(seqs, seq)
+				return err
+			}); err != nil {
+				return err
+			}
+			err := t.summaryAround(seqs, true, func() error {
+				res, err := t.exec(`UPDATE reports SET shared = ? WHERE org = ? AND rid IN (`+inList(len(chunk))+`)`, args...)
+				if err != nil {
+					return err
+				}
+				k, _ := res.RowsAffected()
+				n += int(k)
+				return nil
+			})
 			if err != nil {
 				return err
 			}
-			k, _ := res.RowsAffected()
-			n += int(k)
 		}
 		t.record("reports.share", "reports", fmt.Sprintf("%d of %d reports, shared %v", n, len(ids), shared))
 		return nil

@@ -98,8 +98,19 @@ func (s *Store) CommitRun(ctx context.Context, p seams.Principal, r *seams.RunRe
 }
 
 // applyChanges writes a batch of changes: the findings of pairs never
-// stored, a new version of each finding, and the finding's current state.
+// stored, a new version of each finding, and the finding's current state;
+// and moves the summary counts by what the reports changed.
 func (t *tx) applyChanges(run int64, cs []seams.FindingChange) error {
+	seqs := make([]int64, 0, len(cs))
+	for i := range cs {
+		seqs = append(seqs, cs[i].Report)
+	}
+	slices.Sort(seqs)
+	return t.summaryAround(slices.Compact(seqs), false, func() error { return t.writeChanges(run, cs) })
+}
+
+// writeChanges writes a batch of changes (see applyChanges).
+func (t *tx) writeChanges(run int64, cs []seams.FindingChange) error {
 	ids := make([]int64, len(cs))
 	type pair struct {
 		report   int64

@@ -34,7 +34,7 @@ type Dialect struct {
 // migrations are the versioned steps of the schema; version i+1 is
 // migrations[i]. A step is never changed once released: a change is a new
 // step.
-var migrations = [][]string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, schemaIndicatorDrift, schemaReviewQueue, schemaCoalition, schemaRecordTime}
+var migrations = [][]string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, schemaIndicatorDrift, schemaReviewQueue, schemaCoalition, schemaRecordTime, schemaSummaryCounts}
 
 // schemaRecordTime adds record time, when the store learned something,
 // beside valid time (an indicator's window), so that a past run can be
@@ -142,6 +142,58 @@ var schemaCoalition = []string{
 	// Verification reads the entries that record object states by action:
 	// without an index it would scan the whole log every time.
 	`CREATE INDEX audit_action ON audit (action, seq)`,
+}
+
+// schemaSummaryCounts keeps the overview's counts (summarycounts.go):
+// findings by organisation, scope of visibility, compound and month, with
+// their review states and signals (summary_findings); distinct reports by
+// tier, country and AS (summary_reports); reports, events and devices by
+// organisation and sharing (summary_stored). The transactions that change
+// findings, reviews, reports or sharing keep them; state.summary_ready is
+// 0 until the first open after the upgrade has filled them from what the
+// store holds. The index on (compound, at_ns) finds a compound's first and
+// last finding without reading the others; the one on (mark, id) pages
+// the findings of a review state (GET /api/findings?review=confirmed) in
+// id order without reading every finding (0.45 s at a million findings
+// for a state no finding has).
+var schemaSummaryCounts = []string{
+	`CREATE TABLE summary_findings (
+		org {{INT}} NOT NULL,
+		scope {{INT}} NOT NULL,
+		compound {{TEXT}} NOT NULL,
+		month {{TEXT}} NOT NULL,
+		tied {{INT}} NOT NULL,
+		potential {{INT}} NOT NULL,
+		confirmed {{INT}} NOT NULL,
+		dismissed {{INT}} NOT NULL,
+		unreviewed {{INT}} NOT NULL,
+		stale {{INT}} NOT NULL,
+		cross_border {{INT}} NOT NULL,
+		foreign_asn {{INT}} NOT NULL,
+		PRIMARY KEY (org, scope, compound, month)
+	) {{NOROWID}}`,
+	`CREATE TABLE summary_reports (
+		org {{INT}} NOT NULL,
+		scope {{INT}} NOT NULL,
+		kind {{TEXT}} NOT NULL,
+		compound {{TEXT}} NOT NULL,
+		item {{TEXT}} NOT NULL,
+		label {{TEXT}} NOT NULL,
+		tied {{INT}} NOT NULL,
+		potential {{INT}} NOT NULL,
+		PRIMARY KEY (org, scope, kind, compound, item)
+	) {{NOROWID}}`,
+	`CREATE TABLE summary_stored (
+		org {{INT}} NOT NULL,
+		shared {{INT}} NOT NULL,
+		reports {{INT}} NOT NULL,
+		events {{INT}} NOT NULL,
+		devices {{INT}} NOT NULL,
+		PRIMARY KEY (org, shared)
+	) {{NOROWID}}`,
+	`ALTER TABLE state ADD COLUMN summary_ready {{INT}} NOT NULL DEFAULT 0`,
+	`CREATE INDEX findings_compound_at ON findings (compound, at_ns)`,
+	`CREATE INDEX findings_mark ON findings (mark, id)`,
 }
 
 // schemaV5 keeps what a run over a store applies since it caps

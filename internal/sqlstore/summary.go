@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,43 +15,122 @@ import (
 )
 
 // Summary implements seams.Reader. The counts mean what summary.json's
-// mean (docs/xref.md), over the findings and reports p may see.
+// mean (docs/xref.md), over the findings and reports p may see. They are
+// read from the counts the store keeps (summarycounts.go): a few hundred
+// rows, whatever the number of findings.
 func (s *Store) Summary(ctx context.Context, p seams.Principal, q seams.SummaryQuery) (*seams.StoreSummary, error) {
 	sum := &seams.StoreSummary{ByCompound: []seams.CompoundCount{}, ByCountry: []seams.CountryCount{}, ByMonth: []seams.MonthCount{}}
 	err := s.read(ctx, p, func(t *tx, v viewer) error {
-		from := ` FROM findings f JOIN reports r ON r.seq = f.report WHERE ` + seesFinding + ` AND f.tier > 0`
-		args := v.args()
-		if q.Compound != "" {
-			from += ` AND f.compound = ?`
-			args = append(args, q.Compound)
-		}
 		compounds, err := t.compounds()
 		if err != nil {
 			return err
 		}
-		// Distinct reports are counted as a report's findings go by,
-		// so they must come together: in (report, compound) order. Of
-		// one compound a report has one finding at most, and any order
-		// (the compound index's) will do.
-		order := ` ORDER BY f.report, f.compound`
+		byCompound := map[string]*seams.CompoundCount{}
+		months := map[string]*seams.MonthCount{}
+		var signals seams.SignalCounts
+		where, args := visibleCounts(v)
 		if q.Compound != "" {
-			order = ""
+			where += ` AND s.compound = ?`
+			args = append(args, q.Compound)
 		}
-		if err := summarizeFindings(t, from+order, args, compounds, sum); err != nil {
-			return err
+		err = t.each(`SELECT s.compound, s.month, SUM(s.tied), SUM(s.potential), SUM(s.confirmed), SUM(s.dismissed), SUM(s.unreviewed), SUM(s.stale),
+			SUM(s.cross_border), SUM(s.foreign_asn) FROM summary_findings s WHERE `+where+` GROUP BY s.compound, s.month`, args, func(rows *sql.Rows) error {
+			var compound, month string
+			var tied, potential, confirmed, dismissed, unreviewed, stale, cross, foreign int
+			if err := rows.Scan(&compound, &month, &tied, &potential, &confirmed, &dismissed, &unreviewed, &stale, &cross, &foreign); err != nil {
+				return err
+			}
+			if tied+potential == 0 {
+				return nil
+			}
+			sum.Findings += tied + potential
+			sum.Reviews.Confirmed += confirmed
+			sum.Reviews.Dismissed += dismissed
+			sum.Reviews.Unreviewed += unreviewed
+			sum.Reviews.Stale += stale
+			signals.CrossBorder += cross
+			signals.ForeignASN += foreign
+			cc := byCompound[compound]
+			if cc == nil {
+				c := compounds[compound]
+				cc = &seams.CompoundCount{Compound: compound, Name: c.Name, Country: c.Country}
+				byCompound[compound] = cc
+			}
+			cc.Tied += tied
+			cc.Potential += potential
+			mc := months[month]
+			if mc == nil {
+				mc = &seams.MonthCount{Month: month}
+				months[month] = mc
+			}
+			mc.Tied += tied
+			mc.Potential += potential
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("summary: %w", err)
 		}
+		for _, cc := range byCompound {
+			sum.ByCompound = append(sum.ByCompound, *cc)
+			if cc.Tied > 0 {
+				sum.CompoundsTied++
+			}
+		}
+		slices.SortFunc(sum.ByCompound, func(a, b seams.CompoundCount) int {
+			return rank(a.Tied, a.Potential, a.Compound, b.Tied, b.Potential, b.Compound)
+		})
+		for _, mc := range months {
+			sum.ByMonth = append(sum.ByMonth, *mc)
+		}
+		slices.SortFunc(sum.ByMonth, func(a, b seams.MonthCount) int { return strings.Compare(a.Month, b.Month) })
 
-		if err := t.queryRow(`SELECT COUNT(*) FROM reports r WHERE `+sees("r"), v.args()...).Scan(&sum.Reports); err != nil {
-			return err
+		// Distinct reports. Of one compound a report has one finding at
+		// most: its findings are its distinct reports, in its country.
+		var byASN []seams.ASNCount
+		if q.Compound != "" {
+			if cc := byCompound[q.Compound]; cc != nil {
+				sum.TiedReports, sum.PotentialReports = cc.Tied, cc.Potential
+				sum.ByCountry = append(sum.ByCountry, seams.CountryCount{Country: cc.Country, Tied: cc.Tied, Potential: cc.Potential})
+			}
 		}
-		// Events and devices are counted per report first (a scan in the
-		// order they are kept), then joined to the reports for
-		// visibility: joining every event to its report took 7 s on 2.2M
-		// events in SQLite, this half a second.
-		if err := t.queryRow(`SELECT COALESCE(SUM(e.n), 0) FROM (SELECT report, COUNT(*) AS n FROM report_ips GROUP BY report) e JOIN reports r ON r.seq = e.report WHERE `+sees("r"), v.args()...).Scan(&sum.Events); err != nil {
-			return err
+		where, args = visibleCounts(v)
+		args = append(args, q.Compound)
+		err = t.each(`SELECT s.kind, s.item, MIN(s.label), SUM(s.tied), SUM(s.potential) FROM summary_reports s WHERE `+where+` AND s.compound = ?
+			GROUP BY s.kind, s.item`, args, func(rows *sql.Rows) error {
+			var kind, item, label string
+			var tied, potential int
+			if err := rows.Scan(&kind, &item, &label, &tied, &potential); err != nil {
+				return err
+			}
+			if tied+potential == 0 {
+				return nil
+			}
+			switch kind {
+			case "tier":
+				sum.TiedReports, sum.PotentialReports = tied, potential
+			case "country":
+				sum.ByCountry = append(sum.ByCountry, seams.CountryCount{Country: item, Tied: tied, Potential: potential})
+			case "asn":
+				n, err := strconv.ParseUint(item, 10, 32)
+				if err != nil {
+					return fmt.Errorf("summary: AS %q: %w", item, err)
+				}
+				byASN = append(byASN, seams.ASNCount{ASN: uint32(n), Org: label, Tied: tied, Potential: potential})
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("summary: %w", err)
 		}
-		if err := t.queryRow(`SELECT COALESCE(SUM(e.n), 0) FROM (SELECT report, COUNT(*) AS n FROM report_devices GROUP BY report) e JOIN reports r ON r.seq = e.report WHERE `+sees("r"), v.args()...).Scan(&sum.Devices); err != nil {
+		slices.SortFunc(sum.ByCountry, func(a, b seams.CountryCount) int {
+			return rank(a.Tied, a.Potential, a.Country, b.Tied, b.Potential, b.Country)
+		})
+		slices.SortFunc(byASN, func(a, b seams.ASNCount) int {
+			return rank(a.Tied, a.Potential, fmt.Sprintf("%010d", a.ASN), b.Tied, b.Potential, fmt.Sprintf("%010d", b.ASN))
+		})
+
+		if err := t.queryRow(`SELECT COALESCE(SUM(s.reports), 0), COALESCE(SUM(s.events), 0), COALESCE(SUM(s.devices), 0) FROM summary_stored s WHERE `+sees("s"),
+			v.args()...).Scan(&sum.Reports, &sum.Events, &sum.Devices); err != nil {
 			return err
 		}
 		if sum.Registry, err = t.registryCounts(v); err != nil {
@@ -68,6 +149,16 @@ func (s *Store) Summary(ctx context.Context, p seams.Principal, q seams.SummaryQ
 				sum.LastRun = &runs[0]
 			}
 		}
+		// As summary.json: the reports by AS and the signals are there
+		// when the run had enrichment databases (its findings carry
+		// them), absent otherwise.
+		if sum.LastRun != nil && len(sum.LastRun.Parameters.Databases) > 0 {
+			sum.ByASN = byASN
+			if sum.ByASN == nil {
+				sum.ByASN = []seams.ASNCount{}
+			}
+			sum.Signals = &signals
+		}
 		t.record("summary.read", "summary", fmt.Sprintf("%d findings", sum.Findings))
 		return nil
 	})
@@ -77,137 +168,13 @@ func (s *Store) Summary(ctx context.Context, p seams.Principal, q seams.SummaryQ
 	return sum, nil
 }
 
-// summarizeFindings counts the findings that query selects in one pass.
-// The query must yield a report's findings together (in report order, the
-// order of the (report, compound) index), so that the distinct reports of
-// each count need no set. One scan instead of a query per count: on a million findings
-// the separate COUNT(DISTINCT ...) and GROUP BY queries took half a minute
-// on SQLite.
-func summarizeFindings(t *tx, from string, args []any, compounds map[string]seams.Compound, sum *seams.StoreSummary) error {
-	byCompound := map[string]*seams.CompoundCount{}
-	type countryCount struct{ tied, any int }
-	byCountry := map[string]*countryCount{}
-	months := map[string]*seams.MonthCount{}
-	tiedCompounds := map[string]bool{}
-	// The report being counted: whether it is tied, and the best tier it
-	// has in each country.
-	cur := int64(-1)
-	curTied := false
-	var curCountries []struct {
-		country string
-		tied    bool
-	}
-	flush := func() {
-		if cur < 0 {
-			return
-		}
-		sum.PotentialReports++ // any tier; tied ones are taken off below
-		if curTied {
-			sum.TiedReports++
-		}
-		for _, cc := range curCountries {
-			c := byCountry[cc.country]
-			if c == nil {
-				c = &countryCount{}
-				byCountry[cc.country] = c
-			}
-			c.any++
-			if cc.tied {
-				c.tied++
-			}
-		}
-		curCountries, curTied = curCountries[:0], false
-	}
-	err := t.each(`SELECT f.report, f.compound, f.tier, f.at_ns, f.mark, f.version, f.reviewed_version`+from, args,
-		func(rows *sql.Rows) error {
-			var report, tier, version int64
-			var compound, mark string
-			var at, reviewed sql.NullInt64
-			if err := rows.Scan(&report, &compound, &tier, &at, &mark, &version, &reviewed); err != nil {
-				return err
-			}
-			if report != cur {
-				flush()
-				cur = report
-			}
-			tied := seams.Tier(tier) == seams.TierTied
-			c := compounds[compound]
-			sum.Findings++
-			switch {
-			case mark == string(seams.MarkConfirmed):
-				sum.Reviews.Confirmed++
-			case mark == string(seams.MarkDismissed):
-				sum.Reviews.Dismissed++
-			case mark == "":
-				sum.Reviews.Unreviewed++
-			}
-			if mark != "" && reviewed.Int64 != version {
-				sum.Reviews.Stale++
-			}
-			cc := byCompound[compound]
-			if cc == nil {
-				cc = &seams.CompoundCount{Compound: compound, Name: c.Name, Country: c.Country}
-				byCompound[compound] = cc
-			}
-			if tied {
-				cc.Tied++
-				curTied = true
-				tiedCompounds[compound] = true
-			} else {
-				cc.Potential++
-			}
-			found := false
-			for i := range curCountries {
-				if curCountries[i].country == c.Country {
-					curCountries[i].tied = curCountries[i].tied || tied
-					found = true
-				}
-			}
-			if !found {
-				curCountries = append(curCountries, struct {
-					country string
-					tied    bool
-				}{c.Country, tied})
-			}
-			m := ""
-			if at.Valid {
-				m = time.Unix(0, at.Int64).UTC().Format("2006-01")
-			}
-			mc := months[m]
-			if mc == nil {
-				mc = &seams.MonthCount{Month: m}
-				months[m] = mc
-			}
-			if tied {
-				mc.Tied++
-			} else {
-				mc.Potential++
-			}
-			return nil
-		})
-	if err != nil {
-		return fmt.Errorf("summary: %w", err)
-	}
-	flush()
-	sum.PotentialReports -= sum.TiedReports
-	sum.CompoundsTied = len(tiedCompounds)
-	for _, cc := range byCompound {
-		sum.ByCompound = append(sum.ByCompound, *cc)
-	}
-	slices.SortFunc(sum.ByCompound, func(a, b seams.CompoundCount) int {
-		return rank(a.Tied, a.Potential, a.Compound, b.Tied, b.Potential, b.Compound)
-	})
-	for country, c := range byCountry {
-		sum.ByCountry = append(sum.ByCountry, seams.CountryCount{Country: country, Tied: c.tied, Potential: c.any - c.tied})
-	}
-	slices.SortFunc(sum.ByCountry, func(a, b seams.CountryCount) int {
-		return rank(a.Tied, a.Potential, a.Country, b.Tied, b.Potential, b.Country)
-	})
-	for _, mc := range months {
-		sum.ByMonth = append(sum.ByMonth, *mc)
-	}
-	slices.SortFunc(sum.ByMonth, func(a, b seams.MonthCount) int { return strings.Compare(a.Month, b.Month) })
-	return nil
+// visibleCounts is the condition on the kept counts of alias s (columns
+// org, scope) that they are what v sees: its organisation's own rows and
+// the other organisations' shared ones, or every own row for the
+// operator.
+func visibleCounts(v viewer) (string, []any) {
+	return `((? = 1 AND s.scope = 0) OR (? = 0 AND s.org = ? AND s.scope = 0) OR (? = 0 AND s.org <> ? AND s.scope = 1))`,
+		[]any{boolInt(v.all), boolInt(v.all), v.org, boolInt(v.all), v.org}
 }
 
 // rank orders counts as summary.json does: by tied, then potential,
@@ -331,48 +298,43 @@ func (s *Store) CompoundStats(ctx context.Context, p seams.Principal, ids ...str
 		if err != nil {
 			return err
 		}
-		// Counted in Go over one scan in (report, compound) order: a
-		// GROUP BY compound makes SQLite walk the compound index and
-		// fetch each finding and its report at random (6 s for a million
-		// findings, against 1.5 s for the scan).
-		scan, scanArgs := ` ORDER BY f.report, f.compound`, v.args()
-		if len(ids) > 0 && len(ids) <= insertRows {
-			// A few compounds: their findings by the compound index.
-			scan = ` AND f.compound IN (` + inList(len(ids)) + `)`
-			for _, id := range ids {
-				scanArgs = append(scanArgs, id)
+		// The counts kept for the summary; of one compound a report has
+		// one finding at most, so its findings are its distinct reports.
+		where, args := visibleCounts(v)
+		err = t.each(`SELECT s.compound, SUM(s.tied), SUM(s.potential), SUM(s.confirmed), SUM(s.dismissed) FROM summary_findings s
+			WHERE `+where+` GROUP BY s.compound`, args, func(rows *sql.Rows) error {
+			var id string
+			var tied, potential, confirmed, dismissed int
+			if err := rows.Scan(&id, &tied, &potential, &confirmed, &dismissed); err != nil {
+				return err
 			}
-		}
-		err = t.each(`SELECT f.compound, f.tier, f.mark, f.at_ns FROM findings f JOIN reports r ON r.seq = f.report
-			WHERE f.tier > 0 AND `+seesFinding+scan, scanArgs,
-			func(rows *sql.Rows) error {
-				var id, mark string
-				var tier int64
-				var at sql.NullInt64
-				if err := rows.Scan(&id, &tier, &mark, &at); err != nil {
-					return err
-				}
-				cs := stats[id]
-				if cs == nil {
-					return nil
-				}
-				if seams.Tier(tier) == seams.TierTied {
-					cs.Tied++
-				} else {
-					cs.Potential++
-				}
-				switch seams.Mark(mark) {
-				case seams.MarkConfirmed:
-					cs.Confirmed++
-				case seams.MarkDismissed:
-					cs.Dismissed++
-				}
-				cs.First = earliest(cs.First, timeOf(at))
-				cs.Last = latest(cs.Last, timeOf(at))
-				return nil
-			})
+			if cs := stats[id]; cs != nil {
+				cs.Tied, cs.Potential, cs.Confirmed, cs.Dismissed = tied, potential, confirmed, dismissed
+			}
+			return nil
+		})
 		if err != nil {
 			return err
+		}
+		// The first and last finding of each compound with any: the ends
+		// of the (compound, at_ns) index, skipping what v may not see.
+		for id, cs := range stats {
+			if cs.Tied+cs.Potential == 0 {
+				continue
+			}
+			for _, end := range []struct {
+				order string
+				t     *time.Time
+			}{{"ASC", &cs.First}, {"DESC", &cs.Last}} {
+				var at sql.NullInt64
+				err := t.queryRow(`SELECT f.at_ns FROM findings f JOIN reports r ON r.seq = f.report
+					WHERE f.compound = ? AND f.at_ns IS NOT NULL AND f.tier > 0 AND `+seesFinding+` ORDER BY f.at_ns `+end.order+` LIMIT 1`,
+					append([]any{id}, v.args()...)...).Scan(&at)
+				if err != nil && !errors.Is(err, sql.ErrNoRows) {
+					return err
+				}
+				*end.t = timeOf(at)
+			}
 		}
 		for _, cs := range stats {
 			out = append(out, *cs)

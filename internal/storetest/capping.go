@@ -377,6 +377,15 @@ func richEqual(t *testing.T, st seams.Store, p seams.Principal, r Rich, batches 
 	if g, w := fmt.Sprintf("%+v", byCount(overOf(runs[0]))), fmt.Sprintf("%+v", byCount(sum.OverCorrelated)); g != w {
 		t.Errorf("%s: the run's over-correlated indicators\n %s\nxref's\n %s", what, g, w)
 	}
+	// The summaries agree where they share fields, the reports by AS and
+	// the signals included (the registry's counts differ: xref counts
+	// the asn indicators its database makes usable).
+	ssum, err := st.Summary(ctx(), p, seams.SummaryQuery{})
+	must(t, err)
+	if len(sum.ByASN) == 0 || sum.Signals == nil || sum.Signals.CrossBorder+sum.Signals.ForeignASN == 0 {
+		t.Errorf("%s: xref's summary has no AS or signal: the set tests less than it should", what)
+	}
+	sameAsXref(t, what+": store summary", ssum, sum, false)
 	return got
 }
 

@@ -1000,18 +1000,32 @@ func differential(t *testing.T, st seams.Store, compounds, indicators, shared st
 
 	sum, err := st.Summary(ctx(), p, seams.SummaryQuery{})
 	must(t, err)
+	sameAsXref(t, "store summary", sum, want, true)
+}
+
+// sameAsXref holds a store's summary to the summary.json of seams xref
+// over the same files where they share fields: the counts, by compound,
+// by country, by AS and the signals (both absent without enrichment),
+// and with registry the registry's counts.
+func sameAsXref(t testing.TB, what string, sum *seams.StoreSummary, want *seams.Summary, registry bool) {
+	t.Helper()
 	type core struct {
 		Reports, Events, Devices, Tied, Potential, CompoundsTied, Findings int
 		ByCompound                                                         []seams.CompoundCount
 		ByCountry                                                          []seams.CountryCount
+		ByASN                                                              []seams.ASNCount
+		Signals                                                            *seams.SignalCounts
 		Registry                                                           seams.RegistryCounts
 	}
-	g := core{sum.Reports, sum.Events, sum.Devices, sum.TiedReports, sum.PotentialReports, sum.CompoundsTied, sum.Findings, sum.ByCompound, sum.ByCountry, sum.Registry}
-	w := core{want.Reports, want.Events, want.Devices, want.TiedReports, want.PotentialReports, want.CompoundsTied, want.Findings, want.ByCompound, want.ByCountry, want.Registry}
+	g := core{sum.Reports, sum.Events, sum.Devices, sum.TiedReports, sum.PotentialReports, sum.CompoundsTied, sum.Findings, sum.ByCompound, sum.ByCountry, sum.ByASN, sum.Signals, sum.Registry}
+	w := core{want.Reports, want.Events, want.Devices, want.TiedReports, want.PotentialReports, want.CompoundsTied, want.Findings, want.ByCompound, want.ByCountry, want.ByASN, want.Signals, want.Registry}
+	if !registry {
+		g.Registry, w.Registry = seams.RegistryCounts{}, seams.RegistryCounts{}
+	}
 	gj, _ := json.Marshal(g)
 	wj, _ := json.Marshal(w)
 	if string(gj) != string(wj) {
-		t.Errorf("store summary\n %s\nxref summary.json\n %s", gj, wj)
+		t.Errorf("%s\n %s\nxref summary.json\n %s", what, gj, wj)
 	}
 }
 
@@ -1091,108 +1105,10 @@ func testSummarySlowTwin(t *testing.T, e Engine) {
 	for _, c := range compounds {
 		country[c.ID] = c.Country
 	}
-	slow := func(only string) seams.StoreSummary {
-		var s seams.StoreSummary
-		tiedR, anyR := map[int64]bool{}, map[int64]bool{}
-		type key struct {
-			k string
-			r int64
-		}
-		cTied, cAny := map[key]bool{}, map[key]bool{}
-		byC := map[string]*seams.CompoundCount{}
-		months := map[string]*seams.MonthCount{}
-		tiedCompounds := map[string]bool{}
-		for _, x := range allFindings(t, st, p, seams.FindingQuery{Limit: 1000, Compound: only}) {
-			s.Findings++
-			anyR[x.ReportSeq] = true
-			cAny[key{country[x.Compound], x.ReportSeq}] = true
-			cc := byC[x.Compound]
-			if cc == nil {
-				cc = &seams.CompoundCount{Compound: x.Compound}
-				byC[x.Compound] = cc
-			}
-			m := ""
-			if !x.At.IsZero() {
-				m = x.At.UTC().Format("2006-01")
-			}
-			mc := months[m]
-			if mc == nil {
-				mc = &seams.MonthCount{Month: m}
-				months[m] = mc
-			}
-			if x.Tier == seams.TierTied {
-				tiedR[x.ReportSeq] = true
-				cTied[key{country[x.Compound], x.ReportSeq}] = true
-				tiedCompounds[x.Compound] = true
-				cc.Tied++
-				mc.Tied++
-			} else {
-				cc.Potential++
-				mc.Potential++
-			}
-			switch x.Review.Mark {
-			case seams.MarkConfirmed:
-				s.Reviews.Confirmed++
-			case seams.MarkDismissed:
-				s.Reviews.Dismissed++
-			default:
-				s.Reviews.Unreviewed++
-			}
-			if x.ReviewStale() {
-				s.Reviews.Stale++
-			}
-		}
-		s.TiedReports, s.PotentialReports, s.CompoundsTied = len(tiedR), len(anyR)-len(tiedR), len(tiedCompounds)
-		for _, cc := range byC {
-			s.ByCompound = append(s.ByCompound, *cc)
-		}
-		countries := map[string]*seams.CountryCount{}
-		for k := range cAny {
-			cc := countries[k.k]
-			if cc == nil {
-				cc = &seams.CountryCount{Country: k.k}
-				countries[k.k] = cc
-			}
-			if cTied[k] {
-				cc.Tied++
-			} else {
-				cc.Potential++
-			}
-		}
-		for _, cc := range countries {
-			s.ByCountry = append(s.ByCountry, *cc)
-		}
-		for _, mc := range months {
-			s.ByMonth = append(s.ByMonth, *mc)
-		}
-		return s
-	}
+	slow := func(only string) seams.StoreSummary { return slowSummary(t, st, p, only, country) }
 	same := func(what string, got *seams.StoreSummary, want seams.StoreSummary) {
 		t.Helper()
-		sortCounts := func(s *seams.StoreSummary) {
-			sort.Slice(s.ByCompound, func(i, j int) bool { return s.ByCompound[i].Compound < s.ByCompound[j].Compound })
-			sort.Slice(s.ByCountry, func(i, j int) bool { return s.ByCountry[i].Country < s.ByCountry[j].Country })
-			sort.Slice(s.ByMonth, func(i, j int) bool { return s.ByMonth[i].Month < s.ByMonth[j].Month })
-			for i := range s.ByCompound {
-				s.ByCompound[i].Name, s.ByCompound[i].Country = "", ""
-			}
-		}
-		g := *got
-		g.ByCompound = slices.Clone(g.ByCompound)
-		sortCounts(&g)
-		sortCounts(&want)
-		type core struct {
-			Tied, Potential, CompoundsTied, Findings int
-			Reviews                                  seams.ReviewCounts
-			ByCompound                               []seams.CompoundCount
-			ByCountry                                []seams.CountryCount
-			ByMonth                                  []seams.MonthCount
-		}
-		gj, _ := json.Marshal(core{g.TiedReports, g.PotentialReports, g.CompoundsTied, g.Findings, g.Reviews, g.ByCompound, g.ByCountry, g.ByMonth})
-		wj, _ := json.Marshal(core{want.TiedReports, want.PotentialReports, want.CompoundsTied, want.Findings, want.Reviews, want.ByCompound, want.ByCountry, want.ByMonth})
-		if string(gj) != string(wj) {
-			t.Errorf("%s:\nstore %s\nslow  %s", what, gj, wj)
-		}
+		sameSummary(t, what, got, want)
 	}
 	check := func() {
 		sum, err := st.Summary(ctx(), p, seams.SummaryQuery{})
@@ -1221,4 +1137,122 @@ func testSummarySlowTwin(t *testing.T, e Engine) {
 	_, err = hunt.Run(ctx(), st, p, hunt.Options{Drift: defaultDrift / 3})
 	must(t, err)
 	check()
+}
+
+// slowSummary counts the summary of what p sees over every finding
+// listed (of compound only, when given): the slow twin of Summary.
+func slowSummary(t testing.TB, st seams.Store, p seams.Principal, only string, country map[string]string) seams.StoreSummary {
+	var s seams.StoreSummary
+	tiedR, anyR := map[int64]bool{}, map[int64]bool{}
+	type key struct {
+		k string
+		r int64
+	}
+	cTied, cAny := map[key]bool{}, map[key]bool{}
+	byC := map[string]*seams.CompoundCount{}
+	months := map[string]*seams.MonthCount{}
+	tiedCompounds := map[string]bool{}
+	for _, x := range allFindings(t, st, p, seams.FindingQuery{Limit: 1000, Compound: only}) {
+		s.Findings++
+		anyR[x.ReportSeq] = true
+		cAny[key{country[x.Compound], x.ReportSeq}] = true
+		cc := byC[x.Compound]
+		if cc == nil {
+			cc = &seams.CompoundCount{Compound: x.Compound}
+			byC[x.Compound] = cc
+		}
+		m := ""
+		if !x.At.IsZero() {
+			m = x.At.UTC().Format("2006-01")
+		}
+		mc := months[m]
+		if mc == nil {
+			mc = &seams.MonthCount{Month: m}
+			months[m] = mc
+		}
+		if x.Tier == seams.TierTied {
+			tiedR[x.ReportSeq] = true
+			cTied[key{country[x.Compound], x.ReportSeq}] = true
+			tiedCompounds[x.Compound] = true
+			cc.Tied++
+			mc.Tied++
+		} else {
+			cc.Potential++
+			mc.Potential++
+		}
+		switch x.Review.Mark {
+		case seams.MarkConfirmed:
+			s.Reviews.Confirmed++
+		case seams.MarkDismissed:
+			s.Reviews.Dismissed++
+		default:
+			s.Reviews.Unreviewed++
+		}
+		if x.ReviewStale() {
+			s.Reviews.Stale++
+		}
+	}
+	s.TiedReports, s.PotentialReports, s.CompoundsTied = len(tiedR), len(anyR)-len(tiedR), len(tiedCompounds)
+	for _, cc := range byC {
+		s.ByCompound = append(s.ByCompound, *cc)
+	}
+	countries := map[string]*seams.CountryCount{}
+	for k := range cAny {
+		cc := countries[k.k]
+		if cc == nil {
+			cc = &seams.CountryCount{Country: k.k}
+			countries[k.k] = cc
+		}
+		if cTied[k] {
+			cc.Tied++
+		} else {
+			cc.Potential++
+		}
+	}
+	for _, cc := range countries {
+		s.ByCountry = append(s.ByCountry, *cc)
+	}
+	for _, mc := range months {
+		s.ByMonth = append(s.ByMonth, *mc)
+	}
+	return s
+}
+
+// sameSummary compares the counts of two summaries, lists in any order.
+func sameSummary(t testing.TB, what string, got *seams.StoreSummary, want seams.StoreSummary) {
+	t.Helper()
+	sortCounts := func(s *seams.StoreSummary) {
+		sort.Slice(s.ByCompound, func(i, j int) bool { return s.ByCompound[i].Compound < s.ByCompound[j].Compound })
+		sort.Slice(s.ByCountry, func(i, j int) bool { return s.ByCountry[i].Country < s.ByCountry[j].Country })
+		sort.Slice(s.ByMonth, func(i, j int) bool { return s.ByMonth[i].Month < s.ByMonth[j].Month })
+		for i := range s.ByCompound {
+			s.ByCompound[i].Name, s.ByCompound[i].Country = "", ""
+		}
+		// None and an empty list are the same counts.
+		if len(s.ByCompound) == 0 {
+			s.ByCompound = nil
+		}
+		if len(s.ByCountry) == 0 {
+			s.ByCountry = nil
+		}
+		if len(s.ByMonth) == 0 {
+			s.ByMonth = nil
+		}
+	}
+	g := *got
+	g.ByCompound = slices.Clone(g.ByCompound)
+	sortCounts(&g)
+	sortCounts(&want)
+	type core struct {
+		Tied, Potential, CompoundsTied, Findings int
+		Reviews                                  seams.ReviewCounts
+		ByCompound                               []seams.CompoundCount
+		ByCountry                                []seams.CountryCount
+		ByMonth                                  []seams.MonthCount
+	}
+	gj, _ := json.Marshal(core{g.TiedReports, g.PotentialReports, g.CompoundsTied, g.Findings, g.Reviews, g.ByCompound, g.ByCountry, g.ByMonth})
+	wj, _ := json.Marshal(core{want.TiedReports, want.PotentialReports, want.CompoundsTied, want.Findings, want.Reviews, want.ByCompound, want.ByCountry, want.ByMonth})
+	if string(gj) != string(wj) {
+		t.Errorf("%s:\nstore %s\nslow  %s", what, gj, wj)
+	}
 }

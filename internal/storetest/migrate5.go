@@ -39,7 +39,7 @@ func testMigrateV4(t *testing.T, e Engine) {
 	first, err := hunt.Run(ctx(), st, p, old)
 	must(t, err)
 	before := findingLines(t, st, p)
-	for _, q := range append(append(append(append(slices.Clone(undoRecordTime), undoCoalition...), undoIndicatorDrift...), undoV5...), `DELETE FROM schema_migrations WHERE version >= 5`) {
+	for _, q := range append(append(append(append(append(slices.Clone(undoSummaryCounts), undoRecordTime...), undoCoalition...), undoIndicatorDrift...), undoV5...), `DELETE FROM schema_migrations WHERE version >= 5`) {
 		_, err := DB(t, st).Exec(q)
 		must(t, err)
 	}

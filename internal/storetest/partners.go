@@ -139,12 +139,14 @@ func testMigrationUndated(t *testing.T, e Engine) {
 			`ALTER TABLE report_devices DROP COLUMN associated`,
 			`ALTER TABLE state DROP COLUMN associated_lost`,
 		}
+		down = append(down, undoSummaryCounts...)
 		down = append(down, undoRecordTime...)
 		down = append(down, undoIndicatorDrift...)
 		down = append(down, undoV5...)
 	case "postgres":
 		down = []string{`ALTER TABLE report_ips DROP COLUMN associated`, `ALTER TABLE report_devices DROP COLUMN associated`,
 			`ALTER TABLE state DROP COLUMN associated_lost`, `ALTER TABLE report_ips ALTER COLUMN at_ns SET NOT NULL`}
+		down = append(down, undoSummaryCounts...)
 		down = append(down, undoRecordTime...)
 		down = append(down, undoIndicatorDrift...)
 		down = append(down, undoV5...)

@@ -76,6 +76,8 @@ func Run(t *testing.T, e Engine) {
 		{"Tokens", testTokens},
 		{"Roles", testRoles},
 		{"Visibility", testVisibility},
+		{"SummaryCounts", testSummaryCounts},
+		{"ConcurrentReadsAudited", testConcurrentReadsAudited},
 		{"Audit", testAudit},
 		{"AuditTamper", testAuditTamper},
 		{"FindingQueries", testFindingQueries},

@@ -215,7 +215,9 @@ func testSummaryCounts(t *testing.T, e Engine) {
 	c, err := st.Compounds(ctx())
 	must(t, err)
 	moved := write(t, "moved.csv", "id,name,country\n"+c[0].ID+","+c[0].Name+",TH\n")
-	_, err = load.Compounds(ctx(), st, op, moved, load.NewOptions())
+	mo := load.NewOptions()
+	mo.Confirm = true // another country: a change that needs confirmation
+	_, err = load.Compounds(ctx(), st, op, moved, mo)
 	must(t, err)
 	check("compound moved")
 

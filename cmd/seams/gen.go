@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/seams-dev/seams/internal/gen"
@@ -97,6 +96,14 @@ Example:
 	run: runGen,
 }
 
+// genFlagOf maps the fields of gen.Options and gen.ObservationOptions to
+// the flags of seams gen (and seams demo, which has the first ones).
+var genFlagOf = map[string]string{
+	"Compounds": "compounds", "Indicators": "indicators", "Reports": "reports",
+	"TiedRate": "--tied-rate, --potential-rate", "BadRate": "bad-rate", "Gzip": "gzip",
+	"Observations": "observations", "Format": "format",
+}
+
 // genFlags registers the generator's flags on fs, filling o.
 func genFlags(fs interface {
 	Uint64Var(*uint64, string, uint64, string)
@@ -114,16 +121,21 @@ func genFlags(fs interface {
 	fs.BoolVar(&o.Gzip, "gzip", o.Gzip, "")
 }
 
+// genCommandFlags are the flags of seams gen.
+func genCommandFlags(o *gen.Options, out *string, obs *int, format *string) *flag.FlagSet {
+	fs := newFlags("gen")
+	genFlags(fs, o)
+	fs.StringVar(out, "out", "", "")
+	fs.IntVar(obs, "observations", 0, "")
+	fs.StringVar(format, "format", "", "")
+	return fs
+}
+
 func runGen(ctx context.Context, e *env, args []string) error {
 	o := gen.DefaultOptions()
-	fs := newFlags("gen")
-	genFlags(fs, &o)
-	var out string
-	fs.StringVar(&out, "out", "", "")
+	var out, format string
 	var obs int
-	var format string
-	fs.IntVar(&obs, "observations", 0, "")
-	fs.StringVar(&format, "format", "", "")
+	fs := genCommandFlags(&o, &out, &obs, &format)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -137,6 +149,9 @@ func runGen(ctx context.Context, e *env, args []string) error {
 	}
 	if set["format"] {
 		return usagef("gen", "--format applies to --observations only")
+	}
+	if err := o.Validate(); err != nil {
+		return fieldUsage("gen", genFlagOf, err)
 	}
 	start := time.Now()
 	files, err := gen.Generate(out, o)
@@ -198,6 +213,9 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		}
 		defer os.RemoveAll(tmp)
 		dir = tmp
+	}
+	if err := o.Validate(); err != nil {
+		return fieldUsage("demo", genFlagOf, err)
 	}
 	start := time.Now()
 	files, err := gen.Generate(dir, o)
@@ -269,7 +287,7 @@ func genObservations(e *env, out string, n int, format string, o gen.Options, se
 	start := time.Now()
 	f, err := gen.GenerateObservations(out, oo)
 	if errors.Is(err, gen.ErrOptions) {
-		return usagef("gen", "%s", strings.TrimPrefix(err.Error(), gen.ErrOptions.Error()+": "))
+		return fieldUsage("gen", genFlagOf, err)
 	}
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"flag"
+	"github.com/seams-dev/seams/internal/gen"
 	"strings"
 	"testing"
 
@@ -27,6 +28,7 @@ func TestFlagOfNamesFlags(t *testing.T) {
 		{"derive", deriveFlagOf, []*flag.FlagSet{deriveFlags(&derive.Options{}, &deriveArgs{})}},
 		{"enrich", enrichFlagOf, []*flag.FlagSet{enrichFlags(&enrich.FileOptions{}, &dbArgs{})}},
 		{"export", exportFlagOf, []*flag.FlagSet{exportFlags(&export.Options{}, &s1, &s2)}},
+		{"gen", genFlagOf, []*flag.FlagSet{genCommandFlags(&gen.Options{}, &s1, new(int), &s2)}},
 		{"pseudonymize", pseudonymFlagOf, []*flag.FlagSet{pseudonymizeFlags(&pseudonymArgs{}), depseudonymizeFlags(&pseudonymArgs{})}},
 	} {
 		for field, f := range c.flagOf {

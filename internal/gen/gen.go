@@ -37,6 +37,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seams-dev/seams"
 	"github.com/seams-dev/seams/internal/mmdbcsv"
 )
 
@@ -89,28 +90,31 @@ type Files struct {
 	IPDB string
 }
 
-// ErrOptions is returned by Generate for options it cannot honour.
-var ErrOptions = errors.New("invalid options")
+// ErrOptions is returned by Generate for options it cannot honour: each
+// mistake a seams.FieldError naming the field, so errors.Is(err,
+// ErrOptions) holds and a command line maps the fields to its flags.
+var ErrOptions = seams.ErrUsage
 
-func (o *Options) validate() error {
-	switch {
-	case o.Compounds < 1:
-		return fmt.Errorf("%w: compounds %d (want at least 1)", ErrOptions, o.Compounds)
-	case o.Compounds > 99999:
-		return fmt.Errorf("%w: compounds %d (want at most 99999)", ErrOptions, o.Compounds)
-	case o.Indicators < 0:
-		return fmt.Errorf("%w: indicators %d (want 0 or more)", ErrOptions, o.Indicators)
-	case o.Indicators > 10_000_000:
-		return fmt.Errorf("%w: indicators %d (want at most 10,000,000)", ErrOptions, o.Indicators)
-	case o.Reports < 0:
-		return fmt.Errorf("%w: reports %d (want 0 or more)", ErrOptions, o.Reports)
-	case !(o.TiedRate >= 0 && o.PotentialRate >= 0 && o.TiedRate+o.PotentialRate*1.25 <= 1):
-		return fmt.Errorf("%w: tied rate %g and potential rate %g (want rates >= 0 with tied + 1.25 x potential <= 1)",
-			ErrOptions, o.TiedRate, o.PotentialRate)
-	case !(o.BadRate >= 0 && o.BadRate <= 1):
-		return fmt.Errorf("%w: bad rate %g (want a fraction in [0,1])", ErrOptions, o.BadRate)
+// Validate reports every mistake in o, by field (seams.FieldError, joined).
+func (o *Options) Validate() error {
+	var errs []error
+	if o.Compounds < 1 || o.Compounds > 99999 {
+		errs = append(errs, seams.InvalidField("Compounds", "compounds %d (want 1 to 99999)", o.Compounds))
 	}
-	return nil
+	if o.Indicators < 0 || o.Indicators > 10_000_000 {
+		errs = append(errs, seams.InvalidField("Indicators", "indicators %d (want 0 to 10,000,000)", o.Indicators))
+	}
+	if o.Reports < 0 {
+		errs = append(errs, seams.InvalidField("Reports", "reports %d (want 0 or more)", o.Reports))
+	}
+	if !(o.TiedRate >= 0 && o.PotentialRate >= 0 && o.TiedRate+o.PotentialRate*1.25 <= 1) {
+		errs = append(errs, seams.InvalidField("TiedRate", "tied rate %g and potential rate %g (want rates >= 0 with tied + 1.25 x potential <= 1)",
+			o.TiedRate, o.PotentialRate))
+	}
+	if !(o.BadRate >= 0 && o.BadRate <= 1) {
+		errs = append(errs, seams.InvalidField("BadRate", "bad rate %g (want a fraction in [0,1])", o.BadRate))
+	}
+	return errors.Join(errs...)
 }
 
 // Streams of the seed: the registry and the reports draw from separate
@@ -123,7 +127,7 @@ const (
 // Generate writes a data set into dir, creating it if needed. Each file is
 // written to name.tmp and renamed into place.
 func Generate(dir string, o Options) (Files, error) {
-	if err := o.validate(); err != nil {
+	if err := o.Validate(); err != nil {
 		return Files{}, err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {

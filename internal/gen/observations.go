@@ -2,12 +2,15 @@ package gen
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"math"
 	"math/bits"
 	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/seams-dev/seams"
 )
 
 // This file and the other observations*.go files generate the inputs of
@@ -90,27 +93,31 @@ type ObservationFiles struct {
 // footprint feature: derive's default --radius.
 const CircleRadius = 250
 
-func (o *ObservationOptions) validate() error {
-	switch {
-	case o.Compounds < 1 || o.Compounds > 5000:
-		return fmt.Errorf("%w: compounds %d (want 1 to 5000)", ErrOptions, o.Compounds)
-	case o.Observations < 0 || o.Observations > 2_000_000_000:
-		return fmt.Errorf("%w: observations %d (want 0 to 2,000,000,000)", ErrOptions, o.Observations)
-	case o.Reports < 0:
-		return fmt.Errorf("%w: reports %d (want 0 or more)", ErrOptions, o.Reports)
-	case !(o.BadRate >= 0 && o.BadRate <= 0.5):
-		return fmt.Errorf("%w: bad rate %g (want a fraction in [0,0.5])", ErrOptions, o.BadRate)
+// Validate reports every mistake in o, by field (seams.FieldError, joined).
+func (o *ObservationOptions) Validate() error {
+	var errs []error
+	if o.Compounds < 1 || o.Compounds > 5000 {
+		errs = append(errs, seams.InvalidField("Compounds", "compounds %d (want 1 to 5000)", o.Compounds))
+	}
+	if o.Observations < 0 || o.Observations > 2_000_000_000 {
+		errs = append(errs, seams.InvalidField("Observations", "observations %d (want 0 to 2,000,000,000)", o.Observations))
+	}
+	if o.Reports < 0 {
+		errs = append(errs, seams.InvalidField("Reports", "reports %d (want 0 or more)", o.Reports))
+	}
+	if !(o.BadRate >= 0 && o.BadRate <= 0.5) {
+		errs = append(errs, seams.InvalidField("BadRate", "bad rate %g (want a fraction in [0,0.5])", o.BadRate))
 	}
 	switch o.Format {
 	case "", "jsonl", "csv":
 	case "parquet":
 		if o.Gzip {
-			return fmt.Errorf("%w: a Parquet file is not gzipped (it compresses its own pages)", ErrOptions)
+			errs = append(errs, seams.InvalidField("Gzip", "a Parquet file is not gzipped (it compresses its own pages)"))
 		}
 	default:
-		return fmt.Errorf("%w: format %q (want jsonl, csv or parquet)", ErrOptions, o.Format)
+		errs = append(errs, seams.InvalidField("Format", "format %q (want jsonl, csv or parquet)", o.Format))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // streamObservations is the seed stream of the world's setup.
@@ -122,7 +129,7 @@ func GenerateObservations(dir string, o ObservationOptions) (ObservationFiles, e
 	if o.Format == "" {
 		o.Format = "jsonl"
 	}
-	if err := o.validate(); err != nil {
+	if err := o.Validate(); err != nil {
 		return ObservationFiles{}, err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -135,7 +135,7 @@ func TestObservationOptions(t *testing.T) {
 		o   gen.ObservationOptions
 		err string
 	}{
-		{gen.ObservationOptions{Compounds: 0, Observations: 1000}, "compounds 0"},
+		{gen.ObservationOptions{Compounds: 0, Observations: 1000}, "Compounds: compounds 0"},
 		{gen.ObservationOptions{Compounds: 5, Observations: -1}, "observations -1"},
 		{gen.ObservationOptions{Compounds: 5, Observations: 1000, Format: "xml"}, `format "xml"`},
 		{gen.ObservationOptions{Compounds: 5, Observations: 1000, Format: "parquet", Gzip: true}, "not gzipped"},

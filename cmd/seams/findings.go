@@ -197,11 +197,8 @@ func runFindings(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if format != "table" && format != "jsonl" {
-		return usagef("findings", "--format %q (want table or jsonl)", format)
-	}
-	if n < 0 {
-		return usagef("findings", "--limit %d is negative", n)
+	if err := checkListing("findings", format, n); err != nil {
+		return err
 	}
 	st, err := sa.open(ctx, "findings", newLogger(e.stderr, false))
 	if err != nil {
@@ -366,5 +363,17 @@ func runReview(ctx context.Context, e *env, args []string) error {
 		return nil
 	}
 	fmt.Fprintf(e.stdout, "finding %d (version %d): %s by %s\n", n, r.Version, r.Mark, r.By)
+	return nil
+}
+
+// checkListing checks the --format and --limit of a command that lists
+// what a store holds (seams findings, seams indicators).
+func checkListing(cmd, format string, limit int) error {
+	if format != "table" && format != "jsonl" {
+		return usagef(cmd, "--format %q (want table or jsonl)", format)
+	}
+	if limit < 0 {
+		return usagef(cmd, "--limit %d is negative", limit)
+	}
 	return nil
 }

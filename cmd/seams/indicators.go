@@ -68,11 +68,8 @@ func runIndicators(ctx context.Context, e *env, args []string) error {
 		}
 		q.Kind = k
 	}
-	if format != "table" && format != "jsonl" {
-		return usagef("indicators", "--format %q (want table or jsonl)", format)
-	}
-	if n < 0 {
-		return usagef("indicators", "--limit %d is negative", n)
+	if err := checkListing("indicators", format, n); err != nil {
+		return err
 	}
 	st, err := sa.open(ctx, "indicators", newLogger(e.stderr, false))
 	if err != nil {
